@@ -1,0 +1,211 @@
+-- wharf's endpoint store and balancer, loaded once per NGINX master (init_by_lua).
+--
+-- Endpoints live in the shared dict `wharf_endpoints`: key = upstream name, value = the endpoints
+-- separated by spaces ("10.0.0.1:8080 [fd00::1]:8080"). The agent writes them through the control
+-- socket; every worker sees a write at once, and the dict survives reloads.
+--
+-- Locations choose what to route to with variables (set before any `rewrite ... break`):
+--   $wharf_upstream          the upstream name (required)
+--   $wharf_hash_key          optional; when not empty, a consistent (rendezvous) hash picks the peer
+--   $wharf_canary_upstream   optional canary upstream, with $wharf_canary_weight and
+--   $wharf_canary_weight_total (default 100): the share of requests that go to the canary
+local balancer = require "ngx.balancer"
+
+local ngx = ngx
+local dict = ngx.shared.wharf_endpoints
+local crc32 = ngx.crc32_long
+local random = math.random
+local tonumber = tonumber
+
+local _M = {}
+
+-- Per-worker cache of parsed endpoint lists, keyed by upstream; reparsed when the raw value changes.
+local cache = {}
+-- Per-worker round-robin positions.
+local cursor = {}
+
+local function parse(raw)
+  local peers = {}
+  for token in raw:gmatch("%S+") do
+    local host, port = token:match("^%[([%x:%.]+)%]:(%d+)$")
+    if not host then
+      host, port = token:match("^([%d%.]+):(%d+)$")
+    end
+    if host then
+      peers[#peers + 1] = { host = host, port = tonumber(port), id = token }
+    end
+  end
+  return peers
+end
+
+local function peers_of(name)
+  if not name or name == "" then
+    return nil
+  end
+  local raw = dict:get(name)
+  if not raw or raw == "" then
+    return nil
+  end
+  local entry = cache[name]
+  if entry and entry.raw == raw then
+    return entry.peers
+  end
+  local peers = parse(raw)
+  cache[name] = { raw = raw, peers = peers }
+  return peers
+end
+
+local function choose_upstream()
+  local primary = ngx.var.wharf_upstream
+  local canary = ngx.var.wharf_canary_upstream
+  if canary and canary ~= "" then
+    local weight = tonumber(ngx.var.wharf_canary_weight) or 0
+    local total = tonumber(ngx.var.wharf_canary_weight_total) or 100
+    if weight > 0 and total > 0 and random() * total < weight and peers_of(canary) then
+      return canary
+    end
+  end
+  return primary
+end
+
+-- Access phase of every request: decides the upstream once (so the canary choice is stable across
+-- retries) and answers 503 when it has no ready endpoint, without trying any connection.
+function _M.access()
+  local name = choose_upstream()
+  if not name or name == "" then
+    return -- a location that does not proxy to a Service
+  end
+  local peers = peers_of(name)
+  if not peers or #peers == 0 then
+    ngx.status = 503
+    ngx.header["Content-Type"] = "text/plain"
+    ngx.say("503 Service Unavailable: no ready endpoints")
+    return ngx.exit(503)
+  end
+  local ctx = ngx.ctx
+  ctx.wharf_name = name
+  ctx.wharf_peers = peers
+end
+
+local function pick(ctx, peers)
+  local tried = ctx.wharf_tried
+  local key = ngx.var.wharf_hash_key
+  if key and key ~= "" then
+    -- Rendezvous hashing: the same key keeps its peer while that peer exists.
+    local best, best_score
+    for i = 1, #peers do
+      local p = peers[i]
+      if not (tried and tried[p.id]) then
+        local score = crc32(key .. "|" .. p.id)
+        if not best_score or score > best_score then
+          best, best_score = p, score
+        end
+      end
+    end
+    return best
+  end
+  local n = #peers
+  local name = ctx.wharf_name
+  local start = cursor[name] or random(n)
+  for step = 1, n do
+    local i = (start + step - 1) % n + 1
+    local p = peers[i]
+    if not (tried and tried[p.id]) then
+      cursor[name] = i
+      return p
+    end
+  end
+  return nil
+end
+
+-- Balancer phase: picks a peer; on a retry (the previous peer refused or timed out) picks another
+-- one of the same upstream that this request has not tried yet.
+function _M.balance()
+  local ctx = ngx.ctx
+  local peers = ctx.wharf_peers
+  if not peers then
+    -- Internal redirect or a race with an endpoint removal: look the upstream up again.
+    ctx.wharf_name = choose_upstream()
+    peers = peers_of(ctx.wharf_name)
+    ctx.wharf_peers = peers
+  end
+  if not peers or #peers == 0 then
+    ngx.log(ngx.ERR, "wharf: no endpoints for upstream ", tostring(ctx.wharf_name))
+    return ngx.exit(ngx.ERROR)
+  end
+  local state = balancer.get_last_failure()
+  if state == nil then
+    if #peers > 1 then
+      balancer.set_more_tries(math.min(#peers - 1, 2))
+    end
+  end
+  local p = pick(ctx, peers)
+  if not p then
+    return ngx.exit(ngx.ERROR)
+  end
+  ctx.wharf_tried = ctx.wharf_tried or {}
+  ctx.wharf_tried[p.id] = true
+  local ok, err = balancer.set_current_peer(p.host, p.port)
+  if not ok then
+    ngx.log(ngx.ERR, "wharf: cannot set peer ", p.id, ": ", err)
+    return ngx.exit(ngx.ERROR)
+  end
+end
+
+-- The endpoints of a PUT body, or nil and the first token that is not "ip:port" / "[ipv6]:port".
+local function endpoint_tokens(body)
+  local tokens = {}
+  for token in body:gmatch("%S+") do
+    if not (token:match("^%[[%x:%.]+%]:%d+$") or token:match("^[%d%.]+:%d+$")) then
+      return nil, token
+    end
+    tokens[#tokens + 1] = token
+  end
+  return tokens
+end
+
+-- PUT /endpoints/<name> (body: endpoints separated by white space), DELETE /endpoints/<name>,
+-- GET /endpoints/<name>.
+function _M.control_endpoints(name)
+  local method = ngx.req.get_method()
+  if method == "PUT" then
+    ngx.req.read_body()
+    local body = ngx.req.get_body_data() or ""
+    local tokens, bad = endpoint_tokens(body)
+    if not tokens then
+      ngx.status = 400
+      ngx.say("invalid endpoint: ", bad)
+      return ngx.exit(400)
+    end
+    local normalized = table.concat(tokens, " ")
+    local stored, err = dict:safe_set(name, normalized)
+    if not stored then
+      ngx.status = 507
+      ngx.say("cannot store endpoints: ", err)
+      return ngx.exit(507)
+    end
+    ngx.say("ok")
+  elseif method == "DELETE" then
+    dict:delete(name)
+    ngx.say("ok")
+  elseif method == "GET" then
+    local raw = dict:get(name)
+    if raw == nil then
+      return ngx.exit(404)
+    end
+    ngx.say(raw)
+  else
+    return ngx.exit(405)
+  end
+end
+
+-- GET /endpoints: every upstream and its endpoints, one line each.
+function _M.control_list()
+  local keys = dict:get_keys(0)
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    ngx.say(k, " ", dict:get(k) or "")
+  end
+end
+
+return _M

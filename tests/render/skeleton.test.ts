@@ -1,0 +1,102 @@
+// The agent's skeleton in a real NGINX: the contract every fragment relies on (listen includes,
+// $wharf_upstream + the Lua balancer, 503 without endpoints, retries, version socket).
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { startNginx, type TestNginx } from '../support/nginx.ts';
+import { startBackend, type Backend, freePort } from '../support/backend.ts';
+import { request } from '../support/http.ts';
+import { renderSkeleton, renderVersion } from '../../src/render/skeleton.ts';
+import { UnsafeValueError } from '../../src/render/filters.ts';
+
+const appFragment = `server {
+    server_name app.example.com;
+    include listen-http.conf;
+    location / {
+        set $wharf_upstream "default-app-80";
+        proxy_http_version 1.1;
+        proxy_set_header Connection $wharf_connection_upgrade;
+        proxy_pass http://$wharf_backend;
+    }
+}
+`;
+
+let nginx: TestNginx;
+let a: Backend;
+let b: Backend;
+before(async () => {
+  [a, b] = await Promise.all([startBackend('a'), startBackend('b')]);
+  nginx = await startNginx({ fragments: { 'host-app.example.com': appFragment } });
+});
+after(async () => {
+  await nginx?.stop();
+  await Promise.all([a?.close(), b?.close()]);
+});
+
+const get = (host: string, path = '/') => request({ port: nginx.httpPort, host, path });
+
+test('a host no server claims gets 404 from the default server', async () => {
+  const r = await get('unknown.example.com');
+  assert.equal(r.status, 404);
+});
+
+test('an upstream without endpoints answers 503 without trying a connection', async () => {
+  const r = await get('app.example.com');
+  assert.equal(r.status, 503);
+  assert.match(r.body, /no ready endpoints/);
+});
+
+test('endpoints written to the shared dict route at once, and survive a reload', async () => {
+  await nginx.setEndpoints('default-app-80', [a.address]);
+  assert.equal(JSON.parse((await get('app.example.com', '/x')).body).backend, 'a');
+  await nginx.load({ 'host-app.example.com': appFragment });
+  assert.equal(JSON.parse((await get('app.example.com', '/y')).body).backend, 'a');
+});
+
+test('round robin spreads requests over every endpoint', async () => {
+  await nginx.setEndpoints('default-app-80', [a.address, b.address]);
+  const seen = new Set<string>();
+  for (let i = 0; i < 10; i++) seen.add(JSON.parse((await get('app.example.com')).body).backend);
+  assert.deepEqual([...seen].sort(), ['a', 'b']);
+});
+
+test('a refused connection is retried on another endpoint, so a dead pod is not seen', async () => {
+  const dead = `127.0.0.1:${await freePort()}`;
+  await nginx.setEndpoints('default-app-80', [dead, a.address, dead.replace(/\d+$/, String(await freePort()))]);
+  for (let i = 0; i < 9; i++) {
+    const r = await get('app.example.com');
+    assert.equal(r.status, 200, `request ${i}: ${r.body}`);
+  }
+});
+
+test('the endpoint socket refuses endpoints that are not ip:port', async () => {
+  await assert.rejects(nginx.setEndpoints('default-app-80', ['a.example.com:80']), /400 invalid endpoint: a.example.com:80/);
+  await assert.rejects(nginx.setEndpoints('default-app-80', ['127.0.0.1:80;drop']), /400/);
+});
+
+test('skeleton settings that are not safe to write are refused', () => {
+  const base = {
+    runDir: '/tmp/run', privateDir: '/tmp/private', lua: null, user: null, errorLogLevel: 'warn' as const,
+    accessLog: false, workerProcesses: 1, workerConnections: 512, workerShutdownTimeoutSeconds: 10,
+    httpListen: ['80'], httpsListen: ['443'],
+  };
+  assert.throws(() => renderSkeleton({ ...base, runDir: '/tmp/run; load_module /x.so' }), UnsafeValueError);
+  assert.throws(() => renderSkeleton({ ...base, httpListen: ['80 ssl; include /etc/passwd'] }), /listen address/);
+  assert.throws(() => renderVersion(-1), /config version/);
+});
+
+test('without the Lua module, endpoints come as static upstreams and an empty one answers 503', async (t) => {
+  const plain = await startNginx({ lua: false, fragments: { 'host-app.example.com': appFragment } });
+  t.after(() => plain.stop());
+  const get2 = (path = '/') => request({ port: plain.httpPort, host: 'app.example.com', path });
+  await plain.load({ 'host-app.example.com': appFragment }, { 'upstreams.conf': 'map $wharf_upstream $wharf_backend { default wharf_no_endpoints; }\n' });
+  assert.equal((await get2()).status, 503);
+  await plain.load(
+    { 'host-app.example.com': appFragment },
+    {
+      'upstreams.conf':
+        'map $wharf_upstream $wharf_backend { default wharf_no_endpoints; "default-app-80" "default-app-80"; }\n' +
+        `upstream default-app-80 { server ${b.address}; }\n`,
+    },
+  );
+  assert.equal(JSON.parse((await get2('/z')).body).backend, 'b');
+});

@@ -1,0 +1,89 @@
+// The agent's HTTP API, as data: the handler tier sends these bodies, the agent validates them with
+// these schemas. One definition, so the two sides cannot drift apart.
+import { z } from 'zod';
+
+/** Fragment names: `_main`, `_default`, or a host name with a leading `*` written as `_`. */
+export const FRAGMENT_NAME = /^[a-z0-9_][a-z0-9._-]{0,239}$/;
+/** Files shipped with a fragment, written to `files/<fragment>/<file>` under the NGINX prefix. */
+export const FILE_NAME = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+/** Upstream names, `namespace-service-port` (the model keeps them unique). */
+export const UPSTREAM_NAME = /^[a-z0-9][a-z0-9.-]{0,252}$/;
+/** One endpoint: IPv4:port or [IPv6]:port. */
+export const ENDPOINT = /^(?:(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:.]+\]):\d{1,5}$/;
+
+export const MAX_FRAGMENT_BYTES = 1 << 20;
+export const MAX_ENDPOINTS = 10_000;
+
+const revision = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+export const FragmentFile = z.object({
+  content: z.string().max(MAX_FRAGMENT_BYTES),
+  /** Written with mode 0600 (TLS keys, htpasswd files). */
+  secret: z.boolean().default(false),
+});
+
+/** Body of PUT /v1/fragments/{name}. */
+export const FragmentPut = z.object({
+  revision,
+  config: z.string().max(MAX_FRAGMENT_BYTES),
+  files: z
+    .record(z.string().regex(FILE_NAME, 'file names are [a-z0-9._-], starting with a letter or digit'), FragmentFile)
+    .default({}),
+});
+
+/** Body of PUT /v1/endpoints/{upstream}. */
+export const EndpointsPut = z.object({
+  revision,
+  endpoints: z.array(z.string().regex(ENDPOINT, 'expected IPv4:port or [IPv6]:port')).max(MAX_ENDPOINTS),
+});
+
+/** Body of POST /v1/batch, and of the handler tier's GET /snapshot: applied with one reload. */
+export const Batch = z.object({
+  fragments: z
+    .array(
+      z.union([
+        FragmentPut.extend({ name: z.string().regex(FRAGMENT_NAME) }),
+        z.object({ name: z.string().regex(FRAGMENT_NAME), revision, deleted: z.literal(true) }),
+      ]),
+    )
+    .default([]),
+  endpoints: z
+    .array(
+      z.union([
+        EndpointsPut.extend({ upstream: z.string().regex(UPSTREAM_NAME) }),
+        z.object({ upstream: z.string().regex(UPSTREAM_NAME), revision, deleted: z.literal(true) }),
+      ]),
+    )
+    .default([]),
+  /** A snapshot is the whole desired state: fragments and endpoint sets it does not name are removed. */
+  complete: z.boolean().default(false),
+});
+
+export type FragmentPut = z.infer<typeof FragmentPut>;
+export type EndpointsPut = z.infer<typeof EndpointsPut>;
+export type Batch = z.infer<typeof Batch>;
+
+/** What happened to one fragment, as the agent reports it. */
+export type FragmentStatus =
+  | 'pending' // accepted, waiting for the next reload
+  | 'applied' // confirmed through the config-version socket
+  | 'quarantined' // nginx -t rejected it; the previous content (or nothing) is served
+  | 'stale'; // an equal or newer revision was already accepted; ignored
+
+export interface FragmentResult {
+  name: string;
+  revision: number;
+  status: FragmentStatus;
+  /** NGINX's error line when quarantined. */
+  error?: string;
+  /** Config version that carries this change (desired when pending, applied otherwise). */
+  version: number;
+}
+
+export interface EndpointsResult {
+  upstream: string;
+  revision: number;
+  status: 'applied' | 'stale' | 'pending';
+  /** `lua`: in the workers at once; `reload`: waits for a coalesced reload (no Lua module). */
+  via: 'lua' | 'reload';
+}

@@ -1,0 +1,138 @@
+// The routing model: what wharf makes of the cluster's objects, before any NGINX text. Built by
+// src/model (pure), rendered by src/render (pure), consumed by the handler tier. Everything here is
+// already validated: every string in it passed the check for the place it will be written to.
+
+/** The object a route, a problem or a warning comes from. */
+export interface ObjectRef {
+  kind: 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'ConfigMap';
+  namespace: string;
+  name: string;
+  uid?: string;
+}
+
+/**
+ * What is wrong with an object, as data: it becomes an admission denial or warning, a Kubernetes
+ * Event and a status condition alike. `message` reads `field.path: Invalid value: "v": reason`.
+ */
+export interface Problem {
+  object: ObjectRef;
+  severity: 'error' | 'warning';
+  /** Machine-readable, CamelCase: InvalidPath, InvalidAnnotation, SnippetRefused, HostConflict, … */
+  reason: string;
+  /** Field path, e.g. `spec.rules[0].http.paths[1].path` or `metadata.annotations[nginx.ingress.kubernetes.io/rewrite-target]`. */
+  field: string;
+  message: string;
+}
+
+export type BackendProtocol = 'HTTP' | 'HTTPS' | 'GRPC' | 'GRPCS';
+
+/** Where a location proxies to: one Service port, as an upstream of endpoints. */
+export interface ServiceBackend {
+  /** `namespace-service-port`, unique in the model (see upstreamName). */
+  upstream: string;
+  namespace: string;
+  service: string;
+  /** The Service port as the Ingress references it, by number or by name. */
+  port: number | string;
+}
+
+/** Typed, validated values of the supported ingress-nginx annotations (absent = not set). */
+export interface LocationSettings {
+  rewriteTarget?: string;
+  backendProtocol: BackendProtocol;
+  sslRedirect: boolean;
+  forceSslRedirect: boolean;
+  /** NGINX size ("8m", "512k", "0" = unlimited). */
+  proxyBodySize?: string;
+  proxyBufferSize?: string;
+  /** Seconds. */
+  proxyConnectTimeout?: number;
+  proxyReadTimeout?: number;
+  proxySendTimeout?: number;
+  /** CIDRs allowed; everything else gets 403. */
+  allowSourceRange?: string[];
+  limitRps?: number;
+  limitConnections?: number;
+  cors?: {
+    allowOrigins: string[]; // "*" or exact origins
+    allowMethods: string[];
+    allowHeaders: string[];
+    exposeHeaders: string[];
+    allowCredentials: boolean;
+    maxAgeSeconds: number;
+  };
+  /** Sticky sessions by cookie. */
+  affinity?: { cookieName: string; cookiePath?: string; cookieMaxAgeSeconds?: number };
+  /** An NGINX variable expression from a strict grammar, e.g. "$remote_addr" or "$arg_user". */
+  upstreamHashBy?: string;
+  basicAuth?: { realm: string; /** htpasswd file content, from the auth Secret */ htpasswd: string; secret: ObjectRef };
+  externalAuth?: { url: string; signin?: string; responseHeaders: string[] };
+  appRoot?: string;
+  redirect?: { url: string; code: 301 | 302 | 307 | 308 };
+}
+
+export interface Canary {
+  backend: ServiceBackend;
+  /** 0..weightTotal; requests go to the canary with probability weight/weightTotal. */
+  weight: number;
+  weightTotal: number;
+  /** Requests with this header set to `headerValue` (or "always" when no value) go to the canary; "never" never does. */
+  header?: string;
+  headerValue?: string;
+  source: ObjectRef;
+}
+
+export interface Location {
+  /** Exact and Prefix paths as written in the Ingress, a Prefix's trailing slash removed (but "/"). */
+  path: string;
+  /** ImplementationSpecific becomes Prefix, or Regex with use-regex / rewrite-target capture groups. */
+  match: 'Exact' | 'Prefix' | 'Regex';
+  /** Null for a location that only redirects (permanent-redirect, app-root…). */
+  backend: ServiceBackend | null;
+  canary?: Canary;
+  settings: LocationSettings;
+  /** The Ingress this location comes from (the oldest one, when several claim it). */
+  source: ObjectRef;
+}
+
+export interface Tls {
+  secret: ObjectRef;
+  /** PEM certificate chain and key, from the kubernetes.io/tls Secret. */
+  cert: string;
+  key: string;
+}
+
+/** One virtual host: every Ingress rule for it, merged. */
+export interface Server {
+  /** Lowercase DNS name, or a wildcard `*.example.com` (one label). */
+  host: string;
+  /** Sorted: longest path first, Exact before Prefix at equal length; deterministic. */
+  locations: Location[];
+  tls: Tls | null;
+  /** Redirect plain HTTP to HTTPS (TLS hosts, unless ssl-redirect: "false"). */
+  sslRedirect: boolean;
+  /** Every Ingress that contributes to this host, sorted. */
+  sources: ObjectRef[];
+}
+
+/** Settings from the global ConfigMap (wharf's equivalents of ingress-nginx's). */
+export interface GlobalSettings {
+  proxyBodySize: string;
+  proxyConnectTimeout: number;
+  proxyReadTimeout: number;
+  proxySendTimeout: number;
+  sslRedirect: boolean;
+  hsts: boolean;
+  /** Extra settings are added here as they are supported; unknown keys produce a warning. */
+}
+
+export interface RoutingModel {
+  /** Sorted by host. */
+  servers: Server[];
+  /** The default server: rules without a host, then spec.defaultBackend of the oldest Ingress that has one. */
+  defaultServer: { locations: Location[]; sources: ObjectRef[] };
+  global: GlobalSettings;
+  /** Every upstream some location uses, sorted by name. */
+  upstreams: ServiceBackend[];
+  problems: Problem[];
+}

@@ -1,0 +1,164 @@
+// Local mode's event source: watches a folder of manifests and turns every change into the
+// add/update/delete a cluster's event source would report, with resourceVersions it assigns. It
+// also answers lists (for the handler's start-up list and relists) from the same state.
+import { watch, type FSWatcher } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import { readManifests, type ManifestKind, type ManifestObject, type ManifestProblem } from './manifests.ts';
+
+export interface ResourceChange {
+  type: 'add' | 'update' | 'delete';
+  kind: ManifestKind;
+  key: string;
+  /** The object with metadata.resourceVersion set (for a delete: the last state, with a new version). */
+  object: Record<string, unknown>;
+  file: string;
+}
+
+export interface SyncResult {
+  changes: ResourceChange[];
+  problems: ManifestProblem[];
+}
+
+/** Checks an object beyond its envelope (the model's schemas); returns a reason, or null when valid. */
+export type ObjectCheck = (kind: ManifestKind, object: Record<string, unknown>) => string | null;
+
+interface Held {
+  kind: ManifestKind;
+  key: string;
+  file: string;
+  /** The object as written in the manifest, for change detection. */
+  written: Record<string, unknown>;
+  /** The object as served, with its resourceVersion. */
+  served: Record<string, unknown>;
+}
+
+/** The manifests of one folder as a tiny, versioned API server. */
+export class ManifestSource {
+  readonly dir: string;
+  private readonly check: ObjectCheck;
+  private readonly held = new Map<string, Held>();
+  private version = 0;
+  private watcher: FSWatcher | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private syncing: Promise<SyncResult> | null = null;
+  private again = false;
+
+  constructor(dir: string, check: ObjectCheck = () => null) {
+    this.dir = dir;
+    this.check = check;
+  }
+
+  /** The latest resourceVersion assigned: a list's version. */
+  get resourceVersion(): string {
+    return String(this.version);
+  }
+
+  /** Every held object of a kind, and the version of the list. */
+  list(kind: ManifestKind): { items: Record<string, unknown>[]; resourceVersion: string } {
+    const items = [...this.held.values()].filter((h) => h.kind === kind).map((h) => h.served);
+    return { items, resourceVersion: this.resourceVersion };
+  }
+
+  /** One held object, or undefined. */
+  get(kind: ManifestKind, key: string): Record<string, unknown> | undefined {
+    return this.held.get(`${kind}/${key}`)?.served;
+  }
+
+  /**
+   * Reads the folder again and returns what changed since the last sync. Objects that a broken
+   * file or an invalid document held before are kept: a broken manifest changes nothing running.
+   */
+  async sync(): Promise<SyncResult> {
+    const read = await readManifests(this.dir);
+    const problems = [...read.problems];
+    const next = new Map<string, ManifestObject>();
+    for (const o of read.objects) {
+      const reason = this.check(o.kind, o.object);
+      if (reason) {
+        problems.push({ file: o.file, index: o.index, severity: 'error', message: `${o.kind} ${o.key}: ${reason}` });
+        read.brokenFiles.add(o.file);
+        const previous = this.held.get(`${o.kind}/${o.key}`);
+        if (previous) next.set(`${o.kind}/${o.key}`, { ...o, object: previous.written });
+        continue;
+      }
+      next.set(`${o.kind}/${o.key}`, o);
+    }
+    // Keep what broken files held before, unless it now lives elsewhere.
+    for (const [id, h] of this.held) {
+      if (!next.has(id) && read.brokenFiles.has(h.file)) {
+        next.set(id, { kind: h.kind, key: h.key, object: h.written, file: h.file, index: -1 });
+      }
+    }
+    const changes: ResourceChange[] = [];
+    for (const [id, o] of next) {
+      const before = this.held.get(id);
+      if (before && isDeepStrictEqual(before.written, o.object)) {
+        before.file = o.file;
+        continue;
+      }
+      const served = this.stamp(o.object, before?.served);
+      this.held.set(id, { kind: o.kind, key: o.key, file: o.file, written: o.object, served });
+      changes.push({ type: before ? 'update' : 'add', kind: o.kind, key: o.key, object: served, file: o.file });
+    }
+    for (const [id, h] of this.held) {
+      if (next.has(id)) continue;
+      this.held.delete(id);
+      changes.push({ type: 'delete', kind: h.kind, key: h.key, object: this.stamp(h.written, h.served), file: h.file });
+    }
+    return { changes, problems };
+  }
+
+  /**
+   * Watches the folder; after a quiet `debounceMs`, syncs and hands the result to `onSync`.
+   * Syncs never overlap: changes during one are picked up by the next.
+   */
+  watch(onSync: (r: SyncResult) => void | Promise<void>, onError: (e: unknown) => void, debounceMs = 100): void {
+    const schedule = () => {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = setTimeout(() => void run(), debounceMs);
+    };
+    const run = async () => {
+      if (this.syncing) {
+        this.again = true;
+        return;
+      }
+      try {
+        this.syncing = this.sync();
+        await onSync(await this.syncing);
+      } catch (e) {
+        onError(e);
+      } finally {
+        this.syncing = null;
+        if (this.again) {
+          this.again = false;
+          schedule();
+        }
+      }
+    };
+    this.watcher = watch(this.dir, { recursive: true }, schedule);
+    this.watcher.on('error', onError);
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  // Gives an object the next resourceVersion, and the uid and creationTimestamp an API server would
+  // (kept from `previous` across updates, so "the oldest Ingress wins" means the first one written).
+  private stamp(object: Record<string, unknown>, previous?: Record<string, unknown>): Record<string, unknown> {
+    this.version += 1;
+    const meta = (object.metadata ?? {}) as Record<string, unknown>;
+    const prev = (previous?.metadata ?? {}) as Record<string, unknown>;
+    return {
+      ...object,
+      metadata: {
+        ...meta,
+        resourceVersion: String(this.version),
+        uid: meta.uid ?? prev.uid ?? crypto.randomUUID(),
+        creationTimestamp: meta.creationTimestamp ?? prev.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      },
+    };
+  }
+}

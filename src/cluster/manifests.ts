@@ -98,10 +98,7 @@ export function parseManifestText(text: string, file: string): (ManifestObject |
     }
     const value: unknown = doc.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) return; // an empty document
-    for (const item of listItems(value)) {
-      const found = toManifestObject(item, file, index);
-      if (found) out.push(found);
-    }
+    for (const item of listItems(value)) out.push(...toManifestObjects(item, file, index));
   });
   return out;
 }
@@ -112,7 +109,14 @@ function listItems(value: unknown): unknown[] {
   return [value];
 }
 
-function toManifestObject(value: unknown, file: string, index: number): ManifestObject | ManifestProblem | null {
+function toManifestObjects(value: unknown, file: string, index: number): (ManifestObject | ManifestProblem)[] {
+  if (isRecord(value) && value.kind === 'Endpoints' && value.apiVersion === 'v1' && isRecord(value.metadata)) {
+    return endpointsToSlices(value).map((slice) => toManifestObject(slice, file, index));
+  }
+  return [toManifestObject(value, file, index)];
+}
+
+function toManifestObject(value: unknown, file: string, index: number): ManifestObject | ManifestProblem {
   const problem = (message: string, severity: 'error' | 'warning' = 'error'): ManifestProblem => ({ file, index, severity, message });
   if (!isRecord(value)) return problem('not a Kubernetes object: expected a mapping with apiVersion, kind and metadata');
   const { apiVersion, kind, metadata } = value;
@@ -121,9 +125,7 @@ function toManifestObject(value: unknown, file: string, index: number): Manifest
   if (!isRecord(metadata)) return problem('metadata: Required value');
   const name = metadata.name;
   if (typeof name !== 'string' || name === '') return problem('metadata.name: Required value');
-  if (kind === 'Endpoints' && apiVersion === 'v1') {
-    value = endpointsToSlice(value);
-  } else if (!(MANIFEST_KINDS as readonly string[]).includes(kind)) {
+  if (!(MANIFEST_KINDS as readonly string[]).includes(kind)) {
     return problem(`${kind} ${name}: ignored, wharf reads ${MANIFEST_KINDS.join(', ')} and v1 Endpoints`, 'warning');
   }
   const object = value as Record<string, unknown>;
@@ -140,36 +142,38 @@ function toManifestObject(value: unknown, file: string, index: number): Manifest
 
 /**
  * Core v1 Endpoints (still written by hand for local services) as the discovery.k8s.io/v1
- * EndpointSlice the rest of wharf reads: `addresses` are ready, `notReadyAddresses` are not.
+ * EndpointSlices the rest of wharf reads: one slice per subset (a subset is its addresses times its
+ * ports), `addresses` ready and `notReadyAddresses` not.
  */
-export function endpointsToSlice(endpoints: Record<string, unknown>): Record<string, unknown> {
+export function endpointsToSlices(endpoints: Record<string, unknown>): Record<string, unknown>[] {
   const meta = endpoints.metadata as Record<string, unknown>;
+  const labels = isRecord(meta.labels) ? meta.labels : {};
   const subsets = Array.isArray(endpoints.subsets) ? endpoints.subsets.filter(isRecord) : [];
-  const sliceEndpoints: Record<string, unknown>[] = [];
-  const ports = new Map<string, Record<string, unknown>>();
-  for (const subset of subsets) {
+  return subsets.map((subset, i) => {
+    const sliceEndpoints: Record<string, unknown>[] = [];
     for (const [list, ready] of [[subset.addresses, true], [subset.notReadyAddresses, false]] as const) {
       if (!Array.isArray(list)) continue;
       for (const a of list.filter(isRecord)) sliceEndpoints.push({ addresses: [a.ip], conditions: { ready } });
     }
-    for (const p of Array.isArray(subset.ports) ? subset.ports.filter(isRecord) : []) {
-      ports.set(`${p.name ?? ''}/${p.port}`, { ...(p.name !== undefined ? { name: p.name } : {}), port: p.port, protocol: p.protocol ?? 'TCP' });
-    }
-  }
-  const labels = isRecord(meta.labels) ? meta.labels : {};
-  const ipv6 = sliceEndpoints.some((e) => String((e.addresses as unknown[])[0]).includes(':'));
-  return {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: {
-      ...meta,
-      name: `${meta.name as string}-endpoints`,
-      labels: { ...labels, 'kubernetes.io/service-name': meta.name },
-    },
-    addressType: ipv6 ? 'IPv6' : 'IPv4',
-    endpoints: sliceEndpoints,
-    ports: [...ports.values()],
-  };
+    const ports = (Array.isArray(subset.ports) ? subset.ports.filter(isRecord) : []).map((p) => ({
+      ...(p.name !== undefined ? { name: p.name } : {}),
+      port: p.port,
+      protocol: p.protocol ?? 'TCP',
+    }));
+    const ipv6 = sliceEndpoints.some((e) => String((e.addresses as unknown[])[0]).includes(':'));
+    return {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        ...meta,
+        name: `${meta.name as string}-endpoints-${i}`,
+        labels: { ...labels, 'kubernetes.io/service-name': meta.name },
+      },
+      addressType: ipv6 ? 'IPv6' : 'IPv4',
+      endpoints: sliceEndpoints,
+      ports,
+    };
+  });
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readManifests, parseManifestText, endpointsToSlice } from '../../src/cluster/manifests.ts';
+import { readManifests, parseManifestText, endpointsToSlices } from '../../src/cluster/manifests.ts';
 
 function folder(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-manifests-'));
@@ -77,22 +77,53 @@ test('a duplicate object keeps its first definition and reports the second with 
   assert.equal(r.problems[0]!.file, 'b.yaml');
 });
 
-test('core v1 Endpoints become an EndpointSlice of the same service, ready and not-ready kept apart', () => {
-  const slice = endpointsToSlice({
+test('core v1 Endpoints become one EndpointSlice per subset, ready and not-ready kept apart', () => {
+  const slices = endpointsToSlices({
     apiVersion: 'v1',
     kind: 'Endpoints',
     metadata: { name: 'tea', namespace: 'default' },
-    subsets: [{ addresses: [{ ip: '127.0.0.1' }], notReadyAddresses: [{ ip: '127.0.0.2' }], ports: [{ name: 'http', port: 9001 }] }],
-  });
-  assert.deepEqual(slice, {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: 'tea-endpoints', namespace: 'default', labels: { 'kubernetes.io/service-name': 'tea' } },
-    addressType: 'IPv4',
-    endpoints: [
-      { addresses: ['127.0.0.1'], conditions: { ready: true } },
-      { addresses: ['127.0.0.2'], conditions: { ready: false } },
+    subsets: [
+      { addresses: [{ ip: '127.0.0.1' }], notReadyAddresses: [{ ip: '127.0.0.2' }], ports: [{ name: 'http', port: 9001 }] },
+      { addresses: [{ ip: '::1' }], ports: [{ name: 'http', port: 9002 }] },
     ],
-    ports: [{ name: 'http', port: 9001, protocol: 'TCP' }],
   });
+  assert.deepEqual(slices, [
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'tea-endpoints-0', namespace: 'default', labels: { 'kubernetes.io/service-name': 'tea' } },
+      addressType: 'IPv4',
+      endpoints: [
+        { addresses: ['127.0.0.1'], conditions: { ready: true } },
+        { addresses: ['127.0.0.2'], conditions: { ready: false } },
+      ],
+      ports: [{ name: 'http', port: 9001, protocol: 'TCP' }],
+    },
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'tea-endpoints-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'tea' } },
+      addressType: 'IPv6',
+      endpoints: [{ addresses: ['::1'], conditions: { ready: true } }],
+      ports: [{ name: 'http', port: 9002, protocol: 'TCP' }],
+    },
+  ]);
+});
+
+test('the cafe example reads without problems', async () => {
+  const r = await readManifests(new URL('../../examples/cafe', import.meta.url).pathname);
+  assert.deepEqual(r.problems, []);
+  assert.deepEqual(r.objects.map((o) => `${o.kind} ${o.key}`).sort(), [
+    'EndpointSlice default/coffee-endpoints-0',
+    'EndpointSlice default/coffee-endpoints-1',
+    'EndpointSlice default/tea-local',
+    'EndpointSlice default/tea-local-2',
+    'Ingress default/cafe',
+    'Ingress default/cafe-menu',
+    'Ingress default/old-cafe',
+    'IngressClass wharf',
+    'Secret default/cafe-tls',
+    'Service default/coffee',
+    'Service default/tea',
+  ]);
 });

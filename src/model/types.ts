@@ -40,6 +40,7 @@ export interface ServiceBackend {
 export interface LocationSettings {
   rewriteTarget?: string;
   backendProtocol: BackendProtocol;
+  /** Effective for this location: its host has TLS and ssl-redirect is not "false", or force-ssl-redirect. */
   sslRedirect: boolean;
   forceSslRedirect: boolean;
   /** NGINX size ("8m", "512k", "0" = unlimited). */
@@ -85,9 +86,15 @@ export interface Canary {
 export interface Location {
   /** Exact and Prefix paths as written in the Ingress, a Prefix's trailing slash removed (but "/"). */
   path: string;
-  /** ImplementationSpecific becomes Prefix, or Regex with use-regex / rewrite-target capture groups. */
+  /**
+   * ImplementationSpecific becomes Prefix (element-wise), or Regex with use-regex or rewrite-target
+   * (ingress-nginx: `location ~* "^<path>"`, case-insensitive). Exact and Prefix stay themselves.
+   */
   match: 'Exact' | 'Prefix' | 'Regex';
-  /** Null for a location that only redirects (permanent-redirect, app-root…). */
+  /**
+   * Null for a location that only redirects (permanent-redirect, app-root…). The model never makes
+   * one today (the Ingress API requires a backend): settings.redirect/appRoot take precedence.
+   */
   backend: ServiceBackend | null;
   canary?: Canary;
   settings: LocationSettings;
@@ -109,7 +116,7 @@ export interface Server {
   /** Sorted: longest path first, Exact before Prefix at equal length; deterministic. */
   locations: Location[];
   tls: Tls | null;
-  /** Redirect plain HTTP to HTTPS (TLS hosts, unless ssl-redirect: "false"). */
+  /** Redirect plain HTTP to HTTPS: true when every location's settings.sslRedirect is. */
   sslRedirect: boolean;
   /** Every Ingress that contributes to this host, sorted. */
   sources: ObjectRef[];
@@ -132,7 +139,10 @@ export interface RoutingModel {
   /** The default server: rules without a host, then spec.defaultBackend of the oldest Ingress that has one. */
   defaultServer: { locations: Location[]; sources: ObjectRef[] };
   global: GlobalSettings;
-  /** Every upstream some location uses, sorted by name. */
+  /**
+   * Every upstream an accepted Ingress references, sorted by name: locations and canaries, and
+   * paths that lost a host+path conflict (so the set does not depend on who wins).
+   */
   upstreams: ServiceBackend[];
   problems: Problem[];
 }

@@ -25,6 +25,8 @@ export function createEngine(): Liquid {
     cache: true,
     outputEscape: requireFiltered,
     greedy: false,
+    // Partials are named statically (`{% include zones %}`), so they are parsed with their parent.
+    dynamicPartials: false,
   });
   for (const [name, fn] of Object.entries(filters)) engine.registerFilter(name, fn);
   return engine;

@@ -1,6 +1,7 @@
 // The only way a value reaches an NGINX file. Every liquid output must end in one of these filters:
 // each checks its value against the grammar of the exact place it lands in, and throws
 // UnsafeValueError otherwise. They return NginxText, which the engine's output guard requires.
+import { isIPv6 } from 'node:net';
 
 /** A string that a filter has checked for the NGINX context it is written into. */
 export class NginxText {
@@ -27,14 +28,88 @@ export class UnsafeValueError extends Error {
 
 type Filter = (value: unknown, ...args: unknown[]) => NginxText;
 
+function text(filter: string, value: unknown): string {
+  const s = value instanceof NginxText ? value.text : value;
+  if (typeof s !== 'string' && typeof s !== 'number') throw new UnsafeValueError(filter, s, 'not a string');
+  return String(s);
+}
+
 function check(filter: string, pattern: RegExp, reason: string): Filter {
   return (value) => {
-    const s = value instanceof NginxText ? value.text : value;
-    if (typeof s !== 'string' && typeof s !== 'number') throw new UnsafeValueError(filter, s, 'not a string');
-    const text = String(s);
-    if (!pattern.test(text)) throw new UnsafeValueError(filter, text, reason);
-    return new NginxText(text);
+    const s = text(filter, value);
+    if (!pattern.test(s)) throw new UnsafeValueError(filter, s, reason);
+    return new NginxText(s);
   };
+}
+
+/** A double-quoted NGINX string of `s`; callers have refused everything but printable ASCII. */
+function quote(s: string): string {
+  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+function integer(filter: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UnsafeValueError(filter, value, `not an integer in ${min}..${max}`);
+  }
+  return value;
+}
+
+// Grammars. None of them admits a control character, white space, `;`, `{`, `}`, `#`, `"`, `'` or
+// `\` unless it says so; `$` only where NGINX does not expand variables or where the filter itself
+// writes the variable.
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const DNS_NAME = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})*$`);
+const WILDCARD = new RegExp(`^\\*\\.(?=.{1,251}$)${LABEL}(?:\\.${LABEL})*$`);
+/** RFC 3986 path characters without `;` and `$` (which NGINX or an injection would give meaning). */
+const PATH_CHARS = "A-Za-z0-9\\-._~!&'()*+,=:@/%";
+const URI_PATH = new RegExp(`^/[${PATH_CHARS}]{0,4095}$`);
+const IPV4 = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(?:\\.(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}';
+const ANY_CASE_LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const URL_HOST = `(?:${ANY_CASE_LABEL}(?:\\.${ANY_CASE_LABEL})*|\\[[0-9a-fA-F:.]{2,45}\\])`;
+const URL = new RegExp(`^https?://${URL_HOST}(?::\\d{1,5})?(?:/[${PATH_CHARS}]{0,2047})?(?:\\?[${PATH_CHARS}?]{0,2047})?$`);
+const ORIGIN = new RegExp(`^https?://${URL_HOST}(?::\\d{1,5})?$`);
+const WILDCARD_ORIGIN = new RegExp(`^(https?://)\\*\\.(${URL_HOST}(?::\\d{1,5})?)$`);
+/** NGINX variables a URL may carry (the model's URL_VARIABLES); `$escaped_request_uri` is set by the location. */
+const URL_VARIABLE = /\$(?:escaped_request_uri|request_uri|scheme|host)(?![A-Za-z0-9_])/g;
+/** Printable ASCII without `"`, `\`, `$` (variables), `;`, `{`, `}`, `#`. */
+const PLAIN_STRING = /^[\x20-\x7e]{0,1024}$/;
+const PLAIN_STRING_BAD = /["\\$;{}#]/;
+/** Regex: printable ASCII without `"`, `;`, `#`; `\` is escaped, `{`, `}` and `$` mean regex things inside quotes. */
+const REGEX = /^[\x21-\x7e]{1,1024}$/;
+const REGEX_BAD = /["';#]/;
+const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const TOKEN_LIST = /^(?:\*|[A-Za-z0-9][A-Za-z0-9_-]{0,63})(?:, (?:\*|[A-Za-z0-9][A-Za-z0-9_-]{0,63})){0,63}$/;
+/** RFC 6265 token characters that mean nothing to NGINX inside a double-quoted string or a regex once escaped. */
+const COOKIE_NAME = /^[A-Za-z0-9!%&*+\-.^_|~]{1,128}$/;
+const COOKIE_PATH = /^\/[A-Za-z0-9\/._~:@+,=!&-]{0,2047}$/;
+const VAR_NAME = /^[a-z_][a-z0-9_]{0,63}$/;
+/** Variables `upstream-hash-by` may use: NGINX's own request variables and the header/argument/cookie families. */
+const HASH_VARIABLES = new Set([
+  'remote_addr', 'binary_remote_addr', 'remote_port', 'request_uri', 'uri', 'document_uri', 'args', 'query_string',
+  'host', 'http_host', 'scheme', 'server_name', 'server_port', 'request_method', 'request_id',
+]);
+const HASH_VARIABLE_PREFIX = /^(?:http_|arg_|cookie_)[A-Za-z0-9_]{1,64}$/;
+const FILE = /^files\/[a-z0-9_][a-z0-9._-]{0,239}\/[a-z0-9][a-z0-9._-]{0,127}$/;
+const ZONE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$/;
+const UPSTREAM = /^[a-z0-9][a-z0-9.-]{0,252}$/;
+const SIZE = /^(?:0|[1-9][0-9]{0,8})[kKmMgG]?$/;
+const REWRITE_TARGET = new RegExp(`^(?:/|\\$[1-9])(?:[${PATH_CHARS}?]|\\$[1-9]){0,2047}$`);
+const escapeRegex = (s: string): string => s.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
+
+/** An absolute http(s) URL, or throws; `$` only to start one of the URL variables. */
+function url(filter: string, value: unknown): string {
+  const s = text(filter, value);
+  if (!URL.test(s.replace(URL_VARIABLE, 'x'))) throw new UnsafeValueError(filter, s, 'not an http(s) URL of plain characters');
+  return s;
+}
+
+const COMMENT = /^[A-Za-z0-9_.:/*,=-]{0,512}$/;
+
+/** `$name` of one of wharf's own variables (written by the templates, never from a user). */
+function variable(value: unknown): NginxText {
+  const s = text('nginx_var', value);
+  if (!VAR_NAME.test(s)) throw new UnsafeValueError('nginx_var', s, 'not a variable name of [a-z0-9_]');
+  return new NginxText(`$${s}`);
 }
 
 /** Filters by name, as registered on the liquid engine. */
@@ -44,16 +119,197 @@ export const filters: Record<string, Filter> = {
   // A bare word: a directive argument such as a log level, a user name or "auto".
   nginx_word: check('nginx_word', /^[A-Za-z0-9_.-]{1,64}$/, 'not a bare word of [A-Za-z0-9_.-]'),
   // A non-negative integer.
-  nginx_int: (value) => {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-      throw new UnsafeValueError('nginx_int', value, 'not a non-negative integer');
-    }
-    return new NginxText(String(value));
-  },
+  nginx_int: (value) => new NginxText(String(integer('nginx_int', value, 0, Number.MAX_SAFE_INTEGER))),
   // lua_package_path: absolute `?.lua` patterns separated by `;`, inside double quotes.
   nginx_lua_path: check(
     'nginx_lua_path',
     /^(\/[A-Za-z0-9._\/-]*\?\.lua;)+;?$/,
     'not a list of absolute ?.lua patterns',
   ),
+
+  // server_name: a lowercase DNS name as is; a Kubernetes wildcard `*.foo.com` (exactly one label)
+  // as the regex `~^[^.]+\.foo\.com$`, because NGINX's own `*.foo.com` also matches deeper names.
+  nginx_server_name: (value) => {
+    const s = text('nginx_server_name', value);
+    if (DNS_NAME.test(s)) return new NginxText(s);
+    if (WILDCARD.test(s)) return new NginxText(quote(`~^[^.]+${s.slice(1).replace(/\./g, '\\.')}$`));
+    throw new UnsafeValueError('nginx_server_name', s, 'not a lowercase DNS name or *.wildcard');
+  },
+  // A literal URI path for `location =` / prefix locations, `auth_request` and redirects to a path.
+  nginx_uri_path: (value) => {
+    const s = text('nginx_uri_path', value);
+    if (!URI_PATH.test(s)) throw new UnsafeValueError('nginx_uri_path', s, `not an absolute path of [${PATH_CHARS}]`);
+    return new NginxText(quote(s));
+  },
+  // What a `location` matches, from {modifier, path}: `= "/foo"`, `"/foo/"`, `~ "regex"`, `~* "regex"`.
+  nginx_location_match: (value) => {
+    const v = value as { modifier?: unknown; path?: unknown } | null;
+    if (typeof v !== 'object' || v === null) throw new UnsafeValueError('nginx_location_match', value, 'not a location match');
+    switch (v.modifier) {
+      case 'exact':
+        return new NginxText(`= ${filters.nginx_uri_path!(v.path).text}`);
+      case 'prefix':
+        return filters.nginx_uri_path!(v.path);
+      case 'regex':
+        return new NginxText(`~ ${filters.nginx_regex!(v.path).text}`);
+      case 'iregex':
+        return new NginxText(`~* ${filters.nginx_regex!(v.path).text}`);
+      default:
+        throw new UnsafeValueError('nginx_location_match', v.modifier, 'not exact, prefix, regex or iregex');
+    }
+  },
+  // A PCRE regex (location ~, rewrite), double-quoted with `\` escaped.
+  nginx_regex: (value) => {
+    const s = text('nginx_regex', value);
+    if (!REGEX.test(s) || REGEX_BAD.test(s)) {
+      throw new UnsafeValueError('nginx_regex', s, 'not a regex of printable ASCII without spaces, quotes, ";" or "#"');
+    }
+    return new NginxText(quote(s));
+  },
+  // A double-quoted string in which NGINX would expand `$`: printable ASCII, no quotes, `$`, `;`, braces, `#`.
+  nginx_string: (value) => {
+    const s = text('nginx_string', value);
+    if (!PLAIN_STRING.test(s) || PLAIN_STRING_BAD.test(s)) {
+      throw new UnsafeValueError('nginx_string', s, 'not printable ASCII without quotes, "\\", "$", ";", braces or "#"');
+    }
+    return new NginxText(quote(s));
+  },
+  // An absolute http(s) URL, double-quoted (proxy targets such as auth-url).
+  nginx_url: (value) => new NginxText(quote(url('nginx_url', value))),
+  // Where a redirect sends to: an absolute http(s) URL or an absolute path, double-quoted.
+  nginx_redirect: (value) => {
+    const s = text('nginx_redirect', value);
+    if (URI_PATH.test(s)) return new NginxText(quote(s));
+    return new NginxText(quote(url('nginx_redirect', s)));
+  },
+  // The error_page target for auth-signin: the sign-in URL, with `rd` set to the original request
+  // unless the URL sets `rd` itself (as ingress-nginx does).
+  nginx_signin: (value) => {
+    const s = url('nginx_signin', value);
+    if (/[?&]rd=/.test(s)) return new NginxText(quote(s));
+    return new NginxText(quote(`${s}${s.includes('?') ? '&' : '?'}rd=$scheme://$host$escaped_request_uri`));
+  },
+  // How `if ($http_origin …)` tests a CORS origin: `= "https://a.com"` for an exact origin,
+  // `~* "^https://[^.]+\.a\.com$"` for `https://*.a.com` (one label, as ingress-nginx).
+  nginx_origin_match: (value) => {
+    const s = text('nginx_origin_match', value);
+    if (ORIGIN.test(s)) return new NginxText(`= ${quote(s)}`);
+    const w = WILDCARD_ORIGIN.exec(s);
+    if (!w) throw new UnsafeValueError('nginx_origin_match', s, 'not scheme://host[:port] or scheme://*.host[:port]');
+    return new NginxText(`~* ${quote(`^${escapeRegex(w[1]!)}[A-Za-z0-9-]+\\.${escapeRegex(w[2]!)}$`)}`);
+  },
+  // A redirect status code.
+  nginx_redirect_code: (value) => {
+    if (value !== 301 && value !== 302 && value !== 303 && value !== 307 && value !== 308) {
+      throw new UnsafeValueError('nginx_redirect_code', value, 'not one of 301, 302, 303, 307, 308');
+    }
+    return new NginxText(String(value));
+  },
+  // An IPv4 or IPv6 address or CIDR for allow/deny.
+  nginx_cidr: (value) => {
+    const s = text('nginx_cidr', value);
+    const [addr = '', bits, ...rest] = s.split('/');
+    const v4 = new RegExp(`^${IPV4}$`).test(addr);
+    const v6 = !v4 && /^[0-9a-fA-F:.]{2,45}$/.test(addr) && isIPv6(addr);
+    const max = v4 ? 32 : 128;
+    const bitsOk = bits === undefined || (/^(?:0|[1-9]\d{0,2})$/.test(bits) && Number(bits) <= max);
+    if (!(v4 || v6) || !bitsOk || rest.length) throw new UnsafeValueError('nginx_cidr', s, 'not an IP address or CIDR');
+    return new NginxText(s);
+  },
+  // An NGINX size: digits with an optional k/m/g unit.
+  nginx_size: check('nginx_size', SIZE, 'not a size (digits with an optional k, m or g)'),
+  // A duration in whole seconds, written `Ns`; bounded so that NGINX's milliseconds cannot overflow.
+  nginx_seconds: (value) => new NginxText(`${integer('nginx_seconds', value, 0, 2_147_483)}s`),
+  // A positive integer (rates, connection limits, weights' totals).
+  nginx_positive_int: (value) => new NginxText(String(integer('nginx_positive_int', value, 1, 1_000_000_000))),
+  // An HTTP header name, bare (add_header, proxy_set_header).
+  nginx_header_name: check('nginx_header_name', HEADER_NAME, 'not a header name of [A-Za-z0-9-]'),
+  // The variable holding a request header, `$http_x_name`.
+  nginx_header_var: (value) => {
+    const s = text('nginx_header_var', value);
+    if (!HEADER_NAME.test(s)) throw new UnsafeValueError('nginx_header_var', s, 'not a header name of [A-Za-z0-9-]');
+    return new NginxText(`$http_${s.toLowerCase().replace(/-/g, '_')}`);
+  },
+  // The variable holding a response header of the upstream (auth-response-headers), `$upstream_http_x_name`.
+  nginx_upstream_header_var: (value) => {
+    const s = text('nginx_upstream_header_var', value);
+    if (!HEADER_NAME.test(s)) throw new UnsafeValueError('nginx_upstream_header_var', s, 'not a header name of [A-Za-z0-9-]');
+    return new NginxText(`$upstream_http_${s.toLowerCase().replace(/-/g, '_')}`);
+  },
+  // A comma-separated list of header names, methods or `*` (CORS), double-quoted.
+  nginx_token_list: (value) => {
+    const s = text('nginx_token_list', value);
+    if (s !== '' && !TOKEN_LIST.test(s)) throw new UnsafeValueError('nginx_token_list', s, 'not a ", "-separated list of [A-Za-z0-9-] tokens');
+    return new NginxText(quote(s));
+  },
+  // A cookie name usable in `$cookie_NAME` and in a Set-Cookie string.
+  // A regex on `$http_cookie` whose $1 is the value of the named cookie (`$cookie_NAME` cannot
+  // name cookies with `-`, `.` and other token characters).
+  nginx_cookie_regex: (value) => {
+    const s = text('nginx_cookie_regex', value);
+    if (!COOKIE_NAME.test(s)) throw new UnsafeValueError('nginx_cookie_regex', s, 'not a cookie name (RFC 6265 token)');
+    return new NginxText(quote(`(?:^|;\\s*)${escapeRegex(s)}=([^;]+)`));
+  },
+  // The Set-Cookie value of cookie affinity, double-quoted: the cookie carries the request id that
+  // became this client's hash key. Takes {cookieName, cookiePath, cookieMaxAgeSeconds}.
+  nginx_affinity_cookie: (value) => {
+    const v = value as { cookieName?: unknown; cookiePath?: unknown; cookieMaxAgeSeconds?: unknown } | null;
+    if (typeof v !== 'object' || v === null) throw new UnsafeValueError('nginx_affinity_cookie', value, 'not a cookie setting');
+    const name = text('nginx_affinity_cookie', v.cookieName);
+    if (!COOKIE_NAME.test(name)) throw new UnsafeValueError('nginx_affinity_cookie', name, 'not a cookie name (RFC 6265 token)');
+    const path = v.cookiePath === null || v.cookiePath === undefined ? '/' : text('nginx_affinity_cookie', v.cookiePath);
+    if (!COOKIE_PATH.test(path)) throw new UnsafeValueError('nginx_affinity_cookie', path, 'not a cookie path of [A-Za-z0-9/._~:@+,=!&-]');
+    let attrs = `; Path=${path}`;
+    if (v.cookieMaxAgeSeconds !== null && v.cookieMaxAgeSeconds !== undefined) {
+      attrs += `; Max-Age=${integer('nginx_affinity_cookie', v.cookieMaxAgeSeconds, 0, 2_147_483_647)}`;
+    }
+    return new NginxText(quote(`${name}=$request_id${attrs}; HttpOnly`));
+  },
+  // upstream-hash-by: NGINX request variables and plain characters, double-quoted; only known variables.
+  nginx_hash_key: (value) => {
+    const s = text('nginx_hash_key', value);
+    if (!/^(?:\$[A-Za-z0-9_]+|[A-Za-z0-9_.:\/-]){1,256}$/.test(s)) {
+      throw new UnsafeValueError('nginx_hash_key', s, 'not NGINX variables and [A-Za-z0-9_.:/-]');
+    }
+    for (const m of s.matchAll(/\$([A-Za-z0-9_]+)/g)) {
+      const name = m[1]!;
+      if (!HASH_VARIABLES.has(name) && !HASH_VARIABLE_PREFIX.test(name)) {
+        throw new UnsafeValueError('nginx_hash_key', s, `variable $${name} is not one upstream-hash-by may use`);
+      }
+    }
+    return new NginxText(quote(s));
+  },
+  // `$name` of one of wharf's own variables.
+  nginx_var: variable,
+  // A shared memory zone name (limit_req_zone, limit_conn_zone).
+  nginx_zone: check('nginx_zone', ZONE, 'not a zone name of [A-Za-z0-9_.-]'),
+  // A file shipped with a fragment, relative to the NGINX prefix: files/<fragment>/<file>.
+  nginx_file: check('nginx_file', FILE, 'not files/<fragment>/<file>'),
+  // An upstream name (`namespace-service-port`), double-quoted.
+  nginx_upstream: (value) => {
+    const s = text('nginx_upstream', value);
+    if (!UPSTREAM.test(s)) throw new UnsafeValueError('nginx_upstream', s, 'not an upstream name of [a-z0-9.-]');
+    return new NginxText(quote(s));
+  },
+  // The replacement of `rewrite`: a URI path that may use the location's capture groups $1..$9.
+  nginx_rewrite_target: (value) => {
+    const s = text('nginx_rewrite_target', value);
+    if (!REWRITE_TARGET.test(s)) {
+      throw new UnsafeValueError('nginx_rewrite_target', s, 'not a path of plain characters and $1..$9 captures');
+    }
+    return new NginxText(quote(s));
+  },
+  // A block another template rendered (a location's body): only NginxText passes, never a string,
+  // so what it holds went through these filters too.
+  nginx_block: (value) => {
+    if (!(value instanceof NginxText)) throw new UnsafeValueError('nginx_block', value, 'not text rendered by a template');
+    return value;
+  },
+  // The text of a `#` comment (object names, hosts): no newline can end it early.
+  nginx_comment: check('nginx_comment', COMMENT, 'not comment text of [A-Za-z0-9_.:/*,=-]'),
+  // A list of comment words (object names), joined by spaces.
+  nginx_comment_list: (value) => {
+    if (!Array.isArray(value)) throw new UnsafeValueError('nginx_comment_list', value, 'not a list');
+    return new NginxText(value.map((v) => filters.nginx_comment!(v).text).join(' '));
+  },
 };

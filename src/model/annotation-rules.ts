@@ -1,0 +1,230 @@
+// The table of supported `nginx.ingress.kubernetes.io/*` annotations: one parser per annotation,
+// each with its own strict grammar. A parser writes its typed value into the draft or returns the
+// reason the value is refused. Cross-annotation rules (companions without their parent, …) live in
+// annotations.ts.
+import {
+  checkCookieName,
+  checkHashBy,
+  checkHeaderName,
+  checkHeaderValue,
+  checkHost,
+  checkMethod,
+  checkOrigin,
+  checkPlainPath,
+  checkRealm,
+  checkRewriteTarget,
+  checkUrl,
+  parseBool,
+  parseCidr,
+  parseInteger,
+  parseSize,
+  splitList,
+} from './grammar.ts';
+import type { BackendProtocol, LocationSettings } from './types.ts';
+
+/** Everything the annotations of one Ingress say, before references (Secrets) are resolved. */
+export interface AnnotationDraft {
+  settings: Partial<LocationSettings>;
+  /** ssl-redirect as written (undefined: the global default). */
+  sslRedirect?: boolean;
+  useRegex?: boolean;
+  enableCors?: boolean;
+  cors: { origins?: string[]; methods?: string[]; headers?: string[]; expose?: string[]; credentials?: boolean; maxAge?: number };
+  affinity?: 'cookie';
+  cookie: { name?: string; path?: string; maxAge?: number };
+  canary?: boolean;
+  canaryWeight?: number;
+  canaryWeightTotal?: number;
+  canaryHeader?: string;
+  canaryHeaderValue?: string;
+  authType?: 'basic';
+  /** auth-secret as written: `name` or `namespace/name`. */
+  authSecret?: string;
+  authRealm?: string;
+  authUrl?: string;
+  authSignin?: string;
+  authResponseHeaders?: string[];
+  whitelist?: string[];
+  allowlist?: string[];
+  permanentRedirect?: string;
+  permanentRedirectCode?: 301 | 302 | 307 | 308;
+  temporalRedirect?: string;
+  temporalRedirectCode?: 301 | 302 | 307 | 308;
+}
+
+/** Parses one annotation value into the draft; returns the reason when the value is refused. */
+export type AnnotationParser = (value: string, draft: AnnotationDraft) => string | null;
+
+const BOOL = 'must be "true" or "false"';
+
+function bool(set: (d: AnnotationDraft, b: boolean) => void): AnnotationParser {
+  return (v, d) => {
+    const b = parseBool(v);
+    if (b === null) return BOOL;
+    set(d, b);
+    return null;
+  };
+}
+
+function seconds(key: 'proxyConnectTimeout' | 'proxyReadTimeout' | 'proxySendTimeout'): AnnotationParser {
+  return (v, d) => {
+    const n = parseInteger(v, 1, 86400);
+    if (n === null) return 'must be a whole number of seconds between 1 and 86400 (e.g. "60")';
+    d.settings[key] = n;
+    return null;
+  };
+}
+
+function size(key: 'proxyBodySize' | 'proxyBufferSize'): AnnotationParser {
+  return (v, d) => {
+    const s = parseSize(v);
+    if (s === null) return 'must be a size such as 8m, 512k or 0 (digits and an optional k, m or g)';
+    d.settings[key] = s;
+    return null;
+  };
+}
+
+function integer(min: number, max: number, what: string, set: (d: AnnotationDraft, n: number) => void): AnnotationParser {
+  return (v, d) => {
+    const n = parseInteger(v, min, max);
+    if (n === null) return `must be ${what} between ${min} and ${max}`;
+    set(d, n);
+    return null;
+  };
+}
+
+function checked(check: (v: string) => string | null, set: (d: AnnotationDraft, v: string) => void): AnnotationParser {
+  return (v, d) => {
+    const reason = check(v);
+    if (reason) return reason;
+    set(d, v);
+    return null;
+  };
+}
+
+function url(set: (d: AnnotationDraft, u: string) => void): AnnotationParser {
+  return (v, d) => {
+    const reason = checkUrl(v);
+    if (reason) return reason;
+    set(d, v);
+    return null;
+  };
+}
+
+function redirectCode(set: (d: AnnotationDraft, c: 301 | 302 | 307 | 308) => void): AnnotationParser {
+  return (v, d) => {
+    if (!['301', '302', '307', '308'].includes(v)) return 'must be one of 301, 302, 307, 308';
+    set(d, Number(v) as 301 | 302 | 307 | 308);
+    return null;
+  };
+}
+
+/** A comma-separated list, every item checked; `normalize` runs on accepted items. */
+function list(check: (item: string) => string | null, set: (d: AnnotationDraft, items: string[]) => void, normalize = (s: string) => s): AnnotationParser {
+  return (v, d) => {
+    const items = splitList(v);
+    if (items.length === 0) return 'must not be empty';
+    if (items.length > 64) return 'must have at most 64 items';
+    for (const item of items) {
+      const reason = check(item);
+      if (reason) return `item "${item.slice(0, 40)}" ${reason}`;
+    }
+    set(d, [...new Set(items.map(normalize))]);
+    return null;
+  };
+}
+
+function cidrs(set: (d: AnnotationDraft, c: string[]) => void): AnnotationParser {
+  return (v, d) => {
+    const items = splitList(v);
+    if (items.length === 0) return 'must list at least one CIDR';
+    const out: string[] = [];
+    for (const item of items) {
+      const c = parseCidr(item);
+      if (c === null) return `item "${item.slice(0, 40)}" must be an IPv4 or IPv6 address or CIDR such as 10.0.0.0/8 or 2001:db8::/32`;
+      out.push(c);
+    }
+    set(d, [...new Set(out)]);
+    return null;
+  };
+}
+
+const PROTOCOLS: readonly BackendProtocol[] = ['HTTP', 'HTTPS', 'GRPC', 'GRPCS'];
+
+/** Supported annotations, by name without the prefix. */
+export const ANNOTATION_RULES: Readonly<Record<string, AnnotationParser>> = {
+  'rewrite-target': checked(checkRewriteTarget, (d, v) => (d.settings.rewriteTarget = v)),
+  'use-regex': bool((d, b) => (d.useRegex = b)),
+  'ssl-redirect': bool((d, b) => (d.sslRedirect = b)),
+  'force-ssl-redirect': bool((d, b) => (d.settings.forceSslRedirect = b)),
+  'backend-protocol': (v, d) => {
+    const p = v.toUpperCase() as BackendProtocol;
+    if (!PROTOCOLS.includes(p)) return 'must be one of HTTP, HTTPS, GRPC, GRPCS';
+    d.settings.backendProtocol = p;
+    return null;
+  },
+  'proxy-body-size': size('proxyBodySize'),
+  'proxy-buffer-size': size('proxyBufferSize'),
+  'proxy-connect-timeout': seconds('proxyConnectTimeout'),
+  'proxy-read-timeout': seconds('proxyReadTimeout'),
+  'proxy-send-timeout': seconds('proxySendTimeout'),
+  'whitelist-source-range': cidrs((d, c) => (d.whitelist = c)),
+  'allowlist-source-range': cidrs((d, c) => (d.allowlist = c)),
+  'limit-rps': integer(1, 1_000_000, 'a whole number of requests per second', (d, n) => (d.settings.limitRps = n)),
+  'limit-connections': integer(1, 1_000_000, 'a whole number of connections', (d, n) => (d.settings.limitConnections = n)),
+  'enable-cors': bool((d, b) => (d.enableCors = b)),
+  'cors-allow-origin': list(checkOrigin, (d, o) => (d.cors.origins = o)),
+  'cors-allow-methods': list(checkMethod, (d, m) => (d.cors.methods = m), (s) => s.toUpperCase()),
+  'cors-allow-headers': list((h) => (h === '*' ? null : checkHeaderName(h)), (d, h) => (d.cors.headers = h)),
+  'cors-expose-headers': list((h) => (h === '*' ? null : checkHeaderName(h)), (d, h) => (d.cors.expose = h)),
+  'cors-allow-credentials': bool((d, b) => (d.cors.credentials = b)),
+  'cors-max-age': integer(0, 315_360_000, 'a whole number of seconds', (d, n) => (d.cors.maxAge = n)),
+  affinity: (v, d) => {
+    if (v !== 'cookie') return 'must be "cookie" (the only affinity wharf supports)';
+    d.affinity = 'cookie';
+    return null;
+  },
+  'session-cookie-name': checked(checkCookieName, (d, v) => (d.cookie.name = v)),
+  'session-cookie-path': checked(checkPlainPath, (d, v) => (d.cookie.path = v)),
+  'session-cookie-max-age': integer(1, 315_360_000, 'a whole number of seconds', (d, n) => (d.cookie.maxAge = n)),
+  'upstream-hash-by': checked(checkHashBy, (d, v) => (d.settings.upstreamHashBy = v)),
+  canary: bool((d, b) => (d.canary = b)),
+  'canary-weight': integer(0, 1_000_000, 'a whole number', (d, n) => (d.canaryWeight = n)),
+  'canary-weight-total': integer(1, 1_000_000, 'a whole number', (d, n) => (d.canaryWeightTotal = n)),
+  'canary-by-header': checked(checkHeaderName, (d, v) => (d.canaryHeader = v)),
+  'canary-by-header-value': checked(checkHeaderValue, (d, v) => (d.canaryHeaderValue = v)),
+  'auth-type': (v, d) => {
+    if (v !== 'basic') return 'must be "basic" (the only auth-type wharf supports)';
+    d.authType = 'basic';
+    return null;
+  },
+  'auth-secret': (v, d) => {
+    if (!/^(?:[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(v)) {
+      return 'must be a Secret name, or namespace/name';
+    }
+    d.authSecret = v;
+    return null;
+  },
+  'auth-realm': checked(checkRealm, (d, v) => (d.authRealm = v)),
+  'auth-url': url((d, u) => (d.authUrl = u)),
+  'auth-signin': url((d, u) => (d.authSignin = u)),
+  'auth-response-headers': list(checkHeaderName, (d, h) => (d.authResponseHeaders = h)),
+  'app-root': checked(checkPlainPath, (d, v) => (d.settings.appRoot = v)),
+  'permanent-redirect': url((d, u) => (d.permanentRedirect = u)),
+  'permanent-redirect-code': redirectCode((d, c) => (d.permanentRedirectCode = c)),
+  'temporal-redirect': url((d, u) => (d.temporalRedirect = u)),
+  'temporal-redirect-code': redirectCode((d, c) => (d.temporalRedirectCode = c)),
+};
+
+/**
+ * ingress-nginx annotations wharf does not support but that were IngressNightmare's injection
+ * points: their values must still pass a grammar (then they get a warning, being unsupported), so
+ * an attack is refused with an error rather than ignored.
+ */
+export const NIGHTMARE_GRAMMARS: Readonly<Record<string, (v: string) => string | null>> = {
+  'auth-tls-match-cn': (v) => (/^CN=[A-Za-z0-9 ._*|=,-]{1,256}$/.test(v) ? null : 'must be CN= followed by A-Z a-z 0-9 space . _ * | = , -'),
+  'mirror-target': checkUrl,
+  'mirror-uri': (v) => checkPlainPath(v),
+  'mirror-host': (v) => checkHost(v.toLowerCase()),
+  'auth-tls-secret': (v) => (/^(?:[a-z0-9-]{1,63}\/)?[a-z0-9.-]{1,253}$/.test(v) ? null : 'must be a Secret name, or namespace/name'),
+};

@@ -1,0 +1,188 @@
+// The `nginx.ingress.kubernetes.io/*` annotations of one Ingress → typed settings and Problems.
+// Supported ones go through their parser (annotation-rules.ts); `*-snippet` ones are refused (they
+// inject raw NGINX configuration); unknown ones get a warning, unless their value carries what can
+// only serve an injection, which is an error.
+import { ANNOTATION_RULES, NIGHTMARE_GRAMMARS, type AnnotationDraft } from './annotation-rules.ts';
+import { describeForbidden, NEVER_IN_A_VALUE } from './grammar.ts';
+import { ProblemList, cmp } from './problems.ts';
+import type { LocationSettings, ObjectRef, Problem } from './types.ts';
+
+export const ANNOTATION_PREFIX = 'nginx.ingress.kubernetes.io/';
+const MAX_VALUE = 4096;
+
+const DEFAULT_CORS_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS'];
+const DEFAULT_CORS_HEADERS = 'DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range,Authorization'.split(',');
+const DEFAULT_CORS_MAX_AGE = 1728000;
+const DEFAULT_COOKIE_NAME = 'INGRESSCOOKIE';
+const DEFAULT_REALM = 'Authentication Required';
+
+/** What the annotations of one Ingress say, before Secrets are resolved. */
+export interface IngressAnnotations {
+  /** Shared by every location of the Ingress; sslRedirect and basicAuth are filled in later. */
+  settings: Omit<LocationSettings, 'sslRedirect' | 'basicAuth'>;
+  /** ssl-redirect as written; undefined means the global default. */
+  sslRedirect: boolean | undefined;
+  /** ImplementationSpecific paths are regexes (use-regex, or rewrite-target as ingress-nginx implies). */
+  regex: boolean;
+  /** Basic auth asked for: the Secret (in the Ingress's namespace) holds the htpasswd under `auth`. */
+  basicAuth: { realm: string; secretName: string; field: string } | null;
+  /** This Ingress is a canary for the same host+path of another Ingress. */
+  canary: { weight: number; weightTotal: number; header?: string; headerValue?: string } | null;
+}
+
+/** The field path of an annotation in messages. */
+export function annotationField(name: string): string {
+  return `metadata.annotations[${name}]`;
+}
+
+/** Parses the ingress-nginx annotations of an Ingress (namespace: for auth-secret's namespace rule). */
+export function parseAnnotations(annotations: Readonly<Record<string, string>>, object: ObjectRef): { value: IngressAnnotations; problems: Problem[] } {
+  const problems = new ProblemList(object);
+  const d: AnnotationDraft = { settings: {}, cors: {}, cookie: {} };
+  const seen = new Set<string>();
+  const present = new Set<string>();
+  for (const key of Object.keys(annotations).sort(cmp)) {
+    if (!key.startsWith(ANNOTATION_PREFIX)) continue;
+    const name = key.slice(ANNOTATION_PREFIX.length);
+    const value = annotations[key]!;
+    const field = annotationField(key);
+    if (name.endsWith('-snippet')) {
+      problems.forbidden('SnippetRefused', field, 'snippets are refused: they inject raw NGINX configuration (the IngressNightmare hole, CVE-2025-1974)');
+      continue;
+    }
+    if (value.length > MAX_VALUE) {
+      problems.invalid('InvalidAnnotation', field, value, `must be at most ${MAX_VALUE} characters`);
+      continue;
+    }
+    const rule = ANNOTATION_RULES[name];
+    if (rule) {
+      present.add(name);
+      const reason = rule(value.trim(), d);
+      if (reason) problems.invalid('InvalidAnnotation', field, value, reason);
+      else seen.add(name);
+      continue;
+    }
+    const grammar = NIGHTMARE_GRAMMARS[name];
+    const refused = grammar ? grammar(value.trim()) : unsafeUnknownValue(value);
+    if (refused) problems.invalid('InvalidAnnotation', field, value, `${refused} (wharf does not support this annotation either)`);
+    else problems.add('warning', 'UnsupportedAnnotation', field, `${field}: not supported by wharf; ignored`);
+  }
+  return { value: combine(d, seen, present, object.namespace, problems), problems: problems.items };
+}
+
+/** Why the value of an unknown annotation is refused: it carries characters only an injection needs. */
+function unsafeUnknownValue(value: string): string | null {
+  return describeForbidden(value, NEVER_IN_A_VALUE) ?? (value.includes('$') ? '"$" (an NGINX variable) is not allowed here' : null);
+}
+
+/** Cross-annotation rules: defaults, companions without their parent, exclusive pairs. */
+function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, namespace: string, problems: ProblemList): IngressAnnotations {
+  const ignored = (names: string[], because: string) => {
+    for (const n of names) {
+      if (!seen.has(n)) continue;
+      const field = annotationField(ANNOTATION_PREFIX + n);
+      problems.add('warning', 'IgnoredAnnotation', field, `${field}: ignored: ${because}`);
+    }
+  };
+  const settings: IngressAnnotations['settings'] = {
+    ...d.settings,
+    backendProtocol: d.settings.backendProtocol ?? 'HTTP',
+    forceSslRedirect: d.settings.forceSslRedirect ?? false,
+  };
+
+  if (d.enableCors) {
+    settings.cors = {
+      allowOrigins: d.cors.origins ?? ['*'],
+      allowMethods: d.cors.methods ?? DEFAULT_CORS_METHODS,
+      allowHeaders: d.cors.headers ?? DEFAULT_CORS_HEADERS,
+      exposeHeaders: d.cors.expose ?? [],
+      allowCredentials: d.cors.credentials ?? true,
+      maxAgeSeconds: d.cors.maxAge ?? DEFAULT_CORS_MAX_AGE,
+    };
+  } else {
+    ignored(['cors-allow-origin', 'cors-allow-methods', 'cors-allow-headers', 'cors-expose-headers', 'cors-allow-credentials', 'cors-max-age'], 'enable-cors is not "true"');
+  }
+
+  if (d.affinity === 'cookie') {
+    settings.affinity = { cookieName: d.cookie.name ?? DEFAULT_COOKIE_NAME };
+    if (d.cookie.path !== undefined) settings.affinity.cookiePath = d.cookie.path;
+    if (d.cookie.maxAge !== undefined) settings.affinity.cookieMaxAgeSeconds = d.cookie.maxAge;
+    if (settings.upstreamHashBy !== undefined) {
+      delete settings.upstreamHashBy;
+      ignored(['upstream-hash-by'], 'affinity is set');
+    }
+  } else {
+    ignored(['session-cookie-name', 'session-cookie-path', 'session-cookie-max-age'], 'affinity is not "cookie"');
+  }
+
+  if (d.allowlist) {
+    settings.allowSourceRange = d.allowlist;
+    ignored(['whitelist-source-range'], 'allowlist-source-range is set');
+  } else if (d.whitelist) {
+    settings.allowSourceRange = d.whitelist;
+  }
+
+  let basicAuth: IngressAnnotations['basicAuth'] = null;
+  const authTypeField = annotationField(`${ANNOTATION_PREFIX}auth-type`);
+  const authSecretField = annotationField(`${ANNOTATION_PREFIX}auth-secret`);
+  if (d.authType === 'basic') {
+    if (d.authSecret === undefined) {
+      if (!present.has('auth-secret')) problems.required('InvalidAnnotation', authSecretField, 'auth-type "basic" needs the Secret holding the htpasswd file');
+    } else {
+      const slash = d.authSecret.indexOf('/');
+      const ns = slash < 0 ? namespace : d.authSecret.slice(0, slash);
+      const secretName = slash < 0 ? d.authSecret : d.authSecret.slice(slash + 1);
+      if (ns !== namespace) {
+        problems.forbidden('InvalidAnnotation', authSecretField, `the Secret must be in the Ingress's namespace "${namespace}"`);
+      } else {
+        basicAuth = { realm: d.authRealm ?? DEFAULT_REALM, secretName, field: authSecretField };
+      }
+    }
+  } else if (d.authSecret !== undefined && !present.has('auth-type')) {
+    problems.required('InvalidAnnotation', authTypeField, 'auth-secret is set: set auth-type to "basic" (without it the location would be served without authentication)');
+  } else {
+    ignored(['auth-realm'], 'auth-type is not set');
+  }
+
+  if (d.authUrl !== undefined) {
+    settings.externalAuth = { url: d.authUrl, responseHeaders: d.authResponseHeaders ?? [] };
+    if (d.authSignin !== undefined) settings.externalAuth.signin = d.authSignin;
+  } else {
+    ignored(['auth-signin', 'auth-response-headers'], 'auth-url is not set');
+  }
+
+  if (d.permanentRedirect !== undefined && d.temporalRedirect !== undefined) {
+    problems.forbidden('InvalidAnnotation', annotationField(`${ANNOTATION_PREFIX}temporal-redirect`), 'set only one of permanent-redirect and temporal-redirect');
+  } else if (d.permanentRedirect !== undefined) {
+    settings.redirect = { url: d.permanentRedirect, code: d.permanentRedirectCode ?? 301 };
+  } else if (d.temporalRedirect !== undefined) {
+    settings.redirect = { url: d.temporalRedirect, code: d.temporalRedirectCode ?? 302 };
+  }
+  if (d.permanentRedirect === undefined) ignored(['permanent-redirect-code'], 'permanent-redirect is not set');
+  if (d.temporalRedirect === undefined) ignored(['temporal-redirect-code'], 'temporal-redirect is not set');
+
+  let canary: IngressAnnotations['canary'] = null;
+  if (d.canary) {
+    const weightTotal = d.canaryWeightTotal ?? 100;
+    const weight = d.canaryWeight ?? 0;
+    if (weight > weightTotal) {
+      problems.invalid('InvalidAnnotation', annotationField(`${ANNOTATION_PREFIX}canary-weight`), String(weight), `must not exceed canary-weight-total (${weightTotal})`);
+    }
+    canary = { weight, weightTotal };
+    if (d.canaryHeader !== undefined) canary.header = d.canaryHeader;
+    if (d.canaryHeaderValue !== undefined) {
+      if (d.canaryHeader === undefined) ignored(['canary-by-header-value'], 'canary-by-header is not set');
+      else canary.headerValue = d.canaryHeaderValue;
+    }
+  } else {
+    ignored(['canary-weight', 'canary-weight-total', 'canary-by-header', 'canary-by-header-value'], 'canary is not "true"');
+  }
+
+  return {
+    settings,
+    sslRedirect: d.sslRedirect,
+    regex: d.useRegex === true || settings.rewriteTarget !== undefined,
+    basicAuth,
+    canary,
+  };
+}

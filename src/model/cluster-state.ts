@@ -1,0 +1,66 @@
+// The input of the model's pure functions: the objects of the cluster wharf reads, already parsed,
+// and the controller's own settings. The handler tier's view of the cluster produces a ClusterState.
+import type { ConfigMap, EndpointSlice, Ingress, IngressClass, Secret, Service } from './schemas.ts';
+
+/** `namespace/name`: the key of every namespaced object in a ClusterState. */
+export type ObjectKey = string;
+
+/** The key of a namespaced object. */
+export function objectKey(namespace: string, name: string): ObjectKey {
+  return `${namespace}/${name}`;
+}
+
+/** Splits `namespace/name` (IngressClasses are keyed by name alone). */
+export function splitKey(key: ObjectKey): { namespace: string; name: string } {
+  const i = key.indexOf('/');
+  return i < 0 ? { namespace: '', name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+/** Every object the model reads, parsed by src/model/schemas.ts. */
+export interface ClusterState {
+  /** Keyed `namespace/name`. */
+  readonly ingresses: ReadonlyMap<ObjectKey, Ingress>;
+  /** Keyed by name (cluster-scoped). */
+  readonly ingressClasses: ReadonlyMap<string, IngressClass>;
+  readonly services: ReadonlyMap<ObjectKey, Service>;
+  readonly endpointSlices: ReadonlyMap<ObjectKey, EndpointSlice>;
+  readonly secrets: ReadonlyMap<ObjectKey, Secret>;
+  /** wharf's global settings ConfigMap, or null when there is none (defaults apply). */
+  readonly configMap: ConfigMap | null;
+}
+
+/** What this wharf installation is: which Ingresses are its own. */
+export interface ControllerSettings {
+  /** IngressClass `spec.controller` value that means "wharf". */
+  controllerName: string;
+  /** Name of the IngressClass wharf serves (also matched against the legacy annotation). */
+  ingressClassName: string;
+  /** Handle Ingresses that name no class at all, even when no IngressClass is marked default. */
+  watchIngressWithoutClass: boolean;
+  /**
+   * `namespace/name` of the global settings ConfigMap. When set, RoutingIndex ignores other
+   * ConfigMaps; when unset, it takes any ConfigMap it is given as the global one.
+   */
+  configMap?: ObjectKey;
+}
+
+export const CONTROLLER_NAME = 'wharf.io/ingress-controller';
+
+/** The settings a default installation runs with. */
+export const defaultControllerSettings: ControllerSettings = Object.freeze({
+  controllerName: CONTROLLER_NAME,
+  ingressClassName: 'wharf',
+  watchIngressWithoutClass: false,
+});
+
+/** An empty state, to build from in tests and at start. */
+export function emptyState(): ClusterState {
+  return {
+    ingresses: new Map(),
+    ingressClasses: new Map(),
+    services: new Map(),
+    endpointSlices: new Map(),
+    secrets: new Map(),
+    configMap: null,
+  };
+}

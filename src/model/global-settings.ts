@@ -1,0 +1,64 @@
+// wharf's global settings from its ConfigMap (the keys ingress-nginx users know), with defaults.
+import { parseBool, parseInteger, parseSize } from './grammar.ts';
+import { ProblemList } from './problems.ts';
+import type { ConfigMap } from './schemas.ts';
+import type { GlobalSettings, Problem } from './types.ts';
+
+/** What wharf runs with when the ConfigMap is absent or does not set a key (ingress-nginx's defaults). */
+export const defaultGlobalSettings: Readonly<GlobalSettings> = Object.freeze({
+  proxyBodySize: '1m',
+  proxyConnectTimeout: 5,
+  proxyReadTimeout: 60,
+  proxySendTimeout: 60,
+  sslRedirect: true,
+  hsts: true,
+});
+
+type KeyRule = (value: string, out: GlobalSettings) => string | null;
+
+const seconds = (key: 'proxyConnectTimeout' | 'proxyReadTimeout' | 'proxySendTimeout'): KeyRule => (v, out) => {
+  const n = parseInteger(v, 1, 86400);
+  if (n === null) return 'must be a whole number of seconds between 1 and 86400';
+  out[key] = n;
+  return null;
+};
+const bool = (key: 'sslRedirect' | 'hsts'): KeyRule => (v, out) => {
+  const b = parseBool(v);
+  if (b === null) return 'must be "true" or "false"';
+  out[key] = b;
+  return null;
+};
+
+const KEYS: Record<string, KeyRule> = {
+  'proxy-body-size': (v, out) => {
+    const s = parseSize(v);
+    if (s === null) return 'must be a size such as 8m, 512k or 0 (digits and an optional k, m or g)';
+    out.proxyBodySize = s;
+    return null;
+  },
+  'proxy-connect-timeout': seconds('proxyConnectTimeout'),
+  'proxy-read-timeout': seconds('proxyReadTimeout'),
+  'proxy-send-timeout': seconds('proxySendTimeout'),
+  'ssl-redirect': bool('sslRedirect'),
+  hsts: bool('hsts'),
+};
+
+/** The global settings a ConfigMap gives; an invalid value is an error and keeps the default. */
+export function parseGlobalSettings(configMap: ConfigMap | null): { settings: GlobalSettings; problems: Problem[] } {
+  const settings: GlobalSettings = { ...defaultGlobalSettings };
+  if (!configMap) return { settings, problems: [] };
+  const { namespace, name, uid } = configMap.metadata;
+  const problems = new ProblemList(uid ? { kind: 'ConfigMap', namespace, name, uid } : { kind: 'ConfigMap', namespace, name });
+  for (const key of Object.keys(configMap.data).sort()) {
+    const field = `data[${key}]`;
+    const rule = KEYS[key];
+    if (!rule) {
+      problems.add('warning', 'UnknownSetting', field, `${field}: Unsupported key: wharf does not read it; it is ignored`);
+      continue;
+    }
+    const value = configMap.data[key]!;
+    const reason = rule(value.trim(), settings);
+    if (reason) problems.invalid('InvalidSetting', field, value, `${reason}; the default is used`);
+  }
+  return { settings, problems: problems.items };
+}

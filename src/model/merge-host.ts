@@ -1,0 +1,148 @@
+// One host's Server from the Translations of every Ingress that claims it: locations merged, the
+// same host+path claimed twice resolved for the oldest Ingress (creationTimestamp, then UID) with a
+// warning for the loser, canaries attached to their primary location, TLS from the oldest Ingress
+// that has it, effective ssl-redirect, locations in NGINX precedence order. O(size of the host).
+import { ProblemList, cmp } from './problems.ts';
+import { DEFAULT_HOST, type Translation } from './translate-ingress.ts';
+import type { GlobalSettings, Location, LocationSettings, ObjectRef, Problem, Server, ServiceBackend, Tls } from './types.ts';
+import type { UpstreamRef } from './upstreams.ts';
+
+/** Older first: creationTimestamp, then uid, then namespace/name (so the order is total). */
+export function compareAge(a: Translation, b: Translation): number {
+  if (a.created !== b.created) return a.created < b.created ? -1 : 1;
+  return cmp(a.uid, b.uid) || cmp(a.key, b.key);
+}
+
+const MATCH_ORDER: Record<Location['match'], number> = { Exact: 0, Prefix: 1, Regex: 2 };
+
+/** NGINX precedence: longest path first, then Exact, Prefix, Regex at equal length, then path. */
+export function compareLocations(a: Location, b: Location): number {
+  return b.path.length - a.path.length || MATCH_ORDER[a.match] - MATCH_ORDER[b.match] || cmp(a.path, b.path);
+}
+
+export function compareRefs(a: ObjectRef, b: ObjectRef): number {
+  return cmp(a.kind, b.kind) || cmp(a.namespace, b.namespace) || cmp(a.name, b.name);
+}
+
+function describe(t: Translation): string {
+  return `${t.ref.namespace}/${t.ref.name}`;
+}
+
+/** The merge of one host; `server` is null when no location is left. */
+export interface MergedHost {
+  server: Server | null;
+  /** Conflict warnings, for the Ingresses that lost. */
+  problems: Problem[];
+}
+
+/**
+ * Merges a host. `contributors` are the accepted Translations with candidates for this host (any
+ * order); `nameOf` gives the unique upstream name of a Service port.
+ */
+export function mergeHost(host: string, contributors: readonly Translation[], global: GlobalSettings, nameOf: (ref: UpstreamRef) => string): MergedHost {
+  const ordered = [...contributors].filter((t) => !t.rejected && t.handled).sort(compareAge);
+  const problems: Problem[] = [];
+  const claims = new Map<string, { location: Location; owner: Translation; sslRedirect: boolean | undefined }>();
+  let fallback: { location: Location; owner: Translation; sslRedirect: boolean | undefined } | null = null;
+  const withName = (b: ServiceBackend): ServiceBackend => ({ ...b, upstream: nameOf(b) });
+
+  for (const t of ordered) {
+    const list = new ProblemList(t.ref);
+    for (const c of t.candidates) {
+      if (c.host !== host) continue;
+      const location = { ...c.location, backend: c.location.backend && withName(c.location.backend) };
+      if (c.fallback) {
+        fallback ??= { location, owner: t, sslRedirect: c.sslRedirect };
+        continue;
+      }
+      const key = `${c.location.match} ${c.location.path}`;
+      const held = claims.get(key);
+      if (!held) {
+        claims.set(key, { location, owner: t, sslRedirect: c.sslRedirect });
+      } else if (held.owner === t) {
+        list.invalid('DuplicatePath', c.field, c.location.path, `${c.location.match} path repeated in this Ingress; the first one is used`, 'warning');
+      } else {
+        const where = host === DEFAULT_HOST ? 'the default server' : `host ${host}`;
+        list.invalid('HostPathConflict', c.field, c.location.path, `${where} path is already served by older Ingress ${describe(held.owner)}`, 'warning');
+      }
+    }
+    problems.push(...list.items);
+  }
+  if (fallback && !claims.has('Prefix /')) claims.set('Prefix /', fallback);
+
+  for (const t of ordered) {
+    const list = new ProblemList(t.ref);
+    for (const c of t.canaries) {
+      if (c.host !== host) continue;
+      const held = claims.get(`${c.match} ${c.path}`);
+      if (!held) {
+        list.invalid('CanaryWithoutPrimary', c.field, c.path, `no other Ingress serves this path on ${host === DEFAULT_HOST ? 'the default server' : host}; the canary is ignored`, 'warning');
+      } else if (held.location.canary) {
+        list.invalid('CanaryConflict', c.field, c.path, `older canary ${held.location.canary.source.namespace}/${held.location.canary.source.name} already serves this path`, 'warning');
+      } else {
+        held.location = {
+          ...held.location,
+          canary: {
+            backend: withName(c.backend),
+            weight: c.weight,
+            weightTotal: c.weightTotal,
+            ...(c.header !== undefined ? { header: c.header } : {}),
+            ...(c.headerValue !== undefined ? { headerValue: c.headerValue } : {}),
+            source: t.ref,
+          },
+        };
+      }
+    }
+    problems.push(...list.items);
+  }
+
+  let tls: Tls | null = null;
+  if (host !== DEFAULT_HOST) {
+    let tlsOwner: Translation | null = null;
+    for (const t of ordered) {
+      const mine = t.tls.get(host);
+      if (!mine) continue;
+      if (!tlsOwner) {
+        tlsOwner = t;
+        tls = mine.tls;
+      } else if (mine.tls.secret.name !== tls!.secret.name || mine.tls.secret.namespace !== tls!.secret.namespace) {
+        problems.push({
+          object: t.ref,
+          severity: 'warning',
+          reason: 'TlsConflict',
+          field: mine.field,
+          message: `${mine.field}: Invalid value: ${JSON.stringify(mine.tls.secret.name)}: host ${host} already uses the Secret of older Ingress ${describe(tlsOwner)}`,
+        });
+      }
+    }
+  }
+
+  const locations: Location[] = [];
+  const sources = new Map<string, ObjectRef>();
+  // Locations of one Ingress share one settings object per effective sslRedirect (fewer copies).
+  const settingsFor = new Map<LocationSettings, [LocationSettings | null, LocationSettings | null]>();
+  for (const { location, owner, sslRedirect } of claims.values()) {
+    const redirect = location.settings.forceSslRedirect || (tls !== null && (sslRedirect ?? global.sslRedirect));
+    let pair = settingsFor.get(location.settings);
+    if (!pair) settingsFor.set(location.settings, (pair = [null, null]));
+    const i = redirect ? 1 : 0;
+    const settings = (pair[i] ??= { ...location.settings, sslRedirect: redirect });
+    location.settings = settings;
+    locations.push(location);
+    sources.set(owner.key, owner.ref);
+    if (location.canary) sources.set(`${location.canary.source.namespace}/${location.canary.source.name}`, location.canary.source);
+  }
+  locations.sort(compareLocations);
+  problems.sort((a, b) => cmp(a.object.namespace, b.object.namespace) || cmp(a.object.name, b.object.name) || cmp(a.field, b.field));
+  if (locations.length === 0) return { server: null, problems };
+  return {
+    server: {
+      host,
+      locations,
+      tls,
+      sslRedirect: locations.every((l) => l.settings.sslRedirect),
+      sources: [...sources.values()].sort(compareRefs),
+    },
+    problems,
+  };
+}

@@ -1,0 +1,390 @@
+// The cluster's objects with the indexes that make changes cheap: one Translation per Ingress,
+// host → Ingresses, Secret/Service → Ingresses, Service → EndpointSlices, and the upstream names.
+// After one object changes, `upsert`/`remove` say which hosts, upstreams and settings may have
+// changed, and `server(host)` rebuilds one host in O(that host). Pure data: no I/O, no clock.
+import { objectKey, type ClusterState, type ControllerSettings, type ObjectKey } from './cluster-state.ts';
+import { endpointsFor, serviceKeyOfSlice } from './endpoints.ts';
+import { parseGlobalSettings } from './global-settings.ts';
+import { mergeHost, type MergedHost } from './merge-host.ts';
+import { cmp, compareProblems } from './problems.ts';
+import type { ConfigMap, EndpointSlice, Ingress, IngressClass, KubeKind, KubeObject, Secret, Service } from './schemas.ts';
+import { htpasswdOf, tlsMaterial, type TlsMaterial } from './secrets.ts';
+import { DEFAULT_HOST, translateIngress, type TranslateContext, type Translation } from './translate-ingress.ts';
+import type { GlobalSettings, ObjectRef, Problem, RoutingModel, Server, ServiceBackend } from './types.ts';
+import { UpstreamNames, upstreamRefKey, type Rename } from './upstreams.ts';
+
+/** What one change may have changed: re-render these, re-send these endpoint sets. */
+export interface Affected {
+  /** Hosts whose Server may differ (sorted); `server(host)` null means the host is gone. */
+  hosts: string[];
+  /** The default server (rules without a host, spec.defaultBackend) may differ. */
+  defaultServer: boolean;
+  /** The global settings (the ConfigMap) changed. */
+  global: boolean;
+  /** Upstreams whose endpoint set may differ, or that appeared or went away (sorted). */
+  upstreams: string[];
+  /** Ingresses whose problems or hosts may differ (sorted keys): for Events and status. */
+  ingresses: ObjectKey[];
+}
+
+class Collector {
+  readonly hosts = new Set<string>();
+  readonly upstreams = new Set<string>();
+  readonly ingresses = new Set<ObjectKey>();
+  global = false;
+  done(): Affected {
+    const hosts = [...this.hosts].filter((h) => h !== DEFAULT_HOST).sort(cmp);
+    return {
+      hosts,
+      defaultServer: this.hosts.has(DEFAULT_HOST),
+      global: this.global,
+      upstreams: [...this.upstreams].sort(cmp),
+      ingresses: [...this.ingresses].sort(cmp),
+    };
+  }
+}
+
+function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(value);
+}
+
+function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) map.delete(key);
+}
+
+/** The cluster state plus indexes; also a ClusterState itself (read-only maps). */
+export class RoutingIndex implements ClusterState {
+  readonly settings: ControllerSettings;
+  private readonly _ingresses = new Map<ObjectKey, Ingress>();
+  private readonly _classes = new Map<string, IngressClass>();
+  private readonly _services = new Map<ObjectKey, Service>();
+  private readonly _slices = new Map<ObjectKey, EndpointSlice>();
+  private readonly _secrets = new Map<ObjectKey, Secret>();
+  private _configMap: ConfigMap | null = null;
+
+  private readonly translations = new Map<ObjectKey, Translation>();
+  private readonly hostIngresses = new Map<string, Set<ObjectKey>>();
+  private readonly secretUsers = new Map<ObjectKey, Set<ObjectKey>>();
+  private readonly serviceUsers = new Map<ObjectKey, Set<ObjectKey>>();
+  private readonly serviceSlices = new Map<ObjectKey, Set<ObjectKey>>();
+  private readonly names = new UpstreamNames();
+  private readonly merged = new Map<string, MergedHost>();
+  private globalSettings: GlobalSettings;
+  private globalProblems: Problem[];
+  private readonly tlsMemo = new WeakMap<Secret, TlsMaterial>();
+  private readonly htpasswdMemo = new WeakMap<Secret, ReturnType<typeof htpasswdOf>>();
+  private readonly ctx: TranslateContext;
+
+  constructor(settings: ControllerSettings, state?: ClusterState) {
+    this.settings = settings;
+    this.ctx = {
+      settings,
+      ingressClasses: this._classes,
+      services: this._services,
+      secrets: this._secrets,
+      tlsOf: (s) => this.memo(this.tlsMemo, s, tlsMaterial),
+      htpasswdOf: (s) => this.memo(this.htpasswdMemo, s, htpasswdOf),
+    };
+    ({ settings: this.globalSettings, problems: this.globalProblems } = parseGlobalSettings(null));
+    if (!state) return;
+    for (const c of state.ingressClasses.values()) this._classes.set(c.metadata.name, c);
+    for (const [k, s] of state.services) this._services.set(k, s);
+    for (const [k, s] of state.secrets) this._secrets.set(k, s);
+    for (const [k, s] of state.endpointSlices) this.putSlice(k, s);
+    if (state.configMap) this.putConfigMap(state.configMap);
+    for (const [k, ing] of state.ingresses) {
+      this._ingresses.set(k, ing);
+      this.retranslate(k, new Collector());
+    }
+  }
+
+  private memo<T>(cache: WeakMap<Secret, T>, secret: Secret, compute: (s: Secret) => T): T {
+    let v = cache.get(secret);
+    if (v === undefined) cache.set(secret, (v = compute(secret)));
+    return v;
+  }
+
+  // ClusterState
+  get ingresses(): ReadonlyMap<ObjectKey, Ingress> {
+    return this._ingresses;
+  }
+  get ingressClasses(): ReadonlyMap<string, IngressClass> {
+    return this._classes;
+  }
+  get services(): ReadonlyMap<ObjectKey, Service> {
+    return this._services;
+  }
+  get endpointSlices(): ReadonlyMap<ObjectKey, EndpointSlice> {
+    return this._slices;
+  }
+  get secrets(): ReadonlyMap<ObjectKey, Secret> {
+    return this._secrets;
+  }
+  get configMap(): ConfigMap | null {
+    return this._configMap;
+  }
+
+  /** Adds or replaces an object (parsed by schemas.ts). */
+  upsert(obj: KubeObject): Affected {
+    return this.apply(obj.kind, obj.metadata.namespace, obj.metadata.name, obj);
+  }
+
+  /** Removes an object; removing one that is not there changes nothing. */
+  remove(kind: KubeKind, namespace: string, name: string): Affected {
+    return this.apply(kind, kind === 'IngressClass' ? '' : namespace, name, null);
+  }
+
+  private apply(kind: KubeKind, namespace: string, name: string, obj: KubeObject | null): Affected {
+    const out = new Collector();
+    const key = objectKey(namespace, name);
+    switch (kind) {
+      case 'Ingress':
+        if (obj) this._ingresses.set(key, obj as Ingress);
+        else this._ingresses.delete(key);
+        this.retranslate(key, out);
+        break;
+      case 'IngressClass':
+        if (obj) this._classes.set(name, obj as IngressClass);
+        else this._classes.delete(name);
+        for (const k of [...this._ingresses.keys()]) this.retranslate(k, out);
+        break;
+      case 'Service':
+        if (obj) this._services.set(key, obj as Service);
+        else this._services.delete(key);
+        for (const k of [...(this.serviceUsers.get(key) ?? [])]) this.retranslate(k, out);
+        this.serviceUpstreams(key, out);
+        break;
+      case 'Secret':
+        if (obj) this._secrets.set(key, obj as Secret);
+        else this._secrets.delete(key);
+        for (const k of [...(this.secretUsers.get(key) ?? [])]) this.retranslate(k, out);
+        break;
+      case 'EndpointSlice': {
+        const old = this._slices.get(key);
+        const oldService = old ? serviceKeyOfSlice(old) : null;
+        if (old) this.dropSlice(key, old);
+        if (obj) this.putSlice(key, obj as EndpointSlice);
+        const newService = obj ? serviceKeyOfSlice(obj as EndpointSlice) : null;
+        for (const s of new Set([oldService, newService])) if (s) this.serviceUpstreams(s, out);
+        break;
+      }
+      case 'ConfigMap': {
+        if (this.settings.configMap !== undefined && key !== this.settings.configMap) break;
+        const before = JSON.stringify(this.globalSettings);
+        if (obj) this.putConfigMap(obj as ConfigMap);
+        else {
+          this._configMap = null;
+          ({ settings: this.globalSettings, problems: this.globalProblems } = parseGlobalSettings(null));
+        }
+        out.global = true;
+        if (JSON.stringify(this.globalSettings) !== before) {
+          for (const h of this.hostIngresses.keys()) out.hosts.add(h);
+          this.merged.clear();
+        }
+        break;
+      }
+    }
+    // Problems of every Ingress on a changed host may differ (a conflict won or lost).
+    for (const h of out.hosts) for (const k of this.hostIngresses.get(h) ?? []) out.ingresses.add(k);
+    return out.done();
+  }
+
+  private putConfigMap(cm: ConfigMap): void {
+    this._configMap = cm;
+    ({ settings: this.globalSettings, problems: this.globalProblems } = parseGlobalSettings(cm));
+  }
+
+  private putSlice(key: ObjectKey, slice: EndpointSlice): void {
+    this._slices.set(key, slice);
+    const svc = serviceKeyOfSlice(slice);
+    if (svc) addTo(this.serviceSlices, svc, key);
+  }
+
+  private dropSlice(key: ObjectKey, slice: EndpointSlice): void {
+    this._slices.delete(key);
+    const svc = serviceKeyOfSlice(slice);
+    if (svc) removeFrom(this.serviceSlices, svc, key);
+  }
+
+  /** Upstreams of a Service, whose endpoints may have changed. */
+  private serviceUpstreams(serviceKey: ObjectKey, out: Collector): void {
+    for (const ref of this.names.refsOfService(serviceKey)) out.upstreams.add(this.names.nameOf(ref));
+  }
+
+  /** Redoes one Ingress's Translation and every index that depends on it. */
+  private retranslate(key: ObjectKey, out: Collector): void {
+    const old = this.translations.get(key);
+    const ingress = this._ingresses.get(key);
+    const next = ingress ? translateIngress(ingress, this.ctx) : undefined;
+    if (!old && !next) return;
+    out.ingresses.add(key);
+    const renamed: Rename[] = [];
+    if (old) {
+      for (const h of old.hosts) {
+        removeFrom(this.hostIngresses, h, key);
+        out.hosts.add(h);
+      }
+      for (const s of old.secrets) removeFrom(this.secretUsers, s, key);
+      for (const s of old.services) removeFrom(this.serviceUsers, s, key);
+    }
+    // The new references are added before the old ones are dropped, so a triple kept across the
+    // change is never momentarily unused (which could rename its collision group back and forth).
+    if (next) {
+      this.translations.set(key, next);
+      for (const h of next.hosts) {
+        addTo(this.hostIngresses, h, key);
+        out.hosts.add(h);
+      }
+      for (const s of next.secrets) addTo(this.secretUsers, s, key);
+      for (const s of next.services) addTo(this.serviceUsers, s, key);
+      for (const r of next.upstreamRefs) {
+        const fresh = this.names.usersOf(r).size === 0;
+        renamed.push(...this.names.add(r, key));
+        if (fresh) out.upstreams.add(this.names.nameOf(r));
+      }
+    } else {
+      this.translations.delete(key);
+    }
+    if (old) {
+      const kept = new Set((next?.upstreamRefs ?? []).map(upstreamRefKey));
+      for (const r of old.upstreamRefs) {
+        if (kept.has(upstreamRefKey(r))) continue;
+        const name = this.names.nameOf(r);
+        renamed.push(...this.names.remove(r, key));
+        if (this.names.usersOf(r).size === 0) out.upstreams.add(name);
+      }
+    }
+    for (const { ref, from, to } of renamed) {
+      out.upstreams.add(from);
+      out.upstreams.add(to);
+      for (const user of this.names.usersOf(ref)) {
+        out.ingresses.add(user);
+        for (const h of this.translations.get(user)?.hosts ?? []) out.hosts.add(h);
+      }
+    }
+    for (const h of out.hosts) this.merged.delete(h);
+  }
+
+  private mergedHost(host: string): MergedHost {
+    let m = this.merged.get(host);
+    if (!m) {
+      const contributors = [...(this.hostIngresses.get(host) ?? [])].map((k) => this.translations.get(k)!);
+      m = mergeHost(host, contributors, this.globalSettings, (r) => this.names.nameOf(r));
+      this.merged.set(host, m);
+    }
+    return m;
+  }
+
+  /** The Server of one host, or null when no accepted Ingress serves it. O(that host). */
+  server(host: string): Server | null {
+    if (host === DEFAULT_HOST) return null;
+    return this.mergedHost(host).server;
+  }
+
+  /** The default server: rules without a host, then spec.defaultBackend of the oldest Ingress. */
+  defaultServer(): RoutingModel['defaultServer'] {
+    const s = this.mergedHost(DEFAULT_HOST).server;
+    return s ? { locations: s.locations, sources: s.sources } : { locations: [], sources: [] };
+  }
+
+  /** Settings from the ConfigMap (defaults when there is none). */
+  global(): GlobalSettings {
+    return this.globalSettings;
+  }
+
+  /** Every host some accepted Ingress claims, sorted (the default server excluded). */
+  hosts(): string[] {
+    return [...this.hostIngresses.keys()].filter((h) => h !== DEFAULT_HOST).sort(cmp);
+  }
+
+  /** Hosts an Ingress contributes to now (DEFAULT_HOST "" for the default server). */
+  hostsOf(ingressKey: ObjectKey): string[] {
+    return this.translations.get(ingressKey)?.hosts ?? [];
+  }
+
+  /** Ingresses that reference a Secret (TLS or basic auth). */
+  ingressesUsingSecret(secretKey: ObjectKey): ObjectKey[] {
+    return [...(this.secretUsers.get(secretKey) ?? [])].sort(cmp);
+  }
+
+  /** Ingresses whose backends point to a Service. */
+  ingressesUsingService(serviceKey: ObjectKey): ObjectKey[] {
+    return [...(this.serviceUsers.get(serviceKey) ?? [])].sort(cmp);
+  }
+
+  /** True when wharf handles this Ingress (its class selects wharf). */
+  handles(ingressKey: ObjectKey): boolean {
+    return this.translations.get(ingressKey)?.handled ?? false;
+  }
+
+  /** Every upstream an accepted Ingress references (conflict losers included), sorted by name. */
+  upstreams(): ServiceBackend[] {
+    return this.names
+      .refs()
+      .map((r) => ({ upstream: this.names.nameOf(r), namespace: r.namespace, service: r.service, port: r.port }))
+      .sort((a, b) => cmp(a.upstream, b.upstream));
+  }
+
+  /** The endpoints of an upstream by name, or null when no Ingress uses that name. */
+  endpoints(upstream: string): string[] | null {
+    const ref = this.names.refOf(upstream);
+    if (!ref) return null;
+    const serviceKey = objectKey(ref.namespace, ref.service);
+    const slices = [...(this.serviceSlices.get(serviceKey) ?? [])].map((k) => this._slices.get(k)!);
+    return endpointsFor(this._services.get(serviceKey), ref.port, slices);
+  }
+
+  /** Problems of one Ingress: its own, and the conflicts it lost on its hosts. */
+  problemsOf(ingressKey: ObjectKey): Problem[] {
+    const t = this.translations.get(ingressKey);
+    if (!t || !t.handled) return [];
+    const out = [...t.problems];
+    for (const h of t.hosts) out.push(...this.mergedHost(h).problems.filter((p) => p.object.namespace === t.ref.namespace && p.object.name === t.ref.name));
+    return out.sort(compareProblems);
+  }
+
+  /** Every problem: Ingresses (own and conflicts) and the ConfigMap, sorted. */
+  problems(): Problem[] {
+    const out: Problem[] = [...this.globalProblems];
+    for (const t of this.translations.values()) if (t.handled) out.push(...t.problems);
+    for (const h of this.hostIngresses.keys()) out.push(...this.mergedHost(h).problems);
+    return out.sort(compareProblems);
+  }
+
+  /** The whole routing model. */
+  model(): RoutingModel {
+    const servers: Server[] = [];
+    for (const h of this.hosts()) {
+      const s = this.server(h);
+      if (s) servers.push(s);
+    }
+    return { servers, defaultServer: this.defaultServer(), global: this.globalSettings, upstreams: this.upstreams(), problems: this.problems() };
+  }
+
+  /**
+   * Admission: the Problems an Ingress would have if it replaced its current version, through the
+   * same translation and merge as the config, against the current state. O(its hosts).
+   */
+  validateParsedIngress(ingress: Ingress): Problem[] {
+    const t = translateIngress(ingress, this.ctx);
+    if (!t.handled) return [];
+    const out = [...t.problems];
+    const candidateNames = new UpstreamNames();
+    for (const h of t.hosts) {
+      const others = [...(this.hostIngresses.get(h) ?? [])].filter((k) => k !== t.key).map((k) => this.translations.get(k)!);
+      const m = mergeHost(h, [...others, t], this.globalSettings, (r) => candidateNames.nameOf(r));
+      out.push(...m.problems.filter((p) => p.object.namespace === t.ref.namespace && p.object.name === t.ref.name));
+    }
+    return out.sort(compareProblems);
+  }
+
+  /** The object reference of an Ingress key, if held. */
+  refOf(ingressKey: ObjectKey): ObjectRef | undefined {
+    return this.translations.get(ingressKey)?.ref;
+  }
+}

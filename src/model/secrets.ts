@@ -1,0 +1,93 @@
+// What wharf takes from Secrets: a TLS certificate and key (kubernetes.io/tls) and an htpasswd file
+// (the `auth` key, for basic auth). Both end up in files NGINX reads, so both are checked here:
+// a broken certificate or htpasswd would make `nginx -t` fail. Messages never quote Secret data.
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import type { Secret } from './schemas.ts';
+
+/** A key of a Secret as text: `stringData` wins over base64 `data`, as the API server merges them. */
+export function secretText(secret: Secret, key: string): string | undefined {
+  const plain = secret.stringData[key];
+  if (plain !== undefined) return plain;
+  const b64 = secret.data[key];
+  return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([A-Za-z0-9+/=\r\n]+?)\r?\n?-----END \1-----/g;
+
+/** The PEM blocks of a text, normalized; null when anything but PEM blocks and whitespace is there. */
+function pemBlocks(text: string): { label: string; pem: string }[] | null {
+  const blocks: { label: string; pem: string }[] = [];
+  let rest = text;
+  for (const m of text.matchAll(PEM_BLOCK)) {
+    const body = m[2]!.replace(/[\r\n]/g, '');
+    const lines = body.match(/.{1,64}/g) ?? [];
+    blocks.push({ label: m[1]!, pem: `-----BEGIN ${m[1]}-----\n${lines.join('\n')}\n-----END ${m[1]}-----\n` });
+    rest = rest.replace(m[0], '');
+  }
+  return rest.trim() === '' ? blocks : null;
+}
+
+/** PEM certificate chain and key of a kubernetes.io/tls Secret, or the reason there is none. */
+export type TlsMaterial = { ok: true; cert: string; key: string } | { ok: false; reason: string };
+
+/** Checks a TLS Secret: type, both keys, PEM, a parsable certificate and a key that matches it. */
+export function tlsMaterial(secret: Secret): TlsMaterial {
+  if (secret.type !== 'kubernetes.io/tls') return { ok: false, reason: `has type "${secret.type}", not kubernetes.io/tls` };
+  const certText = secretText(secret, 'tls.crt');
+  const keyText = secretText(secret, 'tls.key');
+  if (!certText) return { ok: false, reason: 'has no tls.crt' };
+  if (!keyText) return { ok: false, reason: 'has no tls.key' };
+  const certs = pemBlocks(certText);
+  if (!certs || certs.length === 0 || certs.some((b) => b.label !== 'CERTIFICATE')) {
+    return { ok: false, reason: 'tls.crt is not a PEM certificate chain' };
+  }
+  const keys = pemBlocks(keyText);
+  if (!keys || keys.length !== 1 || !/^(?:RSA |EC )?PRIVATE KEY$/.test(keys[0]!.label)) {
+    return { ok: false, reason: 'tls.key is not one unencrypted PEM private key' };
+  }
+  try {
+    const x509 = new X509Certificate(certs[0]!.pem);
+    for (const extra of certs.slice(1)) new X509Certificate(extra.pem);
+    const key = createPrivateKey(keys[0]!.pem);
+    if (!x509.checkPrivateKey(key)) return { ok: false, reason: 'tls.key does not match the certificate in tls.crt' };
+  } catch (e) {
+    return { ok: false, reason: `cannot be parsed (${(e as Error).message.slice(0, 80)})` };
+  }
+  return { ok: true, cert: certs.map((b) => b.pem).join(''), key: keys[0]!.pem };
+}
+
+/** Hash formats NGINX's auth_basic_user_file accepts (crypt(3) on glibc/libxcrypt, and NGINX's own). */
+const HTPASSWD_HASH = new RegExp(
+  [
+    String.raw`\$apr1\$[./0-9A-Za-z]{1,8}\$[./0-9A-Za-z]{22}`,
+    String.raw`\$1\$[./0-9A-Za-z]{1,8}\$[./0-9A-Za-z]{22}`,
+    String.raw`\$[56]\$(?:rounds=\d{1,9}\$)?[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{43,86}`,
+    String.raw`\$2[aby]\$\d\d\$[./0-9A-Za-z]{53}`,
+    String.raw`\{SHA\}[A-Za-z0-9+/]{27}=`,
+    String.raw`\{SSHA\}[A-Za-z0-9+/]{27,}={0,2}`,
+    String.raw`\{PLAIN\}[\x21-\x7e]{1,256}`,
+    String.raw`[./0-9A-Za-z]{13}`,
+  ]
+    .map((p) => `(?:${p})`)
+    .join('|'),
+);
+const HTPASSWD_LINE = new RegExp(`^[A-Za-z0-9._@+\\-]{1,128}:(?:${HTPASSWD_HASH.source})(?::[\\x20-\\x7e]{0,256})?$`);
+
+/** The htpasswd file of a basic-auth Secret (key `auth`), or the reason it is refused. */
+export function htpasswdOf(secret: Secret): { ok: true; htpasswd: string } | { ok: false; reason: string } {
+  const text = secretText(secret, 'auth');
+  if (text === undefined) return { ok: false, reason: 'has no "auth" key (the htpasswd file)' };
+  if (text.length > 1 << 20) return { ok: false, reason: '"auth" is larger than 1 MiB' };
+  const lines: string[] = [];
+  const all = text.split('\n');
+  for (let i = 0; i < all.length; i++) {
+    const line = all[i]!.replace(/\r$/, '');
+    if (line.trim() === '' || line.startsWith('#')) continue;
+    if (!HTPASSWD_LINE.test(line)) {
+      return { ok: false, reason: `"auth" line ${i + 1} is not "user:hash" with a supported hash ($apr1$, $2y$, $5$, $6$, {SHA}, {SSHA}, {PLAIN}, crypt)` };
+    }
+    lines.push(line);
+  }
+  if (lines.length === 0) return { ok: false, reason: '"auth" lists no user' };
+  return { ok: true, htpasswd: `${lines.join('\n')}\n` };
+}

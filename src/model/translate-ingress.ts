@@ -1,0 +1,309 @@
+// One Ingress → what it contributes to the routing model: candidate locations per host, canary
+// backends, TLS per host, and its own Problems. Depends only on the Ingress and the objects it
+// references, so the index can keep one Translation per Ingress and redo it when one of them changes.
+// Conflicts between Ingresses are resolved later, per host (merge-host.ts).
+import { parseAnnotations, type IngressAnnotations } from './annotations.ts';
+import { objectKey, type ControllerSettings, type ObjectKey } from './cluster-state.ts';
+import { findServicePort } from './endpoints.ts';
+import { captureGroups, checkHost, checkPlainPath, checkRegexPath, highestCaptureRef } from './grammar.ts';
+import { isHandled } from './ingress-class.ts';
+import { ProblemList } from './problems.ts';
+import type { Ingress, IngressBackend, IngressClass, Secret, Service } from './schemas.ts';
+import type { htpasswdOf, TlsMaterial } from './secrets.ts';
+import type { UpstreamRef } from './upstreams.ts';
+import type { Location, ObjectRef, Problem, ServiceBackend, Tls } from './types.ts';
+
+/** The default server's key among hosts. */
+export const DEFAULT_HOST = '';
+
+/** A location an Ingress asks for on a host; it may lose to an older Ingress's claim. */
+export interface Candidate {
+  /** The host, or DEFAULT_HOST. */
+  host: string;
+  /** sslRedirect and the backend's upstream name are filled in when the host is merged. */
+  location: Location;
+  /** ssl-redirect as annotated (undefined: the global default). */
+  sslRedirect: boolean | undefined;
+  /** Where the path is written, for messages. */
+  field: string;
+  /** From spec.defaultBackend: used only when no Ingress claims "/" Prefix on the host. */
+  fallback: boolean;
+}
+
+/** A canary Ingress's backend for one host+path of another (primary) Ingress. */
+export interface CanaryCandidate {
+  host: string;
+  path: string;
+  match: Location['match'];
+  backend: ServiceBackend;
+  weight: number;
+  weightTotal: number;
+  header?: string;
+  headerValue?: string;
+  field: string;
+}
+
+/** What one Ingress contributes. */
+export interface Translation {
+  key: ObjectKey;
+  ref: ObjectRef;
+  /** Age for conflicts: creationTimestamp in ms (Infinity when not created yet), then uid. */
+  created: number;
+  uid: string;
+  /** wharf's class selected this Ingress. */
+  handled: boolean;
+  /** An error Problem: nothing of this Ingress is used. */
+  rejected: boolean;
+  problems: Problem[];
+  candidates: Candidate[];
+  canaries: CanaryCandidate[];
+  /** TLS of this Ingress for its hosts. */
+  tls: Map<string, { tls: Tls; field: string }>;
+  /** Hosts it contributes to (DEFAULT_HOST for the default server), sorted. */
+  hosts: string[];
+  /** Secrets and Services it references (also when rejected, so their changes re-translate it). */
+  secrets: ObjectKey[];
+  services: ObjectKey[];
+  /** Service ports its candidates and canaries use. */
+  upstreamRefs: UpstreamRef[];
+}
+
+/** What translating an Ingress reads besides the Ingress. */
+export interface TranslateContext {
+  settings: ControllerSettings;
+  ingressClasses: ReadonlyMap<string, IngressClass>;
+  services: ReadonlyMap<ObjectKey, Service>;
+  secrets: ReadonlyMap<ObjectKey, Secret>;
+  /** TLS material of a Secret (the index memoizes it per Secret object). */
+  tlsOf(secret: Secret): TlsMaterial;
+  htpasswdOf(secret: Secret): ReturnType<typeof htpasswdOf>;
+}
+
+/** The reference of an Ingress in Problems and sources. */
+export function ingressRef(ingress: Ingress): ObjectRef {
+  const { namespace, name, uid } = ingress.metadata;
+  return uid ? { kind: 'Ingress', namespace, name, uid } : { kind: 'Ingress', namespace, name };
+}
+
+/** Prefix paths without their trailing slash ("/" stays). */
+export function normalizePrefix(path: string): string {
+  const trimmed = path.replace(/\/+$/, '');
+  return trimmed === '' ? '/' : trimmed;
+}
+
+/** Translates one Ingress. */
+export function translateIngress(ingress: Ingress, ctx: TranslateContext): Translation {
+  const ref = ingressRef(ingress);
+  const ns = ingress.metadata.namespace;
+  const created = ingress.metadata.creationTimestamp ? Date.parse(ingress.metadata.creationTimestamp) : NaN;
+  const t: Translation = {
+    key: objectKey(ns, ingress.metadata.name),
+    ref,
+    created: Number.isNaN(created) ? Infinity : created,
+    uid: ingress.metadata.uid ?? '',
+    handled: isHandled(ingress, ctx.ingressClasses, ctx.settings),
+    rejected: false,
+    problems: [],
+    candidates: [],
+    canaries: [],
+    tls: new Map(),
+    hosts: [],
+    secrets: [],
+    services: [],
+    upstreamRefs: [],
+  };
+  if (!t.handled) return t;
+
+  const problems = new ProblemList(ref);
+  const parsed = parseAnnotations(ingress.metadata.annotations, ref);
+  problems.items.push(...parsed.problems);
+  const ann = parsed.value;
+  const settings = { ...ann.settings } as Location['settings'];
+  settings.sslRedirect = false;
+
+  if (ann.basicAuth) {
+    const secretKey = objectKey(ns, ann.basicAuth.secretName);
+    t.secrets.push(secretKey);
+    const secret = ctx.secrets.get(secretKey);
+    const result = secret ? ctx.htpasswdOf(secret) : { ok: false as const, reason: 'does not exist (create it before the Ingress)' };
+    if (result.ok) {
+      settings.basicAuth = { realm: ann.basicAuth.realm, htpasswd: result.htpasswd, secret: { kind: 'Secret', namespace: ns, name: ann.basicAuth.secretName } };
+    } else {
+      problems.invalid('InvalidAuthSecret', ann.basicAuth.field, ann.basicAuth.secretName, `Secret ${result.reason}`);
+    }
+  }
+
+  const backendOf = (b: IngressBackend, field: string): ServiceBackend | null => {
+    if (!b.service) {
+      problems.forbidden('UnsupportedBackend', `${field}.resource`, 'resource backends are not supported: wharf routes to Services');
+      return null;
+    }
+    const key = objectKey(ns, b.service.name);
+    if (!t.services.includes(key)) t.services.push(key);
+    checkService(ctx.services.get(key), b.service.name, b.service.port, `${field}.service`, problems);
+    return { upstream: '', namespace: ns, service: b.service.name, port: b.service.port };
+  };
+
+  const ruleHosts: string[] = [];
+  const rewriteRefs = settings.rewriteTarget ? highestCaptureRef(settings.rewriteTarget) : 0;
+  ingress.spec.rules.forEach((rule, i) => {
+    const host = rule.host ?? DEFAULT_HOST;
+    if (host !== DEFAULT_HOST) {
+      const reason = checkHost(host);
+      if (reason) {
+        problems.invalid('InvalidHost', `spec.rules[${i}].host`, host, reason);
+        return;
+      }
+    }
+    if (!ruleHosts.includes(host)) ruleHosts.push(host);
+    if (!rule.http && !ingress.spec.defaultBackend) {
+      problems.required('NoPaths', `spec.rules[${i}].http`, 'no paths and no spec.defaultBackend: nothing is routed for this rule', 'warning');
+    }
+    rule.http?.paths.forEach((p, j) => {
+      const field = `spec.rules[${i}].http.paths[${j}]`;
+      const location = locationOf(p.path ?? '', p.pathType, ann, rewriteRefs, `${field}.path`, problems);
+      const backend = backendOf(p.backend, `${field}.backend`);
+      if (!location || !backend) return;
+      t.candidates.push({
+        host,
+        location: { ...location, backend, settings, source: ref },
+        sslRedirect: ann.sslRedirect,
+        field: `${field}.path`,
+        fallback: false,
+      });
+    });
+  });
+
+  if (ingress.spec.defaultBackend) {
+    const backend = backendOf(ingress.spec.defaultBackend, 'spec.defaultBackend');
+    if (backend) {
+      for (const host of [DEFAULT_HOST, ...ruleHosts.filter((h) => h !== DEFAULT_HOST)]) {
+        t.candidates.push({
+          host,
+          location: { path: '/', match: 'Prefix', backend, settings, source: ref },
+          sslRedirect: ann.sslRedirect,
+          field: 'spec.defaultBackend',
+          fallback: true,
+        });
+      }
+    }
+  }
+
+  translateTls(ingress, ruleHosts, ctx, t, problems);
+
+  if (ann.canary) {
+    for (const c of t.candidates) {
+      if (c.fallback || !c.location.backend) continue;
+      t.canaries.push({ host: c.host, path: c.location.path, match: c.location.match, backend: c.location.backend, ...ann.canary, field: c.field });
+    }
+    t.candidates = [];
+    t.tls.clear();
+  }
+
+  t.problems = problems.items;
+  t.rejected = problems.hasErrors;
+  if (t.rejected) {
+    t.candidates = [];
+    t.canaries = [];
+    t.tls.clear();
+  }
+  const hosts = new Set<string>([...t.candidates.map((c) => c.host), ...t.canaries.map((c) => c.host)]);
+  t.hosts = [...hosts].sort();
+  const refs = new Map<string, UpstreamRef>();
+  for (const b of [...t.candidates.map((c) => c.location.backend!), ...t.canaries.map((c) => c.backend)]) {
+    refs.set(`${b.namespace}/${b.service}/${typeof b.port}/${b.port}`, { namespace: b.namespace, service: b.service, port: b.port });
+  }
+  t.upstreamRefs = [...refs.values()];
+  return t;
+}
+
+/** Path and match type of one path, or null (with a Problem) when the path is refused. */
+function locationOf(
+  path: string,
+  pathType: 'Exact' | 'Prefix' | 'ImplementationSpecific',
+  ann: IngressAnnotations,
+  rewriteRefs: number,
+  field: string,
+  problems: ProblemList,
+): Pick<Location, 'path' | 'match'> | null {
+  if (pathType === 'ImplementationSpecific' && path === '') path = '/';
+  if (path === '') {
+    problems.required('InvalidPath', field, `pathType ${pathType} needs a path`);
+    return null;
+  }
+  const regex = pathType === 'ImplementationSpecific' && ann.regex;
+  const reason = regex ? checkRegexPath(path) : checkPlainPath(path);
+  if (reason) {
+    problems.invalid('InvalidPath', field, path, reason);
+    return null;
+  }
+  const groups = regex ? captureGroups(path) : 0;
+  if (rewriteRefs > groups) {
+    const why = regex
+      ? `has ${groups} capture group(s) but rewrite-target uses $${rewriteRefs}`
+      : `rewrite-target uses $${rewriteRefs}, which needs a regex path: use pathType ImplementationSpecific`;
+    problems.invalid('InvalidPath', field, path, why);
+    return null;
+  }
+  if (regex) return { path, match: 'Regex' };
+  if (pathType === 'Exact') return { path, match: 'Exact' };
+  return { path: normalizePrefix(path), match: 'Prefix' };
+}
+
+/** Warnings for a backend whose Service is missing, has no such port, or is ExternalName. */
+function checkService(service: Service | undefined, name: string, port: number | string, field: string, problems: ProblemList): void {
+  if (!service) {
+    problems.notFound('ServiceNotFound', `${field}.name`, name, 'no such Service in this namespace; requests get 503 until it exists');
+    return;
+  }
+  if (service.spec.type === 'ExternalName') {
+    problems.forbidden('ExternalNameService', `${field}.name`, 'ExternalName Services are refused: wharf only routes to endpoints', 'warning');
+    return;
+  }
+  if (!findServicePort(service, port)) {
+    const what = typeof port === 'number' ? 'number' : 'name';
+    problems.notFound('ServicePortNotFound', `${field}.port.${what}`, port, `Service ${service.metadata.name} has no such port; requests get 503`);
+  }
+}
+
+/** spec.tls → TLS per rule host of this Ingress (exact host, or a wildcard TLS host one label up). */
+function translateTls(ingress: Ingress, ruleHosts: string[], ctx: TranslateContext, t: Translation, problems: ProblemList): void {
+  const ns = ingress.metadata.namespace;
+  ingress.spec.tls.forEach((entry, k) => {
+    const field = `spec.tls[${k}]`;
+    if (entry.hosts.length === 0) {
+      problems.required('InvalidTls', `${field}.hosts`, 'lists no host; this entry is ignored', 'warning');
+      return;
+    }
+    let material: { tls: Tls } | null = null;
+    if (!entry.secretName) {
+      problems.required('TlsSecretNotFound', `${field}.secretName`, 'no Secret: these hosts are served without TLS', 'warning');
+    } else {
+      const secretKey = objectKey(ns, entry.secretName);
+      t.secrets.push(secretKey);
+      const secret = ctx.secrets.get(secretKey);
+      if (!secret) {
+        problems.add('warning', 'TlsSecretNotFound', `${field}.secretName`, `${field}.secretName: Not found: ${JSON.stringify(entry.secretName)}: these hosts are served without TLS`);
+      } else {
+        const m = ctx.tlsOf(secret);
+        if (!m.ok) problems.invalid('InvalidTlsSecret', `${field}.secretName`, entry.secretName, `Secret ${m.reason}; these hosts are served without TLS`, 'warning');
+        else material = { tls: { secret: { kind: 'Secret', namespace: ns, name: entry.secretName }, cert: m.cert, key: m.key } };
+      }
+    }
+    entry.hosts.forEach((host, h) => {
+      const hostField = `${field}.hosts[${h}]`;
+      const reason = checkHost(host);
+      if (reason) {
+        problems.invalid('InvalidHost', hostField, host, reason);
+        return;
+      }
+      const covered = ruleHosts.filter((r) => r === host || (host.startsWith('*.') && r !== DEFAULT_HOST && r.slice(r.indexOf('.')) === host.slice(1) && !r.startsWith('*.')));
+      if (covered.length === 0) {
+        problems.add('warning', 'TlsHostWithoutRule', hostField, `${hostField}: no rule of this Ingress has host ${JSON.stringify(host)}; ignored`);
+        return;
+      }
+      if (!material) return;
+      for (const r of covered) if (!t.tls.has(r)) t.tls.set(r, { tls: material.tls, field: `${field}.secretName` });
+    });
+  });
+}

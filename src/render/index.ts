@@ -1,0 +1,110 @@
+// The render API: routing model → the fragments the agent includes (README "How NGINX is laid out").
+// Pure and synchronous; the same model always gives the same bytes, so an unchanged host never
+// causes a reload. Templates are parsed once, when this module loads.
+import type { FragmentPut } from '../protocol/agent-api.ts';
+import type { GlobalSettings, Location, ObjectRef, RoutingModel, Server } from '../model/types.ts';
+import { loadTemplate, renderTemplate } from './engine.ts';
+import { NginxText, UnsafeValueError } from './filters.ts';
+import { BodyCache, renderLocationBody } from './location.ts';
+import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, fragmentName } from './names.ts';
+import { serverView, type BodyView, type ServerView } from './view.ts';
+
+export { fragmentName, MAIN_FRAGMENT, DEFAULT_FRAGMENT } from './names.ts';
+export { UnsafeValueError } from './filters.ts';
+export { BodyCache } from './location.ts';
+
+/** One fragment as the agent takes it (FragmentPut without the revision, which the sender assigns). */
+export type Fragment = Omit<FragmentPut, 'revision'> & { name: string };
+
+/** A fragment that could not be rendered: a value a filter refused. The previous version should stay. */
+export interface RenderFailure {
+  name: string;
+  host: string | null;
+  error: UnsafeValueError;
+}
+
+export interface RenderedModel {
+  /** `_main`, `_default`, then one per host in the model's host order. */
+  fragments: Fragment[];
+  failures: RenderFailure[];
+}
+
+const hostTemplate = loadTemplate('host.liquid');
+const defaultTemplate = loadTemplate('default-server.liquid');
+const mainTemplate = loadTemplate('main.liquid');
+/**
+ * The server view with each location's body rendered once (a Prefix path is two `location` blocks
+ * with the same body), as NginxText that the server template writes through `nginx_block`.
+ */
+function withBodies(view: ServerView, cache: BodyCache | undefined): object {
+  const texts = new Map<BodyView, NginxText>();
+  const locations = view.locations.map((l) => {
+    let text = texts.get(l.body);
+    if (!text) {
+      text = cache ? cache.body(l.body) : renderLocationBody(l.body);
+      texts.set(l.body, text);
+    }
+    return { modifier: l.modifier, path: l.path, source: l.body.source, text };
+  });
+  return { ...view, locations };
+}
+
+/**
+ * A host's fragment: its server block (TLS by SNI when it has a certificate) and its files. Pass the
+ * same BodyCache to every call to re-render only what changed.
+ */
+export function renderHost(server: Server, global: GlobalSettings, cache?: BodyCache): Fragment {
+  const name = fragmentName(server.host);
+  const { view, files } = serverView(name, server.host, server.locations, {
+    tls: server.tls,
+    sslRedirect: server.sslRedirect,
+    sources: server.sources,
+    global,
+  });
+  return { name, config: renderTemplate(hostTemplate, withBodies(view, cache)), files: sortedFiles(files) };
+}
+
+/** The default server: rules without a host, spec.defaultBackend, and 404 for everything else. */
+export function renderDefaultServer(
+  defaultServer: { locations: Location[]; sources: ObjectRef[] },
+  global: GlobalSettings,
+  cache?: BodyCache,
+): Fragment {
+  const { view, files } = serverView(DEFAULT_FRAGMENT, null, defaultServer.locations, {
+    tls: null,
+    sslRedirect: false,
+    sources: defaultServer.sources,
+    global,
+  });
+  return { name: DEFAULT_FRAGMENT, config: renderTemplate(defaultTemplate, withBodies(view, cache)), files: sortedFiles(files) };
+}
+
+/** The http-level settings of the global ConfigMap. */
+export function renderMain(global: GlobalSettings): Fragment {
+  return { name: MAIN_FRAGMENT, config: renderTemplate(mainTemplate, { ...global }), files: {} };
+}
+
+/**
+ * Every fragment of a model. A fragment whose values a filter refuses (the model should have
+ * refused them first) is reported in `failures` and left out, so one bad host never blocks the rest.
+ */
+export function renderModel(model: RoutingModel, cache?: BodyCache): RenderedModel {
+  const fragments: Fragment[] = [];
+  const failures: RenderFailure[] = [];
+  const attempt = (name: string, host: string | null, render: () => Fragment) => {
+    try {
+      fragments.push(render());
+    } catch (e) {
+      if (!(e instanceof UnsafeValueError)) throw new Error(`rendering fragment ${name}: ${(e as Error).message}`, { cause: e });
+      failures.push({ name, host, error: e });
+    }
+  };
+  attempt(MAIN_FRAGMENT, null, () => renderMain(model.global));
+  attempt(DEFAULT_FRAGMENT, null, () => renderDefaultServer(model.defaultServer, model.global, cache));
+  for (const server of model.servers) attempt(fragmentName(server.host), server.host, () => renderHost(server, model.global, cache));
+  return { fragments, failures };
+}
+
+function sortedFiles(files: Fragment['files']): Fragment['files'] {
+  return Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

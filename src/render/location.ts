@@ -1,0 +1,79 @@
+// Renders the inside of a location block from the section templates it needs, in the order NGINX
+// runs them: the rewrite phase first (redirects, then every `set` and `if`, then `rewrite ... break`,
+// after which no `set` would run), then access, limits, headers and the proxy. Choosing sections
+// here rather than with `if`s in one template keeps a plain location to a few liquid tags: liquid's
+// synchronous renderer spends about 2 µs on every tag it evaluates, taken or not.
+import { createHash } from 'node:crypto';
+import { loadTemplate, renderTemplate } from './engine.ts';
+import { NginxText } from './filters.ts';
+import type { BodyView } from './view.ts';
+
+const sections = {
+  httpsRedirect: loadTemplate('location-https-redirect.liquid'),
+  answer: loadTemplate('location-return.liquid'),
+  upstream: loadTemplate('location-upstream.liquid'),
+  canary: loadTemplate('location-canary.liquid'),
+  hash: loadTemplate('location-hash.liquid'),
+  cors: loadTemplate('location-cors.liquid'),
+  rewrite: loadTemplate('location-rewrite.liquid'),
+  access: loadTemplate('location-access.liquid'),
+  headers: loadTemplate('location-headers.liquid'),
+  tuning: loadTemplate('location-tuning.liquid'),
+  proxy: loadTemplate('location-proxy.liquid'),
+  grpc: loadTemplate('location-grpc.liquid'),
+};
+
+/**
+ * Rendered location bodies by content, owned by the caller and passed to the render functions across
+ * calls (the handler tier keeps one): a host re-rendered after one Ingress changed then renders only
+ * that Ingress's locations again. The key is a hash of the whole BodyView, and a body's text is a
+ * function of its BodyView alone, so the output is byte-identical with or without a cache.
+ */
+export class BodyCache {
+  readonly maxEntries: number;
+  private readonly texts = new Map<string, NginxText>();
+  constructor(maxEntries = 100_000) {
+    this.maxEntries = maxEntries;
+  }
+  get size(): number {
+    return this.texts.size;
+  }
+  /** The text of `b`, rendered now unless an equal body was rendered before. */
+  body(b: BodyView): NginxText {
+    const key = createHash('sha1').update(JSON.stringify(b)).digest('base64');
+    const hit = this.texts.get(key);
+    if (hit) {
+      // Most recently used last, so eviction drops the least recently used.
+      this.texts.delete(key);
+      this.texts.set(key, hit);
+      return hit;
+    }
+    const text = renderLocationBody(b);
+    this.texts.set(key, text);
+    if (this.texts.size > this.maxEntries) this.texts.delete(this.texts.keys().next().value!);
+    return text;
+  }
+}
+
+/** The body of a location block (without its `location … {` line), checked by the filters throughout. */
+export function renderLocationBody(b: BodyView): NginxText {
+  const scope = { b };
+  let text = '';
+  const add = (section: keyof typeof sections) => {
+    text += renderTemplate(sections[section], scope);
+  };
+  if (b.httpsRedirect) add('httpsRedirect');
+  if (b.escapedUri || b.appRoot !== null || b.redirect !== null || b.noBackend) add('answer');
+  if (b.redirect === null && !b.noBackend) {
+    add('upstream');
+    if (b.canary) add('canary');
+    if (b.affinity || b.hashBy !== null) add('hash');
+    if (b.cors) add('cors');
+    if (b.rewrite) add('rewrite');
+    if (b.allow.length > 0 || b.basicAuth || b.externalAuth || b.limitReq || b.limitConn || b.bodySize !== null) add('access');
+    if (b.cors || b.affinity || b.hsts) add('headers');
+    if (b.connectTimeout !== null || b.readTimeout !== null || b.sendTimeout !== null || b.bufferSize !== null) add('tuning');
+    add(b.grpc ? 'grpc' : 'proxy');
+  }
+  return new NginxText(text);
+}

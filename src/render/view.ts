@@ -1,0 +1,261 @@
+// Turns the routing model into the NGINX-shaped view the templates loop over: which `location`
+// blocks a Kubernetes path becomes, which zones, internal locations and files a host needs. No NGINX
+// text is written here; every string still passes a filter in the template.
+import type { GlobalSettings, Location, ObjectRef, Server } from '../model/types.ts';
+import { shortId } from './names.ts';
+import { UnsafeValueError } from './filters.ts';
+
+/** A file shipped with a fragment (FragmentPut.files). */
+export interface FileOut {
+  content: string;
+  secret: boolean;
+}
+
+/** What a proxying location does; one model Location gives one body, used by 1–2 `location` blocks. */
+export interface BodyView {
+  source: string;
+  httpsRedirect: boolean;
+  /** A URL here uses `$escaped_request_uri` (auth-signin's `rd` does): the location sets it. */
+  escapedUri: boolean;
+  appRoot: string | null;
+  redirect: { url: string; code: number } | null;
+  /** Neither a backend nor a redirect: answer 503. */
+  noBackend: boolean;
+  upstream: string | null;
+  /** `proxy_pass http://` / `https://`, or `grpc_pass grpc://` / `grpcs://`. */
+  scheme: 'http' | 'https' | 'grpc' | 'grpcs';
+  grpc: boolean;
+  canary: { upstream: string; weight: number; weightTotal: number; header: string | null; headerValue: string | null } | null;
+  affinity: { cookieName: string; cookiePath: string | null; cookieMaxAgeSeconds: number | null } | null;
+  hashBy: string | null;
+  cors: {
+    anyOrigin: boolean;
+    origins: string[];
+    methods: string;
+    headers: string;
+    expose: string;
+    credentials: boolean;
+    maxAge: number;
+  } | null;
+  rewrite: { regex: string; target: string } | null;
+  allow: string[];
+  basicAuth: { realm: string; file: string } | null;
+  externalAuth: { uri: string; signin: string | null; headers: { name: string; var: string }[] } | null;
+  /** Request headers for the backend from the auth response (externalAuth.headers, or none). */
+  authHeaders: { name: string; var: string }[];
+  limitReq: { zone: string; burst: number } | null;
+  limitConn: { zone: string; limit: number } | null;
+  bodySize: string | null;
+  bufferSize: string | null;
+  connectTimeout: number | null;
+  readTimeout: number | null;
+  sendTimeout: number | null;
+  /** This location writes add_header, so it must repeat the server's HSTS header. */
+  hsts: boolean;
+}
+
+export interface LocationView {
+  /** `=`, none, `~` (a Prefix among regexes), `~*` (a Regex path: case-insensitive, as ingress-nginx). */
+  modifier: 'exact' | 'prefix' | 'regex' | 'iregex';
+  path: string;
+  body: BodyView;
+}
+
+export interface AuthLocationView {
+  uri: string;
+  url: string;
+}
+
+/** The input of templates/host.liquid and templates/default-server.liquid. */
+export interface ServerView {
+  fragment: string;
+  /** Null for the default server. */
+  host: string | null;
+  sources: string[];
+  tls: { cert: string; key: string } | null;
+  hsts: boolean;
+  limitReqZones: { name: string; rate: number }[];
+  limitConnZones: { name: string }[];
+  authLocations: AuthLocationView[];
+  locations: LocationView[];
+  /** `location /` answering 404 (redirecting first when httpsRedirect), when no rule covers `/`. */
+  fallback: { httpsRedirect: boolean } | null;
+}
+
+export interface ViewResult {
+  view: ServerView;
+  files: Record<string, FileOut>;
+}
+
+const ref = (o: ObjectRef): string => `${o.namespace}/${o.name}`;
+const escapeRegex = (s: string): string => s.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
+/** Where HTTP-01 challenges are answered: never redirected to HTTPS. */
+export const ACME_PREFIX = '/.well-known/acme-challenge/';
+
+/** The `location` blocks of one model Location, in the order NGINX must see them. */
+function nginxLocations(loc: Location, regexMode: boolean): { modifier: LocationView['modifier']; path: string }[] {
+  // NGINX answers `/foo` with a 301 to `/foo/` when a proxying location's name ends in `/` (even
+  // `location = /foo/`); an anchored regex has no such redirect.
+  if (loc.match === 'Exact') {
+    if (loc.path.length > 1 && loc.path.endsWith('/')) return [{ modifier: 'regex', path: `^${escapeRegex(loc.path)}$` }];
+    return [{ modifier: 'exact', path: loc.path }];
+  }
+  if (loc.match === 'Regex') return [{ modifier: 'iregex', path: `^${loc.path}` }];
+  if (loc.path === '/') return [{ modifier: 'prefix', path: '/' }];
+  // Prefix matches element by element: `/foo` is `/foo` itself and everything under `/foo/`. Among
+  // regex locations (checked in order, longest path first) it has to be a regex too.
+  if (regexMode) return [{ modifier: 'regex', path: `^${escapeRegex(loc.path)}(?:/|$)` }];
+  return [
+    { modifier: 'exact', path: loc.path },
+    { modifier: 'prefix', path: `${loc.path}/` },
+  ];
+}
+
+interface Ctx {
+  fragment: string;
+  hsts: boolean;
+  view: ServerView;
+  files: Record<string, FileOut>;
+}
+
+function body(loc: Location, ctx: Ctx): BodyView {
+  const s = loc.settings;
+  const id = shortId(`${loc.match} ${loc.path}`);
+  const zoneBase = `${ctx.fragment}_${id}`;
+  let limitReq: BodyView['limitReq'] = null;
+  if (s.limitRps !== undefined) {
+    limitReq = { zone: `${zoneBase}_rps`, burst: s.limitRps * 5 };
+    ctx.view.limitReqZones.push({ name: limitReq.zone, rate: s.limitRps });
+  }
+  let limitConn: BodyView['limitConn'] = null;
+  if (s.limitConnections !== undefined) {
+    limitConn = { zone: `${zoneBase}_conn`, limit: s.limitConnections };
+    ctx.view.limitConnZones.push({ name: limitConn.zone });
+  }
+  let basicAuth: BodyView['basicAuth'] = null;
+  if (s.basicAuth) {
+    const file = `auth-${shortId(ref(s.basicAuth.secret))}`;
+    ctx.files[file] = { content: s.basicAuth.htpasswd, secret: true };
+    basicAuth = { realm: s.basicAuth.realm, file: `files/${ctx.fragment}/${file}` };
+  }
+  let externalAuth: BodyView['externalAuth'] = null;
+  if (s.externalAuth) {
+    const uri = `/_wharf/auth/${id}`;
+    ctx.view.authLocations.push({ uri, url: s.externalAuth.url });
+    externalAuth = {
+      uri,
+      signin: s.externalAuth.signin ?? null,
+      headers: s.externalAuth.responseHeaders.map((name, i) => ({ name, var: `wharf_auth_header_${i}` })),
+    };
+  }
+  let rewrite: BodyView['rewrite'] = null;
+  if (s.rewriteTarget !== undefined) {
+    // Capture groups come from the location's own regex; other paths are replaced as a whole.
+    rewrite = { regex: loc.match === 'Regex' ? `(?i)^${loc.path}` : '^', target: s.rewriteTarget };
+  }
+  const cors = s.cors
+    ? {
+        anyOrigin: s.cors.allowOrigins.includes('*'),
+        origins: s.cors.allowOrigins.filter((o) => o !== '*'),
+        methods: s.cors.allowMethods.join(', '),
+        headers: s.cors.allowHeaders.join(', '),
+        expose: s.cors.exposeHeaders.join(', '),
+        credentials: s.cors.allowCredentials,
+        maxAge: s.cors.maxAgeSeconds,
+      }
+    : null;
+  const canary = loc.canary
+    ? {
+        upstream: loc.canary.backend.upstream,
+        weight: loc.canary.weight,
+        weightTotal: loc.canary.weightTotal,
+        header: loc.canary.header ?? null,
+        headerValue: loc.canary.headerValue ?? null,
+      }
+    : null;
+  const affinity = s.affinity
+    ? { cookieName: s.affinity.cookieName, cookiePath: s.affinity.cookiePath ?? null, cookieMaxAgeSeconds: s.affinity.cookieMaxAgeSeconds ?? null }
+    : null;
+  const grpc = s.backendProtocol === 'GRPC' || s.backendProtocol === 'GRPCS';
+  return {
+    source: ref(loc.source),
+    // The model's sslRedirect is already the effective value (TLS host, ssl-redirect not "false").
+    httpsRedirect: s.sslRedirect || s.forceSslRedirect,
+    escapedUri:
+      (s.externalAuth !== undefined && (s.externalAuth.signin !== undefined || s.externalAuth.url.includes('$escaped_request_uri'))) ||
+      (s.redirect?.url.includes('$escaped_request_uri') ?? false),
+    appRoot: s.appRoot ?? null,
+    redirect: s.redirect ? { url: s.redirect.url, code: s.redirect.code } : null,
+    noBackend: loc.backend === null && !s.redirect,
+    upstream: loc.backend?.upstream ?? null,
+    scheme: s.backendProtocol.toLowerCase() as BodyView['scheme'],
+    grpc,
+    canary,
+    affinity,
+    hashBy: s.upstreamHashBy ?? null,
+    cors,
+    rewrite,
+    allow: s.allowSourceRange ?? [],
+    basicAuth,
+    externalAuth,
+    authHeaders: externalAuth?.headers ?? [],
+    limitReq,
+    limitConn,
+    bodySize: s.proxyBodySize ?? null,
+    bufferSize: s.proxyBufferSize ?? null,
+    connectTimeout: s.proxyConnectTimeout ?? null,
+    readTimeout: s.proxyReadTimeout ?? null,
+    sendTimeout: s.proxySendTimeout ?? null,
+    hsts: ctx.hsts && (cors !== null || affinity !== null),
+  };
+}
+
+/** The view of one server block: a host's, or (host null) the default server's. */
+export function serverView(
+  fragment: string,
+  host: string | null,
+  locations: Location[],
+  opts: { tls: Server['tls']; sslRedirect: boolean; sources: ObjectRef[]; global: GlobalSettings },
+): ViewResult {
+  const hsts = opts.tls !== null && opts.global.hsts;
+  const view: ServerView = {
+    fragment,
+    host,
+    sources: opts.sources.map(ref),
+    tls: opts.tls ? { cert: `files/${fragment}/tls.crt`, key: `files/${fragment}/tls.key` } : null,
+    hsts,
+    limitReqZones: [],
+    limitConnZones: [],
+    authLocations: [],
+    locations: [],
+    fallback: null,
+  };
+  const files: Record<string, FileOut> = {};
+  if (opts.tls) {
+    files['tls.crt'] = { content: opts.tls.cert, secret: false };
+    files['tls.key'] = { content: opts.tls.key, secret: true };
+  }
+  const ctx: Ctx = { fragment, hsts, view, files };
+  const regexMode = locations.some((l) => l.match === 'Regex');
+  // NGINX refuses two `location`s with the same path; the model has resolved conflicts, so a
+  // duplicate here can only be a lower-precedence twin (Prefix `/foo` after Exact `/foo`).
+  const seen = new Set<string>();
+  const seenBodies = new Set<string>();
+  for (const loc of locations) {
+    const blocks = nginxLocations(loc, regexMode).filter((b) => !seen.has(`${b.modifier} ${b.path}`));
+    if (blocks.length === 0) continue;
+    const key = `${loc.match} ${loc.path}`;
+    if (seenBodies.has(key)) continue;
+    seenBodies.add(key);
+    const b = body(loc, ctx);
+    for (const block of blocks) {
+      seen.add(`${block.modifier} ${block.path}`);
+      view.locations.push({ ...block, body: b });
+    }
+  }
+  for (const a of view.authLocations) {
+    if (seen.has(`exact ${a.uri}`)) throw new UnsafeValueError('location', a.uri, 'the path is reserved for wharf (external auth)');
+  }
+  if (!seen.has('prefix /')) view.fallback = { httpsRedirect: opts.sslRedirect };
+  return { view, files };
+}

@@ -1,0 +1,225 @@
+// Every supported ingress-nginx annotation: accepted values become typed settings, refused values
+// give an error with the exact message; companions without their parent, unknown annotations and
+// snippets.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { LocationSettings } from '../../src/model/index.ts';
+import { AN, annotated, authSecret, build, messages, reasons } from './fixtures.ts';
+
+const HTPASSWD = 'alice:$apr1$w1Yz3lC9$7bI0mYzOx7o2uZ3gQ9b7A/\nbob:{SHA}fEqNCco3Yq9h5ZUglD3CZJT4lBs=\n';
+
+function settingsOf(annotations: Record<string, string>, extra: unknown[] = []): { settings: LocationSettings | undefined; problems: ReturnType<typeof build>['problems'] } {
+  const model = build([annotated(annotations), ...extra]);
+  return { settings: model.servers[0]?.locations[0]?.settings, problems: model.problems.filter((p) => p.reason !== 'ServiceNotFound') };
+}
+
+function pick<T extends object>(o: T, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.map((k) => [k, (o as Record<string, unknown>)[k]]));
+}
+
+describe('accepted annotation values', () => {
+  const cases: Record<string, { a: Record<string, string>; want: Partial<LocationSettings>; extra?: unknown[]; warnings?: string[] }> = {
+    defaults: { a: {}, want: { backendProtocol: 'HTTP', forceSslRedirect: false, sslRedirect: false, rewriteTarget: undefined, cors: undefined } },
+    'rewrite-target': { a: { 'rewrite-target': '/' }, want: { rewriteTarget: '/' } },
+    'backend-protocol (any case)': { a: { 'backend-protocol': 'grpcs' }, want: { backendProtocol: 'GRPCS' } },
+    'force-ssl-redirect (strconv.ParseBool forms)': { a: { 'force-ssl-redirect': 'True' }, want: { forceSslRedirect: true, sslRedirect: true } },
+    'proxy-body-size': { a: { 'proxy-body-size': '8M' }, want: { proxyBodySize: '8m' } },
+    'proxy-body-size 0 (unlimited)': { a: { 'proxy-body-size': '0' }, want: { proxyBodySize: '0' } },
+    'proxy-buffer-size': { a: { 'proxy-buffer-size': '16k' }, want: { proxyBufferSize: '16k' } },
+    'proxy timeouts': { a: { 'proxy-connect-timeout': '10', 'proxy-read-timeout': '3600', 'proxy-send-timeout': ' 120 ' }, want: { proxyConnectTimeout: 10, proxyReadTimeout: 3600, proxySendTimeout: 120 } },
+    'whitelist-source-range': { a: { 'whitelist-source-range': '10.0.0.0/8, 192.168.1.1,2001:DB8::/32' }, want: { allowSourceRange: ['10.0.0.0/8', '192.168.1.1', '2001:db8::/32'] } },
+    'allowlist-source-range wins over whitelist-source-range': {
+      a: { 'allowlist-source-range': '10.0.0.0/8', 'whitelist-source-range': '1.2.3.4' },
+      want: { allowSourceRange: ['10.0.0.0/8'] },
+      warnings: [`metadata.annotations[${AN}whitelist-source-range]: ignored: allowlist-source-range is set`],
+    },
+    'limit-rps and limit-connections': { a: { 'limit-rps': '5', 'limit-connections': '10' }, want: { limitRps: 5, limitConnections: 10 } },
+    'enable-cors with defaults': {
+      a: { 'enable-cors': 'true' },
+      want: {
+        cors: {
+          allowOrigins: ['*'],
+          allowMethods: ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS'],
+          allowHeaders: ['DNT', 'Keep-Alive', 'User-Agent', 'X-Requested-With', 'If-Modified-Since', 'Cache-Control', 'Content-Type', 'Range', 'Authorization'],
+          exposeHeaders: [],
+          allowCredentials: true,
+          maxAgeSeconds: 1728000,
+        },
+      },
+    },
+    'enable-cors with every companion': {
+      a: {
+        'enable-cors': 'true',
+        'cors-allow-origin': 'https://a.com, https://*.b.com:8443',
+        'cors-allow-methods': 'get, POST',
+        'cors-allow-headers': 'X-Custom, Content-Type',
+        'cors-expose-headers': 'X-Total',
+        'cors-allow-credentials': 'false',
+        'cors-max-age': '60',
+      },
+      want: { cors: { allowOrigins: ['https://a.com', 'https://*.b.com:8443'], allowMethods: ['GET', 'POST'], allowHeaders: ['X-Custom', 'Content-Type'], exposeHeaders: ['X-Total'], allowCredentials: false, maxAgeSeconds: 60 } },
+    },
+    'affinity cookie with defaults': { a: { affinity: 'cookie' }, want: { affinity: { cookieName: 'INGRESSCOOKIE' } } },
+    'affinity cookie with name, path, max-age': {
+      a: { affinity: 'cookie', 'session-cookie-name': 'route', 'session-cookie-path': '/app', 'session-cookie-max-age': '3600' },
+      want: { affinity: { cookieName: 'route', cookiePath: '/app', cookieMaxAgeSeconds: 3600 } },
+    },
+    'upstream-hash-by': { a: { 'upstream-hash-by': '$remote_addr' }, want: { upstreamHashBy: '$remote_addr' } },
+    'upstream-hash-by with families and literals': { a: { 'upstream-hash-by': '$arg_user-$http_x_tenant:$cookie_Session' }, want: { upstreamHashBy: '$arg_user-$http_x_tenant:$cookie_Session' } },
+    'basic auth': {
+      a: { 'auth-type': 'basic', 'auth-secret': 'users', 'auth-realm': 'Staff only' },
+      extra: [authSecret('users', HTPASSWD)],
+      want: { basicAuth: { realm: 'Staff only', htpasswd: HTPASSWD, secret: { kind: 'Secret', namespace: 'default', name: 'users' } } },
+    },
+    'basic auth, secret as namespace/name, default realm': {
+      a: { 'auth-type': 'basic', 'auth-secret': 'default/users' },
+      extra: [authSecret('users', `# comment\n\n${HTPASSWD}`)],
+      want: { basicAuth: { realm: 'Authentication Required', htpasswd: HTPASSWD, secret: { kind: 'Secret', namespace: 'default', name: 'users' } } },
+    },
+    'external auth': {
+      a: { 'auth-url': 'https://$host/oauth2/auth', 'auth-signin': 'https://$host/oauth2/start?rd=$escaped_request_uri', 'auth-response-headers': 'X-Auth-Request-User, X-Auth-Request-Email' },
+      want: { externalAuth: { url: 'https://$host/oauth2/auth', signin: 'https://$host/oauth2/start?rd=$escaped_request_uri', responseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email'] } },
+    },
+    'external auth to a cluster Service with a port': { a: { 'auth-url': 'http://auth.auth-system.svc.cluster.local:8080/verify' }, want: { externalAuth: { url: 'http://auth.auth-system.svc.cluster.local:8080/verify', responseHeaders: [] } } },
+    'app-root': { a: { 'app-root': '/app1' }, want: { appRoot: '/app1' } },
+    'permanent-redirect': { a: { 'permanent-redirect': 'https://www.example.com/new' }, want: { redirect: { url: 'https://www.example.com/new', code: 301 } } },
+    'permanent-redirect with code and $request_uri': { a: { 'permanent-redirect': 'https://www.example.com$request_uri', 'permanent-redirect-code': '308' }, want: { redirect: { url: 'https://www.example.com$request_uri', code: 308 } } },
+    'temporal-redirect': { a: { 'temporal-redirect': 'https://maintenance.example.com/' }, want: { redirect: { url: 'https://maintenance.example.com/', code: 302 } } },
+  };
+  for (const [name, c] of Object.entries(cases)) {
+    it(name, () => {
+      const a = Object.fromEntries(Object.entries(c.a).map(([k, v]) => [AN + k, v]));
+      const { settings, problems } = settingsOf(a, c.extra);
+      assert.deepEqual(messages(problems), c.warnings ?? []);
+      assert.ok(settings);
+      assert.deepEqual(pick(settings, Object.keys(c.want)), c.want);
+    });
+  }
+});
+
+describe('refused annotation values', () => {
+  const f = (n: string) => `metadata.annotations[${AN}${n}]`;
+  const cases: Record<string, { a: Record<string, string>; want: string; extra?: unknown[] }> = {
+    'rewrite-target with a variable': { a: { 'rewrite-target': '/$host' }, want: `${f('rewrite-target')}: Invalid value: "/$host": must contain only A-Z a-z 0-9, / - . _ ~ % ! & , = : @ + ? * ( ) and capture group references $1 to $9` },
+    'rewrite-target relative': { a: { 'rewrite-target': 'foo' }, want: `${f('rewrite-target')}: Invalid value: "foo": must start with "/" or a capture group reference such as $1` },
+    'use-regex not a bool': { a: { 'use-regex': 'yes' }, want: `${f('use-regex')}: Invalid value: "yes": must be "true" or "false"` },
+    'ssl-redirect not a bool': { a: { 'ssl-redirect': 'on' }, want: `${f('ssl-redirect')}: Invalid value: "on": must be "true" or "false"` },
+    'force-ssl-redirect not a bool': { a: { 'force-ssl-redirect': '2' }, want: `${f('force-ssl-redirect')}: Invalid value: "2": must be "true" or "false"` },
+    'backend-protocol unsupported': { a: { 'backend-protocol': 'FCGI' }, want: `${f('backend-protocol')}: Invalid value: "FCGI": must be one of HTTP, HTTPS, GRPC, GRPCS` },
+    'proxy-body-size with a space': { a: { 'proxy-body-size': '8 m' }, want: `${f('proxy-body-size')}: Invalid value: "8 m": must be a size such as 8m, 512k or 0 (digits and an optional k, m or g)` },
+    'proxy-buffer-size with a unit NGINX lacks': { a: { 'proxy-buffer-size': '4t' }, want: `${f('proxy-buffer-size')}: Invalid value: "4t": must be a size such as 8m, 512k or 0 (digits and an optional k, m or g)` },
+    'proxy-read-timeout with a unit': { a: { 'proxy-read-timeout': '60s' }, want: `${f('proxy-read-timeout')}: Invalid value: "60s": must be a whole number of seconds between 1 and 86400 (e.g. "60")` },
+    'proxy-connect-timeout zero': { a: { 'proxy-connect-timeout': '0' }, want: `${f('proxy-connect-timeout')}: Invalid value: "0": must be a whole number of seconds between 1 and 86400 (e.g. "60")` },
+    'proxy-send-timeout negative': { a: { 'proxy-send-timeout': '-1' }, want: `${f('proxy-send-timeout')}: Invalid value: "-1": must be a whole number of seconds between 1 and 86400 (e.g. "60")` },
+    'whitelist-source-range bad prefix': { a: { 'whitelist-source-range': '10.0.0.0/33' }, want: `${f('whitelist-source-range')}: Invalid value: "10.0.0.0/33": item "10.0.0.0/33" must be an IPv4 or IPv6 address or CIDR such as 10.0.0.0/8 or 2001:db8::/32` },
+    'allowlist-source-range not an address': { a: { 'allowlist-source-range': '10.0.0.0/8, example.com' }, want: `${f('allowlist-source-range')}: Invalid value: "10.0.0.0/8, example.com": item "example.com" must be an IPv4 or IPv6 address or CIDR such as 10.0.0.0/8 or 2001:db8::/32` },
+    'allowlist-source-range empty': { a: { 'allowlist-source-range': ' , ' }, want: `${f('allowlist-source-range')}: Invalid value: " , ": must list at least one CIDR` },
+    'limit-rps zero': { a: { 'limit-rps': '0' }, want: `${f('limit-rps')}: Invalid value: "0": must be a whole number of requests per second between 1 and 1000000` },
+    'limit-connections decimal': { a: { 'limit-connections': '1.5' }, want: `${f('limit-connections')}: Invalid value: "1.5": must be a whole number of connections between 1 and 1000000` },
+    'enable-cors not a bool': { a: { 'enable-cors': 'enabled' }, want: `${f('enable-cors')}: Invalid value: "enabled": must be "true" or "false"` },
+    'cors-allow-origin with a path': { a: { 'enable-cors': 'true', 'cors-allow-origin': 'https://a.com/x' }, want: `${f('cors-allow-origin')}: Invalid value: "https://a.com/x": item "https://a.com/x" must be "*" or an origin such as https://example.com or https://*.example.com:8443` },
+    'cors-allow-methods with a digit': { a: { 'enable-cors': 'true', 'cors-allow-methods': 'GET, P0ST' }, want: `${f('cors-allow-methods')}: Invalid value: "GET, P0ST": item "P0ST" must be an HTTP method such as GET` },
+    'cors-allow-headers with a colon': { a: { 'enable-cors': 'true', 'cors-allow-headers': 'X-A: b' }, want: `${f('cors-allow-headers')}: Invalid value: "X-A: b": item "X-A: b" must be a header name of A-Z a-z 0-9 - _ (at most 64 characters)` },
+    'cors-expose-headers with a space': { a: { 'enable-cors': 'true', 'cors-expose-headers': 'X A' }, want: `${f('cors-expose-headers')}: Invalid value: "X A": item "X A" must be a header name of A-Z a-z 0-9 - _ (at most 64 characters)` },
+    'cors-allow-credentials not a bool': { a: { 'enable-cors': 'true', 'cors-allow-credentials': 'maybe' }, want: `${f('cors-allow-credentials')}: Invalid value: "maybe": must be "true" or "false"` },
+    'cors-max-age not a number': { a: { 'enable-cors': 'true', 'cors-max-age': '1d' }, want: `${f('cors-max-age')}: Invalid value: "1d": must be a whole number of seconds between 0 and 315360000` },
+    'affinity not cookie': { a: { affinity: 'ip' }, want: `${f('affinity')}: Invalid value: "ip": must be "cookie" (the only affinity wharf supports)` },
+    'session-cookie-name with "="': { a: { affinity: 'cookie', 'session-cookie-name': 'a=b' }, want: `${f('session-cookie-name')}: Invalid value: "a=b": must be a cookie name (RFC 6265 token) of A-Z a-z 0-9 and ! % & * + - . ^ _ | ~` },
+    'session-cookie-path relative': { a: { affinity: 'cookie', 'session-cookie-path': 'app' }, want: `${f('session-cookie-path')}: Invalid value: "app": must be an absolute path (start with "/")` },
+    'session-cookie-max-age not a number': { a: { affinity: 'cookie', 'session-cookie-max-age': 'forever' }, want: `${f('session-cookie-max-age')}: Invalid value: "forever": must be a whole number of seconds between 1 and 315360000` },
+    'upstream-hash-by with a variable outside the allowlist': {
+      a: { 'upstream-hash-by': '$request_body' },
+      want: `${f('upstream-hash-by')}: Invalid value: "$request_body": "$request_body" is not allowed: use $remote_addr, $binary_remote_addr, $request_uri, $uri, $host, $args, $server_name, $arg_*, $http_* or $cookie_*`,
+    },
+    'upstream-hash-by without a variable': { a: { 'upstream-hash-by': 'constant' }, want: `${f('upstream-hash-by')}: Invalid value: "constant": must contain at least one NGINX variable such as $remote_addr` },
+    'canary not a bool': { a: { canary: 'si' }, want: `${f('canary')}: Invalid value: "si": must be "true" or "false"` },
+    'canary-weight negative': { a: { canary: 'true', 'canary-weight': '-5' }, want: `${f('canary-weight')}: Invalid value: "-5": must be a whole number between 0 and 1000000` },
+    'canary-weight-total zero': { a: { canary: 'true', 'canary-weight-total': '0' }, want: `${f('canary-weight-total')}: Invalid value: "0": must be a whole number between 1 and 1000000` },
+    'canary-by-header with a space': { a: { canary: 'true', 'canary-by-header': 'X Canary' }, want: `${f('canary-by-header')}: Invalid value: "X Canary": must be a header name of A-Z a-z 0-9 - _ (at most 64 characters)` },
+    'canary-by-header-value with a space': { a: { canary: 'true', 'canary-by-header': 'X-Canary', 'canary-by-header-value': 'a b' }, want: `${f('canary-by-header-value')}: Invalid value: "a b": must be a value of A-Z a-z 0-9 and ! % & * + - . ^ _ | ~ : / = , @` },
+    'auth-type digest': { a: { 'auth-type': 'digest', 'auth-secret': 'users' }, want: `${f('auth-type')}: Invalid value: "digest": must be "basic" (the only auth-type wharf supports)` },
+    'auth-type without auth-secret': { a: { 'auth-type': 'basic' }, want: `${f('auth-secret')}: Required value: auth-type "basic" needs the Secret holding the htpasswd file` },
+    'auth-secret without auth-type': { a: { 'auth-secret': 'users' }, want: `${f('auth-type')}: Required value: auth-secret is set: set auth-type to "basic" (without it the location would be served without authentication)` },
+    'auth-secret in another namespace': { a: { 'auth-type': 'basic', 'auth-secret': 'kube-system/users' }, want: `${f('auth-secret')}: Forbidden: the Secret must be in the Ingress's namespace "default"` },
+    'auth-secret malformed': { a: { 'auth-type': 'basic', 'auth-secret': 'Users!' }, want: `${f('auth-secret')}: Invalid value: "Users!": must be a Secret name, or namespace/name` },
+    'auth-secret missing': { a: { 'auth-type': 'basic', 'auth-secret': 'users' }, want: `${f('auth-secret')}: Invalid value: "users": Secret does not exist (create it before the Ingress)` },
+    'auth-secret without the auth key': {
+      a: { 'auth-type': 'basic', 'auth-secret': 'users' },
+      extra: [{ kind: 'Secret', metadata: { name: 'users' }, data: { users: Buffer.from(HTPASSWD).toString('base64') } }],
+      want: `${f('auth-secret')}: Invalid value: "users": Secret has no "auth" key (the htpasswd file)`,
+    },
+    'auth-secret with a bad htpasswd line': {
+      a: { 'auth-type': 'basic', 'auth-secret': 'users' },
+      extra: [authSecret('users', `${HTPASSWD}mallory:plaintext\n`)],
+      want: `${f('auth-secret')}: Invalid value: "users": Secret "auth" line 3 is not "user:hash" with a supported hash ($apr1$, $2y$, $5$, $6$, {SHA}, {SSHA}, {PLAIN}, crypt)`,
+    },
+    'auth-realm with a quote': { a: { 'auth-type': 'basic', 'auth-secret': 'users', 'auth-realm': 'a"b' }, want: `${f('auth-realm')}: Invalid value: "a\\"b": must be 1 to 128 of A-Z a-z 0-9, space and . _ , : ( ) @ ! ? / + -`, extra: [authSecret('users', HTPASSWD)] },
+    'auth-url not http(s)': { a: { 'auth-url': 'ftp://auth/x' }, want: `${f('auth-url')}: Invalid value: "ftp://auth/x": must be an absolute http(s) URL: scheme, host, optional port, path and query of A-Z a-z 0-9 - . _ ~ % ! & , = : @ + * ( ) / ?, no fragment` },
+    'auth-url with a variable outside the allowlist': { a: { 'auth-url': 'http://auth/$request_body' }, want: `${f('auth-url')}: Invalid value: "http://auth/$request_body": "$request_body": the only NGINX variables allowed in a URL are $host, $scheme, $request_uri, $escaped_request_uri` },
+    'auth-signin with a space': { a: { 'auth-url': 'http://auth/', 'auth-signin': 'http://x/a b' }, want: `${f('auth-signin')}: Invalid value: "http://x/a b": must be an absolute http(s) URL: scheme, host, optional port, path and query of A-Z a-z 0-9 - . _ ~ % ! & , = : @ + * ( ) / ?, no fragment` },
+    'auth-url with a bad port': { a: { 'auth-url': 'http://auth:99999/' }, want: `${f('auth-url')}: Invalid value: "http://auth:99999/": port must be between 1 and 65535` },
+    'auth-response-headers bad item': { a: { 'auth-url': 'http://auth/', 'auth-response-headers': 'X-User, X User' }, want: `${f('auth-response-headers')}: Invalid value: "X-User, X User": item "X User" must be a header name of A-Z a-z 0-9 - _ (at most 64 characters)` },
+    'app-root relative': { a: { 'app-root': 'app' }, want: `${f('app-root')}: Invalid value: "app": must be an absolute path (start with "/")` },
+    'permanent-redirect relative': { a: { 'permanent-redirect': '/new' }, want: `${f('permanent-redirect')}: Invalid value: "/new": must be an absolute http(s) URL: scheme, host, optional port, path and query of A-Z a-z 0-9 - . _ ~ % ! & , = : @ + * ( ) / ?, no fragment` },
+    'permanent-redirect-code not a redirect': { a: { 'permanent-redirect': 'https://a.com/', 'permanent-redirect-code': '200' }, want: `${f('permanent-redirect-code')}: Invalid value: "200": must be one of 301, 302, 307, 308` },
+    'temporal-redirect with a fragment': { a: { 'temporal-redirect': 'https://a.com/#x' }, want: `${f('temporal-redirect')}: Invalid value: "https://a.com/#x": character "#" is not allowed: must be an absolute http(s) URL` },
+    'both redirects': { a: { 'permanent-redirect': 'https://a.com/', 'temporal-redirect': 'https://b.com/' }, want: `${f('temporal-redirect')}: Forbidden: set only one of permanent-redirect and temporal-redirect` },
+    'a value longer than 4096 characters': { a: { 'app-root': `/${'a'.repeat(4096)}` }, want: `${f('app-root')}: Invalid value: "/${'a'.repeat(63)}...": must be at most 4096 characters` },
+  };
+  for (const [name, c] of Object.entries(cases)) {
+    it(name, () => {
+      const a = Object.fromEntries(Object.entries(c.a).map(([k, v]) => [AN + k, v]));
+      const model = build([annotated(a), ...(c.extra ?? [])]);
+      const errors = model.problems.filter((p) => p.severity === 'error');
+      assert.deepEqual(messages(errors), [c.want]);
+      assert.deepEqual(model.servers, [], 'an Ingress with an annotation error is left out as a whole');
+    });
+  }
+});
+
+describe('companions without their parent, unknown annotations, snippets', () => {
+  it('companions without their parent are ignored with a warning', () => {
+    const a = Object.fromEntries(
+      Object.entries({
+        'cors-allow-origin': '*',
+        'session-cookie-name': 'x',
+        'canary-weight': '5',
+        'auth-realm': 'x',
+        'auth-signin': 'https://a.com/',
+        'permanent-redirect-code': '308',
+      }).map(([k, v]) => [AN + k, v]),
+    );
+    const { settings, problems } = settingsOf(a);
+    assert.deepEqual(messages(problems), [
+      `metadata.annotations[${AN}auth-realm]: ignored: auth-type is not set`,
+      `metadata.annotations[${AN}auth-signin]: ignored: auth-url is not set`,
+      `metadata.annotations[${AN}canary-weight]: ignored: canary is not "true"`,
+      `metadata.annotations[${AN}cors-allow-origin]: ignored: enable-cors is not "true"`,
+      `metadata.annotations[${AN}permanent-redirect-code]: ignored: permanent-redirect is not set`,
+      `metadata.annotations[${AN}session-cookie-name]: ignored: affinity is not "cookie"`,
+    ]);
+    assert.ok(settings);
+    assert.equal(settings.cors, undefined);
+  });
+  it('upstream-hash-by is ignored when affinity is set', () => {
+    const { settings, problems } = settingsOf({ [`${AN}affinity`]: 'cookie', [`${AN}upstream-hash-by`]: '$remote_addr' });
+    assert.deepEqual(reasons(problems), [`warning IgnoredAnnotation ann metadata.annotations[${AN}upstream-hash-by]`]);
+    assert.equal(settings?.upstreamHashBy, undefined);
+  });
+  it('an unknown annotation under the prefix is a warning; other prefixes are not read', () => {
+    const { settings, problems } = settingsOf({ [`${AN}proxy-redirect-from`]: 'http://a/', 'example.com/anything': 'x;}{#"', 'kubectl.kubernetes.io/last-applied-configuration': '{"a":"b"}' });
+    assert.deepEqual(messages(problems), [`metadata.annotations[${AN}proxy-redirect-from]: not supported by wharf; ignored`]);
+    assert.ok(settings);
+  });
+  const snippets = ['configuration-snippet', 'server-snippet', 'auth-snippet', 'stream-snippet', 'modsecurity-snippet'];
+  for (const s of snippets) {
+    it(`${s} is refused`, () => {
+      const model = build([annotated({ [AN + s]: 'more_set_headers "X: y";' })]);
+      assert.deepEqual(messages(model.problems.filter((p) => p.severity === 'error')), [
+        `metadata.annotations[${AN}${s}]: Forbidden: snippets are refused: they inject raw NGINX configuration (the IngressNightmare hole, CVE-2025-1974)`,
+      ]);
+      assert.equal(model.problems.find((p) => p.severity === 'error')?.reason, 'SnippetRefused');
+      assert.deepEqual(model.servers, []);
+    });
+  }
+});

@@ -1,0 +1,178 @@
+// The injection corpus at the model level: IngressNightmare-style values in annotations, paths and
+// hosts are refused with an error (never a warning, never silently ignored); and a seeded fuzz over
+// every annotation shows that whatever the model accepts cannot break out of an NGINX string.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseAnnotations } from '../../src/model/index.ts';
+import { ANNOTATION_RULES } from '../../src/model/annotation-rules.ts';
+import { AN, annotated, build, ingress, path, rule } from './fixtures.ts';
+
+/** What the attacks of March 2025 (and their obvious variants) put into annotation values. */
+const PAYLOADS: Record<string, string> = {
+  'load_module after a fragment': 'http://example.com/#;load_module /tmp/evil.so;',
+  'close the block, open a Lua location': 'http://x/ ; } location /pwn { content_by_lua_block { os.execute("id") } } #',
+  'ssl_engine with newlines (CVE-2025-1097)': 'CN=abc #(\n){}\n }}\nssl_engine ../../../../../../proc/1/fd/1;\n#',
+  'include after a newline': 'x\ninclude /etc/passwd;',
+  'quote breakout': '"; include /etc/nginx/*.conf; #',
+  'single quote breakout': "'; error_log /tmp/x debug; #",
+  'NGINX variable': 'http://x/$document_root',
+  'variable in braces': 'http://x/${request_body}',
+  'bare load_module': 'load_module /tmp/evil.so',
+  'bare include': 'include /etc/shadow',
+  'lua code': 'content_by_lua_block { ngx.say(io.popen("id"):read("*a")) }',
+  backslash: 'http://x/\\"; return 200 x; #',
+  backtick: 'http://x/`id`',
+  'carriage return': 'http://x/\rproxy_pass http://evil;',
+  'NUL byte': 'http://x/\u0000;',
+  'unicode line separator': 'http://x/\u2028include x;',
+};
+
+/** The IngressNightmare annotations (CVE-2025-24514, -1097, -1098 and the auth-url one). */
+const NIGHTMARE = ['auth-url', 'auth-tls-match-cn', 'mirror-target', 'mirror-host', 'mirror-uri', 'auth-signin', 'permanent-redirect'];
+
+describe('IngressNightmare annotations carrying injections are refused with an error', () => {
+  for (const name of NIGHTMARE) {
+    for (const [what, value] of Object.entries(PAYLOADS)) {
+      it(`${name}: ${what}`, () => {
+        const model = build([annotated({ [AN + name]: value, [`${AN}auth-url`]: name === 'auth-signin' ? 'http://auth/' : (name === 'auth-url' ? value : 'http://auth/') })]);
+        const errors = model.problems.filter((p) => p.severity === 'error' && p.field === `metadata.annotations[${AN}${name}]`);
+        assert.equal(errors.length, 1, JSON.stringify(model.problems.map((p) => p.message)));
+        assert.match(errors[0]!.message, new RegExp(`^metadata\\.annotations\\[${AN.replace(/\./g, '\\.')}${name}\\]: Invalid value: ".*": .+`));
+        assert.deepEqual(model.servers, []);
+      });
+    }
+  }
+});
+
+/** Payloads that are plain text without a separator: harmless inside a quoted string (a realm may say "include x"). */
+const BARE = new Set(['bare load_module', 'bare include']);
+
+describe('every supported annotation refuses every payload', () => {
+  for (const name of Object.keys(ANNOTATION_RULES)) {
+    it(name, () => {
+      for (const [what, value] of Object.entries(PAYLOADS)) {
+        if (name === 'auth-realm' && BARE.has(what)) continue;
+        const { problems } = parseAnnotations({ [AN + name]: value }, { kind: 'Ingress', namespace: 'default', name: 'x' });
+        assert.ok(
+          problems.some((p) => p.severity === 'error' && p.field === `metadata.annotations[${AN}${name}]`),
+          `${name} accepted ${what}: ${JSON.stringify(value)}`,
+        );
+      }
+    });
+  }
+  it('unknown annotations under the prefix refuse them too', () => {
+    for (const name of ['server-alias', 'proxy-redirect-from', 'x-forwarded-prefix', 'custom-http-errors']) {
+      for (const [what, value] of Object.entries(PAYLOADS)) {
+        if (BARE.has(what)) continue; // not rendered at all: a warning says so
+        const { problems } = parseAnnotations({ [AN + name]: value }, { kind: 'Ingress', namespace: 'default', name: 'x' });
+        assert.equal(problems[0]?.severity, 'error', `${name}=${JSON.stringify(value)}`);
+      }
+    }
+  });
+});
+
+describe('paths and hosts carrying injections are refused with an error', () => {
+  const paths = [
+    '/x;}location /pwn {return 200 pwned;}#',
+    '/x"; include /etc/passwd; #',
+    '/x\ninclude /etc/passwd;',
+    '/x { content_by_lua_block { os.execute("id") } }',
+    '/$document_root',
+    "/x'",
+    '/x`id`',
+    '/x\\";',
+    '/x#',
+  ];
+  for (const p of paths) {
+    for (const type of ['Exact', 'Prefix', 'ImplementationSpecific', 'ImplementationSpecific+use-regex']) {
+      it(`${type} ${JSON.stringify(p)}`, () => {
+        const regex = type.endsWith('use-regex');
+        const model = build([ingress('i', [rule('foo.com', path(p, regex ? 'ImplementationSpecific' : type))], { annotations: regex ? { [`${AN}use-regex`]: 'true' } : {} })]);
+        const errors = model.problems.filter((x) => x.severity === 'error');
+        assert.equal(errors.length, 1);
+        assert.equal(errors[0]!.reason, 'InvalidPath');
+        assert.ok(errors[0]!.message.startsWith('spec.rules[0].http.paths[0].path: Invalid value: '));
+        assert.deepEqual(model.servers, []);
+      });
+    }
+  }
+  const hosts = ['foo.com;', 'foo.com { }', 'foo.com\ninclude x', 'foo.com"', '$host', 'foo.com#', 'foo .com'];
+  for (const h of hosts) {
+    it(`host ${JSON.stringify(h)}`, () => {
+      const model = build([ingress('i', [rule(h, path('/'))])]);
+      assert.equal(model.problems.filter((x) => x.severity === 'error' && x.reason === 'InvalidHost').length, 1);
+      assert.deepEqual(model.servers, []);
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Fuzz: random strings into every annotation, path and host; whatever is accepted must be safe.
+
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PIECES = ['/', 'a', 'Z', '0', '9', '.', '-', '_', ':', ',', ' ', '$', '$host', '$1', '$request_uri', '$arg_x', ';', '{', '}', '#', '"', "'", '\\', '`', '\n', '\r', '\u0000', '(', ')', '[', ']', '*', '+', '?', '|', '^', '=', '&', '%', '@', 'http://', 'https://a.com', 'CN=', 'true', '10.0.0.0/8', '8m', '60', 'include ', 'load_module '];
+const SAFE_STRING = /[\u0000-\u001f\u007f\u0085\u2028\u2029;"'`#]/;
+const DOLLAR_OK = /\$(?:[1-9]|host|scheme|request_uri|escaped_request_uri|remote_addr|binary_remote_addr|uri|args|server_name|arg_[a-z0-9_]+|http_[a-z0-9_]+|cookie_[A-Za-z0-9_]+)(?![A-Za-z0-9_])/g;
+
+function strings(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const v of value) strings(v, out);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) strings(v, out);
+  return out;
+}
+
+function assertSafe(s: string, context: string, regex = false): void {
+  assert.ok(!SAFE_STRING.test(s), `${context}: accepted ${JSON.stringify(s)}`);
+  if (!regex) {
+    assert.ok(!/[{}\\]/.test(s), `${context}: accepted ${JSON.stringify(s)}`);
+    assert.ok(!s.replace(DOLLAR_OK, '').includes('$'), `${context}: accepted a variable in ${JSON.stringify(s)}`);
+  }
+}
+
+describe('fuzz: whatever the model accepts is safe inside an NGINX string', () => {
+  it('annotations', () => {
+    const rand = prng(20250324);
+    const names = [...Object.keys(ANNOTATION_RULES), 'mirror-target', 'mirror-host', 'auth-tls-match-cn', 'unknown-thing'];
+    let accepted = 0;
+    for (let i = 0; i < 4000; i++) {
+      const name = names[Math.floor(rand() * names.length)]!;
+      let value = '';
+      const n = 1 + Math.floor(rand() * 6);
+      for (let k = 0; k < n; k++) value += PIECES[Math.floor(rand() * PIECES.length)];
+      const { value: parsed, problems } = parseAnnotations({ [AN + name]: value, [`${AN}enable-cors`]: 'true', [`${AN}affinity`]: 'cookie', [`${AN}auth-url`]: 'http://a/', [`${AN}canary`]: 'true' }, { kind: 'Ingress', namespace: 'default', name: 'x' });
+      if (problems.some((p) => p.severity === 'error')) continue;
+      accepted++;
+      for (const s of strings(parsed)) assertSafe(s, `${name}=${JSON.stringify(value)}`);
+    }
+    assert.ok(accepted > 400, `the fuzz must exercise accepted values too (${accepted} accepted)`);
+  });
+  it('paths and hosts', () => {
+    const rand = prng(1974);
+    let accepted = 0;
+    for (let i = 0; i < 1500; i++) {
+      let value = '/';
+      const n = 1 + Math.floor(rand() * 5);
+      for (let k = 0; k < n; k++) value += PIECES[Math.floor(rand() * PIECES.length)];
+      const type = ['Exact', 'Prefix', 'ImplementationSpecific'][i % 3]!;
+      const regex = rand() < 0.5;
+      const host = rand() < 0.2 ? value.slice(1) || 'a' : 'foo.com';
+      const model = build([ingress('i', [rule(host, path(value, type))], { annotations: regex ? { [`${AN}use-regex`]: 'true' } : {} })]);
+      accepted += model.servers.length;
+      for (const server of model.servers) {
+        assertSafe(server.host, `host ${JSON.stringify(host)}`);
+        for (const l of server.locations) assertSafe(l.path, `${type} ${JSON.stringify(value)}`, l.match === 'Regex');
+      }
+    }
+    assert.ok(accepted > 150, `the fuzz must exercise accepted paths too (${accepted} accepted)`);
+  });
+});

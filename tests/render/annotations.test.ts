@@ -1,0 +1,196 @@
+// Annotations in a real NGINX, each on its own host, one load for the whole file: what a user of
+// each annotation sees (rewrites, redirects, source ranges, CORS, basic and external auth, canary,
+// rate limits, affinity, body size, timeouts). Ingress objects → buildModel → render → NGINX.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startNginx, type TestNginx } from '../support/nginx.ts';
+import { startBackend, type Backend } from '../support/backend.ts';
+import { request, type Reply } from '../support/http.ts';
+import { authSecretObject, ingressObject, loadFragments, renderObjects, type IngressSpec } from './helpers.ts';
+
+let nginx: TestNginx;
+const backends: Record<string, Backend> = {};
+const htpasswd = 'alice:$apr1$HeiA5Pzp$UgIyq34pdCCqyRLZGOHfD0\n'; // password "secret"
+
+const site = (name: string, annotations: Record<string, string>, path = '/', service = 'main', pathType: 'Prefix' | 'ImplementationSpecific' = 'Prefix'): IngressSpec => ({
+  name,
+  annotations,
+  rules: [{ host: `${name}.test`, paths: [{ pathType, path, service }] }],
+});
+
+before(async () => {
+  backends.main = await startBackend('main');
+  backends.canary = await startBackend('canary');
+  backends.other = await startBackend('other');
+  backends.slow = await startBackend('slow', (_req, res) => {
+    setTimeout(() => res.end('late'), 3000).unref();
+  });
+  backends.auth = await startBackend('auth', (req, res) => {
+    if (req.headers.authorization === 'Bearer good') {
+      res.setHeader('X-User', 'alice');
+      res.end('ok');
+    } else {
+      res.statusCode = 401;
+      res.end('no');
+    }
+  });
+  nginx = await startNginx();
+  const specs: IngressSpec[] = [
+    site('rewrite', { 'use-regex': 'true', 'rewrite-target': '/$2' }, '/api(/|$)(.*)', 'main', 'ImplementationSpecific'),
+    site('moved', { 'permanent-redirect': 'https://new.test/landing' }),
+    site('away', { 'temporal-redirect': 'https://tmp.test$request_uri' }),
+    site('approot', { 'app-root': '/app1' }),
+    site('allowed', { 'whitelist-source-range': '10.0.0.0/8, 127.0.0.1/32' }),
+    site('denied', { 'allowlist-source-range': '10.0.0.0/8' }),
+    site('cors', { 'enable-cors': 'true', 'cors-allow-origin': 'https://a.test, https://*.b.test', 'cors-allow-methods': 'GET, POST', 'cors-max-age': '60' }),
+    site('basic', { 'auth-type': 'basic', 'auth-secret': 'htpasswd', 'auth-realm': 'Staff only' }),
+    site('canary', {}),
+    { ...site('canary-b', { canary: 'true', 'canary-by-header': 'X-Canary' }, '/', 'canary'), rules: [{ host: 'canary.test', paths: [{ pathType: 'Prefix', path: '/', service: 'canary' }] }] },
+    site('weighted', {}),
+    { ...site('weighted-b', { canary: 'true', 'canary-weight': '100', 'canary-by-header': 'X-Canary' }, '/', 'canary'), rules: [{ host: 'weighted.test', paths: [{ pathType: 'Prefix', path: '/', service: 'canary' }] }] },
+    site('limited', { 'limit-rps': '1' }),
+    site('extauth', { 'auth-url': `http://127.0.0.1:${backends.auth.port}/check`, 'auth-signin': 'https://login.test/start', 'auth-response-headers': 'X-User' }),
+    site('sticky', { affinity: 'cookie', 'session-cookie-name': 'route' }, '/', 'pair'),
+    site('hashed', { 'upstream-hash-by': '$arg_user' }, '/', 'pair'),
+    site('small', { 'proxy-body-size': '1k' }),
+    site('impatient', { 'proxy-read-timeout': '1' }, '/', 'slow'),
+  ];
+  const { model, fragments } = renderObjects([...specs.map(ingressObject), authSecretObject('htpasswd', htpasswd)]);
+  await loadFragments(nginx, fragments);
+  for (const u of model.upstreams) {
+    const eps = u.service === 'pair' ? [backends.main!.address, backends.other!.address] : [backends[u.service]!.address];
+    await nginx.setEndpoints(u.upstream, eps);
+  }
+});
+
+after(async () => {
+  await nginx?.stop();
+  await Promise.all(Object.values(backends).map((b) => b.close()));
+});
+
+const get = (host: string, path = '/', o: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> =>
+  request({ port: nginx.httpPort, host: `${host}.test`, path, ...o });
+const json = (r: Reply): { backend: string; url: string; headers: Record<string, string> } => {
+  assert.equal(r.status, 200, `expected 200, got ${r.status}: ${r.body}`);
+  return JSON.parse(r.body);
+};
+
+test('rewrite-target: the backend sees the rewritten path, with the query', async () => {
+  assert.equal(json(await get('rewrite', '/api/users/7?x=1')).url, '/users/7?x=1');
+  assert.equal(json(await get('rewrite', '/api')).url, '/');
+  assert.equal((await get('rewrite', '/other')).status, 404);
+});
+
+test('permanent-redirect and temporal-redirect', async () => {
+  const p = await get('moved', '/anything');
+  assert.equal(p.status, 301);
+  assert.equal(p.headers.location, 'https://new.test/landing');
+  const t = await get('away', '/x?y=1');
+  assert.equal(t.status, 302);
+  assert.equal(t.headers.location, 'https://tmp.test/x?y=1');
+});
+
+test('app-root redirects / only', async () => {
+  const r = await get('approot', '/');
+  assert.equal(r.status, 302);
+  assert.match(String(r.headers.location), /\/app1$/);
+  assert.equal(json(await get('approot', '/app1')).url, '/app1');
+});
+
+test('allow-source-range: listed clients pass, others get 403', async () => {
+  assert.equal(json(await get('allowed', '/')).backend, 'main');
+  assert.equal((await get('denied', '/')).status, 403);
+});
+
+test('CORS: preflight gets 204 with the allowed methods; listed origins are echoed, others not', async () => {
+  const pre = await get('cors', '/x', { method: 'OPTIONS', headers: { origin: 'https://a.test', 'access-control-request-method': 'POST' } });
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers['access-control-allow-origin'], 'https://a.test');
+  assert.equal(pre.headers['access-control-allow-methods'], 'GET, POST');
+  assert.equal(pre.headers['access-control-max-age'], '60');
+  assert.equal(backends.main!.requests.some((r) => r.method === 'OPTIONS'), false, 'the preflight never reaches the backend');
+  const wild = await get('cors', '/x', { headers: { origin: 'https://app.b.test' } });
+  assert.equal(wild.headers['access-control-allow-origin'], 'https://app.b.test');
+  const evil = await get('cors', '/x', { headers: { origin: 'https://evil.test' } });
+  assert.equal(evil.status, 200);
+  assert.equal(evil.headers['access-control-allow-origin'], undefined);
+  const deep = await get('cors', '/x', { headers: { origin: 'https://x.y.b.test' } });
+  assert.equal(deep.headers['access-control-allow-origin'], undefined, 'a wildcard origin covers one label');
+});
+
+test('basic auth: 401 with the realm without credentials or with wrong ones, 200 with right ones', async () => {
+  const none = await get('basic', '/');
+  assert.equal(none.status, 401);
+  assert.equal(none.headers['www-authenticate'], 'Basic realm="Staff only"');
+  const basic = (u: string, p: string) => ({ authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` });
+  assert.equal((await get('basic', '/', { headers: basic('alice', 'wrong') })).status, 401);
+  assert.equal(json(await get('basic', '/', { headers: basic('alice', 'secret') })).backend, 'main');
+});
+
+test('canary by header: "always" goes to the canary, "never" and no header to the main backend', async () => {
+  assert.equal(json(await get('canary', '/', { headers: { 'x-canary': 'always' } })).backend, 'canary');
+  assert.equal(json(await get('canary', '/', { headers: { 'x-canary': 'never' } })).backend, 'main');
+  for (let i = 0; i < 5; i++) assert.equal(json(await get('canary', '/')).backend, 'main');
+});
+
+test('canary by weight: weight 100 sends everything to the canary, unless the header says never', async () => {
+  for (let i = 0; i < 5; i++) assert.equal(json(await get('weighted', '/')).backend, 'canary');
+  assert.equal(json(await get('weighted', '/', { headers: { 'x-canary': 'never' } })).backend, 'main');
+});
+
+test('limit-rps: requests beyond the rate and its burst get 429', async () => {
+  const statuses: number[] = [];
+  for (let i = 0; i < 12; i++) statuses.push((await get('limited', '/')).status);
+  assert.equal(statuses[0], 200);
+  assert.ok(statuses.includes(429), `statuses: ${statuses.join(',')}`);
+  assert.ok(statuses.every((s) => s === 200 || s === 429), `statuses: ${statuses.join(',')}`);
+});
+
+test('external auth: allowed requests carry the auth response headers; refused ones go to auth-signin', async () => {
+  const ok = json(await get('extauth', '/p?q=1', { headers: { authorization: 'Bearer good' } }));
+  assert.equal(ok.headers['x-user'], 'alice');
+  const check = backends.auth!.requests.at(-1)!;
+  assert.equal(check.headers['x-original-url'], 'http://extauth.test/p?q=1');
+  assert.equal(check.headers['content-length'], undefined, 'the auth request has no body');
+  const refused = await get('extauth', '/p?q=1');
+  assert.equal(refused.status, 302);
+  assert.equal(refused.headers.location, 'https://login.test/start?rd=http://extauth.test/p?q=1');
+});
+
+test('cookie affinity: the first answer sets the cookie, and the cookie keeps the client on one endpoint', async () => {
+  const first = await get('sticky', '/');
+  const cookie = String(first.headers['set-cookie']?.[0] ?? '');
+  assert.match(cookie, /^route=[0-9a-f]{32}; Path=\/; HttpOnly$/);
+  const value = cookie.split(';')[0]!;
+  const seen = new Set<string>();
+  for (let i = 0; i < 8; i++) {
+    const r = await get('sticky', '/', { headers: { cookie: `other=1; ${value}` } });
+    assert.equal(r.headers['set-cookie'], undefined, 'no new cookie once the client has one');
+    seen.add(json(r).backend);
+  }
+  assert.equal(seen.size, 1);
+  assert.equal([...seen][0], json(first).backend, 'the same endpoint as the first answer');
+});
+
+test('upstream-hash-by: the same key keeps its endpoint; keys spread over endpoints', async () => {
+  const byUser = new Map<string, Set<string>>();
+  for (const user of ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8']) {
+    for (let i = 0; i < 3; i++) {
+      const b = json(await get('hashed', `/?user=${user}`)).backend;
+      byUser.set(user, (byUser.get(user) ?? new Set()).add(b));
+    }
+  }
+  assert.ok([...byUser.values()].every((s) => s.size === 1), 'each user stays on one endpoint');
+  assert.equal(new Set([...byUser.values()].map((s) => [...s][0])).size, 2, 'eight users use both endpoints');
+});
+
+test('proxy-body-size: a larger body gets 413', async () => {
+  assert.equal((await get('small', '/', { method: 'POST', body: 'x'.repeat(4096) })).status, 413);
+  assert.equal(json(await get('small', '/', { method: 'POST', body: 'x'.repeat(512) })).backend, 'main');
+});
+
+test('proxy-read-timeout: a backend slower than the timeout gets 504', async () => {
+  const started = Date.now();
+  assert.equal((await get('impatient', '/')).status, 504);
+  assert.ok(Date.now() - started < 2500, 'answered after about one second');
+});

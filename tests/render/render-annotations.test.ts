@@ -1,0 +1,175 @@
+// What each annotation renders to, as config text (snapshot-style: the lines that must appear, in
+// order, in the host's fragment), from Ingress objects through buildModel. Behaviour in a real
+// NGINX is in annotations.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { authSecretObject, ingressObject, renderObjects, selfSigned, tlsSecretObject } from './helpers.ts';
+import type { Fragment } from '../../src/render/index.ts';
+
+const cert = selfSigned('app.test');
+const htpasswd = 'user:$apr1$HeiA5Pzp$UgIyq34pdCCqyRLZGOHfD0\n';
+
+function hostFragment(annotations: Record<string, string>, opts: { path?: string; pathType?: 'Prefix' | 'ImplementationSpecific' | 'Exact'; tls?: boolean; extra?: object[] } = {}): Fragment {
+  const { fragments } = renderObjects([
+    ingressObject({
+      name: 'app',
+      annotations,
+      ...(opts.tls ? { tls: [{ hosts: ['app.test'], secretName: 'app-tls' }] } : {}),
+      rules: [{ host: 'app.test', paths: [{ pathType: opts.pathType ?? 'Prefix', path: opts.path ?? '/app', service: 'app' }] }],
+    }),
+    tlsSecretObject('app-tls', cert),
+    authSecretObject('htpasswd', htpasswd),
+    ...(opts.extra ?? []),
+  ]);
+  const f = fragments.find((x) => x.name === 'app.test');
+  assert.ok(f, 'the host has a fragment');
+  return f;
+}
+
+/** Asserts that `expected` appear as consecutive lines (indentation ignored) in `config`. */
+function assertLines(config: string, expected: (string | RegExp)[]): void {
+  const lines = config.split('\n').map((l) => l.trim());
+  const matches = (line: string, want: string | RegExp) => (typeof want === 'string' ? line === want : want.test(line));
+  for (let i = 0; i + expected.length <= lines.length; i++) {
+    if (expected.every((want, k) => matches(lines[i + k]!, want))) return;
+  }
+  assert.fail(`expected these lines in order:\n${expected.join('\n')}\n--- in ---\n${config}`);
+}
+
+const cases: { name: string; annotations: Record<string, string>; opts?: Parameters<typeof hostFragment>[1]; lines: (string | RegExp)[][]; absent?: RegExp[] }[] = [
+  {
+    name: 'rewrite-target with capture groups: a case-insensitive regex location and a rewrite before the proxy',
+    annotations: { 'use-regex': 'true', 'rewrite-target': '/$2' },
+    opts: { path: '/api(/|$)(.*)', pathType: 'ImplementationSpecific' },
+    lines: [['location ~* "^/api(/|$)(.*)" {', '# default/app', 'set $wharf_upstream "default-app-80";', 'rewrite "(?i)^/api(/|$)(.*)" "/$2" break;']],
+  },
+  {
+    name: 'ssl-redirect on a TLS host: 308 to https, ACME challenges excepted; HSTS',
+    annotations: {},
+    opts: { tls: true },
+    lines: [
+      ['include listen-https.conf;', 'ssl_certificate files/app.test/tls.crt;', 'ssl_certificate_key files/app.test/tls.key;', 'add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;'],
+      ['set $wharf_https_redirect $scheme;', 'if ($uri ~ "^/\\.well-known/acme-challenge/") {', 'set $wharf_https_redirect acme;', '}', 'if ($wharf_https_redirect = http) {', 'return 308 https://$host$request_uri;', '}'],
+    ],
+  },
+  {
+    name: 'force-ssl-redirect redirects a host without TLS',
+    annotations: { 'force-ssl-redirect': 'true' },
+    lines: [['if ($wharf_https_redirect = http) {', 'return 308 https://$host$request_uri;']],
+  },
+  { name: 'backend-protocol HTTPS', annotations: { 'backend-protocol': 'HTTPS' }, lines: [['proxy_pass https://$wharf_backend;']] },
+  {
+    name: 'backend-protocol GRPC uses grpc_pass and grpc headers',
+    annotations: { 'backend-protocol': 'GRPC', 'proxy-read-timeout': '30' },
+    lines: [['grpc_read_timeout 30s;', 'grpc_set_header X-Real-IP $remote_addr;'], ['grpc_pass grpc://$wharf_backend;']],
+    absent: [/proxy_pass/],
+  },
+  { name: 'proxy-body-size', annotations: { 'proxy-body-size': '8m' }, lines: [['client_max_body_size 8m;']] },
+  {
+    name: 'proxy timeouts',
+    annotations: { 'proxy-connect-timeout': '3', 'proxy-read-timeout': '120', 'proxy-send-timeout': '90' },
+    lines: [['proxy_connect_timeout 3s;', 'proxy_read_timeout 120s;', 'proxy_send_timeout 90s;']],
+  },
+  { name: 'proxy-buffer-size sets the buffers too', annotations: { 'proxy-buffer-size': '16k' }, lines: [['proxy_buffer_size 16k;', 'proxy_buffers 4 16k;']] },
+  {
+    name: 'whitelist-source-range: allow each range, deny the rest',
+    annotations: { 'whitelist-source-range': '10.0.0.0/8, 192.168.1.1,2001:db8::/32' },
+    lines: [['allow 10.0.0.0/8;', 'allow 192.168.1.1;', 'allow 2001:db8::/32;', 'deny all;']],
+  },
+  {
+    name: 'limit-rps: a zone of the fragment, burst 5x, 429',
+    annotations: { 'limit-rps': '5' },
+    lines: [
+      [/^limit_req_zone \$binary_remote_addr zone=app\.test_[0-9a-f]{12}_rps:1m rate=5r\/s;$/],
+      [/^limit_req zone=app\.test_[0-9a-f]{12}_rps burst=25 nodelay;$/, 'limit_req_status 429;'],
+    ],
+  },
+  {
+    name: 'limit-connections',
+    annotations: { 'limit-connections': '3' },
+    lines: [[/^limit_conn_zone \$binary_remote_addr zone=app\.test_[0-9a-f]{12}_conn:1m;$/], [/^limit_conn app\.test_[0-9a-f]{12}_conn 3;$/, 'limit_conn_status 429;']],
+  },
+  {
+    name: 'CORS with listed origins: echo the matching origin, preflight answered with 204',
+    annotations: { 'enable-cors': 'true', 'cors-allow-origin': 'https://a.test, https://*.b.test', 'cors-allow-methods': 'GET, POST', 'cors-expose-headers': 'X-Total', 'cors-max-age': '60' },
+    lines: [
+      ['set $wharf_cors_origin "";', 'if ($http_origin = "https://a.test") {', 'set $wharf_cors_origin $http_origin;', '}', 'if ($http_origin ~* "^https://[A-Za-z0-9-]+\\\\.b\\\\.test$") {'],
+      ['if ($request_method = OPTIONS) {', 'add_header Access-Control-Allow-Origin $wharf_cors_origin always;', 'add_header Vary Origin always;', 'add_header Access-Control-Allow-Credentials true always;', 'add_header Access-Control-Allow-Methods "GET, POST" always;'],
+      ['add_header Access-Control-Max-Age 60 always;', 'return 204;'],
+      ['add_header Access-Control-Expose-Headers "X-Total" always;'],
+    ],
+  },
+  {
+    name: 'cookie affinity: the cookie is the hash key, set from the request id when missing',
+    annotations: { affinity: 'cookie', 'session-cookie-name': 'route-id', 'session-cookie-max-age': '3600' },
+    lines: [[
+      'set $wharf_affinity_cookie "";', 'set $wharf_hash_key "";', 'if ($http_cookie ~ "(?:^|;\\\\s*)route-id=([^;]+)") {', 'set $wharf_hash_key $1;', '}',
+      'if ($wharf_hash_key = "") {', 'set $wharf_hash_key $request_id;', 'set $wharf_affinity_cookie "route-id=$request_id; Path=/; Max-Age=3600; HttpOnly";', '}',
+    ], ['add_header Set-Cookie $wharf_affinity_cookie;']],
+  },
+  { name: 'upstream-hash-by', annotations: { 'upstream-hash-by': '$arg_user' }, lines: [['set $wharf_upstream "default-app-80";', 'set $wharf_hash_key "$arg_user";']] },
+  {
+    name: 'basic auth: realm and the htpasswd file shipped with the fragment',
+    annotations: { 'auth-type': 'basic', 'auth-secret': 'htpasswd', 'auth-realm': 'Staff only' },
+    lines: [['auth_basic "Staff only";', /^auth_basic_user_file files\/app\.test\/auth-[0-9a-f]{12};$/]],
+  },
+  {
+    name: 'external auth: an internal location proxies to auth-url; headers copied; 401 goes to auth-signin',
+    annotations: { 'auth-url': 'http://auth.test:9000/check', 'auth-signin': 'https://login.test/start', 'auth-response-headers': 'X-User, X-Email' },
+    lines: [
+      [/^location = "\/_wharf\/auth\/[0-9a-f]{12}" \{$/, 'internal;', 'set $wharf_auth_url "http://auth.test:9000/check";', 'proxy_pass_request_body off;'],
+      ['set $escaped_request_uri $request_uri;'],
+      [/^auth_request "\/_wharf\/auth\/[0-9a-f]{12}";$/, 'auth_request_set $wharf_auth_header_0 $upstream_http_x_user;', 'auth_request_set $wharf_auth_header_1 $upstream_http_x_email;',
+        'error_page 401 =302 "https://login.test/start?rd=$scheme://$host$escaped_request_uri";'],
+      ['proxy_set_header X-User $wharf_auth_header_0;', 'proxy_set_header X-Email $wharf_auth_header_1;'],
+    ],
+  },
+  { name: 'app-root redirects / only', annotations: { 'app-root': '/app1' }, opts: { path: '/' }, lines: [['if ($uri = "/") {', 'return 302 "/app1";', '}', '# default/app', 'set $wharf_upstream "default-app-80";']] },
+  { name: 'permanent-redirect', annotations: { 'permanent-redirect': 'https://new.test/x' }, lines: [['return 301 "https://new.test/x";']], absent: [/proxy_pass/] },
+  { name: 'permanent-redirect-code', annotations: { 'permanent-redirect': 'https://new.test/', 'permanent-redirect-code': '308' }, lines: [['return 308 "https://new.test/";']] },
+  { name: 'temporal-redirect', annotations: { 'temporal-redirect': 'https://tmp.test/$request_uri' }, lines: [['return 302 "https://tmp.test/$request_uri";']] },
+];
+
+for (const c of cases) {
+  test(`renders ${c.name}`, () => {
+    const f = hostFragment(c.annotations, c.opts);
+    for (const block of c.lines) assertLines(f.config, block);
+    for (const re of c.absent ?? []) assert.doesNotMatch(f.config, re);
+  });
+}
+
+test('canary: weight and header choose $wharf_upstream before the proxy; the canary Ingress adds no location', () => {
+  const { fragments } = renderObjects([
+    ingressObject({ name: 'main', rules: [{ host: 'app.test', paths: [{ pathType: 'Prefix', path: '/', service: 'main' }] }] }),
+    ingressObject({
+      name: 'canary',
+      annotations: { canary: 'true', 'canary-weight': '20', 'canary-by-header': 'X-Canary', 'canary-by-header-value': 'yes' },
+      rules: [{ host: 'app.test', paths: [{ pathType: 'Prefix', path: '/', service: 'canary' }] }],
+    }),
+  ]);
+  const f = fragments.find((x) => x.name === 'app.test')!;
+  assertLines(f.config, [
+    'set $wharf_upstream "default-main-80";', 'set $wharf_canary_upstream "default-canary-80";', 'set $wharf_canary_weight 20;', 'set $wharf_canary_weight_total 100;',
+    'if ($http_x_canary = "yes") {', 'set $wharf_upstream "default-canary-80";', 'set $wharf_canary_weight 0;', '}',
+  ]);
+  assert.equal(f.config.match(/^\s*location /gm)?.length, 1, 'one location for /');
+});
+
+test('TLS and htpasswd files are shipped with the fragment, keys and htpasswd as secrets', () => {
+  const f = hostFragment({ 'auth-type': 'basic', 'auth-secret': 'htpasswd' }, { tls: true });
+  const names = Object.keys(f.files);
+  assert.equal(names.length, 3);
+  assert.deepEqual(f.files['tls.crt'], { content: cert.cert, secret: false });
+  assert.deepEqual(f.files['tls.key'], { content: cert.key, secret: true });
+  const auth = names.find((n) => n.startsWith('auth-'))!;
+  assert.deepEqual(f.files[auth], { content: htpasswd, secret: true });
+});
+
+test('_main carries the global ConfigMap settings', () => {
+  const { fragments } = renderObjects([
+    ingressObject({ name: 'app', rules: [{ host: 'app.test', paths: [{ pathType: 'Prefix', path: '/', service: 'app' }] }] }),
+  ]);
+  const main = fragments.find((f) => f.name === '_main')!;
+  assertLines(main.config, ['client_max_body_size 1m;', 'proxy_connect_timeout 5s;', 'proxy_read_timeout 60s;', 'proxy_send_timeout 60s;']);
+  assert.deepEqual(fragments.map((f) => f.name), ['_main', '_default', 'app.test']);
+});

@@ -48,6 +48,9 @@ const URL_HOST = '(?:[A-Za-z0-9](?:[-A-Za-z0-9]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0
 const PLAIN_PATH = /^\/[A-Za-z0-9._~\-/:@+,=!&]*$/;
 
 /** Exact, Prefix and non-regex ImplementationSpecific paths. */
+/** Where the renderer puts internal locations; no Ingress path may claim it. */
+export const RESERVED_PREFIX = '/_wharf';
+
 export function checkPlainPath(path: string): string | null {
   if (!path.startsWith('/')) return 'must be an absolute path (start with "/")';
   if (path.length > 2048) return 'must be at most 2048 characters';
@@ -56,6 +59,8 @@ export function checkPlainPath(path: string): string | null {
   }
   for (const seq of ['//', '/./', '/../']) if (path.includes(seq)) return `must not contain "${seq}"`;
   for (const end of ['/..', '/.']) if (path.endsWith(end)) return `must not end with "${end}"`;
+  // The renderer's internal locations (external auth subrequests) live there.
+  if (path === RESERVED_PREFIX || path.startsWith(`${RESERVED_PREFIX}/`)) return `paths under ${RESERVED_PREFIX}/ are reserved for wharf's internal locations`;
   return null;
 }
 

@@ -97,7 +97,7 @@ export {
   type Service,
 } from './schemas.ts';
 export { hasErrors } from './problems.ts';
-export { URL_VARIABLES } from './grammar.ts';
+export { RESERVED_PREFIX, URL_VARIABLES } from './grammar.ts';
 export { ANNOTATION_PREFIX, parseAnnotations } from './annotations.ts';
 export { ingressClassOf, isHandled } from './ingress-class.ts';
 export { defaultGlobalSettings, parseGlobalSettings } from './global-settings.ts';

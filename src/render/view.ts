@@ -2,6 +2,7 @@
 // blocks a Kubernetes path becomes, which zones, internal locations and files a host needs. No NGINX
 // text is written here; every string still passes a filter in the template.
 import type { GlobalSettings, Location, ObjectRef, Server } from '../model/types.ts';
+import { RESERVED_PREFIX } from '../model/index.ts';
 import { shortId } from './names.ts';
 import { UnsafeValueError } from './filters.ts';
 
@@ -140,7 +141,7 @@ function body(loc: Location, ctx: Ctx): BodyView {
   }
   let externalAuth: BodyView['externalAuth'] = null;
   if (s.externalAuth) {
-    const uri = `/_wharf/auth/${id}`;
+    const uri = `${RESERVED_PREFIX}/auth/${id}`;
     ctx.view.authLocations.push({ uri, url: s.externalAuth.url });
     externalAuth = {
       uri,

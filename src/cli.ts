@@ -4,13 +4,17 @@ import { createLogger } from './log.ts';
 
 type Command = { summary: string; run: (argv: string[]) => Promise<void> };
 
-const commands: Record<string, Command> = {};
+const commands: Record<string, Command> = {
+  agent: {
+    summary: 'the agent beside NGINX (fragments, reloads, endpoints)',
+    run: async (argv) => (await import('./agent/main.ts')).main(argv),
+  },
+};
 
 const planned: Record<string, string> = {
-  agent: 'the agent beside NGINX',
   handler: 'the handler tier (admission webhook, CloudEvents receiver)',
-  local: 'local mode (a folder of manifests, a real NGINX, no cluster)',
   source: 'the Kubernetes event source',
+  local: 'local mode (a folder of manifests, a real NGINX, no cluster)',
 };
 
 function usage(): string {

@@ -1,0 +1,315 @@
+// Agent benchmark: runs `wharf agent` as its own process with a real NGINX and measures
+//  - endpoint updates, from the API call to the first request through NGINX served by the new
+//    endpoint, while idle and while a reload that takes seconds (thousands of TLS servers) runs;
+//  - a one-fragment change applied and confirmed by the agent vs. a plain SIGHUP plus polling the
+//    version socket on the same configuration;
+//  - the reloads needed for a burst of 1000 fragment changes sent as individual API calls;
+//  - the agent's memory.
+// Prints one JSON object as the last line. `--quick` runs in under a minute. Figures depend on the
+// machine and on what else runs on it (here: 2 shared cores).
+import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const quick = process.argv.includes('--quick');
+const cfg = quick
+  ? { hosts: 300, idleSamples: 60, applySamples: 12, tlsServers: 2200, duringRounds: 2, burst: 1000 }
+  : { hosts: 1000, idleSamples: 300, applySamples: 40, tlsServers: 2500, duringRounds: 5, burst: 1000 };
+
+const say = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+
+function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+async function freePort(): Promise<number> {
+  const s = http.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function backend(name: string): Promise<{ name: string; address: string; close: () => Promise<void> }> {
+  const s = http.createServer((req, res) => {
+    req.resume();
+    res.setHeader('content-type', 'text/plain');
+    res.end(name);
+  });
+  s.keepAliveTimeout = 5000;
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return {
+    name,
+    address: `127.0.0.1:${(s.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); }),
+  };
+}
+
+function call(o: { port?: number; socketPath?: string; method: string; path: string; headers?: Record<string, string>; body?: string; agent: http.Agent | false }): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { ...(o.headers ?? {}) };
+    if (o.body !== undefined) headers['content-length'] = Buffer.byteLength(o.body);
+    const req = http.request({ host: '127.0.0.1', port: o.port, socketPath: o.socketPath, method: o.method, path: o.path, headers, agent: o.agent, timeout: 120_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`${o.method} ${o.path}: timed out`)));
+    req.end(o.body);
+  });
+}
+
+function selfSigned(): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-cert-'));
+  try {
+    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=bench.test', '-keyout', join(dir, 'k'), '-out', join(dir, 'c')], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl: ${r.stderr}`);
+    return { cert: readFileSync(join(dir, 'c'), 'utf8'), key: readFileSync(join(dir, 'k'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const plainFragment = (host: string, upstream: string, note = '') => `server {
+    server_name ${host};
+    include listen-http.conf;
+    location / {
+        set $wharf_upstream "${upstream}";
+        proxy_http_version 1.1;
+        proxy_set_header Connection $wharf_connection_upgrade;
+        proxy_pass http://$wharf_backend;${note}
+    }
+}
+`;
+
+const tlsFragment = (host: string, pair: { cert: string; key: string }, note = '') => ({
+  config: `server {
+    server_name ${host};
+    include listen-https.conf;
+    ssl_certificate files/${host}/tls.crt;
+    ssl_certificate_key files/${host}/tls.key;
+    location / {
+        set $wharf_upstream "bench-app-80";
+        proxy_pass http://$wharf_backend;${note}
+    }
+}
+`,
+  files: { 'tls.crt': { content: pair.cert, secret: false }, 'tls.key': { content: pair.key, secret: true } },
+});
+
+function memory(pid: number): { rss: number; hwm: number; anon: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0) / 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon') };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-agent-'));
+  const prefix = join(dir, 'nginx');
+  const token = 'bench-token';
+  writeFileSync(join(dir, 'token'), token);
+  const [apiPort, httpPort, httpsPort] = [await freePort(), await freePort(), await freePort()];
+  const a = await backend('a');
+  const b = await backend('b');
+  const child = spawn(process.execPath, [
+    cli, 'agent', '--prefix', prefix, '--token-file', join(dir, 'token'), '--listen', `127.0.0.1:${apiPort}`,
+    '--http-listen', `127.0.0.1:${httpPort}`, '--https-listen', `127.0.0.1:${httpsPort}`, '--worker-processes', '1',
+    '--worker-shutdown-timeout', '5s', '--reload-timeout', '120s',
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let agentLog = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    agentLog += d.toString();
+    if (agentLog.length > 200_000) agentLog = agentLog.slice(-100_000);
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const apiAgent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+  const nginxAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const api = async (method: string, path: string, body?: unknown) => {
+    const r = await call({ port: apiPort, method, path, agent: apiAgent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: r.status, json: r.body ? JSON.parse(r.body) : null };
+  };
+  const viaNginx = async (host: string): Promise<string> => {
+    for (;;) {
+      try {
+        return (await call({ port: httpPort, method: 'GET', path: '/', headers: { host }, agent: nginxAgent })).body;
+      } catch {
+        // a kept-alive connection closed by a retiring worker: again
+      }
+    }
+  };
+  const state = async () => (await api('GET', '/v1/state?summary=1')).json as { appliedVersion: number; desiredVersion: number; reloads: number; queueDepth: number };
+
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        if ((await call({ port: apiPort, method: 'GET', path: '/nginx-ready', agent: false })).status === 200) break;
+      } catch {
+        // not listening yet
+      }
+      if (i > 300) throw new Error(`the agent did not become ready:\n${agentLog.slice(-3000)}`);
+      await sleep(50);
+    }
+    say(`agent ready (pid ${child.pid}); loading ${cfg.hosts} hosts`);
+    const fragments = Array.from({ length: cfg.hosts }, (_, i) => ({ name: `h${i}.bench.test`, revision: 1, config: plainFragment(`h${i}.bench.test`, 'bench-app-80') }));
+    fragments.push({ name: 'app.bench.test', revision: 1, config: plainFragment('app.bench.test', 'bench-app-80') });
+    await api('POST', '/v1/batch?wait=1', { fragments, endpoints: [{ upstream: 'bench-app-80', revision: 1, endpoints: [a.address] }] });
+    await sleep(300);
+
+    // 1. Endpoint updates while idle.
+    let endpointRevision = 1;
+    const endpointSample = async (): Promise<number> => {
+      const target = endpointRevision % 2 === 1 ? b : a;
+      const t0 = performance.now();
+      const r = await api('PUT', '/v1/endpoints/bench-app-80', { revision: ++endpointRevision, endpoints: [target.address] });
+      if (r.json.status !== 'applied') throw new Error(`endpoint update: ${JSON.stringify(r.json)}`);
+      while ((await viaNginx('app.bench.test')) !== target.name);
+      return performance.now() - t0;
+    };
+    const idle: number[] = [];
+    for (let i = 0; i < cfg.idleSamples; i++) {
+      idle.push(await endpointSample());
+      await sleep(5);
+    }
+    say(`endpoint update idle p50 ${percentile(idle, 50).toFixed(2)} ms, p99 ${percentile(idle, 99).toFixed(2)} ms`);
+
+    // 2. One-fragment change through the agent vs. a plain reload of the same config.
+    const masterPid = () => Number(readFileSync(join(prefix, 'run/nginx.pid'), 'utf8'));
+    const versionSocket = join(prefix, 'run/nginx-config-version.sock');
+    const apply: number[] = [];
+    const raw: number[] = [];
+    let rawVersion = 1_000_000_000;
+    for (let i = 0; i < cfg.applySamples; i++) {
+      const t0 = performance.now();
+      const r = await api('PUT', '/v1/fragments/h0.bench.test?wait=1', { revision: 100 + i, config: plainFragment('h0.bench.test', 'bench-app-80', ` # change ${i}`) });
+      if (r.json.status !== 'applied') throw new Error(`apply: ${JSON.stringify(r.json)}`);
+      apply.push(performance.now() - t0);
+      await sleep(400); // old workers gone
+      const v = ++rawVersion;
+      const t1 = performance.now();
+      writeFileSync(join(prefix, 'version.conf'), `return 200 "${v}";\n`);
+      process.kill(masterPid(), 'SIGHUP');
+      for (;;) {
+        const got = await call({ socketPath: versionSocket, method: 'GET', path: '/configVersion', agent: false }).catch(() => null);
+        if (got?.body === String(v)) break;
+        await sleep(3);
+      }
+      raw.push(performance.now() - t1);
+      await sleep(400);
+    }
+    say(`apply p50 ${percentile(apply, 50).toFixed(1)} ms, raw reload p50 ${percentile(raw, 50).toFixed(1)} ms (${cfg.hosts + 1} hosts)`);
+
+    // 3. A burst of 1000 fragment changes as individual calls.
+    const before = await state();
+    const burstStart = performance.now();
+    let next = 0;
+    const sender = async () => {
+      while (next < cfg.burst) {
+        const i = next++;
+        const r = await api('PUT', `/v1/fragments/burst${i}.bench.test`, { revision: 1, config: plainFragment(`burst${i}.bench.test`, 'bench-app-80') });
+        if (r.status !== 202 && r.status !== 200) throw new Error(`burst put: ${r.status} ${JSON.stringify(r.json)}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, sender));
+    const desired = (await state()).desiredVersion;
+    while ((await state()).appliedVersion < desired) await sleep(10);
+    const burstMs = performance.now() - burstStart;
+    const burstReloads = (await state()).reloads - before.reloads;
+    say(`burst of ${cfg.burst} changes: ${burstReloads} reloads, ${burstMs.toFixed(0)} ms`);
+
+    // 4. A slow configuration: thousands of TLS servers, each with its own copy of one certificate.
+    const pair = selfSigned();
+    say(`loading ${cfg.tlsServers} TLS servers`);
+    for (let start = 0; start < cfg.tlsServers; start += 500) {
+      const batch = [];
+      for (let i = start; i < Math.min(cfg.tlsServers, start + 500); i++) batch.push({ name: `tls${i}.bench.test`, revision: 1, ...tlsFragment(`tls${i}.bench.test`, pair) });
+      const r = await api('POST', start + 500 >= cfg.tlsServers ? '/v1/batch?wait=1' : '/v1/batch', { fragments: batch });
+      if (r.status >= 400) throw new Error(`tls batch: ${r.status} ${JSON.stringify(r.json).slice(0, 300)}`);
+    }
+    while ((await state()).queueDepth > 0) await sleep(50);
+    await sleep(1000);
+    let tlsRevision = 1;
+    const slowReload = async (): Promise<number> => {
+      const t0 = performance.now();
+      const r = await api('PUT', '/v1/fragments/tls0.bench.test?wait=1', { revision: ++tlsRevision, ...tlsFragment('tls0.bench.test', pair, ` # ${tlsRevision}`) });
+      if (r.json.status !== 'applied') throw new Error(`slow reload: ${JSON.stringify(r.json)}`);
+      return performance.now() - t0;
+    };
+    const slowReloadMs = await slowReload();
+    say(`slow reload (one change, ${cfg.tlsServers} TLS servers): ${slowReloadMs.toFixed(0)} ms`);
+    await sleep(1000);
+
+    // 5. Endpoint updates while such a reload runs.
+    const during: number[] = [];
+    const reloadTimes: number[] = [slowReloadMs];
+    for (let round = 0; round < cfg.duringRounds; round++) {
+      let done = false;
+      const reload = slowReload().then((ms) => {
+        done = true;
+        reloadTimes.push(ms);
+      });
+      await sleep(20);
+      while (!done) {
+        const ms = await endpointSample();
+        if (!done) during.push(ms);
+        await sleep(10);
+      }
+      await reload;
+      await sleep(1500);
+    }
+    say(`endpoint update during reloads: ${during.length} samples, p50 ${percentile(during, 50).toFixed(2)} ms, p99 ${percentile(during, 99).toFixed(2)} ms`);
+
+    const mem = memory(child.pid!);
+    const result = {
+      quick,
+      endpoint_update_ms_p50: round(percentile(idle, 50), 2),
+      endpoint_update_ms_p99: round(percentile(idle, 99), 2),
+      endpoint_update_samples: idle.length,
+      endpoint_update_during_reload_ms_p50: round(percentile(during, 50), 2),
+      endpoint_update_during_reload_ms_p99: round(percentile(during, 99), 2),
+      endpoint_update_during_reload_samples: during.length,
+      slow_reload_ms: Math.round(percentile(reloadTimes, 50)),
+      slow_reload_tls_servers: cfg.tlsServers,
+      burst_changes: cfg.burst,
+      burst_reloads: burstReloads,
+      burst_ms: Math.round(burstMs),
+      apply_ms_p50: round(percentile(apply, 50)),
+      raw_reload_ms_p50: round(percentile(raw, 50)),
+      apply_over_raw: round(percentile(apply, 50) / percentile(raw, 50), 2),
+      apply_config_hosts: cfg.hosts + 1,
+      agent_rss_mb: round(mem.rss),
+      agent_rss_peak_mb: round(mem.hwm),
+      agent_rss_anon_mb: round(mem.anon),
+      duration_s: round((performance.now() - started) / 1000),
+    };
+    child.kill('SIGTERM');
+    await exited;
+    console.log(JSON.stringify(result));
+  } catch (e) {
+    say(`failed: ${(e as Error).message}\nlast agent log lines:\n${agentLog.split('\n').slice(-15).join('\n')}`);
+    process.exitCode = 1;
+  } finally {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(15_000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    apiAgent.destroy();
+    nginxAgent.destroy();
+    await Promise.all([a.close(), b.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

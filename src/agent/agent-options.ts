@@ -1,0 +1,79 @@
+// The agent's options, the choices made from them at start (endpoint mode, NGINX skeleton
+// settings), and the shape of its state as GET /v1/state reports it.
+import type { Logger } from '../log.ts';
+import type { FragmentResult } from '../protocol/agent-api.ts';
+import type { LuaSettings, SkeletonParams } from '../render/skeleton.ts';
+import type { ApiLimits } from './api.ts';
+import type { PrefixLayout } from './layout.ts';
+import type { NginxInstall } from './nginx-install.ts';
+import type { ReloadReport } from './reloader.ts';
+
+/** How an Agent runs; `wharf agent` builds it from its flags, tests and local mode directly. */
+export interface AgentOptions {
+  /** The NGINX prefix the agent owns; it writes nothing outside it. */
+  prefix: string;
+  /** API address; port 0 picks a free port (see `apiPort`). */
+  listen?: { host: string; port: number };
+  /** Bearer token every /v1 call must send. */
+  token: string;
+  httpListen?: string[];
+  httpsListen?: string[];
+  workerProcesses?: number | 'auto';
+  workerConnections?: number;
+  workerShutdownTimeoutSeconds?: number;
+  /** How long a reload may take to answer the new version on the version socket. */
+  reloadTimeoutMs?: number;
+  /** auto: Lua when installed; reload: static upstreams and reloads even with Lua (a baseline). */
+  endpointMode?: 'auto' | 'lua' | 'reload';
+  snapshot?: { url: string; token: string };
+  accessLog?: boolean;
+  errorLogLevel?: SkeletonParams['errorLogLevel'];
+  nginxBin?: string;
+  logger?: Logger;
+  limits?: Partial<ApiLimits>;
+  /** Reload coalescing: a burst still arriving is over after this much quiet (ms). */
+  burstQuietMs?: number;
+}
+
+/** Lua when asked for or available; reload when asked for or when NGINX lacks the Lua module. */
+export function chooseEndpointMode(requested: 'auto' | 'lua' | 'reload', install: NginxInstall): { mode: 'lua' | 'reload'; message: string } {
+  if (requested === 'lua' && !install.lua) throw new Error(`--endpoint-mode lua: NGINX has no Lua module: ${install.luaMissing}`);
+  if (requested !== 'reload' && install.lua) {
+    return { mode: 'lua', message: 'endpoint mode: lua (endpoint changes go to NGINX workers at once, without a reload)' };
+  }
+  const why = requested === 'reload' ? 'as asked by --endpoint-mode reload' : install.luaMissing;
+  return { mode: 'reload', message: `endpoint mode: reload (endpoint changes are applied by coalesced reloads; ${why})` };
+}
+
+/** The skeleton settings for these options, in this prefix. */
+export function skeletonParams(o: AgentOptions, layout: PrefixLayout, lua: LuaSettings | null): SkeletonParams {
+  return {
+    runDir: layout.runDir,
+    privateDir: layout.privateDir,
+    lua,
+    user: null,
+    errorLogLevel: o.errorLogLevel ?? 'warn',
+    accessLog: o.accessLog ?? false,
+    workerProcesses: o.workerProcesses ?? 'auto',
+    workerConnections: o.workerConnections ?? 16384,
+    workerShutdownTimeoutSeconds: o.workerShutdownTimeoutSeconds ?? 60,
+    httpListen: o.httpListen ?? ['80'],
+    httpsListen: o.httpsListen ?? ['443'],
+  };
+}
+
+/** What GET /v1/state answers. */
+export interface AgentState {
+  ready: boolean;
+  endpointMode: 'lua' | 'reload';
+  nginx: { running: boolean; pid: number | null; version: string };
+  desiredVersion: number;
+  appliedVersion: number;
+  queueDepth: number;
+  reloads: number;
+  lastReload: (Omit<ReloadReport, 'durationMs'> & { durationMs: number; at: string }) | null;
+  counts: { fragments: number; quarantined: number; endpointSets: number };
+  /** Empty in a summary. */
+  fragments: (FragmentResult & { deleted: boolean })[];
+  endpoints: { upstream: string; revision: number; endpoints: number | null; appliedRevision: number | null }[];
+}

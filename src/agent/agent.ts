@@ -1,0 +1,396 @@
+// The agent beside NGINX: owns one NGINX prefix and master, applies fragments through serialized,
+// coalesced and confirmed reloads, writes endpoints to NGINX at once, supervises the master, and
+// serves its API. Usable in-process (tests, local mode) through start()/stop() and AgentControl.
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import { createLogger, type Logger } from '../log.ts';
+import type { Batch, EndpointsPut, EndpointsResult, FragmentPut, FragmentResult } from '../protocol/agent-api.ts';
+import { renderSkeleton } from '../render/skeleton.ts';
+import { chooseEndpointMode, skeletonParams, type AgentOptions, type AgentState } from './agent-options.ts';
+import { createAgentApi, type AgentControl, type BatchResult } from './api.ts';
+import { EndpointPusher } from './endpoint-pusher.ts';
+import { EndpointStore } from './endpoint-store.ts';
+import { FragmentStore, type FragmentContent } from './fragment-store.ts';
+import { PrefixLayout } from './layout.ts';
+import { AgentMetrics } from './metrics.ts';
+import { findNginx, type NginxInstall } from './nginx-install.ts';
+import { NginxProcess } from './nginx-process.ts';
+import { ReloadQueue } from './reload-queue.ts';
+import { Reloader, type ReloadReport } from './reloader.ts';
+
+export type { AgentOptions, AgentState } from './agent-options.ts';
+import { fetchSnapshotUntilDone } from './snapshot.ts';
+
+interface Waiter {
+  done: () => boolean;
+  resolve: () => void;
+}
+
+export class Agent implements AgentControl {
+  private readonly opts: AgentOptions;
+  private readonly log: Logger;
+  readonly layout: PrefixLayout;
+  private readonly fragments = new FragmentStore();
+  private readonly endpoints = new EndpointStore();
+  private install!: NginxInstall;
+  private mode: 'lua' | 'reload' = 'lua';
+  private nginx!: NginxProcess;
+  private reloader!: Reloader;
+  private queue!: ReloadQueue;
+  private pusher: EndpointPusher | null = null;
+  private metricsRegistry!: AgentMetrics;
+  private server: Server | null = null;
+  private waiters: Waiter[] = [];
+  private lastReport: (ReloadReport & { at: string }) | null = null;
+  private initialReady = false;
+  /** Runs that signalled or started NGINX (noop runs excluded). */
+  private reloadCount = 0;
+  private stopping = false;
+  private readonly snapshotAbort = new AbortController();
+  /** Resolves once /nginx-ready answers 200 for the first time. */
+  readonly whenReady: Promise<void>;
+  private markReady!: () => void;
+
+  constructor(opts: AgentOptions) {
+    if (!opts.token) throw new Error('agent: a bearer token is required (--token-file)');
+    this.opts = opts;
+    this.log = opts.logger ?? createLogger({ component: 'agent' });
+    this.layout = new PrefixLayout(opts.prefix);
+    this.whenReady = new Promise((r) => (this.markReady = r));
+  }
+
+  get endpointMode(): 'lua' | 'reload' {
+    return this.mode;
+  }
+
+  /** The API port (useful with port 0). */
+  get apiPort(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  get apiUrl(): string {
+    return `http://${this.opts.listen?.host ?? '127.0.0.1'}:${this.apiPort}`;
+  }
+
+  /** PID of the NGINX master (tests of supervision). */
+  get nginxPid(): number | null {
+    return this.nginx?.pid ?? null;
+  }
+
+  /** Starts NGINX with the first configuration, then the API; rejects with the reason if either fails. */
+  async start(): Promise<void> {
+    const o = this.opts;
+    this.install = findNginx({ bin: o.nginxBin });
+    const mode = chooseEndpointMode(o.endpointMode ?? 'auto', this.install);
+    this.mode = mode.mode;
+    this.log.info(mode.message, { nginx: this.install.bin, nginxVersion: this.install.version, endpointMode: this.mode });
+    const params = skeletonParams(o, this.layout, this.mode === 'lua' ? this.install.lua : null);
+    const skeleton = renderSkeleton(params);
+    this.nginx = new NginxProcess({ bin: this.install.bin, layout: this.layout, logger: this.log, accessLog: params.accessLog });
+    await this.nginx.stopStale();
+    await this.layout.prepare();
+    for (const [name, text] of Object.entries(skeleton)) {
+      if (name !== 'nginx.conf') await this.layout.writeAtomic(`${this.layout.prefix}/${name}`, text);
+    }
+    this.reloader = new Reloader({
+      layout: this.layout,
+      nginx: this.nginx,
+      fragments: this.fragments,
+      endpoints: this.endpoints,
+      endpointMode: this.mode,
+      nginxConf: skeleton['nginx.conf'],
+      reloadTimeoutMs: o.reloadTimeoutMs ?? 30_000,
+      logger: this.log,
+      onStarted: () => this.afterMasterStart(),
+      requestRun: (ms) => (ms > 0 ? this.queue.requestAfter(ms) : this.queue.request()),
+    });
+    await this.reloader.prepare();
+    if (this.mode === 'lua') this.pusher = new EndpointPusher({ socketPath: this.layout.endpointsSocket, store: this.endpoints, logger: this.log });
+    this.metricsRegistry = new AgentMetrics({
+      desiredVersion: () => this.fragments.desiredVersion,
+      appliedVersion: () => this.reloader.appliedVersion,
+      queueDepth: () => this.queue.depth,
+      quarantined: () => this.fragments.quarantinedCount,
+      quarantinedNames: () => this.fragments.all().filter((e) => e.status === 'quarantined').map((e) => e.name),
+      ready: () => this.ready(),
+      endpointMode: this.mode,
+      statusSocket: this.layout.statusSocket,
+    });
+    this.queue = new ReloadQueue(() => this.runReload(), {
+      quietMs: o.burstQuietMs ?? 5,
+      onError: (e) => this.log.error('reload failed', { error: e }),
+    });
+
+    const first = await this.reloader.run();
+    this.record(first);
+    if (first.result !== 'success') {
+      await this.nginx.stop(2000);
+      throw new Error(`NGINX did not start: ${first.error ?? first.result}`);
+    }
+    if (this.stopping) {
+      await this.nginx.stop(2000);
+      throw new Error('agent: stopped while starting');
+    }
+    this.nginx.on('exit', (exit) => {
+      if (exit.expected || this.stopping) return;
+      this.metricsRegistry.recordRestart();
+      this.reloader.masterExited();
+      this.queue.request();
+    });
+
+    try {
+      await this.listen(createAgentApi(this, { token: o.token, logger: this.log, limits: o.limits }));
+    } catch (e) {
+      await this.nginx.stop(2000);
+      throw e;
+    }
+    if (o.snapshot) {
+      void fetchSnapshotUntilDone({ ...o.snapshot, logger: this.log, signal: this.snapshotAbort.signal, apply: (b) => this.applyBatch(b) })
+        .then(async (result) => {
+          if (!result) return;
+          await this.settle(result, Infinity);
+          this.setReady();
+        })
+        .catch((e) => this.log.error('snapshot failed', { error: e }));
+    } else {
+      this.setReady();
+    }
+  }
+
+  private setReady(): void {
+    if (this.initialReady) return;
+    this.initialReady = true;
+    this.log.info('ready: NGINX serves the first confirmed configuration', { version: this.reloader.appliedVersion });
+    this.markReady();
+  }
+
+  private async listen(app: ReturnType<typeof createAgentApi>): Promise<void> {
+    const listen = this.opts.listen ?? { host: '127.0.0.1', port: 7071 };
+    const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e) => reject(new Error(`agent API on ${listen.host}:${listen.port}: ${e.message}`, { cause: e })));
+      server.listen(listen.port, listen.host, () => resolve());
+    });
+    server.on('error', (e) => this.log.error('agent API server error', { error: e }));
+    this.server = server;
+    this.log.info('agent API listening', { address: `${listen.host}:${this.apiPort}` });
+  }
+
+  /** Stops the API, lets a reload in flight end, and stops NGINX gracefully (SIGQUIT, bounded wait). */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.snapshotAbort.abort();
+    const server = this.server;
+    if (server) {
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeIdleConnections();
+      });
+    }
+    if (this.reloader) this.reloader.stopping = true;
+    await this.queue?.stop();
+    const graceMs = ((this.opts.workerShutdownTimeoutSeconds ?? 60) + 5) * 1000;
+    await this.nginx?.stop(graceMs);
+    this.pusher?.close();
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
+    this.log.info('agent stopped');
+  }
+
+  private async runReload(): Promise<void> {
+    const report = await this.reloader.run();
+    this.record(report);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) {
+      if (w.done()) w.resolve();
+      else this.waiters.push(w);
+    }
+  }
+
+  private record(report: ReloadReport): void {
+    if (report.result === 'noop') return;
+    this.reloadCount++;
+    this.lastReport = { ...report, at: new Date().toISOString() };
+    this.metricsRegistry.recordReload(report);
+    const fields = {
+      result: report.result,
+      version: report.version,
+      ms: Math.round(report.durationMs),
+      changes: report.changes,
+      ...(report.quarantined.length ? { quarantined: report.quarantined } : {}),
+      ...(report.error ? { error: report.error } : {}),
+    };
+    if (report.result === 'success' || report.result === 'partial') this.log.info('reload confirmed', fields);
+    else this.log.error('reload did not apply', fields);
+  }
+
+  private async afterMasterStart(): Promise<void> {
+    if (!this.pusher || this.endpoints.size === 0) return;
+    const t = performance.now();
+    const failed = await this.pusher.pushAll();
+    this.log.info('endpoints written to the new NGINX master', { upstreams: this.endpoints.size, failed: failed.length, ms: Math.round(performance.now() - t) });
+  }
+
+  // ---- AgentControl ----
+
+  ready(): boolean {
+    return this.initialReady && !this.stopping && (this.nginx?.running ?? false) && !this.reloader.needsStart;
+  }
+
+  putFragment(name: string, body: FragmentPut): FragmentResult {
+    const result = this.fragments.set(name, body.revision, toContent(body));
+    if (result.status === 'pending') this.queue.request();
+    return result;
+  }
+
+  deleteFragment(name: string, revision: number): FragmentResult {
+    const result = this.fragments.set(name, revision, null);
+    if (result.status === 'pending') this.queue.request();
+    return result;
+  }
+
+  putEndpoints(upstream: string, body: EndpointsPut): Promise<EndpointsResult> {
+    return this.setEndpoints(upstream, body.revision, body.endpoints);
+  }
+
+  deleteEndpoints(upstream: string, revision: number): Promise<EndpointsResult> {
+    return this.setEndpoints(upstream, revision, null);
+  }
+
+  private async setEndpoints(upstream: string, revision: number, list: string[] | null): Promise<EndpointsResult> {
+    const started = performance.now();
+    const via = this.mode;
+    const change = this.endpoints.set(upstream, revision, list);
+    let status: EndpointsResult['status'];
+    let outcome: 'applied' | 'pending' | 'stale' | 'failed';
+    if (change === 'stale') status = outcome = 'stale';
+    else if (via === 'lua') {
+      outcome = await this.pushEndpoints(upstream, revision, change);
+      // Not written (NGINX refused or did not answer): kept, and sent again when NGINX restarts.
+      status = outcome === 'failed' ? 'pending' : outcome;
+    } else {
+      if (change === 'changed') {
+        this.fragments.bumpVersion();
+        this.queue.request();
+      }
+      status = outcome = (this.endpoints.get(upstream)!.appliedRevision ?? -1) >= revision ? 'applied' : 'pending';
+    }
+    this.metricsRegistry.recordEndpointUpdate(via, outcome, (performance.now() - started) / 1000);
+    return { upstream, revision, status, via };
+  }
+
+  private async pushEndpoints(upstream: string, revision: number, change: 'changed' | 'unchanged'): Promise<'applied' | 'pending' | 'failed'> {
+    const set = this.endpoints.get(upstream)!;
+    if (change === 'unchanged' && (set.appliedRevision ?? -1) >= revision) return 'applied';
+    // NGINX is (re)starting: the set goes to the new master with all the others.
+    if (!this.nginx.running || this.reloader.needsStart) return 'pending';
+    const ok = await this.pusher!.push(upstream);
+    if (!ok) return 'failed';
+    return (set.appliedRevision ?? -1) >= revision ? 'applied' : 'pending';
+  }
+
+  async applyBatch(batch: Batch): Promise<BatchResult> {
+    const fragments: FragmentResult[] = [];
+    for (const f of batch.fragments) {
+      fragments.push('deleted' in f ? this.fragments.set(f.name, f.revision, null) : this.fragments.set(f.name, f.revision, toContent(f)));
+    }
+    if (batch.complete) fragments.push(...this.fragments.retainOnly(new Set(batch.fragments.map((f) => f.name))));
+    const changed: { upstream: string; revision: number; change: 'changed' | 'unchanged' | 'stale' }[] = [];
+    for (const e of batch.endpoints) {
+      changed.push({ upstream: e.upstream, revision: e.revision, change: this.endpoints.set(e.upstream, e.revision, 'deleted' in e ? null : e.endpoints) });
+    }
+    if (batch.complete) {
+      for (const upstream of this.endpoints.retainOnly(new Set(batch.endpoints.map((e) => e.upstream)))) {
+        changed.push({ upstream, revision: this.endpoints.get(upstream)!.revision, change: 'changed' });
+      }
+    }
+    let endpoints: EndpointsResult[];
+    if (this.mode === 'lua') {
+      endpoints = [];
+      const work = changed.map(async (c) => {
+        const status = c.change === 'stale' ? 'stale' : await this.pushEndpoints(c.upstream, c.revision, c.change);
+        endpoints.push({ upstream: c.upstream, revision: c.revision, status: status === 'failed' ? 'pending' : status, via: 'lua' });
+      });
+      await Promise.all(work);
+      endpoints.sort((a, b) => (a.upstream < b.upstream ? -1 : 1));
+    } else {
+      if (changed.some((c) => c.change === 'changed')) this.fragments.bumpVersion();
+      endpoints = changed.map((c) => ({
+        upstream: c.upstream,
+        revision: c.revision,
+        status: c.change === 'stale' ? 'stale' : (this.endpoints.get(c.upstream)!.appliedRevision ?? -1) >= c.revision ? 'applied' : 'pending',
+        via: 'reload' as const,
+      }));
+    }
+    if (this.fragments.dirtyCount > 0 || (this.mode === 'reload' && changed.some((c) => c.change === 'changed'))) this.queue.request();
+    return { version: this.fragments.desiredVersion, fragments, endpoints };
+  }
+
+  /** Waits (bounded) until every pending result is applied, quarantined or superseded. */
+  async settle(results: BatchResult, timeoutMs = (this.opts.reloadTimeoutMs ?? 30_000) * 2 + 5000): Promise<BatchResult> {
+    const current = (): BatchResult => ({
+      version: results.version,
+      fragments: results.fragments.map((r) => {
+        if (r.status !== 'pending') return r;
+        const e = this.fragments.get(r.name);
+        if (!e || e.revision !== r.revision) return { ...r, status: e && e.revision > r.revision ? 'stale' : r.status };
+        return this.fragments.result(e);
+      }),
+      endpoints: results.endpoints.map((r) => {
+        if (r.status !== 'pending') return r;
+        const s = this.endpoints.get(r.upstream);
+        return s && (s.appliedRevision ?? -1) >= r.revision ? { ...r, status: 'applied' } : r;
+      }),
+    });
+    const done = () => {
+      const c = current();
+      return !c.fragments.some((f) => f.status === 'pending') && !c.endpoints.some((e) => e.status === 'pending');
+    };
+    if (!done() && !this.stopping) {
+      await new Promise<void>((resolve) => {
+        const waiter: Waiter = { done, resolve };
+        this.waiters.push(waiter);
+        if (Number.isFinite(timeoutMs)) {
+          setTimeout(() => {
+            this.waiters = this.waiters.filter((w) => w !== waiter);
+            resolve();
+          }, timeoutMs).unref();
+        }
+      });
+    }
+    return current();
+  }
+
+  state(summary = false): AgentState {
+    const quarantined = this.fragments.quarantinedCount;
+    return {
+      ready: this.ready(),
+      endpointMode: this.mode,
+      nginx: { running: this.nginx?.running ?? false, pid: this.nginx?.pid ?? null, version: this.install?.version ?? 'unknown' },
+      desiredVersion: this.fragments.desiredVersion,
+      appliedVersion: this.reloader?.appliedVersion ?? 0,
+      queueDepth: this.queue?.depth ?? 0,
+      reloads: this.reloadCount,
+      lastReload: this.lastReport,
+      counts: { fragments: this.fragments.size, quarantined, endpointSets: this.endpoints.size },
+      fragments: summary ? [] : this.fragments.all().map((e) => ({ ...this.fragments.result(e), deleted: e.desired === null })),
+      endpoints: summary ? [] : this.endpoints.all().map((s) => ({
+        upstream: s.upstream,
+        revision: s.revision,
+        endpoints: s.endpoints ? s.endpoints.length : null,
+        appliedRevision: s.appliedRevision,
+      })),
+    };
+  }
+
+  async metrics(): Promise<{ contentType: string; text: string }> {
+    return { contentType: this.metricsRegistry.contentType, text: await this.metricsRegistry.text() };
+  }
+}
+
+function toContent(body: { config: string; files: Record<string, { content: string; secret: boolean }> }): FragmentContent {
+  return { config: body.config, files: body.files };
+}

@@ -1,0 +1,109 @@
+// The endpoint sets the handler tier sent, with their revisions. Kept in memory so that a restarted
+// NGINX master (whose shared dict starts empty) gets every set again, and so that the no-Lua
+// fallback can render them as static upstreams. Pure bookkeeping, no I/O.
+import { ENDPOINT, UPSTREAM_NAME } from '../protocol/agent-api.ts';
+
+export interface EndpointSet {
+  upstream: string;
+  revision: number;
+  /** Null after a delete (a tombstone keeping the revision). */
+  endpoints: string[] | null;
+  /** Highest revision NGINX acknowledged (Lua mode) or applied through a reload. */
+  appliedRevision: number | null;
+}
+
+export class EndpointStore {
+  private readonly sets = new Map<string, EndpointSet>();
+  private changed = false;
+
+  get(upstream: string): EndpointSet | undefined {
+    return this.sets.get(upstream);
+  }
+
+  all(): EndpointSet[] {
+    return [...this.sets.values()].sort((a, b) => (a.upstream < b.upstream ? -1 : a.upstream > b.upstream ? 1 : 0));
+  }
+
+  get size(): number {
+    return this.sets.size;
+  }
+
+  /**
+   * Accepts a set (null: delete) unless an equal or newer revision was accepted. 'unchanged': a newer
+   * revision of the same endpoints, nothing to send to NGINX.
+   */
+  set(upstream: string, revision: number, endpoints: string[] | null): 'stale' | 'changed' | 'unchanged' {
+    const current = this.sets.get(upstream);
+    if (current && revision <= current.revision) return 'stale';
+    const same = current && sameList(current.endpoints, endpoints);
+    if (current) {
+      current.revision = revision;
+      current.endpoints = endpoints;
+      // Unchanged endpoints under a newer revision: NGINX already holds them.
+      if (same && current.appliedRevision !== null) current.appliedRevision = revision;
+    } else {
+      this.sets.set(upstream, { upstream, revision, endpoints, appliedRevision: null });
+    }
+    if (!same) this.changed = true;
+    return same ? 'unchanged' : 'changed';
+  }
+
+  /** Deletes every set not in `keep` (a complete snapshot); returns the upstreams deleted. */
+  retainOnly(keep: Set<string>): string[] {
+    const removed: string[] = [];
+    for (const s of this.sets.values()) {
+      if (keep.has(s.upstream) || s.endpoints === null) continue;
+      s.endpoints = null;
+      removed.push(s.upstream);
+      this.changed = true;
+    }
+    return removed;
+  }
+
+  /** Whether any set changed since the last call (reload mode: upstreams.conf must be rewritten). */
+  takeChanged(): boolean {
+    const c = this.changed;
+    this.changed = false;
+    return c;
+  }
+
+  markChanged(): void {
+    this.changed = true;
+  }
+
+  markApplied(upstream: string, revision: number): void {
+    const s = this.sets.get(upstream);
+    if (s && (s.appliedRevision === null || revision > s.appliedRevision)) s.appliedRevision = revision;
+  }
+}
+
+function sameList(a: string[] | null, b: string[] | null): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every((x, i) => x === b[i]);
+}
+
+/**
+ * upstreams.conf for NGINX without the Lua module: `$wharf_backend` maps each upstream with
+ * endpoints to a static upstream of the same name, everything else to wharf_no_endpoints (503).
+ * Names and endpoints are checked again here, since this text goes into NGINX's config.
+ */
+export function renderUpstreams(sets: { upstream: string; endpoints: string[] | null }[]): string {
+  const live = sets
+    .filter((s) => s.endpoints && s.endpoints.length > 0)
+    .sort((a, b) => (a.upstream < b.upstream ? -1 : a.upstream > b.upstream ? 1 : 0));
+  const map: string[] = ['map $wharf_upstream $wharf_backend {', '    default wharf_no_endpoints;'];
+  const blocks: string[] = [];
+  for (const s of live) {
+    if (!UPSTREAM_NAME.test(s.upstream)) throw new Error(`upstream ${JSON.stringify(s.upstream)}: not a valid upstream name`);
+    map.push(`    "${s.upstream}" "${s.upstream}";`);
+    blocks.push(`upstream ${s.upstream} {`);
+    for (const e of new Set(s.endpoints)) {
+      if (!ENDPOINT.test(e)) throw new Error(`endpoint ${JSON.stringify(e)} of ${s.upstream}: expected IPv4:port or [IPv6]:port`);
+      blocks.push(`    server ${e};`);
+    }
+    blocks.push('    keepalive 16;', '}');
+  }
+  map.push('}');
+  return [...map, ...blocks, ''].join('\n');
+}

@@ -1,0 +1,120 @@
+// The agent's NGINX prefix: where every file lives, and the only code that writes there. Writes are
+// atomic (a temp file renamed over the target), so NGINX never reads half a file, and asynchronous,
+// so the event loop keeps serving the endpoint API while thousands of fragments are written.
+import { mkdir, writeFile, rename, rm, chmod, readdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FRAGMENT_NAME, FILE_NAME } from '../protocol/agent-api.ts';
+
+/** Paths inside one agent's NGINX prefix. */
+export class PrefixLayout {
+  readonly prefix: string;
+  readonly runDir: string;
+  readonly privateDir: string;
+  readonly fragmentsDir: string;
+  readonly filesDir: string;
+  readonly nginxConf: string;
+  /** The config `nginx -t` checks when only a few fragments changed (see Reloader). */
+  readonly testConf: string;
+  readonly testIncludes: string;
+  readonly versionConf: string;
+  readonly upstreamsConf: string;
+  readonly pidFile: string;
+  readonly versionSocket: string;
+  readonly statusSocket: string;
+  readonly endpointsSocket: string;
+  private tempCounter = 0;
+
+  constructor(prefix: string) {
+    if (!/^\/[A-Za-z0-9._\/-]*$/.test(prefix)) {
+      throw new Error(`--prefix ${JSON.stringify(prefix)}: expected an absolute path of [A-Za-z0-9._/-] (NGINX reads it unquoted)`);
+    }
+    this.prefix = prefix.replace(/\/+$/, '') || '/';
+    this.runDir = join(this.prefix, 'run');
+    this.privateDir = join(this.prefix, 'private');
+    this.fragmentsDir = join(this.prefix, 'fragments');
+    this.filesDir = join(this.prefix, 'files');
+    this.nginxConf = join(this.prefix, 'nginx.conf');
+    this.testConf = join(this.prefix, 'nginx-test.conf');
+    this.testIncludes = join(this.prefix, 'test-fragments.conf');
+    this.versionConf = join(this.prefix, 'version.conf');
+    this.upstreamsConf = join(this.prefix, 'upstreams.conf');
+    this.pidFile = join(this.runDir, 'nginx.pid');
+    this.versionSocket = join(this.runDir, 'nginx-config-version.sock');
+    this.statusSocket = join(this.runDir, 'nginx-status.sock');
+    this.endpointsSocket = join(this.privateDir, 'endpoints.sock');
+    const longest = this.sockets().reduce((a, b) => (b.length > a.length ? b : a));
+    if (Buffer.byteLength(longest) > 107) {
+      throw new Error(`--prefix ${this.prefix}: too long for NGINX's unix sockets (${longest} is over the 107-byte limit); use a shorter path`);
+    }
+  }
+
+  fragmentConf(name: string): string {
+    if (!FRAGMENT_NAME.test(name)) throw new Error(`fragment name ${JSON.stringify(name)}: not a valid fragment name`);
+    return join(this.fragmentsDir, `${name}.conf`);
+  }
+
+  fragmentFilesDir(name: string): string {
+    if (!FRAGMENT_NAME.test(name)) throw new Error(`fragment name ${JSON.stringify(name)}: not a valid fragment name`);
+    return join(this.filesDir, name);
+  }
+
+  fragmentFile(name: string, file: string): string {
+    if (!FILE_NAME.test(file)) throw new Error(`file name ${JSON.stringify(file)} of fragment ${name}: not a valid file name`);
+    return join(this.fragmentFilesDir(name), file);
+  }
+
+  /** Unix sockets NGINX listens on; a master killed with SIGKILL leaves them behind and the next one
+   * cannot bind until they are removed. */
+  sockets(): string[] {
+    return [this.versionSocket, this.statusSocket, this.endpointsSocket, join(this.runDir, 'no-endpoints.sock')];
+  }
+
+  /**
+   * Creates the directories with their modes and empties fragments/ and files/: the agent starts from
+   * no fragments (or a snapshot), so leftovers of a previous run must not be served.
+   */
+  async prepare(): Promise<void> {
+    await mkdir(this.prefix, { recursive: true });
+    // NGINX's workers (an unprivileged user when the master runs as root) must reach run/.
+    await chmod(this.prefix, 0o755);
+    await mkdir(this.runDir, { recursive: true });
+    await chmod(this.runDir, 0o755);
+    await mkdir(this.privateDir, { recursive: true });
+    await chmod(this.privateDir, 0o700);
+    await rm(this.fragmentsDir, { recursive: true, force: true });
+    await rm(this.filesDir, { recursive: true, force: true });
+    await mkdir(this.fragmentsDir, { recursive: true });
+    await mkdir(this.filesDir, { recursive: true, mode: 0o755 });
+    for (const f of await readdir(this.prefix)) {
+      if (f.startsWith('.wharf-tmp-')) await rm(join(this.prefix, f), { force: true });
+    }
+  }
+
+  /** Writes `data` to `path` atomically: a temp file in the same directory, then rename. */
+  async writeAtomic(path: string, data: string, mode = 0o644): Promise<void> {
+    const dir = path.slice(0, path.lastIndexOf('/'));
+    const temp = join(dir, `.wharf-tmp-${process.pid}-${++this.tempCounter}`);
+    try {
+      await writeFile(temp, data, { mode });
+      // writeFile's mode is filtered by the umask and ignored for existing files: set it exactly.
+      await chmod(temp, mode);
+      await rename(temp, path);
+    } catch (e) {
+      await rm(temp, { force: true });
+      throw new Error(`writing ${path}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  async ensureDir(path: string, mode = 0o755): Promise<void> {
+    await mkdir(path, { recursive: true, mode });
+  }
+
+  async remove(path: string): Promise<void> {
+    await rm(path, { recursive: true, force: true });
+  }
+
+  /** Removes the unix sockets a dead master left behind. */
+  async removeStaleSockets(): Promise<void> {
+    for (const s of this.sockets()) await unlink(s).catch(() => undefined);
+  }
+}

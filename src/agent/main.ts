@@ -1,0 +1,200 @@
+// `wharf agent`: parses the flags, reads the token files, runs the Agent until SIGTERM/SIGINT, then
+// stops NGINX gracefully and exits.
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../log.ts';
+import { Agent, type AgentOptions } from './agent.ts';
+import { parseTokenFile } from './auth.ts';
+
+export const usage = `usage: wharf agent --prefix DIR --token-file FILE [options]
+
+Runs NGINX in DIR (which the agent owns and writes nothing outside of) and serves the agent API.
+
+  --prefix DIR                    NGINX prefix: config, fragments, sockets, temp files (required)
+  --token-file FILE               bearer token every API call must send (required)
+  --listen HOST:PORT              API address (default 127.0.0.1:7071)
+  --http-listen ADDR              NGINX plain-HTTP listen address, repeatable (default 80)
+  --https-listen ADDR             NGINX TLS listen address, repeatable (default 443; "none" for none)
+  --worker-processes N|auto       NGINX worker processes (default auto)
+  --worker-shutdown-timeout DUR   how long old workers may drain after a reload (default 60s)
+  --reload-timeout DUR            how long a reload may take to serve the new version (default 30s)
+  --endpoint-mode auto|lua|reload lua: endpoints through the Lua shared dict; reload: static
+                                  upstreams and reloads (default auto: lua when installed)
+  --snapshot-url URL              at start, GET the whole desired state from the handler tier
+  --snapshot-token-file FILE      bearer token for --snapshot-url
+  --access-log                    NGINX access log (JSON lines) on stdout
+  --error-log-level LEVEL         NGINX error log level (default warn)
+  --nginx PATH                    the nginx binary (default: $WHARF_NGINX, PATH, /usr/sbin/nginx)
+  -h, --help                      this text
+
+Durations: 500ms, 30s, 2m (a bare number is seconds).`;
+
+/** Flags after parsing, before files are read. */
+export interface AgentArgs {
+  options: Omit<AgentOptions, 'token' | 'snapshot' | 'logger'>;
+  tokenFile: string;
+  snapshot: { url: string; tokenFile: string } | null;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** A duration flag in milliseconds. */
+export function parseDuration(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  if (!m) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(value)}: expected a duration such as 500ms, 30s or 2m`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+}
+
+function parseHostPort(flag: string, value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(value)}: expected HOST:PORT, e.g. 127.0.0.1:7071 or [::1]:7071`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+function absolute(p: string): string {
+  return isAbsolute(p) ? p : resolve(p);
+}
+
+/** Parses `wharf agent` flags; throws UsageError with the flag and the reason. */
+export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        prefix: { type: 'string' },
+        'token-file': { type: 'string' },
+        listen: { type: 'string', default: '127.0.0.1:7071' },
+        'http-listen': { type: 'string', multiple: true },
+        'https-listen': { type: 'string', multiple: true },
+        'worker-processes': { type: 'string', default: 'auto' },
+        'worker-shutdown-timeout': { type: 'string', default: '60s' },
+        'reload-timeout': { type: 'string', default: '30s' },
+        'endpoint-mode': { type: 'string', default: 'auto' },
+        'snapshot-url': { type: 'string' },
+        'snapshot-token-file': { type: 'string' },
+        'access-log': { type: 'boolean', default: false },
+        'error-log-level': { type: 'string', default: 'warn' },
+        nginx: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) return 'help';
+  if (!values.prefix) throw new UsageError('--prefix: Required value: the directory NGINX runs in (the agent owns it)');
+  if (!values['token-file']) {
+    throw new UsageError('--token-file: Required value: the agent refuses to serve its API without a bearer token; put one in a file and pass its path');
+  }
+  const workers = values['worker-processes'];
+  if (workers !== 'auto' && !/^[1-9]\d{0,3}$/.test(workers)) throw new UsageError(`--worker-processes: Invalid value: ${JSON.stringify(workers)}: expected a number or auto`);
+  const mode = values['endpoint-mode'];
+  if (mode !== 'auto' && mode !== 'lua' && mode !== 'reload') throw new UsageError(`--endpoint-mode: Invalid value: ${JSON.stringify(mode)}: expected auto, lua or reload`);
+  const level = values['error-log-level'];
+  if (!['debug', 'info', 'notice', 'warn', 'error'].includes(level)) throw new UsageError(`--error-log-level: Invalid value: ${JSON.stringify(level)}: expected debug, info, notice, warn or error`);
+  const shutdownMs = parseDuration('--worker-shutdown-timeout', values['worker-shutdown-timeout']);
+  if (shutdownMs < 1000) throw new UsageError('--worker-shutdown-timeout: Invalid value: at least 1s');
+  const reloadTimeoutMs = parseDuration('--reload-timeout', values['reload-timeout']);
+  if (reloadTimeoutMs < 100) throw new UsageError('--reload-timeout: Invalid value: at least 100ms');
+  if (!!values['snapshot-url'] !== !!values['snapshot-token-file']) {
+    throw new UsageError('--snapshot-url and --snapshot-token-file: Required value: give both or neither');
+  }
+  const snapshotUrl = values['snapshot-url'];
+  if (snapshotUrl && !/^https?:\/\/\S+$/.test(snapshotUrl)) throw new UsageError(`--snapshot-url: Invalid value: ${JSON.stringify(snapshotUrl)}: expected an http(s) URL`);
+  const https = values['https-listen'] ?? ['443'];
+  return {
+    tokenFile: absolute(values['token-file']),
+    snapshot: snapshotUrl ? { url: snapshotUrl, tokenFile: absolute(values['snapshot-token-file']!) } : null,
+    options: {
+      prefix: absolute(values.prefix),
+      listen: parseHostPort('--listen', values.listen),
+      httpListen: values['http-listen'] ?? ['80'],
+      httpsListen: https.length === 1 && https[0] === 'none' ? [] : https,
+      workerProcesses: workers === 'auto' ? 'auto' : Number(workers),
+      workerShutdownTimeoutSeconds: Math.ceil(shutdownMs / 1000),
+      reloadTimeoutMs,
+      endpointMode: mode,
+      accessLog: values['access-log'],
+      errorLogLevel: level as AgentOptions['errorLogLevel'],
+      ...(values.nginx ? { nginxBin: values.nginx } : {}),
+    },
+  };
+}
+
+async function readToken(flag: string, path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${flag}: cannot read ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return parseTokenFile(text, path);
+  } catch (e) {
+    throw new UsageError(`${flag}: ${(e as Error).message}`);
+  }
+}
+
+/** Entry point of `wharf agent`. Resolves when the agent has stopped. */
+export async function main(argv: string[]): Promise<void> {
+  const log = createLogger({ component: 'agent' });
+  let args: AgentArgs | 'help';
+  try {
+    args = parseAgentArgs(argv);
+    if (args === 'help') {
+      console.log(usage);
+      return;
+    }
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`wharf agent: ${e.message}\n\n${usage}`);
+    process.exitCode = 2;
+    return;
+  }
+  let agent: Agent;
+  try {
+    const token = await readToken('--token-file', args.tokenFile);
+    const snapshot = args.snapshot ? { url: args.snapshot.url, token: await readToken('--snapshot-token-file', args.snapshot.tokenFile) } : undefined;
+    agent = new Agent({ ...args.options, token, snapshot, logger: log });
+  } catch (e) {
+    console.error(`wharf agent: ${(e as Error).message}`);
+    process.exitCode = 2;
+    return;
+  }
+
+  let signalled: NodeJS.Signals | null = null;
+  const stopped = new Promise<void>((resolveStopped) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) {
+        log.warn('second signal: exiting without waiting for NGINX', { signal });
+        process.exit(1);
+      }
+      signalled = signal;
+      log.info('stopping: NGINX finishes its requests first', { signal });
+      void agent.stop().then(resolveStopped, (e) => {
+        log.error('stop failed', { error: e });
+        process.exitCode = 1;
+        resolveStopped();
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  try {
+    await agent.start();
+  } catch (e) {
+    log.error('agent did not start', { error: e });
+    process.exitCode = 1;
+    await agent.stop().catch(() => undefined);
+    return;
+  }
+  await stopped;
+}

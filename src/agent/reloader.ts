@@ -1,0 +1,354 @@
+// One reload, as the ReloadQueue runs it: take every fragment changed since the last reload, write
+// what differs, check it with `nginx -t`, quarantine the fragments NGINX's error points at (their last
+// good content goes back on disk), then signal the master (or start it) and confirm the new version
+// through the config-version socket. The last good configuration keeps serving throughout.
+//
+// `nginx -t` on the whole configuration costs as much as the reload itself (seconds with thousands of
+// TLS servers). When a batch is a small part of the configuration, the test runs on the skeleton plus
+// `_main`, `_default` and the changed fragments only; whatever that cannot catch (a clash with an
+// unchanged fragment) the master itself refuses on reload, keeping its old configuration, and the
+// agent then tests the whole configuration and quarantines from that.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../log.ts';
+import { renderVersion } from '../render/skeleton.ts';
+import { renderUpstreams, type EndpointStore } from './endpoint-store.ts';
+import { FragmentFiles, effectiveContent } from './fragment-files.ts';
+import { sameContent, type FragmentContent, type FragmentStore } from './fragment-store.ts';
+import type { PrefixLayout } from './layout.ts';
+import { parseNginxError, stripLogPrefix } from './nginx-error.ts';
+import type { NginxProcess } from './nginx-process.ts';
+import { confirmVersion, type ConfirmOutcome } from './version-confirmation.ts';
+
+export type ReloadResult = 'noop' | 'success' | 'partial' | 'rejected' | 'failed' | 'timeout';
+
+/** What one run did, for metrics, logs and waiting API calls. */
+export interface ReloadReport {
+  result: ReloadResult;
+  version: number;
+  durationMs: number;
+  /** Fragment (and upstreams.conf) changes this run carried. */
+  changes: number;
+  quarantined: { name: string; error: string }[];
+  /** True when the run started the master (first start or after it died). */
+  started: boolean;
+  error?: string;
+}
+
+interface Change {
+  name: string;
+  /** The store's desired object (null: deleted), to report status against. */
+  desired: FragmentContent | null;
+  /** What goes on disk. */
+  content: FragmentContent | null;
+  /** What was on disk before: restored when NGINX refuses `content`. */
+  previous: FragmentContent | null;
+}
+
+export interface ReloaderOptions {
+  layout: PrefixLayout;
+  nginx: NginxProcess;
+  fragments: FragmentStore;
+  endpoints: EndpointStore;
+  /** 'reload': endpoint sets go into upstreams.conf (no Lua module, or forced). */
+  endpointMode: 'lua' | 'reload';
+  /** The rendered nginx.conf, for the partial test configuration. */
+  nginxConf: string;
+  reloadTimeoutMs: number;
+  logger: Logger;
+  /** Called after a run that started the master, once it serves: re-push endpoints. */
+  onStarted: () => Promise<void>;
+  /** Asks the queue for another run (after a failure, with a delay; 0: right after this one). */
+  requestRun: (delayMs: number) => void;
+  /** Most quarantine-and-retest rounds in one run. */
+  maxQuarantineRounds?: number;
+}
+
+const FRAGMENT_INCLUDE = 'include fragments/*.conf;';
+
+export class Reloader {
+  private readonly o: ReloaderOptions;
+  private readonly log: Logger;
+  readonly files: FragmentFiles;
+  /** Fragments on disk that passed the test but that no confirmed version carried yet. */
+  private readonly unconfirmed = new Map<string, FragmentContent | null>();
+  /** Endpoint revisions in upstreams.conf on disk, not confirmed yet (reload mode). */
+  private unconfirmedUpstreams: { upstream: string; revision: number }[] | null = null;
+  private upstreamsOnDisk = '';
+  private readonly partialTests: boolean;
+  private startedOnce = false;
+  private restartFailures = 0;
+  needsStart = true;
+  stopping = false;
+  writtenVersion = 0;
+  appliedVersion = 0;
+
+  constructor(o: ReloaderOptions) {
+    this.o = o;
+    this.log = o.logger.child({ component: 'reload' });
+    this.files = new FragmentFiles(o.layout);
+    this.partialTests = o.nginxConf.split(FRAGMENT_INCLUDE).length === 2;
+    if (!this.partialTests) this.log.warn(`nginx.conf has no single "${FRAGMENT_INCLUDE}": every reload tests the whole configuration`);
+  }
+
+  /** Writes the files of the first start: version, upstreams.conf, the partial-test config, `_default`. */
+  async prepare(): Promise<void> {
+    const { layout } = this.o;
+    await layout.writeAtomic(layout.nginxConf, this.o.nginxConf);
+    if (this.partialTests) {
+      await layout.writeAtomic(layout.testConf, this.o.nginxConf.replace(FRAGMENT_INCLUDE, `include ${layout.testIncludes};`));
+    }
+    this.writtenVersion = this.o.fragments.desiredVersion;
+    await layout.writeAtomic(layout.versionConf, renderVersion(this.writtenVersion));
+    this.upstreamsOnDisk = renderUpstreams([]);
+    await layout.writeAtomic(layout.upstreamsConf, this.upstreamsOnDisk);
+    await this.files.write('_default', effectiveContent('_default', null));
+  }
+
+  /** The master died: the next run starts it again. */
+  masterExited(): void {
+    this.needsStart = true;
+  }
+
+  /** One reload; never throws for NGINX's reasons (those are in the report). */
+  async run(): Promise<ReloadReport> {
+    const started = performance.now();
+    const { fragments, endpoints, layout } = this.o;
+    const report = (result: ReloadResult, extra: Partial<ReloadReport> = {}): ReloadReport => ({
+      result,
+      version: this.appliedVersion,
+      durationMs: performance.now() - started,
+      changes: 0,
+      quarantined: [],
+      started: false,
+      ...extra,
+    });
+
+    // 1. What changed since the last run, compared with what is on disk.
+    const names = fragments.takeDirty();
+    let batch: Change[] = [];
+    for (const name of names) {
+      const desired = fragments.get(name)?.desired ?? null;
+      const content = effectiveContent(name, desired);
+      const previous = this.files.get(name);
+      if (sameContent(content, previous)) {
+        if (this.unconfirmed.has(name)) this.unconfirmed.set(name, desired);
+        else fragments.markApplied(name, desired, this.appliedVersion);
+        continue;
+      }
+      batch.push({ name, desired, content, previous });
+    }
+    let upstreams: { text: string; previous: string; revisions: { upstream: string; revision: number }[] } | null = null;
+    if (this.o.endpointMode === 'reload' && endpoints.takeChanged()) {
+      const sets = endpoints.all();
+      const text = renderUpstreams(sets);
+      const revisions = sets.map((s) => ({ upstream: s.upstream, revision: s.revision }));
+      if (text !== this.upstreamsOnDisk) upstreams = { text, previous: this.upstreamsOnDisk, revisions };
+      else for (const r of revisions) endpoints.markApplied(r.upstream, r.revision);
+    }
+    const changeCount = batch.length + (upstreams ? 1 : 0);
+    if (changeCount === 0 && !this.needsStart && this.unconfirmed.size === 0 && !this.unconfirmedUpstreams) return report('noop');
+    if (this.stopping) {
+      fragments.markDirty(names);
+      return report('noop');
+    }
+
+    // 2. Write, test, quarantine.
+    const quarantined: { name: string; error: string }[] = [];
+    let version = this.writtenVersion;
+    try {
+      if (changeCount > 0) {
+        version = Math.max(fragments.desiredVersion, this.writtenVersion + 1);
+        await this.files.writeMany(batch.map((c) => ({ name: c.name, content: c.content })));
+        if (upstreams) await layout.writeAtomic(layout.upstreamsConf, upstreams.text);
+        if (upstreams) this.upstreamsOnDisk = upstreams.text;
+        await layout.writeAtomic(layout.versionConf, renderVersion(version));
+        this.writtenVersion = version;
+        batch = await this.testAndQuarantine(batch, upstreams, quarantined, this.partialTests && batch.length * 4 <= this.files.count);
+      } else if (!this.startedOnce) {
+        const t = await this.o.nginx.test(layout.nginxConf);
+        if (!t.ok) return report('failed', { error: `nginx -t: ${t.output}` });
+      }
+    } catch (e) {
+      // A write failed (disk full, permissions): nothing was signalled; try again later.
+      fragments.markDirty(names);
+      if (upstreams) endpoints.markChanged();
+      this.o.requestRun(1000);
+      this.log.error('cannot write the configuration', { error: e });
+      return report('failed', { error: (e as Error).message, changes: changeCount });
+    }
+    for (const c of batch) this.unconfirmed.set(c.name, c.desired);
+    if (upstreams && this.upstreamsOnDisk === upstreams.text) this.unconfirmedUpstreams = upstreams.revisions;
+    const accepted = batch.length + (upstreams && this.upstreamsOnDisk === upstreams.text ? 1 : 0);
+    if (accepted === 0 && !this.needsStart && this.unconfirmed.size === 0 && !this.unconfirmedUpstreams) {
+      return report(changeCount > 0 ? 'rejected' : 'noop', { changes: changeCount, quarantined });
+    }
+
+    // 3. Signal (or start) the master and confirm.
+    let outcome = await this.signalAndConfirm(this.writtenVersion);
+    const startedNow = outcome.started;
+    if (outcome.result.kind === 'rejected' && batch.length + (upstreams ? 1 : 0) > 0) {
+      // The partial test missed it (or only the master can see it): test everything, quarantine, retry once.
+      const masterLine = outcome.result.line;
+      this.log.warn('NGINX refused the reload; testing the whole configuration', { error: masterLine });
+      const before = batch;
+      batch = await this.testAndQuarantine(batch, upstreams, quarantined, false, masterLine);
+      for (const c of before) if (!batch.includes(c)) this.unconfirmed.delete(c.name);
+      if (batch.length > 0 || (upstreams && this.upstreamsOnDisk === upstreams.text)) {
+        outcome = await this.signalAndConfirm(this.writtenVersion);
+      } else {
+        outcome = { result: { kind: 'confirmed' }, started: false, noSignal: true };
+      }
+      if (outcome.result.kind === 'rejected') {
+        // Only the master sees it (a port it cannot bind): give the batch up, keep what runs.
+        await this.revert(batch, upstreams, quarantined, outcome.result.line);
+        for (const c of batch) this.unconfirmed.delete(c.name);
+        batch = [];
+        return report('rejected', { changes: changeCount, quarantined, error: outcome.result.line, started: startedNow });
+      }
+    }
+    const kind = outcome.result.kind;
+    if (kind === 'confirmed') {
+      if (!outcome.noSignal) {
+        this.appliedVersion = this.writtenVersion;
+        for (const [name, desired] of this.unconfirmed) fragments.markApplied(name, desired, this.appliedVersion);
+        this.unconfirmed.clear();
+        if (this.unconfirmedUpstreams) for (const r of this.unconfirmedUpstreams) endpoints.markApplied(r.upstream, r.revision);
+        this.unconfirmedUpstreams = null;
+      }
+      this.needsStart = false;
+      this.startedOnce = true;
+      this.restartFailures = 0;
+      if (outcome.started) await this.o.onStarted();
+      const result: ReloadResult = quarantined.length > 0 ? (batch.length > 0 ? 'partial' : 'rejected') : 'success';
+      return report(result, { version: this.appliedVersion, changes: changeCount, quarantined, started: outcome.started });
+    }
+    if (kind === 'stopped') return report('noop', { changes: changeCount, quarantined });
+    if (kind === 'exited') {
+      // The agent's exit handler asked for the next run; it starts the master after a backoff.
+      this.needsStart = true;
+      this.restartFailures++;
+      const said = [...new Set(this.o.nginx.recentOutput().split('\n').filter((l) => /\[(emerg|alert|crit)\]/.test(l)).map(stripLogPrefix))].slice(-3);
+      const detail = `NGINX master exited (${outcome.result.detail})${said.length ? `: ${said.join('; ')}` : ''}`;
+      return report('failed', { changes: changeCount, quarantined, error: detail, started: outcome.started });
+    }
+    if (kind === 'timeout') {
+      this.o.requestRun(1000);
+      return report('timeout', { changes: changeCount, quarantined, error: `NGINX did not serve config version ${this.writtenVersion} within ${this.o.reloadTimeoutMs} ms`, started: outcome.started });
+    }
+    return report('failed', { changes: changeCount, quarantined });
+  }
+
+  private async signalAndConfirm(version: number): Promise<{ result: ConfirmOutcome; started: boolean; noSignal?: boolean }> {
+    const { nginx, layout } = this.o;
+    let signal: 'reload' | 'start' = 'reload';
+    if (!nginx.running) {
+      signal = 'start';
+      if (this.restartFailures > 0) await sleep(Math.min(100 * 2 ** (this.restartFailures - 1), 5000));
+      await nginx.cleanUpAfterExit();
+      if (this.stopping) return { result: { kind: 'stopped' }, started: false };
+      try {
+        const pid = nginx.start();
+        this.log.info(this.startedOnce ? 'NGINX master restarted' : 'NGINX master started', { pid, version });
+      } catch (e) {
+        return { result: { kind: 'exited', detail: (e as Error).message }, started: false };
+      }
+    } else {
+      nginx.reload();
+    }
+    const result = await confirmVersion({
+      nginx,
+      socketPath: layout.versionSocket,
+      version,
+      timeoutMs: this.o.reloadTimeoutMs,
+      signal,
+      isStopping: () => this.stopping,
+    });
+    return { result, started: signal === 'start' && result.kind === 'confirmed' };
+  }
+
+  /**
+   * `nginx -t` until it passes: each error that points into a fragment of `batch` quarantines that
+   * fragment (its previous content goes back on disk); an error that cannot be attributed reverts the
+   * whole batch. Returns the changes still on disk.
+   */
+  private async testAndQuarantine(
+    batch: Change[],
+    upstreams: { text: string; previous: string } | null,
+    quarantined: { name: string; error: string }[],
+    partial: boolean,
+    masterLine?: string,
+  ): Promise<Change[]> {
+    const { nginx, layout, fragments } = this.o;
+    const maxRounds = this.o.maxQuarantineRounds ?? 16;
+    let rounds = 0;
+    let remaining = batch;
+    for (;;) {
+      if (remaining.length === 0 && !(upstreams && this.upstreamsOnDisk === upstreams.text)) return remaining;
+      if (partial) await this.writeTestIncludes(remaining);
+      const t = await nginx.test(partial ? layout.testConf : layout.nginxConf);
+      this.log.debug('nginx -t', { ok: t.ok, partial, ms: Math.round(t.durationMs), fragments: remaining.length });
+      if (t.ok) {
+        if (!partial && masterLine && rounds === 0) {
+          // NGINX's test passes but its master refused: nothing here to quarantine by name.
+          await this.revert(remaining, upstreams, quarantined, masterLine);
+          return [];
+        }
+        return remaining;
+      }
+      const error = parseNginxError(t.output, layout.prefix);
+      const line = error?.line ?? t.output.split('\n')[0] ?? 'nginx -t failed';
+      const culprit = error?.fragment ? remaining.find((c) => c.name === error.fragment) : undefined;
+      if (!culprit) {
+        if (partial) {
+          partial = false;
+          continue;
+        }
+        await this.revert(remaining, upstreams, quarantined, `${line} (not traceable to one fragment of the batch: the whole batch was reverted)`);
+        return [];
+      }
+      await this.files.write(culprit.name, culprit.previous);
+      fragments.markQuarantined(culprit.name, culprit.desired, line);
+      quarantined.push({ name: culprit.name, error: line });
+      this.log.warn('fragment quarantined: NGINX refused it; its previous content keeps serving', { fragment: culprit.name, error: line });
+      remaining = remaining.filter((c) => c !== culprit);
+      if (++rounds >= maxRounds && remaining.length > 0) {
+        // Bounded: the rest waits for the next run, which quarantines the next few.
+        for (const c of remaining) await this.files.write(c.name, c.previous);
+        fragments.markDirty(remaining.map((c) => c.name));
+        this.o.requestRun(0);
+        return [];
+      }
+    }
+  }
+
+  private async revert(
+    batch: Change[],
+    upstreams: { text: string; previous: string } | null,
+    quarantined: { name: string; error: string }[],
+    error: string,
+  ): Promise<void> {
+    for (const c of batch) {
+      await this.files.write(c.name, c.previous);
+      this.o.fragments.markQuarantined(c.name, c.desired, error);
+      quarantined.push({ name: c.name, error });
+    }
+    if (upstreams && this.upstreamsOnDisk === upstreams.text) {
+      await this.o.layout.writeAtomic(this.o.layout.upstreamsConf, upstreams.previous);
+      this.upstreamsOnDisk = upstreams.previous;
+      quarantined.push({ name: 'upstreams.conf', error });
+      // The endpoint sets stay wanted: the next reload (after the clashing fragment changed) retries them.
+      this.o.endpoints.markChanged();
+    }
+    this.log.error('NGINX refused the batch; the previous configuration keeps serving', { error, fragments: batch.map((c) => c.name) });
+  }
+
+  private async writeTestIncludes(batch: Change[]): Promise<void> {
+    const names = new Set(['_main', '_default', ...batch.map((c) => c.name)]);
+    const lines = [...names]
+      .sort()
+      .filter((n) => this.files.has(n))
+      .map((n) => `include ${this.o.layout.fragmentConf(n)};`);
+    await this.o.layout.writeAtomic(this.o.layout.testIncludes, lines.join('\n') + '\n');
+  }
+
+}

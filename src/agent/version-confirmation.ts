@@ -1,0 +1,62 @@
+// Confirms a reload: polls GET /configVersion on a fresh connection every few ms until a worker
+// answers the new version. Ends early when the master refuses the configuration (an [emerg] line
+// from the master), when the master exits, or when the agent stops.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { NginxExit, NginxLogLine, NginxProcess } from './nginx-process.ts';
+import { readConfigVersion } from './unix-http.ts';
+
+export type ConfirmOutcome =
+  | { kind: 'confirmed' }
+  | { kind: 'rejected'; line: string }
+  | { kind: 'exited'; detail: string }
+  | { kind: 'timeout' }
+  | { kind: 'stopped' };
+
+export interface ConfirmOptions {
+  nginx: NginxProcess;
+  socketPath: string;
+  version: number;
+  timeoutMs: number;
+  intervalMs?: number;
+  /** After a reload signal, an [emerg] line from the master means it kept its old configuration. A
+   * master that is starting logs [emerg] for bind retries and may still come up: only its exit counts. */
+  signal: 'reload' | 'start';
+  isStopping: () => boolean;
+}
+
+export async function confirmVersion(o: ConfirmOptions): Promise<ConfirmOutcome> {
+  const masterPid = o.nginx.pid;
+  let outcome: ConfirmOutcome | null = null;
+  let bindError: string | null = null;
+  const onLine = (line: NginxLogLine) => {
+    if (o.signal !== 'reload' || line.level !== 'emerg' || (line.pid !== masterPid && line.pid !== null)) return;
+    // A port it cannot bind: the master retries for a few seconds before it gives the reload up, and
+    // takes no other signal meanwhile. Only its final "still could not bind()" ends the attempt.
+    if (/^bind\(\) to .* failed/.test(line.text)) {
+      bindError ??= `[emerg] ${line.text}`;
+      return;
+    }
+    outcome ??= { kind: 'rejected', line: bindError && /still could not bind/.test(line.text) ? bindError : `[emerg] ${line.text}` };
+  };
+  const onExit = (exit: NginxExit) => {
+    outcome ??= { kind: 'exited', detail: exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}` };
+  };
+  o.nginx.on('line', onLine);
+  o.nginx.on('exit', onExit);
+  try {
+    if (!o.nginx.running) return { kind: 'exited', detail: 'not running' };
+    const deadline = performance.now() + o.timeoutMs;
+    for (;;) {
+      if (o.isStopping()) return { kind: 'stopped' };
+      if (outcome) return outcome;
+      const v = await readConfigVersion(o.socketPath, 1000);
+      if (v === o.version) return { kind: 'confirmed' };
+      if (outcome) return outcome;
+      if (performance.now() > deadline) return { kind: 'timeout' };
+      await sleep(o.intervalMs ?? 3);
+    }
+  } finally {
+    o.nginx.off('line', onLine);
+    o.nginx.off('exit', onExit);
+  }
+}

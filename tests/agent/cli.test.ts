@@ -1,0 +1,139 @@
+// `wharf agent` as a process: flags, the token file it refuses to start without, readiness, graceful
+// stop on SIGTERM, and taking over a prefix whose previous agent was killed and left NGINX running.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../support/backend.ts';
+import { eventually } from '../support/http.ts';
+import { parseAgentArgs, parseDuration, UsageError } from '../../src/agent/main.ts';
+
+const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(args: string[]): Run {
+  const child = spawn(process.execPath, [cli, 'agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, output: () => output, exited };
+}
+
+/** True while `pid` runs (a zombie left for an init that does not reap does not count). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+const usageCases: [string, string[], RegExp][] = [
+  ['no --token-file', ['--prefix', '/tmp/x'], /--token-file: Required value: the agent refuses to serve its API without a bearer token/],
+  ['no --prefix', ['--token-file', '/tmp/t'], /--prefix: Required value/],
+  ['a bad --listen', ['--prefix', '/tmp/x', '--token-file', '/tmp/t', '--listen', 'localhost'], /--listen: Invalid value: "localhost": expected HOST:PORT/],
+  ['a bad --endpoint-mode', ['--prefix', '/tmp/x', '--token-file', '/tmp/t', '--endpoint-mode', 'fast'], /--endpoint-mode: Invalid value: "fast": expected auto, lua or reload/],
+  ['a bad --reload-timeout', ['--prefix', '/tmp/x', '--token-file', '/tmp/t', '--reload-timeout', 'soon'], /--reload-timeout: Invalid value: "soon"/],
+  ['a snapshot URL without its token file', ['--prefix', '/tmp/x', '--token-file', '/tmp/t', '--snapshot-url', 'http://h/snapshot'], /give both or neither/],
+  ['an unknown flag', ['--prefix', '/tmp/x', '--token-file', '/tmp/t', '--frobnicate'], /Unknown option '--frobnicate'/],
+];
+
+for (const [name, argv, message] of usageCases) {
+  test(`flags: ${name} is refused with a clear message`, () => {
+    assert.throws(() => parseAgentArgs(argv), (e: unknown) => e instanceof UsageError && message.test(e.message));
+  });
+}
+
+test('flags: defaults and repeatable listen addresses', () => {
+  const a = parseAgentArgs(['--prefix', '/srv/nginx', '--token-file', 't', '--http-listen', '8080', '--http-listen', '[::]:8080', '--https-listen', 'none']);
+  assert.notEqual(a, 'help');
+  if (a === 'help') return;
+  assert.deepEqual(a.options.listen, { host: '127.0.0.1', port: 7071 });
+  assert.deepEqual(a.options.httpListen, ['8080', '[::]:8080']);
+  assert.deepEqual(a.options.httpsListen, []);
+  assert.equal(a.options.workerShutdownTimeoutSeconds, 60);
+  assert.equal(a.options.reloadTimeoutMs, 30_000);
+  assert.equal(a.options.endpointMode, 'auto');
+  assert.ok(a.tokenFile.startsWith('/'));
+  assert.equal(parseDuration('--x', '250ms'), 250);
+  assert.equal(parseDuration('--x', '2m'), 120_000);
+  assert.equal(parseDuration('--x', '3'), 3000);
+});
+
+test('the agent process refuses to start without a readable token file', async () => {
+  const prefix = mkdtempSync(join(tmpdir(), 'wharf-cli-'));
+  try {
+    const r = run(['--prefix', prefix, '--token-file', join(prefix, 'missing-token')]);
+    assert.equal(await r.exited, 2);
+    assert.match(r.output(), /--token-file: cannot read .*missing-token/);
+    writeFileSync(join(prefix, 'empty-token'), '\n');
+    const r2 = run(['--prefix', prefix, '--token-file', join(prefix, 'empty-token')]);
+    assert.equal(await r2.exited, 2);
+    assert.match(r2.output(), /token file .*empty-token is empty/);
+    assert.equal(existsSync(join(prefix, 'nginx.conf')), false, 'nothing written');
+  } finally {
+    rmSync(prefix, { recursive: true, force: true });
+  }
+});
+
+test('SIGTERM stops NGINX gracefully and exits; a killed agent\'s NGINX is taken over by the next one', async () => {
+  const prefix = mkdtempSync(join(tmpdir(), 'wharf-cli-'));
+  const tokenFile = join(prefix, '..', `${prefix.split('/').pop()}-token`);
+  writeFileSync(tokenFile, 'cli-test-token\n');
+  const [apiPort, httpPort] = [await freePort(), await freePort()];
+  const args = [
+    '--prefix', join(prefix, 'nginx'), '--token-file', tokenFile, '--listen', `127.0.0.1:${apiPort}`,
+    '--http-listen', `127.0.0.1:${httpPort}`, '--https-listen', 'none', '--worker-processes', '1', '--worker-shutdown-timeout', '2s',
+  ];
+  const runs: Run[] = [];
+  try {
+    const first = run(args);
+    runs.push(first);
+    const ready = await eventually(async () => (await fetch(`http://127.0.0.1:${apiPort}/nginx-ready`)).status === 200, 10_000, 50);
+    assert.ok(ready, first.output());
+    assert.match(first.output(), /"msg":"endpoint mode: lua/);
+    const state = await (await fetch(`http://127.0.0.1:${apiPort}/v1/state`, { headers: { authorization: 'Bearer cli-test-token' } })).json() as { ready: boolean };
+    assert.equal(state.ready, true);
+    const nginxPid = Number(readFileSync(join(prefix, 'nginx/run/nginx.pid'), 'utf8'));
+
+    // An agent killed outright leaves its NGINX running with the ports; the next agent stops it.
+    first.child.kill('SIGKILL');
+    await first.exited;
+    assert.ok(alive(nginxPid), 'NGINX outlives a killed agent');
+    const second = run(args);
+    runs.push(second);
+    const ready2 = await eventually(async () => (await fetch(`http://127.0.0.1:${apiPort}/nginx-ready`)).status === 200, 10_000, 50);
+    assert.ok(ready2, second.output());
+    assert.match(second.output(), /stopping the NGINX a previous agent left running/);
+    assert.ok(!alive(nginxPid));
+    const secondNginx = Number(readFileSync(join(prefix, 'nginx/run/nginx.pid'), 'utf8'));
+
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exited, 0, second.output());
+    assert.match(second.output(), /"msg":"agent stopped"/);
+    assert.ok(!alive(secondNginx), 'NGINX stopped with the agent');
+    assert.equal(existsSync(join(prefix, 'nginx/run/nginx-config-version.sock')), false);
+  } finally {
+    for (const r of runs) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+    await Promise.all(runs.map((r) => r.exited));
+    // A test that failed midway may have left an NGINX behind: stop its process group (the agent
+    // starts the master as a group leader, so this takes its workers too).
+    try {
+      process.kill(-Number(readFileSync(join(prefix, 'nginx/run/nginx.pid'), 'utf8')), 'SIGKILL');
+    } catch {
+      // none
+    }
+    rmSync(prefix, { recursive: true, force: true });
+    rmSync(tokenFile, { force: true });
+  }
+});

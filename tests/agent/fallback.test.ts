@@ -1,0 +1,87 @@
+// Without the Lua endpoint path (--endpoint-mode reload, as when NGINX lacks the Lua module): endpoint
+// sets become static upstreams in upstreams.conf and reach NGINX through coalesced reloads.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startBackend, type Backend } from '../support/backend.ts';
+import { startTestAgent, proxyFragment, backendOf, type TestAgent } from './harness.ts';
+
+let t: TestAgent;
+let a: Backend;
+let b: Backend;
+before(async () => {
+  [a, b] = await Promise.all([startBackend('a'), startBackend('b')]);
+  t = await startTestAgent({ endpointMode: 'reload' });
+});
+after(async () => {
+  await t?.stop();
+  await Promise.all([a?.close(), b?.close()]);
+});
+
+test('the agent says it runs in reload mode, at start and in its metrics and state', async () => {
+  assert.ok(t.logs.some((l) => l.includes('endpoint mode: reload') && l.includes('--endpoint-mode reload')));
+  assert.match((await t.api('GET', '/metrics')).text, /wharf_agent_endpoint_mode\{mode="reload"\} 1/);
+  assert.equal((await t.api('GET', '/v1/state')).json.endpointMode, 'reload');
+  assert.doesNotMatch(readFileSync(join(t.prefix, 'nginx.conf'), 'utf8'), /lua/);
+});
+
+test('endpoint changes route through reloads of static upstreams; no endpoints → 503', async () => {
+  await t.api('PUT', '/v1/fragments/app.example.com?wait=1', { revision: 1, config: proxyFragment('app.example.com', 'default-app-80') });
+  const none = await t.get('app.example.com');
+  assert.equal(none.status, 503);
+  assert.match(none.body, /no ready endpoints/);
+
+  const reloads = (await t.api('GET', '/v1/state')).json.reloads;
+  const put = await t.api('PUT', '/v1/endpoints/default-app-80?wait=1', { revision: 1, endpoints: [a.address] });
+  assert.equal(put.status, 200);
+  assert.deepEqual(put.json, { upstream: 'default-app-80', revision: 1, status: 'applied', via: 'reload' });
+  assert.equal(backendOf(await t.get('app.example.com')), 'a');
+  assert.equal((await t.api('GET', '/v1/state')).json.reloads, reloads + 1);
+  assert.match(readFileSync(join(t.prefix, 'upstreams.conf'), 'utf8'), new RegExp(`"default-app-80" "default-app-80";[\\s\\S]*upstream default-app-80 \\{\\n    server ${a.address};`));
+
+  const move = await t.api('PUT', '/v1/endpoints/default-app-80?wait=1', { revision: 2, endpoints: [b.address] });
+  assert.equal(move.json.status, 'applied');
+  assert.equal(backendOf(await t.get('app.example.com')), 'b');
+
+  const del = await t.api('DELETE', '/v1/endpoints/default-app-80?revision=3&wait=1');
+  assert.equal(del.json.status, 'applied');
+  assert.equal((await t.get('app.example.com')).status, 503);
+});
+
+test('a burst of endpoint changes is coalesced into few reloads', async () => {
+  const reloads = (await t.api('GET', '/v1/state')).json.reloads;
+  const puts = [];
+  for (let i = 0; i < 30; i++) {
+    puts.push(t.api('PUT', `/v1/endpoints/default-svc${i}-80`, { revision: 1, endpoints: [i % 2 ? a.address : b.address] }));
+  }
+  const results = await Promise.all(puts);
+  assert.ok(results.every((r) => r.status === 202 && r.json.status === 'pending' && r.json.via === 'reload'));
+  const last = await t.api('PUT', '/v1/endpoints/default-app-80?wait=1', { revision: 4, endpoints: [a.address] });
+  assert.equal(last.json.status, 'applied');
+  const further = (await t.api('GET', '/v1/state')).json.reloads - reloads;
+  assert.ok(further <= 3, `${further} reloads for 31 endpoint changes`);
+  assert.equal(backendOf(await t.get('app.example.com')), 'a');
+  assert.match((await t.api('GET', '/metrics')).text, /wharf_agent_endpoint_updates_total\{via="reload",result="pending"\} 3\d/);
+});
+
+test('NGINX without the Lua module: auto falls back to reload mode and says why; lua is refused', async () => {
+  const saved = process.env.WHARF_NGINX_MODULES;
+  process.env.WHARF_NGINX_MODULES = '/nonexistent/modules';
+  try {
+    const plain = await startTestAgent({ endpointMode: 'auto' });
+    try {
+      assert.equal(plain.agent.endpointMode, 'reload');
+      assert.ok(plain.logs.some((l) => /endpoint mode: reload .*missing \/nonexistent\/modules\/ngx_http_lua_module\.so.*apt-get install/.test(l)));
+      await plain.api('PUT', '/v1/endpoints/default-app-80', { revision: 1, endpoints: [b.address] });
+      await plain.api('PUT', '/v1/fragments/app.example.com?wait=1', { revision: 1, config: proxyFragment('app.example.com', 'default-app-80') });
+      assert.equal(backendOf(await plain.get('app.example.com')), 'b');
+    } finally {
+      await plain.stop();
+    }
+    await assert.rejects(startTestAgent({ endpointMode: 'lua' }), /--endpoint-mode lua: NGINX has no Lua module: missing/);
+  } finally {
+    if (saved === undefined) delete process.env.WHARF_NGINX_MODULES;
+    else process.env.WHARF_NGINX_MODULES = saved;
+  }
+});

@@ -9,10 +9,13 @@ const commands: Record<string, Command> = {
     summary: 'the agent beside NGINX (fragments, reloads, endpoints)',
     run: async (argv) => (await import('./agent/main.ts')).main(argv),
   },
+  handler: {
+    summary: 'the handler tier (admission webhook, CloudEvents receiver, fan-out to agents)',
+    run: async (argv) => (await import('./handlers/serve.ts')).main(argv),
+  },
 };
 
 const planned: Record<string, string> = {
-  handler: 'the handler tier (admission webhook, CloudEvents receiver)',
   source: 'the Kubernetes event source',
   local: 'local mode (a folder of manifests, a real NGINX, no cluster)',
 };

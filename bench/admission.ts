@@ -1,0 +1,135 @@
+// npm run bench:admission — the admission webhook's latency and throughput with 10,000 Ingresses in
+// the view, over real HTTP against one `wharf handler` process (a child process; this process is
+// the load generator, keep-alive HTTP at a fixed concurrency). Reviews mix valid Ingresses, host
+// conflicts (warnings) and invalid ones (denials). Prints one JSON object as the last line.
+//
+// Environment: BENCH_INGRESSES (10000), BENCH_CONCURRENCY (16), BENCH_SECONDS (10),
+// BENCH_HANDLER_NODE_ARGS: Node flags of the handler process, by default the ones recommended for
+// its container (NODE_OPTIONS): a bounded young generation and old space, as a 512 MiB memory limit
+// would give. Without them, on a machine with lots of memory, V8 collects lazily and RSS is mostly
+// garbage not collected yet (the live heap with 10,000 Ingresses is about 100 MB).
+import { randomBytes } from 'node:crypto';
+import { memoryOf, percentile, postObjects, send, startHandlerProcess, tokenFile } from './handler-process.ts';
+
+const ingresses = Number(process.env.BENCH_INGRESSES ?? 10_000);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const services = 500;
+let resourceVersion = 1;
+
+const ingress = (name: string, host: string, extra: Record<string, unknown> = {}) => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'Ingress',
+  metadata: { name, namespace: 'default', resourceVersion: String(resourceVersion++), creationTimestamp: '2026-01-01T00:00:00Z', annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '8m' }, ...extra },
+  spec: {
+    ingressClassName: 'wharf',
+    rules: [
+      {
+        host,
+        http: {
+          paths: [
+            { path: '/', pathType: 'Prefix', backend: { service: { name: `svc-${host.length % services}`, port: { number: 80 } } } },
+            { path: '/api', pathType: 'Prefix', backend: { service: { name: `svc-${(host.length + 1) % services}`, port: { number: 80 } } } },
+          ],
+        },
+      },
+    ],
+  },
+});
+
+function review(i: number): string {
+  const kind = i % 10;
+  let object;
+  if (kind < 7) object = ingress(`new-${i}`, `fresh-${i}.example.com`);
+  else if (kind < 9) object = ingress(`new-${i}`, `host-${i % ingresses}.example.com`); // held by an older Ingress: a warning
+  else object = ingress(`new-${i}`, `bad-${i}.example.com`, { annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': 'return 200;' } }); // denied
+  const { resourceVersion: _rv, creationTimestamp: _created, ...metadata } = object.metadata;
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: `uid-${i}`,
+      kind: { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' },
+      resource: { group: 'networking.k8s.io', version: 'v1', resource: 'ingresses' },
+      operation: 'CREATE',
+      namespace: 'default',
+      name: metadata.name,
+      object: { ...object, metadata },
+      userInfo: { username: 'bench' },
+    },
+  });
+}
+
+async function main(): Promise<void> {
+  const token = randomBytes(24).toString('hex');
+  const tf = tokenFile(token);
+  const nodeArgs = (process.env.BENCH_HANDLER_NODE_ARGS ?? '--max-semi-space-size=8 --max-old-space-size=256').split(' ').filter(Boolean);
+  const handler = await startHandlerProcess({ tokenPath: tf.path, nodeArgs });
+  try {
+    const objects: object[] = [];
+    for (let s = 0; s < services; s++) {
+      objects.push({ apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${s}`, namespace: 'default', resourceVersion: String(resourceVersion++) }, spec: { ports: [{ name: 'http', port: 80 }] } });
+    }
+    for (let i = 0; i < ingresses; i++) objects.push(ingress(`ing-${i}`, `host-${i}.example.com`));
+    const loadStarted = performance.now();
+    await postObjects(handler.url, token, objects);
+    const ready = JSON.parse((await send(`${handler.url}/readyz`, 'GET', {})).body) as { objects: { Ingress: number } };
+    if (ready.objects.Ingress !== ingresses) throw new Error(`the view holds ${ready.objects.Ingress} Ingresses, not ${ingresses}`);
+    const loaded = memoryOf(handler.process.pid!);
+
+    console.log(`loaded ${ingresses} Ingresses and ${services} Services in ${Math.round(performance.now() - loadStarted)} ms; handler RSS ${loaded.rssMb} MB (peak ${loaded.peakMb} MB)`);
+
+    const headers = { 'content-type': 'application/json' };
+    const bodies = Array.from({ length: 1000 }, (_, i) => review(i));
+    // Warm-up: JIT and connections.
+    for (let i = 0; i < 2000; i += concurrency) await Promise.all(bodies.slice(i % 1000, (i % 1000) + concurrency).map((b) => send(`${handler.url}/admission`, 'POST', headers, b)));
+
+    const latencies: number[] = [];
+    const decisions = { allowed: 0, warned: 0, denied: 0 };
+    let next = 0;
+    const deadline = performance.now() + seconds * 1000;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < deadline) {
+          const body = bodies[next++ % bodies.length]!;
+          const t = performance.now();
+          const r = await send(`${handler.url}/admission`, 'POST', headers, body);
+          latencies.push(performance.now() - t);
+          if (r.status !== 200) throw new Error(`review answered ${r.status}: ${r.body.slice(0, 300)}`);
+          // Substring checks, not JSON.parse: the load generator shares the machine with the handler.
+          if (r.body.includes('"allowed":false')) decisions.denied++;
+          else if (r.body.includes('"warnings"')) decisions.warned++;
+          else decisions.allowed++;
+        }
+      }),
+    );
+    const elapsed = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    const mem = memoryOf(handler.process.pid!);
+    const after = (await send(`${handler.url}/metrics`, 'GET', {})).body;
+    console.log(after.split('\n').filter((l) => /^nodejs_heap_size_(used|total)_bytes|^nodejs_gc_duration_seconds_(sum|count)/.test(l)).join('\n'));
+    console.log(`decisions: ${JSON.stringify(decisions)}; handler peak RSS ${mem.peakMb} MB`);
+    console.log(
+      JSON.stringify({
+        ingresses_in_view: ingresses,
+        concurrency,
+        reviews: latencies.length,
+        reviews_per_s: Math.round(latencies.length / elapsed),
+        p50_ms: Number(percentile(latencies, 50).toFixed(2)),
+        p99_ms: Number(percentile(latencies, 99).toFixed(2)),
+        handler_rss_mb: mem.rssMb,
+        handler_peak_rss_mb: mem.peakMb,
+        handler_node_args: nodeArgs.join(' '),
+      }),
+    );
+  } finally {
+    await handler.stop();
+    tf.remove();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});

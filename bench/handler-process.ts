@@ -1,0 +1,143 @@
+// Shared by the handler benchmarks: runs `wharf handler` (and optionally `wharf agent`) as child
+// processes, posts CloudEvents over keep-alive HTTP, and reads a process's memory from /proc.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../tests/support/backend.ts';
+
+const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+
+export interface Child {
+  process: ChildProcess;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A keep-alive agent for the load generator. */
+export const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+export interface Answer {
+  status: number;
+  body: string;
+}
+
+/**
+ * One HTTP request over the keep-alive agent. A reused connection the server closed meanwhile
+ * (ECONNRESET on a reused socket) is retried once on a new one; everything sent here is idempotent.
+ */
+export function send(url: string, method: string, headers: Record<string, string>, body?: string, retried = false): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) }, agent: keepAlive }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (!retried && req.reusedSocket && e.code === 'ECONNRESET') resolve(send(url, method, headers, body, true));
+      else reject(e);
+    });
+    req.end(body);
+  });
+}
+
+/** A temporary directory with a token file; removed by the returned function. */
+export function tokenFile(token: string): { path: string; dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-'));
+  const path = join(dir, 'token');
+  writeFileSync(path, token, { mode: 0o600 });
+  return { path, dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function waitFor(url: string, child: ChildProcess, stderr: () => string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`process exited with ${child.exitCode}:\n${stderr()}`);
+    try {
+      const r = await send(url, 'GET', {});
+      if (r.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms:\n${stderr().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function spawnCli(args: string[], nodeArgs: string[] = []): { child: ChildProcess; stderr: () => string } {
+  let err = '';
+  const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WHARF_LOG_LEVEL: process.env.WHARF_LOG_LEVEL ?? 'warn' } });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    if (err.length > 100_000) err = err.slice(-50_000);
+  });
+  return { child, stderr: () => err };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Starts `wharf handler --no-list` fed by events, pushing to `agents`. */
+export async function startHandlerProcess(o: { tokenPath: string; agents?: string[]; nodeArgs?: string[] }): Promise<Child> {
+  const port = await freePort();
+  const args = ['handler', '--listen', `127.0.0.1:${port}`, '--no-list', '--agent-token-file', o.tokenPath, '--events-token-file', o.tokenPath];
+  for (const a of o.agents ?? []) args.push('--agent', a);
+  const { child, stderr } = spawnCli(args, o.nodeArgs);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/readyz`, child, stderr);
+  return { process: child, url, stop: () => stopChild(child) };
+}
+
+/** Starts `wharf agent` with its NGINX in a temporary prefix. */
+export async function startAgentProcess(o: { tokenPath: string }): Promise<Child & { httpPort: number; prefix: string }> {
+  const prefix = mkdtempSync(join(tmpdir(), 'wharf-bench-agent-'));
+  const [port, httpPort] = [await freePort(), await freePort()];
+  const { child, stderr } = spawnCli([
+    'agent', '--prefix', prefix, '--token-file', o.tokenPath, '--listen', `127.0.0.1:${port}`,
+    '--http-listen', `127.0.0.1:${httpPort}`, '--https-listen', 'none', '--worker-processes', '1', '--worker-shutdown-timeout', '2s',
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/healthz`, child, stderr);
+  return {
+    process: child,
+    url,
+    httpPort,
+    prefix,
+    async stop() {
+      await stopChild(child);
+      rmSync(prefix, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resident memory of a process in MB (VmRSS), and its peak (VmHWM). */
+export function memoryOf(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+  return { rssMb: Math.round(kb('VmRSS') / 1024), peakMb: Math.round(kb('VmHWM') / 1024) };
+}
+
+/** Posts objects as a batch of io.wharf.resource.add events. */
+export async function postObjects(url: string, token: string, objects: object[], batchSize = 500): Promise<void> {
+  let id = 0;
+  for (let i = 0; i < objects.length; i += batchSize) {
+    const batch = objects.slice(i, i + batchSize).map((data) => ({ specversion: '1.0', id: `load-${id++}`, source: 'bench', type: 'io.wharf.resource.add', datacontenttype: 'application/json', data }));
+    const r = await send(`${url}/events`, 'POST', { 'content-type': 'application/cloudevents-batch+json', authorization: `Bearer ${token}` }, JSON.stringify(batch));
+    if (r.status !== 200) throw new Error(`loading objects: ${r.status} ${r.body.slice(0, 500)}`);
+  }
+}
+
+/** The p-th percentile (0–100) of sorted numbers. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}

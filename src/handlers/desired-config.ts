@@ -1,0 +1,331 @@
+// The configuration this replica wants every agent to have: one fragment per host plus `_main` and
+// `_default`, and one endpoint set per upstream, each with a revision. Each change to the view
+// recomputes exactly what it affects (the model's RoutingIndex says what): an Ingress → its old and
+// new hosts, a Secret → the hosts using it, a Service → its Ingresses' hosts and its upstreams, the
+// ConfigMap → `_main` (and the hosts, when a setting they use changed), an EndpointSlice → only its
+// upstreams' endpoint sets, never a fragment.
+//
+// ## Revisions: how any number of replicas, each seeing any subset of the events, agree
+//
+// A revision is `base × 4096 + bump × 1024 + h`: h is 10 bits of a hash of the content, bump (0–3)
+// orders contents this replica computed at the same base, and base is the highest resourceVersion
+// among
+//   - the objects the fragment is made of (its Ingresses, TLS and auth Secrets, Services, the
+//     ConfigMap; deleted ones by their tombstone's version),
+//   - the change that made this replica recompute it (an object leaving a host counts here: its new
+//     version or its deletion is newer than anything the old content was made of),
+//   - the list's resourceVersion, when a relist recomputed it.
+// Kubernetes resourceVersions are one growing counter for the whole cluster (etcd's revision), so
+// content made from a newer view of the objects gets a higher revision, whichever replica computed
+// it, and an agent (which ignores revisions not above the one it holds) keeps the newest content.
+// Two replicas with the same view compute the same revision for the same bytes (h comes from the
+// bytes), so their pushes are idempotent. Within a replica revisions only grow: when content
+// changes without a newer base (a late, out-of-order event), bump goes up, staying below every
+// revision of a newer base (so a bump never outranks a genuinely newer change). Replicas with
+// different gaps in their views may disagree until they relist; after a relist at L, `reconcile`
+// compares each agent's revisions with ours: a fragment whose content (h) differs and whose base is
+// not above L is pushed again above it — the list is the truth as of L — so every agent converges
+// once each replica has relisted, even when the replica that pushed stale content is gone. Endpoint
+// sets follow the same rule (base: the change's version). What this cannot catch: two contents of
+// one fragment with equal h (1 in 1024, and only between replicas whose views differ), and stale
+// content a departed replica pushed with a base above every later list; both last until the next
+// change of that fragment.
+import { createHash } from 'node:crypto';
+import { parseObject, type KubeObject as ModelObject, type RoutingIndex } from '../model/index.ts';
+import type { Affected } from '../model/routing-index.ts';
+import type { Location, Server } from '../model/types.ts';
+import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, UnsafeValueError, fragmentName, renderDefaultServer, renderHost, renderMain, type Fragment } from '../render/index.ts';
+import type { Batch } from '../protocol/agent-api.ts';
+import type { Logger } from '../log.ts';
+import type { ClusterView, Kind, KubeObject, ObjectKey } from '../cluster/view.ts';
+import type { AgentState } from './agent-client.ts';
+import type { DesiredUpdate, EndpointChange, FragmentChange } from './fanout.ts';
+import type { HandlerMetrics } from './metrics.ts';
+
+/** Revisions are base × SLOT + bump × HASH + 10 bits of the content's hash. */
+export const SLOT = 4096;
+const HASH = 1024;
+const MAX_BUMP = SLOT / HASH - 1;
+/** Bases above this would overflow a safe integer revision (resourceVersions up to ~2.2e12 fit). */
+const MAX_BASE = Math.floor(Number.MAX_SAFE_INTEGER / SLOT) - 1;
+
+interface HeldFragment {
+  change: Extract<FragmentChange, { config: string }>;
+  digest: string;
+}
+
+interface HeldEndpoints {
+  change: Extract<EndpointChange, { endpoints: string[] }>;
+  digest: string;
+}
+
+function digestOf(f: Fragment): string {
+  const h = createHash('sha256').update(f.config);
+  for (const [name, file] of Object.entries(f.files)) h.update(`\0${name}\0${file.secret ? 1 : 0}\0`).update(file.content);
+  return h.digest('hex');
+}
+
+const lowBits = (digest: string): number => parseInt(digest.slice(0, 3), 16) % HASH;
+
+/** The content hash part of a revision: equal for equal bytes. */
+export const contentBits = (revision: number): number => revision % HASH;
+
+/** The smallest revision with hash bits `low` above `revision`: a bump in its base, or the next base. */
+export function above(revision: number, low: number): number {
+  const base = Math.floor(revision / SLOT);
+  const bump = Math.floor((revision % SLOT) / HASH);
+  return bump < MAX_BUMP ? base * SLOT + (bump + 1) * HASH + low : (base + 1) * SLOT + low;
+}
+
+/** The revision for new content: base × SLOT + h, and always above what this replica held. */
+export function nextRevision(base: number, low: number, held: number | undefined): number {
+  const revision = Math.min(Math.max(base, 0), MAX_BASE) * SLOT + low;
+  return held !== undefined && revision <= held ? above(held, low) : revision;
+}
+
+const RELIST_ORDER: Record<Kind, number> = { IngressClass: 0, ConfigMap: 1, Service: 2, Secret: 3, EndpointSlice: 4, Ingress: 5 };
+
+function emptyUpdate(): DesiredUpdate {
+  return { fragments: [], endpoints: [] };
+}
+
+export interface DesiredConfigOptions {
+  index: RoutingIndex;
+  view: ClusterView;
+  log: Logger;
+  metrics: HandlerMetrics;
+  /** `namespace/name` of the global ConfigMap (a contributor to every fragment). */
+  configMap?: string;
+}
+
+/** This replica's desired configuration, kept in step with the view. */
+export class DesiredConfig {
+  readonly #index: RoutingIndex;
+  readonly #view: ClusterView;
+  readonly #log: Logger;
+  readonly #metrics: HandlerMetrics;
+  readonly #configMap: ObjectKey | null;
+  readonly #fragments = new Map<string, HeldFragment>();
+  readonly #endpoints = new Map<string, HeldEndpoints>();
+  /** Revisions of deleted fragments and endpoint sets, so a re-creation goes above them. */
+  readonly #deletedFragments = new Map<string, number>();
+  readonly #deletedEndpoints = new Map<string, number>();
+
+  constructor(options: DesiredConfigOptions) {
+    this.#index = options.index;
+    this.#view = options.view;
+    this.#log = options.log;
+    this.#metrics = options.metrics;
+    const cm = options.configMap?.split('/');
+    this.#configMap = cm && cm.length === 2 ? { kind: 'ConfigMap', namespace: cm[0]!, name: cm[1]! } : null;
+  }
+
+  get index(): RoutingIndex {
+    return this.#index;
+  }
+
+  /**
+   * The view applied a change of `key` (previous → current, either null): update the model and
+   * recompute what it affects. `version` is the change's resourceVersion (numeric, 0 if unknown).
+   */
+  applied(key: ObjectKey, current: KubeObject | null, version: number): DesiredUpdate {
+    const affected = current
+      ? this.#index.upsert(current as unknown as ModelObject)
+      : this.#index.remove(key.kind, key.namespace, key.name);
+    return this.#recompute(affected, version);
+  }
+
+  /** A relist replaced objects: apply them all to the model, recompute what they affect with base ≥ L. */
+  relisted(changed: { key: ObjectKey; current: KubeObject | null }[], listVersion: number): DesiredUpdate {
+    const all: Affected = { hosts: [], defaultServer: false, global: false, upstreams: [], ingresses: [] };
+    const hosts = new Set<string>();
+    const upstreams = new Set<string>();
+    // Objects others refer to first, Ingresses last: each Ingress is then translated once, not again
+    // for every IngressClass, Service and Secret that arrives after it.
+    const ordered = [...changed].sort((x, y) => RELIST_ORDER[x.key.kind] - RELIST_ORDER[y.key.kind]);
+    for (const c of ordered) {
+      const a = c.current ? this.#index.upsert(c.current as unknown as ModelObject) : this.#index.remove(c.key.kind, c.key.namespace, c.key.name);
+      for (const h of a.hosts) hosts.add(h);
+      for (const u of a.upstreams) upstreams.add(u);
+      all.defaultServer ||= a.defaultServer;
+      all.global ||= a.global;
+    }
+    // The first list (nothing held yet) computes `_main` and `_default` even from an empty cluster.
+    if (!this.#fragments.has(MAIN_FRAGMENT)) all.global = true;
+    if (!this.#fragments.has(DEFAULT_FRAGMENT)) all.defaultServer = true;
+    all.hosts = [...hosts];
+    all.upstreams = [...upstreams];
+    // Tombstones older than the list are not needed any more: anything recomputed now is ≥ L.
+    for (const [n, r] of this.#deletedFragments) if (r < listVersion * SLOT) this.#deletedFragments.delete(n);
+    for (const [n, r] of this.#deletedEndpoints) if (r < listVersion * SLOT) this.#deletedEndpoints.delete(n);
+    return this.#recompute(all, listVersion);
+  }
+
+  /** Everything an agent needs to converge from nothing (GET /snapshot, reconnects). */
+  snapshot(): Batch {
+    return {
+      fragments: [...this.#fragments.values()].map((f) => f.change),
+      endpoints: [...this.#endpoints.values()].map((e) => e.change),
+      complete: true,
+    };
+  }
+
+  /** Desired fragment by name (tests, debugging). */
+  fragment(name: string): FragmentChange | undefined {
+    return this.#fragments.get(name)?.change;
+  }
+
+  endpointSet(upstream: string): EndpointChange | undefined {
+    return this.#endpoints.get(upstream)?.change;
+  }
+
+  counts(): { fragments: number; endpoints: number } {
+    return { fragments: this.#fragments.size, endpoints: this.#endpoints.size };
+  }
+
+  /**
+   * Anti-entropy after a relist at `listVersion` (L): where an agent holds different content (other
+   * low bits) made from objects no newer than L, this replica's content (the truth as of L) gets a
+   * revision above both and is pushed again; fragments the agent holds that nobody wants any more
+   * are deleted. Content with a base above L is left alone: its replica saw something after L.
+   */
+  reconcile(agent: AgentState, listVersion: number): DesiredUpdate {
+    const update = emptyUpdate();
+    const base = Math.min(listVersion, MAX_BASE);
+    // A base above L means that replica saw something after our list: it knows more, leave it.
+    const newer = (base + 1) * SLOT;
+    /** Our revision again, raised to the list and above theirs; null when theirs needs no answer. */
+    const answer = (ours: number, theirs: number | undefined): number | null => {
+      if (theirs === ours) return null;
+      if (theirs !== undefined && (contentBits(theirs) === contentBits(ours) || theirs >= newer)) return null;
+      let next = Math.max(ours, base * SLOT + contentBits(ours));
+      if (theirs !== undefined && next <= theirs) next = above(theirs, contentBits(ours));
+      return next;
+    };
+    const theirs = new Map(agent.fragments.filter((f) => !f.deleted).map((f) => [f.name, f.revision]));
+    for (const [name, held] of this.#fragments) {
+      const next = answer(held.change.revision, theirs.get(name));
+      if (next === null) continue;
+      held.change = { ...held.change, revision: next };
+      update.fragments.push(held.change);
+    }
+    for (const [name, revision] of theirs) {
+      if (this.#fragments.has(name) || revision >= newer) continue;
+      const next = nextRevision(base, 0, Math.max(revision, this.#deletedFragments.get(name) ?? 0));
+      this.#deletedFragments.set(name, next);
+      update.fragments.push({ name, revision: next, deleted: true });
+    }
+    if (agent.endpoints) {
+      const eps = new Map(agent.endpoints.filter((e) => e.endpoints !== null).map((e) => [e.upstream, e.revision]));
+      for (const [upstream, held] of this.#endpoints) {
+        const next = answer(held.change.revision, eps.get(upstream));
+        if (next === null) continue;
+        held.change = { ...held.change, revision: next };
+        update.endpoints.push(held.change);
+      }
+    }
+    return update;
+  }
+
+  #recompute(affected: Affected, trigger: number): DesiredUpdate {
+    const started = performance.now();
+    const update = emptyUpdate();
+    const global = this.#index.global();
+    if (affected.global) this.#setFragment(update, MAIN_FRAGMENT, () => renderMain(global), this.#versionOf(this.#configMap), trigger);
+    if (affected.defaultServer) {
+      const d = this.#index.defaultServer();
+      this.#setFragment(update, DEFAULT_FRAGMENT, () => renderDefaultServer(d, global), this.#contributors(d.sources, d.locations), trigger);
+    }
+    for (const host of affected.hosts) {
+      const server = this.#index.server(host);
+      const name = fragmentName(host);
+      if (!server) this.#setFragment(update, name, null, 0, trigger);
+      else this.#setFragment(update, name, () => renderHost(server, global), this.#contributors(server.sources, server.locations, server), trigger);
+    }
+    if (affected.hosts.length || affected.defaultServer || affected.global) this.#metrics.renderSeconds.observe((performance.now() - started) / 1000);
+    for (const upstream of affected.upstreams) this.#setEndpoints(update, upstream, this.#index.endpoints(upstream), trigger);
+    this.#metrics.desired.set({ what: 'fragments' }, this.#fragments.size);
+    this.#metrics.desired.set({ what: 'endpoints' }, this.#endpoints.size);
+    return update;
+  }
+
+  #versionOf(key: ObjectKey | null): number {
+    return key ? this.#view.versionOf(key) : 0;
+  }
+
+  /** The highest resourceVersion among the objects a server is made of. */
+  #contributors(sources: Server['sources'], locations: Location[], server?: Server): number {
+    let v = this.#versionOf(this.#configMap);
+    const see = (kind: Kind, namespace: string, name: string) => {
+      v = Math.max(v, this.#view.versionOf({ kind, namespace, name }));
+    };
+    for (const s of sources) see('Ingress', s.namespace, s.name);
+    if (server?.tls) see('Secret', server.tls.secret.namespace, server.tls.secret.name);
+    for (const l of locations) {
+      if (l.backend) see('Service', l.backend.namespace, l.backend.service);
+      if (l.canary) {
+        see('Service', l.canary.backend.namespace, l.canary.backend.service);
+        see('Ingress', l.canary.source.namespace, l.canary.source.name);
+      }
+      if (l.settings.basicAuth) see('Secret', l.settings.basicAuth.secret.namespace, l.settings.basicAuth.secret.name);
+    }
+    return v;
+  }
+
+  #setFragment(update: DesiredUpdate, name: string, render: (() => Fragment) | null, contributors: number, trigger: number): void {
+    const held = this.#fragments.get(name);
+    let fragment: Fragment | null = null;
+    if (render) {
+      try {
+        fragment = render();
+      } catch (e) {
+        if (!(e instanceof UnsafeValueError)) throw new Error(`rendering fragment ${name}: ${(e as Error).message}`, { cause: e });
+        // The model should have refused the value first; keep serving what was there.
+        this.#log.error('a value was refused while rendering; the fragment keeps its previous content', { fragment: name, error: e.message });
+        return;
+      }
+    }
+    const base = Math.max(contributors, trigger);
+    if (!fragment) {
+      if (!held) return;
+      this.#fragments.delete(name);
+      const revision = nextRevision(base, 0, held.change.revision);
+      this.#deletedFragments.set(name, revision);
+      update.fragments.push({ name, revision, deleted: true });
+      return;
+    }
+    const digest = digestOf(fragment);
+    if (held && held.digest === digest) return;
+    const revision = nextRevision(base, lowBits(digest), held?.change.revision ?? this.#deletedFragments.get(name));
+    const change = { name, revision, config: fragment.config, files: fragment.files };
+    this.#fragments.set(name, { change, digest });
+    this.#deletedFragments.delete(name);
+    update.fragments.push(change);
+  }
+
+  #setEndpoints(update: DesiredUpdate, upstream: string, endpoints: string[] | null, trigger: number): void {
+    const held = this.#endpoints.get(upstream);
+    if (!endpoints) {
+      if (!held) return;
+      this.#endpoints.delete(upstream);
+      const revision = nextRevision(trigger, 0, held.change.revision);
+      this.#deletedEndpoints.set(upstream, revision);
+      update.endpoints.push({ upstream, revision, deleted: true });
+      return;
+    }
+    const digest = createHash('sha256').update(endpoints.join(' ')).digest('hex');
+    if (held && held.digest === digest) return;
+    const revision = nextRevision(trigger, lowBits(digest), held?.change.revision ?? this.#deletedEndpoints.get(upstream));
+    const change = { upstream, revision, endpoints };
+    this.#endpoints.set(upstream, { change, digest });
+    this.#deletedEndpoints.delete(upstream);
+    update.endpoints.push(change);
+  }
+}
+
+/** Parses an object for the model (and the view); problems come back as `field: reason` lines. */
+export function parseForModel(object: unknown): { ok: true; value: KubeObject } | { ok: false; problems: string[] } {
+  const parsed = parseObject(object);
+  if (!parsed.ok) return { ok: false, problems: parsed.problems.map((p) => p.message) };
+  return { ok: true, value: parsed.value as unknown as KubeObject };
+}

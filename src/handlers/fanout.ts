@@ -1,0 +1,372 @@
+// Fan-out: every desired change goes to every agent. Per agent, two lanes that never wait for each
+// other: fragments (batched into POST /v1/batch, one request in flight: the agent reloads once per
+// batch) and endpoints (PUT /v1/endpoints, several in flight, never queued behind fragments).
+//
+// - Newest wins per key: a queued change is replaced by a newer revision of the same fragment or
+//   upstream, so a burst of changes to one host costs one push.
+// - Memory is bounded: a queue holds at most one entry per key, and when an agent is away (it does
+//   not answer) or its queue outgrows the cap, the queue is dropped and the agent is marked to
+//   receive the full snapshot (`complete: true`) instead: computed when it is sent, so waiting costs
+//   nothing. That is also how an agent that was away catches up.
+// - Failures are retried with exponential backoff and jitter; a change the agent refuses as
+//   malformed (400) is logged and dropped (sending it again cannot help).
+import type { Logger } from '../log.ts';
+import type { Batch } from '../protocol/agent-api.ts';
+import { AgentError, type AgentClient, type AgentState } from './agent-client.ts';
+import type { HandlerMetrics } from './metrics.ts';
+
+export type FragmentChange = Batch['fragments'][number];
+export type EndpointChange = Batch['endpoints'][number];
+
+/** A set of changes to push: what one event (or a relist) changed in the desired configuration. */
+export interface DesiredUpdate {
+  fragments: FragmentChange[];
+  endpoints: EndpointChange[];
+}
+
+/** What the app needs from the fan-out (tests pass a recording one). */
+export interface AgentSink {
+  /** Queues the changes for every agent; returns at once. */
+  publish(update: DesiredUpdate): void;
+  /** Sets where the full snapshot comes from, and starts pushing (call once the view is listed). */
+  start(snapshot: () => Batch): void;
+  /**
+   * Anti-entropy: asks each reachable agent what it holds and publishes what `compare` finds
+   * missing or outdated (after a relist: see DesiredConfig.reconcile).
+   */
+  reconcile(compare: (state: AgentState) => DesiredUpdate): Promise<void>;
+  /** One entry per agent, for /readyz and logs. */
+  status(): AgentStatus[];
+  /** Resolves when every change is delivered (or the agent is away). For tests and shutdown. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AgentStatus {
+  agent: string;
+  up: boolean | null;
+  queuedFragments: number;
+  queuedEndpoints: number;
+  lastError: string | null;
+}
+
+export interface FanoutOptions {
+  clients: AgentClient[];
+  log: Logger;
+  metrics: HandlerMetrics;
+  /** Fragment bytes queued per agent before it is switched to a snapshot. Default 64 MiB. */
+  maxQueuedBytes?: number;
+  /** Endpoint sets queued per agent before it is switched to a snapshot. Default 50,000. */
+  maxQueuedEndpoints?: number;
+  /** Largest fragment batch in bytes. Default 8 MiB. */
+  maxBatchBytes?: number;
+  /** Endpoint pushes in flight per agent. Default 8. */
+  endpointConcurrency?: number;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+const sizeOf = (f: FragmentChange): number => {
+  if ('deleted' in f) return 64;
+  let n = f.config.length + 64;
+  for (const file of Object.values(f.files)) n += file.content.length;
+  return n;
+};
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+/** One agent: its two lanes and its state. */
+class AgentLink {
+  readonly client: AgentClient;
+  readonly fragments = new Map<string, FragmentChange>();
+  readonly endpoints = new Map<string, EndpointChange>();
+  queuedBytes = 0;
+  needsSnapshot = true;
+  snapshotInFlight = false;
+  up: boolean | null = null;
+  lastError: string | null = null;
+  failures = 0;
+  fragmentLaneBusy = false;
+  endpointsInFlight = 0;
+  /** The endpoint lane waits until then after a failure (backoff). */
+  endpointsPausedUntil = 0;
+  endpointsTimer: NodeJS.Timeout | null = null;
+  /** No longer an agent (discovery dropped it): its loops stop. */
+  removed = false;
+  constructor(client: AgentClient) {
+    this.client = client;
+  }
+  get quiet(): boolean {
+    return !this.fragmentLaneBusy && this.endpointsInFlight === 0 && this.fragments.size === 0 && this.endpoints.size === 0 && !this.needsSnapshot;
+  }
+  dropQueues(): void {
+    this.fragments.clear();
+    this.endpoints.clear();
+    this.queuedBytes = 0;
+  }
+}
+
+/** The fan-out over HTTP agent clients. */
+export class AgentFanout implements AgentSink {
+  #links: AgentLink[];
+  readonly #o: Required<Omit<FanoutOptions, 'clients'>>;
+  #snapshot: (() => Batch) | null = null;
+  #closed = false;
+  #waiters: (() => void)[] = [];
+
+  constructor(options: FanoutOptions) {
+    this.#o = {
+      maxQueuedBytes: 64 << 20,
+      maxQueuedEndpoints: 50_000,
+      maxBatchBytes: 8 << 20,
+      endpointConcurrency: 8,
+      minBackoffMs: 100,
+      maxBackoffMs: 10_000,
+      ...options,
+    };
+    this.#links = options.clients.map((c) => new AgentLink(c));
+  }
+
+  /**
+   * Replaces the set of agents (discovery from the view): new ones get the full snapshot, gone ones
+   * are forgotten. Agents present before and after keep their queues.
+   */
+  setClients(clients: AgentClient[]): void {
+    const before = new Map(this.#links.map((l) => [l.client.url, l]));
+    const next: AgentLink[] = [];
+    for (const c of clients) {
+      const link = before.get(c.url) ?? new AgentLink(c);
+      before.delete(c.url);
+      next.push(link);
+    }
+    for (const gone of before.values()) {
+      gone.removed = true;
+      gone.dropQueues();
+      if (gone.endpointsTimer) clearTimeout(gone.endpointsTimer);
+      this.#o.metrics.agentUp.remove({ agent: gone.client.url });
+      this.#o.log.info('agent removed', { agent: gone.client.url });
+    }
+    this.#links = next;
+    for (const link of next) this.#kick(link);
+  }
+
+  start(snapshot: () => Batch): void {
+    this.#snapshot = snapshot;
+    for (const link of this.#links) this.#kick(link);
+  }
+
+  publish(update: DesiredUpdate): void {
+    for (const link of this.#links) {
+      // An agent due for a snapshot gets everything with it: queueing would only cost memory.
+      if (link.needsSnapshot) continue;
+      for (const f of update.fragments) {
+        const queued = link.fragments.get(f.name);
+        if (queued && queued.revision >= f.revision) continue;
+        if (queued) link.queuedBytes -= sizeOf(queued);
+        link.fragments.set(f.name, f);
+        link.queuedBytes += sizeOf(f);
+      }
+      for (const e of update.endpoints) {
+        const queued = link.endpoints.get(e.upstream);
+        if (queued && queued.revision >= e.revision) continue;
+        link.endpoints.set(e.upstream, e);
+      }
+      if (link.queuedBytes > this.#o.maxQueuedBytes || link.endpoints.size > this.#o.maxQueuedEndpoints) {
+        this.#o.log.warn('agent queue over its cap; the agent will get the full snapshot instead', { agent: link.client.url, bytes: link.queuedBytes, endpoints: link.endpoints.size });
+        link.dropQueues();
+        link.needsSnapshot = true;
+      }
+      this.#kick(link);
+    }
+  }
+
+  async reconcile(compare: (state: AgentState) => DesiredUpdate): Promise<void> {
+    for (const link of this.#links) {
+      if (this.#closed || link.needsSnapshot || link.up === false) continue;
+      let state: AgentState;
+      try {
+        state = await link.client.state();
+      } catch (e) {
+        this.#o.log.warn('could not read the agent state to compare; the next relist tries again', { agent: link.client.url, error: (e as Error).message });
+        continue;
+      }
+      const update = compare(state);
+      if (update.fragments.length || update.endpoints.length) {
+        this.#o.log.info('agent differs from the desired configuration after a relist; pushing again', { agent: link.client.url, fragments: update.fragments.length, endpoints: update.endpoints.length });
+        this.publish(update);
+      }
+    }
+  }
+
+  status(): AgentStatus[] {
+    return this.#links.map((l) => ({ agent: l.client.url, up: l.up, queuedFragments: l.fragments.size, queuedEndpoints: l.endpoints.size, lastError: l.lastError }));
+  }
+
+  idle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((r) => this.#waiters.push(r));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const l of this.#links) {
+      l.dropQueues();
+      if (l.endpointsTimer) clearTimeout(l.endpointsTimer);
+    }
+    this.#notify();
+  }
+
+  #isIdle(): boolean {
+    return this.#closed || this.#links.every((l) => l.quiet || l.up === false);
+  }
+
+  #notify(): void {
+    for (const l of this.#links) {
+      this.#o.metrics.pushQueue.set({ agent: l.client.url, lane: 'fragments' }, l.fragments.size);
+      this.#o.metrics.pushQueue.set({ agent: l.client.url, lane: 'endpoints' }, l.endpoints.size);
+    }
+    if (this.#waiters.length && this.#isIdle()) for (const w of this.#waiters.splice(0)) w();
+  }
+
+  #kick(link: AgentLink): void {
+    if (!this.#snapshot || this.#closed || link.removed) return;
+    if (!link.fragmentLaneBusy && (link.needsSnapshot || link.fragments.size)) void this.#runFragments(link);
+    this.#runEndpoints(link);
+    this.#notify();
+  }
+
+  #backoffMs(link: AgentLink): number {
+    const ceiling = Math.min(this.#o.maxBackoffMs, this.#o.minBackoffMs * 2 ** Math.min(link.failures - 1, 20));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+
+  /** Records a failure; an agent that does not answer at all is switched to a snapshot. */
+  #failed(link: AgentLink, lane: 'fragments' | 'endpoints', e: unknown): void {
+    const err = e instanceof AgentError ? e : new AgentError((e as Error).message, null, true, e);
+    link.failures += 1;
+    link.lastError = err.message;
+    this.#o.metrics.pushFailures.inc({ agent: link.client.url, lane });
+    const away = err.status === null || err.status === 502 || err.status === 504;
+    if (away) {
+      if (link.up !== false) this.#o.log.warn('agent away; it will get the full snapshot when it answers again', { agent: link.client.url, error: err.message });
+      link.up = false;
+      this.#o.metrics.agentUp.set({ agent: link.client.url }, 0);
+      link.dropQueues();
+      link.needsSnapshot = true;
+    } else {
+      this.#o.log.warn('push to agent failed; retrying', { agent: link.client.url, lane, error: err.message, attempt: link.failures });
+    }
+  }
+
+  #succeeded(link: AgentLink): void {
+    if (link.up !== true) this.#o.log.info('agent answers', { agent: link.client.url });
+    link.up = true;
+    link.failures = 0;
+    link.lastError = null;
+    link.endpointsPausedUntil = 0;
+    this.#o.metrics.agentUp.set({ agent: link.client.url }, 1);
+  }
+
+  async #runFragments(link: AgentLink): Promise<void> {
+    link.fragmentLaneBusy = true;
+    try {
+      while (!this.#closed && !link.removed) {
+        let batch: Batch;
+        let taken: FragmentChange[] = [];
+        if (link.needsSnapshot) {
+          // Taken now, so it holds everything desired so far; later changes queue behind it.
+          batch = this.#snapshot!();
+          link.dropQueues();
+          link.needsSnapshot = false;
+          link.snapshotInFlight = true;
+        } else {
+          if (link.fragments.size === 0) break;
+          let bytes = 0;
+          for (const f of link.fragments.values()) {
+            if (taken.length && bytes + sizeOf(f) > this.#o.maxBatchBytes) break;
+            taken.push(f);
+            bytes += sizeOf(f);
+          }
+          batch = { fragments: taken, endpoints: [], complete: false };
+        }
+        const started = performance.now();
+        try {
+          await link.client.batch(batch);
+          this.#o.metrics.pushSeconds.observe({ agent: link.client.url, lane: 'fragments' }, (performance.now() - started) / 1000);
+          this.#succeeded(link);
+          for (const f of taken) {
+            if (link.fragments.get(f.name) === f) {
+              link.fragments.delete(f.name);
+              link.queuedBytes -= sizeOf(f);
+            }
+          }
+        } catch (e) {
+          if (batch.complete) link.needsSnapshot = true;
+          if (e instanceof AgentError && !e.retry) {
+            this.#o.log.error('agent refused changes as malformed; dropped (a wharf bug: please report it)', { agent: link.client.url, error: e.message, fragments: batch.fragments.map((f) => f.name).slice(0, 20) });
+            for (const f of taken) if (link.fragments.get(f.name) === f) link.fragments.delete(f.name);
+            if (batch.complete) link.needsSnapshot = false;
+            continue;
+          }
+          this.#failed(link, 'fragments', e);
+          link.snapshotInFlight = false;
+          this.#notify();
+          await sleep(this.#backoffMs(link));
+        } finally {
+          link.snapshotInFlight = false;
+        }
+        this.#runEndpoints(link);
+        this.#notify();
+      }
+    } finally {
+      link.fragmentLaneBusy = false;
+      this.#notify();
+    }
+  }
+
+  #runEndpoints(link: AgentLink): void {
+    const wait = link.endpointsPausedUntil - Date.now();
+    if (wait > 0) {
+      link.endpointsTimer ??= setTimeout(() => {
+        link.endpointsTimer = null;
+        this.#runEndpoints(link);
+      }, wait).unref();
+      return;
+    }
+    // While a snapshot is on its way (or due), it carries the endpoints: a separate push could race it.
+    while (!this.#closed && !link.removed && !link.needsSnapshot && !link.snapshotInFlight && link.endpoints.size && link.endpointsInFlight < this.#o.endpointConcurrency) {
+      const [upstream, change] = link.endpoints.entries().next().value as [string, EndpointChange];
+      link.endpoints.delete(upstream);
+      link.endpointsInFlight += 1;
+      void this.#pushEndpoints(link, change).finally(() => {
+        link.endpointsInFlight -= 1;
+        this.#runEndpoints(link);
+        this.#notify();
+      });
+    }
+  }
+
+  async #pushEndpoints(link: AgentLink, change: EndpointChange): Promise<void> {
+    const started = performance.now();
+    try {
+      if ('deleted' in change) await link.client.deleteEndpoints(change.upstream, change.revision);
+      else await link.client.putEndpoints(change.upstream, { revision: change.revision, endpoints: change.endpoints });
+      this.#o.metrics.pushSeconds.observe({ agent: link.client.url, lane: 'endpoints' }, (performance.now() - started) / 1000);
+      this.#succeeded(link);
+    } catch (e) {
+      if (e instanceof AgentError && !e.retry) {
+        this.#o.log.error('agent refused an endpoint set as malformed; dropped (a wharf bug: please report it)', { agent: link.client.url, upstream: change.upstream, error: e.message });
+        return;
+      }
+      this.#failed(link, 'endpoints', e);
+      if (link.needsSnapshot) {
+        this.#kick(link);
+        return;
+      }
+      // Put it back unless something newer was queued meanwhile, then wait before the lane goes on.
+      const queued = link.endpoints.get(change.upstream);
+      if (!queued || queued.revision < change.revision) link.endpoints.set(change.upstream, change);
+      link.endpointsPausedUntil = Date.now() + this.#backoffMs(link);
+    }
+  }
+}

@@ -1,0 +1,84 @@
+// An in-memory agent behind the AgentClient interface, applying the agent API's rules (older or equal
+// revisions are stale, deletes keep their revision, a complete batch removes what it does not name),
+// with switches to make it slow, away, or failing. For tests of the fan-out and of the app through
+// app.request(); the end-to-end tests use the real agent.
+import { AgentError, type AgentClient, type AgentState } from '../../src/handlers/agent-client.ts';
+import type { Batch, EndpointsPut } from '../../src/protocol/agent-api.ts';
+
+export interface FakeAgent extends AgentClient {
+  fragments: Map<string, { revision: number; config: string | null; files: Record<string, { content: string; secret: boolean }> }>;
+  endpoints: Map<string, { revision: number; endpoints: string[] | null }>;
+  /** Every call, in order: "batch(3,complete)", "endpoints(up)". */
+  calls: string[];
+  /** Throw this on every call while set (null: answer). */
+  failWith: AgentError | null;
+  /** Each batch call waits for this promise first (a slow reload). */
+  batchGate: Promise<void> | null;
+  /** Live fragment configs by name (tombstones left out). */
+  configs(): Record<string, string>;
+  liveEndpoints(): Record<string, string[]>;
+}
+
+export function fakeAgent(url = 'http://fake-agent'): FakeAgent {
+  const fragments: FakeAgent['fragments'] = new Map();
+  const endpoints: FakeAgent['endpoints'] = new Map();
+  const setEndpoints = (upstream: string, revision: number, list: string[] | null) => {
+    const held = endpoints.get(upstream);
+    if (held && held.revision >= revision) return 'stale' as const;
+    endpoints.set(upstream, { revision, endpoints: list });
+    return 'applied' as const;
+  };
+  const agent: FakeAgent = {
+    url,
+    fragments,
+    endpoints,
+    calls: [],
+    failWith: null,
+    batchGate: null,
+    async batch(batch: Batch) {
+      agent.calls.push(`batch(${batch.fragments.length}${batch.complete ? ',complete' : ''})`);
+      if (agent.batchGate) await agent.batchGate;
+      if (agent.failWith) throw agent.failWith;
+      for (const f of batch.fragments) {
+        const held = fragments.get(f.name);
+        if (held && held.revision >= f.revision) continue;
+        fragments.set(f.name, 'deleted' in f ? { revision: f.revision, config: null, files: {} } : { revision: f.revision, config: f.config, files: f.files });
+      }
+      for (const e of batch.endpoints) setEndpoints(e.upstream, e.revision, 'deleted' in e ? null : e.endpoints);
+      if (batch.complete) {
+        const named = new Set(batch.fragments.map((f) => f.name));
+        for (const [name, f] of fragments) if (!named.has(name)) f.config = null;
+        const upstreams = new Set(batch.endpoints.map((e) => e.upstream));
+        for (const [u, e] of endpoints) if (!upstreams.has(u)) e.endpoints = null;
+      }
+      return {};
+    },
+    async putEndpoints(upstream: string, body: EndpointsPut) {
+      agent.calls.push(`endpoints(${upstream})`);
+      if (agent.failWith) throw agent.failWith;
+      return { upstream, revision: body.revision, status: setEndpoints(upstream, body.revision, body.endpoints), via: 'lua' };
+    },
+    async deleteEndpoints(upstream: string, revision: number) {
+      agent.calls.push(`delete-endpoints(${upstream})`);
+      if (agent.failWith) throw agent.failWith;
+      return { upstream, revision, status: setEndpoints(upstream, revision, null), via: 'lua' };
+    },
+    async state(): Promise<AgentState> {
+      if (agent.failWith) throw agent.failWith;
+      return {
+        fragments: [...fragments].map(([name, f]) => ({ name, revision: f.revision, status: 'applied', deleted: f.config === null })),
+        endpoints: [...endpoints].map(([upstream, e]) => ({ upstream, revision: e.revision, endpoints: e.endpoints ? e.endpoints.length : null })),
+      };
+    },
+    configs() {
+      return Object.fromEntries([...fragments].filter(([, f]) => f.config !== null).map(([n, f]) => [n, f.config!]).sort());
+    },
+    liveEndpoints() {
+      return Object.fromEntries([...endpoints].filter(([, e]) => e.endpoints !== null).map(([u, e]) => [u, e.endpoints!]).sort());
+    },
+  };
+  return agent;
+}
+
+/** The error an agent that does not answer produces. */
+export const unreachable = () => new AgentError('connect ECONNREFUSED', null, true);

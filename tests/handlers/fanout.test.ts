@@ -1,0 +1,146 @@
+// The fan-out to agents: newest wins per key, endpoints never wait behind fragments, an agent that
+// was away gets the full snapshot, memory stays bounded, malformed pushes are not retried forever.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AgentFanout, type DesiredUpdate } from '../../src/handlers/fanout.ts';
+import { AgentError } from '../../src/handlers/agent-client.ts';
+import { createHandlerMetrics } from '../../src/handlers/metrics.ts';
+import { createLogger } from '../../src/log.ts';
+import type { Batch } from '../../src/protocol/agent-api.ts';
+import { fakeAgent, unreachable } from './fake-agent.ts';
+
+const quiet = createLogger({}, () => {});
+
+/** A desired state the test edits, and the snapshot the fan-out takes of it. */
+function desiredState() {
+  const fragments = new Map<string, { revision: number; config: string }>();
+  const endpoints = new Map<string, { revision: number; endpoints: string[] }>();
+  const snapshot = (): Batch => ({
+    fragments: [...fragments].map(([name, f]) => ({ name, revision: f.revision, config: f.config, files: {} })),
+    endpoints: [...endpoints].map(([upstream, e]) => ({ upstream, revision: e.revision, endpoints: e.endpoints })),
+    complete: true,
+  });
+  const change = (name: string, revision: number, config: string): DesiredUpdate => {
+    fragments.set(name, { revision, config });
+    return { fragments: [{ name, revision, config, files: {} }], endpoints: [] };
+  };
+  const setEndpoints = (upstream: string, revision: number, list: string[]): DesiredUpdate => {
+    endpoints.set(upstream, { revision, endpoints: list });
+    return { fragments: [], endpoints: [{ upstream, revision, endpoints: list }] };
+  };
+  return { snapshot, change, setEndpoints };
+}
+
+function fanout(agents: ReturnType<typeof fakeAgent>[], extra: Partial<ConstructorParameters<typeof AgentFanout>[0]> = {}) {
+  return new AgentFanout({ clients: agents, log: quiet, metrics: createHandlerMetrics(), minBackoffMs: 2, maxBackoffMs: 10, ...extra });
+}
+
+test('an agent gets the full snapshot first, then only changes, newest revision winning per fragment', async (t) => {
+  const agent = fakeAgent();
+  const state = desiredState();
+  state.change('a.example.com', 10, 'a1');
+  const f = fanout([agent]);
+  t.after(() => f.close());
+  f.start(state.snapshot);
+  await f.idle();
+  assert.deepEqual(agent.calls, ['batch(1,complete)']);
+
+  let release!: () => void;
+  agent.batchGate = new Promise((r) => (release = r));
+  f.publish(state.change('b.example.com', 11, 'b1'));
+  // While that batch is on its way, a burst of changes to one host: only the newest is sent.
+  f.publish(state.change('a.example.com', 12, 'a2'));
+  f.publish(state.change('a.example.com', 14, 'a4'));
+  f.publish({ fragments: [{ name: 'a.example.com', revision: 13, config: 'a3', files: {} }], endpoints: [] });
+  agent.batchGate = null;
+  release();
+  await f.idle();
+  assert.deepEqual(agent.calls, ['batch(1,complete)', 'batch(1)', 'batch(1)']);
+  assert.deepEqual(agent.configs(), { 'a.example.com': 'a4', 'b.example.com': 'b1' });
+});
+
+test('endpoint updates reach the agent while a fragment batch is still waiting for its reload', async (t) => {
+  const agent = fakeAgent();
+  const state = desiredState();
+  const f = fanout([agent]);
+  t.after(() => f.close());
+  f.start(state.snapshot);
+  await f.idle();
+
+  let release!: () => void;
+  agent.batchGate = new Promise((r) => (release = r));
+  f.publish(state.change('a.example.com', 20, 'slow'));
+  f.publish(state.setEndpoints('default-web-80', 21, ['10.0.0.1:8080']));
+  for (let i = 0; i < 50 && !agent.endpoints.has('default-web-80'); i++) await new Promise((r) => setTimeout(r, 2));
+  assert.deepEqual(agent.liveEndpoints(), { 'default-web-80': ['10.0.0.1:8080'] }, 'endpoints arrived before the batch finished');
+  assert.equal(agent.configs()['a.example.com'], undefined);
+  agent.batchGate = null;
+  release();
+  await f.idle();
+  assert.equal(agent.configs()['a.example.com'], 'slow');
+});
+
+test('an agent that was away catches up with one complete snapshot, and holds nothing queued meanwhile', async (t) => {
+  const up = fakeAgent('http://up');
+  const away = fakeAgent('http://away');
+  const state = desiredState();
+  const f = fanout([up, away]);
+  t.after(() => f.close());
+  f.start(state.snapshot);
+  await f.idle();
+  away.failWith = unreachable();
+  f.publish(state.change('a.example.com', 30, 'a'));
+  await f.idle();
+  assert.equal(f.status().find((s) => s.agent === 'http://away')!.up, false);
+  for (let i = 0; i < 100; i++) {
+    f.publish(state.change(`h${i}.example.com`, 31 + i, `h${i}`));
+    f.publish(state.setEndpoints(`default-s${i}-80`, 31 + i, [`10.0.0.${i}:80`]));
+  }
+  const away1 = f.status().find((s) => s.agent === 'http://away')!;
+  assert.deepEqual([away1.queuedFragments, away1.queuedEndpoints], [0, 0], 'nothing queued for an agent that is away');
+  await f.idle();
+  assert.equal(Object.keys(up.configs()).length, 101);
+
+  away.calls.length = 0;
+  away.failWith = null;
+  for (let i = 0; i < 200 && f.status().find((s) => s.agent === 'http://away')!.up !== true; i++) await new Promise((r) => setTimeout(r, 5));
+  await f.idle();
+  assert.deepEqual(away.configs(), up.configs());
+  assert.deepEqual(away.liveEndpoints(), up.liveEndpoints());
+  assert.equal(away.calls.filter((c) => c.endsWith('complete)')).length, 1, `calls: ${away.calls.slice(0, 5).join(' ')}`);
+});
+
+test('a queue over its memory cap is dropped for a snapshot, which still delivers the latest state', async (t) => {
+  const agent = fakeAgent();
+  const state = desiredState();
+  const f = fanout([agent], { maxQueuedBytes: 4096 });
+  t.after(() => f.close());
+  f.start(state.snapshot);
+  await f.idle();
+  let release!: () => void;
+  agent.batchGate = new Promise((r) => (release = r));
+  f.publish(state.change('first.example.com', 1, 'x'));
+  for (let i = 0; i < 20; i++) f.publish(state.change(`h${i}.example.com`, 2 + i, 'y'.repeat(500)));
+  assert.equal(f.status()[0]!.queuedFragments, 0, 'the queue was dropped at the cap');
+  agent.batchGate = null;
+  release();
+  await f.idle();
+  assert.equal(Object.keys(agent.configs()).length, 21);
+  assert.ok(agent.calls.filter((c) => c.endsWith('complete)')).length >= 2);
+});
+
+test('a push the agent refuses as malformed is dropped after one try; the rest goes on', async (t) => {
+  const agent = fakeAgent();
+  const state = desiredState();
+  const f = fanout([agent]);
+  t.after(() => f.close());
+  f.start(state.snapshot);
+  await f.idle();
+  agent.failWith = new AgentError('PUT /v1/endpoints/x: 400 endpoints[0]: expected IPv4:port', 400, false);
+  f.publish(state.setEndpoints('default-web-80', 40, ['10.0.0.1:80']));
+  await f.idle();
+  agent.failWith = null;
+  f.publish(state.change('a.example.com', 41, 'a'));
+  await f.idle();
+  assert.deepEqual(agent.calls.slice(1), ['endpoints(default-web-80)', 'batch(1)']);
+});

@@ -13,10 +13,13 @@ const commands: Record<string, Command> = {
     summary: 'the handler tier (admission webhook, CloudEvents receiver, fan-out to agents)',
     run: async (argv) => (await import('./handlers/serve.ts')).main(argv),
   },
+  source: {
+    summary: 'the Kubernetes event source (for clusters without Knative Eventing)',
+    run: async (argv) => (await import('./cluster/source-cli.ts')).runSourceCommand(argv),
+  },
 };
 
 const planned: Record<string, string> = {
-  source: 'the Kubernetes event source',
   local: 'local mode (a folder of manifests, a real NGINX, no cluster)',
 };
 

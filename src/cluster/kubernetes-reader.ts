@@ -1,0 +1,94 @@
+// The level-triggered half over the Kubernetes API: a ClusterReader whose list(kind) is every object
+// of the kind wharf reads, paged (limit/continue, one consistent snapshot), and whose get(key) reads
+// one object for Knative's reference-mode events. The handler's relist (view-relist.ts) calls it.
+import { describeApiError, apiFailure, type KubeClients } from './kubernetes-client.ts';
+import { listPage, readObject, streamName, streamsFor, TLS_SECRET_TYPE, type StreamSpec, type WatchScope } from './kubernetes-resources.ts';
+import { CLUSTER_SCOPED, compareVersions, formatKey, type ClusterReader, type Kind, type KindList, type KubeObject, type ObjectKey } from './view.ts';
+
+export interface KubernetesReaderOptions {
+  /** Objects per page (the API server's `limit`); 500 is what kubectl and client-go use. */
+  pageSize?: number;
+}
+
+/** Lists every page of one stream; a continue token that expired mid-list restarts the list. */
+export async function listStream(clients: KubeClients, spec: StreamSpec, pageSize = 500): Promise<KindList> {
+  for (let attempt = 1; ; attempt++) {
+    const items: KubeObject[] = [];
+    let resourceVersion = '';
+    let token: string | undefined;
+    try {
+      do {
+        const page = await listPage(clients, spec, pageSize, token);
+        items.push(...page.items);
+        // Every page of a paged list comes from the first page's snapshot: its version is the list's.
+        if (!resourceVersion) resourceVersion = page.resourceVersion;
+        token = page.continueToken;
+      } while (token);
+      return { items, resourceVersion };
+    } catch (e) {
+      // 410 on a continue token: the snapshot was compacted between pages. Start again (a few times).
+      if (token && apiFailure(e).code === 410 && attempt < 3) continue;
+      throw new Error(`listing ${streamName(spec)}: ${describeApiError(e)}`, { cause: e });
+    }
+  }
+}
+
+/** The smallest of several list versions: merged lists are only known complete up to it. */
+export function oldestVersion(versions: string[]): string {
+  let oldest = versions[0] ?? '0';
+  for (const v of versions.slice(1)) if (compareVersions(v, oldest) === -1) oldest = v;
+  return oldest;
+}
+
+export class KubernetesReader implements ClusterReader {
+  readonly streams: StreamSpec[];
+  readonly #clients: KubeClients;
+  readonly #scope: WatchScope;
+  readonly #pageSize: number;
+
+  constructor(clients: KubeClients, scope: WatchScope = {}, options: KubernetesReaderOptions = {}) {
+    this.#clients = clients;
+    this.#scope = scope;
+    this.streams = streamsFor(scope);
+    this.#pageSize = options.pageSize ?? 500;
+  }
+
+  /**
+   * Every object of a kind wharf reads. Secrets come from two streams (TLS and Opaque); the merged
+   * list carries the older of their versions, so nothing newer than it is taken as deleted. A kind
+   * wharf reads nothing of (no ConfigMap configured) is an empty list.
+   */
+  async list(kind: Kind): Promise<KindList> {
+    const specs = this.streams.filter((s) => s.kind === kind);
+    if (specs.length === 0) return { items: [], resourceVersion: '0' };
+    const lists = await Promise.all(specs.map((s) => listStream(this.#clients, s, this.#pageSize)));
+    if (lists.length === 1) return lists[0]!;
+    return { items: lists.flatMap((l) => l.items), resourceVersion: oldestVersion(lists.map((l) => l.resourceVersion)) };
+  }
+
+  /** One object as it is now; null when it does not exist or is not one wharf reads. */
+  async get(key: ObjectKey): Promise<KubeObject | null> {
+    if (!this.#inScope(key)) return null;
+    try {
+      const o = await readObject(this.#clients, key);
+      if (key.kind === 'Secret' && !this.#secretWanted(o)) return null;
+      return o;
+    } catch (e) {
+      if (apiFailure(e).code === 404) return null;
+      throw new Error(`reading ${formatKey(key)}: ${describeApiError(e)}`, { cause: e });
+    }
+  }
+
+  #inScope(key: ObjectKey): boolean {
+    if (key.kind === 'ConfigMap') {
+      const cm = this.#scope.configMap;
+      return !!cm && cm.namespace === key.namespace && cm.name === key.name;
+    }
+    return CLUSTER_SCOPED.has(key.kind) || !this.#scope.namespace || this.#scope.namespace === key.namespace;
+  }
+
+  #secretWanted(o: KubeObject): boolean {
+    const type = (o.type as string | undefined) ?? 'Opaque';
+    return type === TLS_SECRET_TYPE || (type === 'Opaque' && this.#scope.authSecrets !== false);
+  }
+}

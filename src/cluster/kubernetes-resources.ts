@@ -1,0 +1,177 @@
+// What wharf reads from the API server, kind by kind: the typed list and read calls of client-node,
+// the watch path, and the streams (a kind narrowed by namespace and selectors) that make up "the
+// objects wharf reads". Objects leave this file as plain wire JSON (the KubeObject the view holds),
+// never as client-node's model classes with Date fields.
+//
+// Least privilege (what the RBAC of a process reading through this file needs):
+//   networking.k8s.io  ingresses, ingressclasses      get, list, watch
+//   ""                 services                       get, list, watch
+//   discovery.k8s.io   endpointslices                 get, list, watch
+//   ""                 secrets                        get, list, watch
+//   ""                 configmaps                     get, list, watch (resourceNames: [the one ConfigMap])
+// Secrets: RBAC cannot grant by type, so list/watch of Secrets is granted, and what is read is
+// narrowed by field selectors: `type=kubernetes.io/tls` (certificates) and `type=Opaque` (basic-auth
+// htpasswd Secrets; optionally narrowed further by a label selector, or not read at all). Service
+// account tokens, Helm release Secrets, docker configs never leave the API server. The ConfigMap is
+// read with `metadata.name=<name>` in its namespace, which RBAC authorizes against resourceNames.
+// With a single watched namespace, a Role in that namespace replaces the ClusterRole (IngressClasses
+// stay cluster-scoped: a ClusterRole for them alone).
+import type * as k8s from '@kubernetes/client-node';
+import { API_VERSIONS, CLUSTER_SCOPED, type Kind, type KubeObject, type ObjectKey } from './view.ts';
+import type { KubeClients } from './kubernetes-client.ts';
+
+/** One list+watch stream: a kind in a namespace ('' = all, or cluster-scoped), with selectors. */
+export interface StreamSpec {
+  kind: Kind;
+  namespace: string;
+  fieldSelector?: string;
+  labelSelector?: string;
+}
+
+/** What of the cluster wharf reads. */
+export interface WatchScope {
+  /** Read one namespace instead of all (a Role instead of a ClusterRole). */
+  namespace?: string;
+  /** wharf's global ConfigMap, read by name. Absent: no ConfigMap is read. */
+  configMap?: { namespace: string; name: string };
+  /**
+   * The Opaque Secrets that hold basic-auth htpasswd files. Default: every Opaque Secret (what
+   * ingress-nginx reads); `{ labelSelector }` narrows them; `false` reads none (no basic auth).
+   */
+  authSecrets?: { labelSelector?: string } | false;
+}
+
+export const TLS_SECRET_TYPE = 'kubernetes.io/tls';
+
+/** The streams that together are every object wharf reads. */
+export function streamsFor(scope: WatchScope = {}): StreamSpec[] {
+  const ns = scope.namespace ?? '';
+  const streams: StreamSpec[] = [
+    { kind: 'Ingress', namespace: ns },
+    { kind: 'IngressClass', namespace: '' },
+    { kind: 'Service', namespace: ns },
+    { kind: 'EndpointSlice', namespace: ns },
+    { kind: 'Secret', namespace: ns, fieldSelector: `type=${TLS_SECRET_TYPE}` },
+  ];
+  if (scope.authSecrets !== false) {
+    const s: StreamSpec = { kind: 'Secret', namespace: ns, fieldSelector: 'type=Opaque' };
+    if (scope.authSecrets?.labelSelector) s.labelSelector = scope.authSecrets.labelSelector;
+    streams.push(s);
+  }
+  if (scope.configMap) streams.push({ kind: 'ConfigMap', namespace: scope.configMap.namespace, fieldSelector: `metadata.name=${scope.configMap.name}` });
+  return streams;
+}
+
+/** `Secret(type=Opaque,app=x)` in all namespaces, for logs. */
+export function streamName(s: StreamSpec): string {
+  const sel = [s.fieldSelector, s.labelSelector].filter(Boolean).join(',');
+  return `${s.kind}${sel ? `(${sel})` : ''}${s.namespace ? ` in ${s.namespace}` : ''}`;
+}
+
+const PLURALS: Record<Kind, { group: string; plural: string }> = {
+  Ingress: { group: 'networking.k8s.io', plural: 'ingresses' },
+  IngressClass: { group: 'networking.k8s.io', plural: 'ingressclasses' },
+  Service: { group: '', plural: 'services' },
+  EndpointSlice: { group: 'discovery.k8s.io', plural: 'endpointslices' },
+  Secret: { group: '', plural: 'secrets' },
+  ConfigMap: { group: '', plural: 'configmaps' },
+};
+
+/** The collection path a watch requests (client-node's Watch takes a path, not a typed call). */
+export function watchPath(s: StreamSpec): string {
+  const { group, plural } = PLURALS[s.kind];
+  const base = group ? `/apis/${group}/v1` : '/api/v1';
+  return s.namespace && !CLUSTER_SCOPED.has(s.kind) ? `${base}/namespaces/${encodeURIComponent(s.namespace)}/${plural}` : `${base}/${plural}`;
+}
+
+/**
+ * client-node's model object → wire JSON: Dates back to RFC 3339 (metav1.Time has whole seconds),
+ * undefined members dropped, and the kind and apiVersion that list items lack put back.
+ */
+export function toWire(kind: Kind, value: unknown): KubeObject {
+  const plain = plainJson(value) as KubeObject;
+  plain.apiVersion = API_VERSIONS[kind];
+  plain.kind = kind;
+  return plain;
+}
+
+function plainJson(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString().replace(/\.000Z$/, 'Z');
+  if (Array.isArray(value)) return value.map(plainJson);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = plainJson(v);
+    return out;
+  }
+  return value;
+}
+
+/** One page of a list. */
+export interface ListPage {
+  items: KubeObject[];
+  resourceVersion: string;
+  continueToken?: string;
+}
+
+type ListParams = { fieldSelector?: string; labelSelector?: string; limit?: number; _continue?: string };
+type AnyList = { items: unknown[]; metadata?: k8s.V1ListMeta };
+
+/** Lists one page of a stream with the typed call for its kind. */
+export async function listPage(c: KubeClients, s: StreamSpec, limit: number, continueToken?: string): Promise<ListPage> {
+  const p: ListParams = { limit };
+  if (s.fieldSelector) p.fieldSelector = s.fieldSelector;
+  if (s.labelSelector) p.labelSelector = s.labelSelector;
+  if (continueToken) p._continue = continueToken;
+  const ns = s.namespace;
+  let list: AnyList;
+  switch (s.kind) {
+    case 'Ingress':
+      list = ns ? await c.networking.listNamespacedIngress({ namespace: ns, ...p }) : await c.networking.listIngressForAllNamespaces(p);
+      break;
+    case 'IngressClass':
+      list = await c.networking.listIngressClass(p);
+      break;
+    case 'Service':
+      list = ns ? await c.core.listNamespacedService({ namespace: ns, ...p }) : await c.core.listServiceForAllNamespaces(p);
+      break;
+    case 'EndpointSlice':
+      list = ns ? await c.discovery.listNamespacedEndpointSlice({ namespace: ns, ...p }) : await c.discovery.listEndpointSliceForAllNamespaces(p);
+      break;
+    case 'Secret':
+      list = ns ? await c.core.listNamespacedSecret({ namespace: ns, ...p }) : await c.core.listSecretForAllNamespaces(p);
+      break;
+    case 'ConfigMap':
+      list = ns ? await c.core.listNamespacedConfigMap({ namespace: ns, ...p }) : await c.core.listConfigMapForAllNamespaces(p);
+      break;
+  }
+  const page: ListPage = { items: list.items.map((i) => toWire(s.kind, i)), resourceVersion: list.metadata?.resourceVersion ?? '' };
+  if (list.metadata?._continue) page.continueToken = list.metadata._continue;
+  return page;
+}
+
+/** Reads one object with the typed call for its kind (throws client-node's ApiException, 404 included). */
+export async function readObject(c: KubeClients, key: ObjectKey): Promise<KubeObject> {
+  const { name, namespace } = key;
+  let o: unknown;
+  switch (key.kind) {
+    case 'Ingress':
+      o = await c.networking.readNamespacedIngress({ name, namespace });
+      break;
+    case 'IngressClass':
+      o = await c.networking.readIngressClass({ name });
+      break;
+    case 'Service':
+      o = await c.core.readNamespacedService({ name, namespace });
+      break;
+    case 'EndpointSlice':
+      o = await c.discovery.readNamespacedEndpointSlice({ name, namespace });
+      break;
+    case 'Secret':
+      o = await c.core.readNamespacedSecret({ name, namespace });
+      break;
+    case 'ConfigMap':
+      o = await c.core.readNamespacedConfigMap({ name, namespace });
+      break;
+  }
+  return toWire(key.kind, o);
+}

@@ -1,0 +1,139 @@
+// The `wharf source` command line: options in, a running KubernetesEventSource out, stopped cleanly
+// on SIGTERM/SIGINT. Optional health endpoints (--listen) for the Pod's probes.
+import http from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../log.ts';
+import { EventSender } from './event-sender.ts';
+import { loadKubeConfig, makeClients } from './kubernetes-client.ts';
+import type { WatchScope } from './kubernetes-resources.ts';
+import { KubernetesEventSource } from './source.ts';
+
+export const SOURCE_USAGE = `usage: wharf source --handler-url URL [options]
+
+Watches the objects wharf reads and posts every change to the handler tier as a CloudEvent
+(io.wharf.resource.add/update/delete): an add for every object that exists at start, then every
+change, and every object again at each resync. For clusters without Knative Eventing.
+
+  --handler-url URL          the handler Service's events endpoint, e.g. http://wharf-handler.wharf/events
+  --token-file PATH          bearer token for the handler (sent as Authorization: Bearer …)
+  --kubeconfig PATH          credentials (default: KUBECONFIG, ~/.kube/config, or the Pod's service account)
+  --namespace NS             read one namespace only (default: all)
+  --configmap NS/NAME        wharf's global ConfigMap (default: none)
+  --auth-secret-selector SEL label selector for the Opaque Secrets holding htpasswd files (default: all Opaque Secrets)
+  --no-auth-secrets          read no Opaque Secrets (no basic auth)
+  --resync DURATION          send every object again this often (default 10m; 0 = never)
+  --source NAME              CloudEvents source attribute (default wharf/source/<hostname>)
+  --listen HOST:PORT         serve /healthz and /readyz (default: off)`;
+
+/** A bad flag: printed with the usage, exit code 2. */
+class UsageError extends Error {}
+
+/** `500ms`, `30s`, `10m`, `1h`, or `0`. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`--resync: Invalid value: ${JSON.stringify(text)}: use a number with ms, s, m or h (e.g. 10m)`);
+  const n = Number(m[1]);
+  return n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+}
+
+function parseNamespacedName(flag: string, text: string): { namespace: string; name: string } {
+  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(text);
+  if (!m) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(text)}: use namespace/name`);
+  return { namespace: m[1]!, name: m[3]! };
+}
+
+function listenAddress(text: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(text);
+  if (!m) throw new UsageError(`--listen: Invalid value: ${JSON.stringify(text)}: use host:port`);
+  return { host: m[1] || '0.0.0.0', port: Number(m[2]) };
+}
+
+/** Runs `wharf source` until SIGTERM or SIGINT; a bad flag prints the usage and exits with 2. */
+export async function runSourceCommand(argv: string[]): Promise<void> {
+  try {
+    await run(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`wharf source: ${e.message}\n\n${SOURCE_USAGE}`);
+    process.exitCode = 2;
+  }
+}
+
+const OPTIONS = {
+  'handler-url': { type: 'string' },
+  'token-file': { type: 'string' },
+  kubeconfig: { type: 'string' },
+  namespace: { type: 'string' },
+  configmap: { type: 'string' },
+  'auth-secret-selector': { type: 'string' },
+  'no-auth-secrets': { type: 'boolean' },
+  resync: { type: 'string', default: '10m' },
+  source: { type: 'string' },
+  listen: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function flags(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, strict: true }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+async function readToken(path: string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch (e) {
+    throw new UsageError(`--token-file: cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+async function run(argv: string[]): Promise<void> {
+  const values = flags(argv);
+  if (values.help) {
+    console.log(SOURCE_USAGE);
+    return;
+  }
+  const url = values['handler-url'];
+  if (!url) throw new UsageError('--handler-url: Required value: where to post the events');
+  if (!/^https?:\/\//.test(url)) throw new UsageError(`--handler-url: Invalid value: ${JSON.stringify(url)}: must be an http or https URL`);
+  const scope: WatchScope = {};
+  if (values.namespace) scope.namespace = values.namespace;
+  if (values.configmap) scope.configMap = parseNamespacedName('--configmap', values.configmap);
+  if (values['no-auth-secrets']) scope.authSecrets = false;
+  else if (values['auth-secret-selector']) scope.authSecrets = { labelSelector: values['auth-secret-selector'] };
+  const resyncMs = parseDuration(values.resync!);
+  const token = values['token-file'] ? await readToken(values['token-file']) : undefined;
+  const log = createLogger({ component: 'source' });
+  const clients = makeClients(loadKubeConfig(values.kubeconfig));
+
+  const sender = new EventSender({ url, source: values.source ?? `wharf/source/${hostname()}`, token, log, maxAttempts: Number.POSITIVE_INFINITY, maxDelayMs: 10_000 });
+  const source = new KubernetesEventSource({ clients, sender, log, scope, resyncMs });
+  let ready = false;
+  let health: http.Server | null = null;
+  if (values.listen) {
+    const { host, port } = listenAddress(values.listen);
+    health = http.createServer((req, res) => {
+      const ok = req.url === '/healthz' || (req.url === '/readyz' && ready);
+      res.writeHead(ok ? 200 : req.url === '/readyz' ? 503 : 404, { 'content-type': 'text/plain' });
+      res.end(ok ? 'ok\n' : req.url === '/readyz' ? 'listing\n' : 'not found\n');
+    });
+    await new Promise<void>((resolve, reject) => health!.once('error', reject).listen(port, host, resolve));
+  }
+  log.info('starting', { handler: url, scope, resyncMs });
+  const stopped = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  void source.start().then(() => (ready = true));
+  const signal = await stopped;
+  log.info('stopping', { signal, queued: source.stats, delivery: sender.stats });
+  await source.stop();
+  await new Promise<void>((r) => (health ? health.close(() => r()) : r()));
+  // A delivery still waiting for its next retry would hold the process for up to 10 s: nothing is lost
+  // by not waiting (the handler relists, and the next source sends every object again).
+  process.exit(0);
+}

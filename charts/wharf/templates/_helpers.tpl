@@ -1,0 +1,56 @@
+{{/*
+Names and labels shared by every template. Kept to plain string building: no logic lives here that
+a reader of a template would need to follow.
+*/}}
+
+{{/* The chart name, or nameOverride. */}}
+{{- define "wharf.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The prefix of every resource name: fullnameOverride, or the release name (plus the chart name unless it is already in it). */}}
+{{- define "wharf.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels on every object. */}}
+{{- define "wharf.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "wharf.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* Selector labels of one component: call with (dict "root" $ "component" "handler"). */}}
+{{- define "wharf.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "wharf.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* The image reference every container uses. */}}
+{{- define "wharf.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* Resource names, one place each, so that references between templates cannot drift. */}}
+{{- define "wharf.handlerName" -}}{{ include "wharf.fullname" . }}-handler{{- end -}}
+{{- define "wharf.nginxName" -}}{{ include "wharf.fullname" . }}-nginx{{- end -}}
+{{- define "wharf.agentsName" -}}{{ include "wharf.fullname" . }}-agents{{- end -}}
+{{- define "wharf.sourceName" -}}{{ include "wharf.fullname" . }}-source{{- end -}}
+{{- define "wharf.configName" -}}{{ include "wharf.fullname" . }}-config{{- end -}}
+{{- define "wharf.handlerTlsSecret" -}}{{ include "wharf.fullname" . }}-handler-tls{{- end -}}
+{{- define "wharf.tokensSecret" -}}{{ default (printf "%s-tokens" (include "wharf.fullname" .)) .Values.tokens.existingSecret }}{{- end -}}
+
+{{/* The handler Service's in-cluster DNS name: the name in its certificate and in every URL that reaches it. */}}
+{{- define "wharf.handlerHost" -}}{{ include "wharf.handlerName" . }}.{{ .Release.Namespace }}.svc{{- end -}}

@@ -13,20 +13,19 @@ const commands: Record<string, Command> = {
     summary: 'the handler tier (admission webhook, CloudEvents receiver, fan-out to agents)',
     run: async (argv) => (await import('./handlers/serve.ts')).main(argv),
   },
+  local: {
+    summary: 'local mode: a folder of manifests, a real NGINX, no cluster (what npm start runs)',
+    run: async (argv) => (await import('../wrangler-free-local/main.ts')).main(argv),
+  },
   source: {
     summary: 'the Kubernetes event source (for clusters without Knative Eventing)',
     run: async (argv) => (await import('./cluster/source-cli.ts')).runSourceCommand(argv),
   },
 };
 
-const planned: Record<string, string> = {
-  local: 'local mode (a folder of manifests, a real NGINX, no cluster)',
-};
-
 function usage(): string {
   const lines = ['usage: wharf <command> [options]', '', 'commands:'];
   for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(8)} ${c.summary}`);
-  for (const [name, what] of Object.entries(planned)) lines.push(`  ${name.padEnd(8)} ${what} (not built yet)`);
   lines.push('', 'Run `wharf <command> --help` for its options.');
   return lines.join('\n');
 }
@@ -39,8 +38,7 @@ async function main(): Promise<void> {
   }
   const command = commands[name];
   if (!command) {
-    const reason = planned[name] ? `${planned[name]} is not built yet` : `unknown command "${name}"`;
-    console.error(`wharf: ${reason}\n\n${usage()}`);
+    console.error(`wharf: unknown command "${name}"\n\n${usage()}`);
     process.exitCode = 2;
     return;
   }

@@ -1,17 +1,23 @@
 // Local mode's event source: watches a folder of manifests and turns every change into the
-// add/update/delete a cluster's event source would report, with resourceVersions it assigns. It
-// also answers lists (for the handler's start-up list and relists) from the same state.
+// add/update/delete a cluster's event source would report, with resourceVersions it assigns. It is
+// also the handler's ClusterReader (start-up list, relists), answering from the same state.
 import { watch, type FSWatcher } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import { readManifests, type ManifestKind, type ManifestObject, type ManifestProblem } from './manifests.ts';
+import { readManifests, type ManifestObject, type ManifestProblem } from './manifests.ts';
+import { CLUSTER_SCOPED, type ClusterReader, type Kind, type KindList, type KubeObject, type ObjectKey } from './view.ts';
 
 export interface ResourceChange {
   type: 'add' | 'update' | 'delete';
-  kind: ManifestKind;
+  kind: Kind;
+  /** `namespace/name`, or `name` for cluster-scoped kinds. */
   key: string;
   /** The object with metadata.resourceVersion set (for a delete: the last state, with a new version). */
   object: Record<string, unknown>;
+  /** What was served before this change (null for an add). */
+  previous: Record<string, unknown> | null;
   file: string;
+  /** Index of the document in its file (-1 when the file is broken and the object kept). */
+  index: number;
 }
 
 export interface SyncResult {
@@ -20,23 +26,27 @@ export interface SyncResult {
 }
 
 /** Checks an object beyond its envelope (the model's schemas); returns a reason, or null when valid. */
-export type ObjectCheck = (kind: ManifestKind, object: Record<string, unknown>) => string | null;
+export type ObjectCheck = (kind: Kind, object: Record<string, unknown>) => string | null;
 
 interface Held {
-  kind: ManifestKind;
+  kind: Kind;
   key: string;
   file: string;
   /** The object as written in the manifest, for change detection. */
   written: Record<string, unknown>;
   /** The object as served, with its resourceVersion. */
   served: Record<string, unknown>;
+  /** `written` before the last change, to take that change back (see reject). */
+  previousWritten?: Record<string, unknown>;
 }
 
 /** The manifests of one folder as a tiny, versioned API server. */
-export class ManifestSource {
+export class ManifestSource implements ClusterReader {
   readonly dir: string;
   private readonly check: ObjectCheck;
   private readonly held = new Map<string, Held>();
+  /** Content a gate (the admission webhook) refused, by object: not offered again until it changes. */
+  private readonly refused = new Map<string, Record<string, unknown>>();
   private version = 0;
   private watcher: FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -54,14 +64,29 @@ export class ManifestSource {
   }
 
   /** Every held object of a kind, and the version of the list. */
-  list(kind: ManifestKind): { items: Record<string, unknown>[]; resourceVersion: string } {
-    const items = [...this.held.values()].filter((h) => h.kind === kind).map((h) => h.served);
+  async list(kind: Kind): Promise<KindList> {
+    const items = [...this.held.values()].filter((h) => h.kind === kind).map((h) => h.served as KubeObject);
     return { items, resourceVersion: this.resourceVersion };
   }
 
-  /** One held object, or undefined. */
-  get(kind: ManifestKind, key: string): Record<string, unknown> | undefined {
-    return this.held.get(`${kind}/${key}`)?.served;
+  /** One held object, or null. */
+  async get(key: ObjectKey): Promise<KubeObject | null> {
+    const id = `${key.kind}/${CLUSTER_SCOPED.has(key.kind) ? key.name : `${key.namespace}/${key.name}`}`;
+    return (this.held.get(id)?.served as KubeObject | undefined) ?? null;
+  }
+
+  /**
+   * Takes back a change that a gate refused (as an API server does when its admission webhook
+   * denies an apply): the previous state is held again, and the refused content is not offered
+   * again until the file changes.
+   */
+  reject(change: ResourceChange): void {
+    const id = `${change.kind}/${change.key}`;
+    const h = this.held.get(id);
+    if (!h || h.served !== change.object) return; // superseded by a later sync
+    this.refused.set(id, h.written);
+    if (change.previous && h.previousWritten) this.held.set(id, { ...h, written: h.previousWritten, served: change.previous });
+    else this.held.delete(id);
   }
 
   /**
@@ -94,16 +119,21 @@ export class ManifestSource {
       const before = this.held.get(id);
       if (before && isDeepStrictEqual(before.written, o.object)) {
         before.file = o.file;
+        this.refused.delete(id);
         continue;
       }
+      const refused = this.refused.get(id);
+      if (refused && isDeepStrictEqual(refused, o.object)) continue;
+      this.refused.delete(id);
       const served = this.stamp(o.object, before?.served);
-      this.held.set(id, { kind: o.kind, key: o.key, file: o.file, written: o.object, served });
-      changes.push({ type: before ? 'update' : 'add', kind: o.kind, key: o.key, object: served, file: o.file });
+      this.held.set(id, { kind: o.kind, key: o.key, file: o.file, written: o.object, served, previousWritten: before?.written });
+      changes.push({ type: before ? 'update' : 'add', kind: o.kind, key: o.key, object: served, previous: before?.served ?? null, file: o.file, index: o.index });
     }
+    for (const id of this.refused.keys()) if (!next.has(id)) this.refused.delete(id);
     for (const [id, h] of this.held) {
       if (next.has(id)) continue;
       this.held.delete(id);
-      changes.push({ type: 'delete', kind: h.kind, key: h.key, object: this.stamp(h.written, h.served), file: h.file });
+      changes.push({ type: 'delete', kind: h.kind, key: h.key, object: this.stamp(h.written, h.served), previous: h.served, file: h.file, index: -1 });
     }
     return { changes, problems };
   }

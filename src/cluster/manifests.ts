@@ -4,14 +4,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-
-/** The kinds wharf reads. Core v1 Endpoints are read too, and turned into an EndpointSlice. */
-export const MANIFEST_KINDS = ['Ingress', 'IngressClass', 'Service', 'EndpointSlice', 'Secret', 'ConfigMap'] as const;
-export type ManifestKind = (typeof MANIFEST_KINDS)[number];
+import { CLUSTER_SCOPED, KINDS, isKind, type Kind } from './view.ts';
 
 /** A Kubernetes object as found in a manifest, with where it came from. */
 export interface ManifestObject {
-  kind: ManifestKind;
+  kind: Kind;
   /** `namespace/name`, or `name` for cluster-scoped kinds (IngressClass). */
   key: string;
   object: Record<string, unknown>;
@@ -34,8 +31,6 @@ export interface ManifestRead {
   /** Files that could not be parsed at all or had a broken document: their previous objects are kept. */
   brokenFiles: Set<string>;
 }
-
-const clusterScoped = new Set<string>(['IngressClass']);
 
 /** Lists the .yaml/.yml files under `dir`, sorted, skipping hidden files and editor temp files. */
 export async function manifestFiles(dir: string): Promise<string[]> {
@@ -125,13 +120,13 @@ function toManifestObject(value: unknown, file: string, index: number): Manifest
   if (!isRecord(metadata)) return problem('metadata: Required value');
   const name = metadata.name;
   if (typeof name !== 'string' || name === '') return problem('metadata.name: Required value');
-  if (!(MANIFEST_KINDS as readonly string[]).includes(kind)) {
-    return problem(`${kind} ${name}: ignored, wharf reads ${MANIFEST_KINDS.join(', ')} and v1 Endpoints`, 'warning');
+  if (!isKind(kind)) {
+    return problem(`${kind} ${name}: ignored, wharf reads ${KINDS.join(', ')} and v1 Endpoints`, 'warning');
   }
   const object = value as Record<string, unknown>;
   const meta = object.metadata as Record<string, unknown>;
-  const finalKind = object.kind as ManifestKind;
-  if (clusterScoped.has(finalKind)) {
+  const finalKind = kind;
+  if (CLUSTER_SCOPED.has(finalKind)) {
     return { kind: finalKind, key: name, object, file, index };
   }
   const namespace = meta.namespace ?? 'default';

@@ -19,8 +19,9 @@ test('adds, updates and deletes come out with increasing resourceVersions; uncha
   assert.deepEqual(summary(await source.sync()), ['update Service default/tea rv=3']);
   writeFileSync(join(dir, 'a.yaml'), svc('tea', 8080));
   assert.deepEqual(summary(await source.sync()), ['delete Service default/coffee rv=4']);
-  assert.equal(source.list('Service').resourceVersion, '4');
-  assert.deepEqual(source.list('Service').items.map((o) => (o.metadata as { name: string }).name), ['tea']);
+  const list = await source.list('Service');
+  assert.equal(list.resourceVersion, '4');
+  assert.deepEqual(list.items.map((o) => o.metadata.name), ['tea']);
 });
 
 test('an update keeps the uid and creationTimestamp of the first version', async () => {
@@ -44,7 +45,7 @@ test('a broken file changes nothing that was loaded from it; fixing it applies t
   const broken = await source.sync();
   assert.deepEqual(summary(broken), []);
   assert.match(broken.problems[0]!.message, /YAML syntax error/);
-  assert.equal(source.list('Service').items.length, 1);
+  assert.equal((await source.list('Service')).items.length, 1);
   writeFileSync(join(dir, 'a.yaml'), svc('tea', 9000));
   assert.deepEqual(summary(await source.sync()), ['update Service default/tea rv=2']);
 });
@@ -58,7 +59,27 @@ test('an object the check refuses is reported and its previous version kept', as
   const r = await source.sync();
   assert.deepEqual(summary(r), []);
   assert.deepEqual(r.problems.map((p) => [p.file, p.index, p.message]), [['a.yaml', 0, 'Service default/tea: spec.ports[0].port: Invalid value: must be at most 65535']]);
-  assert.equal(((source.get('Service', 'default/tea')!.spec as { ports: { port: number }[] }).ports[0]!.port), 80);
+  const held = await source.get({ kind: 'Service', namespace: 'default', name: 'tea' });
+  assert.equal((held!.spec as { ports: { port: number }[] }).ports[0]!.port, 80);
+});
+
+test('a rejected change is taken back and not offered again until the file changes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-src-'));
+  const source = new ManifestSource(dir);
+  writeFileSync(join(dir, 'a.yaml'), svc('tea'));
+  await source.sync();
+  writeFileSync(join(dir, 'a.yaml'), svc('tea', 81));
+  const [update] = (await source.sync()).changes;
+  source.reject(update!);
+  const key = { kind: 'Service' as const, namespace: 'default', name: 'tea' };
+  assert.equal(((await source.get(key))!.metadata as { resourceVersion: string }).resourceVersion, '1');
+  assert.deepEqual(summary(await source.sync()), [], 'the same refused content is not offered again');
+  writeFileSync(join(dir, 'a.yaml'), svc('tea', 82));
+  assert.deepEqual(summary(await source.sync()), ['update Service default/tea rv=3']);
+  writeFileSync(join(dir, 'b.yaml'), svc('milk'));
+  const [add] = (await source.sync()).changes;
+  source.reject(add!);
+  assert.equal(await source.get({ ...key, name: 'milk' }), null);
 });
 
 test('watching the folder reports a change made to a file', async (t) => {

@@ -1,0 +1,149 @@
+// `wharf local` as a user runs it: a child process on real ports, a folder of manifests edited step
+// by step, each step checked through real HTTP/HTTPS requests and the agent's metrics.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBackend, freePort, type Backend } from '../support/backend.ts';
+import { request, eventually } from '../support/http.ts';
+import { CERT, KEY } from '../model/tls-fixture.ts';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+const service = (name: string) => `apiVersion: v1
+kind: Service
+metadata: { name: ${name} }
+spec: { ports: [{ name: http, port: 80 }] }
+`;
+const slice = (name: string, service: string, backends: Backend[]) => backends.map((b, i) => `apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: ${name}-${i}, labels: { kubernetes.io/service-name: ${service} } }
+addressType: IPv4
+ports: [{ name: http, port: ${b.port} }]
+endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
+`).join('---\n');
+const ingress = (name: string, host: string, path: string, service: string, extra = '') => `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: ${name}${extra ? `, annotations: { ${extra} }` : ''} }
+spec:
+  rules:
+    - host: ${host}
+      http:
+        paths:
+          - { path: ${path}, pathType: Prefix, backend: { service: { name: ${service}, port: { name: http } } } }
+`;
+
+// Runs `wharf local`; collects its terminal output.
+async function startLocal(manifests: string, httpPort: number, httpsPort: number, workDir: string) {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['src/cli.ts', 'local', '--manifests', manifests, '--http-port', String(httpPort), '--https-port', String(httpsPort), '--handler-port', '0', '--agent-port', '0', '--work-dir', workDir, '--no-backends'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WHARF_LOG_LEVEL: 'info' } },
+  );
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const agentUrl = await eventually(() => /agent (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], 30_000, 50);
+  assert.ok(agentUrl, `wharf local did not come up:\n${output}`);
+  return { child, agentUrl, output: () => output };
+}
+
+async function reloads(agentUrl: string): Promise<number> {
+  const text = await (await fetch(`${agentUrl}/metrics`)).text();
+  return [...text.matchAll(/^wharf_agent_reloads_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
+// NGINX processes started from this work dir (none may be left behind).
+function nginxOf(workDir: string): number[] {
+  const pids: number[] = [];
+  for (const p of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(workDir)) pids.push(Number(p));
+    } catch {}
+  }
+  return pids;
+}
+
+test('wharf local follows a folder of manifests: adds, path changes, scaling, TLS, a broken file, deletes', async (t) => {
+  const [a, b, c] = await Promise.all([startBackend('a'), startBackend('b'), startBackend('c')]);
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-local-manifests-'));
+  const workDir = mkdtempSync(join(tmpdir(), 'wharf-local-work-'));
+  const [httpPort, httpsPort] = [await freePort(), await freePort()];
+  writeFileSync(join(dir, 'web.yaml'), `${service('web')}---\n${slice('web', 'web', [a])}`);
+  writeFileSync(join(dir, 'web-ingress.yaml'), ingress('web', 'web.test', '/app', 'web'));
+  const local = await startLocal(dir, httpPort, httpsPort, workDir);
+  t.after(async () => {
+    if (local.child.exitCode === null) local.child.kill('SIGKILL');
+    await Promise.all([a.close(), b.close(), c.close()]);
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(workDir, { recursive: true, force: true });
+  });
+  const get = (host: string, path: string) => request({ port: httpPort, host, path });
+  const until = async (what: string, check: () => Promise<boolean>) => assert.ok(await eventually(check, 15_000, 50), `${what}\n--- wharf local said:\n${local.output()}`);
+  const servedBy = async (host: string, path: string, backend: string) => {
+    const r = await get(host, path);
+    return r.status === 200 && JSON.parse(r.body).backend === backend;
+  };
+
+  await until('the initial Ingress serves', () => servedBy('web.test', '/app/x', 'a'));
+  assert.match(local.output(), /loaded +Ingress default\/web \(web-ingress\.yaml #0\)/);
+
+  // Add an Ingress (with its Service and endpoints) in a new file.
+  writeFileSync(join(dir, 'api.yaml'), `${service('api')}---\n${slice('api', 'api', [b])}---\n${ingress('api', 'api.test', '/v1', 'api')}`);
+  await until('the added Ingress serves', () => servedBy('api.test', '/v1/users', 'b'));
+
+  // Change a path.
+  writeFileSync(join(dir, 'web-ingress.yaml'), ingress('web', 'web.test', '/web', 'web'));
+  await until('the new path serves', () => servedBy('web.test', '/web', 'a'));
+  assert.equal((await get('web.test', '/app')).status, 404);
+
+  // Scale the EndpointSlice: endpoints only, so no reload.
+  const before = await reloads(local.agentUrl);
+  writeFileSync(join(dir, 'web.yaml'), `${service('web')}---\n${slice('web', 'web', [a, c])}`);
+  await until('the new endpoint takes traffic', async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) seen.add(JSON.parse((await get('web.test', '/web')).body).backend);
+    return seen.has('a') && seen.has('c');
+  });
+  assert.equal(await reloads(local.agentUrl), before, 'scaling an EndpointSlice must not reload NGINX');
+
+  // Add a TLS host.
+  writeFileSync(
+    join(dir, 'secure.yaml'),
+    `apiVersion: v1\nkind: Secret\nmetadata: { name: secure-tls }\ntype: kubernetes.io/tls\ndata: { tls.crt: ${b64(CERT)}, tls.key: ${b64(KEY)} }\n---\n` +
+      ingress('secure', 'example.com', '/', 'web').replace('spec:\n', 'spec:\n  tls: [{ hosts: [example.com], secretName: secure-tls }]\n'),
+  );
+  await until('the TLS host serves over HTTPS', async () => {
+    const r = await request({ port: httpsPort, host: 'example.com', path: '/', tls: true });
+    return r.status === 200;
+  });
+  const plain = await get('example.com', '/x');
+  assert.equal(plain.status, 308);
+
+  // Break a file: reported with the file and document, and nothing running changes.
+  writeFileSync(join(dir, 'web-ingress.yaml'), 'apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: { name: [web\n');
+  await until('the broken file is reported', async () => /broken +web-ingress\.yaml #0: YAML syntax error/.test(local.output()));
+  assert.ok(await servedBy('web.test', '/web', 'a') || await servedBy('web.test', '/web', 'c'));
+
+  // An Ingress the admission webhook denies is not applied either.
+  writeFileSync(join(dir, 'web-ingress.yaml'), ingress('web', 'web.test', '/web', 'web', 'nginx.ingress.kubernetes.io/configuration-snippet: "return 200;"'));
+  await until('the denied Ingress is reported', async () => /rejected +Ingress default\/web \(web-ingress\.yaml #0\): .*snippet/.test(local.output()));
+  assert.equal((await get('web.test', '/web')).status, 200, 'the previous version keeps serving');
+
+  // Fix it.
+  writeFileSync(join(dir, 'web-ingress.yaml'), ingress('web', 'web.test', '/fixed', 'web'));
+  await until('the fixed file applies', async () => (await get('web.test', '/fixed')).status === 200);
+
+  // Delete an Ingress.
+  rmSync(join(dir, 'api.yaml'));
+  await until('the deleted Ingress no longer serves', async () => (await get('api.test', '/v1')).status === 404);
+
+  // Ctrl-C stops everything, NGINX included.
+  assert.ok(nginxOf(workDir).length > 0);
+  const exited = new Promise<number | null>((r) => local.child.once('exit', (code) => r(code)));
+  local.child.kill('SIGINT');
+  assert.equal(await exited, 0);
+  assert.deepEqual(nginxOf(workDir), [], 'no NGINX process may be left behind');
+});

@@ -1,0 +1,40 @@
+// Local mode stands in for the API server, and an API server asks the validating webhook before it
+// accepts an Ingress. So does local mode: every added or changed Ingress goes to the handler's real
+// POST /admission, and a denied one is not applied (the file stays, the previous version serves).
+import { randomUUID } from 'node:crypto';
+
+export interface Verdict {
+  allowed: boolean;
+  /** The denial, one line, naming the field and the reason. */
+  message?: string;
+  warnings: string[];
+}
+
+/** Sends an AdmissionReview (admission.k8s.io/v1) for an Ingress create or update. */
+export async function reviewIngress(handlerUrl: string, object: Record<string, unknown>, previous: Record<string, unknown> | null): Promise<Verdict> {
+  const meta = object.metadata as { name: string; namespace?: string };
+  const review = {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: randomUUID(),
+      kind: { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' },
+      resource: { group: 'networking.k8s.io', version: 'v1', resource: 'ingresses' },
+      operation: previous ? 'UPDATE' : 'CREATE',
+      name: meta.name,
+      namespace: meta.namespace ?? 'default',
+      object,
+      ...(previous ? { oldObject: previous } : {}),
+    },
+  };
+  const res = await fetch(`${handlerUrl}/admission`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(review),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`the admission webhook answered ${res.status}: ${text.slice(0, 300)}`);
+  const answer = JSON.parse(text) as { response?: { allowed?: boolean; status?: { message?: string }; warnings?: string[] } };
+  const r = answer.response ?? {};
+  return { allowed: r.allowed === true, message: r.status?.message, warnings: r.warnings ?? [] };
+}

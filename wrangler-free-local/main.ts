@@ -1,0 +1,113 @@
+// `wharf local`: local mode from the command line (what `npm start` runs).
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stat } from 'node:fs/promises';
+import { startLocal } from './local-mode.ts';
+import { cafeBackends } from './echo-servers.ts';
+
+const exampleDir = fileURLToPath(new URL('../examples/cafe/', import.meta.url));
+
+export const usage = `usage: wharf local [options]
+
+Runs wharf on this machine from a folder of Kubernetes manifests: a handler, an agent with a real
+NGINX, and a watcher that turns every file change into CloudEvents. No cluster needed.
+
+  --manifests DIR       folder of YAML manifests (default: the cafe example, whose backends it starts)
+  --http-port N         NGINX's HTTP port (default 8080)
+  --https-port N        NGINX's HTTPS port (default 8443)
+  --address IP          address NGINX listens on (default 127.0.0.1)
+  --handler-port N      the handler's port (default 7070)
+  --agent-port N        the agent's API port (default 7071)
+  --work-dir DIR        NGINX's files and the full log (default .wharf/local)
+  --no-backends         do not start the cafe example's echo servers`;
+
+function port(flag: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d{1,5}$/.test(value) || n > 65535) throw new Error(`${flag}: Invalid value: ${JSON.stringify(value)}: expected a port number`);
+  return n;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      manifests: { type: 'string' },
+      'http-port': { type: 'string', default: '8080' },
+      'https-port': { type: 'string', default: '8443' },
+      address: { type: 'string', default: '127.0.0.1' },
+      'handler-port': { type: 'string', default: '7070' },
+      'agent-port': { type: 'string', default: '7071' },
+      'work-dir': { type: 'string', default: '.wharf/local' },
+      'no-backends': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
+  const manifests = resolve(values.manifests ?? exampleDir);
+  const isExample = manifests === resolve(exampleDir);
+  if (!(await stat(manifests).catch(() => null))?.isDirectory()) throw new Error(`--manifests: ${manifests} is not a folder`);
+  const httpPort = port('--http-port', values['http-port']);
+  const httpsPort = port('--https-port', values['https-port']);
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+
+  out(`wharf local: ${manifests}`);
+  let local: Awaited<ReturnType<typeof startLocal>>;
+  try {
+    local = await startLocal({
+    manifests,
+      workDir: resolve(values['work-dir']),
+      address: values.address,
+      httpPort,
+      httpsPort,
+      handlerPort: port('--handler-port', values['handler-port']),
+      agentPort: port('--agent-port', values['agent-port']),
+      backends: isExample && !values['no-backends'] ? cafeBackends : [],
+      out,
+    });
+  } catch (e) {
+    const message = (e as Error).message;
+    const hint = /Address already in use|EADDRINUSE|port is in use/.test(message) ? ' (another program has that port: choose others with --http-port, --https-port, --handler-port, --agent-port)' : '';
+    out(`wharf local could not start: ${message}${hint}`);
+    process.exitCode = 1;
+    return;
+  }
+  await local.settled();
+  out('');
+  out(`NGINX on http://${values.address}:${httpPort} and https://${values.address}:${httpsPort}; handler ${local.handlerUrl}; agent ${local.agentUrl}`);
+  out(`Full log: ${local.terminal.logPath}. Edit ${manifests} and watch the changes apply. Ctrl-C stops everything.`);
+  if (isExample) {
+    const resolveArg = (p: number) => `--resolve cafe.example.com:${p}:${values.address}`;
+    out('');
+    out('Try:');
+    out(`  curl -k ${resolveArg(httpsPort)} https://cafe.example.com:${httpsPort}/tea`);
+    out(`  curl -k ${resolveArg(httpsPort)} https://cafe.example.com:${httpsPort}/coffee`);
+    out(`  curl -k ${resolveArg(httpsPort)} https://cafe.example.com:${httpsPort}/menu/specials`);
+    out(`  curl -i ${resolveArg(httpPort)} http://cafe.example.com:${httpPort}/tea`);
+    out(`  curl -i -H 'Host: old.cafe.example.com' http://${values.address}:${httpPort}/`);
+  }
+  out('');
+
+  await new Promise<void>((resolveStop) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        out(`${signal} again: exiting without waiting`);
+        process.exit(130);
+      }
+      stopping = true;
+      out(`\n${signal}: stopping NGINX, the handler and the watcher`);
+      local.close().then(resolveStop, (e: unknown) => {
+        out(`stop failed: ${(e as Error).message}`);
+        resolveStop();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  out('stopped');
+}

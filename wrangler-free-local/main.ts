@@ -59,7 +59,7 @@ export async function main(argv: string[]): Promise<void> {
   let local: Awaited<ReturnType<typeof startLocal>>;
   try {
     local = await startLocal({
-    manifests,
+      manifests,
       workDir: resolve(values['work-dir']),
       address: values.address,
       httpPort,

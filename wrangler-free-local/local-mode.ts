@@ -69,6 +69,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       token: agentToken,
       httpListen: [`${o.address}:${o.httpPort}`],
       httpsListen: [`${o.address}:${o.httpsPort}`],
+      publicHttpsPort: o.httpsPort,
       workerProcesses: 2,
       workerShutdownTimeoutSeconds: 5,
       logger: terminal.logger('agent'),

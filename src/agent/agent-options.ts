@@ -18,6 +18,8 @@ export interface AgentOptions {
   token: string;
   httpListen?: string[];
   httpsListen?: string[];
+  /** The port clients use for HTTPS (redirects to HTTPS name it when it is not 443). */
+  publicHttpsPort?: number;
   workerProcesses?: number | 'auto';
   workerConnections?: number;
   workerShutdownTimeoutSeconds?: number;
@@ -59,6 +61,7 @@ export function skeletonParams(o: AgentOptions, layout: PrefixLayout, lua: LuaSe
     workerShutdownTimeoutSeconds: o.workerShutdownTimeoutSeconds ?? 60,
     httpListen: o.httpListen ?? ['80'],
     httpsListen: o.httpsListen ?? ['443'],
+    publicHttpsPort: o.publicHttpsPort ?? 443,
   };
 }
 

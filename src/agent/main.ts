@@ -16,6 +16,8 @@ Runs NGINX in DIR (which the agent owns and writes nothing outside of) and serve
   --listen HOST:PORT              API address (default 127.0.0.1:7071)
   --http-listen ADDR              NGINX plain-HTTP listen address, repeatable (default 80)
   --https-listen ADDR             NGINX TLS listen address, repeatable (default 443; "none" for none)
+  --public-https-port N           the port clients use for HTTPS, named in redirects to HTTPS unless 443
+                                  (default 443: a Service maps it to NGINX's port)
   --worker-processes N|auto       NGINX worker processes (default auto)
   --worker-shutdown-timeout DUR   how long old workers may drain after a reload (default 60s)
   --reload-timeout DUR            how long a reload may take to serve the new version (default 30s)
@@ -74,6 +76,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
         listen: { type: 'string', default: '127.0.0.1:7071' },
         'http-listen': { type: 'string', multiple: true },
         'https-listen': { type: 'string', multiple: true },
+        'public-https-port': { type: 'string', default: '443' },
         'worker-processes': { type: 'string', default: 'auto' },
         'worker-shutdown-timeout': { type: 'string', default: '60s' },
         'reload-timeout': { type: 'string', default: '30s' },
@@ -110,6 +113,10 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
   const snapshotUrl = values['snapshot-url'];
   if (snapshotUrl && !/^https?:\/\/\S+$/.test(snapshotUrl)) throw new UsageError(`--snapshot-url: Invalid value: ${JSON.stringify(snapshotUrl)}: expected an http(s) URL`);
   const https = values['https-listen'] ?? ['443'];
+  const publicHttpsPort = Number(values['public-https-port']);
+  if (!/^\d{1,5}$/.test(values['public-https-port']) || publicHttpsPort < 1 || publicHttpsPort > 65535) {
+    throw new UsageError(`--public-https-port: Invalid value: ${JSON.stringify(values['public-https-port'])}: expected a port number`);
+  }
   return {
     tokenFile: absolute(values['token-file']),
     snapshot: snapshotUrl ? { url: snapshotUrl, tokenFile: absolute(values['snapshot-token-file']!) } : null,
@@ -118,6 +125,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
       listen: parseHostPort('--listen', values.listen),
       httpListen: values['http-listen'] ?? ['80'],
       httpsListen: https.length === 1 && https[0] === 'none' ? [] : https,
+      publicHttpsPort,
       workerProcesses: workers === 'auto' ? 'auto' : Number(workers),
       workerShutdownTimeoutSeconds: Math.ceil(shutdownMs / 1000),
       reloadTimeoutMs,

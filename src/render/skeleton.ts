@@ -28,6 +28,11 @@ export interface SkeletonParams {
   /** `listen` arguments for plain HTTP and for TLS, e.g. ["80", "[::]:80"], ["443"]. */
   httpListen: string[];
   httpsListen: string[];
+  /**
+   * The port clients use for HTTPS, for redirects to HTTPS: 443 (the default) behind a Service that
+   * maps 443 to NGINX's own port, or NGINX's port itself when clients reach it directly (local mode).
+   */
+  publicHttpsPort?: number;
 }
 
 /** The files that fragments rely on, by name relative to the NGINX prefix. */
@@ -54,7 +59,7 @@ const nginxConf = loadTemplate('nginx.conf.liquid');
 /** Renders the agent's files; throws on a setting that is not safe to write. */
 export function renderSkeleton(params: SkeletonParams): SkeletonFiles {
   return {
-    'nginx.conf': renderTemplate(nginxConf, { ...params }),
+    'nginx.conf': renderTemplate(nginxConf, { ...params, publicHttpsPort: params.publicHttpsPort ?? 443 }),
     'listen-http.conf': listenLines(params.httpListen, ''),
     'listen-https.conf': listenLines(params.httpsListen, ' ssl http2'),
     'listen-default.conf':

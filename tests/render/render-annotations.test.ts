@@ -49,13 +49,13 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
     opts: { tls: true },
     lines: [
       ['include listen-https.conf;', 'ssl_certificate files/app.test/tls.crt;', 'ssl_certificate_key files/app.test/tls.key;', 'add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;'],
-      ['set $wharf_https_redirect $scheme;', 'if ($uri ~ "^/\\.well-known/acme-challenge/") {', 'set $wharf_https_redirect acme;', '}', 'if ($wharf_https_redirect = http) {', 'return 308 https://$host$request_uri;', '}'],
+      ['set $wharf_https_redirect $scheme;', 'if ($uri ~ "^/\\.well-known/acme-challenge/") {', 'set $wharf_https_redirect acme;', '}', 'if ($wharf_https_redirect = http) {', 'return 308 https://$host$wharf_https_port$request_uri;', '}'],
     ],
   },
   {
     name: 'force-ssl-redirect redirects a host without TLS',
     annotations: { 'force-ssl-redirect': 'true' },
-    lines: [['if ($wharf_https_redirect = http) {', 'return 308 https://$host$request_uri;']],
+    lines: [['if ($wharf_https_redirect = http) {', 'return 308 https://$host$wharf_https_port$request_uri;']],
   },
   { name: 'backend-protocol HTTPS', annotations: { 'backend-protocol': 'HTTPS' }, lines: [['proxy_pass https://$wharf_backend;']] },
   {

@@ -1,0 +1,54 @@
+// The README's quick start, checked as a person would follow it: `wharf local` with its defaults
+// (what `npm start` runs after setting up), then every `$ curl` line of the README's console block,
+// whose output must be what the README prints under it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { eventually } from '../support/http.ts';
+
+const run = promisify(execFile);
+const root = new URL('../../', import.meta.url).pathname;
+
+/** The commands of the quick start's console block and the output the README promises for each. */
+function readmeExamples(): { command: string; expected: string }[] {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const quickStart = readme.slice(readme.indexOf('## Quick start'));
+  const block = /```console\n([\s\S]*?)```/.exec(quickStart)?.[1];
+  assert.ok(block, 'the README quick start has a console block');
+  const examples: { command: string; expected: string }[] = [];
+  for (const line of block.split('\n')) {
+    if (line.startsWith('$ ')) examples.push({ command: line.slice(2), expected: '' });
+    else if (line !== '' && examples.length) examples.at(-1)!.expected += `${line}\n`;
+  }
+  return examples;
+}
+
+// The example balances two endpoints per Service, so either may answer.
+const anyEndpoint = (text: string) => text.replace(/\b(tea|coffee)-[12]\b/g, '$1-N');
+
+test("the README's curl lines print what the README says, right after npm start", async (t) => {
+  const examples = readmeExamples();
+  assert.ok(examples.length >= 5, 'the quick start shows at least five commands');
+  const workDir = mkdtempSync(join(tmpdir(), 'wharf-readme-'));
+  const child = spawn(process.execPath, ['src/cli.ts', 'local', '--work-dir', workDir], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  t.after(async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGINT');
+      await exited;
+    }
+    rmSync(workDir, { recursive: true, force: true });
+  });
+  assert.ok(await eventually(() => output.includes('Try:'), 30_000, 50), `wharf local did not come up:\n${output}`);
+  for (const { command, expected } of examples) {
+    const { stdout } = await run('bash', ['-c', command], { cwd: root });
+    assert.equal(anyEndpoint(stdout), anyEndpoint(expected), `$ ${command}`);
+  }
+});

@@ -1,6 +1,6 @@
 // The level-triggered half over the Kubernetes API: a ClusterReader whose list(kind) is every object
 // of the kind wharf reads, paged (limit/continue, one consistent snapshot), and whose get(key) reads
-// one object for Knative's reference-mode events. The handler's relist (view-relist.ts) calls it.
+// one object for Knative's reference-mode events. The handler's relist (src/handlers/app.ts) calls it.
 import { describeApiError, apiFailure, type KubeClients } from './kubernetes-client.ts';
 import { listPage, readObject, streamName, streamsFor, TLS_SECRET_TYPE, type StreamSpec, type WatchScope } from './kubernetes-resources.ts';
 import { CLUSTER_SCOPED, compareVersions, formatKey, type ClusterReader, type Kind, type KindList, type KubeObject, type ObjectKey } from './view.ts';

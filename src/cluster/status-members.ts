@@ -84,6 +84,8 @@ export class ReplicaMembership implements Ownership {
   #timer: NodeJS.Timeout | null = null;
   #running = false;
   #tick: Promise<void> | null = null;
+  /** owns() said no because this replica was not active: tell the listeners once it is again. */
+  #refusedInactive = false;
 
   constructor(options: MembershipOptions) {
     this.identity = options.identity ?? process.env.POD_NAME ?? hostname();
@@ -132,7 +134,10 @@ export class ReplicaMembership implements Ownership {
   }
 
   owns(uid: string): boolean {
-    if (!this.active) return false;
+    if (!this.active) {
+      this.#refusedInactive = true;
+      return false;
+    }
     let mine = this.#owners.get(uid);
     if (mine === undefined) {
       let best = '';
@@ -169,9 +174,13 @@ export class ReplicaMembership implements Ownership {
     const wasActive = this.active;
     await this.#renew();
     await this.#refresh();
+    // Writes refused while this replica was briefly inactive (a slow round: its last list or renewal
+    // grew too old) are not lost: once active again, everything is checked again.
+    const refused = this.#refusedInactive && this.active;
+    if (refused) this.#refusedInactive = false;
     const live = [...this.#peers.entries()].filter(([id, p]) => id !== this.identity && Date.now() - p.observedAt < p.durationMs).map(([id]) => id);
     const members = [...(this.active ? [this.identity] : []), ...live].sort();
-    if (members.join('\0') !== this.#members.join('\0') || wasActive !== this.active) {
+    if (members.join('\0') !== this.#members.join('\0') || wasActive !== this.active || refused) {
       this.#members = members;
       this.#owners.clear();
       this.#log.info('status writers', { members });

@@ -2,18 +2,26 @@
 // CloudEvents receiver, snapshot, health, readiness and metrics. The view of the cluster, the reader
 // behind it and the way to reach agents are passed in, so the same app runs under Node
 // (src/handlers/serve.ts), in tests through `app.request()`, and in any other Hono runtime.
+//
+// Besides the routes, three entry points feed the view without HTTP: `relist()` (through the
+// reader), `replaceLists()` (full lists someone else read: a watch feed's first list) and
+// `applyChanges()` (changes read straight from the API server's watches). All of them, like
+// POST /events, end the same way: the view applied, the desired configuration recomputed, the
+// agents told, and `onIngresses` told which Ingresses may have a new verdict (status, Events).
 import { Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { RoutingIndex, validateIngress, type ControllerSettings } from '../model/index.ts';
+import type { Affected } from '../model/routing-index.ts';
+import type { KubeKind, KubeObject as ModelObject } from '../model/schemas.ts';
 import { createLogger, type Logger } from '../log.ts';
-import type { ClusterReader, ClusterView, ObjectKey } from '../cluster/view.ts';
-import { relist } from '../cluster/view-relist.ts';
+import type { Batch } from '../protocol/agent-api.ts';
+import { KINDS, formatKey, numericVersion, type Change, type ClusterReader, type ClusterView, type Kind, type KindList, type ObjectKey, type RelistResult } from '../cluster/view.ts';
 import { MalformedReview, review } from './admission.ts';
 import { MalformedEvents, parseEvents, type ReceivedEvent } from './cloudevents.ts';
 import { applyEvents, parseListed, resolveEvents } from './changes.ts';
-import { DesiredConfig } from './desired-config.ts';
-import type { AgentSink } from './fanout.ts';
+import { DesiredConfig, parseForModel } from './desired-config.ts';
+import type { AgentSink, DesiredUpdate } from './fanout.ts';
 import { createHandlerMetrics, type HandlerMetrics } from './metrics.ts';
 import { bearerToken, limitBody, requireContentType, requireReady } from './middleware.ts';
 
@@ -39,6 +47,17 @@ export interface AppDeps {
   log?: Logger;
   /** Told about every object the view changed (events and relists): e.g. agent discovery. */
   onChange?: (key: ObjectKey) => void;
+  /**
+   * Told which Ingresses (model keys `namespace/name`) a change may have given a new verdict
+   * (handled or not, problems, hosts), or `'all'` after a full list replaced the view: status and Events.
+   */
+  onIngresses?: (keys: string[] | 'all') => void;
+  /**
+   * The resourceVersion up to which this replica's view is complete beyond its lists (its watches of
+   * the API server; 0 when unknown). A snapshot stands for the view as of the higher of this and the
+   * last full list, and carries that as its revision (see `snapshot()`).
+   */
+  watchedUpTo?: () => number;
 }
 
 export interface RelistSummary {
@@ -49,12 +68,67 @@ export interface RelistSummary {
   endpoints: number;
 }
 
+/** What `applyChanges` did with one change. */
+export interface ChangeOutcome {
+  object: string;
+  result: 'applied' | 'duplicate' | 'stale' | 'ignored' | 'invalid';
+}
+
+/** A snapshot (GET /snapshot, an agent's reconnect): the whole desired state and the view it stands for. */
+export type Snapshot = Batch & {
+  /**
+   * `complete: true` removes what the batch does not name; the agent removes only what it holds at
+   * a revision below this one, i.e. made from a view of the cluster no newer than this replica's.
+   * Absent when this replica's view is not known complete as of any version (no list yet, --no-list).
+   */
+  revision?: number;
+};
+
 export interface HandlerApp {
   app: Hono;
   desired: DesiredConfig;
   metrics: HandlerMetrics;
   /** Lists every kind through the reader, replaces the view, recomputes what changed, pushes it. */
   relist(): Promise<RelistSummary>;
+  /** The same with lists read elsewhere (a watch feed's first full list); kinds not given are left as they are. */
+  replaceLists(lists: Partial<Record<Kind, KindList>>): Promise<RelistSummary>;
+  /**
+   * Changes read straight from the API server (watches): each object parsed for the model, applied
+   * when newer than what the view holds, what it affects recomputed and pushed. As POST /events
+   * does for CloudEvents, without HTTP; duplicates of what events already brought are harmless.
+   */
+  applyChanges(changes: Change[]): ChangeOutcome[];
+  /** The snapshot every agent converges to (what GET /snapshot serves). */
+  snapshot(): Snapshot;
+  /** The resourceVersion this replica's view is known complete up to (0: not known). */
+  completeUpTo(): number;
+}
+
+/** The model's index, remembering which Ingresses each change affected (Affected.ingresses). */
+class ObservedIndex extends RoutingIndex {
+  readonly touched = new Set<string>();
+  override upsert(obj: ModelObject): Affected {
+    return this.#note(super.upsert(obj));
+  }
+  override remove(kind: KubeKind, namespace: string, name: string): Affected {
+    return this.#note(super.remove(kind, namespace, name));
+  }
+  /** The Ingresses touched since the last call. */
+  drain(): string[] {
+    const keys = [...this.touched];
+    this.touched.clear();
+    return keys;
+  }
+  #note(a: Affected): Affected {
+    for (const k of a.ingresses) this.touched.add(k);
+    return a;
+  }
+}
+
+/** The lowest list version among lists that come from a server ('0': a kind nobody lists). */
+function lowestListVersion(lists: Partial<Record<Kind, KindList>>): number {
+  const versions = Object.values(lists).map((l) => numericVersion(l?.resourceVersion)).filter((v) => v > 0);
+  return versions.length ? Math.min(...versions) : 0;
 }
 
 const JSON_TYPE = /^application\/json\b/i;
@@ -63,12 +137,24 @@ export function createApp(deps: AppDeps): HandlerApp {
   const { view, reader, agents, settings } = deps;
   const metrics = deps.metrics ?? createHandlerMetrics();
   const log = deps.log ?? createLogger({ component: 'handler' });
-  const index = new RoutingIndex(settings.controller);
+  const index = new ObservedIndex(settings.controller);
   const desired = new DesiredConfig({ index, view, log, metrics, ...(settings.controller.configMap ? { configMap: settings.controller.configMap } : {}) });
   const maxConcurrentEvents = settings.maxConcurrentEvents ?? 16;
   let eventsInFlight = 0;
   let started = false;
+  /** The full replace in progress (relists and a feed's lists run one after the other). */
   let relisting: Promise<RelistSummary> | null = null;
+  let readerRelist: Promise<RelistSummary> | null = null;
+  /** The lowest list version of the last full replace of every kind: the view is complete as of it. */
+  let listedUpTo = 0;
+
+  const completeUpTo = () => Math.max(listedUpTo, deps.watchedUpTo?.() ?? 0);
+  const snapshot = (): Snapshot => desired.snapshot(completeUpTo());
+  const tellIngresses = (all = false) => {
+    const keys = index.drain();
+    if (all) deps.onIngresses?.('all');
+    else if (keys.length) deps.onIngresses?.(keys);
+  };
 
   const app = new Hono();
 
@@ -148,6 +234,7 @@ export function createApp(deps: AppDeps): HandlerApp {
         }
         const { results, update } = applyEvents(resolved, { view, desired, metrics, ...(deps.onChange ? { onChange: deps.onChange } : {}) });
         if (update.fragments.length || update.endpoints.length) agents.publish(update);
+        tellIngresses();
         return c.json({ results });
       } finally {
         eventsInFlight--;
@@ -160,8 +247,8 @@ export function createApp(deps: AppDeps): HandlerApp {
     '/snapshot',
     bearerToken({ token: settings.agentToken, what: 'agent' }),
     requireReady({ ready: () => view.synced, what: 'GET /snapshot' }),
-    function snapshot(c) {
-      return c.json(desired.snapshot());
+    function snapshotRoute(c) {
+      return c.json(snapshot());
     },
   );
   app.get('/healthz', (c) => c.text('ok\n'));
@@ -174,17 +261,17 @@ export function createApp(deps: AppDeps): HandlerApp {
     return c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
   });
 
-  // ---- relist -------------------------------------------------------------------------------
-  async function doRelist(): Promise<RelistSummary> {
-    if (!reader) throw new Error('this handler has no cluster reader: it cannot list the cluster');
-    const skipped = { count: 0 };
-    const result = await relist(view, reader, parseListed(view, log, skipped));
+  // ---- relist, watches ----------------------------------------------------------------------
+  /** After the view took full lists: recompute, start or update the agents, compare them with us. */
+  async function afterReplace(result: RelistResult, lowest: number, skipped: number, complete: boolean): Promise<RelistSummary> {
     const listVersion = result.resourceVersion;
     const update = desired.relisted(result.changed, listVersion);
     for (const c of result.changed) deps.onChange?.(c.key);
+    if (complete) listedUpTo = Math.max(listedUpTo, lowest);
+    tellIngresses(true);
     if (!started) {
       started = true;
-      agents.start(() => desired.snapshot());
+      agents.start(snapshot);
     } else {
       if (update.fragments.length || update.endpoints.length) agents.publish(update);
       // Compare once the relist's own pushes are delivered, so they are not mistaken for gaps.
@@ -193,7 +280,76 @@ export function createApp(deps: AppDeps): HandlerApp {
     }
     metrics.relists.inc({ result: 'ok' });
     const counts = desired.counts();
-    return { changed: result.changed.length, skipped: skipped.count, resourceVersion: listVersion, fragments: counts.fragments, endpoints: counts.endpoints };
+    return { changed: result.changed.length, skipped, resourceVersion: listVersion, fragments: counts.fragments, endpoints: counts.endpoints };
+  }
+
+  async function doRelist(): Promise<RelistSummary> {
+    if (!reader) throw new Error('this handler has no cluster reader: it cannot list the cluster');
+    // Every kind is listed before anything is replaced: a half-relisted view would mix two moments.
+    const lists = await Promise.all(
+      KINDS.map(async (kind): Promise<[Kind, KindList]> => {
+        try {
+          return [kind, await reader.list(kind)];
+        } catch (e) {
+          throw new Error(`listing ${kind}: ${(e as Error).message}`, { cause: e });
+        }
+      }),
+    );
+    return doReplace(Object.fromEntries(lists));
+  }
+
+  async function doReplace(lists: Partial<Record<Kind, KindList>>): Promise<RelistSummary> {
+    const skipped = { count: 0 };
+    const prepare = parseListed(view, log, skipped);
+    const prepared: Partial<Record<Kind, KindList>> = {};
+    for (const [kind, list] of Object.entries(lists) as [Kind, KindList][]) prepared[kind] = { items: await prepare(kind, list.items), resourceVersion: list.resourceVersion };
+    const result = view.replace(prepared);
+    return afterReplace(result, lowestListVersion(lists), skipped.count, KINDS.every((k) => lists[k]));
+  }
+
+  /** One full replace at a time: a relist and a feed's list never interleave their halves. */
+  function serially(run: () => Promise<RelistSummary>): Promise<RelistSummary> {
+    const previous = relisting ?? Promise.resolve(null);
+    const next: Promise<RelistSummary> = previous
+      .catch(() => null)
+      .then(run)
+      .catch((e) => {
+        metrics.relists.inc({ result: 'error' });
+        throw e;
+      })
+      .finally(() => {
+        if (relisting === next) relisting = null;
+      });
+    relisting = next;
+    return next;
+  }
+
+  function applyChanges(changes: Change[]): ChangeOutcome[] {
+    const outcomes: ChangeOutcome[] = [];
+    const update: DesiredUpdate = { fragments: [], endpoints: [] };
+    for (const change of changes) {
+      const object = formatKey(change.key);
+      let parsedChange = change;
+      if (change.action !== 'delete') {
+        const parsed = parseForModel(change.object);
+        if (!parsed.ok) {
+          log.warn('a watched object does not parse; left out', { object, problems: parsed.problems.slice(0, 3) });
+          outcomes.push({ object, result: 'invalid' });
+          continue;
+        }
+        parsedChange = { ...change, object: parsed.value };
+      }
+      const applied = view.apply(parsedChange);
+      outcomes.push({ object, result: applied.outcome });
+      if (applied.outcome !== 'applied') continue;
+      deps.onChange?.(change.key);
+      const u = desired.applied(change.key, applied.current, view.versionOf(change.key));
+      update.fragments.push(...u.fragments);
+      update.endpoints.push(...u.endpoints);
+    }
+    if (update.fragments.length || update.endpoints.length) agents.publish(update);
+    tellIngresses();
+    return outcomes;
   }
 
   return {
@@ -201,13 +357,13 @@ export function createApp(deps: AppDeps): HandlerApp {
     desired,
     metrics,
     relist() {
-      relisting ??= doRelist()
-        .catch((e) => {
-          metrics.relists.inc({ result: 'error' });
-          throw e;
-        })
-        .finally(() => (relisting = null));
-      return relisting;
+      // Concurrent callers share the relist in progress.
+      readerRelist ??= serially(doRelist).finally(() => (readerRelist = null));
+      return readerRelist;
     },
+    replaceLists: (lists) => serially(() => doReplace(lists)),
+    applyChanges,
+    snapshot,
+    completeUpTo,
   };
 }

@@ -161,13 +161,23 @@ export class DesiredConfig {
     return this.#recompute(all, listVersion);
   }
 
-  /** Everything an agent needs to converge from nothing (GET /snapshot, reconnects). */
-  snapshot(): Batch {
-    return {
+  /**
+   * Everything an agent needs to converge from nothing (GET /snapshot, reconnects). `completeUpTo`:
+   * the resourceVersion V this replica's view is complete as of (every write up to V seen). The
+   * snapshot then carries revision V × SLOT: the agent removes a fragment the snapshot does not name
+   * only when it holds it below that revision, i.e. made from objects no newer than V, which this
+   * view knows. Content another replica made from something newer (base ≥ V: equal is kept too, to
+   * be safe) stays until a replica whose view knows it says otherwise, so a replica with an older
+   * view cannot delete newer fragments. Without V (0: no list yet, --no-list) there is no revision.
+   */
+  snapshot(completeUpTo = 0): Batch & { revision?: number } {
+    const batch: Batch & { revision?: number } = {
       fragments: [...this.#fragments.values()].map((f) => f.change),
       endpoints: [...this.#endpoints.values()].map((e) => e.change),
       complete: true,
     };
+    if (completeUpTo > 0) batch.revision = Math.min(completeUpTo, MAX_BASE) * SLOT;
+    return batch;
   }
 
   /** Desired fragment by name (tests, debugging). */

@@ -1,94 +1,43 @@
-// `wharf handler`: the handler tier under Node. Reads its flags and tokens, lists the cluster, serves
-// the Hono app over HTTP or HTTPS (the API server calls webhooks over HTTPS only), relists
-// periodically, and pushes to a static list of agents or to those found through their Service.
-import { readFile } from 'node:fs/promises';
+// `wharf handler`: the handler tier under Node. Lists the cluster, keeps the view current through
+// watches of the API server (and CloudEvents, the fast trigger and Knative's path), serves the Hono
+// app over HTTP or HTTPS (the API server calls webhooks over HTTPS only), relists periodically,
+// pushes to a static list of agents or to those found through their Service, and writes Ingress
+// status and Events (one replica per Ingress). Flags: handler-flags.ts.
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { parseArgs } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import { serve } from '@hono/node-server';
 import { collectDefaultMetrics } from 'prom-client';
+import { KubernetesViewFeed, type ChangeSink } from '../cluster/kubernetes-view-feed.ts';
+import { ReplicaMembership } from '../cluster/status-members.ts';
+import { IngressStatusWriter } from '../cluster/status-writer.ts';
 import { MemoryView } from '../cluster/view-memory.ts';
-import type { ClusterReader, KindList, KubeObject } from '../cluster/view.ts';
+import { numericVersion, type Change, type ClusterReader, type Kind, type KindList, type KubeObject } from '../cluster/view.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { CONTROLLER_NAME, type ControllerSettings } from '../model/index.ts';
-import { agentsFromView, parseAgentService, type AgentService } from './agent-discovery.ts';
+import { agentsFromView } from './agent-discovery.ts';
 import { httpAgentClient } from './agent-client.ts';
 import { createApp, type HandlerApp } from './app.ts';
 import { AgentFanout } from './fanout.ts';
+import { parseHandlerArgs, usage, UsageError, type HandlerOptions } from './handler-flags.ts';
+import { applyHeapDefaults } from './heap-defaults.ts';
+import { IngressVerdicts } from './ingress-verdicts.ts';
 import { createHandlerMetrics } from './metrics.ts';
+import { QuarantineWatch } from './quarantine.ts';
 import { relevantTo } from './relevance.ts';
 
-export const usage = `usage: wharf handler --agent-token-file FILE [options]
-
-Serves the admission webhook (POST /admission), the CloudEvents receiver (POST /events), the agents'
-snapshot (GET /snapshot), /healthz, /readyz and /metrics.
-
-  --listen HOST:PORT            address to serve on (default 127.0.0.1:7070)
-  --tls-cert FILE, --tls-key FILE
-                                serve HTTPS with this certificate (the API server calls webhooks over HTTPS)
-  --agent URL                   an agent's API, e.g. http://10.0.0.5:7071; repeatable
-  --agent-service NS/NAME       find the agents through the EndpointSlices of their Service
-  --agent-port N                the agents' API port with --agent-service (default 7071)
-  --agent-token-file FILE       the token to call agents with; GET /snapshot requires it too (required)
-  --events-token-file FILE      the token POST /events requires; without it /events is open (restrict it by NetworkPolicy)
-  --relist-interval DUR         full list of the cluster this often, e.g. 5m, 90s (default 5m)
-  --ingress-class NAME          the IngressClass wharf serves (default wharf)
-  --watch-ingress-without-class also handle Ingresses that name no class
-  --configmap NS/NAME           the global settings ConfigMap (others are ignored)
-  --no-list                     start with an empty view fed by events only (no cluster reader: tests, local use)
-  --publish-service NS/NAME     accepted for the chart; Ingress status is not written yet`;
-
-export class UsageError extends Error {}
-
-export interface HandlerOptions {
-  host: string;
-  port: number;
-  tls: { cert: string; key: string } | null;
-  agents: string[];
-  agentService: AgentService | null;
-  agentToken: string;
-  eventsToken: string | null;
-  relistIntervalMs: number;
-  controller: ControllerSettings;
-  /** Lists and reads the cluster; null: an empty start, fed by events only. */
-  reader: ClusterReader | null;
-  log?: Logger;
-}
+export { parseDuration, parseHandlerArgs, usage, UsageError, type HandlerOptions, type StatusOptions, type WatchOptions } from './handler-flags.ts';
 
 export interface RunningHandler {
   /** Base URL, e.g. http://127.0.0.1:7070 */
   url: string;
   handler: HandlerApp;
   fanout: AgentFanout;
+  /** The watches keeping the view current (null with --no-watch or without a cluster). */
+  feed: KubernetesViewFeed | null;
+  /** Ingress status and Events (null without a publish flag). */
+  status: { membership: ReplicaMembership; writer: IngressStatusWriter; quarantine: QuarantineWatch } | null;
   close(): Promise<void>;
-}
-
-/** "5m", "90s", "250ms", "1h" or plain seconds → milliseconds. */
-export function parseDuration(flag: string, value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!m) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(value)}: expected a duration such as 90s, 5m or 1h`);
-  const n = Number(m[1]);
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h']);
-}
-
-function parseListen(value: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new UsageError(`--listen: Invalid value: ${JSON.stringify(value)}: expected HOST:PORT, e.g. 0.0.0.0:8443`);
-  return { host: m[1] ?? m[2]!, port };
-}
-
-async function readToken(flag: string, path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${flag}: cannot read ${path}: ${(e as Error).message}`);
-  }
-  const token = text.trim();
-  if (token.length < 16) throw new UsageError(`${flag}: the token in ${path} is ${token.length} characters; use at least 16 (e.g. openssl rand -hex 32)`);
-  return token;
 }
 
 /** A reader with nothing in it: the start of a view fed by events only (--no-list). */
@@ -100,6 +49,51 @@ const emptyReader: ClusterReader = {
     return null;
   },
 };
+
+/**
+ * The watch feed's sink: its first full list replaces the view (changes read meanwhile wait for
+ * it, in order), then every change goes to the handler at once.
+ */
+class HandlerSink implements ChangeSink {
+  readonly #handler: HandlerApp;
+  readonly #log: Logger;
+  #waiting: Change[] = [];
+  #replacing: Promise<void> | null = null;
+
+  constructor(handler: HandlerApp, log: Logger) {
+    this.#handler = handler;
+    this.#log = log;
+  }
+
+  /** True when every change read so far is in the view (nothing waits for a replace). */
+  get settled(): boolean {
+    return this.#replacing === null;
+  }
+
+  /** Resolves once the replace in progress (and the changes that waited for it) is done. */
+  async replaced(): Promise<void> {
+    await this.#replacing;
+  }
+
+  replace(lists: Partial<Record<Kind, KindList>>): void {
+    this.#replacing = this.#handler
+      .replaceLists(lists)
+      .then(
+        (s) => this.#log.info('cluster listed', { ...s }),
+        (e) => this.#log.error('the watched lists could not replace the view; the periodic relist tries again', { error: e }),
+      )
+      .then(() => {
+        this.#replacing = null;
+        const waiting = this.#waiting.splice(0);
+        if (waiting.length) this.#handler.applyChanges(waiting);
+      });
+  }
+
+  apply(change: Change): void {
+    if (this.#replacing) this.#waiting.push(change);
+    else this.#handler.applyChanges([change]);
+  }
+}
 
 /** Starts the handler: lists, serves, relists. Resolves once it listens and the first list is done. */
 export async function startHandler(o: HandlerOptions): Promise<RunningHandler> {
@@ -120,6 +114,9 @@ export async function startHandler(o: HandlerOptions): Promise<RunningHandler> {
     log.info('agents', { agents: [...o.agents, ...urls] });
     fanout.setClients([...new Set([...o.agents, ...urls])].map(client));
   };
+  let feed: KubernetesViewFeed | null = null;
+  let sink: HandlerSink | null = null;
+  let verdicts: IngressVerdicts | null = null;
   const handler = createApp({
     view,
     reader: o.reader ?? emptyReader,
@@ -130,21 +127,80 @@ export async function startHandler(o: HandlerOptions): Promise<RunningHandler> {
     onChange: (key) => {
       if (o.agentService && key.kind === 'EndpointSlice' && key.namespace === o.agentService.namespace) discover();
     },
+    onIngresses: (keys) => verdicts?.affected(keys),
+    // The watches have seen every write up to the oldest of their positions (bookmarks included).
+    watchedUpTo: () => (feed?.synced && sink?.settled ? Math.min(...feed.watchers.map((w) => numericVersion(w.resourceVersion))) : 0),
   });
 
-  // The first list, retried until it works: the handler is not ready before it.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const s = await handler.relist();
-      log.info('cluster listed', { ...s });
-      break;
-    } catch (e) {
-      const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt - 1, 6));
-      log.warn('cannot list the cluster yet; retrying', { attempt, retryInMs: delay, error: e });
-      await new Promise((r) => setTimeout(r, delay));
+  let status: RunningHandler['status'] = null;
+  if (o.status) {
+    const s = o.status;
+    const membership = new ReplicaMembership({
+      clients: s.clients,
+      namespace: s.leaseNamespace,
+      log,
+      ...(s.identity ? { identity: s.identity } : {}),
+      ...(s.renewIntervalMs ? { renewIntervalMs: s.renewIntervalMs } : {}),
+      ...(s.leaseDurationMs ? { leaseDurationMs: s.leaseDurationMs } : {}),
+    });
+    const writer = new IngressStatusWriter({
+      clients: s.clients,
+      log,
+      publish: s.publish,
+      ownership: membership,
+      instance: membership.identity,
+      ...(s.namespace ? { namespace: s.namespace } : {}),
+      ...(s.retryMs ? { retryMs: s.retryMs } : {}),
+      ...(o.watch?.backoff ? { watch: { backoff: o.watch.backoff } } : {}),
+    });
+    const ingressVerdicts = new IngressVerdicts(handler.desired.index, writer);
+    verdicts = ingressVerdicts;
+    const quarantine = new QuarantineWatch({
+      agents: () => fanout.status().map((a) => a.agent),
+      token: o.agentToken,
+      log: log.child({ part: 'quarantine' }),
+      onChange: (now, previous) => ingressVerdicts.quarantined(now, previous),
+      ...(s.quarantinePollMs ? { intervalMs: s.quarantinePollMs } : {}),
+    });
+    status = { membership, writer, quarantine };
+  }
+
+  if (o.watch && o.reader) {
+    // The view follows the API server itself: every replica is current, whichever one an event reached.
+    sink = new HandlerSink(handler, log);
+    feed = new KubernetesViewFeed({
+      clients: o.watch.clients,
+      sink,
+      log: log.child({ part: 'watch' }),
+      scope: o.watch.scope,
+      ...(o.watch.backoff ? { watch: { backoff: o.watch.backoff } } : {}),
+    });
+    await feed.start();
+    await sink.replaced();
+  }
+  if (!view.synced) {
+    // The first list, retried until it works: the handler is not ready before it.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const s = await handler.relist();
+        log.info('cluster listed', { ...s });
+        break;
+      } catch (e) {
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt - 1, 6));
+        log.warn('cannot list the cluster yet; retrying', { attempt, retryInMs: delay, error: e });
+        await new Promise((r) => setTimeout(r, delay));
+      }
     }
   }
   discover();
+
+  if (status) {
+    const { membership, writer, quarantine } = status;
+    // Status ownership and the status watches start in the background: they never hold up serving.
+    void membership.start().catch((e) => log.error('status ownership could not start', { error: e }));
+    void writer.start().catch((e) => log.error('the status writer could not start', { error: e }));
+    quarantine.start();
+  }
 
   const relistTimer = o.reader
     ? setInterval(() => {
@@ -174,108 +230,43 @@ export async function startHandler(o: HandlerOptions): Promise<RunningHandler> {
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${o.tls ? 'https' : 'http'}://${host}:${address.port}`;
-  log.info('handler listening', { url, agents: fanout.status().map((a) => a.agent), eventsAuthenticated: o.eventsToken !== null });
+  log.info('handler listening', {
+    url,
+    agents: fanout.status().map((a) => a.agent),
+    eventsAuthenticated: o.eventsToken !== null,
+    watching: feed !== null,
+    status: status ? status.membership.identity : false,
+    heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 1048576),
+  });
   if (!o.eventsToken) log.warn('POST /events accepts events without a token: only the event source may be able to reach it (NetworkPolicy)');
 
   return {
     url,
     handler,
     fanout,
+    feed,
+    status,
     async close() {
       if (relistTimer) clearInterval(relistTimer);
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeIdleConnections?.();
       });
+      await feed?.stop();
+      if (status) {
+        await status.quarantine.stop();
+        await status.writer.stop();
+        // Releasing the Lease lets the other replicas take this one's Ingresses over at once.
+        await status.membership.stop(true);
+      }
       await fanout.close();
     },
   };
 }
 
-/** Parses `wharf handler` flags; throws UsageError with the flag and what to fix. */
-export async function parseHandlerArgs(argv: string[]): Promise<HandlerOptions | null> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        listen: { type: 'string', default: '127.0.0.1:7070' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        agent: { type: 'string', multiple: true, default: [] },
-        'agent-service': { type: 'string' },
-        'agent-port': { type: 'string', default: '7071' },
-        'agent-token-file': { type: 'string' },
-        'events-token-file': { type: 'string' },
-        'relist-interval': { type: 'string', default: '5m' },
-        'ingress-class': { type: 'string', default: 'wharf' },
-        'watch-ingress-without-class': { type: 'boolean', default: false },
-        configmap: { type: 'string' },
-        'no-list': { type: 'boolean', default: false },
-        'publish-service': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  if (values.help) return null;
-  const { host, port } = parseListen(values.listen);
-  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('--tls-cert and --tls-key: Required value: give both or neither');
-  let tls: HandlerOptions['tls'] = null;
-  if (values['tls-cert'] && values['tls-key']) {
-    try {
-      tls = { cert: await readFile(values['tls-cert'], 'utf8'), key: await readFile(values['tls-key'], 'utf8') };
-    } catch (e) {
-      throw new UsageError(`--tls-cert/--tls-key: ${(e as Error).message}`);
-    }
-  }
-  if (!values['agent-token-file']) throw new UsageError('--agent-token-file: Required value: the token the agents require (GET /snapshot requires it too)');
-  for (const a of values.agent) {
-    try {
-      httpAgentClient({ url: a, token: 'x' });
-    } catch (e) {
-      throw new UsageError(`--agent: ${(e as Error).message}`);
-    }
-  }
-  let agentService: AgentService | null = null;
-  if (values['agent-service']) {
-    try {
-      agentService = parseAgentService(values['agent-service'], Number(values['agent-port']));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-  }
-  if (values.configmap && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(values.configmap)) {
-    throw new UsageError(`--configmap: Invalid value: ${JSON.stringify(values.configmap)}: expected namespace/name`);
-  }
-  if (!values['no-list']) {
-    throw new UsageError('listing the cluster needs the Kubernetes reader, which this build does not have yet; pass --no-list to run fed by events only');
-  }
-  const relistIntervalMs = parseDuration('--relist-interval', values['relist-interval']);
-  if (relistIntervalMs < 1000) throw new UsageError('--relist-interval: Invalid value: at least 1s');
-  return {
-    host,
-    port,
-    tls,
-    agents: values.agent,
-    agentService,
-    agentToken: await readToken('--agent-token-file', values['agent-token-file']),
-    eventsToken: values['events-token-file'] ? await readToken('--events-token-file', values['events-token-file']) : null,
-    relistIntervalMs,
-    controller: {
-      controllerName: CONTROLLER_NAME,
-      ingressClassName: values['ingress-class'],
-      watchIngressWithoutClass: values['watch-ingress-without-class'],
-      ...(values.configmap ? { configMap: values.configmap } : {}),
-    },
-    reader: null,
-  };
-}
-
 /** The `wharf handler` command. */
 export async function main(argv: string[]): Promise<void> {
+  if (!argv.includes('--help') && !argv.includes('-h')) applyHeapDefaults();
   const log = createLogger({ component: 'handler' });
   let options: HandlerOptions | null;
   try {

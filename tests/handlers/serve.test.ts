@@ -7,12 +7,32 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseHandlerArgs, startHandler, UsageError } from '../../src/handlers/serve.ts';
+import { parseHandlerArgs, startHandler, UsageError, type HandlerOptions } from '../../src/handlers/serve.ts';
 import { defaultControllerSettings } from '../../src/model/index.ts';
 import { selfSigned } from '../render/helpers.ts';
 import { request } from '../support/http.ts';
 import { TOKEN, admissionReview, ingress } from './fixtures.ts';
 import { quietLog } from './support.ts';
+
+/** A kubeconfig for an API server nobody calls (parsing only). */
+const KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster:
+    server: https://127.0.0.1:1
+users:
+- name: u
+  user:
+    token: t
+contexts:
+- name: c
+  context:
+    cluster: c
+    user: u
+    namespace: ingress
+current-context: c
+`;
 
 function files(t: { after(fn: () => void): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-handler-test-'));
@@ -37,7 +57,14 @@ test('flags are checked with a message naming the flag and the fix', async (t) =
     ['a bad agent URL', ['--no-list', '--agent-token-file', token, '--agent', 'ftp://x'], /--agent: agent URL ftp:\/\/x: use http:\/\/ or https:\/\//],
     ['a bad agent service', ['--no-list', '--agent-token-file', token, '--agent-service', 'agents'], /--agent-service: Invalid value: "agents": expected namespace\/name/],
     ['a bad duration', ['--no-list', '--agent-token-file', token, '--relist-interval', 'soon'], /--relist-interval: Invalid value: "soon": expected a duration/],
-    ['no reader and no --no-list', ['--agent-token-file', token], /pass --no-list/],
+    ['no credentials and no --no-list', ['--agent-token-file', token, '--kubeconfig', join(f.dir, 'nope')], /reading the kubeconfig .*nope.*; or pass --no-list to run fed by events only/],
+    ['cluster flags with --no-list', ['--no-list', '--agent-token-file', token, '--publish-service', 'wharf/wharf-nginx'], /--publish-service: needs the cluster, and --no-list runs without it/],
+    ['both publish flags', ['--no-list', '--agent-token-file', token, '--publish-service', 'wharf/x', '--publish-address', '203.0.113.7'], /--publish-service and --publish-address: give one or neither/],
+    ['both auth secret flags', ['--no-list', '--agent-token-file', token, '--no-auth-secrets', '--auth-secret-selector', 'a=b'], /give one or neither/],
+    ['a bad namespace', ['--no-list', '--agent-token-file', token, '--namespace', 'Not_A_Namespace'], /--namespace: Invalid value: "Not_A_Namespace"/],
+    ['a bad publish address', ['--agent-token-file', token, '--kubeconfig', f.write('kc', KUBECONFIG), '--publish-address', 'not an address'], /--publish-address: Invalid value: "not an address"/],
+    ['a bad publish Service', ['--agent-token-file', token, '--kubeconfig', f.write('kc2', KUBECONFIG), '--publish-service', 'nginx'], /--publish-service: Invalid value: "nginx": expected namespace\/name/],
+    ['a renewal too short', ['--no-list', '--agent-token-file', token, '--status-renew-interval', '10ms'], /--status-renew-interval: Invalid value: at least 100ms/],
     ['an unknown flag', ['--agent-token-file', token, '--frobnicate'], /Unknown option '--frobnicate'/],
   ];
   for (const [name, argv, message] of cases) {
@@ -50,6 +77,63 @@ test('flags are checked with a message naming the flag and the fix', async (t) =
   assert.deepEqual(ok!.agents, ['http://10.0.0.5:7071']);
   assert.equal(ok!.controller.ingressClassName, 'edge');
   assert.equal(ok!.controller.configMap, 'wharf/wharf-config');
+});
+
+test('with a kubeconfig the handler lists, watches and writes status with the flags it was given', async (t) => {
+  const f = files(t);
+  const token = f.write('token', `${TOKEN}\n`);
+  const kc = f.write('kubeconfig', KUBECONFIG);
+  const base = ['--agent-token-file', token, '--kubeconfig', kc];
+  const cases: Record<string, { argv: string[]; env?: Record<string, string>; want: (o: HandlerOptions) => void }> = {
+    'defaults: all namespaces, TLS and Opaque Secrets, watches on, no status without a publish flag': {
+      argv: [],
+      want: (o) => {
+        assert.ok(o.reader);
+        assert.deepEqual(o.watch?.scope, {});
+        assert.equal(o.status, null);
+      },
+    },
+    'one namespace, the ConfigMap, auth Secrets by label, no watches': {
+      argv: ['--namespace', 'shop', '--configmap', 'wharf/wharf-config', '--auth-secret-selector', 'wharf.io/auth=true', '--no-watch'],
+      want: (o) => {
+        assert.equal(o.watch, null);
+        assert.equal(o.controller.configMap, 'wharf/wharf-config');
+        const reader = o.reader as { streams?: { kind: string; namespace: string; fieldSelector?: string; labelSelector?: string }[] };
+        assert.deepEqual(
+          reader.streams?.map((s) => `${s.kind} ${s.namespace} ${s.fieldSelector ?? ''} ${s.labelSelector ?? ''}`.trim()),
+          ['Ingress shop', 'IngressClass', 'Service shop', 'EndpointSlice shop', 'Secret shop type=kubernetes.io/tls', 'Secret shop type=Opaque wharf.io/auth=true', 'ConfigMap wharf metadata.name=wharf-config'],
+        );
+      },
+    },
+    'no auth Secrets': {
+      argv: ['--no-auth-secrets'],
+      want: (o) => assert.deepEqual(o.watch?.scope, { authSecrets: false }),
+    },
+    'status from the publish Service, Leases in POD_NAMESPACE, named after POD_NAME': {
+      argv: ['--publish-service', 'wharf/wharf-nginx', '--status-renew-interval', '2s', '--namespace', 'shop'],
+      env: { POD_NAMESPACE: 'wharf', POD_NAME: 'wharf-handler-7d9c-x2' },
+      want: (o) => {
+        assert.deepEqual(o.status?.publish, { service: { namespace: 'wharf', name: 'wharf-nginx' } });
+        assert.equal(o.status?.leaseNamespace, 'wharf');
+        assert.equal(o.status?.identity, 'wharf-handler-7d9c-x2');
+        assert.equal(o.status?.namespace, 'shop');
+        assert.equal(o.status?.renewIntervalMs, 2000);
+        assert.equal(o.status?.leaseDurationMs, 8000);
+      },
+    },
+    'status at fixed addresses; out of a Pod, Leases in the kubeconfig context namespace': {
+      argv: ['--publish-address', 'lb.example.com,203.0.113.7'],
+      want: (o) => {
+        assert.deepEqual(o.status?.publish, { addresses: [{ ip: '203.0.113.7' }, { hostname: 'lb.example.com' }] });
+        assert.equal(o.status?.leaseNamespace, 'ingress');
+      },
+    },
+  };
+  for (const [name, c] of Object.entries(cases)) {
+    const o = await parseHandlerArgs([...base, ...c.argv], c.env ?? {});
+    assert.ok(o, name);
+    c.want(o);
+  }
 });
 
 test('with a certificate the handler serves HTTPS, and answers reviews over it', async (t) => {

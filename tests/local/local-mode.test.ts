@@ -2,13 +2,13 @@
 // by step, each step checked through real HTTP/HTTPS requests and the agent's metrics.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackend, freePort, type Backend } from '../support/backend.ts';
 import { request, eventually } from '../support/http.ts';
 import { CERT, KEY } from '../model/tls-fixture.ts';
+import { startWharfLocal, processesUnder } from '../support/wharf-local.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -35,35 +35,9 @@ spec:
           - { path: ${path}, pathType: Prefix, backend: { service: { name: ${service}, port: { name: http } } } }
 `;
 
-// Runs `wharf local`; collects its terminal output.
-async function startLocal(manifests: string, httpPort: number, httpsPort: number, workDir: string) {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['src/cli.ts', 'local', '--manifests', manifests, '--http-port', String(httpPort), '--https-port', String(httpsPort), '--handler-port', '0', '--agent-port', '0', '--work-dir', workDir, '--no-backends'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WHARF_LOG_LEVEL: 'info' } },
-  );
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const agentUrl = await eventually(() => /agent (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], 30_000, 50);
-  assert.ok(agentUrl, `wharf local did not come up:\n${output}`);
-  return { child, agentUrl, output: () => output };
-}
-
 async function reloads(agentUrl: string): Promise<number> {
   const text = await (await fetch(`${agentUrl}/metrics`)).text();
   return [...text.matchAll(/^wharf_agent_reloads_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
-}
-
-// NGINX processes started from this work dir (none may be left behind).
-function nginxOf(workDir: string): number[] {
-  const pids: number[] = [];
-  for (const p of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-    try {
-      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(workDir)) pids.push(Number(p));
-    } catch {}
-  }
-  return pids;
 }
 
 test('wharf local follows a folder of manifests: adds, path changes, scaling, TLS, a broken file, deletes', async (t) => {
@@ -73,9 +47,11 @@ test('wharf local follows a folder of manifests: adds, path changes, scaling, TL
   const [httpPort, httpsPort] = [await freePort(), await freePort()];
   writeFileSync(join(dir, 'web.yaml'), `${service('web')}---\n${slice('web', 'web', [a])}`);
   writeFileSync(join(dir, 'web-ingress.yaml'), ingress('web', 'web.test', '/app', 'web'));
-  const local = await startLocal(dir, httpPort, httpsPort, workDir);
+  const args = ['--manifests', dir, '--http-port', String(httpPort), '--https-port', String(httpsPort), '--handler-port', '0', '--agent-port', '0', '--no-backends'];
+  const local = await startWharfLocal(args, workDir, /agent http:\/\/127\.0\.0\.1:\d+/);
+  const agentUrl = /agent (http:\/\/127\.0\.0\.1:\d+)/.exec(local.output())![1]!;
   t.after(async () => {
-    if (local.child.exitCode === null) local.child.kill('SIGKILL');
+    await local.stop();
     await Promise.all([a.close(), b.close(), c.close()]);
     rmSync(dir, { recursive: true, force: true });
     rmSync(workDir, { recursive: true, force: true });
@@ -100,14 +76,14 @@ test('wharf local follows a folder of manifests: adds, path changes, scaling, TL
   assert.equal((await get('web.test', '/app')).status, 404);
 
   // Scale the EndpointSlice: endpoints only, so no reload.
-  const before = await reloads(local.agentUrl);
+  const before = await reloads(agentUrl);
   writeFileSync(join(dir, 'web.yaml'), `${service('web')}---\n${slice('web', 'web', [a, c])}`);
   await until('the new endpoint takes traffic', async () => {
     const seen = new Set<string>();
     for (let i = 0; i < 6; i++) seen.add(JSON.parse((await get('web.test', '/web')).body).backend);
     return seen.has('a') && seen.has('c');
   });
-  assert.equal(await reloads(local.agentUrl), before, 'scaling an EndpointSlice must not reload NGINX');
+  assert.equal(await reloads(agentUrl), before, 'scaling an EndpointSlice must not reload NGINX');
 
   // Add a TLS host.
   writeFileSync(
@@ -142,9 +118,7 @@ test('wharf local follows a folder of manifests: adds, path changes, scaling, TL
   await until('the deleted Ingress no longer serves', async () => (await get('api.test', '/v1')).status === 404);
 
   // Ctrl-C stops everything, NGINX included.
-  assert.ok(nginxOf(workDir).length > 0);
-  const exited = new Promise<number | null>((r) => local.child.once('exit', (code) => r(code)));
-  local.child.kill('SIGINT');
-  assert.equal(await exited, 0);
-  assert.deepEqual(nginxOf(workDir), [], 'no NGINX process may be left behind');
+  assert.ok(processesUnder(workDir).length > 0, 'NGINX runs from the work dir');
+  assert.equal(await local.interrupt(), 0);
+  assert.deepEqual(processesUnder(workDir), [], 'no NGINX process may be left behind');
 });

@@ -3,12 +3,12 @@
 // whose output must be what the README prints under it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { eventually } from '../support/http.ts';
+import { startWharfLocal } from '../support/wharf-local.ts';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url).pathname;
@@ -34,19 +34,11 @@ test("the README's curl lines print what the README says, right after npm start"
   const examples = readmeExamples();
   assert.ok(examples.length >= 5, 'the quick start shows at least five commands');
   const workDir = mkdtempSync(join(tmpdir(), 'wharf-readme-'));
-  const child = spawn(process.execPath, ['src/cli.ts', 'local', '--work-dir', workDir], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const local = await startWharfLocal([], workDir, /^Try:$/m);
   t.after(async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGINT');
-      await exited;
-    }
+    await local.stop();
     rmSync(workDir, { recursive: true, force: true });
   });
-  assert.ok(await eventually(() => output.includes('Try:'), 30_000, 50), `wharf local did not come up:\n${output}`);
   for (const { command, expected } of examples) {
     const { stdout } = await run('bash', ['-c', command], { cwd: root });
     assert.equal(anyEndpoint(stdout), anyEndpoint(expected), `$ ${command}`);

@@ -1,0 +1,287 @@
+// `wharf handler`'s command line: flags in, HandlerOptions out (src/handlers/serve.ts runs them).
+// Every problem is a UsageError naming the flag and what to fix; the Kubernetes credentials are
+// loaded here, so a handler without them stops at once with a message instead of listing nothing.
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import type * as k8s from '@kubernetes/client-node';
+import { loadKubeConfig, makeClients, type KubeClients } from '../cluster/kubernetes-client.ts';
+import { KubernetesReader } from '../cluster/kubernetes-reader.ts';
+import type { WatchScope } from '../cluster/kubernetes-resources.ts';
+import { parsePublishAddresses } from '../cluster/status-address.ts';
+import type { PublishSource } from '../cluster/status-writer.ts';
+import type { ClusterReader } from '../cluster/view.ts';
+import type { Logger } from '../log.ts';
+import { CONTROLLER_NAME, type ControllerSettings } from '../model/index.ts';
+import { parseAgentService, type AgentService } from './agent-discovery.ts';
+import { httpAgentClient } from './agent-client.ts';
+
+export const usage = `usage: wharf handler --agent-token-file FILE [options]
+
+Serves the admission webhook (POST /admission), the CloudEvents receiver (POST /events), the agents'
+snapshot (GET /snapshot), /healthz, /readyz and /metrics. Lists and watches the cluster, pushes the
+configuration to every agent, and writes Ingress status and Events.
+
+  --listen HOST:PORT            address to serve on (default 127.0.0.1:7070)
+  --tls-cert FILE, --tls-key FILE
+                                serve HTTPS with this certificate (the API server calls webhooks over HTTPS)
+  --agent URL                   an agent's API, e.g. http://10.0.0.5:7071; repeatable
+  --agent-service NS/NAME       find the agents through the EndpointSlices of their Service
+  --agent-port N                the agents' API port with --agent-service (default 7071)
+  --agent-token-file FILE       the token to call agents with; GET /snapshot requires it too (required)
+  --events-token-file FILE      the token POST /events requires; without it /events is open (restrict it by NetworkPolicy)
+  --ingress-class NAME          the IngressClass wharf serves (default wharf)
+  --watch-ingress-without-class also handle Ingresses that name no class
+
+Cluster (credentials: --kubeconfig, else KUBECONFIG, ~/.kube/config, or the Pod's service account):
+  --kubeconfig FILE             the kubeconfig to use
+  --namespace NS                read one namespace only (default: all)
+  --configmap NS/NAME           the global settings ConfigMap (others are ignored)
+  --auth-secret-selector SEL    label selector of the Opaque Secrets holding htpasswd files (default: every Opaque Secret)
+  --no-auth-secrets             read no Opaque Secrets (no basic auth)
+  --relist-interval DUR         full list of the cluster this often, e.g. 5m, 90s (default 5m)
+  --no-watch                    do not watch the API server: list, relist and CloudEvents only (every
+                                replica then knows only the events it received until its next relist)
+  --no-list                     no cluster at all: an empty view fed by events only (tests, local use)
+
+Ingress status and Events (written only with one of the two publish flags):
+  --publish-service NS/NAME     publish the address of this Service (its load balancer, external or cluster IP)
+  --publish-address LIST        publish these IPs and DNS names (comma-separated) instead
+  --status-renew-interval DUR   how often each replica renews its Lease for status ownership (default 5s;
+                                a replica writes 3 intervals after joining, and is taken as gone after 4)
+
+Memory: unless NODE_OPTIONS (or node's own flags) bound the heap, \`wharf handler\` restarts itself
+once with --max-semi-space-size=8 and --max-old-space-size=<half the container's memory limit, 256
+without a limit>; WHARF_HEAP_DEFAULTS=0 turns that off.`;
+
+export class UsageError extends Error {}
+
+/** Ingress status: where the address comes from and how replicas share the writes. */
+export interface StatusOptions {
+  clients: KubeClients;
+  publish: PublishSource;
+  /** Where this replica's Lease lives: the handler's own namespace. */
+  leaseNamespace: string;
+  /** Only Ingresses of this namespace (--namespace); default all. */
+  namespace?: string;
+  /** This replica's name (default: POD_NAME, else the host name). */
+  identity?: string;
+  renewIntervalMs?: number;
+  leaseDurationMs?: number;
+  /** How often the agents are asked for quarantined fragments (default 10 s). */
+  quarantinePollMs?: number;
+  /** Delay before a failed status write is tried again (default 5 s). */
+  retryMs?: number;
+}
+
+/** Watching the API server (the handler's own view kept current, not only through events). */
+export interface WatchOptions {
+  clients: KubeClients;
+  scope: WatchScope;
+  /** Backoff of the watchers after failures (tests shorten it). */
+  backoff?: { baseMs?: number; maxMs?: number };
+}
+
+export interface HandlerOptions {
+  host: string;
+  port: number;
+  tls: { cert: string; key: string } | null;
+  agents: string[];
+  agentService: AgentService | null;
+  agentToken: string;
+  eventsToken: string | null;
+  relistIntervalMs: number;
+  controller: ControllerSettings;
+  /** Lists and reads the cluster; null: an empty start, fed by events only. */
+  reader: ClusterReader | null;
+  /** Watches the cluster (needs `reader` for the periodic relist); null or absent: no watches. */
+  watch?: WatchOptions | null;
+  /** Writes Ingress status and Events; null or absent: none. */
+  status?: StatusOptions | null;
+  log?: Logger;
+}
+
+/** "5m", "90s", "250ms", "1h" or plain seconds → milliseconds. */
+export function parseDuration(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(value)}: expected a duration such as 90s, 5m or 1h`);
+  const n = Number(m[1]);
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h']);
+}
+
+function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new UsageError(`--listen: Invalid value: ${JSON.stringify(value)}: expected HOST:PORT, e.g. 0.0.0.0:8443`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+const NAMESPACED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/;
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function namespacedName(flag: string, value: string): { namespace: string; name: string } {
+  const m = NAMESPACED_NAME.exec(value);
+  if (!m) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(value)}: expected namespace/name`);
+  return { namespace: m[1]!, name: m[3]! };
+}
+
+async function readToken(flag: string, path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${flag}: cannot read ${path}: ${(e as Error).message}`);
+  }
+  const token = text.trim();
+  if (token.length < 16) throw new UsageError(`${flag}: the token in ${path} is ${token.length} characters; use at least 16 (e.g. openssl rand -hex 32)`);
+  return token;
+}
+
+const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/**
+ * The handler's own namespace, where its status Leases live: POD_NAMESPACE (the chart sets it),
+ * else the service account's namespace file (in a Pod), else the kubeconfig context's, else default.
+ */
+export function ownNamespace(kubeConfig: k8s.KubeConfig, env: NodeJS.ProcessEnv = process.env, saFile = SERVICE_ACCOUNT_NAMESPACE): string {
+  if (env.POD_NAMESPACE) return env.POD_NAMESPACE;
+  try {
+    const fromFile = readFileSync(saFile, 'utf8').trim();
+    if (fromFile) return fromFile;
+  } catch {
+    // not in a Pod
+  }
+  return kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace || 'default';
+}
+
+
+/** Parses `wharf handler` flags; throws UsageError with the flag and what to fix. Null: --help. */
+export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<HandlerOptions | null> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        listen: { type: 'string', default: '127.0.0.1:7070' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        agent: { type: 'string', multiple: true, default: [] },
+        'agent-service': { type: 'string' },
+        'agent-port': { type: 'string', default: '7071' },
+        'agent-token-file': { type: 'string' },
+        'events-token-file': { type: 'string' },
+        'relist-interval': { type: 'string', default: '5m' },
+        'ingress-class': { type: 'string', default: 'wharf' },
+        'watch-ingress-without-class': { type: 'boolean', default: false },
+        kubeconfig: { type: 'string' },
+        namespace: { type: 'string' },
+        configmap: { type: 'string' },
+        'auth-secret-selector': { type: 'string' },
+        'no-auth-secrets': { type: 'boolean', default: false },
+        'no-watch': { type: 'boolean', default: false },
+        'no-list': { type: 'boolean', default: false },
+        'publish-service': { type: 'string' },
+        'publish-address': { type: 'string' },
+        'status-renew-interval': { type: 'string', default: '5s' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) return null;
+  const { host, port } = parseListen(values.listen);
+  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('--tls-cert and --tls-key: Required value: give both or neither');
+  let tls: HandlerOptions['tls'] = null;
+  if (values['tls-cert'] && values['tls-key']) {
+    try {
+      tls = { cert: await readFile(values['tls-cert'], 'utf8'), key: await readFile(values['tls-key'], 'utf8') };
+    } catch (e) {
+      throw new UsageError(`--tls-cert/--tls-key: ${(e as Error).message}`);
+    }
+  }
+  if (!values['agent-token-file']) throw new UsageError('--agent-token-file: Required value: the token the agents require (GET /snapshot requires it too)');
+  for (const a of values.agent) {
+    try {
+      httpAgentClient({ url: a, token: 'x' });
+    } catch (e) {
+      throw new UsageError(`--agent: ${(e as Error).message}`);
+    }
+  }
+  let agentService: AgentService | null = null;
+  if (values['agent-service']) {
+    try {
+      agentService = parseAgentService(values['agent-service'], Number(values['agent-port']));
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const scope: WatchScope = {};
+  if (values.configmap) scope.configMap = namespacedName('--configmap', values.configmap);
+  if (values.namespace !== undefined) {
+    if (!NAMESPACE.test(values.namespace)) throw new UsageError(`--namespace: Invalid value: ${JSON.stringify(values.namespace)}: expected a namespace name`);
+    scope.namespace = values.namespace;
+  }
+  if (values['no-auth-secrets'] && values['auth-secret-selector']) throw new UsageError('--auth-secret-selector and --no-auth-secrets: give one or neither');
+  if (values['no-auth-secrets']) scope.authSecrets = false;
+  else if (values['auth-secret-selector']) scope.authSecrets = { labelSelector: values['auth-secret-selector'] };
+  if (values['publish-service'] && values['publish-address']) throw new UsageError('--publish-service and --publish-address: give one or neither');
+  const relistIntervalMs = parseDuration('--relist-interval', values['relist-interval']);
+  if (relistIntervalMs < 1000) throw new UsageError('--relist-interval: Invalid value: at least 1s');
+  const renewIntervalMs = parseDuration('--status-renew-interval', values['status-renew-interval']);
+  if (renewIntervalMs < 100) throw new UsageError('--status-renew-interval: Invalid value: at least 100ms');
+
+  let reader: ClusterReader | null = null;
+  let watch: WatchOptions | null = null;
+  let status: StatusOptions | null = null;
+  if (values['no-list']) {
+    const clusterFlags = ['kubeconfig', 'namespace', 'auth-secret-selector', 'publish-service', 'publish-address'] as const;
+    const given = clusterFlags.filter((f) => values[f] !== undefined);
+    if (given.length) throw new UsageError(`--${given[0]}: needs the cluster, and --no-list runs without it`);
+  } else {
+    let clients: KubeClients;
+    let kubeConfig: k8s.KubeConfig;
+    try {
+      kubeConfig = loadKubeConfig(values.kubeconfig);
+      clients = makeClients(kubeConfig);
+    } catch (e) {
+      throw new UsageError(`${(e as Error).message}; or pass --no-list to run fed by events only`);
+    }
+    reader = new KubernetesReader(clients, scope);
+    if (!values['no-watch']) watch = { clients, scope };
+    let publish: PublishSource | null = null;
+    if (values['publish-service']) publish = { service: namespacedName('--publish-service', values['publish-service']) };
+    else if (values['publish-address']) {
+      try {
+        publish = { addresses: parsePublishAddresses(values['publish-address']) };
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
+    if (publish) {
+      status = { clients, publish, leaseNamespace: ownNamespace(kubeConfig, env), renewIntervalMs, leaseDurationMs: 4 * renewIntervalMs };
+      if (env.POD_NAME) status.identity = env.POD_NAME;
+      if (scope.namespace) status.namespace = scope.namespace;
+    }
+  }
+  return {
+    host,
+    port,
+    tls,
+    agents: values.agent,
+    agentService,
+    agentToken: await readToken('--agent-token-file', values['agent-token-file']),
+    eventsToken: values['events-token-file'] ? await readToken('--events-token-file', values['events-token-file']) : null,
+    relistIntervalMs,
+    controller: {
+      controllerName: CONTROLLER_NAME,
+      ingressClassName: values['ingress-class'],
+      watchIngressWithoutClass: values['watch-ingress-without-class'],
+      ...(values.configmap ? { configMap: values.configmap } : {}),
+    },
+    reader,
+    watch,
+    status,
+  };
+}

@@ -16,6 +16,26 @@ local dict = ngx.shared.wharf_endpoints
 local crc32 = ngx.crc32_long
 local random = math.random
 local tonumber = tonumber
+local bit = require "bit"
+local band, bxor, rshift, tobit = bit.band, bit.bxor, bit.rshift, bit.tobit
+
+-- (a * b) mod 2^32 for 32-bit a and b, exact in doubles: a is split in 16-bit halves so no
+-- partial product exceeds 2^53.
+local function mul32(a, b)
+  local lo = band(a, 0xffff) * b
+  local hi = tobit(rshift(a, 16) * b) * 65536
+  return tobit(lo + hi)
+end
+
+-- murmur3's finalizer: crc32 is linear, so without this the rendezvous scores of similar keys
+-- ("user1", "user2") rank the endpoints alike and pile them onto one endpoint.
+local function mix(h)
+  h = bxor(h, rshift(h, 16))
+  h = mul32(h, 0x85ebca6b)
+  h = bxor(h, rshift(h, 13))
+  h = mul32(h, 0xc2b2ae35)
+  return bxor(h, rshift(h, 16))
+end
 
 local _M = {}
 
@@ -96,7 +116,7 @@ local function pick(ctx, peers)
     for i = 1, #peers do
       local p = peers[i]
       if not (tried and tried[p.id]) then
-        local score = crc32(key .. "|" .. p.id)
+        local score = mix(crc32(key .. "|" .. p.id))
         if not best_score or score > best_score then
           best, best_score = p, score
         end

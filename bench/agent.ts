@@ -4,7 +4,10 @@
 //  - a one-fragment change applied and confirmed by the agent vs. a plain SIGHUP plus polling the
 //    version socket on the same configuration;
 //  - the reloads needed for a burst of 1000 fragment changes sent as individual API calls;
-//  - the agent's memory.
+//  - the agent's memory: idle once ready, right after all of the above (its resident set and peak),
+//    and once it has been quiet for a few seconds. The agent runs as `wharf agent` runs anywhere
+//    (`node src/cli.ts agent`, which restarts itself in the same process with its V8 flags, malloc
+//    settings and compile cache: see src/agent/relaunch.ts).
 // Prints one JSON object as the last line. `--quick` runs in under a minute. Figures depend on the
 // machine and on what else runs on it (here: 2 shared cores).
 import { spawn, spawnSync } from 'node:child_process';
@@ -18,8 +21,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const quick = process.argv.includes('--quick');
 const cfg = quick
-  ? { hosts: 300, idleSamples: 60, applySamples: 12, tlsServers: 2200, duringRounds: 2, burst: 1000 }
-  : { hosts: 1000, idleSamples: 300, applySamples: 40, tlsServers: 2500, duringRounds: 5, burst: 1000 };
+  ? { hosts: 300, idleSamples: 60, applySamples: 12, tlsServers: 2200, duringRounds: 2, burst: 1000, settleMs: 10_000 }
+  : { hosts: 1000, idleSamples: 300, applySamples: 40, tlsServers: 2500, duringRounds: 5, burst: 1000, settleMs: 15_000 };
 
 const say = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -161,7 +164,9 @@ async function main(): Promise<void> {
       if (i > 300) throw new Error(`the agent did not become ready:\n${agentLog.slice(-3000)}`);
       await sleep(50);
     }
-    say(`agent ready (pid ${child.pid}); loading ${cfg.hosts} hosts`);
+    await sleep(300);
+    const idleMem = memory(child.pid!);
+    say(`agent ready (pid ${child.pid}, ${idleMem.rss.toFixed(1)} MB idle); loading ${cfg.hosts} hosts`);
     const fragments = Array.from({ length: cfg.hosts }, (_, i) => ({ name: `h${i}.bench.test`, revision: 1, config: plainFragment(`h${i}.bench.test`, 'bench-app-80') }));
     fragments.push({ name: 'app.bench.test', revision: 1, config: plainFragment('app.bench.test', 'bench-app-80') });
     await api('POST', '/v1/batch?wait=1', { fragments, endpoints: [{ upstream: 'bench-app-80', revision: 1, endpoints: [a.address] }] });
@@ -271,6 +276,10 @@ async function main(): Promise<void> {
     say(`endpoint update during reloads: ${during.length} samples, p50 ${percentile(during, 50).toFixed(2)} ms, p99 ${percentile(during, 99).toFixed(2)} ms`);
 
     const mem = memory(child.pid!);
+    // And once it has been quiet for a while: V8's memory reducer runs after about 8 s without load.
+    await sleep(cfg.settleMs);
+    const settled = memory(child.pid!);
+    say(`agent memory: ${idleMem.rss.toFixed(1)} MB idle, ${mem.rss.toFixed(1)} MB after the load (peak ${mem.hwm.toFixed(1)}), ${settled.rss.toFixed(1)} MB ${cfg.settleMs / 1000} s later`);
     const result = {
       quick,
       endpoint_update_ms_p50: round(percentile(idle, 50), 2),
@@ -288,9 +297,12 @@ async function main(): Promise<void> {
       raw_reload_ms_p50: round(percentile(raw, 50)),
       apply_over_raw: round(percentile(apply, 50) / percentile(raw, 50), 2),
       apply_config_hosts: cfg.hosts + 1,
+      agent_idle_rss_mb: round(idleMem.rss),
       agent_rss_mb: round(mem.rss),
       agent_rss_peak_mb: round(mem.hwm),
       agent_rss_anon_mb: round(mem.anon),
+      agent_rss_settled_mb: round(settled.rss),
+      agent_settle_s: cfg.settleMs / 1000,
       duration_s: round((performance.now() - started) / 1000),
     };
     child.kill('SIGTERM');

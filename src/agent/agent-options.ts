@@ -7,6 +7,7 @@ import type { ApiLimits } from './api.ts';
 import type { PrefixLayout } from './layout.ts';
 import type { NginxInstall } from './nginx-install.ts';
 import type { ReloadReport } from './reloader.ts';
+import type { WorkerUser } from './worker-user.ts';
 
 /** How an Agent runs; `wharf agent` builds it from its flags, tests and local mode directly. */
 export interface AgentOptions {
@@ -23,6 +24,13 @@ export interface AgentOptions {
   workerProcesses?: number | 'auto';
   workerConnections?: number;
   workerShutdownTimeoutSeconds?: number;
+  /** The user NGINX's workers run as when the agent runs as root (default nobody); ignored otherwise. */
+  workerUser?: string;
+  /**
+   * DNS servers for names NGINX resolves at request time (external auth), as `resolver` addresses
+   * (IPv4 or [IPv6], optional port). Default: the nameservers of /etc/resolv.conf; [] for none.
+   */
+  resolvers?: string[];
   /** How long a reload may take to answer the new version on the version socket. */
   reloadTimeoutMs?: number;
   /** auto: Lua when installed; reload: static upstreams and reloads even with Lua (a baseline). */
@@ -48,12 +56,19 @@ export function chooseEndpointMode(requested: 'auto' | 'lua' | 'reload', install
 }
 
 /** The skeleton settings for these options, in this prefix. */
-export function skeletonParams(o: AgentOptions, layout: PrefixLayout, lua: LuaSettings | null): SkeletonParams {
+export function skeletonParams(
+  o: AgentOptions,
+  layout: PrefixLayout,
+  lua: LuaSettings | null,
+  host: { worker: WorkerUser | null; resolvers: string[] } = { worker: null, resolvers: [] },
+): SkeletonParams {
   return {
     runDir: layout.runDir,
     privateDir: layout.privateDir,
     lua,
-    user: null,
+    user: host.worker?.user ?? null,
+    group: host.worker?.group ?? null,
+    resolvers: host.resolvers,
     errorLogLevel: o.errorLogLevel ?? 'warn',
     accessLog: o.accessLog ?? false,
     workerProcesses: o.workerProcesses ?? 'auto',

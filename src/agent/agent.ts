@@ -3,7 +3,6 @@
 // serves its API. Usable in-process (tests, local mode) through start()/stop() and AgentControl.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { createAdaptorServer } from '@hono/node-server';
 import { createLogger, type Logger } from '../log.ts';
 import type { Batch, EndpointsPut, EndpointsResult, FragmentPut, FragmentResult } from '../protocol/agent-api.ts';
 import { renderSkeleton } from '../render/skeleton.ts';
@@ -15,12 +14,15 @@ import { FragmentStore, type FragmentContent } from './fragment-store.ts';
 import { PrefixLayout } from './layout.ts';
 import { AgentMetrics } from './metrics.ts';
 import { findNginx, type NginxInstall } from './nginx-install.ts';
+import { http } from './node-http.ts';
 import { NginxProcess } from './nginx-process.ts';
 import { ReloadQueue } from './reload-queue.ts';
 import { Reloader, type ReloadReport } from './reloader.ts';
 
 export type { AgentOptions, AgentState } from './agent-options.ts';
 import { fetchSnapshotUntilDone } from './snapshot.ts';
+import { systemResolvers } from './resolvers.ts';
+import { workerUser } from './worker-user.ts';
 
 interface Waiter {
   done: () => boolean;
@@ -85,7 +87,10 @@ export class Agent implements AgentControl {
     const mode = chooseEndpointMode(o.endpointMode ?? 'auto', this.install);
     this.mode = mode.mode;
     this.log.info(mode.message, { nginx: this.install.bin, nginxVersion: this.install.version, endpointMode: this.mode });
-    const params = skeletonParams(o, this.layout, this.mode === 'lua' ? this.install.lua : null);
+    const worker = workerUser(o.workerUser ?? 'nobody');
+    if (worker) this.log.info('NGINX workers run as an unprivileged user; secret files are theirs', { user: worker.user, group: worker.group });
+    const resolvers = o.resolvers ?? (await systemResolvers(this.log));
+    const params = skeletonParams(o, this.layout, this.mode === 'lua' ? this.install.lua : null, { worker, resolvers });
     const skeleton = renderSkeleton(params);
     this.nginx = new NginxProcess({ bin: this.install.bin, layout: this.layout, logger: this.log, accessLog: params.accessLog });
     await this.nginx.stopStale();
@@ -101,6 +106,7 @@ export class Agent implements AgentControl {
       endpointMode: this.mode,
       nginxConf: skeleton['nginx.conf'],
       reloadTimeoutMs: o.reloadTimeoutMs ?? 30_000,
+      secretOwner: worker,
       logger: this.log,
       onStarted: () => this.afterMasterStart(),
       requestRun: (ms) => (ms > 0 ? this.queue.requestAfter(ms) : this.queue.request()),
@@ -165,9 +171,9 @@ export class Agent implements AgentControl {
     this.markReady();
   }
 
-  private async listen(app: ReturnType<typeof createAgentApi>): Promise<void> {
+  private async listen(api: ReturnType<typeof createAgentApi>): Promise<void> {
     const listen = this.opts.listen ?? { host: '127.0.0.1', port: 7071 };
-    const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+    const server = http.createServer(api);
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e) => reject(new Error(`agent API on ${listen.host}:${listen.port}: ${e.message}`, { cause: e })));
       server.listen(listen.port, listen.host, () => resolve());
@@ -297,13 +303,15 @@ export class Agent implements AgentControl {
     for (const f of batch.fragments) {
       fragments.push('deleted' in f ? this.fragments.set(f.name, f.revision, null) : this.fragments.set(f.name, f.revision, toContent(f)));
     }
-    if (batch.complete) fragments.push(...this.fragments.retainOnly(new Set(batch.fragments.map((f) => f.name))));
+    // A complete batch removes what it does not name; with its revision, only what is older than it.
+    const below = batch.complete ? (batch.revision ?? Infinity) : Infinity;
+    if (batch.complete) fragments.push(...this.fragments.retainOnly(new Set(batch.fragments.map((f) => f.name)), below));
     const changed: { upstream: string; revision: number; change: 'changed' | 'unchanged' | 'stale' }[] = [];
     for (const e of batch.endpoints) {
       changed.push({ upstream: e.upstream, revision: e.revision, change: this.endpoints.set(e.upstream, e.revision, 'deleted' in e ? null : e.endpoints) });
     }
     if (batch.complete) {
-      for (const upstream of this.endpoints.retainOnly(new Set(batch.endpoints.map((e) => e.upstream)))) {
+      for (const upstream of this.endpoints.retainOnly(new Set(batch.endpoints.map((e) => e.upstream)), below)) {
         changed.push({ upstream, revision: this.endpoints.get(upstream)!.revision, change: 'changed' });
       }
     }

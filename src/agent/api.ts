@@ -1,9 +1,11 @@
-// The agent's HTTP API (Hono): fragments, endpoints, batches, state, and the unauthenticated health,
-// readiness and metrics endpoints. Requests are checked in full before anything is applied: a bad
-// name, a malformed body or a schema failure gets 400 naming the field and the reason.
-import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { HTTPException } from 'hono/http-exception';
+// The agent's HTTP API on node:http: fragments, endpoints, batches, state, and the unauthenticated
+// health, readiness and metrics endpoints. Requests are checked in full before anything is applied:
+// a bad name, a malformed body or a schema failure gets 400 naming the field and the reason.
+//
+// Plain node:http, not Hono as the handler tier: a Web-standard Request and Response per call would
+// load Node's fetch implementation (undici) into the agent, which costs about 10 MB of memory beside
+// NGINX for a handful of routes.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import type { Logger } from '../log.ts';
 import {
@@ -15,7 +17,7 @@ import {
   type EndpointsResult,
   type FragmentResult,
 } from '../protocol/agent-api.ts';
-import { bearerAuth } from './auth.ts';
+import { checkBearer } from './auth.ts';
 
 /** What the API drives; the Agent implements it (and local mode may call it directly). */
 export interface AgentControl {
@@ -46,8 +48,21 @@ export interface ApiLimits {
 
 export const defaultLimits: ApiLimits = { fragmentBytes: 16 << 20, endpointsBytes: 2 << 20, batchBytes: 256 << 20 };
 
+/** An answer other than success, thrown from anywhere in a request's handling. */
+class ApiError extends Error {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+  constructor(status: number, body: Record<string, unknown> & { error: string }, headers: Record<string, string> = {}) {
+    super(body.error);
+    this.status = status;
+    this.body = body;
+    this.headers = headers;
+  }
+}
+
 function badRequest(message: string, details?: string[]): never {
-  throw new HTTPException(400, { res: Response.json({ error: message, ...(details ? { details } : {}) }, { status: 400 }) });
+  throw new ApiError(400, { error: message, ...(details ? { details } : {}) });
 }
 
 function fieldPath(path: PropertyKey[]): string {
@@ -71,8 +86,38 @@ export function describeIssues(issues: z.core.$ZodIssue[]): string[] {
   });
 }
 
-async function parseBody<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
-  const text = await c.req.text();
+/** The request body as text, refused with 413 past `limit` bytes (announced or streamed). */
+function readBody(req: IncomingMessage, limit: number, what: string): Promise<string> {
+  // The connection closes after a 413: the rest of the body is not read.
+  const tooLarge = () => new ApiError(413, { error: `body: larger than ${limit} bytes, the limit for ${what}` }, { connection: 'close' });
+  if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const fail = (e: Error) => {
+      if (settled) return;
+      settled = true;
+      req.removeListener('data', onData);
+      req.pause();
+      reject(e);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) fail(tooLarge());
+      else chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('error', fail);
+    req.once('end', () => {
+      if (settled) return;
+      settled = true;
+      resolve(Buffer.concat(chunks, size).toString('utf8'));
+    });
+  });
+}
+
+function parseBody<T>(text: string, schema: z.ZodType<T>): T {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -87,7 +132,13 @@ async function parseBody<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
   return r.data;
 }
 
-function checkName(kind: 'fragment' | 'upstream', value: string): string {
+function checkName(kind: 'fragment' | 'upstream', raw: string): string {
+  let value: string;
+  try {
+    value = decodeURIComponent(raw);
+  } catch {
+    value = raw;
+  }
   const re = kind === 'fragment' ? FRAGMENT_NAME : UPSTREAM_NAME;
   if (!re.test(value)) {
     const rule =
@@ -99,94 +150,125 @@ function checkName(kind: 'fragment' | 'upstream', value: string): string {
   return value;
 }
 
-function revisionParam(c: Context): number {
-  const raw = c.req.query('revision');
-  if (raw === undefined) badRequest('revision: Required value: pass ?revision=N (the revision of this delete)');
+function revisionParam(query: URLSearchParams): number {
+  const raw = query.get('revision');
+  if (raw === null) badRequest('revision: Required value: pass ?revision=N (the revision of this delete)');
   if (!/^\d{1,16}$/.test(raw) || !Number.isSafeInteger(Number(raw))) badRequest(`revision: Invalid value: ${quote(raw)}: expected a non-negative integer`);
   return Number(raw);
 }
 
-const wantsFlag = (c: Context, name: string) => ['1', 'true'].includes(c.req.query(name) ?? '');
-const wantsWait = (c: Context) => wantsFlag(c, 'wait');
+const wantsFlag = (query: URLSearchParams, name: string) => ['1', 'true'].includes(query.get(name) ?? '');
 
-const statusOf = (pending: boolean) => (pending ? 202 : 200) as 200 | 202;
+const statusOf = (pending: boolean) => (pending ? 202 : 200);
 
-function limit(bytes: number, what: string) {
-  return bodyLimit({
-    maxSize: bytes,
-    onError: (c) => c.json({ error: `body: larger than ${bytes} bytes, the limit for ${what}` }, 413),
-  });
+function send(res: ServerResponse, status: number, body: string, contentType: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
 }
 
-/** The API app. `token` guards every /v1 route. */
-export function createAgentApi(control: AgentControl, opts: { token: string; logger: Logger; limits?: Partial<ApiLimits> }): Hono {
+const sendJson = (res: ServerResponse, status: number, value: unknown, headers?: Record<string, string>) =>
+  send(res, status, JSON.stringify(value), 'application/json', headers);
+const sendText = (res: ServerResponse, status: number, text: string) => send(res, status, text, 'text/plain; charset=UTF-8');
+
+/** The API as a node:http request listener. `token` guards every /v1 route. */
+export function createAgentApi(
+  control: AgentControl,
+  opts: { token: string; logger: Logger; limits?: Partial<ApiLimits> },
+): (req: IncomingMessage, res: ServerResponse) => void {
   const limits = { ...defaultLimits, ...opts.limits };
-  const app = new Hono();
+  if (!opts.token) throw new Error('agent API: the token is empty');
 
-  app.get('/healthz', (c) => c.text('ok\n'));
-  app.get('/nginx-ready', (c) => (control.ready() ? c.text('ready\n') : c.text('not ready: NGINX has not confirmed its first configuration\n', 503)));
-  app.get('/metrics', async (c) => {
-    const m = await control.metrics();
-    return c.body(m.text, 200, { 'Content-Type': m.contentType });
-  });
-
-  app.use('/v1/*', bearerAuth(opts.token));
-
-  app.put('/v1/fragments/:name', limit(limits.fragmentBytes, 'a fragment'), async (c) => {
-    const name = checkName('fragment', c.req.param('name'));
-    const body = await parseBody(c, FragmentPut);
-    let result = control.putFragment(name, body);
-    if (wantsWait(c)) result = (await control.settle({ version: result.version, fragments: [result], endpoints: [] })).fragments[0]!;
-    return c.json(result, statusOf(result.status === 'pending'));
-  });
-
-  app.delete('/v1/fragments/:name', async (c) => {
-    const name = checkName('fragment', c.req.param('name'));
-    let result = control.deleteFragment(name, revisionParam(c));
-    if (wantsWait(c)) result = (await control.settle({ version: result.version, fragments: [result], endpoints: [] })).fragments[0]!;
-    return c.json(result, statusOf(result.status === 'pending'));
-  });
-
-  app.put('/v1/endpoints/:upstream', limit(limits.endpointsBytes, 'an endpoint set'), async (c) => {
-    const upstream = checkName('upstream', c.req.param('upstream'));
-    const body = await parseBody(c, EndpointsPut);
-    let result = await control.putEndpoints(upstream, body);
-    if (wantsWait(c)) result = (await control.settle({ version: 0, fragments: [], endpoints: [result] })).endpoints[0]!;
-    return c.json(result, statusOf(result.status === 'pending'));
-  });
-
-  app.delete('/v1/endpoints/:upstream', async (c) => {
-    const upstream = checkName('upstream', c.req.param('upstream'));
-    let result = await control.deleteEndpoints(upstream, revisionParam(c));
-    if (wantsWait(c)) result = (await control.settle({ version: 0, fragments: [], endpoints: [result] })).endpoints[0]!;
-    return c.json(result, statusOf(result.status === 'pending'));
-  });
-
-  app.post('/v1/batch', limit(limits.batchBytes, 'a batch'), async (c) => {
-    const body = await parseBody(c, Batch);
-    const names = new Set<string>();
-    for (const [i, f] of body.fragments.entries()) {
-      if (names.has(f.name)) badRequest(`fragments[${i}].name: Duplicate value: ${quote(f.name)}`);
-      names.add(f.name);
+  async function v1(req: IncomingMessage, res: ServerResponse, method: string, path: string, query: URLSearchParams): Promise<boolean> {
+    const wait = wantsFlag(query, 'wait');
+    let m: RegExpExecArray | null;
+    if ((m = /^\/v1\/fragments\/([^/]+)$/.exec(path))) {
+      if (method === 'PUT') {
+        const name = checkName('fragment', m[1]!);
+        const body = parseBody(await readBody(req, limits.fragmentBytes, 'a fragment'), FragmentPut);
+        let result = control.putFragment(name, body);
+        if (wait) result = (await control.settle({ version: result.version, fragments: [result], endpoints: [] })).fragments[0]!;
+        sendJson(res, statusOf(result.status === 'pending'), result);
+        return true;
+      }
+      if (method === 'DELETE') {
+        const name = checkName('fragment', m[1]!);
+        let result = control.deleteFragment(name, revisionParam(query));
+        if (wait) result = (await control.settle({ version: result.version, fragments: [result], endpoints: [] })).fragments[0]!;
+        sendJson(res, statusOf(result.status === 'pending'), result);
+        return true;
+      }
     }
-    const upstreams = new Set<string>();
-    for (const [i, e] of body.endpoints.entries()) {
-      if (upstreams.has(e.upstream)) badRequest(`endpoints[${i}].upstream: Duplicate value: ${quote(e.upstream)}`);
-      upstreams.add(e.upstream);
+    if ((m = /^\/v1\/endpoints\/([^/]+)$/.exec(path))) {
+      if (method === 'PUT') {
+        const upstream = checkName('upstream', m[1]!);
+        const body = parseBody(await readBody(req, limits.endpointsBytes, 'an endpoint set'), EndpointsPut);
+        let result = await control.putEndpoints(upstream, body);
+        if (wait) result = (await control.settle({ version: 0, fragments: [], endpoints: [result] })).endpoints[0]!;
+        sendJson(res, statusOf(result.status === 'pending'), result);
+        return true;
+      }
+      if (method === 'DELETE') {
+        const upstream = checkName('upstream', m[1]!);
+        let result = await control.deleteEndpoints(upstream, revisionParam(query));
+        if (wait) result = (await control.settle({ version: 0, fragments: [], endpoints: [result] })).endpoints[0]!;
+        sendJson(res, statusOf(result.status === 'pending'), result);
+        return true;
+      }
     }
-    let result = await control.applyBatch(body);
-    if (wantsWait(c)) result = await control.settle(result);
-    const pending = result.fragments.some((f) => f.status === 'pending') || result.endpoints.some((e) => e.status === 'pending');
-    return c.json(result, statusOf(pending));
-  });
+    if (path === '/v1/batch' && method === 'POST') {
+      const body = parseBody(await readBody(req, limits.batchBytes, 'a batch'), Batch);
+      const names = new Set<string>();
+      for (const [i, f] of body.fragments.entries()) {
+        if (names.has(f.name)) badRequest(`fragments[${i}].name: Duplicate value: ${quote(f.name)}`);
+        names.add(f.name);
+      }
+      const upstreams = new Set<string>();
+      for (const [i, e] of body.endpoints.entries()) {
+        if (upstreams.has(e.upstream)) badRequest(`endpoints[${i}].upstream: Duplicate value: ${quote(e.upstream)}`);
+        upstreams.add(e.upstream);
+      }
+      let result = await control.applyBatch(body);
+      if (wait) result = await control.settle(result);
+      const pending = result.fragments.some((f) => f.status === 'pending') || result.endpoints.some((e) => e.status === 'pending');
+      sendJson(res, statusOf(pending), result);
+      return true;
+    }
+    if (path === '/v1/state' && method === 'GET') {
+      sendJson(res, 200, control.state(wantsFlag(query, 'summary')));
+      return true;
+    }
+    return false;
+  }
 
-  app.get('/v1/state', (c) => c.json(control.state(wantsFlag(c, 'summary')) as object));
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const url = new URL(req.url ?? '/', 'http://agent');
+    const path = url.pathname;
+    if (method === 'GET' && path === '/healthz') return sendText(res, 200, 'ok\n');
+    if (method === 'GET' && path === '/nginx-ready') {
+      return control.ready() ? sendText(res, 200, 'ready\n') : sendText(res, 503, 'not ready: NGINX has not confirmed its first configuration\n');
+    }
+    if (method === 'GET' && path === '/metrics') {
+      const m = await control.metrics();
+      return send(res, 200, m.text, m.contentType);
+    }
+    if (path.startsWith('/v1/')) {
+      const refused = checkBearer(req.headers.authorization, opts.token);
+      if (refused) throw new ApiError(401, { error: refused }, { 'www-authenticate': 'Bearer realm="wharf-agent"' });
+      if (await v1(req, res, method, path, url.searchParams)) return;
+    }
+    throw new ApiError(404, { error: `no route for ${method} ${path}` });
+  }
 
-  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
-  app.onError((e, c) => {
-    if (e instanceof HTTPException) return e.getResponse();
-    opts.logger.error('API request failed', { method: c.req.method, path: c.req.path, error: e });
-    return c.json({ error: `internal error: ${e.message}` }, 500);
-  });
-  return app;
+  return (req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (e instanceof ApiError) return sendJson(res, e.status, e.body, e.headers);
+      opts.logger.error('API request failed', { method: req.method, path: req.url, error: e });
+      sendJson(res, 500, { error: `internal error: ${(e as Error).message}` });
+    });
+  };
 }

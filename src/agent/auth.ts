@@ -1,7 +1,6 @@
 // Bearer-token authentication of the agent API. The token is compared in constant time: both sides
 // are hashed first, so the comparison takes the same time whatever the length of what was sent.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -18,16 +17,15 @@ export function parseTokenFile(text: string, path: string): string {
   return token;
 }
 
-/** Refuses requests without `Authorization: Bearer <token>` with 401 and a message saying why. */
-export const bearerAuth = (token: string): MiddlewareHandler => {
-  if (!token) throw new Error('bearerAuth: the token is empty');
-  return async function bearerAuth(c, next) {
-    const header = c.req.header('authorization');
-    const fail = (error: string) => c.json({ error }, 401, { 'WWW-Authenticate': 'Bearer realm="wharf-agent"' });
-    if (!header) return fail('missing Authorization header: send "Authorization: Bearer <token>" with the token from the agent\'s --token-file');
-    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-    if (!m) return fail('Authorization header: expected "Bearer <token>"');
-    if (!tokensEqual(m[1]!, token)) return fail('invalid bearer token: it does not match the agent\'s --token-file');
-    await next();
-  };
-};
+/**
+ * Checks `Authorization: Bearer <token>` against `token`: null when it matches, otherwise why not
+ * (the API answers 401 with it).
+ */
+export function checkBearer(header: string | undefined, token: string): string | null {
+  if (!token) throw new Error('checkBearer: the token is empty');
+  if (!header) return 'missing Authorization header: send "Authorization: Bearer <token>" with the token from the agent\'s --token-file';
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  if (!m) return 'Authorization header: expected "Bearer <token>"';
+  if (!tokensEqual(m[1]!, token)) return 'invalid bearer token: it does not match the agent\'s --token-file';
+  return null;
+}

@@ -1,7 +1,7 @@
 // Writes endpoint sets into NGINX's Lua shared dict over the control socket in private/. This path
 // shares nothing with reloads: no queue, no lock, no wait for a confirmation. Per upstream, sends are
 // serialized and always carry the newest set, so two quick updates cannot land in the wrong order.
-import http from 'node:http';
+import { http } from './node-http.ts';
 import type { Logger } from '../log.ts';
 import type { EndpointStore } from './endpoint-store.ts';
 import { unixRequest } from './unix-http.ts';

@@ -48,11 +48,14 @@ export class EndpointStore {
     return same ? 'unchanged' : 'changed';
   }
 
-  /** Deletes every set not in `keep` (a complete snapshot); returns the upstreams deleted. */
-  retainOnly(keep: Set<string>): string[] {
+  /**
+   * Deletes every set not in `keep` (a complete snapshot); with `below`, only those held at a
+   * revision below it (the snapshot's: newer ones stay). Returns the upstreams deleted.
+   */
+  retainOnly(keep: Set<string>, below = Infinity): string[] {
     const removed: string[] = [];
     for (const s of this.sets.values()) {
-      if (keep.has(s.upstream) || s.endpoints === null) continue;
+      if (keep.has(s.upstream) || s.endpoints === null || s.revision >= below) continue;
       s.endpoints = null;
       removed.push(s.upstream);
       this.changed = true;

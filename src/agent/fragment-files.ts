@@ -1,28 +1,51 @@
-// Writes fragments to the prefix (fragments/<name>.conf and files/<name>/<file>) and remembers what
-// is on disk, so that unchanged bytes are never rewritten and never cause a reload.
+// Writes fragments to the prefix (fragments/<name>.conf and files/<name>/<file>) and remembers the
+// digests of what is on disk, not the bytes: unchanged files are never rewritten and never cause a
+// reload, and the bytes live in one place, NGINX's files. When NGINX refuses a new version, the
+// Reloader puts back the previous one, read from disk before it was overwritten.
+import { readFile } from 'node:fs/promises';
 import { builtinDefaultServer } from '../render/skeleton.ts';
-import type { FragmentContent } from './fragment-store.ts';
-import type { PrefixLayout } from './layout.ts';
+import { StoredContent, fileDigest, type FragmentContent } from './fragment-store.ts';
+import type { FileOwner, PrefixLayout } from './layout.ts';
 
-/** The default server served while the handler tier has sent no `_default` fragment. */
-export const BUILTIN_DEFAULT: FragmentContent = Object.freeze({ config: builtinDefaultServer, files: Object.freeze({}) }) as FragmentContent;
+/** The default server served while the handler tier has sent no `_default` fragment (never released). */
+export const BUILTIN_DEFAULT = new StoredContent({ config: builtinDefaultServer, files: {} });
 
 /** What goes on disk for `name` when `desired` is wanted: `_default` falls back to the built-in. */
-export function effectiveContent(name: string, desired: FragmentContent | null): FragmentContent | null {
+export function effectiveContent(name: string, desired: StoredContent | null): StoredContent | null {
   return desired ?? (name === '_default' ? BUILTIN_DEFAULT : null);
+}
+
+/** What one fragment has on disk, by digest. */
+interface DiskRecord {
+  digest: string;
+  config: string;
+  files: Record<string, { digest: string; secret: boolean }>;
+}
+
+/** Runs `fn` on every item, `concurrency` at a time. */
+async function eachLimited<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 /** The fragments on disk, by name. */
 export class FragmentFiles {
   private readonly layout: PrefixLayout;
-  private readonly onDisk = new Map<string, FragmentContent>();
+  /** Owner of secret files (NGINX's workers when the agent runs as root); null: the agent's user. */
+  private readonly secretOwner: FileOwner | null;
+  private readonly onDisk = new Map<string, DiskRecord>();
 
-  constructor(layout: PrefixLayout) {
+  constructor(layout: PrefixLayout, secretOwner: FileOwner | null = null) {
     this.layout = layout;
+    this.secretOwner = secretOwner;
   }
 
-  get(name: string): FragmentContent | null {
-    return this.onDisk.get(name) ?? null;
+  /** Digest of what is on disk for `name`; null when nothing is. */
+  digest(name: string): string | null {
+    return this.onDisk.get(name)?.digest ?? null;
   }
 
   has(name: string): boolean {
@@ -33,10 +56,35 @@ export class FragmentFiles {
     return this.onDisk.size;
   }
 
+  /**
+   * Reads back what is on disk for `name`, to put it back if NGINX refuses what replaces it. Null when
+   * nothing is there, or when it cannot be read (then there is nothing to put back).
+   */
+  async read(name: string): Promise<StoredContent | null> {
+    const record = this.onDisk.get(name);
+    if (!record) return null;
+    try {
+      const content: FragmentContent = { config: await readFile(this.layout.fragmentConf(name), 'utf8'), files: {} };
+      for (const [file, f] of Object.entries(record.files)) {
+        content.files[file] = { content: await readFile(this.layout.fragmentFile(name, file), 'utf8'), secret: f.secret };
+      }
+      return new StoredContent(content);
+    } catch {
+      return null;
+    }
+  }
+
+  /** Reads back several fragments, a few at a time. */
+  async readMany(names: readonly string[], concurrency = 32): Promise<Map<string, StoredContent | null>> {
+    const out = new Map<string, StoredContent | null>();
+    await eachLimited(names, concurrency, async (name) => void out.set(name, await this.read(name)));
+    return out;
+  }
+
   /** Makes the disk hold `content` (null: nothing) for `name`, touching only what differs. */
-  async write(name: string, content: FragmentContent | null): Promise<void> {
+  async write(name: string, content: StoredContent | null): Promise<void> {
     const previous = this.onDisk.get(name) ?? null;
-    if (previous === content) return;
+    if ((previous?.digest ?? null) === (content?.digest ?? null)) return;
     const conf = this.layout.fragmentConf(name);
     const dir = this.layout.fragmentFilesDir(name);
     if (content === null) {
@@ -45,34 +93,35 @@ export class FragmentFiles {
       this.onDisk.delete(name);
       return;
     }
+    const bytes = content.bytes;
+    if (!bytes) throw new Error(`fragment ${name}: its content is no longer in memory (send it again)`);
+    const record: DiskRecord = { digest: content.digest, config: fileDigest(bytes.config, false), files: {} };
     const before = previous?.files ?? {};
-    const files = Object.entries(content.files);
+    const files = Object.entries(bytes.files);
+    // Once anything changes, the record on disk is unknown until this write finishes.
+    this.onDisk.delete(name);
     if (files.length > 0) await this.layout.ensureDir(dir, 0o755);
     for (const [file, f] of files) {
-      const old = before[file];
-      if (old && old.content === f.content && old.secret === f.secret) continue;
-      await this.layout.writeAtomic(this.layout.fragmentFile(name, file), f.content, f.secret ? 0o600 : 0o644);
+      const digest = fileDigest(f.content, f.secret);
+      record.files[file] = { digest, secret: f.secret };
+      if (before[file]?.digest === digest) continue;
+      const path = this.layout.fragmentFile(name, file);
+      if (f.secret) await this.layout.writeAtomic(path, f.content, 0o600, this.secretOwner);
+      else await this.layout.writeAtomic(path, f.content, 0o644);
     }
     if (files.length === 0) {
       if (previous && Object.keys(before).length > 0) await this.layout.remove(dir);
     } else {
       for (const file of Object.keys(before)) {
-        if (!(file in content.files)) await this.layout.remove(this.layout.fragmentFile(name, file));
+        if (!(file in bytes.files)) await this.layout.remove(this.layout.fragmentFile(name, file));
       }
     }
-    if (!previous || previous.config !== content.config) await this.layout.writeAtomic(conf, content.config);
-    this.onDisk.set(name, content);
+    if (!previous || previous.config !== record.config) await this.layout.writeAtomic(conf, bytes.config);
+    this.onDisk.set(name, record);
   }
 
   /** Writes many fragments, a few at a time. */
-  async writeMany(items: { name: string; content: FragmentContent | null }[], concurrency = 32): Promise<void> {
-    let next = 0;
-    const worker = async () => {
-      while (next < items.length) {
-        const item = items[next++]!;
-        await this.write(item.name, item.content);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  async writeMany(items: { name: string; content: StoredContent | null }[], concurrency = 32): Promise<void> {
+    await eachLimited(items, concurrency, (item) => this.write(item.name, item.content));
   }
 }

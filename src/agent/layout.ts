@@ -1,9 +1,15 @@
 // The agent's NGINX prefix: where every file lives, and the only code that writes there. Writes are
 // atomic (a temp file renamed over the target), so NGINX never reads half a file, and asynchronous,
 // so the event loop keeps serving the endpoint API while thousands of fragments are written.
-import { mkdir, writeFile, rename, rm, chmod, readdir, unlink } from 'node:fs/promises';
+import { mkdir, writeFile, rename, rm, chmod, chown, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FRAGMENT_NAME, FILE_NAME } from '../protocol/agent-api.ts';
+
+/** A file's owner by number (secret files NGINX's workers must read when the master runs as root). */
+export interface FileOwner {
+  uid: number;
+  gid: number;
+}
 
 /** Paths inside one agent's NGINX prefix. */
 export class PrefixLayout {
@@ -22,6 +28,8 @@ export class PrefixLayout {
   readonly versionSocket: string;
   readonly statusSocket: string;
   readonly endpointsSocket: string;
+  /** Node's compile cache for `wharf agent` (see relaunch.ts); kept across restarts. */
+  readonly compileCacheDir: string;
   private tempCounter = 0;
 
   constructor(prefix: string) {
@@ -42,6 +50,7 @@ export class PrefixLayout {
     this.versionSocket = join(this.runDir, 'nginx-config-version.sock');
     this.statusSocket = join(this.runDir, 'nginx-status.sock');
     this.endpointsSocket = join(this.privateDir, 'endpoints.sock');
+    this.compileCacheDir = join(this.prefix, 'node-compile-cache');
     const longest = this.sockets().reduce((a, b) => (b.length > a.length ? b : a));
     if (Buffer.byteLength(longest) > 107) {
       throw new Error(`--prefix ${this.prefix}: too long for NGINX's unix sockets (${longest} is over the 107-byte limit); use a shorter path`);
@@ -90,14 +99,18 @@ export class PrefixLayout {
     }
   }
 
-  /** Writes `data` to `path` atomically: a temp file in the same directory, then rename. */
-  async writeAtomic(path: string, data: string, mode = 0o644): Promise<void> {
+  /**
+   * Writes `data` to `path` atomically: a temp file in the same directory, then rename. With `owner`,
+   * the file belongs to that user before it appears under its name.
+   */
+  async writeAtomic(path: string, data: string, mode = 0o644, owner: FileOwner | null = null): Promise<void> {
     const dir = path.slice(0, path.lastIndexOf('/'));
     const temp = join(dir, `.wharf-tmp-${process.pid}-${++this.tempCounter}`);
     try {
       await writeFile(temp, data, { mode });
       // writeFile's mode is filtered by the umask and ignored for existing files: set it exactly.
       await chmod(temp, mode);
+      if (owner) await chown(temp, owner.uid, owner.gid);
       await rename(temp, path);
     } catch (e) {
       await rm(temp, { force: true });

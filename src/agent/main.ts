@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../log.ts';
 import { Agent, type AgentOptions } from './agent.ts';
 import { parseTokenFile } from './auth.ts';
+import { relaunch } from './relaunch.ts';
+import { resolverAddress } from './resolvers.ts';
 
 export const usage = `usage: wharf agent --prefix DIR --token-file FILE [options]
 
@@ -20,6 +22,11 @@ Runs NGINX in DIR (which the agent owns and writes nothing outside of) and serve
                                   (default 443: a Service maps it to NGINX's port)
   --worker-processes N|auto       NGINX worker processes (default auto)
   --worker-shutdown-timeout DUR   how long old workers may drain after a reload (default 60s)
+  --worker-user NAME              the user NGINX's workers run as when the agent runs as root; it owns
+                                  the secret files (htpasswd) they read (default nobody)
+  --resolver ADDR                 DNS server NGINX asks for external auth's host names, repeatable:
+                                  IP, IP:PORT or [IPv6]:PORT ("none" for none; default: the
+                                  nameservers of /etc/resolv.conf)
   --reload-timeout DUR            how long a reload may take to serve the new version (default 30s)
   --endpoint-mode auto|lua|reload lua: endpoints through the Lua shared dict; reload: static
                                   upstreams and reloads (default auto: lua when installed)
@@ -30,7 +37,11 @@ Runs NGINX in DIR (which the agent owns and writes nothing outside of) and serve
   --nginx PATH                    the nginx binary (default: $WHARF_NGINX, PATH, /usr/sbin/nginx)
   -h, --help                      this text
 
-Durations: 500ms, 30s, 2m (a bare number is seconds).`;
+Durations: 500ms, 30s, 2m (a bare number is seconds).
+
+The agent restarts itself once at start (same PID) with V8 flags for a small heap, glibc malloc
+settings that give memory back, and Node's compile cache in DIR/node-compile-cache (so that Node's
+TypeScript stripper is never loaded); WHARF_AGENT_RELAUNCH=off runs it as started instead.`;
 
 /** Flags after parsing, before files are read. */
 export interface AgentArgs {
@@ -79,6 +90,8 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
         'public-https-port': { type: 'string', default: '443' },
         'worker-processes': { type: 'string', default: 'auto' },
         'worker-shutdown-timeout': { type: 'string', default: '60s' },
+        'worker-user': { type: 'string', default: 'nobody' },
+        resolver: { type: 'string', multiple: true },
         'reload-timeout': { type: 'string', default: '30s' },
         'endpoint-mode': { type: 'string', default: 'auto' },
         'snapshot-url': { type: 'string' },
@@ -113,6 +126,17 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
   const snapshotUrl = values['snapshot-url'];
   if (snapshotUrl && !/^https?:\/\/\S+$/.test(snapshotUrl)) throw new UsageError(`--snapshot-url: Invalid value: ${JSON.stringify(snapshotUrl)}: expected an http(s) URL`);
   const https = values['https-listen'] ?? ['443'];
+  const resolverFlags = values.resolver;
+  let resolvers: string[] | undefined;
+  if (resolverFlags) {
+    resolvers = resolverFlags.length === 1 && resolverFlags[0] === 'none' ? [] : resolverFlags.map((r) => {
+      const address = resolverAddress(r);
+      if (!address) throw new UsageError(`--resolver: Invalid value: ${JSON.stringify(r)}: expected an IP address with an optional port, e.g. 10.96.0.10, 10.96.0.10:53 or [fd00::a]:53`);
+      return address;
+    });
+  }
+  const worker = values['worker-user'];
+  if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/.test(worker)) throw new UsageError(`--worker-user: Invalid value: ${JSON.stringify(worker)}: expected a user name`);
   const publicHttpsPort = Number(values['public-https-port']);
   if (!/^\d{1,5}$/.test(values['public-https-port']) || publicHttpsPort < 1 || publicHttpsPort > 65535) {
     throw new UsageError(`--public-https-port: Invalid value: ${JSON.stringify(values['public-https-port'])}: expected a port number`);
@@ -128,6 +152,8 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
       publicHttpsPort,
       workerProcesses: workers === 'auto' ? 'auto' : Number(workers),
       workerShutdownTimeoutSeconds: Math.ceil(shutdownMs / 1000),
+      workerUser: worker,
+      ...(resolvers ? { resolvers } : {}),
       reloadTimeoutMs,
       endpointMode: mode,
       accessLog: values['access-log'],
@@ -177,6 +203,9 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  // The flags are good: start again (same PID) with the agent's V8 flags, malloc settings and a warm
+  // compile cache (src/agent/relaunch.ts). In the last stage this returns.
+  relaunch(agent.layout.compileCacheDir, (msg, fields) => log.warn(msg, fields));
 
   let signalled: NodeJS.Signals | null = null;
   const stopped = new Promise<void>((resolveStopped) => {

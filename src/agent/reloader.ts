@@ -13,8 +13,8 @@ import type { Logger } from '../log.ts';
 import { renderVersion } from '../render/skeleton.ts';
 import { renderUpstreams, type EndpointStore } from './endpoint-store.ts';
 import { FragmentFiles, effectiveContent } from './fragment-files.ts';
-import { sameContent, type FragmentContent, type FragmentStore } from './fragment-store.ts';
-import type { PrefixLayout } from './layout.ts';
+import type { FragmentStore, StoredContent } from './fragment-store.ts';
+import type { FileOwner, PrefixLayout } from './layout.ts';
 import { parseNginxError, stripLogPrefix } from './nginx-error.ts';
 import type { NginxProcess } from './nginx-process.ts';
 import { confirmVersion, type ConfirmOutcome } from './version-confirmation.ts';
@@ -37,11 +37,11 @@ export interface ReloadReport {
 interface Change {
   name: string;
   /** The store's desired object (null: deleted), to report status against. */
-  desired: FragmentContent | null;
+  desired: StoredContent | null;
   /** What goes on disk. */
-  content: FragmentContent | null;
-  /** What was on disk before: restored when NGINX refuses `content`. */
-  previous: FragmentContent | null;
+  content: StoredContent | null;
+  /** What was on disk before (read back before it is overwritten): restored when NGINX refuses `content`. */
+  previous: StoredContent | null;
 }
 
 export interface ReloaderOptions {
@@ -54,6 +54,8 @@ export interface ReloaderOptions {
   /** The rendered nginx.conf, for the partial test configuration. */
   nginxConf: string;
   reloadTimeoutMs: number;
+  /** Owner of secret files (NGINX's workers when the master runs as root); null: the agent's user. */
+  secretOwner?: FileOwner | null;
   logger: Logger;
   /** Called after a run that started the master, once it serves: re-push endpoints. */
   onStarted: () => Promise<void>;
@@ -70,7 +72,7 @@ export class Reloader {
   private readonly log: Logger;
   readonly files: FragmentFiles;
   /** Fragments on disk that passed the test but that no confirmed version carried yet. */
-  private readonly unconfirmed = new Map<string, FragmentContent | null>();
+  private readonly unconfirmed = new Map<string, StoredContent | null>();
   /** Endpoint revisions in upstreams.conf on disk, not confirmed yet (reload mode). */
   private unconfirmedUpstreams: { upstream: string; revision: number }[] | null = null;
   private upstreamsOnDisk = '';
@@ -85,7 +87,7 @@ export class Reloader {
   constructor(o: ReloaderOptions) {
     this.o = o;
     this.log = o.logger.child({ component: 'reload' });
-    this.files = new FragmentFiles(o.layout);
+    this.files = new FragmentFiles(o.layout, o.secretOwner ?? null);
     this.partialTests = o.nginxConf.split(FRAGMENT_INCLUDE).length === 2;
     if (!this.partialTests) this.log.warn(`nginx.conf has no single "${FRAGMENT_INCLUDE}": every reload tests the whole configuration`);
   }
@@ -111,6 +113,28 @@ export class Reloader {
 
   /** One reload; never throws for NGINX's reasons (those are in the report). */
   async run(): Promise<ReloadReport> {
+    const names = this.o.fragments.takeDirty();
+    try {
+      return await this.apply(names);
+    } finally {
+      this.releaseWritten(names);
+    }
+  }
+
+  /**
+   * Content on disk is kept there, not in memory: once a run is over, the bytes of every desired
+   * content NGINX's files now hold, or that NGINX refused, are dropped (their digests stay). Content
+   * a run had to put back for a later run keeps its bytes.
+   */
+  private releaseWritten(names: string[]): void {
+    for (const name of names) {
+      const e = this.o.fragments.get(name);
+      const d = e?.desired;
+      if (d?.bytes && (this.files.digest(name) === d.digest || e!.status === 'quarantined')) d.release();
+    }
+  }
+
+  private async apply(names: string[]): Promise<ReloadReport> {
     const started = performance.now();
     const { fragments, endpoints, layout } = this.o;
     const report = (result: ReloadResult, extra: Partial<ReloadReport> = {}): ReloadReport => ({
@@ -124,18 +148,16 @@ export class Reloader {
     });
 
     // 1. What changed since the last run, compared with what is on disk.
-    const names = fragments.takeDirty();
     let batch: Change[] = [];
     for (const name of names) {
       const desired = fragments.get(name)?.desired ?? null;
       const content = effectiveContent(name, desired);
-      const previous = this.files.get(name);
-      if (sameContent(content, previous)) {
+      if ((content?.digest ?? null) === this.files.digest(name)) {
         if (this.unconfirmed.has(name)) this.unconfirmed.set(name, desired);
         else fragments.markApplied(name, desired, this.appliedVersion);
         continue;
       }
-      batch.push({ name, desired, content, previous });
+      batch.push({ name, desired, content, previous: null });
     }
     let upstreams: { text: string; previous: string; revisions: { upstream: string; revision: number }[] } | null = null;
     if (this.o.endpointMode === 'reload' && endpoints.takeChanged()) {
@@ -158,6 +180,8 @@ export class Reloader {
     try {
       if (changeCount > 0) {
         version = Math.max(fragments.desiredVersion, this.writtenVersion + 1);
+        const previous = await this.files.readMany(batch.filter((c) => this.files.has(c.name)).map((c) => c.name));
+        for (const c of batch) c.previous = previous.get(c.name) ?? null;
         await this.files.writeMany(batch.map((c) => ({ name: c.name, content: c.content })));
         if (upstreams) await layout.writeAtomic(layout.upstreamsConf, upstreams.text);
         if (upstreams) this.upstreamsOnDisk = upstreams.text;

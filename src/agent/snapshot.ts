@@ -1,10 +1,12 @@
 // At start, the agent asks the handler tier for everything it should serve (the same JSON as
 // POST /v1/batch) and applies it as the complete desired state, in one reload. The handler tier may
 // not be up yet: the agent retries with backoff until it gets a valid snapshot or stops.
+// node:http(s), not fetch: fetch would load Node's undici into the agent for this one request.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.ts';
 import { Batch } from '../protocol/agent-api.ts';
-import { describeIssues, type BatchResult } from './api.ts';
+import { defaultLimits, describeIssues, type BatchResult } from './api.ts';
+import { http, https } from './node-http.ts';
 
 export interface SnapshotOptions {
   url: string;
@@ -16,13 +18,33 @@ export interface SnapshotOptions {
   maxDelayMs?: number;
 }
 
+/** GET `url` with the bearer token: status and body (at most `limit` bytes). */
+function get(url: string, token: string, signal: AbortSignal, limit = defaultLimits.batchBytes): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const client = url.startsWith('https:') ? https : http;
+    const req = client.get(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal, timeout: 60_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > limit) req.destroy(new Error(`GET ${url}: larger than ${limit} bytes`));
+        else chunks.push(c);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks, size).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer within 60 s`)));
+    req.on('error', reject);
+  });
+}
+
 /** Fetches and validates one snapshot; throws with a message saying what was wrong. */
 export async function fetchSnapshot(url: string, token: string, signal: AbortSignal): Promise<Batch> {
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal });
-  if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${(await res.text()).slice(0, 200)}`);
+  const res = await get(url, token, signal);
+  if (res.status < 200 || res.status > 299) throw new Error(`GET ${url}: ${res.status} ${res.body.slice(0, 200)}`);
   let data: unknown;
   try {
-    data = await res.json();
+    data = JSON.parse(res.body);
   } catch (e) {
     throw new Error(`GET ${url}: malformed JSON: ${(e as Error).message}`);
   }

@@ -1,6 +1,7 @@
 // HTTP over NGINX's unix sockets: the config-version socket, stub_status, and the endpoint control
 // socket. Minimal on purpose: small bodies, text answers, a timeout on every call.
-import http from 'node:http';
+import type { Agent as HttpAgent } from 'node:http';
+import { http } from './node-http.ts';
 
 export interface UnixReply {
   status: number;
@@ -14,7 +15,7 @@ export interface UnixRequest {
   body?: string;
   timeoutMs?: number;
   /** A keep-alive agent, or false for a fresh connection (any worker may accept it). */
-  agent?: http.Agent | false;
+  agent?: HttpAgent | false;
 }
 
 /** One request over a unix socket; rejects on connection errors and timeouts. */

@@ -57,6 +57,15 @@ export const Batch = z.object({
     .default([]),
   /** A snapshot is the whole desired state: fragments and endpoint sets it does not name are removed. */
   complete: z.boolean().default(false),
+  /**
+   * Optional, with `complete: true`: the revision the snapshot was built at (the handler tier sends
+   * V × 4096, V the resourceVersion its view is complete as of). A fragment or endpoint set the
+   * snapshot does not name is removed only when the agent holds it at a revision below this one;
+   * one at this revision or above was made from a newer view than the snapshot's and stays. Without
+   * it, every fragment and endpoint set the snapshot does not name is removed. Ignored without
+   * `complete`.
+   */
+  revision: revision.optional(),
 });
 
 export type FragmentPut = z.infer<typeof FragmentPut>;

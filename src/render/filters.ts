@@ -216,6 +216,16 @@ export const filters: Record<string, Filter> = {
     if (!(v4 || v6) || !bitsOk || rest.length) throw new UnsafeValueError('nginx_cidr', s, 'not an IP address or CIDR');
     return new NginxText(s);
   },
+  // A `resolver` address (the agent's nameservers): IPv4 or [IPv6], with an optional port.
+  nginx_resolver: (value) => {
+    const s = text('nginx_resolver', value);
+    const m = new RegExp(`^(?:(${IPV4})|\\[([0-9a-fA-F:.]{2,45})\\])(?::(\\d{1,5}))?$`).exec(s);
+    const port = m?.[3] === undefined ? 53 : Number(m[3]);
+    if (!m || (m[2] !== undefined && !isIPv6(m[2])) || port < 1 || port > 65535) {
+      throw new UnsafeValueError('nginx_resolver', s, 'not an IPv4 or [IPv6] address with an optional port');
+    }
+    return new NginxText(s);
+  },
   // An NGINX size: digits with an optional k/m/g unit.
   nginx_size: check('nginx_size', SIZE, 'not a size (digits with an optional k, m or g)'),
   // A duration in whole seconds, written `Ns`; bounded so that NGINX's milliseconds cannot overflow.

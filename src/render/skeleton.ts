@@ -19,7 +19,9 @@ export interface SkeletonParams {
   privateDir: string;
   /** Null when NGINX has no Lua module: endpoints then come as static upstreams (upstreams.conf). */
   lua: LuaSettings | null;
+  /** The user NGINX's workers run as (only when the master runs as root), and its group. */
   user: string | null;
+  group?: string | null;
   errorLogLevel: 'debug' | 'info' | 'notice' | 'warn' | 'error';
   accessLog: boolean;
   workerProcesses: number | 'auto';
@@ -33,6 +35,11 @@ export interface SkeletonParams {
    * maps 443 to NGINX's own port, or NGINX's port itself when clients reach it directly (local mode).
    */
   publicHttpsPort?: number;
+  /**
+   * DNS servers for names NGINX resolves at request time (external auth's `proxy_pass` to a
+   * variable): IPv4 or [IPv6] addresses with an optional port. None: no `resolver` directive.
+   */
+  resolvers?: string[];
 }
 
 /** The files that fragments rely on, by name relative to the NGINX prefix. */
@@ -59,7 +66,12 @@ const nginxConf = loadTemplate('nginx.conf.liquid');
 /** Renders the agent's files; throws on a setting that is not safe to write. */
 export function renderSkeleton(params: SkeletonParams): SkeletonFiles {
   return {
-    'nginx.conf': renderTemplate(nginxConf, { ...params, publicHttpsPort: params.publicHttpsPort ?? 443 }),
+    'nginx.conf': renderTemplate(nginxConf, {
+      ...params,
+      publicHttpsPort: params.publicHttpsPort ?? 443,
+      group: params.group ?? null,
+      resolvers: params.resolvers ?? [],
+    }),
     'listen-http.conf': listenLines(params.httpListen, ''),
     'listen-https.conf': listenLines(params.httpsListen, ' ssl http2'),
     'listen-default.conf':

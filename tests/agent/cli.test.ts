@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../support/backend.ts';
 import { eventually } from '../support/http.ts';
 import { parseAgentArgs, parseDuration, UsageError } from '../../src/agent/main.ts';
+import { AGENT_MALLOC_ENV, AGENT_V8_FLAGS } from '../../src/agent/relaunch.ts';
 
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
@@ -105,6 +106,21 @@ test('SIGTERM stops NGINX gracefully and exits; a killed agent\'s NGINX is taken
     const state = await (await fetch(`http://127.0.0.1:${apiPort}/v1/state`, { headers: { authorization: 'Bearer cli-test-token' } })).json() as { ready: boolean };
     assert.equal(state.ready, true);
     const nginxPid = Number(readFileSync(join(prefix, 'nginx/run/nginx.pid'), 'utf8'));
+
+    // The agent started itself again in the same process, with its V8 flags and a warm compile
+    // cache, so that Node's TypeScript stripper (WebAssembly, ~25 MB) is never loaded.
+    const pid = first.child.pid!;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    for (const flag of AGENT_V8_FLAGS) assert.ok(cmdline.includes(flag), `${flag} in ${cmdline.join(' ')}`);
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    assert.ok(environ.includes(`NODE_COMPILE_CACHE=${join(prefix, 'nginx', 'node-compile-cache')}`));
+    assert.ok(environ.includes('WHARF_AGENT_RELAUNCH=done'));
+    for (const [k, v] of Object.entries(AGENT_MALLOC_ENV)) assert.ok(environ.includes(`${k}=${v}`), k);
+    // NGINX does not inherit what the agent set for itself.
+    const nginxEnviron = readFileSync(`/proc/${nginxPid}/environ`, 'utf8');
+    assert.doesNotMatch(nginxEnviron, /WHARF_AGENT_RELAUNCH|NODE_COMPILE_CACHE|MALLOC_ARENA_MAX/);
+    const rssMb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+    assert.ok(rssMb < 110, `an idle agent takes ${rssMb.toFixed(1)} MB (about 85 expected; 125 with the TypeScript stripper loaded)`);
 
     // An agent killed outright leaves its NGINX running with the ports; the next agent stops it.
     first.child.kill('SIGKILL');

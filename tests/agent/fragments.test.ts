@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startBackend, type Backend } from '../support/backend.ts';
 import { eventually } from '../support/http.ts';
 import { startTestAgent, proxyFragment, backendOf, selfSignedCert, tlsFragment, type TestAgent } from './harness.ts';
+import { findPasswdEntry } from '../../src/agent/worker-user.ts';
 
 let t: TestAgent;
 let a: Backend;
@@ -184,6 +185,12 @@ test('TLS files are written with the fragment (keys 0600) and served with SNI', 
   assert.match(bad.json.error, /files\/secure\.example\.com\/tls\.key/);
   assert.equal(readFileSync(join(t.prefix, 'files/secure.example.com/tls.key'), 'utf8'), pair.key);
   assert.equal(backendOf(await t.get('secure.example.com', '/', { tls: true })), 'b');
+  // The key put back (read from disk before it was replaced) is secret again: 0600, and owned by the
+  // user NGINX's workers run as (nobody, as root) or by the agent's user.
+  const key = statSync(join(t.prefix, 'files/secure.example.com/tls.key'));
+  assert.equal(key.mode & 0o777, 0o600);
+  const owner = process.getuid!() === 0 ? findPasswdEntry(readFileSync('/etc/passwd', 'utf8'), 'nobody')!.uid : process.getuid!();
+  assert.equal(key.uid, owner);
 });
 
 test('a new revision with unchanged bytes causes no reload', async () => {

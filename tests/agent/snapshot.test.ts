@@ -72,3 +72,52 @@ test('a complete batch is the whole desired state: what it does not name is remo
   assert.equal(state.fragments.find((f: { name: string }) => f.name === 'two.example.com').deleted, true);
   assert.equal(state.endpoints.find((e: { upstream: string }) => e.upstream === 'default-app-80').endpoints, null);
 });
+
+test('a complete batch with a revision removes only what the agent holds below it', async (t) => {
+  const a = await startBackend('a');
+  t.after(() => a.close());
+  const agent = await startTestAgent();
+  t.after(() => agent.stop());
+  // A replica whose view is complete as of resourceVersion 3 sends revision 3 × 4096; another one
+  // already pushed content made from resourceVersion 5 (at or above it), and some from before.
+  const snapshotRevision = 3 * 4096;
+  await agent.api('POST', '/v1/batch?wait=1', {
+    fragments: [
+      { name: 'old.example.com', revision: 2 * 4096 + 7, config: proxyFragment('old.example.com', 'default-old-80') },
+      { name: 'new.example.com', revision: 5 * 4096 + 1, config: proxyFragment('new.example.com', 'default-new-80') },
+      { name: 'same.example.com', revision: snapshotRevision, config: proxyFragment('same.example.com', 'default-same-80') },
+      { name: 'kept.example.com', revision: 1, config: proxyFragment('kept.example.com', 'default-old-80') },
+    ],
+    endpoints: [
+      { upstream: 'default-old-80', revision: 2 * 4096, endpoints: [a.address] },
+      { upstream: 'default-new-80', revision: 5 * 4096, endpoints: [a.address] },
+      { upstream: 'default-same-80', revision: snapshotRevision, endpoints: [a.address] },
+    ],
+  });
+  assert.equal(backendOf(await agent.get('new.example.com')), 'a');
+  const r = await agent.api('POST', '/v1/batch?wait=1', {
+    complete: true,
+    revision: snapshotRevision,
+    fragments: [{ name: 'kept.example.com', revision: snapshotRevision + 5, config: proxyFragment('kept.example.com', 'default-kept-80') }],
+    endpoints: [{ upstream: 'default-kept-80', revision: snapshotRevision + 5, endpoints: [a.address] }],
+  });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.fragments.map((f: { name: string; status: string }) => [f.name, f.status]).sort(), [['kept.example.com', 'applied'], ['old.example.com', 'applied']]);
+  assert.equal((await agent.get('old.example.com')).status, 404, 'made from an older view: removed');
+  assert.equal(backendOf(await agent.get('new.example.com')), 'a', 'made from a newer view than the snapshot: kept, with its endpoints');
+  assert.equal(backendOf(await agent.get('same.example.com')), 'a', 'at the snapshot revision: kept, with its endpoints');
+  assert.equal(backendOf(await agent.get('kept.example.com')), 'a');
+  const state = (await agent.api('GET', '/v1/state')).json;
+  const endpoints = Object.fromEntries(state.endpoints.map((e: { upstream: string; endpoints: number | null }) => [e.upstream, e.endpoints]));
+  assert.deepEqual(endpoints, { 'default-kept-80': 1, 'default-new-80': 1, 'default-old-80': null, 'default-same-80': 1 });
+
+  // Without a revision, a complete batch removes everything it does not name, as before.
+  await agent.api('POST', '/v1/batch?wait=1', { complete: true, fragments: [], endpoints: [] });
+  assert.equal((await agent.get('new.example.com')).status, 404);
+  assert.equal((await agent.get('kept.example.com')).status, 404);
+
+  // A malformed revision is refused whole.
+  const bad = await agent.api('POST', '/v1/batch', { complete: true, revision: -1, fragments: [] });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error, /^revision: Invalid value: -1/);
+});

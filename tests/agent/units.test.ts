@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FragmentStore, type FragmentContent } from '../../src/agent/fragment-store.ts';
+import { FragmentStore, contentDigest, type FragmentContent } from '../../src/agent/fragment-store.ts';
 import { parseNginxError } from '../../src/agent/nginx-error.ts';
 import { renderUpstreams, EndpointStore } from '../../src/agent/endpoint-store.ts';
 import { parseLogLine } from '../../src/agent/nginx-process.ts';
@@ -36,30 +36,61 @@ test('FragmentStore: revisions, tombstones, unchanged content', () => {
 
 test('FragmentStore: applied and quarantined follow what NGINX did with that exact content', () => {
   const s = new FragmentStore();
-  const v1 = c('v1');
-  s.set('a', 1, v1);
+  s.set('a', 1, c('v1'));
+  const v1 = s.get('a')!.desired!;
   s.takeDirty();
   s.markApplied('a', v1, 7);
   assert.deepEqual(s.result(s.get('a')!), { name: 'a', revision: 1, status: 'applied', version: 7 });
-  const bad = c('bad');
-  s.set('a', 2, bad);
+  s.set('a', 2, c('bad'));
+  const bad = s.get('a')!.desired!;
   s.markQuarantined('a', bad, '[emerg] x');
   assert.equal(s.get('a')!.status, 'quarantined');
-  assert.equal(s.get('a')!.good, v1, 'the good content stays');
+  assert.equal(s.get('a')!.good, v1.digest, 'the good content stays');
   assert.equal(s.quarantinedCount, 1);
   // A newer revision arrived meanwhile: a late report on the old content does not overwrite it.
-  const v3 = c('v3');
-  s.set('a', 3, v3);
+  s.set('a', 3, c('v3'));
+  const v3 = s.get('a')!.desired!;
   s.markQuarantined('a', bad, '[emerg] late');
   assert.equal(s.get('a')!.status, 'pending');
-  // Unchanged content under a newer revision needs no reload and keeps its status.
+  // Unchanged content under a newer revision needs no reload and keeps its status, even once its
+  // bytes are no longer in memory (they are on disk).
   s.markApplied('a', v3, 9);
+  v3.release();
   s.takeDirty();
   assert.equal(s.set('a', 4, c('v3')).status, 'applied');
   assert.deepEqual(s.takeDirty(), []);
   // A complete snapshot without `a` deletes it.
   const removed = s.retainOnly(new Set());
   assert.deepEqual(removed.map((r) => [r.name, r.revision, r.status]), [['a', 4, 'pending']]);
+});
+
+test('FragmentStore: content is compared by digest, files and modes included', () => {
+  const d = (config: string, files: Record<string, { content: string; secret: boolean }> = {}) => contentDigest({ config, files });
+  assert.equal(d('x'), d('x'));
+  assert.notEqual(d('x'), d('y'));
+  assert.equal(d('x', { a: { content: '1', secret: false }, b: { content: '2', secret: true } }), d('x', { b: { content: '2', secret: true }, a: { content: '1', secret: false } }), 'file order does not matter');
+  assert.notEqual(d('x', { a: { content: '1', secret: false } }), d('x', { a: { content: '1', secret: true } }), 'the mode is part of it');
+  assert.notEqual(d('x', { a: { content: '1', secret: false } }), d('x', { b: { content: '1', secret: false } }), 'the name is part of it');
+  assert.notEqual(d('x', { a: { content: 'b', secret: false } }), d('x', { ab: { content: '', secret: false } }), 'names and bytes do not run together');
+});
+
+test('FragmentStore: a complete snapshot with a revision removes only what it holds below that revision', () => {
+  type Case = { held: [name: string, revision: number][]; keep: string[]; below?: number; removed: string[] };
+  const cases: Record<string, Case> = {
+    'no revision: everything not named': { held: [['a', 5], ['b', 9000], ['c', 1]], keep: ['c'], removed: ['a', 'b'] },
+    'older than the snapshot: removed': { held: [['a', 4095], ['b', 100]], keep: [], below: 4096, removed: ['a', 'b'] },
+    'at or above the snapshot: kept': { held: [['a', 4096], ['b', 8192 + 17], ['c', 4095]], keep: [], below: 4096, removed: ['c'] },
+    'named ones stay whatever their revision': { held: [['a', 1]], keep: ['a'], below: 4096, removed: [] },
+  };
+  for (const [name, k] of Object.entries(cases)) {
+    const s = new FragmentStore();
+    for (const [n, r] of k.held) s.set(n, r, c(n));
+    s.takeDirty();
+    const removed = s.retainOnly(new Set(k.keep), k.below);
+    assert.deepEqual(removed.map((r) => r.name).sort(), k.removed, name);
+    assert.deepEqual(s.takeDirty(), k.removed, `${name}: removed ones go to the next reload`);
+    for (const [n, r] of k.held) assert.equal(s.get(n)!.revision, r, `${name}: ${n} keeps its revision (a tombstone when removed)`);
+  }
 });
 
 test('parseNginxError: which fragment an error points at', () => {
@@ -133,6 +164,13 @@ test('EndpointStore: stale, changed and unchanged sets', () => {
   assert.equal(s.get('u')!.appliedRevision, 2, 'NGINX already holds revision 2');
   assert.equal(s.set('u', 3, null), 'changed');
   assert.deepEqual(s.retainOnly(new Set()), [], 'already deleted');
+  // A complete snapshot with a revision removes only the sets held below it.
+  s.set('old', 10, ['10.0.0.1:80']);
+  s.set('new', 4096, ['10.0.0.1:80']);
+  s.set('named', 1, ['10.0.0.1:80']);
+  assert.deepEqual(s.retainOnly(new Set(['named']), 4096), ['old']);
+  assert.equal(s.get('new')!.endpoints!.length, 1);
+  assert.deepEqual(s.retainOnly(new Set(['named'])), ['new'], 'without a revision: everything not named');
 });
 
 test('parseLogLine and parseStubStatus read what NGINX writes', () => {

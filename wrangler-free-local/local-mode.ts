@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent } from '../src/agent/agent.ts';
+import { waitOneGeneration } from '../src/agent/nginx-workers.ts';
 import { EventSender } from '../src/cluster/event-sender.ts';
 import { ManifestSource, type ResourceChange, type SyncResult } from '../src/cluster/manifest-source.ts';
 import { defaultControllerSettings, parseObject } from '../src/model/index.ts';
@@ -38,6 +39,8 @@ export interface LocalMode {
   close(): Promise<void>;
 }
 
+const WORKERS = 2;
+
 const EVENT_TYPE = { add: 'io.wharf.resource.add', update: 'io.wharf.resource.update', delete: 'io.wharf.resource.delete' } as const;
 
 // The model's schemas, so a broken object is reported with its file and document, not by the handler.
@@ -70,7 +73,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       httpListen: [`${o.address}:${o.httpPort}`],
       httpsListen: [`${o.address}:${o.httpsPort}`],
       publicHttpsPort: o.httpsPort,
-      workerProcesses: 2,
+      workerProcesses: WORKERS,
       workerShutdownTimeoutSeconds: 5,
       logger: terminal.logger('agent'),
     });
@@ -140,8 +143,10 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
         // Pushed is not applied: wait for the agent to confirm what it was given.
         for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
           const s = agent.state(true);
-          if (s.appliedVersion === s.desiredVersion && s.queueDepth === 0) return;
+          if (s.appliedVersion === s.desiredVersion && s.queueDepth === 0) break;
         }
+        // Confirmed is not yet exclusive: the old workers accept for another ~100 ms.
+        if (agent.nginxPid) await waitOneGeneration(agent.nginxPid, WORKERS);
       },
       close,
     };

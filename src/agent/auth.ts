@@ -9,14 +9,6 @@ export function tokensEqual(sent: string, expected: string): boolean {
   return timingSafeEqual(digest(sent), digest(expected));
 }
 
-/** Reads the token out of a token file's text: surrounding white space is not part of it. */
-export function parseTokenFile(text: string, path: string): string {
-  const token = text.trim();
-  if (!token) throw new Error(`token file ${path} is empty: put the bearer token the handler tier sends in it`);
-  if (/\s/.test(token)) throw new Error(`token file ${path}: the token must be one line without spaces`);
-  return token;
-}
-
 /**
  * Checks `Authorization: Bearer <token>` against `token`: null when it matches, otherwise why not
  * (the API answers 401 with it).

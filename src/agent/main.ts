@@ -1,11 +1,10 @@
 // `wharf agent`: parses the flags, reads the token files, runs the Agent until SIGTERM/SIGINT, then
 // stops NGINX gracefully and exits.
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log.ts';
 import { Agent, type AgentOptions } from './agent.ts';
-import { parseTokenFile } from './auth.ts';
+import { parseDuration, readTokenFile, UsageError } from '../cli-flags.ts';
 import { relaunch } from './relaunch.ts';
 import { resolverAddress } from './resolvers.ts';
 
@@ -50,17 +49,7 @@ export interface AgentArgs {
   snapshot: { url: string; tokenFile: string } | null;
 }
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
-
-/** A duration flag in milliseconds. */
-export function parseDuration(flag: string, value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
-  if (!m) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(value)}: expected a duration such as 500ms, 30s or 2m`);
-  const n = Number(m[1]);
-  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
-}
+export { parseDuration, UsageError };
 
 function parseHostPort(flag: string, value: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value);
@@ -163,20 +152,6 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
   };
 }
 
-async function readToken(flag: string, path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${flag}: cannot read ${path}: ${(e as Error).message}`);
-  }
-  try {
-    return parseTokenFile(text, path);
-  } catch (e) {
-    throw new UsageError(`${flag}: ${(e as Error).message}`);
-  }
-}
-
 /** Entry point of `wharf agent`. Resolves when the agent has stopped. */
 export async function main(argv: string[]): Promise<void> {
   const log = createLogger({ component: 'agent' });
@@ -195,8 +170,8 @@ export async function main(argv: string[]): Promise<void> {
   }
   let agent: Agent;
   try {
-    const token = await readToken('--token-file', args.tokenFile);
-    const snapshot = args.snapshot ? { url: args.snapshot.url, token: await readToken('--snapshot-token-file', args.snapshot.tokenFile) } : undefined;
+    const token = await readTokenFile('--token-file', args.tokenFile);
+    const snapshot = args.snapshot ? { url: args.snapshot.url, token: await readTokenFile('--snapshot-token-file', args.snapshot.tokenFile) } : undefined;
     agent = new Agent({ ...args.options, token, snapshot, logger: log });
   } catch (e) {
     console.error(`wharf agent: ${(e as Error).message}`);

@@ -1,7 +1,6 @@
 // The `wharf source` command line: options in, a running KubernetesEventSource out, stopped cleanly
 // on SIGTERM/SIGINT. Optional health endpoints (--listen) for the Pod's probes.
 import http from 'node:http';
-import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log.ts';
@@ -9,6 +8,7 @@ import { EventSender } from './event-sender.ts';
 import { loadKubeConfig, makeClients } from './kubernetes-client.ts';
 import type { WatchScope } from './kubernetes-resources.ts';
 import { KubernetesEventSource } from './source.ts';
+import { parseDuration, parseNamespacedName, readTokenFile, UsageError } from '../cli-flags.ts';
 
 export const SOURCE_USAGE = `usage: wharf source --handler-url URL [options]
 
@@ -27,22 +27,6 @@ change, and every object again at each resync. For clusters without Knative Even
   --source NAME              CloudEvents source attribute (default wharf/source/<hostname>)
   --listen HOST:PORT         serve /healthz and /readyz (default: off)`;
 
-/** A bad flag: printed with the usage, exit code 2. */
-class UsageError extends Error {}
-
-/** `500ms`, `30s`, `10m`, `1h`, or `0`. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`--resync: Invalid value: ${JSON.stringify(text)}: use a number with ms, s, m or h (e.g. 10m)`);
-  const n = Number(m[1]);
-  return n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-}
-
-function parseNamespacedName(flag: string, text: string): { namespace: string; name: string } {
-  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(text);
-  if (!m) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(text)}: use namespace/name`);
-  return { namespace: m[1]!, name: m[3]! };
-}
 
 function listenAddress(text: string): { host: string; port: number } {
   const m = /^(.*):(\d+)$/.exec(text);
@@ -83,13 +67,6 @@ function flags(argv: string[]) {
   }
 }
 
-async function readToken(path: string): Promise<string> {
-  try {
-    return (await readFile(path, 'utf8')).trim();
-  } catch (e) {
-    throw new UsageError(`--token-file: cannot read ${path}: ${(e as Error).message}`);
-  }
-}
 
 async function run(argv: string[]): Promise<void> {
   const values = flags(argv);
@@ -105,8 +82,8 @@ async function run(argv: string[]): Promise<void> {
   if (values.configmap) scope.configMap = parseNamespacedName('--configmap', values.configmap);
   if (values['no-auth-secrets']) scope.authSecrets = false;
   else if (values['auth-secret-selector']) scope.authSecrets = { labelSelector: values['auth-secret-selector'] };
-  const resyncMs = parseDuration(values.resync!);
-  const token = values['token-file'] ? await readToken(values['token-file']) : undefined;
+  const resyncMs = parseDuration('--resync', values.resync!);
+  const token = values['token-file'] ? await readTokenFile('--token-file', values['token-file']) : undefined;
   const log = createLogger({ component: 'source' });
   const clients = makeClients(loadKubeConfig(values.kubeconfig));
 

@@ -15,6 +15,7 @@ import type { Logger } from '../log.ts';
 import { CONTROLLER_NAME, type ControllerSettings } from '../model/index.ts';
 import { parseAgentService, type AgentService } from './agent-discovery.ts';
 import { httpAgentClient } from './agent-client.ts';
+import { parseDuration, parseNamespacedName, readTokenFile, UsageError } from '../cli-flags.ts';
 
 export const usage = `usage: wharf handler --agent-token-file FILE [options]
 
@@ -54,7 +55,7 @@ Memory: unless NODE_OPTIONS (or node's own flags) bound the heap, \`wharf handle
 once with --max-semi-space-size=8 and --max-old-space-size=<half the container's memory limit, 256
 without a limit>; WHARF_HEAP_DEFAULTS=0 turns that off.`;
 
-export class UsageError extends Error {}
+export { parseDuration, UsageError };
 
 /** Ingress status: where the address comes from and how replicas share the writes. */
 export interface StatusOptions {
@@ -101,14 +102,6 @@ export interface HandlerOptions {
   log?: Logger;
 }
 
-/** "5m", "90s", "250ms", "1h" or plain seconds → milliseconds. */
-export function parseDuration(flag: string, value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!m) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(value)}: expected a duration such as 90s, 5m or 1h`);
-  const n = Number(m[1]);
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h']);
-}
-
 function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[3]) : NaN;
@@ -116,26 +109,7 @@ function parseListen(value: string): { host: string; port: number } {
   return { host: m[1] ?? m[2]!, port };
 }
 
-const NAMESPACED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/;
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-function namespacedName(flag: string, value: string): { namespace: string; name: string } {
-  const m = NAMESPACED_NAME.exec(value);
-  if (!m) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(value)}: expected namespace/name`);
-  return { namespace: m[1]!, name: m[3]! };
-}
-
-async function readToken(flag: string, path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${flag}: cannot read ${path}: ${(e as Error).message}`);
-  }
-  const token = text.trim();
-  if (token.length < 16) throw new UsageError(`${flag}: the token in ${path} is ${token.length} characters; use at least 16 (e.g. openssl rand -hex 32)`);
-  return token;
-}
 
 const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -218,7 +192,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
     }
   }
   const scope: WatchScope = {};
-  if (values.configmap) scope.configMap = namespacedName('--configmap', values.configmap);
+  if (values.configmap) scope.configMap = parseNamespacedName('--configmap', values.configmap);
   if (values.namespace !== undefined) {
     if (!NAMESPACE.test(values.namespace)) throw new UsageError(`--namespace: Invalid value: ${JSON.stringify(values.namespace)}: expected a namespace name`);
     scope.namespace = values.namespace;
@@ -251,7 +225,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
     reader = new KubernetesReader(clients, scope);
     if (!values['no-watch']) watch = { clients, scope };
     let publish: PublishSource | null = null;
-    if (values['publish-service']) publish = { service: namespacedName('--publish-service', values['publish-service']) };
+    if (values['publish-service']) publish = { service: parseNamespacedName('--publish-service', values['publish-service']) };
     else if (values['publish-address']) {
       try {
         publish = { addresses: parsePublishAddresses(values['publish-address']) };
@@ -271,8 +245,8 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
     tls,
     agents: values.agent,
     agentService,
-    agentToken: await readToken('--agent-token-file', values['agent-token-file']),
-    eventsToken: values['events-token-file'] ? await readToken('--events-token-file', values['events-token-file']) : null,
+    agentToken: await readTokenFile('--agent-token-file', values['agent-token-file']),
+    eventsToken: values['events-token-file'] ? await readTokenFile('--events-token-file', values['events-token-file']) : null,
     relistIntervalMs,
     controller: {
       controllerName: CONTROLLER_NAME,

@@ -90,7 +90,7 @@ test('the agent process refuses to start without a readable token file', async (
 test('SIGTERM stops NGINX gracefully and exits; a killed agent\'s NGINX is taken over by the next one', async () => {
   const prefix = mkdtempSync(join(tmpdir(), 'wharf-cli-'));
   const tokenFile = join(prefix, '..', `${prefix.split('/').pop()}-token`);
-  writeFileSync(tokenFile, 'cli-test-token\n');
+  writeFileSync(tokenFile, 'cli-test-token-0123\n');
   const [apiPort, httpPort] = [await freePort(), await freePort()];
   const args = [
     '--prefix', join(prefix, 'nginx'), '--token-file', tokenFile, '--listen', `127.0.0.1:${apiPort}`,
@@ -103,7 +103,7 @@ test('SIGTERM stops NGINX gracefully and exits; a killed agent\'s NGINX is taken
     const ready = await eventually(async () => (await fetch(`http://127.0.0.1:${apiPort}/nginx-ready`)).status === 200, 10_000, 50);
     assert.ok(ready, first.output());
     assert.match(first.output(), /"msg":"endpoint mode: lua/);
-    const state = await (await fetch(`http://127.0.0.1:${apiPort}/v1/state`, { headers: { authorization: 'Bearer cli-test-token' } })).json() as { ready: boolean };
+    const state = await (await fetch(`http://127.0.0.1:${apiPort}/v1/state`, { headers: { authorization: 'Bearer cli-test-token-0123' } })).json() as { ready: boolean };
     assert.equal(state.ready, true);
     const nginxPid = Number(readFileSync(join(prefix, 'nginx/run/nginx.pid'), 'utf8'));
 

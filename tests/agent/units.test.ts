@@ -9,7 +9,7 @@ import { renderUpstreams, EndpointStore } from '../../src/agent/endpoint-store.t
 import { parseLogLine } from '../../src/agent/nginx-process.ts';
 import { ReloadQueue } from '../../src/agent/reload-queue.ts';
 import { parseStubStatus } from '../../src/agent/unix-http.ts';
-import { tokensEqual, parseTokenFile } from '../../src/agent/auth.ts';
+import { tokensEqual } from '../../src/agent/auth.ts';
 import { PrefixLayout } from '../../src/agent/layout.ts';
 
 const c = (config: string): FragmentContent => ({ config, files: {} });
@@ -187,13 +187,10 @@ test('parseLogLine and parseStubStatus read what NGINX writes', () => {
   });
 });
 
-test('tokens: constant-time comparison and token files', () => {
+test('tokens: constant-time comparison', () => {
   assert.equal(tokensEqual('abc', 'abc'), true);
   assert.equal(tokensEqual('abc', 'abcd'), false);
   assert.equal(tokensEqual('', 'abc'), false);
-  assert.equal(parseTokenFile('  secret\n', 'f'), 'secret');
-  assert.throws(() => parseTokenFile('\n', '/run/token'), /token file \/run\/token is empty/);
-  assert.throws(() => parseTokenFile('two words', 'f'), /one line without spaces/);
 });
 
 test('ReloadQueue: one run in flight, one pending; everything requested meanwhile joins the next run', async () => {

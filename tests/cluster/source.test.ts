@@ -173,7 +173,7 @@ test('`wharf source` refuses a bad flag with its usage and exit code 2', async (
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   assert.equal(code, 2);
-  assert.match(stderr, /--resync: Invalid value: "soon": use a number with ms, s, m or h/);
+  assert.match(stderr, /--resync: Invalid value: "soon": expected a duration such as 500ms, 30s, 5m or 1h/);
   assert.match(stderr, /usage: wharf source --handler-url URL/);
 });
 

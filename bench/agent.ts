@@ -10,7 +10,8 @@
 //    settings and compile cache: see src/agent/relaunch.ts).
 // Prints one JSON object as the last line. `--quick` runs in under a minute. Figures depend on the
 // machine and on what else runs on it (here: 2 shared cores).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../tests/support/backend.ts';
+import { proxyFragment, selfSignedCert, tlsFragment } from '../tests/agent/harness.ts';
 
 const quick = process.argv.includes('--quick');
 const cfg = quick
@@ -34,14 +37,8 @@ function percentile(xs: number[], p: number): number {
 }
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
-async function freePort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
+// A backend that answers its bare name, so the timed loop compares strings and keeps nothing per
+// request (tests/support's startBackend answers JSON and records every request).
 async function backend(name: string): Promise<{ name: string; address: string; close: () => Promise<void> }> {
   const s = http.createServer((req, res) => {
     req.resume();
@@ -73,44 +70,6 @@ function call(o: { port?: number; socketPath?: string; method: string; path: str
   });
 }
 
-function selfSigned(): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-cert-'));
-  try {
-    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=bench.test', '-keyout', join(dir, 'k'), '-out', join(dir, 'c')], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`openssl: ${r.stderr}`);
-    return { cert: readFileSync(join(dir, 'c'), 'utf8'), key: readFileSync(join(dir, 'k'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const plainFragment = (host: string, upstream: string, note = '') => `server {
-    server_name ${host};
-    include listen-http.conf;
-    location / {
-        set $wharf_upstream "${upstream}";
-        proxy_http_version 1.1;
-        proxy_set_header Connection $wharf_connection_upgrade;
-        proxy_pass http://$wharf_backend;${note}
-    }
-}
-`;
-
-const tlsFragment = (host: string, pair: { cert: string; key: string }, note = '') => ({
-  config: `server {
-    server_name ${host};
-    include listen-https.conf;
-    ssl_certificate files/${host}/tls.crt;
-    ssl_certificate_key files/${host}/tls.key;
-    location / {
-        set $wharf_upstream "bench-app-80";
-        proxy_pass http://$wharf_backend;${note}
-    }
-}
-`,
-  files: { 'tls.crt': { content: pair.cert, secret: false }, 'tls.key': { content: pair.key, secret: true } },
-});
-
 function memory(pid: number): { rss: number; hwm: number; anon: number } {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0) / 1024;
@@ -121,7 +80,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-agent-'));
   const prefix = join(dir, 'nginx');
-  const token = 'bench-token';
+  const token = randomBytes(24).toString('hex');
   writeFileSync(join(dir, 'token'), token);
   const [apiPort, httpPort, httpsPort] = [await freePort(), await freePort(), await freePort()];
   const a = await backend('a');
@@ -167,8 +126,8 @@ async function main(): Promise<void> {
     await sleep(300);
     const idleMem = memory(child.pid!);
     say(`agent ready (pid ${child.pid}, ${idleMem.rss.toFixed(1)} MB idle); loading ${cfg.hosts} hosts`);
-    const fragments = Array.from({ length: cfg.hosts }, (_, i) => ({ name: `h${i}.bench.test`, revision: 1, config: plainFragment(`h${i}.bench.test`, 'bench-app-80') }));
-    fragments.push({ name: 'app.bench.test', revision: 1, config: plainFragment('app.bench.test', 'bench-app-80') });
+    const fragments = Array.from({ length: cfg.hosts }, (_, i) => ({ name: `h${i}.bench.test`, revision: 1, config: proxyFragment(`h${i}.bench.test`, 'bench-app-80') }));
+    fragments.push({ name: 'app.bench.test', revision: 1, config: proxyFragment('app.bench.test', 'bench-app-80') });
     await api('POST', '/v1/batch?wait=1', { fragments, endpoints: [{ upstream: 'bench-app-80', revision: 1, endpoints: [a.address] }] });
     await sleep(300);
 
@@ -197,7 +156,7 @@ async function main(): Promise<void> {
     let rawVersion = 1_000_000_000;
     for (let i = 0; i < cfg.applySamples; i++) {
       const t0 = performance.now();
-      const r = await api('PUT', '/v1/fragments/h0.bench.test?wait=1', { revision: 100 + i, config: plainFragment('h0.bench.test', 'bench-app-80', ` # change ${i}`) });
+      const r = await api('PUT', '/v1/fragments/h0.bench.test?wait=1', { revision: 100 + i, config: proxyFragment('h0.bench.test', 'bench-app-80', `    # change ${i}\n`) });
       if (r.json.status !== 'applied') throw new Error(`apply: ${JSON.stringify(r.json)}`);
       apply.push(performance.now() - t0);
       await sleep(400); // old workers gone
@@ -222,7 +181,7 @@ async function main(): Promise<void> {
     const sender = async () => {
       while (next < cfg.burst) {
         const i = next++;
-        const r = await api('PUT', `/v1/fragments/burst${i}.bench.test`, { revision: 1, config: plainFragment(`burst${i}.bench.test`, 'bench-app-80') });
+        const r = await api('PUT', `/v1/fragments/burst${i}.bench.test`, { revision: 1, config: proxyFragment(`burst${i}.bench.test`, 'bench-app-80') });
         if (r.status !== 202 && r.status !== 200) throw new Error(`burst put: ${r.status} ${JSON.stringify(r.json)}`);
       }
     };
@@ -234,11 +193,11 @@ async function main(): Promise<void> {
     say(`burst of ${cfg.burst} changes: ${burstReloads} reloads, ${burstMs.toFixed(0)} ms`);
 
     // 4. A slow configuration: thousands of TLS servers, each with its own copy of one certificate.
-    const pair = selfSigned();
+    const pair = await selfSignedCert('bench.test');
     say(`loading ${cfg.tlsServers} TLS servers`);
     for (let start = 0; start < cfg.tlsServers; start += 500) {
       const batch = [];
-      for (let i = start; i < Math.min(cfg.tlsServers, start + 500); i++) batch.push({ name: `tls${i}.bench.test`, revision: 1, ...tlsFragment(`tls${i}.bench.test`, pair) });
+      for (let i = start; i < Math.min(cfg.tlsServers, start + 500); i++) batch.push({ name: `tls${i}.bench.test`, revision: 1, ...tlsFragment(`tls${i}.bench.test`, 'bench-app-80', pair) });
       const r = await api('POST', start + 500 >= cfg.tlsServers ? '/v1/batch?wait=1' : '/v1/batch', { fragments: batch });
       if (r.status >= 400) throw new Error(`tls batch: ${r.status} ${JSON.stringify(r.json).slice(0, 300)}`);
     }
@@ -247,7 +206,7 @@ async function main(): Promise<void> {
     let tlsRevision = 1;
     const slowReload = async (): Promise<number> => {
       const t0 = performance.now();
-      const r = await api('PUT', '/v1/fragments/tls0.bench.test?wait=1', { revision: ++tlsRevision, ...tlsFragment('tls0.bench.test', pair, ` # ${tlsRevision}`) });
+      const r = await api('PUT', '/v1/fragments/tls0.bench.test?wait=1', { revision: ++tlsRevision, ...tlsFragment('tls0.bench.test', `bench-tls-${tlsRevision}`, pair) });
       if (r.json.status !== 'applied') throw new Error(`slow reload: ${JSON.stringify(r.json)}`);
       return performance.now() - t0;
     };

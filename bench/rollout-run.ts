@@ -4,6 +4,7 @@
 // Kubernetes' order, each EndpointSlice change posted to the handler as a CloudEvent. Meanwhile an
 // unrelated Ingress keeps changing, so a slow reload (thousands of TLS servers) is always in progress.
 // The two endpoint modes run exactly this; only the agent's --endpoint-mode differs.
+import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../tests/support/backend.ts';
@@ -129,7 +130,7 @@ function startLoad(o: LoadOptions): { started: Promise<number>; stop(): Promise<
 /** Runs one rollout under load and returns everything measured (raw; see rollout-report.ts). */
 export async function runRollout(o: RolloutOptions): Promise<RolloutRun> {
   if (o.tlsServers > 0 && !o.certificate) throw new Error('runRollout: tlsServers > 0 needs a certificate (certificate())');
-  const token = `rollout-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+  const token = randomBytes(24).toString('hex');
   const tf = tokenFile(token);
   const port = await freePort();
   const pods: Pod[] = [];

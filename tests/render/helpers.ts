@@ -8,17 +8,11 @@ import { builtinDefaultServer } from '../../src/render/skeleton.ts';
 import tls from 'node:tls';
 import type { GlobalSettings, Location, LocationSettings, ObjectRef, RoutingModel, Server, ServiceBackend } from '../../src/model/types.ts';
 import { renderModel, type Fragment } from '../../src/render/index.ts';
-import { buildModel, defaultControllerSettings, stateFromObjects } from '../../src/model/index.ts';
+import { buildModel, defaultControllerSettings, defaultGlobalSettings, stateFromObjects } from '../../src/model/index.ts';
 import type { TestNginx } from '../support/nginx.ts';
 
-export const global: GlobalSettings = {
-  proxyBodySize: '1m',
-  proxyConnectTimeout: 5,
-  proxyReadTimeout: 60,
-  proxySendTimeout: 60,
-  sslRedirect: true,
-  hsts: true,
-};
+/** The settings a cluster without wharf's ConfigMap gets. */
+export const global: GlobalSettings = { ...defaultGlobalSettings };
 
 export const ingress = (name = 'app', namespace = 'default'): ObjectRef => ({ kind: 'Ingress', namespace, name });
 

@@ -7,4 +7,9 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 export const http: typeof import('node:http') = require('node:http');
-export const https: typeof import('node:https') = require('node:https');
+
+/**
+ * node:https, loaded on first use: only a snapshot URL with https: needs it, and loading TLS costs
+ * about 5 MB.
+ */
+export const https = (): typeof import('node:https') => require('node:https');

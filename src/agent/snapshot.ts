@@ -21,7 +21,7 @@ export interface SnapshotOptions {
 /** GET `url` with the bearer token: status and body (at most `limit` bytes). */
 function get(url: string, token: string, signal: AbortSignal, limit = defaultLimits.batchBytes): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const client = url.startsWith('https:') ? https : http;
+    const client = url.startsWith('https:') ? https() : http;
     const req = client.get(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal, timeout: 60_000 }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;

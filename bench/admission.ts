@@ -4,12 +4,11 @@
 // conflicts (warnings) and invalid ones (denials). Prints one JSON object as the last line.
 //
 // Environment: BENCH_INGRESSES (10000), BENCH_CONCURRENCY (16), BENCH_SECONDS (10),
-// BENCH_HANDLER_NODE_ARGS: Node flags of the handler process, by default the ones recommended for
-// its container (NODE_OPTIONS): a bounded young generation and old space, as a 512 MiB memory limit
-// would give. Without them, on a machine with lots of memory, V8 collects lazily and RSS is mostly
-// garbage not collected yet (the live heap with 10,000 Ingresses is about 100 MB).
+// BENCH_HANDLER_NODE_ARGS: Node flags for the handler process; by default none, so that it runs as
+// `wharf handler` runs anywhere, with the heap settings it gives itself (src/handlers/heap-defaults.ts).
+// The JSON also says how much CPU the handler and the load generator used: both share the machine.
 import { randomBytes } from 'node:crypto';
-import { memoryOf, percentile, postObjects, send, startHandlerProcess, tokenFile } from './handler-process.ts';
+import { cpuSecondsOf, memoryOf, nodeFlagsOf, percentile, postObjects, send, startHandlerProcess, tokenFile } from './handler-process.ts';
 
 const ingresses = Number(process.env.BENCH_INGRESSES ?? 10_000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -63,7 +62,7 @@ function review(i: number): string {
 async function main(): Promise<void> {
   const token = randomBytes(24).toString('hex');
   const tf = tokenFile(token);
-  const nodeArgs = (process.env.BENCH_HANDLER_NODE_ARGS ?? '--max-semi-space-size=8 --max-old-space-size=256').split(' ').filter(Boolean);
+  const nodeArgs = (process.env.BENCH_HANDLER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const handler = await startHandlerProcess({ tokenPath: tf.path, nodeArgs });
   try {
     const objects: object[] = [];
@@ -89,6 +88,7 @@ async function main(): Promise<void> {
     let next = 0;
     const deadline = performance.now() + seconds * 1000;
     const started = performance.now();
+    const cpuBefore = { handler: cpuSecondsOf(handler.process.pid!), generator: cpuSecondsOf('self') };
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (performance.now() < deadline) {
@@ -105,6 +105,9 @@ async function main(): Promise<void> {
       }),
     );
     const elapsed = (performance.now() - started) / 1000;
+    const cpuPct = (pid: number | 'self', before: number) => Math.round(((cpuSecondsOf(pid) - before) / elapsed) * 100);
+    const handlerCpu = cpuPct(handler.process.pid!, cpuBefore.handler);
+    const generatorCpu = cpuPct('self', cpuBefore.generator);
     latencies.sort((a, b) => a - b);
     const mem = memoryOf(handler.process.pid!);
     const after = (await send(`${handler.url}/metrics`, 'GET', {})).body;
@@ -120,7 +123,9 @@ async function main(): Promise<void> {
         p99_ms: Number(percentile(latencies, 99).toFixed(2)),
         handler_rss_mb: mem.rssMb,
         handler_peak_rss_mb: mem.peakMb,
-        handler_node_args: nodeArgs.join(' '),
+        handler_cpu_pct: handlerCpu,
+        load_generator_cpu_pct: generatorCpu,
+        handler_node_flags: nodeFlagsOf(handler.process.pid!).join(' '),
       }),
     );
   } finally {

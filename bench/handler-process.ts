@@ -126,6 +126,21 @@ export function memoryOf(pid: number): { rssMb: number; peakMb: number } {
   return { rssMb: Math.round(kb('VmRSS') / 1024), peakMb: Math.round(kb('VmHWM') / 1024) };
 }
 
+/** The Node flags a process runs with, as its command line shows them (after any restart of itself). */
+export function nodeFlagsOf(pid: number): string[] {
+  const [, ...args] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const script = args.findIndex((a) => !a.startsWith('-'));
+  return args.slice(0, script < 0 ? args.length : script);
+}
+
+/** CPU time (user + system) a process has used so far, in seconds (Linux: /proc, 100 ticks a second). */
+export function cpuSecondsOf(pid: number | 'self'): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces), from field 3 on: utime is 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Posts objects as a batch of io.wharf.resource.add events. */
 export async function postObjects(url: string, token: string, objects: object[], batchSize = 500): Promise<void> {
   let id = 0;

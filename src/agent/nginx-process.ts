@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.ts';
 import type { PrefixLayout } from './layout.ts';
+import { openAccessLogOutput, type AccessLogOutput } from './access-log-output.ts';
 import { stripLogPrefix } from './nginx-error.ts';
 
 /** One line NGINX wrote to stderr. */
@@ -65,6 +66,8 @@ export class NginxProcess extends EventEmitter {
   private readonly layout: PrefixLayout;
   private readonly log: Logger;
   private readonly accessLog: boolean;
+  /** NGINX's stdout while the access log is on (opened at the first start, closed by stop()). */
+  private accessLogOutput: AccessLogOutput | null = null;
   private child: ChildProcess | null = null;
   private stopping = false;
   private readonly recent: string[] = [];
@@ -100,9 +103,10 @@ export class NginxProcess extends EventEmitter {
   start(): number {
     if (this.child) throw new Error(`NGINX is already running (pid ${this.child.pid})`);
     this.stopping = false;
+    if (this.accessLog) this.accessLogOutput ??= openAccessLogOutput(this.layout.runDir);
     const child = spawn(this.bin, this.args(this.layout.nginxConf), {
       detached: true,
-      stdio: ['ignore', this.accessLog ? 'inherit' : 'ignore', 'pipe'],
+      stdio: ['ignore', this.accessLogOutput?.stdio ?? 'ignore', 'pipe'],
     });
     this.child = child;
     child.on('error', (e) => this.log.error('cannot run NGINX', { bin: this.bin, error: e }));
@@ -175,7 +179,10 @@ export class NginxProcess extends EventEmitter {
   async stop(timeoutMs: number): Promise<void> {
     const child = this.child;
     this.stopping = true;
-    if (!child?.pid) return;
+    if (!child?.pid) {
+      this.closeAccessLog();
+      return;
+    }
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     try {
       process.kill(child.pid, 'SIGQUIT');
@@ -193,6 +200,12 @@ export class NginxProcess extends EventEmitter {
     await exited;
     clearTimeout(timer);
     await this.cleanUpAfterExit(1000);
+    this.closeAccessLog();
+  }
+
+  private closeAccessLog(): void {
+    this.accessLogOutput?.close();
+    this.accessLogOutput = null;
   }
 
   /** `nginx -t -q` on `conf`, asynchronously and at a lower CPU priority than the running workers. */

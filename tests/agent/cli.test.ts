@@ -1,5 +1,6 @@
 // `wharf agent` as a process: flags, the token file it refuses to start without, readiness, graceful
-// stop on SIGTERM, and taking over a prefix whose previous agent was killed and left NGINX running.
+// stop on SIGTERM, taking over a prefix whose previous agent was killed and left NGINX running, and
+// the access log on a stdout that is a socket.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,8 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../support/backend.ts';
-import { eventually } from '../support/http.ts';
+import { freePort, startBackend } from '../support/backend.ts';
+import { eventually, request } from '../support/http.ts';
+import { proxyFragment } from './harness.ts';
 import { parseAgentArgs, parseDuration, UsageError } from '../../src/agent/main.ts';
 import { AGENT_MALLOC_ENV, AGENT_V8_FLAGS } from '../../src/agent/relaunch.ts';
 
@@ -36,6 +38,26 @@ function alive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
+  }
+}
+
+/**
+ * A test that failed midway may have left an NGINX behind: stops its process group (the agent starts
+ * the master as a group leader, so this takes its workers too). A pid file that is empty or garbage
+ * is ignored: process.kill(-0) would kill this test's own process group.
+ */
+function killNginxGroup(pidFile: string): void {
+  let pid = 0;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return;
+  }
+  if (!Number.isSafeInteger(pid) || pid <= 1) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // none
   }
 }
 
@@ -120,7 +142,7 @@ test('SIGTERM stops NGINX gracefully and exits; a killed agent\'s NGINX is taken
     const nginxEnviron = readFileSync(`/proc/${nginxPid}/environ`, 'utf8');
     assert.doesNotMatch(nginxEnviron, /WHARF_AGENT_RELAUNCH|NODE_COMPILE_CACHE|MALLOC_ARENA_MAX/);
     const rssMb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-    assert.ok(rssMb < 110, `an idle agent takes ${rssMb.toFixed(1)} MB (about 85 expected; 125 with the TypeScript stripper loaded)`);
+    assert.ok(rssMb < 110, `an idle agent takes ${rssMb.toFixed(1)} MB (about 65 expected; 125 with the TypeScript stripper loaded)`);
 
     // An agent killed outright leaves its NGINX running with the ports; the next agent stops it.
     first.child.kill('SIGKILL');
@@ -142,14 +164,53 @@ test('SIGTERM stops NGINX gracefully and exits; a killed agent\'s NGINX is taken
   } finally {
     for (const r of runs) if (r.child.exitCode === null) r.child.kill('SIGKILL');
     await Promise.all(runs.map((r) => r.exited));
-    // A test that failed midway may have left an NGINX behind: stop its process group (the agent
-    // starts the master as a group leader, so this takes its workers too).
-    try {
-      process.kill(-Number(readFileSync(join(prefix, 'nginx/run/nginx.pid'), 'utf8')), 'SIGKILL');
-    } catch {
-      // none
-    }
+    killNginxGroup(join(prefix, 'nginx/run/nginx.pid'));
     rmSync(prefix, { recursive: true, force: true });
     rmSync(tokenFile, { force: true });
+  }
+});
+
+test('--access-log reaches stdout when stdout is a socket (NGINX cannot open one by path), across an NGINX restart', async () => {
+  const prefix = mkdtempSync(join(tmpdir(), 'wharf-cli-'));
+  const tokenFile = join(prefix, 'token');
+  writeFileSync(tokenFile, 'cli-test-token-0123\n');
+  const [apiPort, httpPort] = [await freePort(), await freePort()];
+  const app = await startBackend('app');
+  // run() gives the agent Node's 'pipe' for stdout: a socketpair.
+  const r = run([
+    '--prefix', join(prefix, 'nginx'), '--token-file', tokenFile, '--listen', `127.0.0.1:${apiPort}`, '--access-log',
+    '--http-listen', `127.0.0.1:${httpPort}`, '--https-listen', 'none', '--worker-processes', '1', '--worker-shutdown-timeout', '2s',
+  ]);
+  const api = (method: string, path: string, body: unknown) =>
+    fetch(`http://127.0.0.1:${apiPort}${path}`, { method, headers: { authorization: 'Bearer cli-test-token-0123', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const logged = (host: string) => r.output().split('\n').filter((l) => l.startsWith('{"time"') && JSON.parse(l).host === host);
+  try {
+    assert.ok(await eventually(async () => (await fetch(`http://127.0.0.1:${apiPort}/nginx-ready`).catch(() => null))?.status === 200, 10_000, 50), r.output());
+    const put = await api('POST', '/v1/batch?wait=1', {
+      fragments: [{ name: 'logged.test', revision: 1, config: proxyFragment('logged.test', 'default-app-80') }],
+      endpoints: [{ upstream: 'default-app-80', revision: 1, endpoints: [app.address] }],
+    });
+    assert.equal(put.status, 200, await put.text());
+    // NGINX's old workers keep accepting for a moment after the new ones confirmed the change.
+    assert.ok(await eventually(async () => (await request({ port: httpPort, host: 'logged.test', path: '/first' })).status === 200, 5000, 20));
+    const served = () => logged('logged.test').map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.status === 200);
+    assert.ok(await eventually(() => served().length > 0, 5000, 20), `no access log line on stdout:\n${r.output().slice(-2000)}`);
+    assert.equal(served()[0]!.request, 'GET /first HTTP/1.1');
+    assert.equal(served()[0]!.upstream_addr, app.address);
+
+    // A master that dies is restarted by the agent; its access log still reaches stdout.
+    process.kill(Number(readFileSync(join(prefix, 'nginx/run/nginx.pid'), 'utf8')), 'SIGKILL');
+    assert.ok(await eventually(async () => (await request({ port: httpPort, host: 'logged.test', path: '/second' }).catch(() => null))?.status === 200, 10_000, 50));
+    assert.ok(await eventually(() => served().some((l) => l.request === 'GET /second HTTP/1.1'), 5000, 20), r.output().slice(-2000));
+
+    r.child.kill('SIGTERM');
+    assert.equal(await r.exited, 0, r.output());
+    assert.equal(existsSync(join(prefix, 'nginx/run/access-log.fifo')), false, 'the FIFO is removed at stop');
+  } finally {
+    if (r.child.exitCode === null) r.child.kill('SIGKILL');
+    await r.exited;
+    killNginxGroup(join(prefix, 'nginx/run/nginx.pid'));
+    await app.close();
+    rmSync(prefix, { recursive: true, force: true });
   }
 });

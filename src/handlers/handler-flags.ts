@@ -2,7 +2,6 @@
 // Every problem is a UsageError naming the flag and what to fix; the Kubernetes credentials are
 // loaded here, so a handler without them stops at once with a message instead of listing nothing.
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type * as k8s from '@kubernetes/client-node';
 import { loadKubeConfig, makeClients, type KubeClients } from '../cluster/kubernetes-client.ts';
@@ -15,6 +14,7 @@ import type { Logger } from '../log.ts';
 import { CONTROLLER_NAME, type ControllerSettings } from '../model/index.ts';
 import { parseAgentService, type AgentService } from './agent-discovery.ts';
 import { httpAgentClient } from './agent-client.ts';
+import { describeProblem, readServingPair, type ServingCertFiles } from './serving-cert.ts';
 import { parseDuration, parseNamespacedName, readTokenFile, UsageError } from '../cli-flags.ts';
 
 export const usage = `usage: wharf handler --agent-token-file FILE [options]
@@ -25,7 +25,10 @@ configuration to every agent, and writes Ingress status and Events.
 
   --listen HOST:PORT            address to serve on (default 127.0.0.1:7070)
   --tls-cert FILE, --tls-key FILE
-                                serve HTTPS with this certificate (the API server calls webhooks over HTTPS)
+                                serve HTTPS with this certificate (the API server calls webhooks over HTTPS);
+                                the files are read again every --tls-reload-interval and a renewed, valid
+                                pair is served to new connections without a restart
+  --tls-reload-interval DUR     how often the certificate files are checked for a renewal (default 10s)
   --agent URL                   an agent's API, e.g. http://10.0.0.5:7071; repeatable
   --agent-service NS/NAME       find the agents through the EndpointSlices of their Service
   --agent-port N                the agents' API port with --agent-service (default 7071)
@@ -86,7 +89,11 @@ export interface WatchOptions {
 export interface HandlerOptions {
   host: string;
   port: number;
-  tls: { cert: string; key: string } | null;
+  /**
+   * HTTPS: the pair served at start; with `files`, the pair is re-read from them every
+   * `reloadIntervalMs` (default 10 s) and a renewed one served without a restart.
+   */
+  tls: { cert: string; key: string; files?: ServingCertFiles; reloadIntervalMs?: number } | null;
   agents: string[];
   agentService: AgentService | null;
   agentToken: string;
@@ -140,6 +147,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
         listen: { type: 'string', default: '127.0.0.1:7070' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
+        'tls-reload-interval': { type: 'string' },
         agent: { type: 'string', multiple: true, default: [] },
         'agent-service': { type: 'string' },
         'agent-port': { type: 'string', default: '7071' },
@@ -169,11 +177,15 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('--tls-cert and --tls-key: Required value: give both or neither');
   let tls: HandlerOptions['tls'] = null;
   if (values['tls-cert'] && values['tls-key']) {
-    try {
-      tls = { cert: await readFile(values['tls-cert'], 'utf8'), key: await readFile(values['tls-key'], 'utf8') };
-    } catch (e) {
-      throw new UsageError(`--tls-cert/--tls-key: ${(e as Error).message}`);
-    }
+    // The same check as every later reload: a pair that would be refused then is refused now.
+    const files = { cert: values['tls-cert'], key: values['tls-key'] };
+    const read = await readServingPair(files);
+    if (!read.ok) throw new UsageError(describeProblem(files, read.problem));
+    const reloadIntervalMs = parseDuration('--tls-reload-interval', values['tls-reload-interval'] ?? '10s');
+    if (reloadIntervalMs < 100) throw new UsageError('--tls-reload-interval: Invalid value: at least 100ms');
+    tls = { ...read.pair, files, reloadIntervalMs };
+  } else if (values['tls-reload-interval'] !== undefined) {
+    throw new UsageError('--tls-reload-interval: needs --tls-cert and --tls-key');
   }
   if (!values['agent-token-file']) throw new UsageError('--agent-token-file: Required value: the token the agents require (GET /snapshot requires it too)');
   for (const a of values.agent) {

@@ -25,6 +25,12 @@ export interface HandlerMetrics {
   desired: Gauge<'what'>;
   /** Relists by result. */
   relists: Counter<'result'>;
+  /**
+   * notAfter of the certificate served over HTTPS, for an alert before it expires. In no registry
+   * until the handler serves HTTPS (serve.ts registers it): a plain-HTTP handler must not export the
+   * 0 a gauge starts at, which an expiry alert would read as long expired.
+   */
+  servingCertExpiry: Gauge<never>;
 }
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -45,5 +51,10 @@ export function createHandlerMetrics(): HandlerMetrics {
     viewObjects: new Gauge({ name: 'wharf_handler_view_objects', help: 'Objects in the view of the cluster', labelNames: ['kind'], registers }),
     desired: new Gauge({ name: 'wharf_handler_desired', help: 'Fragments and endpoint sets desired', labelNames: ['what'], registers }),
     relists: new Counter({ name: 'wharf_handler_relists_total', help: 'Full lists of the cluster, by result', labelNames: ['result'], registers }),
+    servingCertExpiry: new Gauge({
+      name: 'wharf_handler_serving_cert_expiry_timestamp_seconds',
+      help: 'When the certificate the handler serves over HTTPS expires (notAfter), in seconds since the epoch',
+      registers: [],
+    }),
   };
 }

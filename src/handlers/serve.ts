@@ -3,7 +3,7 @@
 // app over HTTP or HTTPS (the API server calls webhooks over HTTPS only), relists periodically,
 // pushes to a static list of agents or to those found through their Service, and writes Ingress
 // status and Events (one replica per Ingress). Flags: handler-flags.ts.
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { getHeapStatistics } from 'node:v8';
@@ -22,9 +22,10 @@ import { AgentFanout } from './fanout.ts';
 import { parseHandlerArgs, usage, UsageError, type HandlerOptions } from './handler-flags.ts';
 import { applyHeapDefaults } from './heap-defaults.ts';
 import { IngressVerdicts } from './ingress-verdicts.ts';
-import { createHandlerMetrics } from './metrics.ts';
+import { createHandlerMetrics, type HandlerMetrics } from './metrics.ts';
 import { QuarantineWatch } from './quarantine.ts';
 import { relevantTo } from './relevance.ts';
+import { certificateFields, checkServingPair, ServingCertWatch, type ServingCertificate } from './serving-cert.ts';
 
 export { parseDuration, parseHandlerArgs, usage, UsageError, type HandlerOptions, type StatusOptions, type WatchOptions } from './handler-flags.ts';
 
@@ -227,6 +228,7 @@ export async function startHandler(o: HandlerOptions): Promise<RunningHandler> {
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   server.keepAliveTimeout = 65_000;
+  const certWatch = o.tls ? serveCertificate(server, o.tls, metrics, log) : null;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${o.tls ? 'https' : 'http'}://${host}:${address.port}`;
@@ -248,6 +250,7 @@ export async function startHandler(o: HandlerOptions): Promise<RunningHandler> {
     status,
     async close() {
       if (relistTimer) clearInterval(relistTimer);
+      await certWatch?.stop();
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeIdleConnections?.();
@@ -262,6 +265,33 @@ export async function startHandler(o: HandlerOptions): Promise<RunningHandler> {
       await fanout.close();
     },
   };
+}
+
+/**
+ * HTTPS: exports the served certificate's expiry, and, when the pair came from files, re-reads them
+ * so that a renewed certificate (cert-manager, the kubelet's Secret volume) is served without a restart.
+ */
+function serveCertificate(server: Server, tls: NonNullable<HandlerOptions['tls']>, metrics: HandlerMetrics, log: Logger): ServingCertWatch | null {
+  metrics.registry.registerMetric(metrics.servingCertExpiry);
+  const taken = (c: ServingCertificate) => metrics.servingCertExpiry.set(c.notAfter.getTime() / 1000);
+  const check = checkServingPair(tls);
+  if (check.ok) {
+    taken(check.certificate);
+    log.info('serving certificate', { ...certificateFields(check.certificate), reloadIntervalMs: tls.files ? (tls.reloadIntervalMs ?? 10_000) : null });
+    if (check.certificate.notAfter.getTime() <= Date.now()) log.warn('the serving certificate has expired: the API server refuses it', certificateFields(check.certificate));
+  }
+  if (!tls.files) return null;
+  const watch = new ServingCertWatch({
+    // An https.Server from @hono/node-server's createServer option: a tls.Server underneath.
+    server: server as unknown as HttpsServer,
+    files: tls.files,
+    current: { cert: tls.cert, key: tls.key },
+    log: log.child({ part: 'serving-cert' }),
+    onCertificate: taken,
+    ...(tls.reloadIntervalMs ? { intervalMs: tls.reloadIntervalMs } : {}),
+  });
+  watch.start();
+  return watch;
 }
 
 /** The `wharf handler` command. */

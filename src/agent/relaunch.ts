@@ -20,6 +20,7 @@
 // process as started (no cache, no flags, no settings).
 import { mkdirSync } from 'node:fs';
 import { flushCompileCache } from 'node:module';
+import { flagsNotGiven } from '../node-flags.ts';
 
 /** The V8 flags the agent runs with. */
 export const AGENT_V8_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--optimize-for-size', '--disable-optimizing-compilers'];
@@ -43,12 +44,9 @@ export function relaunchStage(env: NodeJS.ProcessEnv = process.env): RelaunchSta
   return 'start';
 }
 
-const flagName = (arg: string) => arg.split('=')[0]!.replace(/_/g, '-');
-
 /** Our flags minus those the user set already (`--max_semi_space_size` spelled either way). */
 export function flagsToAdd(execArgv: readonly string[], nodeOptions = ''): string[] {
-  const given = new Set([...execArgv, ...nodeOptions.split(/\s+/)].filter((a) => a.startsWith('--')).map(flagName));
-  return AGENT_V8_FLAGS.filter((f) => !given.has(flagName(f)));
+  return flagsNotGiven(AGENT_V8_FLAGS, execArgv, nodeOptions);
 }
 
 /**

@@ -19,6 +19,7 @@
 //                               of 6–8 ms instead of 3. (Node refuses this flag in NODE_OPTIONS.)
 // NODE_OPTIONS or node's own flags win flag by flag; WHARF_HEAP_DEFAULTS=0 turns this off.
 import { totalmem } from 'node:os';
+import { flagGiven } from '../node-flags.ts';
 
 /** What is already decided: node's flags and NODE_OPTIONS. */
 export interface HeapContext {
@@ -31,10 +32,7 @@ export interface HeapContext {
 
 const MIB = 1024 * 1024;
 
-function given(ctx: HeapContext, flag: string): boolean {
-  const all = [...ctx.execArgv, ...ctx.nodeOptions.split(/\s+/)].map((a) => a.replace(/_/g, '-'));
-  return all.some((a) => a === flag || a.startsWith(`${flag}=`) || a.startsWith(`${flag}-`));
-}
+const given = (ctx: HeapContext, flag: string) => flagGiven(flag, ctx.execArgv, ctx.nodeOptions);
 
 /** The flags to add (empty: nothing to do). Pure, for tests. */
 export function heapDefaults(ctx: HeapContext): string[] {
@@ -45,7 +43,7 @@ export function heapDefaults(ctx: HeapContext): string[] {
     const mb = limited ? Math.max(128, Math.floor(ctx.constrainedMemory / MIB / 2)) : 256;
     out.push(`--max-old-space-size=${mb}`);
   }
-  if (!given(ctx, '--allocation-site-pretenuring') && !given(ctx, '--no-allocation-site-pretenuring')) out.push('--no-allocation-site-pretenuring');
+  if (!given(ctx, '--allocation-site-pretenuring')) out.push('--no-allocation-site-pretenuring');
   return out;
 }
 

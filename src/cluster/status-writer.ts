@@ -2,8 +2,9 @@
 // (wharf's address for the Ingresses it handles, cleared for those it stops handling) and Events
 // (AddedOrUpdated, AddedOrUpdatedWithWarning, Rejected). The handler says what it concluded
 // (`set(verdict)`); this writer keeps its own watch of the Ingresses (with their status, which the
-// model leaves out) and of the publish Service, compares, and writes only what differs, only for the
-// Ingresses this replica owns (status-members.ts). Status patches carry the resourceVersion they
+// model leaves out; of each it keeps only its identity, version and addresses) and of the publish
+// Service, compares, and writes only what differs, only for the Ingresses this replica owns
+// (status-members.ts). Status patches carry the resourceVersion they
 // were computed from (409 on a concurrent change: read again, compare again).
 //
 // RBAC, beyond the reads of kubernetes-resources.ts: networking.k8s.io ingresses/status: patch;
@@ -41,6 +42,21 @@ export interface IngressStatusWriterOptions {
 }
 
 const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
+
+/**
+ * What the writer keeps of an Ingress: who it is, its version, and its current addresses (the
+ * patches and Events need no more). The handler's view holds the rest, once.
+ */
+function statusRecord(o: KubeObject): KubeObject {
+  const { name, namespace, uid, resourceVersion, generation } = o.metadata;
+  const loadBalancer = (o.status as { loadBalancer?: unknown } | undefined)?.loadBalancer;
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: { name, namespace, uid, resourceVersion, generation },
+    ...(loadBalancer !== undefined ? { status: { loadBalancer } } : {}),
+  };
+}
 
 export class IngressStatusWriter {
   /** Writes done and refused, for logs, metrics and tests. */
@@ -139,7 +155,8 @@ export class IngressStatusWriter {
     if (this.#listed.size === this.#watchers.length) this.#onStarted();
   }
 
-  #keepIngress(o: KubeObject): void {
+  #keepIngress(listed: KubeObject): void {
+    const o = statusRecord(listed);
     const key = keyOf(o.metadata.namespace ?? '', o.metadata.name);
     const held = this.#ingresses.get(key);
     // Our own patch's answer may be newer than a watch event still on its way.
@@ -267,7 +284,8 @@ export class IngressStatusWriter {
   }
 
   /** Holds an Ingress read or written by this writer (without queueing it again). */
-  #keepWritten(o: KubeObject): void {
+  #keepWritten(written: KubeObject): void {
+    const o = statusRecord(written);
     const key = keyOf(o.metadata.namespace ?? '', o.metadata.name);
     const held = this.#ingresses.get(key);
     if (!held || held.metadata.uid !== o.metadata.uid || compareVersions(o.metadata.resourceVersion ?? '', held.metadata.resourceVersion ?? '') !== -1) this.#ingresses.set(key, o);

@@ -5,6 +5,8 @@
 //   (equal: a duplicate; older: stale);
 // - delete leaves a tombstone with the deletion's resourceVersion, so a late add/update of the
 //   deleted object is ignored; only a newer version (a re-creation) brings the name back;
+// - objects are held without managedFields and kubectl's last-applied-configuration (view.ts:
+//   withoutBookkeeping), which wharf never reads;
 // - a full list (`replace`) is the truth as of its resourceVersion L: it replaces the kind's state,
 //   except objects and tombstones the view saw at versions newer than L (events that overtook the
 //   list). After it, an object the view does not hold and whose version is ≤ L is known to be
@@ -24,6 +26,7 @@ import {
   type KubeObject,
   type ObjectKey,
   type RelistResult,
+  withoutBookkeeping,
 } from './view.ts';
 
 interface Held {
@@ -88,8 +91,8 @@ export class MemoryView implements ClusterView {
       return { outcome: 'applied', previous, current: null };
     }
 
-    const object = change.object;
-    if (!object) throw new Error(`${what}: ${change.action} without the object`);
+    if (!change.object) throw new Error(`${what}: ${change.action} without the object`);
+    const object = withoutBookkeeping(change.object);
     if (!this.#keep(object)) return { outcome: 'ignored', reason: `${what} is not one wharf uses` };
     const rv = change.resourceVersion ?? object.metadata.resourceVersion ?? '';
     if (!held) {
@@ -116,8 +119,9 @@ export class MemoryView implements ClusterView {
     for (const [kind, list] of Object.entries(lists) as [Kind, KindList][]) {
       const before = this.#objects.get(kind)!;
       const after = new Map<string, Held>();
-      for (const object of list.items) {
-        if (object.kind !== kind) throw new Error(`list of ${kind} holds a ${object.kind} (${object.metadata?.name})`);
+      for (const listed of list.items) {
+        if (listed.kind !== kind) throw new Error(`list of ${kind} holds a ${listed.kind} (${listed.metadata?.name})`);
+        const object = withoutBookkeeping(listed);
         if (!this.#keep(object)) continue;
         after.set(idOf(keyOf(object)), { resourceVersion: object.metadata.resourceVersion ?? '', object });
       }

@@ -118,3 +118,37 @@ test('objects a keep filter refuses are never held', () => {
   assert.equal(view.apply(change(helm)).outcome, 'ignored');
   assert.equal(view.counts().Secret, 0);
 });
+
+test('the view holds objects without managedFields and kubectl\'s last-applied copy, and changes nothing it is given', () => {
+  const applied = (rv: string): KubeObject => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: {
+      name: 'web',
+      namespace: 'default',
+      resourceVersion: rv,
+      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"apiVersion":"networking.k8s.io/v1","kind":"Ingress"}\n', 'nginx.ingress.kubernetes.io/proxy-body-size': '8m' },
+      managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} } }],
+    },
+    spec: { ingressClassName: 'wharf' },
+  });
+  const event = applied('7');
+  const listed = applied('5');
+  const fromEvent = new MemoryView();
+  fromEvent.apply(change({ action: 'add', object: event }));
+  const fromList = new MemoryView();
+  fromList.replace({ Ingress: { resourceVersion: '5', items: [listed] } });
+  for (const [how, view] of [['event', fromEvent], ['list', fromList]] as const) {
+    const held = view.get(keyOf(event))!;
+    assert.equal(held.metadata.managedFields, undefined, how);
+    assert.deepEqual(held.metadata.annotations, { 'nginx.ingress.kubernetes.io/proxy-body-size': '8m' }, how);
+    assert.deepEqual(held.spec, { ingressClassName: 'wharf' }, how);
+  }
+  assert.equal((event.metadata.managedFields as unknown[]).length, 1, 'the event object is left as it was');
+  assert.ok('kubectl.kubernetes.io/last-applied-configuration' in (listed.metadata.annotations as object), 'the listed object is left as it was');
+  // Nothing to leave out: the object itself is held.
+  const plain = service('plain');
+  plain.metadata.resourceVersion = '9';
+  fromEvent.apply(change({ action: 'add', object: plain }));
+  assert.equal(fromEvent.get(keyOf(plain)), plain);
+});

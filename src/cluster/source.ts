@@ -10,7 +10,7 @@ import type { EventSender } from './event-sender.ts';
 import type { KubeClients } from './kubernetes-client.ts';
 import { streamsFor, type StreamSpec, type WatchScope } from './kubernetes-resources.ts';
 import { StreamWatcher, type StreamEvent, type StreamWatcherOptions } from './kubernetes-watch.ts';
-import { compareVersions, keyOf, type ChangeAction, type KubeObject } from './view.ts';
+import { compareVersions, keyOf, withoutBookkeeping, type ChangeAction, type KubeObject } from './view.ts';
 
 /** The CloudEvent type of each action (the handler's io.wharf.resource.* family). */
 export const SOURCE_EVENT_TYPES: Record<ChangeAction, string> = {
@@ -93,7 +93,8 @@ export class KubernetesEventSource {
     if (action === 'delete') latest.delete(subject);
     else latest.set(subject, rv);
     this.stats[action]++;
-    this.#o.sender.send({ key: subject, subject, type: SOURCE_EVENT_TYPES[action], data: object as unknown as Record<string, unknown> });
+    // Without managedFields and kubectl's last-applied copy: smaller events, and the handler drops them anyway.
+    this.#o.sender.send({ key: subject, subject, type: SOURCE_EVENT_TYPES[action], data: withoutBookkeeping(object) as unknown as Record<string, unknown> });
   }
 
   #onEvent(e: StreamEvent): void {

@@ -1,6 +1,7 @@
 // `wharf source` sends every object with its apiVersion and kind, as the handler requires, although
 // the API server leaves both off list items: the adds of the first list, the watched changes, the
-// deletes learnt from a list after 410 Gone, and the updates of a resync. Read from the raw bodies.
+// deletes learnt from a list after 410 Gone, and the updates of a resync; without managedFields and
+// kubectl's last-applied copy. Read from the raw bodies.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -16,7 +17,7 @@ import { API_VERSIONS, isKind } from '../../src/cluster/view.ts';
 interface Sent {
   type: string;
   subject: string;
-  data: { apiVersion?: unknown; kind?: unknown; metadata?: { name?: string } };
+  data: { apiVersion?: unknown; kind?: unknown; metadata?: { name?: string; annotations?: Record<string, string>; managedFields?: unknown } };
 }
 
 test('every object `wharf source` sends carries apiVersion and kind, whichever way it was read', async (t) => {
@@ -35,7 +36,9 @@ test('every object `wharf source` sends carries apiVersion and kind, whichever w
   t.after(() => new Promise<void>((r) => server.close(() => r())));
 
   api.put(ingressClass('wharf'));
-  api.put(ingress('cafe'));
+  // Applied with kubectl: managedFields and the last-applied copy, which the source leaves out.
+  const applied = ingress('cafe');
+  api.put({ ...applied, metadata: { ...(applied.metadata as object), annotations: { 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify(applied), team: 'coffee' }, managedFields: [{ manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: {} }] } });
   api.put(ingress('tea'));
   api.put(service('cafe'));
   api.put(endpointSlice('cafe-1', 'cafe'));
@@ -77,5 +80,11 @@ test('every object `wharf source` sends carries apiVersion and kind, whichever w
     assert.ok(isKind(kind), `${s.type} ${s.subject}: kind ${JSON.stringify(kind)}`);
     assert.equal(s.data.apiVersion, API_VERSIONS[kind], `${s.type} ${s.subject}`);
     assert.equal(s.subject.split('/')[0], kind);
+  }
+  const cafe = sent.filter((s) => s.subject === 'Ingress/default/cafe');
+  assert.ok(cafe.length >= 2, 'the first list and the resync');
+  for (const s of cafe) {
+    assert.equal(s.data.metadata?.managedFields, undefined);
+    assert.deepEqual(s.data.metadata?.annotations, { team: 'coffee' });
   }
 });

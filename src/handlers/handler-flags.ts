@@ -208,6 +208,12 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
   if (values.namespace !== undefined) {
     if (!NAMESPACE.test(values.namespace)) throw new UsageError(`--namespace: Invalid value: ${JSON.stringify(values.namespace)}: expected a namespace name`);
     scope.namespace = values.namespace;
+    // The agents are found through EndpointSlices the view holds, and the view holds one namespace.
+    if (agentService && agentService.namespace !== values.namespace) {
+      throw new UsageError(
+        `--agent-service: Invalid value: "${agentService.namespace}/${agentService.name}": the handler reads only namespace ${values.namespace} (--namespace), so it cannot see the agents' EndpointSlices in ${agentService.namespace}; run the agents in ${values.namespace}, or name them with --agent URL`,
+      );
+    }
   }
   if (values['no-auth-secrets'] && values['auth-secret-selector']) throw new UsageError('--auth-secret-selector and --no-auth-secrets: give one or neither');
   if (values['no-auth-secrets']) scope.authSecrets = false;

@@ -62,6 +62,11 @@ test('flags are checked with a message naming the flag and the fix', async (t) =
     ['both publish flags', ['--no-list', '--agent-token-file', token, '--publish-service', 'wharf/x', '--publish-address', '203.0.113.7'], /--publish-service and --publish-address: give one or neither/],
     ['both auth secret flags', ['--no-list', '--agent-token-file', token, '--no-auth-secrets', '--auth-secret-selector', 'a=b'], /give one or neither/],
     ['a bad namespace', ['--no-list', '--agent-token-file', token, '--namespace', 'Not_A_Namespace'], /--namespace: Invalid value: "Not_A_Namespace"/],
+    [
+      'agents in a namespace the handler does not read',
+      ['--agent-token-file', token, '--kubeconfig', f.write('kc3', KUBECONFIG), '--namespace', 'shop', '--agent-service', 'wharf/wharf-agents'],
+      /--agent-service: Invalid value: "wharf\/wharf-agents": the handler reads only namespace shop \(--namespace\), so it cannot see the agents' EndpointSlices in wharf/,
+    ],
     ['a bad publish address', ['--agent-token-file', token, '--kubeconfig', f.write('kc', KUBECONFIG), '--publish-address', 'not an address'], /--publish-address: Invalid value: "not an address"/],
     ['a bad publish Service', ['--agent-token-file', token, '--kubeconfig', f.write('kc2', KUBECONFIG), '--publish-service', 'nginx'], /--publish-service: Invalid value: "nginx": expected namespace\/name/],
     ['a renewal too short', ['--no-list', '--agent-token-file', token, '--status-renew-interval', '10ms'], /--status-renew-interval: Invalid value: at least 100ms/],

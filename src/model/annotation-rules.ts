@@ -2,6 +2,7 @@
 // each with its own strict grammar. A parser writes its typed value into the draft or returns the
 // reason the value is refused. Cross-annotation rules (companions without their parent, …) live in
 // annotations.ts.
+import { isIPv6 } from 'node:net';
 import {
   checkCookieName,
   checkHashBy,
@@ -20,6 +21,7 @@ import {
   parseSize,
   splitList,
 } from './grammar.ts';
+import { quote } from './problems.ts';
 import type { BackendProtocol, LocationSettings } from './types.ts';
 
 /** Everything the annotations of one Ingress say, before references (Secrets) are resolved. */
@@ -75,7 +77,7 @@ function seconds(key: 'proxyConnectTimeout' | 'proxyReadTimeout' | 'proxySendTim
   };
 }
 
-function size(key: 'proxyBodySize' | 'proxyBufferSize'): AnnotationParser {
+function size(key: 'proxyBodySize' | 'proxyBufferSize' | 'clientBodyBufferSize'): AnnotationParser {
   return (v, d) => {
     const s = parseSize(v);
     if (s === null) return 'must be a size such as 8m, 512k or 0 (digits and an optional k, m or g)';
@@ -149,6 +151,51 @@ function cidrs(set: (d: AnnotationDraft, c: string[]) => void): AnnotationParser
   };
 }
 
+/** proxy-buffering and proxy-request-buffering: NGINX's on/off (any case, as NGINX reads flags). */
+function onOff(key: 'proxyBuffering' | 'proxyRequestBuffering'): AnnotationParser {
+  return (v, d) => {
+    const s = v.toLowerCase();
+    if (s !== 'on' && s !== 'off') return 'must be "on" or "off"';
+    d.settings[key] = s === 'on';
+    return null;
+  };
+}
+
+/** What proxy_next_upstream accepts (its `off` stands alone). */
+const NEXT_UPSTREAM = ['error', 'timeout', 'invalid_header', 'http_500', 'http_502', 'http_503', 'http_504', 'http_403', 'http_404', 'http_429', 'non_idempotent', 'off'];
+
+/** proxy-next-upstream: conditions separated by spaces, normalized to lowercase, duplicates dropped. */
+const nextUpstream: AnnotationParser = (v, d) => {
+  const items = v.split(' ').filter((s) => s !== '');
+  if (items.length === 0) return `must list one or more of ${NEXT_UPSTREAM.join(', ')}, separated by spaces`;
+  for (const item of items) {
+    if (!NEXT_UPSTREAM.includes(item.toLowerCase())) return `item ${quote(item.slice(0, 40))} must be one of ${NEXT_UPSTREAM.join(', ')} (separated by spaces)`;
+  }
+  const conditions = [...new Set(items.map((s) => s.toLowerCase()))];
+  if (conditions.includes('off') && conditions.length > 1) return '"off" must stand alone (it turns retries off)';
+  d.settings.proxyNextUpstream = conditions;
+  return null;
+};
+
+/** x-forwarded-prefix: a path prefix, written as a header value. */
+function checkForwardedPrefix(v: string): string | null {
+  if (!/^[A-Za-z0-9._~\-/:@+,=!&%]{1,1024}$/.test(v)) return 'must be a path prefix of A-Z a-z 0-9 and . _ ~ - / : @ + , = ! & % (e.g. "/api")';
+  return null;
+}
+
+const VHOST_LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const VHOST = new RegExp(`^(?:(${VHOST_LABEL}(?:\\.${VHOST_LABEL})*)|\\[([0-9A-Fa-f:.]{2,45})\\])(?::(\\d{1,5}))?$`);
+
+/** upstream-vhost: a host name, an IPv4 address or an [IPv6] address, with an optional :port. */
+function checkVhost(v: string): string | null {
+  const m = VHOST.exec(v);
+  if (!m) return 'must be a host name or IP address with an optional port, such as api.example.com, api.example.com:8080 or [2001:db8::1]:443';
+  if (m[1] !== undefined && m[1].length > 253) return 'the host name must be at most 253 characters';
+  if (m[2] !== undefined && !isIPv6(m[2])) return `${quote(m[2])} is not an IPv6 address`;
+  if (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535)) return 'port must be between 1 and 65535';
+  return null;
+}
+
 const PROTOCOLS: readonly BackendProtocol[] = ['HTTP', 'HTTPS', 'GRPC', 'GRPCS'];
 
 /** Supported annotations, by name without the prefix. */
@@ -168,9 +215,25 @@ export const ANNOTATION_RULES: Readonly<Record<string, AnnotationParser>> = {
   'proxy-connect-timeout': seconds('proxyConnectTimeout'),
   'proxy-read-timeout': seconds('proxyReadTimeout'),
   'proxy-send-timeout': seconds('proxySendTimeout'),
+  'proxy-buffering': onOff('proxyBuffering'),
+  'proxy-request-buffering': onOff('proxyRequestBuffering'),
+  'client-body-buffer-size': size('clientBodyBufferSize'),
+  'proxy-http-version': (v, d) => {
+    if (v !== '1.0' && v !== '1.1') return 'must be "1.0" or "1.1"';
+    d.settings.proxyHttpVersion = v;
+    return null;
+  },
+  'proxy-next-upstream': nextUpstream,
+  'proxy-next-upstream-tries': integer(0, 100, 'a whole number of tries (0: one per endpoint)', (d, n) => (d.settings.proxyNextUpstreamTries = n)),
+  'proxy-next-upstream-timeout': integer(0, 86400, 'a whole number of seconds (0: no limit)', (d, n) => (d.settings.proxyNextUpstreamTimeout = n)),
+  'x-forwarded-prefix': checked(checkForwardedPrefix, (d, v) => (d.settings.xForwardedPrefix = v)),
+  'upstream-vhost': checked(checkVhost, (d, v) => (d.settings.upstreamVhost = v)),
   'whitelist-source-range': cidrs((d, c) => (d.whitelist = c)),
   'allowlist-source-range': cidrs((d, c) => (d.allowlist = c)),
+  'denylist-source-range': cidrs((d, c) => (d.settings.denySourceRange = c)),
   'limit-rps': integer(1, 1_000_000, 'a whole number of requests per second', (d, n) => (d.settings.limitRps = n)),
+  'limit-rpm': integer(1, 1_000_000, 'a whole number of requests per minute', (d, n) => (d.settings.limitRpm = n)),
+  'limit-burst-multiplier': integer(1, 1000, 'a whole number', (d, n) => (d.settings.limitBurstMultiplier = n)),
   'limit-connections': integer(1, 1_000_000, 'a whole number of connections', (d, n) => (d.settings.limitConnections = n)),
   'enable-cors': bool((d, b) => (d.enableCors = b)),
   'cors-allow-origin': list(checkOrigin, (d, o) => (d.cors.origins = o)),

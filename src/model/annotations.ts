@@ -115,6 +115,24 @@ function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, na
     ignored(['session-cookie-name', 'session-cookie-path', 'session-cookie-max-age'], 'affinity is not "cookie"');
   }
 
+  if (settings.backendProtocol === 'GRPC' || settings.backendProtocol === 'GRPCS') {
+    // NGINX's grpc module never buffers and always speaks HTTP/2: these have no grpc_* equivalent.
+    ignored(['proxy-buffering', 'proxy-request-buffering'], 'NGINX does not buffer gRPC (there is no grpc_buffering)');
+    ignored(['proxy-http-version'], 'gRPC is proxied over HTTP/2');
+    delete settings.proxyBuffering;
+    delete settings.proxyRequestBuffering;
+    delete settings.proxyHttpVersion;
+  }
+  if (settings.proxyNextUpstream?.[0] === 'off') {
+    ignored(['proxy-next-upstream-tries', 'proxy-next-upstream-timeout'], 'proxy-next-upstream is "off"');
+    delete settings.proxyNextUpstreamTries;
+    delete settings.proxyNextUpstreamTimeout;
+  }
+  if (settings.limitRps === undefined && settings.limitRpm === undefined) {
+    ignored(['limit-burst-multiplier'], 'neither limit-rps nor limit-rpm is set');
+    delete settings.limitBurstMultiplier;
+  }
+
   if (d.allowlist) {
     settings.allowSourceRange = d.allowlist;
     ignored(['whitelist-source-range'], 'allowlist-source-range is set');

@@ -52,8 +52,31 @@ export interface LocationSettings {
   proxySendTimeout?: number;
   /** CIDRs allowed; everything else gets 403. */
   allowSourceRange?: string[];
+  /** CIDRs that get 403, checked before allowSourceRange (ingress-nginx's order). */
+  denySourceRange?: string[];
   limitRps?: number;
+  /** Requests per minute. */
+  limitRpm?: number;
+  /** The burst of limitRps and limitRpm is the rate times this (absent: 5, as ingress-nginx). */
+  limitBurstMultiplier?: number;
   limitConnections?: number;
+  /** NGINX size for client_body_buffer_size. */
+  clientBodyBufferSize?: string;
+  /** proxy_buffering and proxy_request_buffering (HTTP(S) backends only: NGINX never buffers gRPC). */
+  proxyBuffering?: boolean;
+  proxyRequestBuffering?: boolean;
+  /** HTTP version towards the backend (absent: 1.1); 1.0 has no keepalive and no WebSocket. HTTP(S) only. */
+  proxyHttpVersion?: '1.0' | '1.1';
+  /** When a request goes to another endpoint: NGINX's proxy_next_upstream conditions, or ["off"]. */
+  proxyNextUpstream?: string[];
+  /** Attempts in all, the first included (0: as many as there are endpoints). */
+  proxyNextUpstreamTries?: number;
+  /** Seconds (0: no limit). */
+  proxyNextUpstreamTimeout?: number;
+  /** The X-Forwarded-Prefix request header. */
+  xForwardedPrefix?: string;
+  /** The Host header sent to the backend instead of the request's: a host name or address, optionally :port. */
+  upstreamVhost?: string;
   cors?: {
     allowOrigins: string[]; // "*" or exact origins
     allowMethods: string[];

@@ -95,6 +95,8 @@ const UPSTREAM = /^[a-z0-9][a-z0-9.-]{0,252}$/;
 const SIZE = /^(?:0|[1-9][0-9]{0,8})[kKmMgG]?$/;
 const REWRITE_TARGET = new RegExp(`^(?:/|\\$[1-9])(?:[${PATH_CHARS}?]|\\$[1-9]){0,2047}$`);
 const escapeRegex = (s: string): string => s.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
+/** The conditions proxy_next_upstream and grpc_next_upstream take; `off` only alone. */
+const NEXT_UPSTREAM = new Set(['error', 'timeout', 'invalid_header', 'http_500', 'http_502', 'http_503', 'http_504', 'http_403', 'http_404', 'http_429', 'non_idempotent']);
 
 /** An absolute http(s) URL, or throws; `$` only to start one of the URL variables. */
 function url(filter: string, value: unknown): string {
@@ -228,6 +230,15 @@ export const filters: Record<string, Filter> = {
   },
   // An NGINX size: digits with an optional k/m/g unit.
   nginx_size: check('nginx_size', SIZE, 'not a size (digits with an optional k, m or g)'),
+  // The arguments of proxy_next_upstream / grpc_next_upstream, from a list: known conditions, or `off` alone.
+  nginx_next_upstream: (value) => {
+    if (!Array.isArray(value) || value.length === 0) throw new UnsafeValueError('nginx_next_upstream', value, 'not a list of conditions');
+    if (value.length === 1 && value[0] === 'off') return new NginxText('off');
+    for (const c of value) {
+      if (typeof c !== 'string' || !NEXT_UPSTREAM.has(c)) throw new UnsafeValueError('nginx_next_upstream', c, `not one of ${[...NEXT_UPSTREAM].join(', ')} (or off alone)`);
+    }
+    return new NginxText(value.join(' '));
+  },
   // A duration in whole seconds, written `Ns`; bounded so that NGINX's milliseconds cannot overflow.
   nginx_seconds: (value) => new NginxText(`${integer('nginx_seconds', value, 0, 2_147_483)}s`),
   // A positive integer (rates, connection limits, weights' totals).

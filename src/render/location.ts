@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { loadTemplate, renderTemplate } from './engine.ts';
 import { NginxText } from './filters.ts';
-import type { BodyView } from './view.ts';
+import type { BodyView, RequestView } from './view.ts';
 
 const sections = {
   httpsRedirect: loadTemplate('location-https-redirect.liquid'),
@@ -19,8 +19,18 @@ const sections = {
   access: loadTemplate('location-access.liquid'),
   headers: loadTemplate('location-headers.liquid'),
   tuning: loadTemplate('location-tuning.liquid'),
+  proxyRequest: loadTemplate('location-proxy-request.liquid'),
   proxy: loadTemplate('location-proxy.liquid'),
+  grpcRequest: loadTemplate('location-grpc-request.liquid'),
   grpc: loadTemplate('location-grpc.liquid'),
+};
+
+// The request lines of a location that changes nothing about the request (b.request null): the
+// same text for every such location, rendered once.
+const unchanged: RequestView = { http10: false, vhost: null, forwardedPrefix: null };
+const plainRequest = {
+  proxy: renderTemplate(sections.proxyRequest, { b: { request: unchanged } }),
+  grpc: renderTemplate(sections.grpcRequest, { b: { request: unchanged } }),
 };
 
 /**
@@ -70,9 +80,11 @@ export function renderLocationBody(b: BodyView): NginxText {
     if (b.affinity || b.hashBy !== null) add('hash');
     if (b.cors) add('cors');
     if (b.rewrite) add('rewrite');
-    if (b.allow.length > 0 || b.basicAuth || b.externalAuth || b.limitReq || b.limitConn || b.bodySize !== null) add('access');
+    if (b.deny.length > 0 || b.allow.length > 0 || b.basicAuth || b.externalAuth || b.limitReq || b.limitReqPerMinute || b.limitConn || b.bodySize !== null) add('access');
     if (b.cors || b.affinity || b.hsts) add('headers');
-    if (b.connectTimeout !== null || b.readTimeout !== null || b.sendTimeout !== null || b.bufferSize !== null) add('tuning');
+    if (b.tuning) add('tuning');
+    if (b.request) add(b.grpc ? 'grpcRequest' : 'proxyRequest');
+    else text += b.grpc ? plainRequest.grpc : plainRequest.proxy;
     add(b.grpc ? 'grpc' : 'proxy');
   }
   return new NginxText(text);

@@ -39,20 +39,52 @@ export interface BodyView {
     maxAge: number;
   } | null;
   rewrite: { regex: string; target: string } | null;
+  /** Denied first, then allowed (and `deny all` when any is allowed), as ingress-nginx. */
+  deny: string[];
   allow: string[];
   basicAuth: { realm: string; file: string } | null;
   externalAuth: { uri: string; signin: string | null; headers: { name: string; var: string }[] } | null;
   /** Request headers for the backend from the auth response (externalAuth.headers, or none). */
   authHeaders: { name: string; var: string }[];
   limitReq: { zone: string; burst: number } | null;
+  /** limit-rpm's zone, checked before limit-rps's (ingress-nginx's order). */
+  limitReqPerMinute: { zone: string; burst: number } | null;
   limitConn: { zone: string; limit: number } | null;
   bodySize: string | null;
-  bufferSize: string | null;
+  /** Timeouts, buffers, retries: null when the location sets none (most do not). */
+  tuning: TuningView | null;
+  /** What the request to the backend changes: null for HTTP/1.1 with the client's Host (most locations). */
+  request: RequestView | null;
+  /** This location writes add_header, so it must repeat the server's HSTS header. */
+  hsts: boolean;
+}
+
+/**
+ * The proxy settings a location may tune. Kept apart from BodyView's other members so that a plain
+ * location's view, which is hashed for the body cache on every render of its host, stays small.
+ */
+export interface TuningView {
   connectTimeout: number | null;
   readTimeout: number | null;
   sendTimeout: number | null;
-  /** This location writes add_header, so it must repeat the server's HSTS header. */
-  hsts: boolean;
+  bufferSize: string | null;
+  bodyBufferSize: string | null;
+  /** proxy_buffering / proxy_request_buffering; null: NGINX's default (on). Never for gRPC. */
+  buffering: 'on' | 'off' | null;
+  requestBuffering: 'on' | 'off' | null;
+  /** proxy_next_upstream (grpc_next_upstream) conditions; null: the skeleton's "error timeout". */
+  nextUpstream: string[] | null;
+  nextUpstreamTries: number | null;
+  nextUpstreamTimeout: number | null;
+}
+
+/** How the request to the backend differs from HTTP/1.1 with the client's Host header. */
+export interface RequestView {
+  /** proxy_http_version 1.0 (never for gRPC). */
+  http10: boolean;
+  /** The Host header for the backend (upstream-vhost); null: the client's. */
+  vhost: string | null;
+  forwardedPrefix: string | null;
 }
 
 export interface LocationView {
@@ -75,7 +107,8 @@ export interface ServerView {
   sources: string[];
   tls: { cert: string; key: string } | null;
   hsts: boolean;
-  limitReqZones: { name: string; rate: number }[];
+  /** Per second, or per minute when `perMinute`. */
+  limitReqZones: { name: string; rate: number; perMinute: boolean }[];
   limitConnZones: { name: string }[];
   authLocations: AuthLocationView[];
   locations: LocationView[];
@@ -123,10 +156,16 @@ function body(loc: Location, ctx: Ctx): BodyView {
   const s = loc.settings;
   const id = shortId(`${loc.match} ${loc.path}`);
   const zoneBase = `${ctx.fragment}_${id}`;
+  const burstMultiplier = s.limitBurstMultiplier ?? 5;
   let limitReq: BodyView['limitReq'] = null;
   if (s.limitRps !== undefined) {
-    limitReq = { zone: `${zoneBase}_rps`, burst: s.limitRps * 5 };
-    ctx.view.limitReqZones.push({ name: limitReq.zone, rate: s.limitRps });
+    limitReq = { zone: `${zoneBase}_rps`, burst: s.limitRps * burstMultiplier };
+    ctx.view.limitReqZones.push({ name: limitReq.zone, rate: s.limitRps, perMinute: false });
+  }
+  let limitReqPerMinute: BodyView['limitReqPerMinute'] = null;
+  if (s.limitRpm !== undefined) {
+    limitReqPerMinute = { zone: `${zoneBase}_rpm`, burst: s.limitRpm * burstMultiplier };
+    ctx.view.limitReqZones.push({ name: limitReqPerMinute.zone, rate: s.limitRpm, perMinute: true });
   }
   let limitConn: BodyView['limitConn'] = null;
   if (s.limitConnections !== undefined) {
@@ -196,19 +235,52 @@ function body(loc: Location, ctx: Ctx): BodyView {
     hashBy: s.upstreamHashBy ?? null,
     cors,
     rewrite,
+    deny: s.denySourceRange ?? [],
     allow: s.allowSourceRange ?? [],
     basicAuth,
     externalAuth,
     authHeaders: externalAuth?.headers ?? [],
     limitReq,
+    limitReqPerMinute,
     limitConn,
     bodySize: s.proxyBodySize ?? null,
-    bufferSize: s.proxyBufferSize ?? null,
+    tuning: tuningOf(s, grpc),
+    request: requestOf(s, grpc),
+    hsts: ctx.hsts && (cors !== null || affinity !== null),
+  };
+}
+
+const onOff = (b: boolean | undefined) => (b === undefined ? null : b ? 'on' : 'off');
+
+/** The settings TuningView carries: most locations have none, and are told so without an allocation. */
+const TUNING_SETTINGS = [
+  'proxyConnectTimeout', 'proxyReadTimeout', 'proxySendTimeout', 'proxyBufferSize', 'clientBodyBufferSize',
+  'proxyBuffering', 'proxyRequestBuffering', 'proxyNextUpstream', 'proxyNextUpstreamTries', 'proxyNextUpstreamTimeout',
+] as const;
+
+function tuningOf(s: Location['settings'], grpc: boolean): TuningView | null {
+  if (!TUNING_SETTINGS.some((k) => s[k] !== undefined)) return null;
+  const t: TuningView = {
     connectTimeout: s.proxyConnectTimeout ?? null,
     readTimeout: s.proxyReadTimeout ?? null,
     sendTimeout: s.proxySendTimeout ?? null,
-    hsts: ctx.hsts && (cors !== null || affinity !== null),
+    bufferSize: s.proxyBufferSize ?? null,
+    bodyBufferSize: s.clientBodyBufferSize ?? null,
+    // NGINX's grpc module has no buffering switches (the model drops them for gRPC with a warning).
+    buffering: grpc ? null : onOff(s.proxyBuffering),
+    requestBuffering: grpc ? null : onOff(s.proxyRequestBuffering),
+    nextUpstream: s.proxyNextUpstream ?? null,
+    nextUpstreamTries: s.proxyNextUpstreamTries ?? null,
+    nextUpstreamTimeout: s.proxyNextUpstreamTimeout ?? null,
   };
+  // gRPC with only the buffering switches, which it has not, tunes nothing.
+  return Object.values(t).some((v) => v !== null) ? t : null;
+}
+
+function requestOf(s: Location['settings'], grpc: boolean): RequestView | null {
+  const http10 = !grpc && s.proxyHttpVersion === '1.0';
+  if (!http10 && s.upstreamVhost === undefined && s.xForwardedPrefix === undefined) return null;
+  return { http10, vhost: s.upstreamVhost ?? null, forwardedPrefix: s.xForwardedPrefix ?? null };
 }
 
 /** The view of one server block: a host's, or (host null) the default server's. */

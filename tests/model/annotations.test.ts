@@ -34,6 +34,44 @@ describe('accepted annotation values', () => {
       warnings: [`metadata.annotations[${AN}whitelist-source-range]: ignored: allowlist-source-range is set`],
     },
     'limit-rps and limit-connections': { a: { 'limit-rps': '5', 'limit-connections': '10' }, want: { limitRps: 5, limitConnections: 10 } },
+    'limit-rpm with limit-burst-multiplier': { a: { 'limit-rpm': '30', 'limit-burst-multiplier': '2' }, want: { limitRpm: 30, limitBurstMultiplier: 2, limitRps: undefined } },
+    'limit-burst-multiplier unset (the renderer uses 5)': { a: { 'limit-rps': '5', 'limit-rpm': '100' }, want: { limitRps: 5, limitRpm: 100, limitBurstMultiplier: undefined } },
+    'denylist-source-range': { a: { 'denylist-source-range': '10.1.0.0/16, 192.168.1.1,2001:DB8::/32' }, want: { denySourceRange: ['10.1.0.0/16', '192.168.1.1', '2001:db8::/32'], allowSourceRange: undefined } },
+    'denylist-source-range with allowlist-source-range: both kept (the renderer denies first)': {
+      a: { 'denylist-source-range': '10.1.0.0/16', 'allowlist-source-range': '10.0.0.0/8' },
+      want: { denySourceRange: ['10.1.0.0/16'], allowSourceRange: ['10.0.0.0/8'] },
+    },
+    'proxy-buffering and proxy-request-buffering (any case)': { a: { 'proxy-buffering': 'on', 'proxy-request-buffering': 'Off' }, want: { proxyBuffering: true, proxyRequestBuffering: false } },
+    'client-body-buffer-size': { a: { 'client-body-buffer-size': '1M' }, want: { clientBodyBufferSize: '1m' } },
+    'client-body-buffer-size in bytes': { a: { 'client-body-buffer-size': '1000' }, want: { clientBodyBufferSize: '1000' } },
+    'proxy-http-version 1.0': { a: { 'proxy-http-version': '1.0' }, want: { proxyHttpVersion: '1.0' } },
+    'proxy-next-upstream with tries and timeout: lowercase, duplicates dropped': {
+      a: { 'proxy-next-upstream': 'error  timeout HTTP_502 http_502 non_idempotent', 'proxy-next-upstream-tries': '5', 'proxy-next-upstream-timeout': '10' },
+      want: { proxyNextUpstream: ['error', 'timeout', 'http_502', 'non_idempotent'], proxyNextUpstreamTries: 5, proxyNextUpstreamTimeout: 10 },
+    },
+    'proxy-next-upstream-tries 0 and timeout 0 alone (NGINX: no limit)': { a: { 'proxy-next-upstream-tries': '0', 'proxy-next-upstream-timeout': '0' }, want: { proxyNextUpstream: undefined, proxyNextUpstreamTries: 0, proxyNextUpstreamTimeout: 0 } },
+    'proxy-next-upstream off': { a: { 'proxy-next-upstream': 'off' }, want: { proxyNextUpstream: ['off'] } },
+    'proxy-next-upstream off makes tries and timeout moot': {
+      a: { 'proxy-next-upstream': 'off', 'proxy-next-upstream-tries': '3', 'proxy-next-upstream-timeout': '5' },
+      want: { proxyNextUpstream: ['off'], proxyNextUpstreamTries: undefined, proxyNextUpstreamTimeout: undefined },
+      warnings: [
+        `metadata.annotations[${AN}proxy-next-upstream-timeout]: ignored: proxy-next-upstream is "off"`,
+        `metadata.annotations[${AN}proxy-next-upstream-tries]: ignored: proxy-next-upstream is "off"`,
+      ],
+    },
+    'x-forwarded-prefix': { a: { 'x-forwarded-prefix': '/api/v1' }, want: { xForwardedPrefix: '/api/v1' } },
+    'upstream-vhost with a port': { a: { 'upstream-vhost': 'Internal.Example.com:8080' }, want: { upstreamVhost: 'Internal.Example.com:8080' } },
+    'upstream-vhost as an IPv4 address': { a: { 'upstream-vhost': '10.0.0.1' }, want: { upstreamVhost: '10.0.0.1' } },
+    'upstream-vhost as an IPv6 address with a port': { a: { 'upstream-vhost': '[2001:db8::1]:443' }, want: { upstreamVhost: '[2001:db8::1]:443' } },
+    'gRPC: buffering and HTTP version are ignored, the headers stay': {
+      a: { 'backend-protocol': 'GRPC', 'proxy-buffering': 'off', 'proxy-request-buffering': 'off', 'proxy-http-version': '1.0', 'x-forwarded-prefix': '/p', 'upstream-vhost': 'api.test', 'proxy-next-upstream': 'error http_503' },
+      want: { proxyBuffering: undefined, proxyRequestBuffering: undefined, proxyHttpVersion: undefined, xForwardedPrefix: '/p', upstreamVhost: 'api.test', proxyNextUpstream: ['error', 'http_503'] },
+      warnings: [
+        `metadata.annotations[${AN}proxy-buffering]: ignored: NGINX does not buffer gRPC (there is no grpc_buffering)`,
+        `metadata.annotations[${AN}proxy-http-version]: ignored: gRPC is proxied over HTTP/2`,
+        `metadata.annotations[${AN}proxy-request-buffering]: ignored: NGINX does not buffer gRPC (there is no grpc_buffering)`,
+      ],
+    },
     'enable-cors with defaults': {
       a: { 'enable-cors': 'true' },
       want: {
@@ -115,6 +153,47 @@ describe('refused annotation values', () => {
     'allowlist-source-range not an address': { a: { 'allowlist-source-range': '10.0.0.0/8, example.com' }, want: `${f('allowlist-source-range')}: Invalid value: "10.0.0.0/8, example.com": item "example.com" must be an IPv4 or IPv6 address or CIDR such as 10.0.0.0/8 or 2001:db8::/32` },
     'allowlist-source-range empty': { a: { 'allowlist-source-range': ' , ' }, want: `${f('allowlist-source-range')}: Invalid value: " , ": must list at least one CIDR` },
     'limit-rps zero': { a: { 'limit-rps': '0' }, want: `${f('limit-rps')}: Invalid value: "0": must be a whole number of requests per second between 1 and 1000000` },
+    'limit-rpm zero': { a: { 'limit-rpm': '0' }, want: `${f('limit-rpm')}: Invalid value: "0": must be a whole number of requests per minute between 1 and 1000000` },
+    'limit-rpm with a directive': { a: { 'limit-rpm': '60; limit_req off' }, want: `${f('limit-rpm')}: Invalid value: "60; limit_req off": must be a whole number of requests per minute between 1 and 1000000` },
+    'limit-burst-multiplier zero': { a: { 'limit-rps': '5', 'limit-burst-multiplier': '0' }, want: `${f('limit-burst-multiplier')}: Invalid value: "0": must be a whole number between 1 and 1000` },
+    'limit-burst-multiplier with a newline': { a: { 'limit-rps': '5', 'limit-burst-multiplier': '5\nlimit_req off;' }, want: `${f('limit-burst-multiplier')}: Invalid value: "5\\nlimit_req off;": must be a whole number between 1 and 1000` },
+    'denylist-source-range with a directive': { a: { 'denylist-source-range': '10.0.0.0/8; allow all' }, want: `${f('denylist-source-range')}: Invalid value: "10.0.0.0/8; allow all": item "10.0.0.0/8; allow all" must be an IPv4 or IPv6 address or CIDR such as 10.0.0.0/8 or 2001:db8::/32` },
+    'denylist-source-range "all"': { a: { 'denylist-source-range': 'all' }, want: `${f('denylist-source-range')}: Invalid value: "all": item "all" must be an IPv4 or IPv6 address or CIDR such as 10.0.0.0/8 or 2001:db8::/32` },
+    'proxy-buffering not on/off': { a: { 'proxy-buffering': 'true' }, want: `${f('proxy-buffering')}: Invalid value: "true": must be "on" or "off"` },
+    'proxy-buffering with a directive': { a: { 'proxy-buffering': 'off; include /etc/passwd' }, want: `${f('proxy-buffering')}: Invalid value: "off; include /etc/passwd": must be "on" or "off"` },
+    'proxy-request-buffering with a brace': { a: { 'proxy-request-buffering': 'off}' }, want: `${f('proxy-request-buffering')}: Invalid value: "off}": must be "on" or "off"` },
+    'client-body-buffer-size with a newline': { a: { 'client-body-buffer-size': '16k\ninclude /etc/passwd;' }, want: `${f('client-body-buffer-size')}: Invalid value: "16k\\ninclude /etc/passwd;": must be a size such as 8m, 512k or 0 (digits and an optional k, m or g)` },
+    'client-body-buffer-size with a variable': { a: { 'client-body-buffer-size': '$request_body' }, want: `${f('client-body-buffer-size')}: Invalid value: "$request_body": must be a size such as 8m, 512k or 0 (digits and an optional k, m or g)` },
+    'proxy-http-version 2.0': { a: { 'proxy-http-version': '2.0' }, want: `${f('proxy-http-version')}: Invalid value: "2.0": must be "1.0" or "1.1"` },
+    'proxy-http-version with a quote': { a: { 'proxy-http-version': '1.1"' }, want: `${f('proxy-http-version')}: Invalid value: "1.1\\"": must be "1.0" or "1.1"` },
+    'proxy-next-upstream unknown condition': {
+      a: { 'proxy-next-upstream': 'error http_418' },
+      want: `${f('proxy-next-upstream')}: Invalid value: "error http_418": item "http_418" must be one of error, timeout, invalid_header, http_500, http_502, http_503, http_504, http_403, http_404, http_429, non_idempotent, off (separated by spaces)`,
+    },
+    'proxy-next-upstream separated by ";"': {
+      a: { 'proxy-next-upstream': 'error;timeout' },
+      want: `${f('proxy-next-upstream')}: Invalid value: "error;timeout": item "error;timeout" must be one of error, timeout, invalid_header, http_500, http_502, http_503, http_504, http_403, http_404, http_429, non_idempotent, off (separated by spaces)`,
+    },
+    'proxy-next-upstream with a newline': {
+      a: { 'proxy-next-upstream': 'error\ninclude /etc/passwd;' },
+      want: `${f('proxy-next-upstream')}: Invalid value: "error\\ninclude /etc/passwd;": item "error\\ninclude" must be one of error, timeout, invalid_header, http_500, http_502, http_503, http_504, http_403, http_404, http_429, non_idempotent, off (separated by spaces)`,
+    },
+    'proxy-next-upstream off with others': { a: { 'proxy-next-upstream': 'error off' }, want: `${f('proxy-next-upstream')}: Invalid value: "error off": "off" must stand alone (it turns retries off)` },
+    'proxy-next-upstream empty': { a: { 'proxy-next-upstream': '  ' }, want: `${f('proxy-next-upstream')}: Invalid value: "  ": must list one or more of error, timeout, invalid_header, http_500, http_502, http_503, http_504, http_403, http_404, http_429, non_idempotent, off, separated by spaces` },
+    'proxy-next-upstream-tries negative': { a: { 'proxy-next-upstream-tries': '-1' }, want: `${f('proxy-next-upstream-tries')}: Invalid value: "-1": must be a whole number of tries (0: one per endpoint) between 0 and 100` },
+    'proxy-next-upstream-tries with a brace': { a: { 'proxy-next-upstream-tries': '3}' }, want: `${f('proxy-next-upstream-tries')}: Invalid value: "3}": must be a whole number of tries (0: one per endpoint) between 0 and 100` },
+    'proxy-next-upstream-timeout with a unit': { a: { 'proxy-next-upstream-timeout': '5s' }, want: `${f('proxy-next-upstream-timeout')}: Invalid value: "5s": must be a whole number of seconds (0: no limit) between 0 and 86400` },
+    'x-forwarded-prefix with a quote': { a: { 'x-forwarded-prefix': '/api"; include /etc/passwd; #' }, want: `${f('x-forwarded-prefix')}: Invalid value: "/api\\"; include /etc/passwd; #": must be a path prefix of A-Z a-z 0-9 and . _ ~ - / : @ + , = ! & % (e.g. "/api")` },
+    'x-forwarded-prefix with a variable': { a: { 'x-forwarded-prefix': '/$request_body' }, want: `${f('x-forwarded-prefix')}: Invalid value: "/$request_body": must be a path prefix of A-Z a-z 0-9 and . _ ~ - / : @ + , = ! & % (e.g. "/api")` },
+    'x-forwarded-prefix with a newline': { a: { 'x-forwarded-prefix': '/a\nproxy_pass http://evil;' }, want: `${f('x-forwarded-prefix')}: Invalid value: "/a\\nproxy_pass http://evil;": must be a path prefix of A-Z a-z 0-9 and . _ ~ - / : @ + , = ! & % (e.g. "/api")` },
+    'x-forwarded-prefix with braces': { a: { 'x-forwarded-prefix': '/a{b}' }, want: `${f('x-forwarded-prefix')}: Invalid value: "/a{b}": must be a path prefix of A-Z a-z 0-9 and . _ ~ - / : @ + , = ! & % (e.g. "/api")` },
+    'upstream-vhost with a directive': { a: { 'upstream-vhost': 'a.test; proxy_pass http://evil' }, want: `${f('upstream-vhost')}: Invalid value: "a.test; proxy_pass http://evil": must be a host name or IP address with an optional port, such as api.example.com, api.example.com:8080 or [2001:db8::1]:443` },
+    'upstream-vhost with a header after a newline': { a: { 'upstream-vhost': 'a.test\r\nX-Evil: 1' }, want: `${f('upstream-vhost')}: Invalid value: "a.test\\r\\nX-Evil: 1": must be a host name or IP address with an optional port, such as api.example.com, api.example.com:8080 or [2001:db8::1]:443` },
+    'upstream-vhost as a variable': { a: { 'upstream-vhost': '$http_x_target' }, want: `${f('upstream-vhost')}: Invalid value: "$http_x_target": must be a host name or IP address with an optional port, such as api.example.com, api.example.com:8080 or [2001:db8::1]:443` },
+    'upstream-vhost with a quote': { a: { 'upstream-vhost': 'a.test"' }, want: `${f('upstream-vhost')}: Invalid value: "a.test\\"": must be a host name or IP address with an optional port, such as api.example.com, api.example.com:8080 or [2001:db8::1]:443` },
+    'upstream-vhost with a bad port': { a: { 'upstream-vhost': 'a.test:99999' }, want: `${f('upstream-vhost')}: Invalid value: "a.test:99999": port must be between 1 and 65535` },
+    'upstream-vhost with a bad IPv6 address': { a: { 'upstream-vhost': '[2001:db8::g]:443' }, want: `${f('upstream-vhost')}: Invalid value: "[2001:db8::g]:443": must be a host name or IP address with an optional port, such as api.example.com, api.example.com:8080 or [2001:db8::1]:443` },
+    'upstream-vhost with an IPv6 address that is not one': { a: { 'upstream-vhost': '[1:2:3]' }, want: `${f('upstream-vhost')}: Invalid value: "[1:2:3]": "1:2:3" is not an IPv6 address` },
     'limit-connections decimal': { a: { 'limit-connections': '1.5' }, want: `${f('limit-connections')}: Invalid value: "1.5": must be a whole number of connections between 1 and 1000000` },
     'enable-cors not a bool': { a: { 'enable-cors': 'enabled' }, want: `${f('enable-cors')}: Invalid value: "enabled": must be "true" or "false"` },
     'cors-allow-origin with a path': { a: { 'enable-cors': 'true', 'cors-allow-origin': 'https://a.com/x' }, want: `${f('cors-allow-origin')}: Invalid value: "https://a.com/x": item "https://a.com/x" must be "*" or an origin such as https://example.com or https://*.example.com:8443` },
@@ -187,6 +266,7 @@ describe('companions without their parent, unknown annotations, snippets', () =>
         'auth-realm': 'x',
         'auth-signin': 'https://a.com/',
         'permanent-redirect-code': '308',
+        'limit-burst-multiplier': '3',
       }).map(([k, v]) => [AN + k, v]),
     );
     const { settings, problems } = settingsOf(a);
@@ -195,11 +275,13 @@ describe('companions without their parent, unknown annotations, snippets', () =>
       `metadata.annotations[${AN}auth-signin]: ignored: auth-url is not set`,
       `metadata.annotations[${AN}canary-weight]: ignored: canary is not "true"`,
       `metadata.annotations[${AN}cors-allow-origin]: ignored: enable-cors is not "true"`,
+      `metadata.annotations[${AN}limit-burst-multiplier]: ignored: neither limit-rps nor limit-rpm is set`,
       `metadata.annotations[${AN}permanent-redirect-code]: ignored: permanent-redirect is not set`,
       `metadata.annotations[${AN}session-cookie-name]: ignored: affinity is not "cookie"`,
     ]);
     assert.ok(settings);
     assert.equal(settings.cors, undefined);
+    assert.equal(settings.limitBurstMultiplier, undefined);
   });
   it('upstream-hash-by is ignored when affinity is set', () => {
     const { settings, problems } = settingsOf({ [`${AN}affinity`]: 'cookie', [`${AN}upstream-hash-by`]: '$remote_addr' });

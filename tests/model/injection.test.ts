@@ -61,7 +61,7 @@ describe('every supported annotation refuses every payload', () => {
     });
   }
   it('unknown annotations under the prefix refuse them too', () => {
-    for (const name of ['server-alias', 'proxy-redirect-from', 'x-forwarded-prefix', 'custom-http-errors']) {
+    for (const name of ['server-alias', 'proxy-redirect-from', 'proxy-redirect-to', 'custom-http-errors']) {
       for (const [what, value] of Object.entries(PAYLOADS)) {
         if (BARE.has(what)) continue; // not rendered at all: a warning says so
         const { problems } = parseAnnotations({ [AN + name]: value }, { kind: 'Ingress', namespace: 'default', name: 'x' });

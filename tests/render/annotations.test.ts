@@ -1,6 +1,7 @@
 // Annotations in a real NGINX, each on its own host, one load for the whole file: what a user of
 // each annotation sees (rewrites, redirects, source ranges, CORS, basic and external auth, canary,
-// rate limits, affinity, body size, timeouts). Ingress objects → buildModel → render → NGINX.
+// rate limits, affinity, body size, timeouts, retries, upstream headers and HTTP version). Ingress
+// objects → buildModel → render → NGINX.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNginx, type TestNginx } from '../support/nginx.ts';
@@ -24,6 +25,18 @@ before(async () => {
   backends.other = await startBackend('other');
   backends.slow = await startBackend('slow', (_req, res) => {
     setTimeout(() => res.end('late'), 3000).unref();
+  });
+  // Pods that are up but failing: every request gets 502.
+  for (const name of ['failing', 'failing2', 'failing3']) {
+    backends[name] = await startBackend(name, (req, res) => {
+      req.resume();
+      res.statusCode = 502;
+      res.end('bad gateway');
+    });
+  }
+  backends.version = await startBackend('version', (req, res) => {
+    req.resume();
+    res.end(JSON.stringify({ httpVersion: req.httpVersion, connection: req.headers.connection ?? null }));
   });
   backends.auth = await startBackend('auth', (req, res) => {
     if (req.headers.authorization === 'Bearer good') {
@@ -54,11 +67,26 @@ before(async () => {
     site('hashed', { 'upstream-hash-by': '$arg_user' }, '/', 'pair'),
     site('small', { 'proxy-body-size': '1k' }),
     site('impatient', { 'proxy-read-timeout': '1' }, '/', 'slow'),
+    site('blocked', { 'denylist-source-range': '10.0.0.0/8, 127.0.0.1' }),
+    site('notblocked', { 'denylist-source-range': '10.0.0.0/8' }),
+    site('denyfirst', { 'denylist-source-range': '127.0.0.1/32', 'allowlist-source-range': '127.0.0.0/8' }),
+    site('vhost', { 'upstream-vhost': 'internal.svc.test:8080', 'x-forwarded-prefix': '/shop' }),
+    site('retried', { 'proxy-next-upstream': 'error timeout http_502', 'proxy-next-upstream-tries': '2' }, '/', 'flaky'),
+    site('unretried', { 'proxy-next-upstream': 'off' }, '/', 'flaky'),
+    site('retriedall', { 'proxy-next-upstream': 'http_502', 'proxy-next-upstream-tries': '0' }, '/', 'flaky4'),
+    site('retriedtwice', { 'proxy-next-upstream': 'http_502', 'proxy-next-upstream-tries': '2' }, '/', 'flaky4'),
+    site('perminute', { 'limit-rpm': '1', 'limit-burst-multiplier': '1' }),
+    site('http10', { 'proxy-http-version': '1.0' }, '/', 'version'),
+    site('http11', {}, '/', 'version'),
   ];
   const { model, fragments } = renderObjects([...specs.map(ingressObject), authSecretObject('htpasswd', htpasswd)]);
   await loadFragments(nginx, fragments);
   for (const u of model.upstreams) {
-    const eps = u.service === 'pair' ? [backends.main!.address, backends.other!.address] : [backends[u.service]!.address];
+    const eps =
+      u.service === 'pair' ? [backends.main!.address, backends.other!.address]
+      : u.service === 'flaky' ? [backends.failing!.address, backends.main!.address]
+      : u.service === 'flaky4' ? ['failing', 'failing2', 'failing3', 'main'].map((n) => backends[n]!.address)
+      : [backends[u.service]!.address];
     await nginx.setEndpoints(u.upstream, eps);
   }
 });
@@ -194,4 +222,57 @@ test('proxy-read-timeout: a backend slower than the timeout gets 504', async () 
   const started = Date.now();
   assert.equal((await get('impatient', '/')).status, 504);
   assert.ok(Date.now() - started < 2500, 'answered after about one second');
+});
+
+test('denylist-source-range: listed clients get 403, others pass; a denied client is denied even when allowlisted', async () => {
+  assert.equal((await get('blocked', '/')).status, 403);
+  assert.equal(json(await get('notblocked', '/')).backend, 'main');
+  assert.equal((await get('denyfirst', '/')).status, 403, 'deny rules come before allow rules, as in ingress-nginx');
+});
+
+test('upstream-vhost and x-forwarded-prefix: the backend sees the Host and the X-Forwarded-Prefix header', async () => {
+  const seen = json(await get('vhost', '/cart'));
+  assert.equal(seen.headers.host, 'internal.svc.test:8080');
+  assert.equal(seen.headers['x-forwarded-prefix'], '/shop');
+  assert.equal(seen.headers['x-forwarded-host'], 'vhost.test', 'X-Forwarded-Host keeps the host the client asked for');
+  assert.equal(json(await get('allowed', '/')).headers['x-forwarded-prefix'], undefined, 'no header without the annotation');
+});
+
+test('proxy-next-upstream http_502 with tries: a failing endpoint is retried on a healthy one; "off" shows its 502s', async () => {
+  const before = backends.failing!.requests.length;
+  for (let i = 0; i < 6; i++) assert.equal(json(await get('retried', `/r${i}`)).backend, 'main', `request ${i}`);
+  assert.ok(backends.failing!.requests.length > before, 'the failing endpoint was tried, and the request went on to the healthy one');
+  const statuses: number[] = [];
+  for (let i = 0; i < 6; i++) statuses.push((await get('unretried', `/u${i}`)).status);
+  assert.ok(statuses.includes(502), `statuses: ${statuses.join(',')}`);
+  assert.ok(statuses.includes(200), `statuses: ${statuses.join(',')}`);
+});
+
+test('proxy-next-upstream-tries counts every attempt, the balancer\'s retries included: 0 tries each endpoint, 2 stops at two', async () => {
+  // Three failing endpoints and one healthy one: only a request allowed four attempts always gets through.
+  for (let i = 0; i < 8; i++) assert.equal(json(await get('retriedall', `/a${i}`)).backend, 'main', `request ${i}`);
+  const failing = () => ['failing', 'failing2', 'failing3'].reduce((n, b) => n + backends[b]!.requests.length, 0);
+  const statuses: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const before = failing() + backends.main!.requests.length;
+    statuses.push((await get('retriedtwice', `/t${i}`)).status);
+    assert.ok(failing() + backends.main!.requests.length - before <= 2, `request ${i} made at most two attempts`);
+  }
+  assert.ok(statuses.includes(502), `statuses: ${statuses.join(',')}`);
+});
+
+test('limit-rpm: the rate and its burst per minute, then 429 (also a second later: the rate is per minute)', async () => {
+  const statuses: number[] = [];
+  for (let i = 0; i < 4; i++) statuses.push((await get('perminute', '/')).status);
+  assert.deepEqual(statuses, [200, 200, 429, 429], 'one request, plus a burst of 1 x 1');
+  // A per-second rate would have a new request's worth after one second; a per-minute one not.
+  await new Promise((r) => setTimeout(r, 1100));
+  assert.equal((await get('perminute', '/')).status, 429);
+});
+
+test('proxy-http-version 1.0: the backend is spoken to in HTTP/1.0 (1.1 without the annotation)', async () => {
+  const old = JSON.parse((await get('http10', '/')).body);
+  assert.equal(old.httpVersion, '1.0');
+  const current = JSON.parse((await get('http11', '/')).body);
+  assert.equal(current.httpVersion, '1.1');
 });

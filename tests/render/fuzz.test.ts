@@ -104,6 +104,18 @@ const ANNOTATIONS: Record<string, readonly string[]> = {
   'allowlist-source-range': ['127.0.0.1/32'],
   'limit-rps': ['1', '5', '1000000'],
   'limit-connections': ['1', '10'],
+  'limit-rpm': ['1', '60', '1000000'],
+  'limit-burst-multiplier': ['1', '5', '1000'],
+  'denylist-source-range': ['10.1.0.0/16', '192.168.0.1, 2001:db8::/32'],
+  'proxy-buffering': ['on', 'off', 'OFF'],
+  'proxy-request-buffering': ['on', 'off'],
+  'client-body-buffer-size': ['16k', '1M', '1000'],
+  'proxy-http-version': ['1.0', '1.1'],
+  'proxy-next-upstream': ['error timeout', 'error timeout http_502 http_503 non_idempotent', 'off', 'http_429 invalid_header http_404'],
+  'proxy-next-upstream-tries': ['0', '3', '100'],
+  'proxy-next-upstream-timeout': ['0', '10', '86400'],
+  'x-forwarded-prefix': ['/api', '/a/b-c_d.e~f', 'prefix'],
+  'upstream-vhost': ['api.internal', 'API.example.com:8080', '10.0.0.1', '[2001:db8::1]:443'],
   'enable-cors': BOOL,
   'cors-allow-origin': ['*', 'https://a.test', 'https://*.b.test, http://c.test:8080'],
   'cors-allow-methods': ['GET, POST', 'PUT'],
@@ -294,7 +306,8 @@ test('the IngressNightmare corpus in any field of an Ingress is refused by the m
   const fields: [string, (o: ReturnType<typeof base>, v: string) => void][] = [
     ['spec.rules[0].host', (o, v) => (o.spec.rules[0]!.host = v)],
     ['spec.rules[0].http.paths[0].path', (o, v) => (o.spec.rules[0]!.http.paths[0]!.path = v)],
-    ...['auth-url', 'auth-signin', 'auth-tls-match-cn', 'mirror-target', 'mirror-host', 'mirror-uri', 'rewrite-target', 'permanent-redirect', 'upstream-hash-by', 'cors-allow-origin', 'session-cookie-name', 'auth-realm', 'configuration-snippet']
+    ...['auth-url', 'auth-signin', 'auth-tls-match-cn', 'mirror-target', 'mirror-host', 'mirror-uri', 'rewrite-target', 'permanent-redirect', 'upstream-hash-by', 'cors-allow-origin', 'session-cookie-name', 'auth-realm', 'configuration-snippet',
+      'upstream-vhost', 'x-forwarded-prefix', 'proxy-next-upstream', 'denylist-source-range', 'client-body-buffer-size']
       .map((a): [string, (o: ReturnType<typeof base>, v: string) => void] => [`metadata.annotations[${ANNOTATION}${a}]`, (o, v) => (o.metadata.annotations[`${ANNOTATION}${a}`] = v)]),
   ];
   const admitted: string[] = [];

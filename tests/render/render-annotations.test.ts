@@ -85,6 +85,71 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
     ],
   },
   {
+    name: 'limit-rpm: a per-minute zone, burst 5x by default',
+    annotations: { 'limit-rpm': '10' },
+    lines: [
+      [/^limit_req_zone \$binary_remote_addr zone=app\.test_[0-9a-f]{12}_rpm:1m rate=10r\/m;$/],
+      [/^limit_req zone=app\.test_[0-9a-f]{12}_rpm burst=50 nodelay;$/, 'limit_req_status 429;'],
+    ],
+  },
+  {
+    name: 'limit-rpm with limit-rps and limit-burst-multiplier: per minute first, one limit_req_status',
+    annotations: { 'limit-rps': '5', 'limit-rpm': '30', 'limit-burst-multiplier': '2' },
+    lines: [
+      [/^limit_req_zone \$binary_remote_addr zone=app\.test_[0-9a-f]{12}_rps:1m rate=5r\/s;$/, /^limit_req_zone \$binary_remote_addr zone=app\.test_[0-9a-f]{12}_rpm:1m rate=30r\/m;$/],
+      [/^limit_req zone=app\.test_[0-9a-f]{12}_rpm burst=60 nodelay;$/, /^limit_req zone=app\.test_[0-9a-f]{12}_rps burst=10 nodelay;$/, 'limit_req_status 429;'],
+    ],
+  },
+  {
+    name: 'denylist-source-range alone: deny each range, everyone else passes',
+    annotations: { 'denylist-source-range': '10.1.0.0/16, 2001:db8::/32' },
+    lines: [['set $wharf_upstream "default-app-80";', 'deny 10.1.0.0/16;', 'deny 2001:db8::/32;', 'proxy_http_version 1.1;']],
+    absent: [/allow /, /deny all/],
+  },
+  {
+    name: 'denylist-source-range with allowlist-source-range: denied first, then allowed, then the rest denied',
+    annotations: { 'denylist-source-range': '10.1.2.3', 'allowlist-source-range': '10.0.0.0/8' },
+    lines: [['deny 10.1.2.3;', 'allow 10.0.0.0/8;', 'deny all;']],
+  },
+  {
+    name: 'client-body-buffer-size, proxy-buffering and proxy-request-buffering',
+    annotations: { 'client-body-buffer-size': '16K', 'proxy-buffering': 'off', 'proxy-request-buffering': 'off' },
+    lines: [['client_body_buffer_size 16k;', 'proxy_buffering off;', 'proxy_request_buffering off;']],
+  },
+  { name: 'proxy-buffering on', annotations: { 'proxy-buffering': 'on' }, lines: [['proxy_buffering on;', 'proxy_http_version 1.1;']], absent: [/proxy_request_buffering/] },
+  {
+    name: 'proxy-http-version 1.0 replaces 1.1',
+    annotations: { 'proxy-http-version': '1.0' },
+    lines: [['set $wharf_upstream "default-app-80";', 'proxy_http_version 1.0;', 'proxy_set_header Host $host;', 'proxy_set_header X-Real-IP $remote_addr;']],
+    absent: [/proxy_http_version 1\.1/],
+  },
+  {
+    name: 'proxy-next-upstream with tries and timeout',
+    annotations: { 'proxy-next-upstream': 'error timeout http_502', 'proxy-next-upstream-tries': '2', 'proxy-next-upstream-timeout': '10' },
+    lines: [['proxy_next_upstream error timeout http_502;', 'proxy_next_upstream_tries 2;', 'proxy_next_upstream_timeout 10s;', 'proxy_http_version 1.1;']],
+  },
+  { name: 'proxy-next-upstream off', annotations: { 'proxy-next-upstream': 'off' }, lines: [['proxy_next_upstream off;', 'proxy_http_version 1.1;']], absent: [/_tries/] },
+  { name: 'proxy-next-upstream-tries 0 alone', annotations: { 'proxy-next-upstream-tries': '0' }, lines: [['proxy_next_upstream_tries 0;', 'proxy_http_version 1.1;']] },
+  {
+    name: 'upstream-vhost and x-forwarded-prefix: the Host and X-Forwarded-Prefix request headers',
+    annotations: { 'upstream-vhost': 'internal.test:8080', 'x-forwarded-prefix': '/api' },
+    lines: [['proxy_http_version 1.1;', 'proxy_set_header Host "internal.test:8080";', 'proxy_set_header X-Forwarded-Prefix "/api";', 'proxy_set_header X-Real-IP $remote_addr;']],
+    absent: [/proxy_set_header Host \$host/],
+  },
+  {
+    name: 'x-forwarded-prefix alone keeps the request\'s Host and HTTP/1.1',
+    annotations: { 'x-forwarded-prefix': '/api' },
+    lines: [['proxy_http_version 1.1;', 'proxy_set_header Host $host;', 'proxy_set_header X-Forwarded-Prefix "/api";', 'proxy_set_header X-Real-IP $remote_addr;']],
+  },
+  {
+    name: 'gRPC: grpc_next_upstream*, Host and X-Forwarded-Prefix by grpc_set_header; buffering and HTTP version not written',
+    annotations: { 'backend-protocol': 'GRPC', 'proxy-next-upstream': 'error http_503', 'proxy-next-upstream-tries': '4', 'proxy-next-upstream-timeout': '0', 'upstream-vhost': 'api.internal', 'x-forwarded-prefix': '/p', 'proxy-buffering': 'on', 'proxy-http-version': '1.0' },
+    lines: [
+      ['grpc_next_upstream error http_503;', 'grpc_next_upstream_tries 4;', 'grpc_next_upstream_timeout 0s;', 'grpc_set_header Host "api.internal";', 'grpc_set_header X-Forwarded-Prefix "/p";', 'grpc_set_header X-Real-IP $remote_addr;'],
+    ],
+    absent: [/^\s*proxy_/m],
+  },
+  {
     name: 'limit-connections',
     annotations: { 'limit-connections': '3' },
     lines: [[/^limit_conn_zone \$binary_remote_addr zone=app\.test_[0-9a-f]{12}_conn:1m;$/], [/^limit_conn app\.test_[0-9a-f]{12}_conn 3;$/, 'limit_conn_status 429;']],

@@ -138,8 +138,14 @@ local function pick(ctx, peers)
   return nil
 end
 
--- Balancer phase: picks a peer; on a retry (the previous peer refused or timed out) picks another
--- one of the same upstream that this request has not tried yet.
+-- Balancer phase: picks a peer; on a retry (the previous peer failed in a way the location's
+-- proxy_next_upstream names: by default a refused connection or a timeout) picks another one of the
+-- same upstream that this request has not tried yet.
+--
+-- Retries: the first call asks for one more try per other endpoint, and NGINX cuts that down to the
+-- location's proxy_next_upstream_tries (grpc_next_upstream_tries), which counts every attempt, the
+-- first included (the skeleton sets 3; 0 leaves one attempt per endpoint). Whether a failure is
+-- retried at all is NGINX's proxy_next_upstream decision, never this code's.
 function _M.balance()
   local ctx = ngx.ctx
   local peers = ctx.wharf_peers
@@ -156,7 +162,7 @@ function _M.balance()
   local state = balancer.get_last_failure()
   if state == nil then
     if #peers > 1 then
-      balancer.set_more_tries(math.min(#peers - 1, 2))
+      balancer.set_more_tries(#peers - 1)
     end
   end
   local p = pick(ctx, peers)

@@ -4,6 +4,8 @@
 // objects → buildModel → render → NGINX.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { startNginx, type TestNginx } from '../support/nginx.ts';
 import { startBackend, type Backend } from '../support/backend.ts';
 import { request, type Reply } from '../support/http.ts';
@@ -11,6 +13,8 @@ import { authSecretObject, ingressObject, loadFragments, renderObjects, type Ing
 
 let nginx: TestNginx;
 const backends: Record<string, Backend> = {};
+/** An HTTP/2 (h2c) backend, as gRPC servers are: answers with the :authority and Host it was sent. */
+let h2: { server: http2.Http2Server; address: string };
 const htpasswd = 'alice:$apr1$HeiA5Pzp$UgIyq34pdCCqyRLZGOHfD0\n'; // password "secret"
 
 const site = (name: string, annotations: Record<string, string>, path = '/', service = 'main', pathType: 'Prefix' | 'ImplementationSpecific' = 'Prefix'): IngressSpec => ({
@@ -47,6 +51,13 @@ before(async () => {
       res.end('no');
     }
   });
+  const h2server = http2.createServer((req, res) => {
+    req.resume();
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ authority: req.headers[':authority'] ?? null, host: req.headers.host ?? null }));
+  });
+  await new Promise<void>((r) => h2server.listen(0, '127.0.0.1', r));
+  h2 = { server: h2server, address: `127.0.0.1:${(h2server.address() as AddressInfo).port}` };
   nginx = await startNginx();
   const specs: IngressSpec[] = [
     site('rewrite', { 'use-regex': 'true', 'rewrite-target': '/$2' }, '/api(/|$)(.*)', 'main', 'ImplementationSpecific'),
@@ -78,6 +89,8 @@ before(async () => {
     site('perminute', { 'limit-rpm': '1', 'limit-burst-multiplier': '1' }),
     site('http10', { 'proxy-http-version': '1.0' }, '/', 'version'),
     site('http11', {}, '/', 'version'),
+    site('grpcplain', { 'backend-protocol': 'GRPC' }, '/', 'h2'),
+    site('grpcvhost', { 'backend-protocol': 'GRPC', 'upstream-vhost': 'api.internal' }, '/', 'h2'),
   ];
   const { model, fragments } = renderObjects([...specs.map(ingressObject), authSecretObject('htpasswd', htpasswd)]);
   await loadFragments(nginx, fragments);
@@ -86,6 +99,7 @@ before(async () => {
       u.service === 'pair' ? [backends.main!.address, backends.other!.address]
       : u.service === 'flaky' ? [backends.failing!.address, backends.main!.address]
       : u.service === 'flaky4' ? ['failing', 'failing2', 'failing3', 'main'].map((n) => backends[n]!.address)
+      : u.service === 'h2' ? [h2.address]
       : [backends[u.service]!.address];
     await nginx.setEndpoints(u.upstream, eps);
   }
@@ -93,6 +107,7 @@ before(async () => {
 
 after(async () => {
   await nginx?.stop();
+  h2?.server.close();
   await Promise.all(Object.values(backends).map((b) => b.close()));
 });
 
@@ -236,6 +251,18 @@ test('upstream-vhost and x-forwarded-prefix: the backend sees the Host and the X
   assert.equal(seen.headers['x-forwarded-prefix'], '/shop');
   assert.equal(seen.headers['x-forwarded-host'], 'vhost.test', 'X-Forwarded-Host keeps the host the client asked for');
   assert.equal(json(await get('allowed', '/')).headers['x-forwarded-prefix'], undefined, 'no header without the annotation');
+});
+
+test('gRPC backends get the client\'s Host, or upstream-vhost\'s, not the balancer\'s name', async () => {
+  const seen = (host: string) => get(host, '/pkg.Service/Method', { method: 'POST', headers: { 'content-type': 'application/grpc' }, body: '' }).then((r) => {
+    assert.equal(r.status, 200, r.body);
+    return JSON.parse(r.body) as { authority: string | null; host: string | null };
+  });
+  const plain = await seen('grpcplain');
+  assert.equal(plain.authority ?? plain.host, 'grpcplain.test');
+  assert.notEqual(plain.authority, 'wharf_balancer');
+  const vhost = await seen('grpcvhost');
+  assert.equal(vhost.authority ?? vhost.host, 'api.internal');
 });
 
 test('proxy-next-upstream http_502 with tries: a failing endpoint is retried on a healthy one; "off" shows its 502s', async () => {

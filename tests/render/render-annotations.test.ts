@@ -59,9 +59,9 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
   },
   { name: 'backend-protocol HTTPS', annotations: { 'backend-protocol': 'HTTPS' }, lines: [['proxy_pass https://$wharf_backend;']] },
   {
-    name: 'backend-protocol GRPC uses grpc_pass and grpc headers',
+    name: 'backend-protocol GRPC uses grpc_pass and grpc headers, with the client\'s Host',
     annotations: { 'backend-protocol': 'GRPC', 'proxy-read-timeout': '30' },
-    lines: [['grpc_read_timeout 30s;', 'grpc_set_header X-Real-IP $remote_addr;'], ['grpc_pass grpc://$wharf_backend;']],
+    lines: [['grpc_read_timeout 30s;', 'grpc_set_header Host $host;', 'grpc_set_header X-Real-IP $remote_addr;'], ['grpc_pass grpc://$wharf_backend;']],
     absent: [/proxy_pass/],
   },
   { name: 'proxy-body-size', annotations: { 'proxy-body-size': '8m' }, lines: [['client_max_body_size 8m;']] },

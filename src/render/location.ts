@@ -19,6 +19,8 @@ const sections = {
   access: loadTemplate('location-access.liquid'),
   headers: loadTemplate('location-headers.liquid'),
   tuning: loadTemplate('location-tuning.liquid'),
+  buffering: loadTemplate('location-buffering.liquid'),
+  retries: loadTemplate('location-retries.liquid'),
   proxyRequest: loadTemplate('location-proxy-request.liquid'),
   proxy: loadTemplate('location-proxy.liquid'),
   grpcRequest: loadTemplate('location-grpc-request.liquid'),
@@ -80,9 +82,14 @@ export function renderLocationBody(b: BodyView): NginxText {
     if (b.affinity || b.hashBy !== null) add('hash');
     if (b.cors) add('cors');
     if (b.rewrite) add('rewrite');
-    if (b.deny.length > 0 || b.allow.length > 0 || b.basicAuth || b.externalAuth || b.limitReq || b.limitReqPerMinute || b.limitConn || b.bodySize !== null) add('access');
+    if (b.deny.length > 0 || b.allow.length > 0 || b.basicAuth || b.externalAuth || b.limitReqs.length > 0 || b.limitConn || b.bodySize !== null) add('access');
     if (b.cors || b.affinity || b.hsts) add('headers');
-    if (b.tuning) add('tuning');
+    const t = b.tuning;
+    if (t) {
+      if (t.connectTimeout !== null || t.readTimeout !== null || t.sendTimeout !== null || t.bufferSize !== null) add('tuning');
+      if (t.bodyBufferSize !== null || t.buffering !== null || t.requestBuffering !== null) add('buffering');
+      if (t.nextUpstream !== null || t.nextUpstreamTries !== null || t.nextUpstreamTimeout !== null) add('retries');
+    }
     if (b.request) add(b.grpc ? 'grpcRequest' : 'proxyRequest');
     else text += b.grpc ? plainRequest.grpc : plainRequest.proxy;
     add(b.grpc ? 'grpc' : 'proxy');

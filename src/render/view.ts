@@ -46,9 +46,8 @@ export interface BodyView {
   externalAuth: { uri: string; signin: string | null; headers: { name: string; var: string }[] } | null;
   /** Request headers for the backend from the auth response (externalAuth.headers, or none). */
   authHeaders: { name: string; var: string }[];
-  limitReq: { zone: string; burst: number } | null;
-  /** limit-rpm's zone, checked before limit-rps's (ingress-nginx's order). */
-  limitReqPerMinute: { zone: string; burst: number } | null;
+  /** limit-rpm's and limit-rps's zones, in the order NGINX checks them (per minute first, as ingress-nginx). */
+  limitReqs: { zone: string; burst: number }[];
   limitConn: { zone: string; limit: number } | null;
   bodySize: string | null;
   /** Timeouts, buffers, retries: null when the location sets none (most do not). */
@@ -157,15 +156,17 @@ function body(loc: Location, ctx: Ctx): BodyView {
   const id = shortId(`${loc.match} ${loc.path}`);
   const zoneBase = `${ctx.fragment}_${id}`;
   const burstMultiplier = s.limitBurstMultiplier ?? 5;
-  let limitReq: BodyView['limitReq'] = null;
+  // limit-rpm is checked before limit-rps (ingress-nginx's order); the zones are declared rps first.
+  const limitReqs: BodyView['limitReqs'] = [];
   if (s.limitRps !== undefined) {
-    limitReq = { zone: `${zoneBase}_rps`, burst: s.limitRps * burstMultiplier };
-    ctx.view.limitReqZones.push({ name: limitReq.zone, rate: s.limitRps, perMinute: false });
+    const zone = `${zoneBase}_rps`;
+    limitReqs.push({ zone, burst: s.limitRps * burstMultiplier });
+    ctx.view.limitReqZones.push({ name: zone, rate: s.limitRps, perMinute: false });
   }
-  let limitReqPerMinute: BodyView['limitReqPerMinute'] = null;
   if (s.limitRpm !== undefined) {
-    limitReqPerMinute = { zone: `${zoneBase}_rpm`, burst: s.limitRpm * burstMultiplier };
-    ctx.view.limitReqZones.push({ name: limitReqPerMinute.zone, rate: s.limitRpm, perMinute: true });
+    const zone = `${zoneBase}_rpm`;
+    limitReqs.unshift({ zone, burst: s.limitRpm * burstMultiplier });
+    ctx.view.limitReqZones.push({ name: zone, rate: s.limitRpm, perMinute: true });
   }
   let limitConn: BodyView['limitConn'] = null;
   if (s.limitConnections !== undefined) {
@@ -240,8 +241,7 @@ function body(loc: Location, ctx: Ctx): BodyView {
     basicAuth,
     externalAuth,
     authHeaders: externalAuth?.headers ?? [],
-    limitReq,
-    limitReqPerMinute,
+    limitReqs,
     limitConn,
     bodySize: s.proxyBodySize ?? null,
     tuning: tuningOf(s, grpc),

@@ -21,7 +21,7 @@ import {
   parseSize,
   splitList,
 } from './grammar.ts';
-import { quote } from './problems.ts';
+import { cmp, quote } from './problems.ts';
 import type { BackendProtocol, LocationSettings } from './types.ts';
 
 /** Everything the annotations of one Ingress say, before references (Secrets) are resolved. */
@@ -52,6 +52,9 @@ export interface AnnotationDraft {
   permanentRedirectCode?: 301 | 302 | 307 | 308;
   temporalRedirect?: string;
   temporalRedirectCode?: 301 | 302 | 307 | 308;
+  /** server-alias: lowercase names, sorted, without duplicates. */
+  serverAliases?: string[];
+  fromToWww?: boolean;
 }
 
 /** Parses one annotation value into the draft; returns the reason when the value is refused. */
@@ -129,7 +132,7 @@ function list(check: (item: string) => string | null, set: (d: AnnotationDraft, 
     if (items.length > 64) return 'must have at most 64 items';
     for (const item of items) {
       const reason = check(item);
-      if (reason) return `item "${item.slice(0, 40)}" ${reason}`;
+      if (reason) return `item ${quote(item.slice(0, 40))} ${reason}`;
     }
     set(d, [...new Set(items.map(normalize))]);
     return null;
@@ -143,7 +146,7 @@ function cidrs(set: (d: AnnotationDraft, c: string[]) => void): AnnotationParser
     const out: string[] = [];
     for (const item of items) {
       const c = parseCidr(item);
-      if (c === null) return `item "${item.slice(0, 40)}" must be an IPv4 or IPv6 address or CIDR such as 10.0.0.0/8 or 2001:db8::/32`;
+      if (c === null) return `item ${quote(item.slice(0, 40))} must be an IPv4 or IPv6 address or CIDR such as 10.0.0.0/8 or 2001:db8::/32`;
       out.push(c);
     }
     set(d, [...new Set(out)]);
@@ -194,6 +197,17 @@ function checkVhost(v: string): string | null {
   if (m[2] !== undefined && !isIPv6(m[2])) return `${quote(m[2])} is not an IPv6 address`;
   if (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535)) return 'port must be between 1 and 65535';
   return null;
+}
+
+/**
+ * One server-alias name: a host name (any case; NGINX compares server names case-insensitively) or a
+ * `*.` wildcard of one label, as rule hosts are. ingress-nginx also takes NGINX's `www.example.*`
+ * and `~regex` forms; wharf refuses them with a reason rather than guess what they mean.
+ */
+function checkAlias(v: string): string | null {
+  if (v.startsWith('~')) return 'must be a host name such as www.example.com or *.example.com; regular expressions are not supported';
+  if (v.endsWith('.*')) return 'must be a host name such as www.example.com or *.example.com; a wildcard is only allowed as the whole first label';
+  return checkHost(v.toLowerCase());
 }
 
 const PROTOCOLS: readonly BackendProtocol[] = ['HTTP', 'HTTPS', 'GRPC', 'GRPCS'];
@@ -277,6 +291,8 @@ export const ANNOTATION_RULES: Readonly<Record<string, AnnotationParser>> = {
   'permanent-redirect-code': redirectCode((d, c) => (d.permanentRedirectCode = c)),
   'temporal-redirect': url((d, u) => (d.temporalRedirect = u)),
   'temporal-redirect-code': redirectCode((d, c) => (d.temporalRedirectCode = c)),
+  'server-alias': list(checkAlias, (d, a) => (d.serverAliases = a.sort(cmp)), (s) => s.toLowerCase()),
+  'from-to-www-redirect': bool((d, b) => (d.fromToWww = b)),
 };
 
 /**

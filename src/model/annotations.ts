@@ -28,6 +28,10 @@ export interface IngressAnnotations {
   basicAuth: { realm: string; secretName: string; field: string } | null;
   /** This Ingress is a canary for the same host+path of another Ingress. */
   canary: { weight: number; weightTotal: number; header?: string; headerValue?: string } | null;
+  /** server-alias: more names for the servers of this Ingress's hosts (sorted; empty: none). */
+  serverAliases: string[];
+  /** from-to-www-redirect: the www / non-www twin of each host redirects to it. */
+  fromToWww: boolean;
 }
 
 /** The field path of an annotation in messages. */
@@ -192,6 +196,8 @@ function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, na
       if (d.canaryHeader === undefined) ignored(['canary-by-header-value'], 'canary-by-header is not set');
       else canary.headerValue = d.canaryHeaderValue;
     }
+    // ingress-nginx takes a canary's backends only; the server settings stay its primary's.
+    ignored(['server-alias', 'from-to-www-redirect'], 'canary Ingresses add backends to the paths of other Ingresses and do not configure servers');
   } else {
     ignored(['canary-weight', 'canary-weight-total', 'canary-by-header', 'canary-by-header-value'], 'canary is not "true"');
   }
@@ -202,5 +208,7 @@ function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, na
     regex: d.useRegex === true || settings.rewriteTarget !== undefined,
     basicAuth,
     canary,
+    serverAliases: canary ? [] : (d.serverAliases ?? []),
+    fromToWww: !canary && d.fromToWww === true,
   };
 }

@@ -38,6 +38,16 @@ export function checkHost(host: string): string | null {
   return null;
 }
 
+/**
+ * from-to-www-redirect's other name for a host: without its `www.`, or with one; null for a wildcard
+ * host (it has no twin) or when the twin would not be a valid host (too long).
+ */
+export function wwwTwin(host: string): string | null {
+  if (host.startsWith('*.')) return null;
+  const twin = host.startsWith('www.') ? host.slice(4) : `www.${host}`;
+  return checkHost(twin) === null ? twin : null;
+}
+
 /** A host in a URL: DNS name (any case), IPv4 or [IPv6]. */
 const URL_HOST = '(?:[A-Za-z0-9](?:[-A-Za-z0-9]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]{2,45}\\])';
 

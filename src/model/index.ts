@@ -31,6 +31,10 @@
 // - Every string in the model passed a strict grammar for its place and is safe inside a
 //   double-quoted NGINX string once `\` is doubled (only Regex paths contain `\`, only as regex
 //   escapes). Quote it anyway.
+// - Server.aliases (server-alias) are more names of the same server (exact, or `*.` one label as
+//   hosts are). Server.wwwRedirect (from-to-www-redirect) asks for a second server named `from` that
+//   answers 308 to the same URL on `host`, on HTTPS too (the host's certificate) when `tls`. No name
+//   is on two servers: the model has resolved conflicts (server-names.ts), oldest Ingress wins.
 // - settings.sslRedirect is the effective value for the location (host has TLS and ssl-redirect
 //   not "false", or force-ssl-redirect); Server.sslRedirect is true when every location redirects.
 // - rewriteTarget uses `$1`…`$9` of the location's Regex path (`rewrite "(?i)^<path>" "<target>" break;`);

@@ -16,14 +16,18 @@ export function pathMatches(location: Pick<Location, 'path' | 'match'>, requestP
   }
 }
 
-/** The server for a Host header: exact name, else a wildcard one label up, else null (default server). */
+/**
+ * The server for a Host header: exact name (a host or a server-alias name), else a wildcard one label
+ * up, else null (default server). A www twin that redirects (from-to-www-redirect) has no server here.
+ */
 export function serverFor(model: RoutingModel, hostHeader: string): Server | null {
   const host = hostHeader.replace(/:\d+$/, '').replace(/\.$/, '').toLowerCase();
-  const exact = model.servers.find((s) => s.host === host);
+  const named = (name: string) => model.servers.find((s) => s.host === name) ?? model.servers.find((s) => s.aliases?.includes(name));
+  const exact = named(host);
   if (exact) return exact;
   const dot = host.indexOf('.');
   if (dot <= 0) return null;
-  return model.servers.find((s) => s.host === `*${host.slice(dot)}`) ?? null;
+  return named(`*${host.slice(dot)}`) ?? null;
 }
 
 /**

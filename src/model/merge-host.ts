@@ -2,6 +2,8 @@
 // same host+path claimed twice resolved for the oldest Ingress (creationTimestamp, then UID) with a
 // warning for the loser, canaries attached to their primary location, TLS from the oldest Ingress
 // that has it, effective ssl-redirect, locations in NGINX precedence order. O(size of the host).
+import { ANNOTATION_PREFIX } from './annotations.ts';
+import { wwwTwin } from './grammar.ts';
 import { ProblemList, cmp } from './problems.ts';
 import { DEFAULT_HOST, type Translation } from './translate-ingress.ts';
 import type { GlobalSettings, Location, LocationSettings, ObjectRef, Problem, Server, ServiceBackend, Tls } from './types.ts';
@@ -28,11 +30,23 @@ function describe(t: Translation): string {
   return `${t.ref.namespace}/${t.ref.name}`;
 }
 
+/** A name a host asks for besides its own, before other hosts' claims are weighed (server-names.ts). */
+export interface NameRequest {
+  name: string;
+  kind: 'alias' | 'www';
+  /** The Ingress whose annotation asks for it. */
+  owner: Translation;
+}
+
 /** The merge of one host; `server` is null when no location is left. */
 export interface MergedHost {
   server: Server | null;
   /** Conflict warnings, for the Ingresses that lost. */
   problems: Problem[];
+  /** server-alias and from-to-www-redirect names this host asks for (empty for most hosts). */
+  names: NameRequest[];
+  /** The oldest Ingress with a location here: named when another Ingress asks for this host as a name. */
+  holder: ObjectRef | null;
 }
 
 /**
@@ -119,6 +133,7 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
 
   const locations: Location[] = [];
   const sources = new Map<string, ObjectRef>();
+  const owners = new Set<Translation>();
   // Locations of one Ingress share one settings object per effective sslRedirect (fewer copies).
   const settingsFor = new Map<LocationSettings, [LocationSettings | null, LocationSettings | null]>();
   for (const { location, owner, sslRedirect } of claims.values()) {
@@ -129,13 +144,17 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
     const settings = (pair[i] ??= { ...location.settings, sslRedirect: redirect });
     location.settings = settings;
     locations.push(location);
+    owners.add(owner);
     sources.set(owner.key, owner.ref);
     if (location.canary) sources.set(`${location.canary.source.namespace}/${location.canary.source.name}`, location.canary.source);
   }
   locations.sort(compareLocations);
+  const names = locations.length > 0 && host !== DEFAULT_HOST ? requestedNames(host, ordered, owners, problems) : [];
   problems.sort((a, b) => cmp(a.object.namespace, b.object.namespace) || cmp(a.object.name, b.object.name) || cmp(a.field, b.field));
-  if (locations.length === 0) return { server: null, problems };
+  if (locations.length === 0) return { server: null, problems, names, holder: null };
   return {
+    names,
+    holder: ordered.find((t) => owners.has(t))!.ref,
     server: {
       host,
       locations,
@@ -145,4 +164,41 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
     },
     problems,
   };
+}
+
+const ALIAS_FIELD = `metadata.annotations[${ANNOTATION_PREFIX}server-alias]`;
+const WWW_FIELD = `metadata.annotations[${ANNOTATION_PREFIX}from-to-www-redirect]`;
+
+/**
+ * The names a served host asks for, as ingress-nginx gives them: server-alias of the oldest Ingress
+ * on the host that sets it (a newer one's aliases are ignored with a warning), and the www twin when
+ * an Ingress with a location here sets from-to-www-redirect (the oldest such names the claim).
+ */
+function requestedNames(host: string, ordered: readonly Translation[], owners: ReadonlySet<Translation>, problems: Problem[]): NameRequest[] {
+  const names: NameRequest[] = [];
+  let aliasOwner: Translation | null = null;
+  let wwwOwner: Translation | null = null;
+  for (const t of ordered) {
+    if (t.serverAliases.length > 0) {
+      if (!aliasOwner) {
+        aliasOwner = t;
+        // ingress-nginx drops an alias equal to the host itself without a word.
+        for (const name of t.serverAliases) if (name !== host) names.push({ name, kind: 'alias', owner: t });
+      } else {
+        const list = new ProblemList(t.ref);
+        list.invalid('ServerNameConflict', ALIAS_FIELD, t.serverAliases.join(','), `ignored for host ${host}: older Ingress ${describe(aliasOwner)} sets the aliases of this host`, 'warning');
+        problems.push(...list.items);
+      }
+    }
+    if (t.fromToWww && !wwwOwner && owners.has(t)) wwwOwner = t;
+  }
+  if (wwwOwner) {
+    const twin = wwwTwin(host);
+    if (twin) names.push({ name: twin, kind: 'www', owner: wwwOwner });
+    else {
+      const why = host.startsWith('*.') ? 'a wildcard host has no www twin' : `www.${host} is not a valid host name (too long)`;
+      problems.push({ object: wwwOwner.ref, severity: 'warning', reason: 'IgnoredAnnotation', field: WWW_FIELD, message: `${WWW_FIELD}: ignored for host ${host}: ${why}` });
+    }
+  }
+  return names;
 }

@@ -6,6 +6,7 @@ import { objectKey, type ClusterState, type ControllerSettings, type ObjectKey }
 import { endpointsFor, serviceKeyOfSlice } from './endpoints.ts';
 import { parseGlobalSettings } from './global-settings.ts';
 import { mergeHost, type MergedHost } from './merge-host.ts';
+import { resolveNames, type NameLookup } from './server-names.ts';
 import { cmp, compareProblems } from './problems.ts';
 import type { ConfigMap, EndpointSlice, Ingress, IngressClass, KubeKind, KubeObject, Secret, Service } from './schemas.ts';
 import { htpasswdOf, tlsMaterial, type TlsMaterial } from './secrets.ts';
@@ -29,6 +30,8 @@ export interface Affected {
 
 class Collector {
   readonly hosts = new Set<string>();
+  /** Names (server-alias, from-to-www-redirect) that changed Ingresses claimed before or claim now. */
+  readonly names = new Set<string>();
   readonly upstreams = new Set<string>();
   readonly ingresses = new Set<ObjectKey>();
   global = false;
@@ -72,8 +75,16 @@ export class RoutingIndex implements ClusterState {
   private readonly secretUsers = new Map<ObjectKey, Set<ObjectKey>>();
   private readonly serviceUsers = new Map<ObjectKey, Set<ObjectKey>>();
   private readonly serviceSlices = new Map<ObjectKey, Set<ObjectKey>>();
+  /** Name → Ingresses whose server-alias or from-to-www-redirect may claim it. */
+  private readonly nameClaims = new Map<string, Set<ObjectKey>>();
   private readonly names = new UpstreamNames();
   private readonly merged = new Map<string, MergedHost>();
+  /** Hosts that ask for names, with the names resolved against the other hosts (server-names.ts). */
+  private readonly named = new Map<string, MergedHost>();
+  private readonly lookup: NameLookup = {
+    merged: (host) => this.mergedHost(host),
+    claimants: (name) => this.claimantHosts(name, null),
+  };
   private globalSettings: GlobalSettings;
   private globalProblems: Problem[];
   private readonly tlsMemo = new WeakMap<Secret, TlsMaterial>();
@@ -185,10 +196,12 @@ export class RoutingIndex implements ClusterState {
         if (JSON.stringify(this.globalSettings) !== before) {
           for (const h of this.hostIngresses.keys()) out.hosts.add(h);
           this.merged.clear();
+          this.named.clear();
         }
         break;
       }
     }
+    this.spreadNames(out);
     // Problems of every Ingress on a changed host may differ (a conflict won or lost).
     for (const h of out.hosts) for (const k of this.hostIngresses.get(h) ?? []) out.ingresses.add(k);
     return out.done();
@@ -231,6 +244,10 @@ export class RoutingIndex implements ClusterState {
       }
       for (const s of old.secrets) removeFrom(this.secretUsers, s, key);
       for (const s of old.services) removeFrom(this.serviceUsers, s, key);
+      for (const n of old.names) {
+        removeFrom(this.nameClaims, n, key);
+        out.names.add(n);
+      }
     }
     // The new references are added before the old ones are dropped, so a triple kept across the
     // change is never momentarily unused (which could rename its collision group back and forth).
@@ -242,6 +259,10 @@ export class RoutingIndex implements ClusterState {
       }
       for (const s of next.secrets) addTo(this.secretUsers, s, key);
       for (const s of next.services) addTo(this.serviceUsers, s, key);
+      for (const n of next.names) {
+        addTo(this.nameClaims, n, key);
+        out.names.add(n);
+      }
       for (const r of next.upstreamRefs) {
         const fresh = this.names.usersOf(r).size === 0;
         renamed.push(...this.names.add(r, key));
@@ -267,7 +288,39 @@ export class RoutingIndex implements ClusterState {
         for (const h of this.translations.get(user)?.hosts ?? []) out.hosts.add(h);
       }
     }
-    for (const h of out.hosts) this.merged.delete(h);
+    for (const h of out.hosts) {
+      this.merged.delete(h);
+      this.named.delete(h);
+    }
+  }
+
+  /**
+   * Adds the hosts whose names may have moved: those asking for a name that a changed host asked for
+   * before or asks for now, or for a changed host itself (which may have started or stopped being
+   * served). Their own merges are unchanged, so this does not cascade further.
+   */
+  private spreadNames(out: Collector): void {
+    if (this.nameClaims.size === 0) return;
+    const names = new Set(out.names);
+    for (const h of out.hosts) {
+      names.add(h);
+      for (const k of this.hostIngresses.get(h) ?? []) for (const n of this.translations.get(k)!.names) names.add(n);
+    }
+    for (const n of names) {
+      for (const h of this.claimantHosts(n, null)) {
+        if (out.hosts.has(h)) continue;
+        out.hosts.add(h);
+        this.named.delete(h);
+      }
+    }
+  }
+
+  /** Hosts of the Ingresses that may claim `name` (without the Ingress `except`). */
+  private *claimantHosts(name: string, except: ObjectKey | null): Iterable<string> {
+    for (const k of this.nameClaims.get(name) ?? []) {
+      if (k === except) continue;
+      for (const h of this.translations.get(k)!.hosts) if (h !== DEFAULT_HOST) yield h;
+    }
   }
 
   private mergedHost(host: string): MergedHost {
@@ -280,10 +333,22 @@ export class RoutingIndex implements ClusterState {
     return m;
   }
 
-  /** The Server of one host, or null when no accepted Ingress serves it. O(that host). */
+  /** A host's merge with its server-alias and from-to-www-redirect names resolved. */
+  private hostResult(host: string): MergedHost {
+    const m = this.mergedHost(host);
+    if (m.names.length === 0) return m;
+    let r = this.named.get(host);
+    if (!r) {
+      r = { ...m, ...resolveNames(host, m, this.lookup) };
+      this.named.set(host, r);
+    }
+    return r;
+  }
+
+  /** The Server of one host, or null when no accepted Ingress serves it. O(that host, and the hosts claiming its names). */
   server(host: string): Server | null {
     if (host === DEFAULT_HOST) return null;
-    return this.mergedHost(host).server;
+    return this.hostResult(host).server;
   }
 
   /** The default server: rules without a host, then spec.defaultBackend of the oldest Ingress. */
@@ -344,7 +409,7 @@ export class RoutingIndex implements ClusterState {
     const t = this.translations.get(ingressKey);
     if (!t || !t.handled) return [];
     const out = [...t.problems];
-    for (const h of t.hosts) out.push(...this.mergedHost(h).problems.filter((p) => p.object.namespace === t.ref.namespace && p.object.name === t.ref.name));
+    for (const h of t.hosts) out.push(...this.hostResult(h).problems.filter((p) => p.object.namespace === t.ref.namespace && p.object.name === t.ref.name));
     return out.sort(compareProblems);
   }
 
@@ -352,7 +417,7 @@ export class RoutingIndex implements ClusterState {
   problems(): Problem[] {
     const out: Problem[] = [...this.globalProblems];
     for (const t of this.translations.values()) if (t.handled) out.push(...t.problems);
-    for (const h of this.hostIngresses.keys()) out.push(...this.mergedHost(h).problems);
+    for (const h of this.hostIngresses.keys()) out.push(...this.hostResult(h).problems);
     return out.sort(compareProblems);
   }
 
@@ -375,10 +440,27 @@ export class RoutingIndex implements ClusterState {
     if (!t.handled) return [];
     const out = [...t.problems];
     const candidateNames = new UpstreamNames();
+    // The hosts t's change touches are merged as if t replaced its current version; others as they are.
+    const touched = new Set([...t.hosts, ...(this.translations.get(t.key)?.hosts ?? [])]);
+    const merges = new Map<string, MergedHost>();
+    const merged = (h: string): MergedHost => {
+      if (!touched.has(h)) return this.mergedHost(h);
+      let m = merges.get(h);
+      if (!m) {
+        const others = [...(this.hostIngresses.get(h) ?? [])].filter((k) => k !== t.key).map((k) => this.translations.get(k)!);
+        m = mergeHost(h, t.hosts.includes(h) ? [...others, t] : others, this.globalSettings, (r) => candidateNames.nameOf(r));
+        merges.set(h, m);
+      }
+      return m;
+    };
+    const lookup: NameLookup = {
+      merged,
+      claimants: (name) => [...this.claimantHosts(name, t.key), ...(t.names.includes(name) ? t.hosts.filter((h) => h !== DEFAULT_HOST) : [])],
+    };
     for (const h of t.hosts) {
-      const others = [...(this.hostIngresses.get(h) ?? [])].filter((k) => k !== t.key).map((k) => this.translations.get(k)!);
-      const m = mergeHost(h, [...others, t], this.globalSettings, (r) => candidateNames.nameOf(r));
-      out.push(...m.problems.filter((p) => p.object.namespace === t.ref.namespace && p.object.name === t.ref.name));
+      const m = merged(h);
+      const { problems } = resolveNames(h, m, lookup);
+      out.push(...problems.filter((p) => p.object.namespace === t.ref.namespace && p.object.name === t.ref.name));
     }
     return out.sort(compareProblems);
   }

@@ -28,7 +28,28 @@ function pemBlocks(text: string): { label: string; pem: string }[] | null {
 }
 
 /** PEM certificate chain and key of a kubernetes.io/tls Secret, or the reason there is none. */
-export type TlsMaterial = { ok: true; cert: string; key: string } | { ok: false; reason: string };
+export type TlsMaterial = { ok: true; cert: string; key: string; names: string[] } | { ok: false; reason: string };
+
+/**
+ * The DNS names a certificate is valid for, lowercase: its DNS subjectAltNames, or its subject CN
+ * when it has none (as TLS clients check). Only compared with names (server-alias and
+ * from-to-www-redirect decide whether HTTPS can serve them), never written anywhere.
+ */
+function certificateNames(x509: X509Certificate): string[] {
+  const names: string[] = [];
+  // Node writes `DNS:a.com, DNS:*.b.com, IP Address:…`, JSON-quoting a value with special characters.
+  for (const m of (x509.subjectAltName ?? '').matchAll(/(?:^|, )DNS:("(?:[^"\\]|\\.)*"|[^,]*)/g)) {
+    const raw = m[1]!;
+    try {
+      names.push((raw.startsWith('"') ? (JSON.parse(raw) as string) : raw).toLowerCase());
+    } catch {
+      // A name Node could not even quote cannot match a host either.
+    }
+  }
+  if (names.length > 0) return [...new Set(names)].sort();
+  const cn = /(?:^|\n)CN=([^\n]*)/.exec(x509.subject)?.[1];
+  return cn ? [cn.toLowerCase()] : [];
+}
 
 /** Checks a TLS Secret: type, both keys, PEM, a parsable certificate and a key that matches it. */
 export function tlsMaterial(secret: Secret): TlsMaterial {
@@ -45,15 +66,17 @@ export function tlsMaterial(secret: Secret): TlsMaterial {
   if (!keys || keys.length !== 1 || !/^(?:RSA |EC )?PRIVATE KEY$/.test(keys[0]!.label)) {
     return { ok: false, reason: 'tls.key is not one unencrypted PEM private key' };
   }
+  let names: string[];
   try {
     const x509 = new X509Certificate(certs[0]!.pem);
+    names = certificateNames(x509);
     for (const extra of certs.slice(1)) new X509Certificate(extra.pem);
     const key = createPrivateKey(keys[0]!.pem);
     if (!x509.checkPrivateKey(key)) return { ok: false, reason: 'tls.key does not match the certificate in tls.crt' };
   } catch (e) {
     return { ok: false, reason: `cannot be parsed (${(e as Error).message.slice(0, 80)})` };
   }
-  return { ok: true, cert: certs.map((b) => b.pem).join(''), key: keys[0]!.pem };
+  return { ok: true, cert: certs.map((b) => b.pem).join(''), key: keys[0]!.pem, names };
 }
 
 /** Hash formats NGINX's auth_basic_user_file accepts (crypt(3) on glibc/libxcrypt, and NGINX's own). */

@@ -2,10 +2,10 @@
 // backends, TLS per host, and its own Problems. Depends only on the Ingress and the objects it
 // references, so the index can keep one Translation per Ingress and redo it when one of them changes.
 // Conflicts between Ingresses are resolved later, per host (merge-host.ts).
-import { parseAnnotations, type IngressAnnotations } from './annotations.ts';
+import { ANNOTATION_PREFIX, annotationField, parseAnnotations, type IngressAnnotations } from './annotations.ts';
 import { objectKey, type ControllerSettings, type ObjectKey } from './cluster-state.ts';
 import { findServicePort } from './endpoints.ts';
-import { captureGroups, checkHost, checkPlainPath, checkRegexPath, highestCaptureRef } from './grammar.ts';
+import { captureGroups, checkHost, checkPlainPath, checkRegexPath, highestCaptureRef, wwwTwin } from './grammar.ts';
 import { isHandled } from './ingress-class.ts';
 import { ProblemList } from './problems.ts';
 import type { Ingress, IngressBackend, IngressClass, Secret, Service } from './schemas.ts';
@@ -66,6 +66,15 @@ export interface Translation {
   services: ObjectKey[];
   /** Service ports its candidates and canaries use. */
   upstreamRefs: UpstreamRef[];
+  /** server-alias for the servers of its hosts (sorted; empty: none). */
+  serverAliases: string[];
+  /** from-to-www-redirect for its hosts. */
+  fromToWww: boolean;
+  /**
+   * Every name its server-alias and from-to-www-redirect may claim for its hosts (sorted): whether a
+   * host gets it depends on other Ingresses too (server-names.ts); the index keeps name → Ingresses.
+   */
+  names: string[];
 }
 
 /** What translating an Ingress reads besides the Ingress. */
@@ -111,6 +120,9 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
     secrets: [],
     services: [],
     upstreamRefs: [],
+    serverAliases: [],
+    fromToWww: false,
+    names: [],
   };
   if (!t.handled) return t;
 
@@ -200,12 +212,31 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
     t.tls.clear();
   }
 
+  const serverHosts = [...new Set(t.candidates.map((c) => c.host))].filter((h) => h !== DEFAULT_HOST);
+  if (ann.serverAliases.length > 0 || ann.fromToWww) {
+    if (serverHosts.length === 0) {
+      for (const [name, set] of [['server-alias', ann.serverAliases.length > 0], ['from-to-www-redirect', ann.fromToWww]] as const) {
+        if (!set) continue;
+        const field = annotationField(ANNOTATION_PREFIX + name);
+        problems.add('warning', 'IgnoredAnnotation', field, `${field}: ignored: no rule of this Ingress names a host`);
+      }
+    } else {
+      t.serverAliases = ann.serverAliases;
+      t.fromToWww = ann.fromToWww;
+      const twins = ann.fromToWww ? serverHosts.map(wwwTwin).filter((n) => n !== null) : [];
+      t.names = [...new Set([...ann.serverAliases, ...twins])].sort();
+    }
+  }
+
   t.problems = problems.items;
   t.rejected = problems.hasErrors;
   if (t.rejected) {
     t.candidates = [];
     t.canaries = [];
     t.tls.clear();
+    t.serverAliases = [];
+    t.fromToWww = false;
+    t.names = [];
   }
   const hosts = new Set<string>([...t.candidates.map((c) => c.host), ...t.canaries.map((c) => c.host)]);
   t.hosts = [...hosts].sort();
@@ -287,7 +318,7 @@ function translateTls(ingress: Ingress, ruleHosts: string[], ctx: TranslateConte
       } else {
         const m = ctx.tlsOf(secret);
         if (!m.ok) problems.invalid('InvalidTlsSecret', `${field}.secretName`, entry.secretName, `Secret ${m.reason}; these hosts are served without TLS`, 'warning');
-        else material = { tls: { secret: { kind: 'Secret', namespace: ns, name: entry.secretName }, cert: m.cert, key: m.key } };
+        else material = { tls: { secret: { kind: 'Secret', namespace: ns, name: entry.secretName }, cert: m.cert, key: m.key, names: m.names } };
       }
     }
     entry.hosts.forEach((host, h) => {

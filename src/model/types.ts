@@ -130,6 +130,8 @@ export interface Tls {
   /** PEM certificate chain and key, from the kubernetes.io/tls Secret. */
   cert: string;
   key: string;
+  /** The lowercase DNS names the certificate is valid for (its DNS subjectAltNames, or its CN when it has none). */
+  names: string[];
 }
 
 /** One virtual host: every Ingress rule for it, merged. */
@@ -143,6 +145,16 @@ export interface Server {
   sslRedirect: boolean;
   /** Every Ingress that contributes to this host, sorted. */
   sources: ObjectRef[];
+  /**
+   * server-alias: more names of this server (exact, or `*.` one label), sorted; absent when none.
+   * Only names no Ingress has as a host and no older claim took (server-names.ts).
+   */
+  aliases?: string[];
+  /**
+   * from-to-www-redirect: `from` (host's twin with or without `www.`) answers 308 to the same URL on
+   * host; over HTTPS too when `tls` (host's certificate covers `from`). Absent when not asked for or ignored.
+   */
+  wwwRedirect?: { from: string; tls: boolean };
 }
 
 /** Settings from the global ConfigMap (wharf's equivalents of ingress-nginx's). */

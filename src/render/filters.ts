@@ -107,6 +107,14 @@ function url(filter: string, value: unknown): string {
 
 const COMMENT = /^[A-Za-z0-9_.:/*,=-]{0,512}$/;
 
+/** One server_name: a DNS name as is, a one-label wildcard as a regex (see nginx_server_name). */
+function serverName(value: unknown): string {
+  const s = text('nginx_server_name', value);
+  if (DNS_NAME.test(s)) return s;
+  if (WILDCARD.test(s)) return quote(`~^[^.]+${s.slice(1).replace(/\./g, '\\.')}$`);
+  throw new UnsafeValueError('nginx_server_name', s, 'not a lowercase DNS name or *.wildcard');
+}
+
 /** `$name` of one of wharf's own variables (written by the templates, never from a user). */
 function variable(value: unknown): NginxText {
   const s = text('nginx_var', value);
@@ -131,12 +139,16 @@ export const filters: Record<string, Filter> = {
 
   // server_name: a lowercase DNS name as is; a Kubernetes wildcard `*.foo.com` (exactly one label)
   // as the regex `~^[^.]+\.foo\.com$`, because NGINX's own `*.foo.com` also matches deeper names.
+  // A list (a host and its server-alias names) gives each name so, separated by spaces.
   nginx_server_name: (value) => {
-    const s = text('nginx_server_name', value);
-    if (DNS_NAME.test(s)) return new NginxText(s);
-    if (WILDCARD.test(s)) return new NginxText(quote(`~^[^.]+${s.slice(1).replace(/\./g, '\\.')}$`));
-    throw new UnsafeValueError('nginx_server_name', s, 'not a lowercase DNS name or *.wildcard');
+    if (Array.isArray(value)) {
+      if (value.length === 0 || value.length > 65) throw new UnsafeValueError('nginx_server_name', value, 'not a list of 1 to 65 names');
+      return new NginxText(value.map((v) => serverName(v)).join(' '));
+    }
+    return new NginxText(serverName(value));
   },
+  // A host in a URL the template writes around it (`$scheme://HOST$wharf_www_port…`): a lowercase DNS name, no wildcard.
+  nginx_url_host: check('nginx_url_host', DNS_NAME, 'not a lowercase DNS name'),
   // A literal URI path for `location =` / prefix locations, `auth_request` and redirects to a path.
   nginx_uri_path: (value) => {
     const s = text('nginx_uri_path', value);

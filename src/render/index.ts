@@ -7,7 +7,7 @@ import { loadTemplate, renderTemplate } from './engine.ts';
 import { NginxText, UnsafeValueError } from './filters.ts';
 import { BodyCache, renderLocationBody } from './location.ts';
 import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, fragmentName } from './names.ts';
-import { serverView, type BodyView, type ServerView } from './view.ts';
+import { serverView, type BodyView, type ServerView, type WwwRedirectView } from './view.ts';
 
 export { fragmentName, MAIN_FRAGMENT, DEFAULT_FRAGMENT } from './names.ts';
 export { UnsafeValueError } from './filters.ts';
@@ -32,6 +32,7 @@ export interface RenderedModel {
 const hostTemplate = loadTemplate('host.liquid');
 const defaultTemplate = loadTemplate('default-server.liquid');
 const mainTemplate = loadTemplate('main.liquid');
+const wwwRedirectTemplate = loadTemplate('www-redirect.liquid');
 /**
  * The server view with each location's body rendered once (a Prefix path is two `location` blocks
  * with the same body), as NginxText that the server template writes through `nginx_block`.
@@ -50,8 +51,10 @@ function withBodies(view: ServerView, cache: BodyCache | undefined): object {
 }
 
 /**
- * A host's fragment: its server block (TLS by SNI when it has a certificate) and its files. Pass the
- * same BodyCache to every call to re-render only what changed.
+ * A host's fragment: its server block (TLS by SNI when it has a certificate; server-alias names in its
+ * server_name) and its files, then the small server that redirects its www twin (from-to-www-redirect),
+ * which shares the host's certificate files when they cover the twin. Pass the same BodyCache to every
+ * call to re-render only what changed.
  */
 export function renderHost(server: Server, global: GlobalSettings, cache?: BodyCache): Fragment {
   const name = fragmentName(server.host);
@@ -60,8 +63,16 @@ export function renderHost(server: Server, global: GlobalSettings, cache?: BodyC
     sslRedirect: server.sslRedirect,
     sources: server.sources,
     global,
+    aliases: server.aliases,
   });
-  return { name, config: renderTemplate(hostTemplate, withBodies(view, cache)), files: sortedFiles(files) };
+  let config = renderTemplate(hostTemplate, withBodies(view, cache));
+  // Chosen here, not by a tag in host.liquid: a host without the annotation evaluates nothing for it.
+  if (server.wwwRedirect) {
+    const www = server.wwwRedirect;
+    const redirect: WwwRedirectView = { from: www.from, to: server.host, tls: www.tls ? view.tls : null };
+    config += renderTemplate(wwwRedirectTemplate, redirect);
+  }
+  return { name, config, files: sortedFiles(files) };
 }
 
 /** The default server: rules without a host, spec.defaultBackend, and 404 for everything else. */

@@ -103,6 +103,8 @@ export interface ServerView {
   fragment: string;
   /** Null for the default server. */
   host: string | null;
+  /** server_name: the host, then its server-alias names (empty for the default server). */
+  serverNames: string[];
   sources: string[];
   tls: { cert: string; key: string } | null;
   hsts: boolean;
@@ -113,6 +115,14 @@ export interface ServerView {
   locations: LocationView[];
   /** `location /` answering 404 (redirecting first when httpsRedirect), when no rule covers `/`. */
   fallback: { httpsRedirect: boolean } | null;
+}
+
+/** The input of templates/www-redirect.liquid: the server that redirects a host's www twin to it. */
+export interface WwwRedirectView {
+  from: string;
+  to: string;
+  /** The host's certificate files, when they cover `from`; null: plain HTTP only. */
+  tls: ServerView['tls'];
 }
 
 export interface ViewResult {
@@ -288,12 +298,13 @@ export function serverView(
   fragment: string,
   host: string | null,
   locations: Location[],
-  opts: { tls: Server['tls']; sslRedirect: boolean; sources: ObjectRef[]; global: GlobalSettings },
+  opts: { tls: Server['tls']; sslRedirect: boolean; sources: ObjectRef[]; global: GlobalSettings; aliases?: string[] | undefined },
 ): ViewResult {
   const hsts = opts.tls !== null && opts.global.hsts;
   const view: ServerView = {
     fragment,
     host,
+    serverNames: host === null ? [] : opts.aliases ? [host, ...opts.aliases] : [host],
     sources: opts.sources.map(ref),
     tls: opts.tls ? { cert: `files/${fragment}/tls.crt`, key: `files/${fragment}/tls.key` } : null,
     hsts,

@@ -91,6 +91,33 @@ describe('what a change affects', () => {
     assert.deepEqual(a.hosts, ['a.com']);
     assert.equal(index.handles('default/i'), true);
   });
+  it('an Ingress taking a host that another one has as an alias affects the aliasing host (it loses the name)', () => {
+    const index = indexOf([ingress('a', [rule('a.com', path('/'))], { annotations: { [`${AN}server-alias`]: 'x.com' } })]);
+    assert.deepEqual(index.server('a.com')?.aliases, ['x.com']);
+    const taken = index.upsert(parsed(ingress('x', [rule('x.com', path('/'))], { created: '2025-01-01T00:00:00Z' })));
+    assert.deepEqual([taken.hosts, taken.ingresses], [['a.com', 'x.com'], ['default/a', 'default/x']]);
+    assert.equal(index.server('a.com')?.aliases, undefined);
+    const given = index.remove('Ingress', 'default', 'x');
+    assert.deepEqual(given.hosts, ['a.com', 'x.com']);
+    assert.deepEqual(index.server('a.com')?.aliases, ['x.com']);
+  });
+  it('an older Ingress claiming the same alias moves it: both hosts are affected', () => {
+    const index = indexOf([ingress('young', [rule('y.com', path('/'))], { annotations: { [`${AN}server-alias`]: 'x.com' }, created: '2025-01-01T00:00:00Z' })]);
+    const a = index.upsert(parsed(ingress('old', [rule('o.com', path('/'))], { annotations: { [`${AN}server-alias`]: 'x.com' } })));
+    assert.deepEqual(a.hosts, ['o.com', 'y.com']);
+    assert.deepEqual([index.server('o.com')?.aliases, index.server('y.com')?.aliases], [['x.com'], undefined]);
+    assert.deepEqual(index.problemsOf('default/young').map((p) => p.reason), ['ServerNameConflict', 'ServiceNotFound']);
+    const b = index.upsert(parsed(ingress('old', [rule('o.com', path('/'))])));
+    assert.deepEqual(b.hosts, ['o.com', 'y.com']);
+    assert.deepEqual([index.server('o.com')?.aliases, index.server('y.com')?.aliases], [undefined, ['x.com']]);
+  });
+  it('a host appearing where another has from-to-www-redirect for it affects the redirecting host', () => {
+    const index = indexOf([ingress('bare', [rule('a.com', path('/'))], { annotations: { [`${AN}from-to-www-redirect`]: 'true' } })]);
+    assert.deepEqual(index.server('a.com')?.wwwRedirect, { from: 'www.a.com', tls: false });
+    const a = index.upsert(parsed(ingress('www', [rule('www.a.com', path('/'))])));
+    assert.deepEqual(a.hosts, ['a.com', 'www.a.com']);
+    assert.equal(index.server('a.com')?.wwwRedirect, undefined);
+  });
   it('an upstream name collision appearing renames the other triple and affects its hosts', () => {
     const index = indexOf([ingress('y', [rule('b.com', path('/', 'Prefix', 'c'))], { namespace: 'a-b' })]);
     assert.equal(index.server('b.com')?.locations[0]?.backend?.upstream, 'a-b-c-80');
@@ -122,7 +149,8 @@ describe('incremental equals full rebuild', () => {
   it('a random sequence of changes: re-rendering only what is affected matches a full build', () => {
     const rand = prng(42);
     const pickOf = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-    const hosts = ['a.com', 'b.com', '*.b.com', undefined];
+    const hosts = ['a.com', 'b.com', '*.b.com', 'www.a.com', 'example.com', undefined];
+    const aliases = ['x.com', 'a.com', 'www.b.com, x.com', '*.b.com', 'www.example.com, api.example.com', 'b.com, other.test'];
     const paths = [path('/', 'Prefix'), path('/api', 'Prefix'), path('/api', 'Exact'), path('/v[0-9]', 'ImplementationSpecific')];
     const names = ['i1', 'i2', 'i3', 'i4', 'i5'];
     const namespaces = ['a', 'a-b'];
@@ -143,12 +171,14 @@ describe('incremental equals full rebuild', () => {
       if (rand() < 0.2) annotations[`${AN}canary`] = 'true';
       if (rand() < 0.1) annotations[`${AN}configuration-snippet`] = 'x';
       if (rand() < 0.2) Object.assign(annotations, { [`${AN}auth-type`]: 'basic', [`${AN}auth-secret`]: 'users' });
+      if (rand() < 0.3) annotations[`${AN}server-alias`] = pickOf(aliases);
+      if (rand() < 0.3) annotations[`${AN}from-to-www-redirect`] = 'true';
       return ingress(name, rules, {
         namespace: ns,
         annotations,
         created: `2024-01-0${1 + Math.floor(rand() * 3)}T00:00:00Z`,
         uid: `${name}-uid`,
-        ...(rand() < 0.3 ? { tls: [{ hosts: ['a.com', '*.b.com'], secretName: 'cert' }] } : {}),
+        ...(rand() < 0.3 ? { tls: [{ hosts: ['a.com', '*.b.com', 'example.com', 'www.a.com'], secretName: 'cert' }] } : {}),
         ...(rand() < 0.2 ? { defaultBackend: backend(pickOf(services)) } : {}),
       });
     };
@@ -226,7 +256,11 @@ describe('determinism', () => {
 });
 
 describe('admission check = config computation', () => {
-  const existing = [ingress('old', [rule('a.com', path('/api'))]), service('svc')];
+  const existing = [
+    ingress('old', [rule('a.com', path('/api'))]),
+    ingress('aliased', [rule('c.com', path('/'))], { annotations: { [`${AN}server-alias`]: 'x.com', [`${AN}from-to-www-redirect`]: 'true' } }),
+    service('svc'),
+  ];
   const index = indexOf(existing);
   const candidates = [
     ingress('new', [rule('a.com', path('/api'))], { created: null }),
@@ -234,6 +268,9 @@ describe('admission check = config computation', () => {
     ingress('new', [rule('A.com', path('/'))], { created: null }),
     ingress('new', [rule('b.com', path('/'))], { created: null, annotations: { [`${AN}server-snippet`]: 'x' } }),
     ingress('new', [rule('b.com', path('/'))], { created: null, annotations: { [`${AN}auth-type`]: 'basic', [`${AN}auth-secret`]: 'nope' } }),
+    ingress('new', [rule('b.com', path('/'))], { created: null, annotations: { [`${AN}server-alias`]: 'a.com, x.com, www.c.com, y.com' } }),
+    ingress('new', [rule('www.a.com', path('/')), rule('c.com', path('/new'))], { created: null, annotations: { [`${AN}from-to-www-redirect`]: 'true', [`${AN}server-alias`]: 'z.com' } }),
+    ingress('new', [rule('www.c.com', path('/'))], { created: null }),
   ];
   for (const [i, c] of candidates.entries()) {
     it(`candidate ${i}: the same problems as the model; denied ones are left out of it`, () => {

@@ -1,7 +1,7 @@
 // Annotations in a real NGINX, each on its own host, one load for the whole file: what a user of
 // each annotation sees (rewrites, redirects, source ranges, CORS, basic and external auth, canary,
-// rate limits, affinity, body size, timeouts, retries, upstream headers and HTTP version). Ingress
-// objects → buildModel → render → NGINX.
+// rate limits, affinity, body size, timeouts, retries, upstream headers and HTTP version, server
+// aliases and www redirects, over HTTPS too). Ingress objects → buildModel → render → NGINX.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
@@ -9,13 +9,15 @@ import type { AddressInfo } from 'node:net';
 import { startNginx, type TestNginx } from '../support/nginx.ts';
 import { startBackend, type Backend } from '../support/backend.ts';
 import { request, type Reply } from '../support/http.ts';
-import { authSecretObject, ingressObject, loadFragments, renderObjects, type IngressSpec } from './helpers.ts';
+import { authSecretObject, ingressObject, loadFragments, peerCertificateCN, renderObjects, selfSigned, tlsSecretObject, type IngressSpec } from './helpers.ts';
 
 let nginx: TestNginx;
 const backends: Record<string, Backend> = {};
 /** An HTTP/2 (h2c) backend, as gRPC servers are: answers with the :authority and Host it was sent. */
 let h2: { server: http2.Http2Server; address: string };
 const htpasswd = 'alice:$apr1$HeiA5Pzp$UgIyq34pdCCqyRLZGOHfD0\n'; // password "secret"
+/** Covers the host, its www twin and an alias; `half` covers its host only. */
+const certs = { names: selfSigned('www.names.test', ['names.test', 'alias-tls.test']), half: selfSigned('www.half.test') };
 
 const site = (name: string, annotations: Record<string, string>, path = '/', service = 'main', pathType: 'Prefix' | 'ImplementationSpecific' = 'Prefix'): IngressSpec => ({
   name,
@@ -91,8 +93,26 @@ before(async () => {
     site('http11', {}, '/', 'version'),
     site('grpcplain', { 'backend-protocol': 'GRPC' }, '/', 'h2'),
     site('grpcvhost', { 'backend-protocol': 'GRPC', 'upstream-vhost': 'api.internal' }, '/', 'h2'),
+    site('aliased', { 'server-alias': 'Other-Name.test, *.wild-alias.test' }),
+    { ...site('www-bare', { 'from-to-www-redirect': 'true' }), rules: [{ host: 'www.bare.test', paths: [{ pathType: 'Prefix', path: '/', service: 'main' }] }] },
+    { ...site('to-bare', { 'from-to-www-redirect': 'true' }), rules: [{ host: 'plain.test', paths: [{ pathType: 'Prefix', path: '/', service: 'main' }] }] },
+    {
+      ...site('names', { 'from-to-www-redirect': 'true', 'server-alias': 'alias-tls.test' }),
+      rules: [{ host: 'www.names.test', paths: [{ pathType: 'Prefix', path: '/', service: 'main' }] }],
+      tls: [{ hosts: ['www.names.test'], secretName: 'names-tls' }],
+    },
+    {
+      ...site('half', { 'from-to-www-redirect': 'true' }),
+      rules: [{ host: 'www.half.test', paths: [{ pathType: 'Prefix', path: '/', service: 'main' }] }],
+      tls: [{ hosts: ['www.half.test'], secretName: 'half-tls' }],
+    },
   ];
-  const { model, fragments } = renderObjects([...specs.map(ingressObject), authSecretObject('htpasswd', htpasswd)]);
+  const { model, fragments } = renderObjects([
+    ...specs.map(ingressObject),
+    authSecretObject('htpasswd', htpasswd),
+    tlsSecretObject('names-tls', certs.names),
+    tlsSecretObject('half-tls', certs.half),
+  ]);
   await loadFragments(nginx, fragments);
   for (const u of model.upstreams) {
     const eps =
@@ -302,4 +322,47 @@ test('proxy-http-version 1.0: the backend is spoken to in HTTP/1.0 (1.1 without 
   assert.equal(old.httpVersion, '1.0');
   const current = JSON.parse((await get('http11', '/')).body);
   assert.equal(current.httpVersion, '1.1');
+});
+
+test('server-alias: a request for an alias (any case, or under a wildcard alias) reaches the host\'s backend with its own Host', async () => {
+  const seen = json(await request({ port: nginx.httpPort, host: 'OTHER-NAME.test' }));
+  assert.equal(seen.backend, 'main');
+  assert.equal(seen.headers.host, 'other-name.test');
+  assert.equal(json(await request({ port: nginx.httpPort, host: 'x.wild-alias.test', path: '/p' })).url, '/p');
+  assert.equal((await request({ port: nginx.httpPort, host: 'x.y.wild-alias.test' })).status, 404, 'a wildcard alias covers one label');
+});
+
+test('from-to-www-redirect: the twin answers 308 to the same path and query on the host, both ways, keeping the port the client used', async () => {
+  const toWww = await request({ port: nginx.httpPort, host: 'bare.test', path: '/x?y=1' });
+  assert.equal(toWww.status, 308);
+  assert.equal(toWww.headers.location, 'http://www.bare.test/x?y=1');
+  const toBare = await request({ port: nginx.httpPort, host: 'www.plain.test', path: '/a/b/?c=d&e' });
+  assert.equal(toBare.status, 308);
+  assert.equal(toBare.headers.location, 'http://plain.test/a/b/?c=d&e');
+  const withPort = await request({ port: nginx.httpPort, host: `bare.test:${nginx.httpPort}`, path: '/x' });
+  assert.equal(withPort.headers.location, `http://www.bare.test:${nginx.httpPort}/x`);
+  assert.equal(json(await request({ port: nginx.httpPort, host: 'www.bare.test', path: '/x' })).backend, 'main', 'the host itself is served');
+});
+
+test('over HTTPS: an alias and the www twin get the host\'s certificate when it covers them; the redirect keeps https', async () => {
+  const https = (host: string, path = '/') => request({ port: nginx.httpsPort, host, path, tls: true });
+  assert.equal(await peerCertificateCN(nginx.httpsPort, 'alias-tls.test'), 'www.names.test');
+  assert.equal(json(await https('alias-tls.test', '/z')).backend, 'main');
+  assert.equal(await peerCertificateCN(nginx.httpsPort, 'names.test'), 'www.names.test');
+  const r = await https('names.test', '/x?y=1');
+  assert.equal(r.status, 308);
+  assert.equal(r.headers.location, 'https://www.names.test/x?y=1');
+  const plain = await request({ port: nginx.httpPort, host: 'names.test', path: '/x?y=1' });
+  assert.equal(plain.headers.location, 'http://www.names.test/x?y=1', 'plain HTTP keeps its scheme (the host then redirects to HTTPS itself)');
+  const alias = await request({ port: nginx.httpPort, host: 'alias-tls.test', path: '/x' });
+  assert.equal(alias.status, 308, 'an alias of a TLS host is redirected to HTTPS like the host');
+  assert.match(String(alias.headers.location), /^https:\/\/alias-tls\.test(:\d+)?\/x$/);
+});
+
+test('over HTTPS, a twin the certificate does not cover is refused at the handshake; plain HTTP still redirects', async () => {
+  assert.match(await peerCertificateCN(nginx.httpsPort, 'half.test'), /^error: /);
+  assert.equal(await peerCertificateCN(nginx.httpsPort, 'www.half.test'), 'www.half.test');
+  const r = await request({ port: nginx.httpPort, host: 'half.test', path: '/q?1' });
+  assert.equal(r.status, 308);
+  assert.equal(r.headers.location, 'http://www.half.test/q?1');
 });

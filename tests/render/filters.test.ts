@@ -26,6 +26,8 @@ const out = (name: string, value: unknown): string => {
 const accepted: [string, unknown, string][] = [
   ['nginx_server_name', 'app.example.com', 'app.example.com'],
   ['nginx_server_name', '*.example.com', '"~^[^.]+\\\\.example\\\\.com$"'],
+  ['nginx_server_name', ['app.example.com', '*.w.example.com', 'alias.test'], 'app.example.com "~^[^.]+\\\\.w\\\\.example\\\\.com$" alias.test'],
+  ['nginx_url_host', 'www.example.com', 'www.example.com'],
   ['nginx_uri_path', '/a/b-c_d.e~f', '"/a/b-c_d.e~f"'],
   ['nginx_regex', '^/api(/|$)(.*)', '"^/api(/|$)(.*)"'],
   ['nginx_regex', '^/v\\d{2}/', '"^/v\\\\d{2}/"'],
@@ -68,6 +70,9 @@ for (const [name, value, want] of accepted) {
 // [filter, value, why it is refused] — values of the right shape but outside the grammar.
 const refused: [string, unknown][] = [
   ['nginx_server_name', 'App.example.com'], ['nginx_server_name', '*.*.example.com'], ['nginx_server_name', 'a..b'], ['nginx_server_name', 'a.b:80'],
+  ['nginx_server_name', []], ['nginx_server_name', ['a.test', 'b.test;']], ['nginx_server_name', ['a.test', 'b.test c.test']], ['nginx_server_name', ['a.test', ['b.test']]],
+  ['nginx_server_name', Array.from({ length: 66 }, (_, i) => `h${i}.test`)],
+  ['nginx_url_host', '*.example.com'], ['nginx_url_host', 'a.test/x'], ['nginx_url_host', 'a.test$request_uri'], ['nginx_url_host', 'A.test'],
   ['nginx_uri_path', 'relative'], ['nginx_uri_path', '/a b'], ['nginx_uri_path', '/a$b'],
   ['nginx_regex', ''], ['nginx_regex', '/a b'],
   ['nginx_url', 'ftp://x/'], ['nginx_url', 'http://x/$request_body'], ['nginx_url', 'http://x/#frag'], ['nginx_url', 'http://x/$hostname'],

@@ -149,6 +149,9 @@ const ANNOTATIONS: Record<string, readonly string[]> = {
   'mirror-uri': ['/mirror'],
   'mirror-host': ['mirror.test'],
   'x-unknown': ['1'],
+  // Names that collide with the generated hosts (h<n>.fuzz.test, *.w<n>.fuzz.test) and their www twins on purpose.
+  'server-alias': ['alias.fuzz.test', 'h1.fuzz.test', '*.w2.fuzz.test', 'A.Fuzz.Test, b.fuzz.test', 'www.h3.fuzz.test, alias.fuzz.test', 'www.a.fuzz.test'],
+  'from-to-www-redirect': ['true', 'true', 'false'],
 };
 const ANNOTATION_NAMES = Object.keys(ANNOTATIONS);
 /** Always refused (the injection hole of ingress-nginx); tried now and then. */
@@ -166,7 +169,9 @@ function randomIngress(g: Gen, i: number): object {
     if (r < 0.05) return undefined;
     if (r < 0.5) return `h${g.int(CASES / 4)}.fuzz.test`;
     if (r < 0.65) return `*.w${g.int(CASES / 8)}.fuzz.test`;
-    return value(g, ['a.fuzz.test', '*.b.fuzz.test', 'x-y.fuzz.test']);
+    // www hosts whose twin (s<n>.fuzz.test) the certificate's *.fuzz.test covers: redirects over HTTPS too.
+    if (r < 0.72) return `www.s${g.int(40)}.fuzz.test`;
+    return value(g, ['a.fuzz.test', '*.b.fuzz.test', 'x-y.fuzz.test', 'fuzz.test', 'www.fuzz.test']);
   };
   const backend = () => ({
     service: {
@@ -194,6 +199,9 @@ function randomIngress(g: Gen, i: number): object {
     const companion = COMPANIONS[name];
     if (companion && g.chance(0.9)) annotate(companion[0], [companion[1]]);
   }
+  // The server-level annotations, more often than one pick among many: names are shared across Ingresses.
+  if (g.chance(0.1)) annotate('server-alias', ANNOTATIONS['server-alias']!);
+  if (g.chance(0.1)) annotate('from-to-www-redirect', ['true']);
   if (g.chance(0.03)) {
     const name = g.pick(Object.keys(SNIPPETS));
     annotate(name, SNIPPETS[name]!);
@@ -234,7 +242,8 @@ function inspect(f: Fragment): string | null {
     return `does not parse: ${(e as Error).message}`;
   }
   const servers = directives.filter((d) => d.name === 'server');
-  if (f.name !== '_main' && servers.length !== 1) return `has ${servers.length} server blocks`;
+  // A host's fragment may add the server that redirects its www twin (from-to-www-redirect).
+  if (f.name !== '_main' && (servers.length < 1 || servers.length > (f.name === '_default' ? 1 : 2))) return `has ${servers.length} server blocks`;
   const top = new Set(['server', 'limit_req_zone', 'limit_conn_zone']);
   if (f.name !== '_main') for (const d of directives) if (!top.has(d.name)) return `has ${d.name} at http level`;
   const walk = (ds: Directive[]): string | null => {
@@ -256,7 +265,7 @@ function inspect(f: Fragment): string | null {
 }
 
 let nginx: TestNginx;
-const cert = selfSigned('fuzz.test');
+const cert = selfSigned('fuzz.test', ['*.fuzz.test']);
 const fixedObjects = [serviceObject('svc'), tlsSecretObject('tls', cert), authSecretObject('htpasswd', 'user:$apr1$HeiA5Pzp$UgIyq34pdCCqyRLZGOHfD0\n')];
 
 before(async () => {
@@ -283,6 +292,16 @@ test(`random Ingresses (seed ${SEED}, ${CASES} cases): what the model admits ren
       const wrong = inspect(f);
       assert.equal(wrong, null, `seed ${SEED}, batch at ${start}, fragment ${f.name}: ${wrong}\n${f.config}`);
     }
+    // Every name is on one server only (NGINX would warn "conflicting server name" and pick one).
+    const names = new Map<string, string>();
+    for (const f of fragments) {
+      for (const server of parseConfig(f.config).filter((d) => d.name === 'server')) {
+        for (const name of server.block?.find((d) => d.name === 'server_name')?.args ?? []) {
+          assert.equal(names.get(name), undefined, `seed ${SEED}, batch at ${start}: server name ${name} in ${f.name} and ${names.get(name)}`);
+          names.set(name, f.name);
+        }
+      }
+    }
     const problem = nginxTest(nginx, fragments);
     assert.equal(problem, '', `seed ${SEED}, batch at ${start}: nginx -t refused the rendered config`);
     const sources = new Set(model.servers.flatMap((s) => s.sources.map((o) => o.name)));
@@ -307,7 +326,7 @@ test('the IngressNightmare corpus in any field of an Ingress is refused by the m
     ['spec.rules[0].host', (o, v) => (o.spec.rules[0]!.host = v)],
     ['spec.rules[0].http.paths[0].path', (o, v) => (o.spec.rules[0]!.http.paths[0]!.path = v)],
     ...['auth-url', 'auth-signin', 'auth-tls-match-cn', 'mirror-target', 'mirror-host', 'mirror-uri', 'rewrite-target', 'permanent-redirect', 'upstream-hash-by', 'cors-allow-origin', 'session-cookie-name', 'auth-realm', 'configuration-snippet',
-      'upstream-vhost', 'x-forwarded-prefix', 'proxy-next-upstream', 'denylist-source-range', 'client-body-buffer-size']
+      'upstream-vhost', 'x-forwarded-prefix', 'proxy-next-upstream', 'denylist-source-range', 'client-body-buffer-size', 'server-alias', 'from-to-www-redirect']
       .map((a): [string, (o: ReturnType<typeof base>, v: string) => void] => [`metadata.annotations[${ANNOTATION}${a}]`, (o, v) => (o.metadata.annotations[`${ANNOTATION}${a}`] = v)]),
   ];
   const admitted: string[] = [];
@@ -332,7 +351,9 @@ test('the fuzz checks catch an injected directive, a foreign include, a stray fi
   assert.match(String(inspect(frag(ok.replace('return 404;', 'return 404; load_module /tmp/x.so;')))), /load_module/);
   assert.match(String(inspect(frag(ok.replace('listen-http.conf', '/etc/passwd')))), /include/);
   assert.match(String(inspect(frag(ok.replace('return 404;', 'auth_basic_user_file /etc/shadow;')))), /not a file of the fragment/);
-  assert.match(String(inspect(frag(`${ok}server { }\n`))), /2 server blocks/);
+  assert.equal(inspect(frag(`${ok}${ok}`)), null, 'a host fragment may hold the www redirect server');
+  assert.match(String(inspect(frag(`${ok}${ok}${ok}`))), /3 server blocks/);
+  assert.match(String(inspect({ ...frag(`${ok}${ok}`), name: '_default' })), /2 server blocks/);
   assert.match(String(inspect(frag(ok.replace('return 404;', 'return "404;')))), /does not parse/);
   assert.match(nginxTest(nginx, [frag(ok.replace('return 404;', 'proxy_pass http://$nope;'))]), /unknown "nope" variable/);
   assert.equal(nginxTest(nginx, [frag(ok)]), '');

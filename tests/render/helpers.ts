@@ -92,13 +92,13 @@ export function nginxTest(nginx: TestNginx, fragments: Fragment[]): string {
   }
 }
 
-/** A self-signed certificate for `host` (and its SANs), made with the openssl CLI. */
-export function selfSigned(host: string): { cert: string; key: string } {
+/** A self-signed certificate for `host` and `more` names (its SANs), made with the openssl CLI. */
+export function selfSigned(host: string, more: string[] = []): { cert: string; key: string } {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-cert-'));
   try {
     const r = spawnSync('openssl', [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-      '-subj', `/CN=${host}`, '-addext', `subjectAltName=DNS:${host}`,
+      '-subj', `/CN=${host}`, '-addext', `subjectAltName=${[host, ...more].map((n) => `DNS:${n}`).join(',')}`,
       '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
     ], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`openssl req failed: ${r.stderr}`);

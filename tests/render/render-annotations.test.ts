@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { authSecretObject, ingressObject, renderObjects, selfSigned, tlsSecretObject } from './helpers.ts';
 import type { Fragment } from '../../src/render/index.ts';
 
-const cert = selfSigned('app.test');
+const cert = selfSigned('app.test', ['www.app.test']);
 const htpasswd = 'user:$apr1$HeiA5Pzp$UgIyq34pdCCqyRLZGOHfD0\n';
 
 function hostFragment(annotations: Record<string, string>, opts: { path?: string; pathType?: 'Prefix' | 'ImplementationSpecific' | 'Exact'; tls?: boolean; extra?: object[] } = {}): Fragment {
@@ -193,6 +193,27 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
   { name: 'permanent-redirect', annotations: { 'permanent-redirect': 'https://new.test/x' }, lines: [['return 301 "https://new.test/x";']], absent: [/proxy_pass/] },
   { name: 'permanent-redirect-code', annotations: { 'permanent-redirect': 'https://new.test/', 'permanent-redirect-code': '308' }, lines: [['return 308 "https://new.test/";']] },
   { name: 'temporal-redirect', annotations: { 'temporal-redirect': 'https://tmp.test/$request_uri' }, lines: [['return 302 "https://tmp.test/$request_uri";']] },
+  { name: 'a host without server-level annotations: one server, named by the host only', annotations: {}, lines: [['server_name app.test;', 'include listen-http.conf;']], absent: [/wharf_www_port/, /^server \{[\s\S]*^server \{/m] },
+  {
+    name: 'server-alias: the host then its aliases (sorted; a wildcard as a one-label regex) on the same server_name line',
+    annotations: { 'server-alias': 'B.test, *.w.test' },
+    lines: [['server {', 'server_name app.test "~^[^.]+\\\\.w\\\\.test$" b.test;', 'include listen-http.conf;']],
+  },
+  {
+    name: 'from-to-www-redirect: a second server for the www twin answers 308 to the host, keeping scheme, port, path and query',
+    annotations: { 'from-to-www-redirect': 'true' },
+    lines: [[
+      '# wharf: from-to-www-redirect www.app.test to app.test', 'server {', 'server_name www.app.test;', 'include listen-http.conf;', 'set $wharf_www_port "";',
+      'if ($http_host ~ "(:[0-9]+)$") {', 'set $wharf_www_port $1;', '}', 'return 308 $scheme://app.test$wharf_www_port$request_uri;', '}',
+    ]],
+    absent: [/listen-https/],
+  },
+  {
+    name: 'from-to-www-redirect on a TLS host whose certificate covers the twin: the twin listens on HTTPS with the host\'s files',
+    annotations: { 'from-to-www-redirect': 'true' },
+    opts: { tls: true },
+    lines: [['server_name www.app.test;', 'include listen-http.conf;', 'include listen-https.conf;', 'ssl_certificate files/app.test/tls.crt;', 'ssl_certificate_key files/app.test/tls.key;', 'set $wharf_www_port "";']],
+  },
 ];
 
 for (const c of cases) {

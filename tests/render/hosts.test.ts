@@ -13,6 +13,8 @@ import {
 
 let nginx: TestNginx;
 const backends: Record<string, Backend> = {};
+/** The longest host a DNS name can be: 253 characters, labels of 63. */
+const LONGEST = ['a'.repeat(63), 'b'.repeat(63), 'c'.repeat(63), 'd'.repeat(56), 'test'].join('.');
 const certs = { wild: selfSigned('*.tls.test'), secure: selfSigned('secure.test'), plain: selfSigned('noredirect.test') };
 
 const ingresses: IngressSpec[] = [
@@ -20,6 +22,7 @@ const ingresses: IngressSpec[] = [
   { name: 'exact', rules: [{ host: 'exact.foo.test', paths: [{ pathType: 'Prefix', path: '/', service: 'exact' }] }] },
   { name: 'deeper-wildcard', rules: [{ host: '*.bar.foo.test', paths: [{ pathType: 'Prefix', path: '/', service: 'deep' }] }] },
   { name: 'catch-all', rules: [{ paths: [{ pathType: 'Prefix', path: '/catch', service: 'catch' }] }] },
+  { name: 'longest', rules: [{ host: LONGEST, paths: [{ pathType: 'Prefix', path: '/', service: 'exact' }] }] },
   { name: 'default-backend', defaultBackend: 'fallback', created: '2025-01-02T00:00:00Z' },
   {
     name: 'secure',
@@ -76,6 +79,7 @@ const hostTable: { host: string; want: string; why: string }[] = [
   { host: 'BAR.Foo.TEST', want: 'wild', why: 'hosts are case-insensitive' },
   { host: 'bar.foo.test:8080', want: 'wild', why: 'the port in Host is ignored' },
   { host: 'unknown.test', want: 'fallback', why: 'a host no rule names goes to the default backend' },
+  { host: LONGEST, want: 'exact', why: 'the longest host DNS allows (253 characters) is served' },
 ];
 
 for (const row of hostTable) {

@@ -55,6 +55,10 @@ export interface AnnotationDraft {
   /** server-alias: lowercase names, sorted, without duplicates. */
   serverAliases?: string[];
   fromToWww?: boolean;
+  /** default-backend: a Service name in the Ingress's namespace. */
+  defaultBackend?: string;
+  /** custom-http-errors: status codes, sorted, without duplicates. */
+  customHttpErrors?: number[];
 }
 
 /** Parses one annotation value into the draft; returns the reason when the value is refused. */
@@ -210,6 +214,27 @@ function checkAlias(v: string): string | null {
   return checkHost(v.toLowerCase());
 }
 
+/** default-backend: a Service name (an RFC 1035 label, as Kubernetes requires of Services). */
+function checkServiceName(v: string): string | null {
+  if (!/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v)) return 'must be the name of a Service in the Ingress\'s namespace (lowercase letters, digits and "-", at most 63, starting with a letter)';
+  return null;
+}
+
+/** custom-http-errors: HTTP status codes 400–599, separated by commas; sorted, duplicates dropped. */
+const customHttpErrors: AnnotationParser = (v, d) => {
+  const items = splitList(v);
+  if (items.length === 0) return 'must list HTTP status codes between 400 and 599, separated by commas (e.g. "404,503")';
+  if (items.length > 64) return 'must have at most 64 items';
+  const codes = new Set<number>();
+  for (const item of items) {
+    const n = /^[45][0-9]{2}$/.test(item) ? Number(item) : null;
+    if (n === null) return `item ${quote(item.slice(0, 40))} must be an HTTP status code between 400 and 599`;
+    codes.add(n);
+  }
+  d.customHttpErrors = [...codes].sort((a, b) => a - b);
+  return null;
+};
+
 const PROTOCOLS: readonly BackendProtocol[] = ['HTTP', 'HTTPS', 'GRPC', 'GRPCS'];
 
 /** Supported annotations, by name without the prefix. */
@@ -293,6 +318,8 @@ export const ANNOTATION_RULES: Readonly<Record<string, AnnotationParser>> = {
   'temporal-redirect-code': redirectCode((d, c) => (d.temporalRedirectCode = c)),
   'server-alias': list(checkAlias, (d, a) => (d.serverAliases = a.sort(cmp)), (s) => s.toLowerCase()),
   'from-to-www-redirect': bool((d, b) => (d.fromToWww = b)),
+  'default-backend': checked(checkServiceName, (d, v) => (d.defaultBackend = v)),
+  'custom-http-errors': customHttpErrors,
 };
 
 /**

@@ -32,6 +32,11 @@ export interface IngressAnnotations {
   serverAliases: string[];
   /** from-to-www-redirect: the www / non-www twin of each host redirects to it. */
   fromToWww: boolean;
+  /**
+   * default-backend: the Service (in the Ingress's namespace) that answers when a location's own
+   * Service has no ready endpoint, and that renders custom-http-errors; null when not set.
+   */
+  defaultBackend: { service: string; field: string } | null;
 }
 
 /** The field path of an annotation in messages. */
@@ -202,6 +207,17 @@ function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, na
     ignored(['canary-weight', 'canary-weight-total', 'canary-by-header', 'canary-by-header-value'], 'canary is not "true"');
   }
 
+  let defaultBackend: IngressAnnotations['defaultBackend'] = null;
+  if (canary) {
+    ignored(['default-backend', 'custom-http-errors'], 'canary Ingresses add backends to the paths of other Ingresses, whose default backend and error pages apply');
+  } else if (d.defaultBackend !== undefined) {
+    defaultBackend = { service: d.defaultBackend, field: annotationField(`${ANNOTATION_PREFIX}default-backend`) };
+    if (d.customHttpErrors !== undefined) settings.customHttpErrors = d.customHttpErrors;
+  } else {
+    // ingress-nginx sends these to its global default backend; wharf has none to render a page.
+    ignored(['custom-http-errors'], 'default-backend is not set (wharf has no global default backend to render error pages)');
+  }
+
   return {
     settings,
     sslRedirect: d.sslRedirect,
@@ -210,5 +226,6 @@ function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, na
     canary,
     serverAliases: canary ? [] : (d.serverAliases ?? []),
     fromToWww: !canary && d.fromToWww === true,
+    defaultBackend,
   };
 }

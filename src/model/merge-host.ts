@@ -65,6 +65,7 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
     for (const c of t.candidates) {
       if (c.host !== host) continue;
       const location = { ...c.location, backend: c.location.backend && withName(c.location.backend) };
+      if (c.location.defaultBackend) location.defaultBackend = withName(c.location.defaultBackend);
       if (c.fallback) {
         fallback ??= { location, owner: t, sslRedirect: c.sslRedirect };
         continue;

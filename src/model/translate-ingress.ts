@@ -156,6 +156,14 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
     return { upstream: '', namespace: ns, service: b.service.name, port: b.service.port };
   };
 
+  const defaultBackend = ann.defaultBackend ? defaultBackendOf(ann.defaultBackend, ns, ctx, t, problems) : null;
+  if (!defaultBackend && settings.customHttpErrors) {
+    delete settings.customHttpErrors;
+    const field = annotationField(`${ANNOTATION_PREFIX}custom-http-errors`);
+    problems.add('warning', 'IgnoredAnnotation', field, `${field}: ignored until the default-backend Service exists and has a port`);
+  }
+  const withDefault = defaultBackend ? { defaultBackend } : {};
+
   const ruleHosts: string[] = [];
   const rewriteRefs = settings.rewriteTarget ? highestCaptureRef(settings.rewriteTarget) : 0;
   ingress.spec.rules.forEach((rule, i) => {
@@ -178,7 +186,7 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
       if (!location || !backend) return;
       t.candidates.push({
         host,
-        location: { ...location, backend, settings, source: ref },
+        location: { ...location, backend, ...withDefault, settings, source: ref },
         sslRedirect: ann.sslRedirect,
         field: `${field}.path`,
         fallback: false,
@@ -192,7 +200,7 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
       for (const host of [DEFAULT_HOST, ...ruleHosts.filter((h) => h !== DEFAULT_HOST)]) {
         t.candidates.push({
           host,
-          location: { path: '/', match: 'Prefix', backend, settings, source: ref },
+          location: { path: '/', match: 'Prefix', backend, ...withDefault, settings, source: ref },
           sslRedirect: ann.sslRedirect,
           field: 'spec.defaultBackend',
           fallback: true,
@@ -241,7 +249,9 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
   const hosts = new Set<string>([...t.candidates.map((c) => c.host), ...t.canaries.map((c) => c.host)]);
   t.hosts = [...hosts].sort();
   const refs = new Map<string, UpstreamRef>();
-  for (const b of [...t.candidates.map((c) => c.location.backend!), ...t.canaries.map((c) => c.backend)]) {
+  const used = [...t.candidates.map((c) => c.location.backend!), ...t.canaries.map((c) => c.backend)];
+  if (defaultBackend && t.candidates.length > 0) used.push(defaultBackend);
+  for (const b of used) {
     refs.set(`${b.namespace}/${b.service}/${typeof b.port}/${b.port}`, { namespace: b.namespace, service: b.service, port: b.port });
   }
   t.upstreamRefs = [...refs.values()];
@@ -279,6 +289,31 @@ function locationOf(
   if (regex) return { path, match: 'Regex' };
   if (pathType === 'Exact') return { path, match: 'Exact' };
   return { path: normalizePrefix(path), match: 'Prefix' };
+}
+
+/**
+ * default-backend's Service as an upstream on its first port (what ingress-nginx uses), or null with
+ * a warning when it is missing, ExternalName or has no port: the annotation then applies once the
+ * Service is fixed (the Service is recorded, so its change translates the Ingress again).
+ */
+function defaultBackendOf(d: { service: string; field: string }, ns: string, ctx: TranslateContext, t: Translation, problems: ProblemList): ServiceBackend | null {
+  const key = objectKey(ns, d.service);
+  if (!t.services.includes(key)) t.services.push(key);
+  const service = ctx.services.get(key);
+  if (!service) {
+    problems.notFound('ServiceNotFound', d.field, d.service, 'no such Service in this namespace; there is no default backend until it exists');
+    return null;
+  }
+  if (service.spec.type === 'ExternalName') {
+    problems.forbidden('ExternalNameService', d.field, 'ExternalName Services are refused: wharf only routes to endpoints; there is no default backend', 'warning');
+    return null;
+  }
+  const first = service.spec.ports[0];
+  if (!first) {
+    problems.invalid('ServicePortNotFound', d.field, d.service, 'the Service has no port; there is no default backend', 'warning');
+    return null;
+  }
+  return { upstream: '', namespace: ns, service: d.service, port: first.port };
 }
 
 /** Warnings for a backend whose Service is missing, has no such port, or is ExternalName. */

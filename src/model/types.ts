@@ -93,6 +93,11 @@ export interface LocationSettings {
   externalAuth?: { url: string; signin?: string; responseHeaders: string[] };
   appRoot?: string;
   redirect?: { url: string; code: 301 | 302 | 307 | 308 };
+  /**
+   * custom-http-errors: backend answers with these codes (sorted) go to the location's
+   * defaultBackend, which renders the page. Only set with a defaultBackend.
+   */
+  customHttpErrors?: number[];
 }
 
 export interface Canary {
@@ -120,6 +125,11 @@ export interface Location {
    */
   backend: ServiceBackend | null;
   canary?: Canary;
+  /**
+   * default-backend: answers when `backend` (and the canary) has no ready endpoint, and renders the
+   * custom-http-errors pages. The Service's first port, as ingress-nginx uses.
+   */
+  defaultBackend?: ServiceBackend;
   settings: LocationSettings;
   /** The Ingress this location comes from (the oldest one, when several claim it). */
   source: ObjectRef;

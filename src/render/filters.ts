@@ -155,7 +155,7 @@ export const filters: Record<string, Filter> = {
     if (!URI_PATH.test(s)) throw new UnsafeValueError('nginx_uri_path', s, `not an absolute path of [${PATH_CHARS}]`);
     return new NginxText(quote(s));
   },
-  // What a `location` matches, from {modifier, path}: `= "/foo"`, `"/foo/"`, `~ "regex"`, `~* "regex"`.
+  // What a `location` matches, from {modifier, path}: `= "/foo"`, `"/foo/"`, `~ "regex"`, `~* "regex"`, `@name`.
   nginx_location_match: (value) => {
     const v = value as { modifier?: unknown; path?: unknown } | null;
     if (typeof v !== 'object' || v === null) throw new UnsafeValueError('nginx_location_match', value, 'not a location match');
@@ -168,8 +168,10 @@ export const filters: Record<string, Filter> = {
         return new NginxText(`~ ${filters.nginx_regex!(v.path).text}`);
       case 'iregex':
         return new NginxText(`~* ${filters.nginx_regex!(v.path).text}`);
+      case 'named':
+        return new NginxText(`@${filters.nginx_word!(v.path).text}`);
       default:
-        throw new UnsafeValueError('nginx_location_match', v.modifier, 'not exact, prefix, regex or iregex');
+        throw new UnsafeValueError('nginx_location_match', v.modifier, 'not exact, prefix, regex, iregex or named');
     }
   },
   // A PCRE regex (location ~, rewrite), double-quoted with `\` escaped.

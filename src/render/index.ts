@@ -5,9 +5,9 @@ import type { FragmentPut } from '../protocol/agent-api.ts';
 import type { GlobalSettings, Location, ObjectRef, RoutingModel, Server } from '../model/types.ts';
 import { loadTemplate, renderTemplate } from './engine.ts';
 import { NginxText, UnsafeValueError } from './filters.ts';
-import { BodyCache, renderLocationBody } from './location.ts';
+import { BodyCache, renderErrorLocationBody, renderLocationBody } from './location.ts';
 import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, fragmentName } from './names.ts';
-import { serverView, type BodyView, type ServerView, type WwwRedirectView } from './view.ts';
+import { serverView, type BodyView, type LocationView, type ServerView, type WwwRedirectView } from './view.ts';
 
 export { fragmentName, MAIN_FRAGMENT, DEFAULT_FRAGMENT } from './names.ts';
 export { UnsafeValueError } from './filters.ts';
@@ -39,7 +39,7 @@ const wwwRedirectTemplate = loadTemplate('www-redirect.liquid');
  */
 function withBodies(view: ServerView, cache: BodyCache | undefined): object {
   const texts = new Map<BodyView, NginxText>();
-  const locations = view.locations.map((l) => {
+  const locations: { modifier: LocationView['modifier'] | 'named'; path: string; source: string; text: NginxText }[] = view.locations.map((l) => {
     let text = texts.get(l.body);
     if (!text) {
       text = cache ? cache.body(l.body) : renderLocationBody(l.body);
@@ -47,6 +47,8 @@ function withBodies(view: ServerView, cache: BodyCache | undefined): object {
     }
     return { modifier: l.modifier, path: l.path, source: l.body.source, text };
   });
+  // custom-http-errors' named locations follow the rules' locations (a server without them adds nothing).
+  for (const e of view.errorLocations) locations.push({ modifier: 'named', path: e.name, source: `${e.namespace}/${e.ingress}`, text: renderErrorLocationBody(e) });
   return { ...view, locations };
 }
 

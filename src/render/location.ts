@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { loadTemplate, renderTemplate } from './engine.ts';
 import { NginxText } from './filters.ts';
-import type { BodyView, RequestView } from './view.ts';
+import type { BodyView, ErrorLocationView, RequestView } from './view.ts';
 
 const sections = {
   httpsRedirect: loadTemplate('location-https-redirect.liquid'),
@@ -25,7 +25,15 @@ const sections = {
   proxy: loadTemplate('location-proxy.liquid'),
   grpcRequest: loadTemplate('location-grpc-request.liquid'),
   grpc: loadTemplate('location-grpc.liquid'),
+  defaultBackend: loadTemplate('location-default-backend.liquid'),
+  customErrors: loadTemplate('location-custom-errors.liquid'),
 };
+const errorPageTemplate = loadTemplate('location-error-page.liquid');
+
+/** The body of a custom-http-errors named location (server level, one per location and code). */
+export function renderErrorLocationBody(e: ErrorLocationView): NginxText {
+  return new NginxText(renderTemplate(errorPageTemplate, { e }));
+}
 
 // The request lines of a location that changes nothing about the request (b.request null): the
 // same text for every such location, rendered once.
@@ -78,6 +86,7 @@ export function renderLocationBody(b: BodyView): NginxText {
   if (b.escapedUri || b.appRoot !== null || b.redirect !== null || b.noBackend) add('answer');
   if (b.redirect === null && !b.noBackend) {
     add('upstream');
+    if (b.defaultBackend) add('defaultBackend');
     if (b.canary) add('canary');
     if (b.affinity || b.hashBy !== null) add('hash');
     if (b.cors) add('cors');
@@ -90,6 +99,7 @@ export function renderLocationBody(b: BodyView): NginxText {
       if (t.bodyBufferSize !== null || t.buffering !== null || t.requestBuffering !== null) add('buffering');
       if (t.nextUpstream !== null || t.nextUpstreamTries !== null || t.nextUpstreamTimeout !== null) add('retries');
     }
+    if (b.defaultBackend && b.defaultBackend.pages.length > 0) add('customErrors');
     if (b.request) add(b.grpc ? 'grpcRequest' : 'proxyRequest');
     else text += b.grpc ? plainRequest.grpc : plainRequest.proxy;
     add(b.grpc ? 'grpc' : 'proxy');

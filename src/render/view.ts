@@ -56,6 +56,30 @@ export interface BodyView {
   request: RequestView | null;
   /** This location writes add_header, so it must repeat the server's HSTS header. */
   hsts: boolean;
+  /** default-backend (and its custom-http-errors pages): null when the location has none (most). */
+  defaultBackend: DefaultBackendView | null;
+}
+
+/** Where a location falls back to when its upstream has no endpoint, and which answers it intercepts. */
+export interface DefaultBackendView {
+  upstream: string;
+  /** custom-http-errors: each code goes to the named location `@<name>` (ServerView.errorLocations). */
+  pages: { code: number; name: string }[];
+}
+
+/**
+ * A named location that renders one custom error page through the default backend, with the headers
+ * ingress-nginx sends to it (X-Code, X-Original-URI, X-Namespace, …).
+ */
+export interface ErrorLocationView {
+  /** Without the `@`. */
+  name: string;
+  code: number;
+  upstream: string;
+  namespace: string;
+  ingress: string;
+  service: string;
+  port: number | string;
 }
 
 /**
@@ -112,6 +136,8 @@ export interface ServerView {
   limitReqZones: { name: string; rate: number; perMinute: boolean }[];
   limitConnZones: { name: string }[];
   authLocations: AuthLocationView[];
+  /** custom-http-errors' named locations (empty for most servers). */
+  errorLocations: ErrorLocationView[];
   locations: LocationView[];
   /** `location /` answering 404 (redirecting first when httpsRedirect), when no rule covers `/`. */
   fallback: { httpsRedirect: boolean } | null;
@@ -228,6 +254,23 @@ function body(loc: Location, ctx: Ctx): BodyView {
     ? { cookieName: s.affinity.cookieName, cookiePath: s.affinity.cookiePath ?? null, cookieMaxAgeSeconds: s.affinity.cookieMaxAgeSeconds ?? null }
     : null;
   const grpc = s.backendProtocol === 'GRPC' || s.backendProtocol === 'GRPCS';
+  let defaultBackend: BodyView['defaultBackend'] = null;
+  if (loc.defaultBackend && loc.backend && !s.redirect) {
+    const fallback = loc.defaultBackend;
+    const pages = (s.customHttpErrors ?? []).map((code) => ({ code, name: `wharf_error_${id}_${code}` }));
+    for (const p of pages) {
+      ctx.view.errorLocations.push({
+        name: p.name,
+        code: p.code,
+        upstream: fallback.upstream,
+        namespace: loc.source.namespace,
+        ingress: loc.source.name,
+        service: loc.backend.service,
+        port: loc.backend.port,
+      });
+    }
+    defaultBackend = { upstream: fallback.upstream, pages };
+  }
   return {
     source: ref(loc.source),
     // The model's sslRedirect is already the effective value (TLS host, ssl-redirect not "false").
@@ -257,6 +300,7 @@ function body(loc: Location, ctx: Ctx): BodyView {
     tuning: tuningOf(s, grpc),
     request: requestOf(s, grpc),
     hsts: ctx.hsts && (cors !== null || affinity !== null),
+    defaultBackend,
   };
 }
 
@@ -311,6 +355,7 @@ export function serverView(
     limitReqZones: [],
     limitConnZones: [],
     authLocations: [],
+    errorLocations: [],
     locations: [],
     fallback: null,
   };

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LocationSettings } from '../../src/model/index.ts';
-import { AN, annotated, authSecret, build, messages, reasons } from './fixtures.ts';
+import { defaultControllerSettings, parseObject, RoutingIndex } from '../../src/model/index.ts';
+import { AN, annotated, authSecret, build, ingress, messages, path, reasons, rule, service } from './fixtures.ts';
 
 const HTPASSWD = 'alice:$apr1$w1Yz3lC9$7bI0mYzOx7o2uZ3gQ9b7A/\nbob:{SHA}fEqNCco3Yq9h5ZUglD3CZJT4lBs=\n';
 
@@ -254,6 +255,18 @@ describe('refused annotation values', () => {
     'server-alias as an IP address': { a: { 'server-alias': '10.0.0.1' }, want: `${f('server-alias')}: Invalid value: "10.0.0.1": item "10.0.0.1" must be a DNS name, not an IP address` },
     'server-alias empty': { a: { 'server-alias': ' , ' }, want: `${f('server-alias')}: Invalid value: " , ": must not be empty` },
     'from-to-www-redirect not a bool': { a: { 'from-to-www-redirect': 'yes' }, want: `${f('from-to-www-redirect')}: Invalid value: "yes": must be "true" or "false"` },
+    'custom-http-errors with a code below 400': { a: { 'default-backend': 'errors', 'custom-http-errors': '404,302' }, want: `${f('custom-http-errors')}: Invalid value: "404,302": item "302" must be an HTTP status code between 400 and 599` },
+    'custom-http-errors with a code above 599': { a: { 'default-backend': 'errors', 'custom-http-errors': '600' }, want: `${f('custom-http-errors')}: Invalid value: "600": item "600" must be an HTTP status code between 400 and 599` },
+    'custom-http-errors with a directive after ";"': {
+      a: { 'default-backend': 'errors', 'custom-http-errors': '404; error_page 500 http://evil' },
+      want: `${f('custom-http-errors')}: Invalid value: "404; error_page 500 http://evil": item "404; error_page 500 http://evil" must be an HTTP status code between 400 and 599`,
+    },
+    'custom-http-errors with a named location': { a: { 'default-backend': 'errors', 'custom-http-errors': '404 = @evil' }, want: `${f('custom-http-errors')}: Invalid value: "404 = @evil": item "404 = @evil" must be an HTTP status code between 400 and 599` },
+    'custom-http-errors with a newline': { a: { 'default-backend': 'errors', 'custom-http-errors': '404\nproxy_pass http://evil;' }, want: `${f('custom-http-errors')}: Invalid value: "404\\nproxy_pass http://evil;": item "404\\nproxy_pass http://evil;" must be an HTTP status code between 400 and 599` },
+    'custom-http-errors empty': { a: { 'default-backend': 'errors', 'custom-http-errors': ' , ' }, want: `${f('custom-http-errors')}: Invalid value: " , ": must list HTTP status codes between 400 and 599, separated by commas (e.g. "404,503")` },
+    'default-backend in another namespace': { a: { 'default-backend': 'kube-system/errors' }, want: `${f('default-backend')}: Invalid value: "kube-system/errors": must be the name of a Service in the Ingress's namespace (lowercase letters, digits and "-", at most 63, starting with a letter)` },
+    'default-backend with a directive': { a: { 'default-backend': 'errors;proxy_pass http://evil' }, want: `${f('default-backend')}: Invalid value: "errors;proxy_pass http://evil": must be the name of a Service in the Ingress's namespace (lowercase letters, digits and "-", at most 63, starting with a letter)` },
+    'default-backend as a variable': { a: { 'default-backend': '$http_x_backend' }, want: `${f('default-backend')}: Invalid value: "$http_x_backend": must be the name of a Service in the Ingress's namespace (lowercase letters, digits and "-", at most 63, starting with a letter)` },
     'a value longer than 4096 characters': { a: { 'app-root': `/${'a'.repeat(4096)}` }, want: `${f('app-root')}: Invalid value: "/${'a'.repeat(63)}...": must be at most 4096 characters` },
   };
   for (const [name, c] of Object.entries(cases)) {
@@ -315,4 +328,80 @@ describe('companions without their parent, unknown annotations, snippets', () =>
       assert.deepEqual(model.servers, []);
     });
   }
+});
+
+describe('default-backend and custom-http-errors', () => {
+  const a = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [AN + k, v]));
+  const errorsService = service('errors', [{ name: 'http', port: 8080 }, { name: 'metrics', port: 9090 }]);
+  const field = (n: string) => `metadata.annotations[${AN}${n}]`;
+
+  it('the default backend is the Service\'s first port, an upstream of the model; codes are sorted and unique', () => {
+    const model = build([annotated(a({ 'default-backend': 'errors', 'custom-http-errors': '503, 404,404 ,500' })), errorsService]);
+    const loc = model.servers[0]!.locations[0]!;
+    assert.deepEqual(loc.defaultBackend, { upstream: 'default-errors-8080', namespace: 'default', service: 'errors', port: 8080 });
+    assert.deepEqual(loc.settings.customHttpErrors, [404, 500, 503]);
+    assert.deepEqual(model.upstreams.map((u) => u.upstream), ['default-errors-8080', 'default-svc-80']);
+    assert.deepEqual(messages(model.problems.filter((p) => p.field.startsWith('metadata'))), []);
+  });
+  it('default-backend alone: a fallback without error pages', () => {
+    const model = build([annotated(a({ 'default-backend': 'errors' })), errorsService]);
+    const loc = model.servers[0]!.locations[0]!;
+    assert.equal(loc.defaultBackend?.upstream, 'default-errors-8080');
+    assert.equal(loc.settings.customHttpErrors, undefined);
+  });
+  it('custom-http-errors without default-backend is ignored with a warning (wharf has no global default backend)', () => {
+    const { settings, problems } = settingsOf(a({ 'custom-http-errors': '404' }));
+    assert.deepEqual(messages(problems), [`${field('custom-http-errors')}: ignored: default-backend is not set (wharf has no global default backend to render error pages)`]);
+    assert.equal(settings?.customHttpErrors, undefined);
+  });
+  it('a missing default-backend Service is a warning like a missing backend Service; custom-http-errors wait for it', () => {
+    const model = build([annotated(a({ 'default-backend': 'errors', 'custom-http-errors': '404' }))]);
+    assert.deepEqual(messages(model.problems.filter((p) => p.field.startsWith('metadata'))), [
+      `${field('custom-http-errors')}: ignored until the default-backend Service exists and has a port`,
+      `${field('default-backend')}: Not found: "errors": no such Service in this namespace; there is no default backend until it exists`,
+    ]);
+    assert.deepEqual(reasons(model.problems.filter((p) => p.field === field('default-backend'))), [`warning ServiceNotFound ann ${field('default-backend')}`]);
+    const loc = model.servers[0]!.locations[0]!;
+    assert.equal(loc.defaultBackend, undefined);
+    assert.equal(loc.settings.customHttpErrors, undefined);
+    assert.deepEqual(model.upstreams.map((u) => u.upstream), ['default-svc-80']);
+  });
+  it('an ExternalName default-backend Service is a warning and no default backend', () => {
+    const model = build([annotated(a({ 'default-backend': 'errors' })), service('errors', [{ port: 80 }], { type: 'ExternalName' })]);
+    assert.deepEqual(reasons(model.problems.filter((p) => p.field === field('default-backend'))), [`warning ExternalNameService ann ${field('default-backend')}`]);
+    assert.equal(model.servers[0]!.locations[0]!.defaultBackend, undefined);
+  });
+  it('a canary Ingress\'s default-backend and custom-http-errors are ignored (its primary\'s apply)', () => {
+    const primary = ingress('primary', [rule('foo.com', path('/'))], { annotations: a({ 'default-backend': 'errors', 'custom-http-errors': '404' }) });
+    const canary = ingress('canary', [rule('foo.com', path('/', 'Prefix', 'next'))], { annotations: a({ canary: 'true', 'default-backend': 'other', 'custom-http-errors': '500' }) });
+    const model = build([primary, canary, errorsService]);
+    const loc = model.servers[0]!.locations[0]!;
+    assert.equal(loc.defaultBackend?.service, 'errors');
+    assert.deepEqual(loc.settings.customHttpErrors, [404]);
+    assert.deepEqual(reasons(model.problems.filter((p) => p.reason === 'IgnoredAnnotation')), [
+      `warning IgnoredAnnotation canary ${field('custom-http-errors')}`,
+      `warning IgnoredAnnotation canary ${field('default-backend')}`,
+    ]);
+  });
+  it('RoutingIndex: the default-backend Service appearing or changing re-renders the host and pushes its endpoints', () => {
+    const parsed = (raw: unknown) => {
+      const r = parseObject(raw);
+      if (!r.ok) throw new Error(r.problems.map((p) => p.message).join('; '));
+      return r.value;
+    };
+    const index = new RoutingIndex(defaultControllerSettings);
+    index.upsert(parsed(annotated(a({ 'default-backend': 'errors', 'custom-http-errors': '404' }))));
+    assert.equal(index.server('foo.com')?.locations[0]?.defaultBackend, undefined);
+    assert.deepEqual(index.ingressesUsingService('default/errors'), ['default/ann']);
+    const added = index.upsert(parsed(errorsService));
+    assert.deepEqual(added.hosts, ['foo.com']);
+    assert.deepEqual(added.upstreams, ['default-errors-8080']);
+    assert.equal(index.server('foo.com')?.locations[0]?.defaultBackend?.upstream, 'default-errors-8080');
+    assert.deepEqual(index.server('foo.com')?.locations[0]?.settings.customHttpErrors, [404]);
+    const moved = index.upsert(parsed(service('errors', [{ name: 'http', port: 8081 }])));
+    assert.deepEqual(moved.hosts, ['foo.com']);
+    assert.deepEqual(moved.upstreams, ['default-errors-8080', 'default-errors-8081']);
+    assert.equal(index.server('foo.com')?.locations[0]?.defaultBackend?.upstream, 'default-errors-8081');
+    assert.deepEqual(index.upstreams().map((u) => u.upstream), ['default-errors-8081', 'default-svc-80']);
+  });
 });

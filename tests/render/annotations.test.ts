@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { startNginx, type TestNginx } from '../support/nginx.ts';
 import { startBackend, type Backend } from '../support/backend.ts';
 import { request, type Reply } from '../support/http.ts';
-import { authSecretObject, ingressObject, loadFragments, peerCertificateCN, renderObjects, selfSigned, tlsSecretObject, type IngressSpec } from './helpers.ts';
+import { authSecretObject, ingressObject, loadFragments, peerCertificateCN, renderObjects, selfSigned, serviceObject, tlsSecretObject, type IngressSpec } from './helpers.ts';
 
 let nginx: TestNginx;
 const backends: Record<string, Backend> = {};
@@ -60,6 +60,20 @@ before(async () => {
   });
   await new Promise<void>((r) => h2server.listen(0, '127.0.0.1', r));
   h2 = { server: h2server, address: `127.0.0.1:${(h2server.address() as AddressInfo).port}` };
+  // An application that answers 404 under /gone, 500 under /boom, and 200 with JSON otherwise.
+  backends.app = await startBackend('app', (req, res) => {
+    req.resume();
+    res.statusCode = req.url?.startsWith('/gone') ? 404 : req.url?.startsWith('/boom') ? 500 : 200;
+    res.setHeader('content-type', 'text/plain');
+    res.end(`app ${res.statusCode}`);
+  });
+  // An error-page service as ingress-nginx's example: answers with the status in X-Code (200 without).
+  backends.errors = await startBackend('errors', (req, res) => {
+    req.resume();
+    res.statusCode = Number(req.headers['x-code'] ?? 200);
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ backend: 'errors', url: req.url, headers: req.headers }));
+  });
   nginx = await startNginx();
   const specs: IngressSpec[] = [
     site('rewrite', { 'use-regex': 'true', 'rewrite-target': '/$2' }, '/api(/|$)(.*)', 'main', 'ImplementationSpecific'),
@@ -107,8 +121,14 @@ before(async () => {
       tls: [{ hosts: ['www.half.test'], secretName: 'half-tls' }],
     },
   ];
+  specs.push(
+    site('errpages', { 'default-backend': 'errors', 'custom-http-errors': '404, 503' }, '/', 'app'),
+    site('fallback', { 'default-backend': 'errors' }, '/', 'empty'),
+    site('nofallback', {}, '/', 'empty'),
+  );
   const { model, fragments } = renderObjects([
     ...specs.map(ingressObject),
+    serviceObject('errors'),
     authSecretObject('htpasswd', htpasswd),
     tlsSecretObject('names-tls', certs.names),
     tlsSecretObject('half-tls', certs.half),
@@ -120,6 +140,7 @@ before(async () => {
       : u.service === 'flaky' ? [backends.failing!.address, backends.main!.address]
       : u.service === 'flaky4' ? ['failing', 'failing2', 'failing3', 'main'].map((n) => backends[n]!.address)
       : u.service === 'h2' ? [h2.address]
+      : u.service === 'empty' ? []
       : [backends[u.service]!.address];
     await nginx.setEndpoints(u.upstream, eps);
   }
@@ -365,4 +386,46 @@ test('over HTTPS, a twin the certificate does not cover is refused at the handsh
   const r = await request({ port: nginx.httpPort, host: 'half.test', path: '/q?1' });
   assert.equal(r.status, 308);
   assert.equal(r.headers.location, 'http://www.half.test/q?1');
+});
+
+test('custom-http-errors: a listed code from the backend is answered by the default backend, which gets ingress-nginx\'s headers', async () => {
+  const before = backends.errors!.requests.length;
+  const r = await get('errpages', '/gone/page?x=1', { headers: { Accept: 'text/html', 'X-Request-ID': 'req-42' } });
+  assert.equal(r.status, 404, 'the status is the error backend\'s answer (it echoes X-Code)');
+  const body = JSON.parse(r.body) as { backend: string; url: string; headers: Record<string, string> };
+  assert.equal(body.backend, 'errors');
+  assert.equal(body.url, '/?x=1', 'the error backend is asked for / (the query kept), as ingress-nginx does');
+  assert.equal(body.headers['x-code'], '404');
+  assert.equal(body.headers['x-original-uri'], '/gone/page?x=1');
+  assert.equal(body.headers['x-format'], 'text/html');
+  assert.equal(body.headers['x-namespace'], 'default');
+  assert.equal(body.headers['x-ingress-name'], 'errpages');
+  assert.equal(body.headers['x-service-name'], 'app');
+  assert.equal(body.headers['x-service-port'], '80');
+  assert.equal(body.headers['x-request-id'], 'req-42');
+  assert.equal(body.headers.host, 'errpages.test');
+  assert.equal(backends.errors!.requests.length, before + 1);
+  const generated = JSON.parse((await get('errpages', '/gone')).body) as { headers: Record<string, string> };
+  assert.match(generated.headers['x-request-id'] ?? '', /^[0-9a-f]{32}$/, 'without a client id, NGINX\'s request id');
+});
+
+test('custom-http-errors: codes not listed and successes pass through unchanged', async () => {
+  const before = backends.errors!.requests.length;
+  const boom = await get('errpages', '/boom');
+  assert.equal(boom.status, 500);
+  assert.equal(boom.body, 'app 500');
+  const ok = await get('errpages', '/fine');
+  assert.equal(ok.status, 200);
+  assert.equal(ok.body, 'app 200');
+  assert.equal(backends.errors!.requests.length, before, 'the error backend was not asked');
+});
+
+test('default-backend: a Service without endpoints is answered by the default backend (503 without the annotation)', async () => {
+  const r = await get('fallback', '/some/path?q=1');
+  assert.equal(r.status, 200);
+  const body = JSON.parse(r.body) as { backend: string; url: string; headers: Record<string, string> };
+  assert.equal(body.backend, 'errors');
+  assert.equal(body.url, '/some/path?q=1', 'the request goes as it came, as to the Service itself');
+  assert.equal(body.headers['x-code'], undefined, 'no error headers: this is not an error page');
+  assert.equal((await get('nofallback', '/some/path')).status, 503);
 });

@@ -152,6 +152,9 @@ const ANNOTATIONS: Record<string, readonly string[]> = {
   // Names that collide with the generated hosts (h<n>.fuzz.test, *.w<n>.fuzz.test) and their www twins on purpose.
   'server-alias': ['alias.fuzz.test', 'h1.fuzz.test', '*.w2.fuzz.test', 'A.Fuzz.Test, b.fuzz.test', 'www.h3.fuzz.test, alias.fuzz.test', 'www.a.fuzz.test'],
   'from-to-www-redirect': ['true', 'true', 'false'],
+  // "missing" has no Service (a warning, no default backend); "svc" is also a backend.
+  'default-backend': ['errors', 'errors', 'svc', 'missing'],
+  'custom-http-errors': ['404', '503,404', '400, 401,403,404,413,429,500,502, 503,504', '599'],
 };
 const ANNOTATION_NAMES = Object.keys(ANNOTATIONS);
 /** Always refused (the injection hole of ingress-nginx); tried now and then. */
@@ -202,6 +205,11 @@ function randomIngress(g: Gen, i: number): object {
   // The server-level annotations, more often than one pick among many: names are shared across Ingresses.
   if (g.chance(0.1)) annotate('server-alias', ANNOTATIONS['server-alias']!);
   if (g.chance(0.1)) annotate('from-to-www-redirect', ['true']);
+  // Error pages need their default backend: the pair, more often than two picks among many.
+  if (g.chance(0.1)) {
+    annotate('default-backend', ANNOTATIONS['default-backend']!);
+    annotate('custom-http-errors', ANNOTATIONS['custom-http-errors']!);
+  }
   if (g.chance(0.03)) {
     const name = g.pick(Object.keys(SNIPPETS));
     annotate(name, SNIPPETS[name]!);
@@ -266,7 +274,7 @@ function inspect(f: Fragment): string | null {
 
 let nginx: TestNginx;
 const cert = selfSigned('fuzz.test', ['*.fuzz.test']);
-const fixedObjects = [serviceObject('svc'), tlsSecretObject('tls', cert), authSecretObject('htpasswd', 'user:$apr1$HeiA5Pzp$UgIyq34pdCCqyRLZGOHfD0\n')];
+const fixedObjects = [serviceObject('svc'), serviceObject('errors'), tlsSecretObject('tls', cert), authSecretObject('htpasswd', 'user:$apr1$HeiA5Pzp$UgIyq34pdCCqyRLZGOHfD0\n')];
 
 before(async () => {
   nginx = await startNginx();
@@ -326,7 +334,8 @@ test('the IngressNightmare corpus in any field of an Ingress is refused by the m
     ['spec.rules[0].host', (o, v) => (o.spec.rules[0]!.host = v)],
     ['spec.rules[0].http.paths[0].path', (o, v) => (o.spec.rules[0]!.http.paths[0]!.path = v)],
     ...['auth-url', 'auth-signin', 'auth-tls-match-cn', 'mirror-target', 'mirror-host', 'mirror-uri', 'rewrite-target', 'permanent-redirect', 'upstream-hash-by', 'cors-allow-origin', 'session-cookie-name', 'auth-realm', 'configuration-snippet',
-      'upstream-vhost', 'x-forwarded-prefix', 'proxy-next-upstream', 'denylist-source-range', 'client-body-buffer-size', 'server-alias', 'from-to-www-redirect']
+      'upstream-vhost', 'x-forwarded-prefix', 'proxy-next-upstream', 'denylist-source-range', 'client-body-buffer-size', 'server-alias', 'from-to-www-redirect',
+      'default-backend', 'custom-http-errors']
       .map((a): [string, (o: ReturnType<typeof base>, v: string) => void] => [`metadata.annotations[${ANNOTATION}${a}]`, (o, v) => (o.metadata.annotations[`${ANNOTATION}${a}`] = v)]),
   ];
   const admitted: string[] = [];

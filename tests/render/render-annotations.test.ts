@@ -3,7 +3,7 @@
 // NGINX is in annotations.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { authSecretObject, ingressObject, renderObjects, selfSigned, tlsSecretObject } from './helpers.ts';
+import { authSecretObject, ingressObject, renderObjects, selfSigned, serviceObject, tlsSecretObject } from './helpers.ts';
 import type { Fragment } from '../../src/render/index.ts';
 
 const cert = selfSigned('app.test', ['www.app.test']);
@@ -214,6 +214,42 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
     opts: { tls: true },
     lines: [['server_name www.app.test;', 'include listen-http.conf;', 'include listen-https.conf;', 'ssl_certificate files/app.test/tls.crt;', 'ssl_certificate_key files/app.test/tls.key;', 'set $wharf_www_port "";']],
   },
+  {
+    name: 'default-backend: the balancer\'s fallback upstream, set before the proxy; no error pages without custom-http-errors',
+    annotations: { 'default-backend': 'errors' },
+    opts: { extra: [serviceObject('errors')] },
+    lines: [['set $wharf_upstream "default-app-80";', 'set $wharf_default_upstream "default-errors-80";', 'proxy_http_version 1.1;']],
+    absent: [/error_page/, /intercept_errors/, /location @/],
+  },
+  {
+    name: 'custom-http-errors: intercepted codes go to one named location per code, which proxies to the default backend with ingress-nginx\'s headers',
+    annotations: { 'default-backend': 'errors', 'custom-http-errors': '503,404' },
+    opts: { extra: [serviceObject('errors')] },
+    lines: [
+      ['set $wharf_default_upstream "default-errors-80";', 'proxy_intercept_errors on;', /^error_page 404 = @wharf_error_[0-9a-f]{12}_404;$/, /^error_page 503 = @wharf_error_[0-9a-f]{12}_503;$/, 'proxy_http_version 1.1;'],
+      [
+        /^location @wharf_error_[0-9a-f]{12}_404 \{$/, 'internal;', 'proxy_intercept_errors off;', 'set $wharf_upstream "default-errors-80";', 'set $wharf_canary_upstream "";', 'set $wharf_hash_key "";',
+        'set $wharf_default_upstream "";', 'proxy_http_version 1.1;', 'proxy_set_header Connection "";', 'proxy_set_header Host $host;', 'proxy_set_header X-Code 404;',
+        'proxy_set_header X-Format $http_accept;', 'proxy_set_header X-Original-URI $request_uri;', 'proxy_set_header X-Namespace "default";', 'proxy_set_header X-Ingress-Name "app";',
+        'proxy_set_header X-Service-Name "app";', 'proxy_set_header X-Service-Port "80";', 'proxy_set_header X-Request-ID $wharf_request_id;', 'proxy_set_header X-Forwarded-For $remote_addr;',
+        'rewrite (.*) / break;', 'proxy_pass http://$wharf_backend;', '}',
+      ],
+      [/^location @wharf_error_[0-9a-f]{12}_503 \{$/, 'internal;'],
+    ],
+  },
+  {
+    name: 'custom-http-errors on a gRPC backend: grpc_intercept_errors',
+    annotations: { 'default-backend': 'errors', 'custom-http-errors': '404', 'backend-protocol': 'GRPC' },
+    opts: { extra: [serviceObject('errors')] },
+    lines: [['grpc_intercept_errors on;', /^error_page 404 = @wharf_error_[0-9a-f]{12}_404;$/]],
+    absent: [/proxy_intercept_errors on/],
+  },
+  {
+    name: 'custom-http-errors without default-backend renders nothing',
+    annotations: { 'custom-http-errors': '404' },
+    lines: [['set $wharf_upstream "default-app-80";', 'proxy_http_version 1.1;']],
+    absent: [/error_page/, /intercept_errors/, /wharf_default_upstream/],
+  },
 ];
 
 for (const c of cases) {
@@ -258,4 +294,23 @@ test('_main carries the global ConfigMap settings', () => {
   const main = fragments.find((f) => f.name === '_main')!;
   assertLines(main.config, ['client_max_body_size 1m;', 'proxy_connect_timeout 5s;', 'proxy_read_timeout 60s;', 'proxy_send_timeout 60s;']);
   assert.deepEqual(fragments.map((f) => f.name), ['_main', '_default', 'app.test']);
+});
+
+test('custom-http-errors: each location of a host gets its own named locations; a Prefix path\'s two blocks share them', () => {
+  const { fragments } = renderObjects([
+    ingressObject({
+      name: 'app',
+      annotations: { 'default-backend': 'errors', 'custom-http-errors': '404' },
+      rules: [{ host: 'app.test', paths: [{ pathType: 'Prefix', path: '/a', service: 'app' }, { pathType: 'Exact', path: '/b', service: 'other' }] }],
+    }),
+    serviceObject('errors'),
+  ]);
+  const config = fragments.find((x) => x.name === 'app.test')!.config;
+  const named = [...config.matchAll(/^\s*location (@\S+) \{$/gm)].map((m) => m[1]);
+  assert.equal(named.length, 2);
+  assert.equal(new Set(named).size, 2);
+  const uses = named.map((n) => config.split(`error_page 404 = ${n};`).length - 1).sort();
+  assert.deepEqual(uses, [1, 2], '/b\'s one block uses one, /a\'s two blocks the other');
+  assert.equal(config.match(/error_page 404 = /g)?.length, 3, '/a (two blocks) and /b');
+  assert.match(config, /X-Service-Name "other";/);
 });

@@ -9,6 +9,8 @@
 --   $wharf_hash_key          optional; when not empty, a consistent (rendezvous) hash picks the peer
 --   $wharf_canary_upstream   optional canary upstream, with $wharf_canary_weight and
 --   $wharf_canary_weight_total (default 100): the share of requests that go to the canary
+--   $wharf_default_upstream  optional (default-backend); used when the chosen upstream has no
+--                            ready endpoint, as ingress-nginx switches such a location to it
 local balancer = require "ngx.balancer"
 
 local ngx = ngx
@@ -88,14 +90,30 @@ local function choose_upstream()
   return primary
 end
 
+-- The upstream to route to and its peers: the balancer's choice, or the location's default backend
+-- when the choice has no ready endpoint (nil peers when neither has one).
+local function resolve()
+  local name = choose_upstream()
+  local peers = peers_of(name)
+  if not peers or #peers == 0 then
+    local fallback = ngx.var.wharf_default_upstream
+    if fallback and fallback ~= "" then
+      local alt = peers_of(fallback)
+      if alt and #alt > 0 then
+        return fallback, alt
+      end
+    end
+  end
+  return name, peers
+end
+
 -- Access phase of every request: decides the upstream once (so the canary choice is stable across
 -- retries) and answers 503 when it has no ready endpoint, without trying any connection.
 function _M.access()
-  local name = choose_upstream()
+  local name, peers = resolve()
   if not name or name == "" then
     return -- a location that does not proxy to a Service
   end
-  local peers = peers_of(name)
   if not peers or #peers == 0 then
     ngx.status = 503
     ngx.header["Content-Type"] = "text/plain"
@@ -151,8 +169,7 @@ function _M.balance()
   local peers = ctx.wharf_peers
   if not peers then
     -- Internal redirect or a race with an endpoint removal: look the upstream up again.
-    ctx.wharf_name = choose_upstream()
-    peers = peers_of(ctx.wharf_name)
+    ctx.wharf_name, peers = resolve()
     ctx.wharf_peers = peers
   end
   if not peers or #peers == 0 then

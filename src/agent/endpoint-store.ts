@@ -95,7 +95,9 @@ export function renderUpstreams(sets: { upstream: string; endpoints: string[] | 
   const live = sets
     .filter((s) => s.endpoints && s.endpoints.length > 0)
     .sort((a, b) => (a.upstream < b.upstream ? -1 : a.upstream > b.upstream ? 1 : 0));
-  const map: string[] = ['map $wharf_upstream $wharf_backend {', '    default wharf_no_endpoints;'];
+  // volatile: a location that sets $wharf_upstream again after $wharf_backend was read (an error
+  // page's named location) must get the new upstream, not the value NGINX cached for the request.
+  const map: string[] = ['map $wharf_upstream $wharf_backend {', '    volatile;', '    default wharf_no_endpoints;'];
   const blocks: string[] = [];
   for (const s of live) {
     if (!UPSTREAM_NAME.test(s.upstream)) throw new Error(`upstream ${JSON.stringify(s.upstream)}: not a valid upstream name`);

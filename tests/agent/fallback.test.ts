@@ -85,3 +85,42 @@ test('NGINX without the Lua module: auto falls back to reload mode and says why;
     else process.env.WHARF_NGINX_MODULES = saved;
   }
 });
+
+test('a location that switches upstream (an error page) proxies to the new one with static upstreams too', async () => {
+  const missing = await startBackend('missing', (req, res) => {
+    req.resume();
+    res.statusCode = 404;
+    res.end('not here');
+  });
+  try {
+    // What custom-http-errors renders, reduced: the error page's named location sets another upstream.
+    const config = `server {
+    server_name errors.example.com;
+    include listen-http.conf;
+    location / {
+        set $wharf_upstream "default-missing-80";
+        proxy_intercept_errors on;
+        error_page 404 = @wharf_error_404;
+        proxy_pass http://$wharf_backend;
+    }
+    location @wharf_error_404 {
+        set $wharf_upstream "default-pages-80";
+        proxy_pass http://$wharf_backend;
+    }
+}
+`;
+    const put = await t.api('POST', '/v1/batch?wait=1', {
+      fragments: [{ name: 'errors.example.com', revision: 1, config }],
+      endpoints: [
+        { upstream: 'default-missing-80', revision: 1, endpoints: [missing.address] },
+        { upstream: 'default-pages-80', revision: 1, endpoints: [b.address] },
+      ],
+    });
+    assert.equal(put.status, 200, JSON.stringify(put.json));
+    const r = await t.get('errors.example.com');
+    assert.equal(backendOf(r), 'b', `the error page comes from the pages upstream: ${r.status} ${r.body}`);
+    assert.equal(missing.requests.length, 1);
+  } finally {
+    await missing.close();
+  }
+});

@@ -135,6 +135,7 @@ test('renderUpstreams: a map with a static upstream per non-empty set, refusing 
     ]),
     [
       'map $wharf_upstream $wharf_backend {',
+      '    volatile;',
       '    default wharf_no_endpoints;',
       '    "ns-a-80" "ns-a-80";',
       '    "ns-b-80" "ns-b-80";',

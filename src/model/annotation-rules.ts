@@ -59,6 +59,13 @@ export interface AnnotationDraft {
   defaultBackend?: string;
   /** custom-http-errors: status codes, sorted, without duplicates. */
   customHttpErrors?: number[];
+  /** auth-tls-secret as written: `name` or `namespace/name`. */
+  authTlsSecret?: string;
+  authTlsVerifyClient?: 'on' | 'off' | 'optional' | 'optional_no_ca';
+  authTlsVerifyDepth?: number;
+  authTlsErrorPage?: string;
+  authTlsPassCertificate?: boolean;
+  authTlsMatchCn?: string;
 }
 
 /** Parses one annotation value into the draft; returns the reason when the value is refused. */
@@ -235,6 +242,22 @@ const customHttpErrors: AnnotationParser = (v, d) => {
   return null;
 };
 
+/** auth-secret and auth-tls-secret: a Secret name, or namespace/name (DNS labels and subdomains). */
+const SECRET_REF = /^(?:[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/**
+ * auth-tls-match-cn: a regex on the subject DN, `CN=` then letters, digits, space and . _ * | = , -
+ * (IngressNightmare's CVE-2025-1097 went through this value). `*` must follow something it can
+ * repeat, as PCRE requires: never after `|` or another `*`.
+ */
+function checkMatchCn(v: string): string | null {
+  if (!/^CN=[A-Za-z0-9 ._*|=,-]{1,256}$/.test(v)) return 'must be CN= followed by A-Z a-z 0-9 space . _ * | = , -';
+  if (/[|*]\*/.test(v)) return '"*" must follow a character it repeats (not "|" or "*")';
+  return null;
+}
+
+const VERIFY_CLIENT = ['on', 'off', 'optional', 'optional_no_ca'] as const;
+
 const PROTOCOLS: readonly BackendProtocol[] = ['HTTP', 'HTTPS', 'GRPC', 'GRPCS'];
 
 /** Supported annotations, by name without the prefix. */
@@ -301,9 +324,7 @@ export const ANNOTATION_RULES: Readonly<Record<string, AnnotationParser>> = {
     return null;
   },
   'auth-secret': (v, d) => {
-    if (!/^(?:[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(v)) {
-      return 'must be a Secret name, or namespace/name';
-    }
+    if (!SECRET_REF.test(v)) return 'must be a Secret name, or namespace/name';
     d.authSecret = v;
     return null;
   },
@@ -320,6 +341,28 @@ export const ANNOTATION_RULES: Readonly<Record<string, AnnotationParser>> = {
   'from-to-www-redirect': bool((d, b) => (d.fromToWww = b)),
   'default-backend': checked(checkServiceName, (d, v) => (d.defaultBackend = v)),
   'custom-http-errors': customHttpErrors,
+  'auth-tls-secret': (v, d) => {
+    if (!SECRET_REF.test(v)) return 'must be a Secret name, or namespace/name';
+    d.authTlsSecret = v;
+    return null;
+  },
+  'auth-tls-verify-client': (v, d) => {
+    const mode = VERIFY_CLIENT.find((m) => m === v);
+    if (!mode) return `must be one of ${VERIFY_CLIENT.join(', ')}`;
+    d.authTlsVerifyClient = mode;
+    return null;
+  },
+  'auth-tls-verify-depth': integer(1, 100, 'a whole number of certificates', (d, n) => (d.authTlsVerifyDepth = n)),
+  'auth-tls-error-page': (v, d) => {
+    // A refused certificate is answered before the location sets any variable: none is allowed here.
+    if (v.includes('$')) return 'must be an absolute http(s) URL without NGINX variables';
+    const reason = checkUrl(v);
+    if (reason) return reason;
+    d.authTlsErrorPage = v;
+    return null;
+  },
+  'auth-tls-pass-certificate-to-upstream': bool((d, b) => (d.authTlsPassCertificate = b)),
+  'auth-tls-match-cn': checked(checkMatchCn, (d, v) => (d.authTlsMatchCn = v)),
 };
 
 /**
@@ -328,9 +371,7 @@ export const ANNOTATION_RULES: Readonly<Record<string, AnnotationParser>> = {
  * an attack is refused with an error rather than ignored.
  */
 export const NIGHTMARE_GRAMMARS: Readonly<Record<string, (v: string) => string | null>> = {
-  'auth-tls-match-cn': (v) => (/^CN=[A-Za-z0-9 ._*|=,-]{1,256}$/.test(v) ? null : 'must be CN= followed by A-Z a-z 0-9 space . _ * | = , -'),
   'mirror-target': checkUrl,
   'mirror-uri': (v) => checkPlainPath(v),
   'mirror-host': (v) => checkHost(v.toLowerCase()),
-  'auth-tls-secret': (v) => (/^(?:[a-z0-9-]{1,63}\/)?[a-z0-9.-]{1,253}$/.test(v) ? null : 'must be a Secret name, or namespace/name'),
 };

@@ -5,7 +5,7 @@
 import { ANNOTATION_RULES, NIGHTMARE_GRAMMARS, type AnnotationDraft } from './annotation-rules.ts';
 import { describeForbidden, NEVER_IN_A_VALUE } from './grammar.ts';
 import { ProblemList, cmp } from './problems.ts';
-import type { LocationSettings, ObjectRef, Problem } from './types.ts';
+import type { ClientAuth, LocationSettings, ObjectRef, Problem } from './types.ts';
 
 export const ANNOTATION_PREFIX = 'nginx.ingress.kubernetes.io/';
 const MAX_VALUE = 4096;
@@ -18,8 +18,8 @@ const DEFAULT_REALM = 'Authentication Required';
 
 /** What the annotations of one Ingress say, before Secrets are resolved. */
 export interface IngressAnnotations {
-  /** Shared by every location of the Ingress; sslRedirect and basicAuth are filled in later. */
-  settings: Omit<LocationSettings, 'sslRedirect' | 'basicAuth'>;
+  /** Shared by every location of the Ingress; sslRedirect, basicAuth and clientAuth are filled in later. */
+  settings: Omit<LocationSettings, 'sslRedirect' | 'basicAuth' | 'clientAuth'>;
   /** ssl-redirect as written; undefined means the global default. */
   sslRedirect: boolean | undefined;
   /** ImplementationSpecific paths are regexes (use-regex, or rewrite-target as ingress-nginx implies). */
@@ -37,6 +37,11 @@ export interface IngressAnnotations {
    * Service has no ready endpoint, and that renders custom-http-errors; null when not set.
    */
   defaultBackend: { service: string; field: string } | null;
+  /**
+   * Client-certificate authentication asked for (auth-tls-secret, verify-client not "off"): the Secret
+   * (in the Ingress's namespace) holds the CA bundle under `ca.crt`; null when not asked for.
+   */
+  clientAuth: (Omit<ClientAuth, 'refused'> & { secretName: string; depth: number; field: string }) | null;
 }
 
 /** The field path of an annotation in messages. */
@@ -218,6 +223,39 @@ function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, na
     ignored(['custom-http-errors'], 'default-backend is not set (wharf has no global default backend to render error pages)');
   }
 
+  let clientAuth: IngressAnnotations['clientAuth'] = null;
+  const tlsSecretField = annotationField(`${ANNOTATION_PREFIX}auth-tls-secret`);
+  const tlsCompanions = ['auth-tls-verify-depth', 'auth-tls-error-page', 'auth-tls-pass-certificate-to-upstream', 'auth-tls-match-cn'];
+  if (d.authTlsVerifyClient === 'off') {
+    // ingress-nginx asks no certificate then: the other auth-tls-* settings have nothing to act on.
+    ignored(['auth-tls-secret', ...tlsCompanions], 'auth-tls-verify-client is "off"');
+  } else if (canary) {
+    ignored(['auth-tls-secret', 'auth-tls-verify-client', ...tlsCompanions], 'canary Ingresses add backends to the paths of other Ingresses, whose client certificate checks apply');
+  } else if (d.authTlsSecret === undefined) {
+    const asked = ['auth-tls-verify-client', ...tlsCompanions].filter((n) => present.has(n));
+    // Never weaker than asked: without the CA, ingress-nginx would serve these locations unchecked.
+    if (asked.length > 0 && !present.has('auth-tls-secret')) {
+      problems.required('InvalidAnnotation', tlsSecretField, `${asked.join(', ')} is set: set auth-tls-secret to the Secret holding ca.crt (without it the locations would be served without client certificate authentication)`);
+    }
+  } else {
+    const slash = d.authTlsSecret.indexOf('/');
+    const ns = slash < 0 ? namespace : d.authTlsSecret.slice(0, slash);
+    const secretName = slash < 0 ? d.authTlsSecret : d.authTlsSecret.slice(slash + 1);
+    if (ns !== namespace) {
+      problems.forbidden('InvalidAnnotation', tlsSecretField, `the Secret must be in the Ingress's namespace "${namespace}"`);
+    } else {
+      clientAuth = {
+        secretName,
+        field: tlsSecretField,
+        verify: d.authTlsVerifyClient ?? 'on',
+        depth: d.authTlsVerifyDepth ?? 1,
+        passCertificate: d.authTlsPassCertificate ?? false,
+        ...(d.authTlsErrorPage !== undefined ? { errorPage: d.authTlsErrorPage } : {}),
+        ...(d.authTlsMatchCn !== undefined ? { matchCn: d.authTlsMatchCn } : {}),
+      };
+    }
+  }
+
   return {
     settings,
     sslRedirect: d.sslRedirect,
@@ -227,5 +265,6 @@ function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, na
     serverAliases: canary ? [] : (d.serverAliases ?? []),
     fromToWww: !canary && d.fromToWww === true,
     defaultBackend,
+    clientAuth,
   };
 }

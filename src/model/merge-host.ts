@@ -132,6 +132,9 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
     }
   }
 
+  const claimOwners = new Set([...claims.values()].map((c) => c.owner));
+  const { clientAuth, refused } = clientAuthOf(host, tls, ordered, claimOwners, problems);
+
   const locations: Location[] = [];
   const sources = new Map<string, ObjectRef>();
   const owners = new Set<Translation>();
@@ -142,7 +145,10 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
     let pair = settingsFor.get(location.settings);
     if (!pair) settingsFor.set(location.settings, (pair = [null, null]));
     const i = redirect ? 1 : 0;
-    const settings = (pair[i] ??= { ...location.settings, sslRedirect: redirect });
+    // Settings belong to one Ingress (their owner), so `refused` is the same for every use of them.
+    const settings = (pair[i] ??= refused.has(owner) && location.settings.clientAuth
+      ? { ...location.settings, sslRedirect: redirect, clientAuth: { ...location.settings.clientAuth, refused: true } }
+      : { ...location.settings, sslRedirect: redirect });
     location.settings = settings;
     locations.push(location);
     owners.add(owner);
@@ -162,9 +168,48 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
       tls,
       sslRedirect: locations.every((l) => l.settings.sslRedirect),
       sources: [...sources.values()].sort(compareRefs),
+      ...(clientAuth ? { clientAuth } : {}),
     },
     problems,
   };
+}
+
+/**
+ * The server-level CA and depth of a host's client-certificate checks, and the Ingresses whose checks
+ * cannot run here, with a warning each: NGINX has one ssl_client_certificate and ssl_verify_depth per
+ * server. As ingress-nginx, the oldest Ingress with client auth (and a location here) sets them; a
+ * newer one asking for another CA or depth is refused rather than verified against a CA it did not
+ * trust, and client auth on a host without TLS cannot ask for a certificate at all: their locations
+ * answer 403 (never weaker than asked).
+ */
+function clientAuthOf(
+  host: string,
+  tls: Tls | null,
+  ordered: readonly Translation[],
+  owners: ReadonlySet<Translation>,
+  problems: Problem[],
+): { clientAuth: Server['clientAuth']; refused: Set<Translation> } {
+  let clientAuth: Server['clientAuth'];
+  let caOwner: Translation | null = null;
+  const refused = new Set<Translation>();
+  for (const t of ordered) {
+    const mine = t.clientAuth;
+    if (!mine || !owners.has(t)) continue;
+    const list = new ProblemList(t.ref);
+    if (tls === null) {
+      refused.add(t);
+      const where = host === DEFAULT_HOST ? 'the default server has no TLS' : `host ${host} has no TLS certificate`;
+      list.invalid('ClientAuthWithoutTls', mine.field, mine.secret.name, `${where}, so no client certificate can be asked for; the locations of this Ingress there answer 403`, 'warning');
+    } else if (!clientAuth) {
+      clientAuth = { ca: mine.ca, depth: mine.depth, secret: mine.secret };
+      caOwner = t;
+    } else if (clientAuth.ca !== mine.ca || clientAuth.depth !== mine.depth) {
+      refused.add(t);
+      list.invalid('ClientAuthConflict', mine.field, mine.secret.name, `host ${host} already verifies client certificates with the CA bundle and depth of older Ingress ${describe(caOwner!)}; the locations of this Ingress there answer 403`, 'warning');
+    }
+    problems.push(...list.items);
+  }
+  return { clientAuth, refused };
 }
 
 const ALIAS_FIELD = `metadata.annotations[${ANNOTATION_PREFIX}server-alias]`;

@@ -1,6 +1,6 @@
-// What wharf takes from Secrets: a TLS certificate and key (kubernetes.io/tls) and an htpasswd file
-// (the `auth` key, for basic auth). Both end up in files NGINX reads, so both are checked here:
-// a broken certificate or htpasswd would make `nginx -t` fail. Messages never quote Secret data.
+// What wharf takes from Secrets: a TLS certificate and key (kubernetes.io/tls), an htpasswd file
+// (the `auth` key, for basic auth) and a client CA bundle (`ca.crt`, for auth-tls-secret). All end up
+// in files NGINX reads, so all are checked here: a broken one would make `nginx -t` fail. Messages never quote Secret data.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { Secret } from './schemas.ts';
 
@@ -113,4 +113,26 @@ export function htpasswdOf(secret: Secret): { ok: true; htpasswd: string } | { o
   }
   if (lines.length === 0) return { ok: false, reason: '"auth" lists no user' };
   return { ok: true, htpasswd: `${lines.join('\n')}\n` };
+}
+
+/**
+ * The CA bundle of a client-certificate Secret (key `ca.crt`, any Secret type, as ingress-nginx
+ * reads it): PEM certificates only, each one parsed, normalized; or the reason it is refused.
+ */
+export function clientCaOf(secret: Secret): { ok: true; ca: string } | { ok: false; reason: string } {
+  const text = secretText(secret, 'ca.crt');
+  if (text === undefined) return { ok: false, reason: 'has no "ca.crt" key (the PEM bundle of the CA certificates)' };
+  if (text.length > 1 << 20) return { ok: false, reason: '"ca.crt" is larger than 1 MiB' };
+  // ingress-nginx rejects the revoked certificates a ca.crl lists; wharf cannot, so it refuses them all.
+  if (secretText(secret, 'ca.crl') !== undefined) return { ok: false, reason: 'has a "ca.crl", which wharf does not support (revoked certificates would pass)' };
+  const blocks = pemBlocks(text);
+  if (!blocks || blocks.length === 0 || blocks.some((b) => b.label !== 'CERTIFICATE')) {
+    return { ok: false, reason: '"ca.crt" is not a bundle of PEM certificates' };
+  }
+  try {
+    for (const b of blocks) new X509Certificate(b.pem);
+  } catch (e) {
+    return { ok: false, reason: `"ca.crt" cannot be parsed (${(e as Error).message.slice(0, 80)})` };
+  }
+  return { ok: true, ca: blocks.map((b) => b.pem).join('') };
 }

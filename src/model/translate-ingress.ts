@@ -9,7 +9,7 @@ import { captureGroups, checkHost, checkPlainPath, checkRegexPath, highestCaptur
 import { isHandled } from './ingress-class.ts';
 import { ProblemList } from './problems.ts';
 import type { Ingress, IngressBackend, IngressClass, Secret, Service } from './schemas.ts';
-import type { htpasswdOf, TlsMaterial } from './secrets.ts';
+import type { clientCaOf, htpasswdOf, TlsMaterial } from './secrets.ts';
 import type { UpstreamRef } from './upstreams.ts';
 import type { Location, ObjectRef, Problem, ServiceBackend, Tls } from './types.ts';
 
@@ -75,6 +75,11 @@ export interface Translation {
    * host gets it depends on other Ingresses too (server-names.ts); the index keeps name → Ingresses.
    */
   names: string[];
+  /**
+   * The CA bundle and depth this Ingress verifies client certificates with (auth-tls-secret with a
+   * valid ca.crt); null when it asks for none or its Secret is refused (its locations answer 403).
+   */
+  clientAuth: { ca: string; depth: number; secret: ObjectRef; field: string } | null;
 }
 
 /** What translating an Ingress reads besides the Ingress. */
@@ -86,6 +91,7 @@ export interface TranslateContext {
   /** TLS material of a Secret (the index memoizes it per Secret object). */
   tlsOf(secret: Secret): TlsMaterial;
   htpasswdOf(secret: Secret): ReturnType<typeof htpasswdOf>;
+  clientCaOf(secret: Secret): ReturnType<typeof clientCaOf>;
 }
 
 /** The reference of an Ingress in Problems and sources. */
@@ -123,6 +129,7 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
     serverAliases: [],
     fromToWww: false,
     names: [],
+    clientAuth: null,
   };
   if (!t.handled) return t;
 
@@ -142,6 +149,22 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
       settings.basicAuth = { realm: ann.basicAuth.realm, htpasswd: result.htpasswd, secret: { kind: 'Secret', namespace: ns, name: ann.basicAuth.secretName } };
     } else {
       problems.invalid('InvalidAuthSecret', ann.basicAuth.field, ann.basicAuth.secretName, `Secret ${result.reason}`);
+    }
+  }
+
+  if (ann.clientAuth) {
+    const { secretName, field, depth, ...checks } = ann.clientAuth;
+    const secretKey = objectKey(ns, secretName);
+    if (!t.secrets.includes(secretKey)) t.secrets.push(secretKey);
+    const secret = ctx.secrets.get(secretKey);
+    const result = secret ? ctx.clientCaOf(secret) : { ok: false as const, reason: 'does not exist (create it before the Ingress)' };
+    settings.clientAuth = { ...checks, refused: !result.ok };
+    if (result.ok) {
+      t.clientAuth = { ca: result.ca, depth, secret: { kind: 'Secret', namespace: ns, name: secretName }, field };
+    } else {
+      // ingress-nginx drops the Ingress's client auth (and answers 403 on the server); wharf refuses
+      // only the locations that asked for it, until the Secret holds a valid ca.crt.
+      problems.invalid('InvalidAuthTlsSecret', field, secretName, `Secret ${result.reason}; the locations of this Ingress answer 403 until it is fixed`, 'warning');
     }
   }
 
@@ -245,6 +268,7 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
     t.serverAliases = [];
     t.fromToWww = false;
     t.names = [];
+    t.clientAuth = null;
   }
   const hosts = new Set<string>([...t.candidates.map((c) => c.host), ...t.canaries.map((c) => c.host)]);
   t.hosts = [...hosts].sort();

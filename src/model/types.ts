@@ -91,6 +91,12 @@ export interface LocationSettings {
   upstreamHashBy?: string;
   basicAuth?: { realm: string; /** htpasswd file content, from the auth Secret */ htpasswd: string; secret: ObjectRef };
   externalAuth?: { url: string; signin?: string; responseHeaders: string[] };
+  /**
+   * Client-certificate authentication (auth-tls-*): what this location checks. The CA and depth are
+   * the server's (Server.clientAuth). `refused`: the CA is missing or invalid, the host has no TLS,
+   * or an older Ingress set another CA or depth on the host: the location answers 403.
+   */
+  clientAuth?: ClientAuth;
   appRoot?: string;
   redirect?: { url: string; code: 301 | 302 | 307 | 308 };
   /**
@@ -98,6 +104,21 @@ export interface LocationSettings {
    * defaultBackend, which renders the page. Only set with a defaultBackend.
    */
   customHttpErrors?: number[];
+}
+
+/** auth-tls-verify-client without "off" (which asks for nothing), as ingress-nginx names the modes. */
+export type VerifyClient = 'on' | 'optional' | 'optional_no_ca';
+
+export interface ClientAuth {
+  /** on: a certificate signed by the CA is required (400); optional: a certificate, if sent, must be; optional_no_ca: none is checked. */
+  verify: VerifyClient;
+  /** auth-tls-error-page: where a refused certificate is redirected (302) instead of 400. */
+  errorPage?: string;
+  /** auth-tls-pass-certificate-to-upstream: the escaped PEM goes to the backend as `ssl-client-cert`. */
+  passCertificate: boolean;
+  /** auth-tls-match-cn: a regex (strict grammar, `CN=…`) the subject DN must match, else 403. */
+  matchCn?: string;
+  refused: boolean;
 }
 
 export interface Canary {
@@ -165,6 +186,11 @@ export interface Server {
    * host; over HTTPS too when `tls` (host's certificate covers `from`). Absent when not asked for or ignored.
    */
   wwwRedirect?: { from: string; tls: boolean };
+  /**
+   * The CA bundle and depth client certificates are verified with (server-level in NGINX), from the
+   * oldest Ingress with client auth and a location here; absent when no location checks certificates.
+   */
+  clientAuth?: { ca: string; depth: number; secret: ObjectRef };
 }
 
 /** Settings from the global ConfigMap (wharf's equivalents of ingress-nginx's). */

@@ -182,6 +182,15 @@ export const filters: Record<string, Filter> = {
     }
     return new NginxText(quote(s));
   },
+  // auth-tls-match-cn, the regex `$ssl_client_s_dn !~` tests: `CN=` then [A-Za-z0-9 ._*|=,-]
+  // (the model's grammar, CVE-2025-1097), `*` never after `|` or `*` (PCRE would refuse it); double-quoted.
+  nginx_dn_regex: (value) => {
+    const s = text('nginx_dn_regex', value);
+    if (!/^CN=[A-Za-z0-9 ._*|=,-]{1,256}$/.test(s) || /[|*]\*/.test(s)) {
+      throw new UnsafeValueError('nginx_dn_regex', s, 'not CN= followed by A-Z a-z 0-9 space . _ * | = , -');
+    }
+    return new NginxText(quote(s));
+  },
   // A double-quoted string in which NGINX would expand `$`: printable ASCII, no quotes, `$`, `;`, braces, `#`.
   nginx_string: (value) => {
     const s = text('nginx_string', value);

@@ -33,6 +33,17 @@ const hostTemplate = loadTemplate('host.liquid');
 const defaultTemplate = loadTemplate('default-server.liquid');
 const mainTemplate = loadTemplate('main.liquid');
 const wwwRedirectTemplate = loadTemplate('www-redirect.liquid');
+const tlsTemplate = loadTemplate('server-tls.liquid');
+const clientAuthTemplate = loadTemplate('server-client-auth.liquid');
+const NO_TLS = new NginxText('');
+
+/** The TLS lines of a host's server block, client-certificate verification included when asked for. */
+function tlsLines(view: ServerView): NginxText {
+  if (!view.tls) return NO_TLS;
+  let text = renderTemplate(tlsTemplate, view);
+  if (view.clientAuth) text += renderTemplate(clientAuthTemplate, view);
+  return new NginxText(text);
+}
 /**
  * The server view with each location's body rendered once (a Prefix path is two `location` blocks
  * with the same body), as NginxText that the server template writes through `nginx_block`.
@@ -66,8 +77,9 @@ export function renderHost(server: Server, global: GlobalSettings, cache?: BodyC
     sources: server.sources,
     global,
     aliases: server.aliases,
+    clientAuth: server.clientAuth,
   });
-  let config = renderTemplate(hostTemplate, withBodies(view, cache));
+  let config = renderTemplate(hostTemplate, { ...withBodies(view, cache), tlsLines: tlsLines(view) });
   // Chosen here, not by a tag in host.liquid: a host without the annotation evaluates nothing for it.
   if (server.wwwRedirect) {
     const www = server.wwwRedirect;

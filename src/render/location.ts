@@ -27,6 +27,8 @@ const sections = {
   grpc: loadTemplate('location-grpc.liquid'),
   defaultBackend: loadTemplate('location-default-backend.liquid'),
   customErrors: loadTemplate('location-custom-errors.liquid'),
+  clientAuth: loadTemplate('location-client-auth.liquid'),
+  clientCertHeaders: loadTemplate('location-client-cert-headers.liquid'),
 };
 const errorPageTemplate = loadTemplate('location-error-page.liquid');
 
@@ -83,6 +85,8 @@ export function renderLocationBody(b: BodyView): NginxText {
     text += renderTemplate(sections[section], scope);
   };
   if (b.httpsRedirect) add('httpsRedirect');
+  // Client certificates are checked before any answer, as NGINX's ssl_verify_client would.
+  if (b.clientAuth) add('clientAuth');
   if (b.escapedUri || b.appRoot !== null || b.redirect !== null || b.noBackend) add('answer');
   if (b.redirect === null && !b.noBackend) {
     add('upstream');
@@ -100,6 +104,7 @@ export function renderLocationBody(b: BodyView): NginxText {
       if (t.nextUpstream !== null || t.nextUpstreamTries !== null || t.nextUpstreamTimeout !== null) add('retries');
     }
     if (b.defaultBackend && b.defaultBackend.pages.length > 0) add('customErrors');
+    if (b.clientAuth && !b.clientAuth.refused) add('clientCertHeaders');
     if (b.request) add(b.grpc ? 'grpcRequest' : 'proxyRequest');
     else text += b.grpc ? plainRequest.grpc : plainRequest.proxy;
     add(b.grpc ? 'grpc' : 'proxy');

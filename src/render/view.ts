@@ -1,7 +1,7 @@
 // Turns the routing model into the NGINX-shaped view the templates loop over: which `location`
 // blocks a Kubernetes path becomes, which zones, internal locations and files a host needs. No NGINX
 // text is written here; every string still passes a filter in the template.
-import type { GlobalSettings, Location, ObjectRef, Server } from '../model/types.ts';
+import type { GlobalSettings, Location, ObjectRef, Server, VerifyClient } from '../model/types.ts';
 import { RESERVED_PREFIX } from '../model/index.ts';
 import { shortId } from './names.ts';
 import { UnsafeValueError } from './filters.ts';
@@ -58,6 +58,20 @@ export interface BodyView {
   hsts: boolean;
   /** default-backend (and its custom-http-errors pages): null when the location has none (most). */
   defaultBackend: DefaultBackendView | null;
+  /** Client-certificate checks (auth-tls-*): null when the location has none (most). */
+  clientAuth: ClientAuthView | null;
+}
+
+/** What a location with client-certificate authentication checks, and what its backend is told. */
+export interface ClientAuthView {
+  /** The checks cannot run (no valid CA, no TLS, another CA on the host): answer 403. */
+  refused: boolean;
+  verify: VerifyClient;
+  /** Where a refused certificate is redirected (302); null: 400, as NGINX answers. */
+  errorPage: string | null;
+  matchCn: string | null;
+  /** `ssl-client-cert` carries the escaped PEM; otherwise it is cleared (a client cannot forge it). */
+  passCertificate: boolean;
 }
 
 /** Where a location falls back to when its upstream has no endpoint, and which answers it intercepts. */
@@ -131,6 +145,8 @@ export interface ServerView {
   serverNames: string[];
   sources: string[];
   tls: { cert: string; key: string } | null;
+  /** The CA file and depth of client-certificate verification (auth-tls-*); null for most servers. */
+  clientAuth: { ca: string; depth: number } | null;
   hsts: boolean;
   /** Per second, or per minute when `perMinute`. */
   limitReqZones: { name: string; rate: number; perMinute: boolean }[];
@@ -271,6 +287,13 @@ function body(loc: Location, ctx: Ctx): BodyView {
     }
     defaultBackend = { upstream: fallback.upstream, pages };
   }
+  let clientAuth: BodyView['clientAuth'] = null;
+  if (s.clientAuth) {
+    const c = s.clientAuth;
+    // A location whose server verifies nothing cannot check a certificate: refused, never open.
+    const refused = c.refused || ctx.view.clientAuth === null;
+    clientAuth = { refused, verify: c.verify, errorPage: c.errorPage ?? null, matchCn: c.matchCn ?? null, passCertificate: c.passCertificate };
+  }
   return {
     source: ref(loc.source),
     // The model's sslRedirect is already the effective value (TLS host, ssl-redirect not "false").
@@ -301,6 +324,7 @@ function body(loc: Location, ctx: Ctx): BodyView {
     request: requestOf(s, grpc),
     hsts: ctx.hsts && (cors !== null || affinity !== null),
     defaultBackend,
+    clientAuth,
   };
 }
 
@@ -342,7 +366,14 @@ export function serverView(
   fragment: string,
   host: string | null,
   locations: Location[],
-  opts: { tls: Server['tls']; sslRedirect: boolean; sources: ObjectRef[]; global: GlobalSettings; aliases?: string[] | undefined },
+  opts: {
+    tls: Server['tls'];
+    sslRedirect: boolean;
+    sources: ObjectRef[];
+    global: GlobalSettings;
+    aliases?: string[] | undefined;
+    clientAuth?: Server['clientAuth'];
+  },
 ): ViewResult {
   const hsts = opts.tls !== null && opts.global.hsts;
   const view: ServerView = {
@@ -351,6 +382,7 @@ export function serverView(
     serverNames: host === null ? [] : opts.aliases ? [host, ...opts.aliases] : [host],
     sources: opts.sources.map(ref),
     tls: opts.tls ? { cert: `files/${fragment}/tls.crt`, key: `files/${fragment}/tls.key` } : null,
+    clientAuth: opts.tls && opts.clientAuth ? { ca: `files/${fragment}/ca.crt`, depth: opts.clientAuth.depth } : null,
     hsts,
     limitReqZones: [],
     limitConnZones: [],
@@ -363,6 +395,7 @@ export function serverView(
   if (opts.tls) {
     files['tls.crt'] = { content: opts.tls.cert, secret: false };
     files['tls.key'] = { content: opts.tls.key, secret: true };
+    if (opts.clientAuth) files['ca.crt'] = { content: opts.clientAuth.ca, secret: false };
   }
   const ctx: Ctx = { fragment, hsts, view, files };
   const regexMode = locations.some((l) => l.match === 'Regex');

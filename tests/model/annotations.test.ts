@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LocationSettings } from '../../src/model/index.ts';
 import { defaultControllerSettings, parseObject, RoutingIndex } from '../../src/model/index.ts';
-import { AN, annotated, authSecret, build, ingress, messages, path, reasons, rule, service } from './fixtures.ts';
+import { AN, annotated, authSecret, build, caSecret, ingress, messages, path, reasons, rule, service, tlsSecret } from './fixtures.ts';
+import { CERT, KEY } from './tls-fixture.ts';
 
 const HTPASSWD = 'alice:$apr1$w1Yz3lC9$7bI0mYzOx7o2uZ3gQ9b7A/\nbob:{SHA}fEqNCco3Yq9h5ZUglD3CZJT4lBs=\n';
 
@@ -403,5 +404,141 @@ describe('default-backend and custom-http-errors', () => {
     assert.deepEqual(moved.upstreams, ['default-errors-8080', 'default-errors-8081']);
     assert.equal(index.server('foo.com')?.locations[0]?.defaultBackend?.upstream, 'default-errors-8081');
     assert.deepEqual(index.upstreams().map((u) => u.upstream), ['default-errors-8081', 'default-svc-80']);
+  });
+});
+
+describe('client-certificate authentication (auth-tls-*)', () => {
+  const f = (n: string) => `metadata.annotations[${AN}${n}]`;
+  const tlsHost = (name: string, annotations: Record<string, string>, o: { created?: string; paths?: ReturnType<typeof path>[]; tls?: boolean } = {}) =>
+    ingress(name, [rule('example.com', ...(o.paths ?? [path('/')]))], {
+      annotations: Object.fromEntries(Object.entries(annotations).map(([k, v]) => [AN + k, v])),
+      ...(o.tls === false ? {} : { tls: [{ hosts: ['example.com'], secretName: 'cert' }] }),
+      created: o.created ?? '2024-01-01T00:00:00Z',
+    });
+  const objects = [tlsSecret('cert', CERT, KEY), caSecret('ca', CERT)];
+  const server = (model: ReturnType<typeof build>) => model.servers.find((s) => s.host === 'example.com')!;
+
+  it('every annotation: the location checks, the server verifies with the CA and depth', () => {
+    const model = build([
+      tlsHost('a', { 'auth-tls-secret': 'default/ca', 'auth-tls-verify-client': 'optional', 'auth-tls-verify-depth': '2', 'auth-tls-error-page': 'https://login.example.com/cert', 'auth-tls-pass-certificate-to-upstream': 'true', 'auth-tls-match-cn': 'CN=alice|CN=bob' }),
+      ...objects,
+    ]);
+    assert.deepEqual(messages(model.problems.filter((p) => p.reason !== 'ServiceNotFound')), []);
+    const s = server(model);
+    assert.deepEqual(s.locations[0]!.settings.clientAuth, { verify: 'optional', errorPage: 'https://login.example.com/cert', passCertificate: true, matchCn: 'CN=alice|CN=bob', refused: false });
+    assert.deepEqual(s.clientAuth, { ca: CERT, depth: 2, secret: { kind: 'Secret', namespace: 'default', name: 'ca' } });
+  });
+
+  it('defaults: verify-client on, depth 1, no certificate for the backend; ca.crt may sit in a kubernetes.io/tls Secret', () => {
+    const both = caSecret('cert', CERT, { type: 'kubernetes.io/tls', extra: { 'tls.crt': CERT, 'tls.key': KEY } });
+    const model = build([tlsHost('a', { 'auth-tls-secret': 'cert' }), both]);
+    const s = server(model);
+    assert.deepEqual(s.locations[0]!.settings.clientAuth, { verify: 'on', passCertificate: false, refused: false });
+    assert.equal(s.clientAuth?.depth, 1);
+  });
+
+  const refused: Record<string, { a: Record<string, string>; want: string }> = {
+    'verify-client not a mode': { a: { 'auth-tls-secret': 'ca', 'auth-tls-verify-client': 'required' }, want: `${f('auth-tls-verify-client')}: Invalid value: "required": must be one of on, off, optional, optional_no_ca` },
+    'verify-depth zero': { a: { 'auth-tls-secret': 'ca', 'auth-tls-verify-depth': '0' }, want: `${f('auth-tls-verify-depth')}: Invalid value: "0": must be a whole number of certificates between 1 and 100` },
+    'error-page with a variable': { a: { 'auth-tls-secret': 'ca', 'auth-tls-error-page': 'https://x.com$request_uri' }, want: `${f('auth-tls-error-page')}: Invalid value: "https://x.com$request_uri": must be an absolute http(s) URL without NGINX variables` },
+    'error-page not a URL': { a: { 'auth-tls-secret': 'ca', 'auth-tls-error-page': '/cert' }, want: `${f('auth-tls-error-page')}: Invalid value: "/cert": must be an absolute http(s) URL: scheme, host, optional port, path and query of A-Z a-z 0-9 - . _ ~ % ! & , = : @ + * ( ) / ?, no fragment` },
+    'pass-certificate not a bool': { a: { 'auth-tls-secret': 'ca', 'auth-tls-pass-certificate-to-upstream': 'yes' }, want: `${f('auth-tls-pass-certificate-to-upstream')}: Invalid value: "yes": must be "true" or "false"` },
+    'match-cn injection (CVE-2025-1097)': { a: { 'auth-tls-secret': 'ca', 'auth-tls-match-cn': 'CN=a") { return 200; } #' }, want: `${f('auth-tls-match-cn')}: Invalid value: "CN=a\\") { return 200; } #": must be CN= followed by A-Z a-z 0-9 space . _ * | = , -` },
+    'match-cn a regex PCRE refuses': { a: { 'auth-tls-secret': 'ca', 'auth-tls-match-cn': 'CN=a|*b' }, want: `${f('auth-tls-match-cn')}: Invalid value: "CN=a|*b": "*" must follow a character it repeats (not "|" or "*")` },
+    'secret with a path': { a: { 'auth-tls-secret': 'default/ca/x' }, want: `${f('auth-tls-secret')}: Invalid value: "default/ca/x": must be a Secret name, or namespace/name` },
+    'secret in another namespace': { a: { 'auth-tls-secret': 'other/ca' }, want: `${f('auth-tls-secret')}: Forbidden: the Secret must be in the Ingress's namespace "default"` },
+    'match-cn without auth-tls-secret (it would serve without checks)': {
+      a: { 'auth-tls-match-cn': 'CN=alice' },
+      want: `${f('auth-tls-secret')}: Required value: auth-tls-match-cn is set: set auth-tls-secret to the Secret holding ca.crt (without it the locations would be served without client certificate authentication)`,
+    },
+  };
+  for (const [name, c] of Object.entries(refused)) {
+    it(`refused: ${name}`, () => {
+      const model = build([tlsHost('a', c.a), ...objects]);
+      assert.deepEqual(messages(model.problems.filter((p) => p.severity === 'error')), [c.want]);
+      assert.deepEqual(model.servers, []);
+    });
+  }
+
+  const warned: Record<string, { objects: unknown[]; want: string[] }> = {
+    'a missing Secret': {
+      objects: [tlsHost('a', { 'auth-tls-secret': 'nope' }), tlsSecret('cert', CERT, KEY)],
+      want: [`${f('auth-tls-secret')}: Invalid value: "nope": Secret does not exist (create it before the Ingress); the locations of this Ingress answer 403 until it is fixed`],
+    },
+    'a Secret without ca.crt': {
+      objects: [tlsHost('a', { 'auth-tls-secret': 'users' }), tlsSecret('cert', CERT, KEY), authSecret('users', HTPASSWD)],
+      want: [`${f('auth-tls-secret')}: Invalid value: "users": Secret has no "ca.crt" key (the PEM bundle of the CA certificates); the locations of this Ingress answer 403 until it is fixed`],
+    },
+    'a ca.crt that is not PEM': {
+      objects: [tlsHost('a', { 'auth-tls-secret': 'ca' }), tlsSecret('cert', CERT, KEY), caSecret('ca', 'not a certificate')],
+      want: [`${f('auth-tls-secret')}: Invalid value: "ca": Secret "ca.crt" is not a bundle of PEM certificates; the locations of this Ingress answer 403 until it is fixed`],
+    },
+    'a PEM block that does not parse': {
+      objects: [tlsHost('a', { 'auth-tls-secret': 'ca' }), tlsSecret('cert', CERT, KEY), caSecret('ca', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')],
+      want: [],
+    },
+    'a Secret with a certificate revocation list (unsupported: revoked certificates would pass)': {
+      objects: [tlsHost('a', { 'auth-tls-secret': 'ca' }), tlsSecret('cert', CERT, KEY), caSecret('ca', CERT, { extra: { 'ca.crl': 'x' } })],
+      want: [`${f('auth-tls-secret')}: Invalid value: "ca": Secret has a "ca.crl", which wharf does not support (revoked certificates would pass); the locations of this Ingress answer 403 until it is fixed`],
+    },
+    'a host without TLS': {
+      objects: [tlsHost('a', { 'auth-tls-secret': 'ca' }, { tls: false }), caSecret('ca', CERT)],
+      want: [`${f('auth-tls-secret')}: Invalid value: "ca": host example.com has no TLS certificate, so no client certificate can be asked for; the locations of this Ingress there answer 403`],
+    },
+  };
+  for (const [name, c] of Object.entries(warned)) {
+    it(`refused with a warning, its locations answer 403: ${name}`, () => {
+      const model = build(c.objects);
+      const problems = model.problems.filter((p) => p.reason !== 'ServiceNotFound');
+      assert.ok(problems.every((p) => p.severity === 'warning'), JSON.stringify(messages(problems)));
+      if (c.want.length > 0) assert.deepEqual(messages(problems), c.want);
+      else assert.match(messages(problems).join('\n'), /"ca\.crt" cannot be parsed/);
+      const s = server(model);
+      assert.equal(s.locations[0]!.settings.clientAuth?.refused, true);
+      assert.equal(s.clientAuth, undefined);
+    });
+  }
+
+  it('verify-client off asks for nothing: the other auth-tls annotations are ignored with a warning', () => {
+    const model = build([tlsHost('a', { 'auth-tls-secret': 'ca', 'auth-tls-verify-client': 'off', 'auth-tls-match-cn': 'CN=x' }), ...objects]);
+    assert.deepEqual(messages(model.problems.filter((p) => p.reason !== 'ServiceNotFound')), [
+      `${f('auth-tls-match-cn')}: ignored: auth-tls-verify-client is "off"`,
+      `${f('auth-tls-secret')}: ignored: auth-tls-verify-client is "off"`,
+    ]);
+    assert.equal(server(model).locations[0]!.settings.clientAuth, undefined);
+  });
+
+  it('one CA per host: the oldest Ingress sets it; a newer one with another depth is refused with a warning, one with the same CA shares it, one without asks nothing', () => {
+    const model = build([
+      tlsHost('old', { 'auth-tls-secret': 'ca' }, { paths: [path('/a')] }),
+      tlsHost('same', { 'auth-tls-secret': 'ca2', 'auth-tls-verify-client': 'optional_no_ca' }, { paths: [path('/b')], created: '2024-01-02T00:00:00Z' }),
+      tlsHost('deeper', { 'auth-tls-secret': 'ca', 'auth-tls-verify-depth': '3' }, { paths: [path('/c')], created: '2024-01-03T00:00:00Z' }),
+      tlsHost('open', {}, { paths: [path('/d')], created: '2024-01-04T00:00:00Z' }),
+      ...objects,
+      caSecret('ca2', CERT),
+    ]);
+    assert.deepEqual(messages(model.problems.filter((p) => p.reason !== 'ServiceNotFound')), [
+      `${f('auth-tls-secret')}: Invalid value: "ca": host example.com already verifies client certificates with the CA bundle and depth of older Ingress default/old; the locations of this Ingress there answer 403`,
+    ]);
+    const s = server(model);
+    const byPath = Object.fromEntries(s.locations.map((l) => [l.path, l.settings.clientAuth?.refused ?? 'none']));
+    assert.deepEqual(byPath, { '/a': false, '/b': false, '/c': true, '/d': 'none' });
+    assert.deepEqual(s.clientAuth?.secret.name, 'ca');
+  });
+
+  it('RoutingIndex: the CA Secret appearing re-renders the host (403 until then)', () => {
+    const parsed = (raw: unknown) => {
+      const r = parseObject(raw);
+      if (!r.ok) throw new Error(r.problems.map((p) => p.message).join('; '));
+      return r.value;
+    };
+    const index = new RoutingIndex(defaultControllerSettings);
+    index.upsert(parsed(tlsSecret('cert', CERT, KEY)));
+    index.upsert(parsed(tlsHost('a', { 'auth-tls-secret': 'ca' })));
+    assert.equal(index.server('example.com')?.locations[0]?.settings.clientAuth?.refused, true);
+    const added = index.upsert(parsed(caSecret('ca', CERT)));
+    assert.deepEqual(added.hosts, ['example.com']);
+    assert.equal(index.server('example.com')?.locations[0]?.settings.clientAuth?.refused, false);
+    assert.equal(index.server('example.com')?.clientAuth?.ca, CERT);
   });
 });

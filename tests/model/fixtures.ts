@@ -119,3 +119,9 @@ export function routes(model: RoutingModel, host: string): string[] {
   const locations = host === '' ? model.defaultServer.locations : (model.servers.find((s) => s.host === host)?.locations ?? []);
   return locations.map((l) => `${l.match} ${l.path} -> ${l.backend?.service}`);
 }
+
+/** A Secret holding a CA bundle under `ca.crt` (auth-tls-secret); Opaque unless `type` says otherwise. */
+export function caSecret(name: string, ca: string, o: { type?: string; extra?: Record<string, string> } = {}) {
+  const data = Object.fromEntries(Object.entries({ 'ca.crt': ca, ...(o.extra ?? {}) }).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: NS }, type: o.type ?? 'Opaque', data };
+}

@@ -9,7 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { startNginx, type TestNginx } from '../support/nginx.ts';
 import { startBackend, type Backend } from '../support/backend.ts';
 import { request, type Reply } from '../support/http.ts';
-import { authSecretObject, ingressObject, loadFragments, peerCertificateCN, renderObjects, selfSigned, serviceObject, tlsSecretObject, type IngressSpec } from './helpers.ts';
+import {
+  authSecretObject, caSecretObject, clientCertificates, httpsWithCertificate, ingressObject, loadFragments, peerCertificateCN, renderObjects, selfSigned, serviceObject,
+  tlsSecretObject, type IngressSpec,
+} from './helpers.ts';
 
 let nginx: TestNginx;
 const backends: Record<string, Backend> = {};
@@ -18,6 +21,9 @@ let h2: { server: http2.Http2Server; address: string };
 const htpasswd = 'alice:$apr1$HeiA5Pzp$UgIyq34pdCCqyRLZGOHfD0\n'; // password "secret"
 /** Covers the host, its www twin and an alias; `half` covers its host only. */
 const certs = { names: selfSigned('www.names.test', ['names.test', 'alias-tls.test']), half: selfSigned('www.half.test') };
+
+/** Client certificates: `good` is signed by the CA in Secret client-ca, `stranger` by another CA. */
+const mtls = { good: clientCertificates('alice'), stranger: clientCertificates('mallory'), server: selfSigned('*.mtls.test') };
 
 const site = (name: string, annotations: Record<string, string>, path = '/', service = 'main', pathType: 'Prefix' | 'ImplementationSpecific' = 'Prefix'): IngressSpec => ({
   name,
@@ -121,6 +127,25 @@ before(async () => {
       tls: [{ hosts: ['www.half.test'], secretName: 'half-tls' }],
     },
   ];
+  // Client-certificate authentication, each on its own TLS host under *.mtls.test.
+  const mtlsSite = (name: string, annotations: Record<string, string>, extra: Partial<IngressSpec> = {}): IngressSpec => ({
+    name,
+    annotations,
+    rules: [{ host: `${name}.mtls.test`, paths: [{ pathType: 'Prefix', path: '/', service: 'main' }] }],
+    tls: [{ hosts: [`${name}.mtls.test`], secretName: 'mtls-tls' }],
+    ...extra,
+  });
+  specs.push(
+    mtlsSite('on', { 'auth-tls-secret': 'default/client-ca', 'auth-tls-pass-certificate-to-upstream': 'true' }),
+    // A newer Ingress on the same host without the annotation: its location asks for nothing.
+    { ...mtlsSite('on-open', {}), rules: [{ host: 'on.mtls.test', paths: [{ pathType: 'Prefix', path: '/open', service: 'main' }] }], tls: [], created: '2025-01-02T00:00:00Z' },
+    mtlsSite('optional', { 'auth-tls-secret': 'client-ca', 'auth-tls-verify-client': 'optional' }),
+    mtlsSite('cn', { 'auth-tls-secret': 'client-ca', 'auth-tls-match-cn': 'CN=bob|CN=carol' }),
+    mtlsSite('cnok', { 'auth-tls-secret': 'client-ca', 'auth-tls-match-cn': 'CN=alice' }),
+    mtlsSite('errpage', { 'auth-tls-secret': 'client-ca', 'auth-tls-error-page': 'https://login.test/certificate' }),
+    mtlsSite('missing', { 'auth-tls-secret': 'no-such-secret' }),
+    { ...mtlsSite('plain', { 'auth-tls-secret': 'client-ca' }), tls: [] },
+  );
   specs.push(
     site('errpages', { 'default-backend': 'errors', 'custom-http-errors': '404, 503' }, '/', 'app'),
     site('fallback', { 'default-backend': 'errors' }, '/', 'empty'),
@@ -132,6 +157,8 @@ before(async () => {
     authSecretObject('htpasswd', htpasswd),
     tlsSecretObject('names-tls', certs.names),
     tlsSecretObject('half-tls', certs.half),
+    tlsSecretObject('mtls-tls', mtls.server),
+    caSecretObject('client-ca', mtls.good.ca),
   ]);
   await loadFragments(nginx, fragments);
   for (const u of model.upstreams) {
@@ -428,4 +455,49 @@ test('default-backend: a Service without endpoints is answered by the default ba
   assert.equal(body.url, '/some/path?q=1', 'the request goes as it came, as to the Service itself');
   assert.equal(body.headers['x-code'], undefined, 'no error headers: this is not an error page');
   assert.equal((await get('nofallback', '/some/path')).status, 503);
+});
+
+test('auth-tls: a certificate the CA signed reaches the backend, which gets it escaped in ssl-client-cert; none or a stranger\'s gets 400', async () => {
+  const ok = await httpsWithCertificate(nginx.httpsPort, 'on.mtls.test', '/x', mtls.good);
+  const body = json({ ...ok, headers: {} } as Reply);
+  assert.equal(body.backend, 'main');
+  assert.equal(`${decodeURIComponent(body.headers['ssl-client-cert']!).trim()}\n`, mtls.good.cert, 'the PEM, URL-escaped, as ingress-nginx sends it');
+  assert.equal(body.headers['ssl-client-verify'], 'SUCCESS');
+  assert.match(body.headers['ssl-client-subject-dn']!, /CN=alice/);
+  assert.equal((await httpsWithCertificate(nginx.httpsPort, 'on.mtls.test', '/x')).status, 400, 'no certificate');
+  assert.equal((await httpsWithCertificate(nginx.httpsPort, 'on.mtls.test', '/x', mtls.stranger)).status, 400, 'a certificate of another CA');
+  assert.equal((await request({ port: nginx.httpPort, host: 'on.mtls.test', path: '/x' })).status, 308, 'plain HTTP is sent to HTTPS first');
+});
+
+test('auth-tls: only the locations of the Ingress with the annotation ask; a forged ssl-client-cert header never reaches the backend', async () => {
+  const open = await httpsWithCertificate(nginx.httpsPort, 'on.mtls.test', '/open');
+  assert.equal(json({ ...open, headers: {} } as Reply).backend, 'main', 'the newer Ingress\'s location needs no certificate');
+  const forged = await httpsWithCertificate(nginx.httpsPort, 'optional.mtls.test', '/y', undefined, { 'ssl-client-cert': 'forged' });
+  const seen = json({ ...forged, headers: {} } as Reply);
+  assert.equal(seen.headers['ssl-client-cert'], undefined, 'cleared without pass-certificate-to-upstream');
+  assert.equal(seen.headers['ssl-client-verify'], 'NONE');
+});
+
+test('auth-tls-verify-client optional: no certificate passes, a stranger\'s is refused with 400', async () => {
+  assert.equal((await httpsWithCertificate(nginx.httpsPort, 'optional.mtls.test', '/')).status, 200);
+  assert.equal((await httpsWithCertificate(nginx.httpsPort, 'optional.mtls.test', '/', mtls.good)).status, 200);
+  assert.equal((await httpsWithCertificate(nginx.httpsPort, 'optional.mtls.test', '/', mtls.stranger)).status, 400);
+});
+
+test('auth-tls-match-cn: a verified certificate with another CN gets 403; the right CN passes', async () => {
+  assert.equal((await httpsWithCertificate(nginx.httpsPort, 'cn.mtls.test', '/', mtls.good)).status, 403);
+  assert.equal((await httpsWithCertificate(nginx.httpsPort, 'cnok.mtls.test', '/', mtls.good)).status, 200);
+  assert.equal((await httpsWithCertificate(nginx.httpsPort, 'cnok.mtls.test', '/')).status, 400, 'no certificate is refused before the CN');
+});
+
+test('auth-tls-error-page: a refused certificate is redirected there', async () => {
+  const r = await httpsWithCertificate(nginx.httpsPort, 'errpage.mtls.test', '/', mtls.stranger);
+  assert.equal(r.status, 302);
+  assert.equal(r.headers.location, 'https://login.test/certificate');
+  assert.equal((await httpsWithCertificate(nginx.httpsPort, 'errpage.mtls.test', '/', mtls.good)).status, 200);
+});
+
+test('auth-tls without its CA Secret, or on a host without TLS, answers 403 even with a good certificate', async () => {
+  assert.equal((await httpsWithCertificate(nginx.httpsPort, 'missing.mtls.test', '/', mtls.good)).status, 403);
+  assert.equal((await request({ port: nginx.httpPort, host: 'plain.mtls.test', path: '/' })).status, 403);
 });

@@ -12,7 +12,7 @@ import { buildModel, defaultControllerSettings, stateFromObjects, validateIngres
 import { renderModel, type Fragment } from '../../src/render/index.ts';
 import { parseConfig, type Directive } from './nginx-config.ts';
 import { templateDirectives } from './template-directives.ts';
-import { ANNOTATION, authSecretObject, nginxTest, selfSigned, serviceObject, tlsSecretObject } from './helpers.ts';
+import { ANNOTATION, authSecretObject, caSecretObject, nginxTest, selfSigned, serviceObject, tlsSecretObject } from './helpers.ts';
 import { corpus } from './corpus.ts';
 
 const SEED = Number(process.env.WHARF_FUZZ_SEED ?? 20260321);
@@ -144,7 +144,13 @@ const ANNOTATIONS: Record<string, readonly string[]> = {
   'permanent-redirect-code': ['301', '308'],
   'temporal-redirect': ['https://tmp.test/'],
   'temporal-redirect-code': ['302', '307'],
-  'auth-tls-match-cn': ['CN=client'],
+  'auth-tls-match-cn': ['CN=client', 'CN=a|CN=b c', 'CN=*.fuzz.test', 'CN=x.*,O=y'],
+  // "client-ca" holds ca.crt; "tls" has none and "missing-ca" does not exist (warnings: 403 locations).
+  'auth-tls-secret': ['client-ca', 'client-ca', 'default/client-ca', 'tls', 'missing-ca'],
+  'auth-tls-verify-client': ['on', 'off', 'optional', 'optional_no_ca'],
+  'auth-tls-verify-depth': ['1', '2', '100'],
+  'auth-tls-error-page': ['https://login.fuzz.test/cert', 'http://127.0.0.1:9/x?y=z'],
+  'auth-tls-pass-certificate-to-upstream': BOOL,
   'mirror-target': ['https://mirror.test/'],
   'mirror-uri': ['/mirror'],
   'mirror-host': ['mirror.test'],
@@ -210,6 +216,13 @@ function randomIngress(g: Gen, i: number): object {
     annotate('default-backend', ANNOTATIONS['default-backend']!);
     annotate('custom-http-errors', ANNOTATIONS['custom-http-errors']!);
   }
+  // Client certificates: the Secret with some of its companions (conflicting CAs and depths on shared hosts).
+  if (g.chance(0.1)) {
+    annotate('auth-tls-secret', ANNOTATIONS['auth-tls-secret']!);
+    for (const name of ['auth-tls-verify-client', 'auth-tls-verify-depth', 'auth-tls-error-page', 'auth-tls-pass-certificate-to-upstream', 'auth-tls-match-cn']) {
+      if (g.chance(0.4)) annotate(name, ANNOTATIONS[name]!);
+    }
+  }
   if (g.chance(0.03)) {
     const name = g.pick(Object.keys(SNIPPETS));
     annotate(name, SNIPPETS[name]!);
@@ -258,7 +271,7 @@ function inspect(f: Fragment): string | null {
     for (const d of ds) {
       if (!allowed.has(d.name)) return `line ${d.line}: directive ${d.name} is not one the templates write`;
       if (d.name === 'include' && !(d.args.length === 1 && LISTEN_FILES.has(d.args[0]!))) return `line ${d.line}: include ${d.args.join(' ')}`;
-      if (['ssl_certificate', 'ssl_certificate_key', 'auth_basic_user_file'].includes(d.name)) {
+      if (['ssl_certificate', 'ssl_certificate_key', 'ssl_client_certificate', 'auth_basic_user_file'].includes(d.name)) {
         const file = d.args[0] ?? '';
         if (!file.startsWith(`files/${f.name}/`) || !(file.slice(`files/${f.name}/`.length) in f.files)) return `line ${d.line}: ${d.name} ${file} is not a file of the fragment`;
       }
@@ -274,7 +287,10 @@ function inspect(f: Fragment): string | null {
 
 let nginx: TestNginx;
 const cert = selfSigned('fuzz.test', ['*.fuzz.test']);
-const fixedObjects = [serviceObject('svc'), serviceObject('errors'), tlsSecretObject('tls', cert), authSecretObject('htpasswd', 'user:$apr1$HeiA5Pzp$UgIyq34pdCCqyRLZGOHfD0\n')];
+const fixedObjects = [
+  serviceObject('svc'), serviceObject('errors'), tlsSecretObject('tls', cert), authSecretObject('htpasswd', 'user:$apr1$HeiA5Pzp$UgIyq34pdCCqyRLZGOHfD0\n'),
+  caSecretObject('client-ca', cert.cert),
+];
 
 before(async () => {
   nginx = await startNginx();
@@ -289,6 +305,7 @@ test(`random Ingresses (seed ${SEED}, ${CASES} cases): what the model admits ren
   const g = gen(SEED);
   let admitted = 0;
   let hosts = 0;
+  let clientAuthHosts = 0;
   for (let start = 0; start < CASES; start += BATCH) {
     const ingresses = Array.from({ length: Math.min(BATCH, CASES - start) }, (_, k) => randomIngress(g, start + k));
     const { state } = stateFromObjects([...ingresses, ...fixedObjects, randomConfigMap(g)]);
@@ -316,8 +333,10 @@ test(`random Ingresses (seed ${SEED}, ${CASES} cases): what the model admits ren
     for (const o of model.defaultServer.sources) sources.add(o.name);
     admitted += sources.size;
     hosts += model.servers.length;
+    clientAuthHosts += model.servers.filter((s) => s.clientAuth).length;
   }
-  t.diagnostic(`${admitted} of ${CASES} Ingresses admitted, ${hosts} host fragments`);
+  t.diagnostic(`${admitted} of ${CASES} Ingresses admitted, ${hosts} host fragments, ${clientAuthHosts} verifying client certificates`);
+  assert.ok(clientAuthHosts > 0, 'some hosts verify client certificates (auth-tls-*)');
   // Not vacuous: a good share of the random Ingresses gets through the model to NGINX.
   assert.ok(admitted > CASES * 0.2, `only ${admitted} of ${CASES} Ingresses were admitted`);
 });

@@ -5,6 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { builtinDefaultServer } from '../../src/render/skeleton.ts';
+import https from 'node:https';
 import tls from 'node:tls';
 import type { GlobalSettings, Location, LocationSettings, ObjectRef, RoutingModel, Server, ServiceBackend } from '../../src/model/types.ts';
 import { renderModel, type Fragment } from '../../src/render/index.ts';
@@ -106,6 +107,57 @@ export function selfSigned(host: string, more: string[] = []): { cert: string; k
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A CA and a client certificate it signs (subject CN `clientCn`), for client-certificate
+ * authentication (auth-tls-*): PEM texts, made with the openssl CLI.
+ */
+export function clientCertificates(clientCn: string): { ca: string; cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-ca-'));
+  const run = (args: string[]) => {
+    const r = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+  };
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  try {
+    run(['req', '-x509', ...ec, '-days', '2', '-subj', `/CN=wharf test CA for ${clientCn}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.pem')]);
+    run(['req', ...ec, '-subj', `/O=wharf/CN=${clientCn}`, '-keyout', join(dir, 'client.key'), '-out', join(dir, 'client.csr')]);
+    run(['x509', '-req', '-in', join(dir, 'client.csr'), '-CA', join(dir, 'ca.pem'), '-CAkey', join(dir, 'ca.key'), '-set_serial', '2', '-days', '2', '-out', join(dir, 'client.pem')]);
+    const read = (f: string) => readFileSync(join(dir, f), 'utf8');
+    return { ca: read('ca.pem'), cert: read('client.pem'), key: read('client.key') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** An Opaque Secret holding a CA bundle under `ca.crt` (auth-tls-secret). */
+export function caSecretObject(name: string, ca: string): object {
+  return { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace: 'default', uid: `uid-secret-${name}` }, data: { 'ca.crt': Buffer.from(ca).toString('base64') } };
+}
+
+/** GET over HTTPS with SNI and Host `host` (and `headers`), presenting `client` (certificate and key) when given. */
+export function httpsWithCertificate(
+  port: number,
+  host: string,
+  path: string,
+  client?: { cert: string; key: string },
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      { host: '127.0.0.1', port, path, servername: host, headers: { ...headers, host }, agent: false, rejectUnauthorized: false, timeout: 5000, ...(client ?? {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`request to ${host}${path} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** The subject CN of the certificate NGINX presents for SNI `servername`, or the handshake error. */

@@ -3,7 +3,7 @@
 // NGINX is in annotations.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { authSecretObject, ingressObject, renderObjects, selfSigned, serviceObject, tlsSecretObject } from './helpers.ts';
+import { authSecretObject, caSecretObject, ingressObject, renderObjects, selfSigned, serviceObject, tlsSecretObject } from './helpers.ts';
 import type { Fragment } from '../../src/render/index.ts';
 
 const cert = selfSigned('app.test', ['www.app.test']);
@@ -250,6 +250,37 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
     lines: [['set $wharf_upstream "default-app-80";', 'proxy_http_version 1.1;']],
     absent: [/error_page/, /intercept_errors/, /wharf_default_upstream/],
   },
+  {
+    name: 'auth-tls: the server asks for a certificate and verifies it with the CA; the location requires a verified one (400), checks the CN (403) and tells the backend',
+    annotations: { 'auth-tls-secret': 'client-ca', 'auth-tls-verify-depth': '2', 'auth-tls-pass-certificate-to-upstream': 'true', 'auth-tls-match-cn': 'CN=alice|CN=bob smith' },
+    opts: { tls: true, extra: [caSecretObject('client-ca', cert.cert)] },
+    lines: [
+      ['ssl_certificate_key files/app.test/tls.key;', 'ssl_client_certificate files/app.test/ca.crt;', 'ssl_verify_client optional_no_ca;', 'ssl_verify_depth 2;'],
+      ['return 308 https://$host$wharf_https_port$request_uri;', '}', 'if ($ssl_client_verify != SUCCESS) {', 'return 400;', '}', 'if ($ssl_client_s_dn !~ "CN=alice|CN=bob smith") {', 'return 403;', '}'],
+      ['proxy_set_header ssl-client-cert $ssl_client_escaped_cert;', 'proxy_set_header ssl-client-verify $ssl_client_verify;', 'proxy_set_header ssl-client-subject-dn $ssl_client_s_dn;', 'proxy_set_header ssl-client-issuer-dn $ssl_client_i_dn;'],
+    ],
+  },
+  {
+    name: 'auth-tls-verify-client optional with an error page: only a failed certificate is redirected; ssl-client-cert is cleared',
+    annotations: { 'auth-tls-secret': 'client-ca', 'auth-tls-verify-client': 'optional', 'auth-tls-error-page': 'https://login.test/cert' },
+    opts: { tls: true, extra: [caSecretObject('client-ca', cert.cert)] },
+    lines: [['if ($ssl_client_verify ~ "^FAILED") {', 'return 302 "https://login.test/cert";', '}'], ['proxy_set_header ssl-client-cert "";']],
+    absent: [/ssl_client_s_dn !~/],
+  },
+  {
+    name: 'auth-tls-verify-client optional_no_ca checks nothing in the location, but the backend learns the result',
+    annotations: { 'auth-tls-secret': 'client-ca', 'auth-tls-verify-client': 'optional_no_ca', 'backend-protocol': 'GRPC' },
+    opts: { tls: true, extra: [caSecretObject('client-ca', cert.cert)] },
+    lines: [['grpc_set_header ssl-client-cert "";', 'grpc_set_header ssl-client-verify $ssl_client_verify;']],
+    absent: [/if \(\$ssl_client_verify/],
+  },
+  {
+    name: 'auth-tls without TLS on the host: the location answers 403 and the server asks nothing',
+    annotations: { 'auth-tls-secret': 'client-ca' },
+    opts: { extra: [caSecretObject('client-ca', cert.cert)] },
+    lines: [['location = "/app" {', 'return 403;']],
+    absent: [/ssl_client_certificate|ssl_verify_client|ssl-client-/],
+  },
 ];
 
 for (const c of cases) {
@@ -285,6 +316,14 @@ test('TLS and htpasswd files are shipped with the fragment, keys and htpasswd as
   assert.deepEqual(f.files['tls.key'], { content: cert.key, secret: true });
   const auth = names.find((n) => n.startsWith('auth-'))!;
   assert.deepEqual(f.files[auth], { content: htpasswd, secret: true });
+});
+
+test('the client CA bundle is shipped with the fragment as ca.crt, not secret; a host without auth-tls ships none and sets no ssl_verify_client', () => {
+  const f = hostFragment({ 'auth-tls-secret': 'client-ca' }, { tls: true, extra: [caSecretObject('client-ca', cert.cert)] });
+  assert.deepEqual(f.files['ca.crt'], { content: cert.cert, secret: false });
+  const plain = hostFragment({}, { tls: true });
+  assert.equal(plain.files['ca.crt'], undefined);
+  assert.doesNotMatch(plain.config, /ssl_verify_client|ssl_client_certificate|ssl-client-/);
 });
 
 test('_main carries the global ConfigMap settings', () => {

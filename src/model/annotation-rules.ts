@@ -3,6 +3,7 @@
 // reason the value is refused. Cross-annotation rules (companions without their parent, …) live in
 // annotations.ts.
 import { isIPv6 } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import {
   checkCookieName,
   checkHashBy,
@@ -66,6 +67,14 @@ export interface AnnotationDraft {
   authTlsErrorPage?: string;
   authTlsPassCertificate?: boolean;
   authTlsMatchCn?: string;
+  /** proxy-ssl-secret as written: `name` or `namespace/name`. */
+  proxySslSecret?: string;
+  proxySslVerify?: boolean;
+  proxySslVerifyDepth?: number;
+  proxySslName?: string;
+  proxySslServerName?: boolean;
+  proxySslProtocols?: string[];
+  proxySslCiphers?: string;
 }
 
 /** Parses one annotation value into the draft; returns the reason when the value is refused. */
@@ -256,6 +265,49 @@ function checkMatchCn(v: string): string | null {
   return null;
 }
 
+/** proxy-ssl-name: a host name (any case, written lowercase); no wildcard, port or address. */
+function checkSslName(v: string): string | null {
+  const reason = checkHost(v.toLowerCase());
+  if (reason) return reason;
+  if (v.includes('*')) return 'must be a host name such as backend.example.com (no wildcard: it is the name the certificate is checked for)';
+  return null;
+}
+
+/** The TLS versions NGINX 1.22 knows, in its spelling; SSLv2 and SSLv3 are broken and refused. */
+const SSL_PROTOCOLS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
+/** proxy-ssl-protocols: TLS versions separated by spaces, duplicates dropped, in version order. */
+const sslProtocols: AnnotationParser = (v, d) => {
+  const items = v.split(' ').filter((x) => x !== '');
+  if (items.length === 0) return `must list one or more of ${SSL_PROTOCOLS.join(', ')}, separated by spaces`;
+  for (const item of items) {
+    if (!SSL_PROTOCOLS.includes(item)) return `item ${quote(item.slice(0, 40))} must be one of ${SSL_PROTOCOLS.join(', ')} (separated by spaces; SSLv2 and SSLv3 are not supported)`;
+  }
+  d.proxySslProtocols = SSL_PROTOCOLS.filter((p) => items.includes(p));
+  return null;
+};
+
+/**
+ * proxy-ssl-ciphers: an OpenSSL cipher string of `:`-separated items, each a name or `+`-joined
+ * names with an optional ! - + prefix, or @STRENGTH / @SECLEVEL=n. NGINX refuses the whole
+ * configuration when a string selects no cipher, so it must select one (checked with OpenSSL).
+ */
+const CIPHER_ITEM = /^(?:[!+-]?[A-Za-z0-9][A-Za-z0-9._-]{0,63}(?:\+[A-Za-z0-9][A-Za-z0-9._-]{0,63}){0,7}|@STRENGTH|@SECLEVEL=[0-5])$/;
+function checkCiphers(v: string): string | null {
+  if (v.length > 1024) return 'must be at most 1024 characters';
+  const items = v.split(':');
+  for (const item of items) {
+    if (!CIPHER_ITEM.test(item)) return `item ${quote(item.slice(0, 40))} must be an OpenSSL cipher name or alias (A-Z a-z 0-9 . _ -, joined by "+", optionally after ! - or +), @STRENGTH or @SECLEVEL=n, items separated by ":"`;
+    if (/^[!+-]?TLS_/.test(item)) return `item ${quote(item.slice(0, 40))} is a TLSv1.3 suite, which OpenSSL chooses itself: list TLSv1.2 ciphers or aliases such as HIGH`;
+  }
+  try {
+    createSecureContext({ ciphers: v });
+  } catch {
+    return 'selects no cipher OpenSSL knows (e.g. "HIGH:!aNULL:!MD5" or "ECDHE-RSA-AES128-GCM-SHA256")';
+  }
+  return null;
+}
+
 const VERIFY_CLIENT = ['on', 'off', 'optional', 'optional_no_ca'] as const;
 
 const PROTOCOLS: readonly BackendProtocol[] = ['HTTP', 'HTTPS', 'GRPC', 'GRPCS'];
@@ -363,6 +415,25 @@ export const ANNOTATION_RULES: Readonly<Record<string, AnnotationParser>> = {
   },
   'auth-tls-pass-certificate-to-upstream': bool((d, b) => (d.authTlsPassCertificate = b)),
   'auth-tls-match-cn': checked(checkMatchCn, (d, v) => (d.authTlsMatchCn = v)),
+  'proxy-ssl-secret': (v, d) => {
+    if (!SECRET_REF.test(v)) return 'must be a Secret name, or namespace/name';
+    d.proxySslSecret = v;
+    return null;
+  },
+  'proxy-ssl-verify': (v, d) => {
+    if (v !== 'on' && v !== 'off') return 'must be "on" or "off"';
+    d.proxySslVerify = v === 'on';
+    return null;
+  },
+  'proxy-ssl-verify-depth': integer(1, 100, 'a whole number of certificates', (d, n) => (d.proxySslVerifyDepth = n)),
+  'proxy-ssl-name': checked(checkSslName, (d, v) => (d.proxySslName = v.toLowerCase())),
+  'proxy-ssl-server-name': (v, d) => {
+    if (v !== 'on' && v !== 'off') return 'must be "on" or "off"';
+    d.proxySslServerName = v === 'on';
+    return null;
+  },
+  'proxy-ssl-protocols': sslProtocols,
+  'proxy-ssl-ciphers': checked(checkCiphers, (d, v) => (d.proxySslCiphers = v)),
 };
 
 /**

@@ -5,7 +5,7 @@
 import { ANNOTATION_RULES, NIGHTMARE_GRAMMARS, type AnnotationDraft } from './annotation-rules.ts';
 import { describeForbidden, NEVER_IN_A_VALUE } from './grammar.ts';
 import { ProblemList, cmp } from './problems.ts';
-import type { ClientAuth, LocationSettings, ObjectRef, Problem } from './types.ts';
+import type { ClientAuth, LocationSettings, ObjectRef, Problem, ProxySsl } from './types.ts';
 
 export const ANNOTATION_PREFIX = 'nginx.ingress.kubernetes.io/';
 const MAX_VALUE = 4096;
@@ -19,7 +19,7 @@ const DEFAULT_REALM = 'Authentication Required';
 /** What the annotations of one Ingress say, before Secrets are resolved. */
 export interface IngressAnnotations {
   /** Shared by every location of the Ingress; sslRedirect, basicAuth and clientAuth are filled in later. */
-  settings: Omit<LocationSettings, 'sslRedirect' | 'basicAuth' | 'clientAuth'>;
+  settings: Omit<LocationSettings, 'sslRedirect' | 'basicAuth' | 'clientAuth' | 'proxySsl'>;
   /** ssl-redirect as written; undefined means the global default. */
   sslRedirect: boolean | undefined;
   /** ImplementationSpecific paths are regexes (use-regex, or rewrite-target as ingress-nginx implies). */
@@ -42,6 +42,11 @@ export interface IngressAnnotations {
    * (in the Ingress's namespace) holds the CA bundle under `ca.crt`; null when not asked for.
    */
   clientAuth: (Omit<ClientAuth, 'refused'> & { secretName: string; depth: number; field: string }) | null;
+  /**
+   * proxy-ssl-* for an HTTPS or GRPCS backend: the settings, and the Secret (in the Ingress's
+   * namespace) holding tls.crt/tls.key and/or ca.crt, when set; null when none is set (most).
+   */
+  proxySsl: { settings: Omit<ProxySsl, 'refused' | 'secret' | 'clientCertificate' | 'ca'>; secretName: string | null; field: string } | null;
 }
 
 /** The field path of an annotation in messages. */
@@ -256,6 +261,8 @@ function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, na
     }
   }
 
+  const proxySsl = combineProxySsl(d, settings.backendProtocol, canary !== null, present, namespace, problems, ignored);
+
   return {
     settings,
     sslRedirect: d.sslRedirect,
@@ -266,5 +273,55 @@ function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, na
     fromToWww: !canary && d.fromToWww === true,
     defaultBackend,
     clientAuth,
+    proxySsl,
   };
+}
+
+const PROXY_SSL = ['proxy-ssl-secret', 'proxy-ssl-verify', 'proxy-ssl-verify-depth', 'proxy-ssl-name', 'proxy-ssl-server-name', 'proxy-ssl-protocols', 'proxy-ssl-ciphers'];
+
+/** proxy-ssl-*: only for HTTPS/GRPCS backends, never on a canary; verify "on" needs the Secret with the CA. */
+function combineProxySsl(
+  d: AnnotationDraft,
+  protocol: LocationSettings['backendProtocol'],
+  isCanary: boolean,
+  present: Set<string>,
+  namespace: string,
+  problems: ProblemList,
+  ignored: (names: string[], because: string) => void,
+): IngressAnnotations['proxySsl'] {
+  if (!PROXY_SSL.some((n) => present.has(n))) return null;
+  const field = annotationField(`${ANNOTATION_PREFIX}proxy-ssl-secret`);
+  if (isCanary) {
+    ignored(PROXY_SSL, "canary Ingresses add backends to the paths of other Ingresses, whose proxy-ssl-* settings apply");
+    return null;
+  }
+  if (protocol !== 'HTTPS' && protocol !== 'GRPCS') {
+    ignored(PROXY_SSL, `backend-protocol is ${protocol}, not HTTPS or GRPCS (no TLS to the backend)`);
+    return null;
+  }
+  const verify = d.proxySslVerify ?? false;
+  if (!verify) ignored(['proxy-ssl-verify-depth'], 'proxy-ssl-verify is not "on"');
+  let secretName: string | null = null;
+  if (d.proxySslSecret !== undefined) {
+    const slash = d.proxySslSecret.indexOf('/');
+    const ns = slash < 0 ? namespace : d.proxySslSecret.slice(0, slash);
+    if (ns !== namespace) {
+      problems.forbidden('InvalidAnnotation', field, `the Secret must be in the Ingress's namespace "${namespace}"`);
+      return null;
+    }
+    secretName = slash < 0 ? d.proxySslSecret : d.proxySslSecret.slice(slash + 1);
+  } else if (verify && !present.has('proxy-ssl-secret')) {
+    // Never weaker than asked: without the CA, the backend would be proxied unverified.
+    problems.required('InvalidAnnotation', field, 'proxy-ssl-verify is "on": set proxy-ssl-secret to the Secret holding ca.crt (without it the backend\'s certificate could not be verified)');
+    return null;
+  } else if (present.has('proxy-ssl-secret') || (d.proxySslVerify === undefined && present.has('proxy-ssl-verify'))) {
+    // An invalid proxy-ssl-secret or proxy-ssl-verify is an error already: nothing of proxy-ssl-* is used.
+    return null;
+  }
+  const settings: NonNullable<IngressAnnotations['proxySsl']>['settings'] = { verify, depth: d.proxySslVerifyDepth ?? 1 };
+  if (d.proxySslName !== undefined) settings.name = d.proxySslName;
+  if (d.proxySslServerName !== undefined) settings.serverName = d.proxySslServerName;
+  if (d.proxySslProtocols !== undefined) settings.protocols = d.proxySslProtocols;
+  if (d.proxySslCiphers !== undefined) settings.ciphers = d.proxySslCiphers;
+  return { settings, secretName, field };
 }

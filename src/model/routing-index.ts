@@ -9,7 +9,7 @@ import { mergeHost, type MergedHost } from './merge-host.ts';
 import { resolveNames, type NameLookup } from './server-names.ts';
 import { cmp, compareProblems } from './problems.ts';
 import type { ConfigMap, EndpointSlice, Ingress, IngressClass, KubeKind, KubeObject, Secret, Service } from './schemas.ts';
-import { clientCaOf, htpasswdOf, tlsMaterial, type TlsMaterial } from './secrets.ts';
+import { clientCaOf, htpasswdOf, proxySslOf, tlsMaterial, type TlsMaterial } from './secrets.ts';
 import { DEFAULT_HOST, translateIngress, type TranslateContext, type Translation } from './translate-ingress.ts';
 import type { GlobalSettings, ObjectRef, Problem, RoutingModel, Server, ServiceBackend } from './types.ts';
 import { UpstreamNames, upstreamRefKey, type Rename } from './upstreams.ts';
@@ -90,6 +90,7 @@ export class RoutingIndex implements ClusterState {
   private readonly tlsMemo = new WeakMap<Secret, TlsMaterial>();
   private readonly htpasswdMemo = new WeakMap<Secret, ReturnType<typeof htpasswdOf>>();
   private readonly caMemo = new WeakMap<Secret, ReturnType<typeof clientCaOf>>();
+  private readonly proxySslMemo = new WeakMap<Secret, ReturnType<typeof proxySslOf>>();
   private readonly ctx: TranslateContext;
 
   constructor(settings: ControllerSettings, state?: ClusterState) {
@@ -102,6 +103,7 @@ export class RoutingIndex implements ClusterState {
       tlsOf: (s) => this.memo(this.tlsMemo, s, tlsMaterial),
       htpasswdOf: (s) => this.memo(this.htpasswdMemo, s, htpasswdOf),
       clientCaOf: (s) => this.memo(this.caMemo, s, clientCaOf),
+      proxySslOf: (s) => this.memo(this.proxySslMemo, s, proxySslOf),
     };
     ({ settings: this.globalSettings, problems: this.globalProblems } = parseGlobalSettings(null));
     if (!state) return;

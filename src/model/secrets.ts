@@ -1,5 +1,6 @@
 // What wharf takes from Secrets: a TLS certificate and key (kubernetes.io/tls), an htpasswd file
-// (the `auth` key, for basic auth) and a client CA bundle (`ca.crt`, for auth-tls-secret). All end up
+// (the `auth` key, for basic auth), a client CA bundle (`ca.crt`, for auth-tls-secret) and what
+// proxy-ssl-secret holds for HTTPS backends (a client certificate and/or a CA bundle). All end up
 // in files NGINX reads, so all are checked here: a broken one would make `nginx -t` fail. Messages never quote Secret data.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { Secret } from './schemas.ts';
@@ -58,6 +59,11 @@ export function tlsMaterial(secret: Secret): TlsMaterial {
   const keyText = secretText(secret, 'tls.key');
   if (!certText) return { ok: false, reason: 'has no tls.crt' };
   if (!keyText) return { ok: false, reason: 'has no tls.key' };
+  return certificateAndKey(certText, keyText);
+}
+
+/** Checks a PEM certificate chain and its key: PEM, a parsable certificate and a key that matches it. */
+function certificateAndKey(certText: string, keyText: string): TlsMaterial {
   const certs = pemBlocks(certText);
   if (!certs || certs.length === 0 || certs.some((b) => b.label !== 'CERTIFICATE')) {
     return { ok: false, reason: 'tls.crt is not a PEM certificate chain' };
@@ -122,9 +128,14 @@ export function htpasswdOf(secret: Secret): { ok: true; htpasswd: string } | { o
 export function clientCaOf(secret: Secret): { ok: true; ca: string } | { ok: false; reason: string } {
   const text = secretText(secret, 'ca.crt');
   if (text === undefined) return { ok: false, reason: 'has no "ca.crt" key (the PEM bundle of the CA certificates)' };
-  if (text.length > 1 << 20) return { ok: false, reason: '"ca.crt" is larger than 1 MiB' };
   // ingress-nginx rejects the revoked certificates a ca.crl lists; wharf cannot, so it refuses them all.
   if (secretText(secret, 'ca.crl') !== undefined) return { ok: false, reason: 'has a "ca.crl", which wharf does not support (revoked certificates would pass)' };
+  return caBundle(text);
+}
+
+/** A `ca.crt` text as a normalized bundle of parsed PEM certificates, or the reason it is refused. */
+function caBundle(text: string): { ok: true; ca: string } | { ok: false; reason: string } {
+  if (text.length > 1 << 20) return { ok: false, reason: '"ca.crt" is larger than 1 MiB' };
   const blocks = pemBlocks(text);
   if (!blocks || blocks.length === 0 || blocks.some((b) => b.label !== 'CERTIFICATE')) {
     return { ok: false, reason: '"ca.crt" is not a bundle of PEM certificates' };
@@ -135,4 +146,36 @@ export function clientCaOf(secret: Secret): { ok: true; ca: string } | { ok: fal
     return { ok: false, reason: `"ca.crt" cannot be parsed (${(e as Error).message.slice(0, 80)})` };
   }
   return { ok: true, ca: blocks.map((b) => b.pem).join('') };
+}
+
+/** What proxy-ssl-secret gives an HTTPS backend's connections: a client certificate, a CA bundle, or both. */
+export type ProxySslMaterial = { ok: true; cert: string | null; key: string | null; ca: string | null } | { ok: false; reason: string };
+
+/**
+ * The contents of a proxy-ssl-secret (Opaque or kubernetes.io/tls, as ingress-nginx reads it):
+ * `tls.crt` with `tls.key` (the certificate wharf presents to the backend) and/or `ca.crt` (the CAs
+ * the backend's certificate is verified with), each checked; or the reason it is refused.
+ */
+export function proxySslOf(secret: Secret): ProxySslMaterial {
+  if (secret.type !== 'Opaque' && secret.type !== 'kubernetes.io/tls') return { ok: false, reason: `has type "${secret.type}", not Opaque or kubernetes.io/tls` };
+  const certText = secretText(secret, 'tls.crt');
+  const keyText = secretText(secret, 'tls.key');
+  const caText = secretText(secret, 'ca.crt');
+  if (certText === undefined && keyText === undefined && caText === undefined) return { ok: false, reason: 'has none of tls.crt with tls.key (a client certificate) and ca.crt (CA certificates)' };
+  if ((certText === undefined) !== (keyText === undefined)) return { ok: false, reason: certText === undefined ? 'has tls.key but no tls.crt' : 'has tls.crt but no tls.key' };
+  let cert: string | null = null;
+  let key: string | null = null;
+  if (certText !== undefined && keyText !== undefined) {
+    const m = certificateAndKey(certText, keyText);
+    if (!m.ok) return m;
+    cert = m.cert;
+    key = m.key;
+  }
+  let ca: string | null = null;
+  if (caText !== undefined) {
+    const b = caBundle(caText);
+    if (!b.ok) return b;
+    ca = b.ca;
+  }
+  return { ok: true, cert, key, ca };
 }

@@ -9,7 +9,7 @@ import { captureGroups, checkHost, checkPlainPath, checkRegexPath, highestCaptur
 import { isHandled } from './ingress-class.ts';
 import { ProblemList } from './problems.ts';
 import type { Ingress, IngressBackend, IngressClass, Secret, Service } from './schemas.ts';
-import type { clientCaOf, htpasswdOf, TlsMaterial } from './secrets.ts';
+import type { clientCaOf, htpasswdOf, ProxySslMaterial, TlsMaterial } from './secrets.ts';
 import type { UpstreamRef } from './upstreams.ts';
 import type { Location, ObjectRef, Problem, ServiceBackend, Tls } from './types.ts';
 
@@ -92,6 +92,7 @@ export interface TranslateContext {
   tlsOf(secret: Secret): TlsMaterial;
   htpasswdOf(secret: Secret): ReturnType<typeof htpasswdOf>;
   clientCaOf(secret: Secret): ReturnType<typeof clientCaOf>;
+  proxySslOf(secret: Secret): ProxySslMaterial;
 }
 
 /** The reference of an Ingress in Problems and sources. */
@@ -165,6 +166,30 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
       // ingress-nginx drops the Ingress's client auth (and answers 403 on the server); wharf refuses
       // only the locations that asked for it, until the Secret holds a valid ca.crt.
       problems.invalid('InvalidAuthTlsSecret', field, secretName, `Secret ${result.reason}; the locations of this Ingress answer 403 until it is fixed`, 'warning');
+    }
+  }
+
+  if (ann.proxySsl) {
+    const { settings: ssl, secretName, field } = ann.proxySsl;
+    settings.proxySsl = { ...ssl, refused: false };
+    if (secretName !== null) {
+      const secretKey = objectKey(ns, secretName);
+      if (!t.secrets.includes(secretKey)) t.secrets.push(secretKey);
+      const secret = ctx.secrets.get(secretKey);
+      const result = secret ? ctx.proxySslOf(secret) : { ok: false as const, reason: 'does not exist (create it before the Ingress)' };
+      // Never weaker than asked: a backend is not proxied unverified, nor without its client certificate.
+      if (!result.ok) {
+        settings.proxySsl.refused = true;
+        problems.invalid('InvalidProxySslSecret', field, secretName, `Secret ${result.reason}; the locations of this Ingress answer 502 until it is fixed`, 'warning');
+      } else {
+        settings.proxySsl.secret = { kind: 'Secret', namespace: ns, name: secretName };
+        if (result.cert !== null && result.key !== null) settings.proxySsl.clientCertificate = { cert: result.cert, key: result.key };
+        if (result.ca !== null) settings.proxySsl.ca = result.ca;
+        if (ssl.verify && result.ca === null) {
+          settings.proxySsl.refused = true;
+          problems.invalid('InvalidProxySslSecret', field, secretName, 'Secret has no "ca.crt" to verify the backend\'s certificate with (proxy-ssl-verify is "on"); the locations of this Ingress answer 502 until it is fixed', 'warning');
+        }
+      }
     }
   }
 

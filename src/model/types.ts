@@ -97,6 +97,11 @@ export interface LocationSettings {
    * or an older Ingress set another CA or depth on the host: the location answers 403.
    */
   clientAuth?: ClientAuth;
+  /**
+   * TLS towards an HTTPS or GRPCS backend (proxy-ssl-*): only set when one of those annotations is
+   * (rare), and only with backend-protocol HTTPS or GRPCS.
+   */
+  proxySsl?: ProxySsl;
   appRoot?: string;
   redirect?: { url: string; code: 301 | 302 | 307 | 308 };
   /**
@@ -118,6 +123,32 @@ export interface ClientAuth {
   passCertificate: boolean;
   /** auth-tls-match-cn: a regex (strict grammar, `CN=…`) the subject DN must match, else 403. */
   matchCn?: string;
+  refused: boolean;
+}
+
+/** proxy-ssl-*: how the connection to an HTTPS (GRPCS) backend is made and its certificate checked. */
+export interface ProxySsl {
+  /** proxy-ssl-secret, when set and usable (absent: none set). */
+  secret?: ObjectRef;
+  /** PEM certificate chain and key presented to the backend (proxy_ssl_certificate / _key). */
+  clientCertificate?: { cert: string; key: string };
+  /** PEM CA bundle the backend's certificate is verified with (proxy_ssl_trusted_certificate). */
+  ca?: string;
+  /** proxy-ssl-verify "on": the backend's certificate must chain to `ca` and match `name`. */
+  verify: boolean;
+  depth: number;
+  /** proxy-ssl-name: a lowercase host name, checked in the certificate and sent as SNI. */
+  name?: string;
+  /** proxy-ssl-server-name: send SNI (absent: NGINX's default, off). */
+  serverName?: boolean;
+  /** proxy-ssl-protocols: TLS versions, in NGINX's spelling (TLSv1.2, TLSv1.3, …), sorted. */
+  protocols?: string[];
+  /** proxy-ssl-ciphers: an OpenSSL cipher string that selects at least one cipher. */
+  ciphers?: string;
+  /**
+   * The Secret is missing or unusable, or verify is on without a CA: the locations answer 502
+   * rather than proxy with less than was asked (unverified, or without the client certificate).
+   */
   refused: boolean;
 }
 

@@ -93,6 +93,9 @@ const FILE = /^files\/[a-z0-9_][a-z0-9._-]{0,239}\/[a-z0-9][a-z0-9._-]{0,127}$/;
 const ZONE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$/;
 const UPSTREAM = /^[a-z0-9][a-z0-9.-]{0,252}$/;
 const SIZE = /^(?:0|[1-9][0-9]{0,8})[kKmMgG]?$/;
+const SSL_PROTOCOLS = new Set(['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']);
+const CIPHER_ITEM = '(?:[!+-]?[A-Za-z0-9][A-Za-z0-9._-]{0,63}(?:\\+[A-Za-z0-9][A-Za-z0-9._-]{0,63}){0,7}|@STRENGTH|@SECLEVEL=[0-5])';
+const SSL_CIPHERS = new RegExp(`^(?=.{1,1024}$)${CIPHER_ITEM}(?::${CIPHER_ITEM})*$`);
 const REWRITE_TARGET = new RegExp(`^(?:/|\\$[1-9])(?:[${PATH_CHARS}?]|\\$[1-9]){0,2047}$`);
 const escapeRegex = (s: string): string => s.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
 /** The conditions proxy_next_upstream and grpc_next_upstream take; `off` only alone. */
@@ -262,6 +265,16 @@ export const filters: Record<string, Filter> = {
     }
     return new NginxText(value.join(' '));
   },
+  // The arguments of proxy_ssl_protocols / grpc_ssl_protocols, from a list: TLS versions NGINX knows.
+  nginx_ssl_protocols: (value) => {
+    if (!Array.isArray(value) || value.length === 0) throw new UnsafeValueError('nginx_ssl_protocols', value, 'not a list of TLS versions');
+    for (const p of value) {
+      if (typeof p !== 'string' || !SSL_PROTOCOLS.has(p)) throw new UnsafeValueError('nginx_ssl_protocols', p, `not one of ${[...SSL_PROTOCOLS].join(', ')}`);
+    }
+    return new NginxText(value.join(' '));
+  },
+  // An OpenSSL cipher string (proxy_ssl_ciphers), bare: `:`-separated names, + joins, ! - + prefixes, @STRENGTH, @SECLEVEL=n.
+  nginx_ssl_ciphers: check('nginx_ssl_ciphers', SSL_CIPHERS, 'not an OpenSSL cipher string of [A-Za-z0-9._-] names, ":" "+" "!" "-" and @STRENGTH / @SECLEVEL=n'),
   // A duration in whole seconds, written `Ns`; bounded so that NGINX's milliseconds cannot overflow.
   nginx_seconds: (value) => new NginxText(`${integer('nginx_seconds', value, 0, 2_147_483)}s`),
   // A positive integer (rates, connection limits, weights' totals).

@@ -29,7 +29,16 @@ const sections = {
   customErrors: loadTemplate('location-custom-errors.liquid'),
   clientAuth: loadTemplate('location-client-auth.liquid'),
   clientCertHeaders: loadTemplate('location-client-cert-headers.liquid'),
+  proxySsl: loadTemplate('location-proxy-ssl.liquid'),
+  grpcSsl: loadTemplate('location-grpc-ssl.liquid'),
 };
+// A location that cannot reach its backend as asked (proxy-ssl-verify without a CA): 502, as NGINX
+// answers when an upstream's certificate fails verification.
+const PROXY_SSL_REFUSED = '        return 502;\n';
+// A location with its own TLS settings towards the backend never shares a kept-alive connection
+// (the skeleton's $wharf_backend then names an upstream without keepalive); a `set`, so it comes
+// before any `rewrite ... break`.
+const PROXY_SSL_ISOLATED = '        set $wharf_tls_isolated 1;\n';
 const errorPageTemplate = loadTemplate('location-error-page.liquid');
 
 /** The body of a custom-http-errors named location (server level, one per location and code). */
@@ -87,6 +96,8 @@ export function renderLocationBody(b: BodyView): NginxText {
   if (b.httpsRedirect) add('httpsRedirect');
   // Client certificates are checked before any answer, as NGINX's ssl_verify_client would.
   if (b.clientAuth) add('clientAuth');
+  // Refused TLS to the backend answers before anything else could reach it.
+  if (b.proxySsl) text += b.proxySsl.refused ? PROXY_SSL_REFUSED : PROXY_SSL_ISOLATED;
   if (b.escapedUri || b.appRoot !== null || b.redirect !== null || b.noBackend) add('answer');
   if (b.redirect === null && !b.noBackend) {
     add('upstream');
@@ -105,6 +116,7 @@ export function renderLocationBody(b: BodyView): NginxText {
     }
     if (b.defaultBackend && b.defaultBackend.pages.length > 0) add('customErrors');
     if (b.clientAuth && !b.clientAuth.refused) add('clientCertHeaders');
+    if (b.proxySsl && !b.proxySsl.refused) add(b.grpc ? 'grpcSsl' : 'proxySsl');
     if (b.request) add(b.grpc ? 'grpcRequest' : 'proxyRequest');
     else text += b.grpc ? plainRequest.grpc : plainRequest.proxy;
     add(b.grpc ? 'grpc' : 'proxy');

@@ -60,6 +60,24 @@ export interface BodyView {
   defaultBackend: DefaultBackendView | null;
   /** Client-certificate checks (auth-tls-*): null when the location has none (most). */
   clientAuth: ClientAuthView | null;
+  /** TLS towards the backend (proxy-ssl-*): null when the location sets none (most). */
+  proxySsl: ProxySslView | null;
+}
+
+/** proxy-ssl-* (grpc_ssl_* for GRPCS): the files and settings of the connection to the backend. */
+export interface ProxySslView {
+  /** Verification asked for without a usable CA, or an unusable Secret: answer 502, never proxy. */
+  refused: boolean;
+  /** files/<fragment>/… of the client certificate and key (both or neither), and of the CA bundle. */
+  certificate: string | null;
+  key: string | null;
+  trusted: string | null;
+  verify: boolean;
+  depth: number;
+  name: string | null;
+  serverName: 'on' | 'off' | null;
+  protocols: string[] | null;
+  ciphers: string | null;
 }
 
 /** What a location with client-certificate authentication checks, and what its backend is told. */
@@ -296,6 +314,7 @@ function body(loc: Location, ctx: Ctx): BodyView {
   }
   return {
     source: ref(loc.source),
+    proxySsl: s.proxySsl ? proxySslOf(s.proxySsl, ctx) : null,
     // The model's sslRedirect is already the effective value (TLS host, ssl-redirect not "false").
     httpsRedirect: s.sslRedirect || s.forceSslRedirect,
     escapedUri:
@@ -326,6 +345,37 @@ function body(loc: Location, ctx: Ctx): BodyView {
     defaultBackend,
     clientAuth,
   };
+}
+
+/** The proxy-ssl-* view of a location, shipping the Secret's files with the fragment. */
+function proxySslOf(p: NonNullable<Location['settings']['proxySsl']>, ctx: Ctx): ProxySslView {
+  const v: ProxySslView = {
+    refused: p.refused,
+    certificate: null,
+    key: null,
+    trusted: null,
+    verify: p.verify,
+    depth: p.depth,
+    name: p.name ?? null,
+    serverName: onOff(p.serverName),
+    protocols: p.protocols ?? null,
+    ciphers: p.ciphers ?? null,
+  };
+  if (p.refused || !p.secret) return v;
+  const base = `proxy-ssl-${shortId(ref(p.secret))}`;
+  if (p.clientCertificate) {
+    ctx.files[`${base}.crt`] = { content: p.clientCertificate.cert, secret: false };
+    ctx.files[`${base}.key`] = { content: p.clientCertificate.key, secret: true };
+    v.certificate = `files/${ctx.fragment}/${base}.crt`;
+    v.key = `files/${ctx.fragment}/${base}.key`;
+  }
+  if (p.ca) {
+    ctx.files[`${base}-ca.crt`] = { content: p.ca, secret: false };
+    v.trusted = `files/${ctx.fragment}/${base}-ca.crt`;
+  }
+  // The model refuses verification without a CA; should one slip through, refuse rather than proxy unverified.
+  if (v.verify && v.trusted === null) v.refused = true;
+  return v;
 }
 
 const onOff = (b: boolean | undefined) => (b === undefined ? null : b ? 'on' : 'off');

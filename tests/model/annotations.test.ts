@@ -542,3 +542,114 @@ describe('client-certificate authentication (auth-tls-*)', () => {
     assert.equal(index.server('example.com')?.clientAuth?.ca, CERT);
   });
 });
+
+describe('TLS to HTTPS backends (proxy-ssl-*)', () => {
+  const f = (n: string) => `metadata.annotations[${AN}${n}]`;
+  const https = (annotations: Record<string, string>, protocol = 'HTTPS') =>
+    ingress('a', [rule('example.com', path('/'))], {
+      annotations: Object.fromEntries(Object.entries({ 'backend-protocol': protocol, ...annotations }).map(([k, v]) => [AN + k, v])),
+      created: '2024-01-01T00:00:00Z',
+    });
+  const sslOf = (model: ReturnType<typeof build>) => model.servers.find((s) => s.host === 'example.com')?.locations[0]?.settings.proxySsl;
+  const others = (model: ReturnType<typeof build>) => messages(model.problems.filter((p) => p.reason !== 'ServiceNotFound'));
+  const both = caSecret('backend', CERT, { type: 'kubernetes.io/tls', extra: { 'tls.crt': CERT, 'tls.key': KEY } });
+
+  it('every annotation: client certificate and CA from one Secret, verification, name, SNI, protocols, ciphers', () => {
+    const model = build([
+      https({ 'proxy-ssl-secret': 'default/backend', 'proxy-ssl-verify': 'on', 'proxy-ssl-verify-depth': '3', 'proxy-ssl-name': 'API.internal.example', 'proxy-ssl-server-name': 'on', 'proxy-ssl-protocols': 'TLSv1.3  TLSv1.2 TLSv1.3', 'proxy-ssl-ciphers': 'HIGH:!aNULL:!MD5' }),
+      both,
+    ]);
+    assert.deepEqual(others(model), []);
+    assert.deepEqual(sslOf(model), {
+      verify: true, depth: 3, name: 'api.internal.example', serverName: true, protocols: ['TLSv1.2', 'TLSv1.3'], ciphers: 'HIGH:!aNULL:!MD5', refused: false,
+      secret: { kind: 'Secret', namespace: 'default', name: 'backend' }, clientCertificate: { cert: CERT, key: KEY }, ca: CERT,
+    });
+  });
+
+  it('GRPCS too; without a Secret the other settings apply alone; no annotation sets nothing', () => {
+    assert.deepEqual(sslOf(build([https({ 'proxy-ssl-server-name': 'on', 'proxy-ssl-name': 'grpc.example' }, 'GRPCS')])), { verify: false, depth: 1, name: 'grpc.example', serverName: true, refused: false });
+    assert.equal(sslOf(build([https({})])), undefined);
+  });
+
+  it('a CA-only Opaque Secret verifies; a client-certificate-only kubernetes.io/tls Secret presents it', () => {
+    const ca = sslOf(build([https({ 'proxy-ssl-secret': 'ca', 'proxy-ssl-verify': 'on' }), caSecret('ca', CERT)]));
+    assert.equal(ca?.ca, CERT);
+    assert.equal(ca?.clientCertificate, undefined);
+    const client = sslOf(build([https({ 'proxy-ssl-secret': 'cert' }), tlsSecret('cert', CERT, KEY)]));
+    assert.deepEqual(client?.clientCertificate, { cert: CERT, key: KEY });
+    assert.equal(client?.refused, false);
+  });
+
+  const refused: Record<string, { a: Record<string, string>; want: string }> = {
+    'verify not on/off': { a: { 'proxy-ssl-secret': 'ca', 'proxy-ssl-verify': 'true' }, want: `${f('proxy-ssl-verify')}: Invalid value: "true": must be "on" or "off"` },
+    'server-name not on/off': { a: { 'proxy-ssl-server-name': 'yes' }, want: `${f('proxy-ssl-server-name')}: Invalid value: "yes": must be "on" or "off"` },
+    'verify-depth zero': { a: { 'proxy-ssl-secret': 'ca', 'proxy-ssl-verify-depth': '0' }, want: `${f('proxy-ssl-verify-depth')}: Invalid value: "0": must be a whole number of certificates between 1 and 100` },
+    'secret in another namespace': { a: { 'proxy-ssl-secret': 'other/ca' }, want: `${f('proxy-ssl-secret')}: Forbidden: the Secret must be in the Ingress's namespace "default"` },
+    'secret with a path': { a: { 'proxy-ssl-secret': 'default/ca/x' }, want: `${f('proxy-ssl-secret')}: Invalid value: "default/ca/x": must be a Secret name, or namespace/name` },
+    'verify on without a Secret (it would proxy unverified)': {
+      a: { 'proxy-ssl-verify': 'on' },
+      want: `${f('proxy-ssl-secret')}: Required value: proxy-ssl-verify is "on": set proxy-ssl-secret to the Secret holding ca.crt (without it the backend's certificate could not be verified)`,
+    },
+    'name injection': { a: { 'proxy-ssl-name': 'a.com; proxy_ssl_verify off' }, want: `${f('proxy-ssl-name')}: Invalid value: "a.com; proxy_ssl_verify off": must be a lowercase RFC 1123 subdomain: labels of a-z, 0-9 and '-', starting and ending with a letter or digit, joined by '.'` },
+    'name with a variable': { a: { 'proxy-ssl-name': '$host' }, want: `${f('proxy-ssl-name')}: Invalid value: "$host": must be a lowercase RFC 1123 subdomain: labels of a-z, 0-9 and '-', starting and ending with a letter or digit, joined by '.'` },
+    'name a wildcard': { a: { 'proxy-ssl-name': '*.example.com' }, want: `${f('proxy-ssl-name')}: Invalid value: "*.example.com": must be a host name such as backend.example.com (no wildcard: it is the name the certificate is checked for)` },
+    'protocols SSLv3': { a: { 'proxy-ssl-protocols': 'TLSv1.2 SSLv3' }, want: `${f('proxy-ssl-protocols')}: Invalid value: "TLSv1.2 SSLv3": item "SSLv3" must be one of TLSv1, TLSv1.1, TLSv1.2, TLSv1.3 (separated by spaces; SSLv2 and SSLv3 are not supported)` },
+    'protocols injection': { a: { 'proxy-ssl-protocols': 'TLSv1.2;' }, want: `${f('proxy-ssl-protocols')}: Invalid value: "TLSv1.2;": item "TLSv1.2;" must be one of TLSv1, TLSv1.1, TLSv1.2, TLSv1.3 (separated by spaces; SSLv2 and SSLv3 are not supported)` },
+    'ciphers injection': {
+      a: { 'proxy-ssl-ciphers': 'HIGH; } location / { return 200' },
+      want: `${f('proxy-ssl-ciphers')}: Invalid value: "HIGH; } location / { return 200": item "HIGH; } location / { return 200" must be an OpenSSL cipher name or alias (A-Z a-z 0-9 . _ -, joined by "+", optionally after ! - or +), @STRENGTH or @SECLEVEL=n, items separated by ":"`,
+    },
+    'ciphers quoted': { a: { 'proxy-ssl-ciphers': '"HIGH"' }, want: `${f('proxy-ssl-ciphers')}: Invalid value: "\\"HIGH\\"": item "\\"HIGH\\"" must be an OpenSSL cipher name or alias (A-Z a-z 0-9 . _ -, joined by "+", optionally after ! - or +), @STRENGTH or @SECLEVEL=n, items separated by ":"` },
+    'ciphers selecting nothing (nginx -t would fail)': { a: { 'proxy-ssl-ciphers': 'HIGH:!HIGH' }, want: `${f('proxy-ssl-ciphers')}: Invalid value: "HIGH:!HIGH": selects no cipher OpenSSL knows (e.g. "HIGH:!aNULL:!MD5" or "ECDHE-RSA-AES128-GCM-SHA256")` },
+    'ciphers a TLSv1.3 suite': { a: { 'proxy-ssl-ciphers': 'TLS_AES_128_GCM_SHA256' }, want: `${f('proxy-ssl-ciphers')}: Invalid value: "TLS_AES_128_GCM_SHA256": item "TLS_AES_128_GCM_SHA256" is a TLSv1.3 suite, which OpenSSL chooses itself: list TLSv1.2 ciphers or aliases such as HIGH` },
+  };
+  for (const [name, c] of Object.entries(refused)) {
+    it(`refused: ${name}`, () => {
+      const model = build([https(c.a), caSecret('ca', CERT)]);
+      assert.deepEqual(messages(model.problems.filter((p) => p.severity === 'error')), [c.want]);
+      assert.deepEqual(model.servers, []);
+    });
+  }
+
+  const warned: Record<string, { objects: unknown[]; want: string }> = {
+    'a missing Secret': { objects: [https({ 'proxy-ssl-secret': 'nope' })], want: `${f('proxy-ssl-secret')}: Invalid value: "nope": Secret does not exist (create it before the Ingress); the locations of this Ingress answer 502 until it is fixed` },
+    'verify on, the Secret has no ca.crt': {
+      objects: [https({ 'proxy-ssl-secret': 'cert', 'proxy-ssl-verify': 'on' }), tlsSecret('cert', CERT, KEY)],
+      want: `${f('proxy-ssl-secret')}: Invalid value: "cert": Secret has no "ca.crt" to verify the backend's certificate with (proxy-ssl-verify is "on"); the locations of this Ingress answer 502 until it is fixed`,
+    },
+    'a ca.crt that is not PEM': { objects: [https({ 'proxy-ssl-secret': 'ca' }), caSecret('ca', 'not a certificate')], want: `${f('proxy-ssl-secret')}: Invalid value: "ca": Secret "ca.crt" is not a bundle of PEM certificates; the locations of this Ingress answer 502 until it is fixed` },
+    'tls.crt without tls.key': { objects: [https({ 'proxy-ssl-secret': 'half' }), caSecret('half', CERT, { extra: { 'tls.crt': CERT } })], want: `${f('proxy-ssl-secret')}: Invalid value: "half": Secret has tls.crt but no tls.key; the locations of this Ingress answer 502 until it is fixed` },
+    'another Secret type': { objects: [https({ 'proxy-ssl-secret': 'ca' }), caSecret('ca', CERT, { type: 'kubernetes.io/basic-auth' })], want: `${f('proxy-ssl-secret')}: Invalid value: "ca": Secret has type "kubernetes.io/basic-auth", not Opaque or kubernetes.io/tls; the locations of this Ingress answer 502 until it is fixed` },
+    'a Secret with none of the keys': { objects: [https({ 'proxy-ssl-secret': 'users' }), authSecret('users', HTPASSWD)], want: `${f('proxy-ssl-secret')}: Invalid value: "users": Secret has none of tls.crt with tls.key (a client certificate) and ca.crt (CA certificates); the locations of this Ingress answer 502 until it is fixed` },
+  };
+  for (const [name, c] of Object.entries(warned)) {
+    it(`refused with a warning, its locations answer 502: ${name}`, () => {
+      const model = build(c.objects);
+      assert.deepEqual(others(model), [c.want]);
+      const ssl = sslOf(model);
+      assert.equal(ssl?.refused, true);
+      assert.equal(ssl?.ca, undefined);
+    });
+  }
+
+  it('ignored with a warning on HTTP backends and on canaries; verify-depth without verify', () => {
+    assert.deepEqual(others(build([https({ 'proxy-ssl-secret': 'ca' }, 'HTTP'), caSecret('ca', CERT)])), [`${f('proxy-ssl-secret')}: ignored: backend-protocol is HTTP, not HTTPS or GRPCS (no TLS to the backend)`]);
+    const depth = build([https({ 'proxy-ssl-secret': 'ca', 'proxy-ssl-verify-depth': '2' }), caSecret('ca', CERT)]);
+    assert.deepEqual(others(depth), [`${f('proxy-ssl-verify-depth')}: ignored: proxy-ssl-verify is not "on"`]);
+    const canary = ingress('c', [rule('example.com', path('/'))], { annotations: { [`${AN}canary`]: 'true', [`${AN}backend-protocol`]: 'HTTPS', [`${AN}proxy-ssl-name`]: 'x.example' }, created: '2024-01-02T00:00:00Z' });
+    assert.ok(others(build([https({}), canary])).includes(`${f('proxy-ssl-name')}: ignored: canary Ingresses add backends to the paths of other Ingresses, whose proxy-ssl-* settings apply`));
+  });
+
+  it('RoutingIndex: the Secret appearing re-renders the host (502 until then)', () => {
+    const parsed = (raw: unknown) => {
+      const r = parseObject(raw);
+      if (!r.ok) throw new Error(r.problems.map((p) => p.message).join('; '));
+      return r.value;
+    };
+    const index = new RoutingIndex(defaultControllerSettings);
+    index.upsert(parsed(https({ 'proxy-ssl-secret': 'ca', 'proxy-ssl-verify': 'on' })));
+    assert.equal(index.server('example.com')?.locations[0]?.settings.proxySsl?.refused, true);
+    assert.deepEqual(index.upsert(parsed(caSecret('ca', CERT))).hosts, ['example.com']);
+    assert.equal(index.server('example.com')?.locations[0]?.settings.proxySsl?.ca, CERT);
+  });
+});

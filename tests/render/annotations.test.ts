@@ -10,8 +10,8 @@ import { startNginx, type TestNginx } from '../support/nginx.ts';
 import { startBackend, type Backend } from '../support/backend.ts';
 import { request, type Reply } from '../support/http.ts';
 import {
-  authSecretObject, caSecretObject, clientCertificates, httpsWithCertificate, ingressObject, loadFragments, peerCertificateCN, renderObjects, selfSigned, serviceObject,
-  tlsSecretObject, type IngressSpec,
+  authSecretObject, caSecretObject, clientCertificates, httpsWithCertificate, ingressObject, loadFragments, peerCertificateCN, proxySslSecretObject, renderObjects, selfSigned, serviceObject,
+  startHttpsBackend, tlsSecretObject, type IngressSpec,
 } from './helpers.ts';
 
 let nginx: TestNginx;
@@ -24,6 +24,12 @@ const certs = { names: selfSigned('www.names.test', ['names.test', 'alias-tls.te
 
 /** Client certificates: `good` is signed by the CA in Secret client-ca, `stranger` by another CA. */
 const mtls = { good: clientCertificates('alice'), stranger: clientCertificates('mallory'), server: selfSigned('*.mtls.test') };
+
+/**
+ * HTTPS backends: `tlsback` has a self-signed certificate for backend.internal; `mtlsback` also
+ * requires a client certificate signed by `proxyClient.ca`. `otherCa` signed neither.
+ */
+const upstreamTls = { backend: selfSigned('backend.internal'), secure: selfSigned('secure.internal'), otherCa: selfSigned('backend.internal'), proxyClient: clientCertificates('wharf-proxy') };
 
 const site = (name: string, annotations: Record<string, string>, path = '/', service = 'main', pathType: 'Prefix' | 'ImplementationSpecific' = 'Prefix'): IngressSpec => ({
   name,
@@ -80,6 +86,8 @@ before(async () => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ backend: 'errors', url: req.url, headers: req.headers }));
   });
+  backends.tlsback = await startHttpsBackend('tlsback', upstreamTls.backend);
+  backends.mtlsback = await startHttpsBackend('mtlsback', upstreamTls.secure, upstreamTls.proxyClient.ca);
   nginx = await startNginx();
   const specs: IngressSpec[] = [
     site('rewrite', { 'use-regex': 'true', 'rewrite-target': '/$2' }, '/api(/|$)(.*)', 'main', 'ImplementationSpecific'),
@@ -146,6 +154,17 @@ before(async () => {
     mtlsSite('missing', { 'auth-tls-secret': 'no-such-secret' }),
     { ...mtlsSite('plain', { 'auth-tls-secret': 'client-ca' }), tls: [] },
   );
+  // TLS to HTTPS backends (proxy-ssl-*).
+  const https = { 'backend-protocol': 'HTTPS' };
+  specs.push(
+    site('sslverify', { ...https, 'proxy-ssl-secret': 'backend-ca', 'proxy-ssl-verify': 'on', 'proxy-ssl-name': 'backend.internal', 'proxy-ssl-server-name': 'on', 'proxy-ssl-protocols': 'TLSv1.2 TLSv1.3' }, '/', 'tlsback'),
+    site('sslwrongca', { ...https, 'proxy-ssl-secret': 'wrong-ca', 'proxy-ssl-verify': 'on', 'proxy-ssl-name': 'backend.internal' }, '/', 'tlsback'),
+    site('sslwrongname', { ...https, 'proxy-ssl-secret': 'backend-ca', 'proxy-ssl-verify': 'on', 'proxy-ssl-name': 'other.internal' }, '/', 'tlsback'),
+    site('sslnoca', { ...https, 'proxy-ssl-secret': 'proxy-client', 'proxy-ssl-verify': 'on' }, '/', 'tlsback'),
+    site('sslunverified', https, '/', 'tlsback'),
+    site('sslclient', { ...https, 'proxy-ssl-secret': 'proxy-client', 'proxy-ssl-ciphers': 'HIGH:!aNULL:!MD5' }, '/', 'mtlsback'),
+    site('sslnoclient', https, '/', 'mtlsback'),
+  );
   specs.push(
     site('errpages', { 'default-backend': 'errors', 'custom-http-errors': '404, 503' }, '/', 'app'),
     site('fallback', { 'default-backend': 'errors' }, '/', 'empty'),
@@ -159,6 +178,9 @@ before(async () => {
     tlsSecretObject('half-tls', certs.half),
     tlsSecretObject('mtls-tls', mtls.server),
     caSecretObject('client-ca', mtls.good.ca),
+    proxySslSecretObject('backend-ca', { ca: upstreamTls.backend.cert }),
+    proxySslSecretObject('wrong-ca', { ca: upstreamTls.otherCa.cert }),
+    proxySslSecretObject('proxy-client', { cert: upstreamTls.proxyClient.cert, key: upstreamTls.proxyClient.key }, 'kubernetes.io/tls'),
   ]);
   await loadFragments(nginx, fragments);
   for (const u of model.upstreams) {
@@ -500,4 +522,26 @@ test('auth-tls-error-page: a refused certificate is redirected there', async () 
 test('auth-tls without its CA Secret, or on a host without TLS, answers 403 even with a good certificate', async () => {
   assert.equal((await httpsWithCertificate(nginx.httpsPort, 'missing.mtls.test', '/', mtls.good)).status, 403);
   assert.equal((await request({ port: nginx.httpPort, host: 'plain.mtls.test', path: '/' })).status, 403);
+});
+
+test('proxy-ssl-verify on with the backend\'s CA and name: 200, SNI sent; another CA or name: 502 (NGINX refuses the backend)', async () => {
+  const ok = json(await get('sslverify'));
+  assert.equal(ok.backend, 'tlsback');
+  assert.equal((ok as unknown as { servername: string }).servername, 'backend.internal', 'proxy-ssl-server-name sends proxy-ssl-name');
+  assert.equal((await get('sslwrongca')).status, 502, 'a certificate another CA signed');
+  assert.equal((await get('sslwrongname')).status, 502, 'a certificate for another name');
+  assert.equal(json(await get('sslunverified')).backend, 'tlsback', 'without proxy-ssl-verify the certificate is not checked (NGINX\'s default)');
+});
+
+test('proxy-ssl-verify on without ca.crt in the Secret: 502 without reaching the backend', async () => {
+  const before = backends.tlsback!.requests.length;
+  assert.equal((await get('sslnoca')).status, 502);
+  assert.equal(backends.tlsback!.requests.length, before);
+});
+
+test('proxy-ssl-secret with tls.crt/tls.key: the backend that requires a client certificate gets it; without it, refused (502)', async () => {
+  const r = json(await get('sslclient'));
+  assert.equal(r.backend, 'mtlsback');
+  assert.equal((r as unknown as { client: string }).client, 'wharf-proxy');
+  assert.equal((await get('sslnoclient')).status, 502);
 });

@@ -151,6 +151,14 @@ const ANNOTATIONS: Record<string, readonly string[]> = {
   'auth-tls-verify-depth': ['1', '2', '100'],
   'auth-tls-error-page': ['https://login.fuzz.test/cert', 'http://127.0.0.1:9/x?y=z'],
   'auth-tls-pass-certificate-to-upstream': BOOL,
+  // "tls" holds a client certificate, "client-ca" a CA, "missing-ssl" does not exist (warnings: 502 locations).
+  'proxy-ssl-secret': ['tls', 'client-ca', 'default/client-ca', 'missing-ssl'],
+  'proxy-ssl-verify': ['on', 'off'],
+  'proxy-ssl-verify-depth': ['1', '2', '100'],
+  'proxy-ssl-name': ['backend.fuzz.test', 'API.Internal', 'x'],
+  'proxy-ssl-server-name': ['on', 'off'],
+  'proxy-ssl-protocols': ['TLSv1.2', 'TLSv1.3 TLSv1.2', 'TLSv1 TLSv1.1 TLSv1.2 TLSv1.3'],
+  'proxy-ssl-ciphers': ['HIGH:!aNULL:!MD5', 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE+AESGCM', 'DEFAULT:@SECLEVEL=1', 'FOO:HIGH:@STRENGTH', '-ALL:+HIGH:!SHA1'],
   'mirror-target': ['https://mirror.test/'],
   'mirror-uri': ['/mirror'],
   'mirror-host': ['mirror.test'],
@@ -221,6 +229,13 @@ function randomIngress(g: Gen, i: number): object {
     annotate('auth-tls-secret', ANNOTATIONS['auth-tls-secret']!);
     for (const name of ['auth-tls-verify-client', 'auth-tls-verify-depth', 'auth-tls-error-page', 'auth-tls-pass-certificate-to-upstream', 'auth-tls-match-cn']) {
       if (g.chance(0.4)) annotate(name, ANNOTATIONS[name]!);
+    }
+  }
+  // TLS to the backend: an HTTPS or GRPCS backend with some of proxy-ssl-*.
+  if (g.chance(0.1)) {
+    annotate('backend-protocol', ['HTTPS', 'GRPCS', 'HTTPS', 'HTTP']);
+    for (const name of ['proxy-ssl-secret', 'proxy-ssl-verify', 'proxy-ssl-verify-depth', 'proxy-ssl-name', 'proxy-ssl-server-name', 'proxy-ssl-protocols', 'proxy-ssl-ciphers']) {
+      if (g.chance(0.5)) annotate(name, ANNOTATIONS[name]!);
     }
   }
   if (g.chance(0.03)) {

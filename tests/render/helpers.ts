@@ -11,6 +11,8 @@ import type { GlobalSettings, Location, LocationSettings, ObjectRef, RoutingMode
 import { renderModel, type Fragment } from '../../src/render/index.ts';
 import { buildModel, defaultControllerSettings, defaultGlobalSettings, stateFromObjects } from '../../src/model/index.ts';
 import type { TestNginx } from '../support/nginx.ts';
+import type { Backend } from '../support/backend.ts';
+import type { AddressInfo } from 'node:net';
 
 /** The settings a cluster without wharf's ConfigMap gets. */
 export const global: GlobalSettings = { ...defaultGlobalSettings };
@@ -236,6 +238,15 @@ export function tlsSecretObject(name: string, pair: { cert: string; key: string 
   };
 }
 
+/** A proxy-ssl-secret: a client certificate (tls.crt, tls.key) and/or a CA bundle (ca.crt), Opaque unless told. */
+export function proxySslSecretObject(name: string, keys: { cert?: string; key?: string; ca?: string }, type = 'Opaque'): object {
+  const data: Record<string, string> = {};
+  if (keys.cert !== undefined) data['tls.crt'] = Buffer.from(keys.cert).toString('base64');
+  if (keys.key !== undefined) data['tls.key'] = Buffer.from(keys.key).toString('base64');
+  if (keys.ca !== undefined) data['ca.crt'] = Buffer.from(keys.ca).toString('base64');
+  return { apiVersion: 'v1', kind: 'Secret', type, metadata: { name, namespace: 'default', uid: `uid-secret-${name}` }, data };
+}
+
 /** An Opaque Secret with an htpasswd file under `auth` (basic auth). */
 export function authSecretObject(name: string, htpasswd: string): object {
   return { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace: 'default', uid: `uid-secret-${name}` }, data: { auth: Buffer.from(htpasswd).toString('base64') } };
@@ -261,4 +272,36 @@ export function renderObjects(objects: object[]): { model: RoutingModel; fragmen
   const { fragments, failures } = renderModel(m);
   if (failures.length) throw new Error(`fragments refused:\n${failures.map((f) => `${f.name}: ${f.error.message}`).join('\n')}`);
   return { model: m, fragments };
+}
+
+/**
+ * An HTTPS backend on 127.0.0.1 with certificate `pair`, answering JSON {backend, servername (the SNI
+ * it was sent, or null), client (the CN of a client certificate, or null)}. With `clientCa`, it
+ * requires a client certificate that CA signed and refuses the handshake otherwise.
+ */
+export async function startHttpsBackend(name: string, pair: { cert: string; key: string }, clientCa?: string): Promise<Backend> {
+  const requests: Backend['requests'] = [];
+  const server = https.createServer({ ...pair, ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: true } : {}) }, (req, res) => {
+    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    req.resume();
+    const socket = req.socket as tls.TLSSocket;
+    const servername = (socket as unknown as { servername?: string | false }).servername;
+    const peer = socket.getPeerCertificate();
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ backend: name, servername: servername || null, client: peer?.subject?.CN ?? null }));
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    name,
+    port,
+    address: `127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }

@@ -3,7 +3,7 @@
 // NGINX is in annotations.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { authSecretObject, caSecretObject, ingressObject, renderObjects, selfSigned, serviceObject, tlsSecretObject } from './helpers.ts';
+import { authSecretObject, caSecretObject, ingressObject, proxySslSecretObject, renderObjects, selfSigned, serviceObject, tlsSecretObject } from './helpers.ts';
 import type { Fragment } from '../../src/render/index.ts';
 
 const cert = selfSigned('app.test', ['www.app.test']);
@@ -281,6 +281,30 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
     lines: [['location = "/app" {', 'return 403;']],
     absent: [/ssl_client_certificate|ssl_verify_client|ssl-client-/],
   },
+  {
+    name: 'proxy-ssl-*: client certificate, CA, verification, name, SNI, protocols and ciphers before proxy_pass https',
+    annotations: { 'backend-protocol': 'HTTPS', 'proxy-ssl-secret': 'backend-ssl', 'proxy-ssl-verify': 'on', 'proxy-ssl-verify-depth': '2', 'proxy-ssl-name': 'Backend.Internal', 'proxy-ssl-server-name': 'on', 'proxy-ssl-protocols': 'TLSv1.3 TLSv1.2', 'proxy-ssl-ciphers': 'HIGH:!aNULL:!MD5' },
+    opts: { extra: [proxySslSecretObject('backend-ssl', { ...cert, ca: cert.cert }, 'kubernetes.io/tls')] },
+    lines: [['set $wharf_tls_isolated 1;'], [
+      'proxy_ssl_session_reuse off;', /^proxy_ssl_certificate files\/app\.test\/proxy-ssl-[0-9a-f]{12}\.crt;$/, /^proxy_ssl_certificate_key files\/app\.test\/proxy-ssl-[0-9a-f]{12}\.key;$/,
+      /^proxy_ssl_trusted_certificate files\/app\.test\/proxy-ssl-[0-9a-f]{12}-ca\.crt;$/, 'proxy_ssl_verify on;', 'proxy_ssl_verify_depth 2;', 'proxy_ssl_name backend.internal;',
+      'proxy_ssl_server_name on;', 'proxy_ssl_protocols TLSv1.2 TLSv1.3;', 'proxy_ssl_ciphers HIGH:!aNULL:!MD5;', 'proxy_http_version 1.1;',
+    ], ['proxy_pass https://$wharf_backend;']],
+    absent: [/return 502/, /grpc_ssl/],
+  },
+  {
+    name: 'proxy-ssl-* on GRPCS: grpc_ssl_*',
+    annotations: { 'backend-protocol': 'GRPCS', 'proxy-ssl-secret': 'client-ca', 'proxy-ssl-verify': 'on', 'proxy-ssl-server-name': 'off' },
+    opts: { extra: [caSecretObject('client-ca', cert.cert)] },
+    lines: [['set $wharf_tls_isolated 1;'], ['grpc_ssl_session_reuse off;', /^grpc_ssl_trusted_certificate files\/app\.test\/proxy-ssl-[0-9a-f]{12}-ca\.crt;$/, 'grpc_ssl_verify on;', 'grpc_ssl_verify_depth 1;', 'grpc_ssl_server_name off;'], ['grpc_pass grpcs://$wharf_backend;']],
+    absent: [/proxy_ssl/, /ssl_certificate/],
+  },
+  {
+    name: 'proxy-ssl-verify on without ca.crt: the location answers 502 and verifies nothing it could not',
+    annotations: { 'backend-protocol': 'HTTPS', 'proxy-ssl-secret': 'app-tls', 'proxy-ssl-verify': 'on' },
+    lines: [['location = "/app" {', 'return 502;']],
+    absent: [/proxy_ssl/, /wharf_tls_isolated/],
+  },
 ];
 
 for (const c of cases) {
@@ -352,4 +376,16 @@ test('custom-http-errors: each location of a host gets its own named locations; 
   assert.deepEqual(uses, [1, 2], '/b\'s one block uses one, /a\'s two blocks the other');
   assert.equal(config.match(/error_page 404 = /g)?.length, 3, '/a (two blocks) and /b');
   assert.match(config, /X-Service-Name "other";/);
+});
+
+test('proxy-ssl-secret files ship with the fragment, the client key as a secret; a location without proxy-ssl-* ships none', () => {
+  const f = hostFragment({ 'backend-protocol': 'HTTPS', 'proxy-ssl-secret': 'backend-ssl' }, { extra: [proxySslSecretObject('backend-ssl', cert)] });
+  const names = Object.keys(f.files).filter((n) => n.startsWith('proxy-ssl-'));
+  assert.equal(names.length, 2);
+  assert.deepEqual(f.files[names.find((n) => n.endsWith('.crt'))!], { content: cert.cert, secret: false });
+  assert.deepEqual(f.files[names.find((n) => n.endsWith('.key'))!], { content: cert.key, secret: true });
+  assert.doesNotMatch(f.config, /proxy_ssl_verify|proxy_ssl_trusted/);
+  const plain = hostFragment({ 'backend-protocol': 'HTTPS' });
+  assert.deepEqual(Object.keys(plain.files), []);
+  assert.doesNotMatch(plain.config, /proxy_ssl|wharf_tls_isolated/);
 });

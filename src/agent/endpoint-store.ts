@@ -88,7 +88,8 @@ function sameList(a: string[] | null, b: string[] | null): boolean {
 
 /**
  * upstreams.conf for NGINX without the Lua module: `$wharf_backend` maps each upstream with
- * endpoints to a static upstream of the same name, everything else to wharf_no_endpoints (503).
+ * endpoints to a static upstream of the same name (or its twin without keepalive, for locations
+ * with their own backend TLS settings), everything else to wharf_no_endpoints (503).
  * Names and endpoints are checked again here, since this text goes into NGINX's config.
  */
 export function renderUpstreams(sets: { upstream: string; endpoints: string[] | null }[]): string {
@@ -97,17 +98,22 @@ export function renderUpstreams(sets: { upstream: string; endpoints: string[] | 
     .sort((a, b) => (a.upstream < b.upstream ? -1 : a.upstream > b.upstream ? 1 : 0));
   // volatile: a location that sets $wharf_upstream again after $wharf_backend was read (an error
   // page's named location) must get the new upstream, not the value NGINX cached for the request.
-  const map: string[] = ['map $wharf_upstream $wharf_backend {', '    volatile;', '    default wharf_no_endpoints;'];
+  // Keyed by $wharf_tls_isolated too: a location with its own backend TLS settings (proxy-ssl-*)
+  // sets it to 1 and gets a twin upstream without keepalive, since NGINX hands a kept-alive
+  // connection to any location that asks for the same address (one made with another location's
+  // client certificate, or without its checks). `_` never appears in upstream names.
+  const map: string[] = ['map "$wharf_tls_isolated:$wharf_upstream" $wharf_backend {', '    volatile;', '    default wharf_no_endpoints;'];
   const blocks: string[] = [];
   for (const s of live) {
     if (!UPSTREAM_NAME.test(s.upstream)) throw new Error(`upstream ${JSON.stringify(s.upstream)}: not a valid upstream name`);
-    map.push(`    "${s.upstream}" "${s.upstream}";`);
-    blocks.push(`upstream ${s.upstream} {`);
+    map.push(`    ":${s.upstream}" "${s.upstream}";`, `    "1:${s.upstream}" "${s.upstream}_isolated";`);
+    const servers: string[] = [];
     for (const e of new Set(s.endpoints)) {
       if (!ENDPOINT.test(e)) throw new Error(`endpoint ${JSON.stringify(e)} of ${s.upstream}: expected IPv4:port or [IPv6]:port`);
-      blocks.push(`    server ${e};`);
+      servers.push(`    server ${e};`);
     }
-    blocks.push('    keepalive 16;', '}');
+    blocks.push(`upstream ${s.upstream} {`, ...servers, '    keepalive 16;', '}');
+    blocks.push(`upstream ${s.upstream}_isolated {`, ...servers, '}');
   }
   map.push('}');
   return [...map, ...blocks, ''].join('\n');

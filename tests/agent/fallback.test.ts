@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBackend, type Backend } from '../support/backend.ts';
 import { startTestAgent, proxyFragment, backendOf, type TestAgent } from './harness.ts';
+import { clientCertificates, selfSigned, startHttpsBackend } from '../render/helpers.ts';
 
 let t: TestAgent;
 let a: Backend;
@@ -38,7 +39,7 @@ test('endpoint changes route through reloads of static upstreams; no endpoints â
   assert.deepEqual(put.json, { upstream: 'default-app-80', revision: 1, status: 'applied', via: 'reload' });
   assert.equal(backendOf(await t.get('app.example.com')), 'a');
   assert.equal((await t.api('GET', '/v1/state')).json.reloads, reloads + 1);
-  assert.match(readFileSync(join(t.prefix, 'upstreams.conf'), 'utf8'), new RegExp(`"default-app-80" "default-app-80";[\\s\\S]*upstream default-app-80 \\{\\n    server ${a.address};`));
+  assert.match(readFileSync(join(t.prefix, 'upstreams.conf'), 'utf8'), new RegExp(`":default-app-80" "default-app-80";[\\s\\S]*upstream default-app-80 \\{\\n    server ${a.address};`));
 
   const move = await t.api('PUT', '/v1/endpoints/default-app-80?wait=1', { revision: 2, endpoints: [b.address] });
   assert.equal(move.json.status, 'applied');
@@ -122,5 +123,48 @@ test('a location that switches upstream (an error page) proxies to the new one w
     assert.equal(missing.requests.length, 1);
   } finally {
     await missing.close();
+  }
+});
+
+test('with static upstreams too, a location with its own backend TLS settings never shares connections with the others', async () => {
+  // A backend that requires a client certificate; one location presents it (what proxy-ssl-secret
+  // renders), the other does not and must be refused even after the first kept a connection open.
+  const ca = clientCertificates('wharf-proxy');
+  const backend = await startHttpsBackend('mtls', selfSigned('mtls.internal'), ca.ca);
+  try {
+    const config = `server {
+    server_name mtls.example.com;
+    include listen-http.conf;
+    location /with {
+        set $wharf_upstream "default-mtls-443";
+        set $wharf_tls_isolated 1;
+        proxy_ssl_certificate files/mtls.example.com/client.crt;
+        proxy_ssl_certificate_key files/mtls.example.com/client.key;
+        proxy_ssl_session_reuse off;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_pass https://$wharf_backend;
+    }
+    location /without {
+        set $wharf_upstream "default-mtls-443";
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_pass https://$wharf_backend;
+    }
+}
+`;
+    const put = await t.api('POST', '/v1/batch?wait=1', {
+      fragments: [{ name: 'mtls.example.com', revision: 1, config, files: { 'client.crt': { content: ca.cert }, 'client.key': { content: ca.key, secret: true } } }],
+      endpoints: [{ upstream: 'default-mtls-443', revision: 1, endpoints: [backend.address] }],
+    });
+    assert.equal(put.status, 200, JSON.stringify(put.json));
+    for (let i = 0; i < 3; i++) {
+      const withCert = await t.get('mtls.example.com', `/with/${i}`);
+      assert.equal(withCert.status, 200, withCert.body);
+      const without = await t.get('mtls.example.com', `/without/${i}`);
+      assert.equal(without.status, 502, `request ${i} without the client certificate: ${without.status} ${without.body}`);
+    }
+  } finally {
+    await backend.close();
   }
 });

@@ -4,9 +4,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startBackend, type Backend } from '../support/backend.ts';
+import { startBackend, startHttpsBackend, type Backend } from '../support/backend.ts';
 import { startTestAgent, proxyFragment, backendOf, type TestAgent } from './harness.ts';
-import { clientCertificates, selfSigned, startHttpsBackend } from '../render/helpers.ts';
+import { clientCertificates, selfSigned } from '../render/helpers.ts';
 
 let t: TestAgent;
 let a: Backend;

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { startNginx, type TestNginx } from '../support/nginx.ts';
-import { startBackend, type Backend } from '../support/backend.ts';
+import { startBackend, startHttpsBackend, type Backend } from '../support/backend.ts';
 import { request, type Reply } from '../support/http.ts';
 import {
   authSecretObject, caSecretObject, clientCertificates, httpsWithCertificate, ingressObject, loadFragments, peerCertificateCN, proxySslSecretObject, renderObjects, selfSigned, serviceObject,
-  startHttpsBackend, tlsSecretObject, type IngressSpec,
+  tlsSecretObject, type IngressSpec,
 } from './helpers.ts';
 
 let nginx: TestNginx;

@@ -11,8 +11,6 @@ import type { GlobalSettings, Location, LocationSettings, ObjectRef, RoutingMode
 import { renderModel, type Fragment } from '../../src/render/index.ts';
 import { buildModel, defaultControllerSettings, defaultGlobalSettings, stateFromObjects } from '../../src/model/index.ts';
 import type { TestNginx } from '../support/nginx.ts';
-import type { Backend } from '../support/backend.ts';
-import type { AddressInfo } from 'node:net';
 
 /** The settings a cluster without wharf's ConfigMap gets. */
 export const global: GlobalSettings = { ...defaultGlobalSettings };
@@ -274,34 +272,3 @@ export function renderObjects(objects: object[]): { model: RoutingModel; fragmen
   return { model: m, fragments };
 }
 
-/**
- * An HTTPS backend on 127.0.0.1 with certificate `pair`, answering JSON {backend, servername (the SNI
- * it was sent, or null), client (the CN of a client certificate, or null)}. With `clientCa`, it
- * requires a client certificate that CA signed and refuses the handshake otherwise.
- */
-export async function startHttpsBackend(name: string, pair: { cert: string; key: string }, clientCa?: string): Promise<Backend> {
-  const requests: Backend['requests'] = [];
-  const server = https.createServer({ ...pair, ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: true } : {}) }, (req, res) => {
-    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-    req.resume();
-    const socket = req.socket as tls.TLSSocket;
-    const servername = (socket as unknown as { servername?: string | false }).servername;
-    const peer = socket.getPeerCertificate();
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ backend: name, servername: servername || null, client: peer?.subject?.CN ?? null }));
-  });
-  server.keepAliveTimeout = 1000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    name,
-    port,
-    address: `127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}

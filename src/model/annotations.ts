@@ -95,6 +95,19 @@ function unsafeUnknownValue(value: string): string | null {
 }
 
 /** Cross-annotation rules: defaults, companions without their parent, exclusive pairs. */
+/**
+ * The Secret an annotation names (`name` or `namespace/name`), or null with an error when it is in
+ * another namespace: an Ingress may only use its own namespace's Secrets.
+ */
+function ownSecret(ref: string, namespace: string, field: string, problems: ProblemList): string | null {
+  const slash = ref.indexOf('/');
+  if (slash >= 0 && ref.slice(0, slash) !== namespace) {
+    problems.forbidden('InvalidAnnotation', field, `the Secret must be in the Ingress's namespace "${namespace}"`);
+    return null;
+  }
+  return slash < 0 ? ref : ref.slice(slash + 1);
+}
+
 function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, namespace: string, problems: ProblemList): IngressAnnotations {
   const ignored = (names: string[], because: string) => {
     for (const n of names) {
@@ -166,14 +179,8 @@ function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, na
     if (d.authSecret === undefined) {
       if (!present.has('auth-secret')) problems.required('InvalidAnnotation', authSecretField, 'auth-type "basic" needs the Secret holding the htpasswd file');
     } else {
-      const slash = d.authSecret.indexOf('/');
-      const ns = slash < 0 ? namespace : d.authSecret.slice(0, slash);
-      const secretName = slash < 0 ? d.authSecret : d.authSecret.slice(slash + 1);
-      if (ns !== namespace) {
-        problems.forbidden('InvalidAnnotation', authSecretField, `the Secret must be in the Ingress's namespace "${namespace}"`);
-      } else {
-        basicAuth = { realm: d.authRealm ?? DEFAULT_REALM, secretName, field: authSecretField };
-      }
+      const secretName = ownSecret(d.authSecret, namespace, authSecretField, problems);
+      if (secretName !== null) basicAuth = { realm: d.authRealm ?? DEFAULT_REALM, secretName, field: authSecretField };
     }
   } else if (d.authSecret !== undefined && !present.has('auth-type')) {
     problems.required('InvalidAnnotation', authTypeField, 'auth-secret is set: set auth-type to "basic" (without it the location would be served without authentication)');
@@ -243,12 +250,8 @@ function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, na
       problems.required('InvalidAnnotation', tlsSecretField, `${asked.join(', ')} is set: set auth-tls-secret to the Secret holding ca.crt (without it the locations would be served without client certificate authentication)`);
     }
   } else {
-    const slash = d.authTlsSecret.indexOf('/');
-    const ns = slash < 0 ? namespace : d.authTlsSecret.slice(0, slash);
-    const secretName = slash < 0 ? d.authTlsSecret : d.authTlsSecret.slice(slash + 1);
-    if (ns !== namespace) {
-      problems.forbidden('InvalidAnnotation', tlsSecretField, `the Secret must be in the Ingress's namespace "${namespace}"`);
-    } else {
+    const secretName = ownSecret(d.authTlsSecret, namespace, tlsSecretField, problems);
+    if (secretName !== null) {
       clientAuth = {
         secretName,
         field: tlsSecretField,
@@ -303,13 +306,8 @@ function combineProxySsl(
   if (!verify) ignored(['proxy-ssl-verify-depth'], 'proxy-ssl-verify is not "on"');
   let secretName: string | null = null;
   if (d.proxySslSecret !== undefined) {
-    const slash = d.proxySslSecret.indexOf('/');
-    const ns = slash < 0 ? namespace : d.proxySslSecret.slice(0, slash);
-    if (ns !== namespace) {
-      problems.forbidden('InvalidAnnotation', field, `the Secret must be in the Ingress's namespace "${namespace}"`);
-      return null;
-    }
-    secretName = slash < 0 ? d.proxySslSecret : d.proxySslSecret.slice(slash + 1);
+    secretName = ownSecret(d.proxySslSecret, namespace, field, problems);
+    if (secretName === null) return null;
   } else if (verify && !present.has('proxy-ssl-secret')) {
     // Never weaker than asked: without the CA, the backend would be proxied unverified.
     problems.required('InvalidAnnotation', field, 'proxy-ssl-verify is "on": set proxy-ssl-secret to the Secret holding ca.crt (without it the backend\'s certificate could not be verified)');

@@ -13,6 +13,7 @@ import { eventually, request } from '../support/http.ts';
 import { proxyFragment } from './harness.ts';
 import { parseAgentArgs, parseDuration, UsageError } from '../../src/agent/main.ts';
 import { AGENT_MALLOC_ENV, AGENT_V8_FLAGS } from '../../src/agent/relaunch.ts';
+import { alive } from '../support/processes.ts';
 
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
@@ -29,16 +30,6 @@ function run(args: string[]): Run {
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return { child, output: () => output, exited };
-}
-
-/** True while `pid` runs (a zombie left for an init that does not reap does not count). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -2,10 +2,10 @@
 // fragments and endpoints within a few seconds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { startBackend, type Backend } from '../support/backend.ts';
 import { eventually } from '../support/http.ts';
 import { startTestAgent, proxyFragment, backendOf, type TestAgent } from './harness.ts';
+import { alive } from '../support/processes.ts';
 
 let t: TestAgent;
 let a: Backend;
@@ -18,16 +18,6 @@ after(async () => {
   await t?.stop();
   await Promise.all([a?.close(), b?.close()]);
 });
-
-/** True while `pid` runs (a zombie left for an init that does not reap does not count). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 test('NGINX master killed with SIGKILL: restarted, serving the same config and endpoints within seconds', async () => {
   await t.api('PUT', '/v1/endpoints/default-app-80', { revision: 1, endpoints: [a.address] });

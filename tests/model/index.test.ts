@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { buildModel, defaultControllerSettings, hasErrors, parseObject, RoutingIndex, stateFromObjects, validateIngress, type KubeObject } from '../../src/model/index.ts';
 import { AN, authSecret, backend, ingress, path, rule, service, slice, tlsSecret } from './fixtures.ts';
 import { CERT, KEY } from './tls-fixture.ts';
+import { prng } from '../support/prng.ts';
 
 const HTPASSWD = 'alice:{SHA}fEqNCco3Yq9h5ZUglD3CZJT4lBs=\n';
 
@@ -133,17 +134,6 @@ describe('what a change affects', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('incremental equals full rebuild', () => {
   it('a random sequence of changes: re-rendering only what is affected matches a full build', () => {

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { parseAnnotations } from '../../src/model/index.ts';
 import { ANNOTATION_RULES } from '../../src/model/annotation-rules.ts';
 import { AN, annotated, build, ingress, path, rule } from './fixtures.ts';
+import { prng } from '../support/prng.ts';
 
 /** What the attacks of March 2025 (and their obvious variants) put into annotation values. */
 const PAYLOADS: Record<string, string> = {
@@ -108,17 +109,6 @@ describe('paths and hosts carrying injections are refused with an error', () => 
 
 // ---------------------------------------------------------------------------------------------
 // Fuzz: random strings into every annotation, path and host; whatever is accepted must be safe.
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = ['/', 'a', 'Z', '0', '9', '.', '-', '_', ':', ',', ' ', '$', '$host', '$1', '$request_uri', '$arg_x', ';', '{', '}', '#', '"', "'", '\\', '`', '\n', '\r', '\u0000', '(', ')', '[', ']', '*', '+', '?', '|', '^', '=', '&', '%', '@', 'http://', 'https://a.com', 'CN=', 'true', '10.0.0.0/8', '8m', '60', 'include ', 'load_module '];
 const SAFE_STRING = /[\u0000-\u001f\u007f\u0085\u2028\u2029;"'`#]/;

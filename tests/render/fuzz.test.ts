@@ -14,22 +14,11 @@ import { parseConfig, type Directive } from './nginx-config.ts';
 import { templateDirectives } from './template-directives.ts';
 import { ANNOTATION, authSecretObject, caSecretObject, nginxTest, selfSigned, serviceObject, tlsSecretObject } from './helpers.ts';
 import { corpus } from './corpus.ts';
+import { prng } from '../support/prng.ts';
 
 const SEED = Number(process.env.WHARF_FUZZ_SEED ?? 20260321);
 const CASES = Number(process.env.WHARF_FUZZ_CASES ?? 3000);
 const BATCH = 500;
-
-/** mulberry32: a small seeded PRNG, so a seed replays the same cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Pieces that random values are made of: separators, quotes, variables, regex and URL parts, directives, odd characters. */
 const ATOMS = [

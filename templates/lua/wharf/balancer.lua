@@ -12,6 +12,7 @@
 --   $wharf_default_upstream  optional (default-backend); used when the chosen upstream has no
 --                            ready endpoint, as ingress-nginx switches such a location to it
 local balancer = require "ngx.balancer"
+local endpoint_address = require "wharf.endpoint_address"
 
 local ngx = ngx
 local dict = ngx.shared.wharf_endpoints
@@ -195,12 +196,14 @@ function _M.balance()
   end
 end
 
--- The endpoints of a PUT body, or nil and the first token that is not "ip:port" / "[ipv6]:port".
+-- The endpoints of a PUT body, or nil and what is wrong with the first bad one (its index from 0,
+-- its value and why), checked as strictly as the agent checks them (wharf.endpoint_address).
 local function endpoint_tokens(body)
   local tokens = {}
   for token in body:gmatch("%S+") do
-    if not (token:match("^%[[%x:%.]+%]:%d+$") or token:match("^[%d%.]+:%d+$")) then
-      return nil, token
+    local host, why = endpoint_address.parse(token)
+    if not host then
+      return nil, "endpoints[" .. #tokens .. "]: Invalid value: \"" .. token .. "\": " .. why
     end
     tokens[#tokens + 1] = token
   end
@@ -217,7 +220,7 @@ function _M.control_endpoints(name)
     local tokens, bad = endpoint_tokens(body)
     if not tokens then
       ngx.status = 400
-      ngx.say("invalid endpoint: ", bad)
+      ngx.say(bad)
       return ngx.exit(400)
     end
     local normalized = table.concat(tokens, " ")

@@ -157,6 +157,11 @@ local function pick(ctx, peers)
   return nil
 end
 
+-- NGINX's "no live upstreams" (ngx_http_upstream.c answers it 502): what get_peer returns when no
+-- peer is left to try. lua-nginx-module passes this exit code through from balancer_by_lua; any
+-- status code above 0 would become NGX_ERROR, a 500.
+local NGX_BUSY = -3
+
 -- Balancer phase: picks a peer; on a retry (the previous peer failed in a way the location's
 -- proxy_next_upstream names: by default a refused connection or a timeout) picks another one of the
 -- same upstream that this request has not tried yet.
@@ -165,6 +170,12 @@ end
 -- location's proxy_next_upstream_tries (grpc_next_upstream_tries), which counts every attempt, the
 -- first included (the skeleton sets 3; 0 leaves one attempt per endpoint). Whether a failure is
 -- retried at all is NGINX's proxy_next_upstream decision, never this code's.
+--
+-- A peer NGINX refuses to set (set_current_peer fails: no connection is attempted, so no try is
+-- used) is skipped and counted as tried, and the next one is set in the same call; it is logged
+-- once per worker and endpoint set. When no peer is left (every one refused, or tried by earlier
+-- attempts of this request), the request gets 502, as NGINX answers when every server of an
+-- upstream failed. An upstream without endpoints never gets here: the access phase answered 503.
 function _M.balance()
   local ctx = ngx.ctx
   local peers = ctx.wharf_peers
@@ -183,16 +194,24 @@ function _M.balance()
       balancer.set_more_tries(#peers - 1)
     end
   end
-  local p = pick(ctx, peers)
-  if not p then
-    return ngx.exit(ngx.ERROR)
-  end
-  ctx.wharf_tried = ctx.wharf_tried or {}
-  ctx.wharf_tried[p.id] = true
-  local ok, err = balancer.set_current_peer(p.host, p.port)
-  if not ok then
-    ngx.log(ngx.ERR, "wharf: cannot set peer ", p.id, ": ", err)
-    return ngx.exit(ngx.ERROR)
+  local tried = ctx.wharf_tried or {}
+  ctx.wharf_tried = tried
+  while true do
+    local p = pick(ctx, peers)
+    if not p then
+      ngx.log(ngx.ERR, "wharf: no endpoint of upstream ", tostring(ctx.wharf_name), " left to try")
+      return ngx.exit(NGX_BUSY)
+    end
+    tried[p.id] = true
+    local ok, err = balancer.set_current_peer(p.host, p.port)
+    if ok then
+      return
+    end
+    if not p.refused then
+      p.refused = true
+      ngx.log(ngx.ERR, "wharf: cannot set peer ", p.id, " of upstream ", tostring(ctx.wharf_name), ": ", err,
+        "; skipped (logged once per worker)")
+    end
   end
 end
 

@@ -47,15 +47,15 @@ local cache = {}
 -- Per-worker round-robin positions.
 local cursor = {}
 
+-- The peers of a dict value. The control socket stored only checked endpoints; they are parsed with
+-- the same strict grammar here, which gives IPv6 hosts in brackets, the form set_current_peer needs
+-- (without them it fails with "invalid port" for every IPv6 endpoint).
 local function parse(raw)
   local peers = {}
   for token in raw:gmatch("%S+") do
-    local host, port = token:match("^%[([%x:%.]+)%]:(%d+)$")
-    if not host then
-      host, port = token:match("^([%d%.]+):(%d+)$")
-    end
+    local host, port = endpoint_address.parse(token)
     if host then
-      peers[#peers + 1] = { host = host, port = tonumber(port), id = token }
+      peers[#peers + 1] = { host = host, port = port, id = token }
     end
   end
   return peers

@@ -15,8 +15,14 @@ export interface EndpointAddress {
 
 const SHAPE = /^(?:(\d{1,3}(?:\.\d{1,3}){3})|\[([^\]]{1,45})\]):(\d{1,5})$/;
 
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const PORT = '(?:[1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d\\d|655[0-2]\\d|6553[0-5])';
+/** A valid IPv4 endpoint in one test: the common case, for sets of thousands (parseEndpoint decides the rest). */
+const VALID_IPV4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}:${PORT}$`);
+
 /** Why `value` is not an endpoint NGINX may be given, or null when it is one. */
 export function endpointProblem(value: string): string | null {
+  if (VALID_IPV4.test(value)) return null;
   const parsed = parseEndpoint(value);
   return typeof parsed === 'string' ? parsed : null;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startBackend, type Backend } from '../support/backend.ts';
 import { request } from '../support/http.ts';
 import { startTestAgent, proxyFragment, backendOf, type TestAgent } from './harness.ts';
-import { endpointProblem } from '../../src/protocol/endpoint-address.ts';
+import { endpointProblem, parseEndpoint } from '../../src/protocol/endpoint-address.ts';
 import { renderUpstreams } from '../../src/agent/endpoint-store.ts';
 
 /** Every case is run through the agent's parser and through the Lua control socket: both agree. */
@@ -67,6 +67,18 @@ for (const c of cases) {
     else assert.match(problem ?? '(accepted)', c.why!);
   });
 }
+
+test('the quick check for IPv4 endpoints agrees with the full parser on every octet and port edge', () => {
+  const octets = ['0', '1', '9', '10', '99', '100', '199', '200', '249', '250', '255', '256', '299', '300', '999', '00', '01', '010', '001'];
+  const ports = ['0', '1', '9', '10', '99', '999', '1000', '9999', '10000', '59999', '60000', '64999', '65000', '65499', '65500', '65529', '65530', '65535', '65536', '65540', '65600', '66000', '70000', '99999', '00', '01', '080'];
+  for (const o of octets) {
+    for (const p of ports) {
+      const value = `10.${o}.0.${o}:${p}`;
+      const full = parseEndpoint(value);
+      assert.equal(endpointProblem(value), typeof full === 'string' ? full : null, value);
+    }
+  }
+});
 
 test('the Lua control socket accepts and refuses the same addresses, naming the entry and why', async () => {
   const socketPath = join(t.prefix, 'private', 'endpoints.sock');

@@ -8,6 +8,21 @@
 -- bracketed form: set_current_peer hands the address to NGINX's URL parser with the port as the
 -- default port, and that parser reads a bare "::1" as host ":" with port ":1" ("invalid port").
 local tonumber = tonumber
+local find, sub = string.find, string.sub
+local re_find = ngx.re.find
+
+-- Valid endpoints in one PCRE test each (compiled once, JIT): IPv4, and IPv6 written in hex groups
+-- only (no IPv4 tail). Lua patterns run in LuaJIT's interpreter, which made a PUT of 10,000 IPv6
+-- endpoints several times slower; these are the common cases of large sets. Anything they do not
+-- accept goes through the checks below, which decide and say why. (The IPv6 expression agrees
+-- with node:net's isIPv6 on such addresses; the test table runs through both.)
+local OCTET = [[(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)]]
+local PORT = [[(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d\d|655[0-2]\d|6553[0-5])]]
+local H = "[0-9a-fA-F]{1,4}"
+local V6 = "(?:(?:H:){7}H|(?:H:){1,7}:|(?:H:){1,6}:H|(?:H:){1,5}(?::H){1,2}|(?:H:){1,4}(?::H){1,3}"
+  .. "|(?:H:){1,3}(?::H){1,4}|(?:H:){1,2}(?::H){1,5}|H:(?::H){1,6}|:(?:(?::H){1,7}|:))"
+local VALID_IPV4 = "^" .. OCTET .. [[(?:\.]] .. OCTET .. "){3}:" .. PORT .. [[\z]]
+local VALID_IPV6 = [[^\[]] .. V6:gsub("H", H) .. [[\]:]] .. PORT .. [[\z]]
 
 local _M = {}
 
@@ -68,6 +83,14 @@ end
 
 -- The host (IPv6 in brackets) and port of an endpoint, or nil and the reason it is refused.
 function _M.parse(token)
+  if re_find(token, VALID_IPV4, "jo") then
+    local colon = find(token, ":", 1, true)
+    return sub(token, 1, colon - 1), tonumber(sub(token, colon + 1))
+  end
+  if re_find(token, VALID_IPV6, "jo") then
+    local close = find(token, "]", 1, true)
+    return sub(token, 1, close), tonumber(sub(token, close + 2))
+  end
   local host, port = token:match("^([%d%.]+):(%d+)$")
   if host then
     local ok, why = ipv4_ok(host)

@@ -19,6 +19,8 @@ export interface AgentOptions {
   token: string;
   httpListen?: string[];
   httpsListen?: string[];
+  /** auto (default): IPv6 twins of IPv4 wildcard and loopback listen addresses where the host has IPv6. */
+  ipv6Listen?: 'auto' | 'off';
   /** The port clients use for HTTPS (redirects to HTTPS name it when it is not 443). */
   publicHttpsPort?: number;
   workerProcesses?: number | 'auto';

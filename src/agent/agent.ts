@@ -21,6 +21,7 @@ import { Reloader, type ReloadReport } from './reloader.ts';
 
 export type { AgentOptions, AgentState } from './agent-options.ts';
 import { fetchSnapshotUntilDone } from './snapshot.ts';
+import { listenAddresses } from './listen-addresses.ts';
 import { systemResolvers } from './resolvers.ts';
 import { workerUser } from './worker-user.ts';
 
@@ -90,7 +91,8 @@ export class Agent implements AgentControl {
     const worker = workerUser(o.workerUser ?? 'nobody');
     if (worker) this.log.info('NGINX workers run as an unprivileged user; secret files are theirs', { user: worker.user, group: worker.group });
     const resolvers = o.resolvers ?? (await systemResolvers(this.log));
-    const params = skeletonParams(o, this.layout, this.mode === 'lua' ? this.install.lua : null, { worker, resolvers });
+    const listen = await listenAddresses({ httpListen: o.httpListen ?? ['80'], httpsListen: o.httpsListen ?? ['443'], ipv6: o.ipv6Listen ?? 'auto' }, this.log);
+    const params = skeletonParams({ ...o, ...listen }, this.layout, this.mode === 'lua' ? this.install.lua : null, { worker, resolvers });
     const skeleton = renderSkeleton(params);
     this.nginx = new NginxProcess({ bin: this.install.bin, layout: this.layout, logger: this.log, accessLog: params.accessLog });
     await this.nginx.stopStale();

@@ -17,6 +17,9 @@ Runs NGINX in DIR (which the agent owns and writes nothing outside of) and serve
   --listen HOST:PORT              API address (default 127.0.0.1:7071)
   --http-listen ADDR              NGINX plain-HTTP listen address, repeatable (default 80)
   --https-listen ADDR             NGINX TLS listen address, repeatable (default 443; "none" for none)
+  --ipv6-listen auto|off          auto: NGINX also listens on [::] beside each 0.0.0.0 (or bare port)
+                                  address and on [::1] beside 127.0.0.1, where the host has IPv6;
+                                  off: only the addresses given (default auto)
   --public-https-port N           the port clients use for HTTPS, named in redirects to HTTPS unless 443
                                   (default 443: a Service maps it to NGINX's port)
   --worker-processes N|auto       NGINX worker processes (default auto)
@@ -76,6 +79,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
         listen: { type: 'string', default: '127.0.0.1:7071' },
         'http-listen': { type: 'string', multiple: true },
         'https-listen': { type: 'string', multiple: true },
+        'ipv6-listen': { type: 'string', default: 'auto' },
         'public-https-port': { type: 'string', default: '443' },
         'worker-processes': { type: 'string', default: 'auto' },
         'worker-shutdown-timeout': { type: 'string', default: '60s' },
@@ -103,6 +107,8 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
   if (workers !== 'auto' && !/^[1-9]\d{0,3}$/.test(workers)) throw new UsageError(`--worker-processes: Invalid value: ${JSON.stringify(workers)}: expected a number or auto`);
   const mode = values['endpoint-mode'];
   if (mode !== 'auto' && mode !== 'lua' && mode !== 'reload') throw new UsageError(`--endpoint-mode: Invalid value: ${JSON.stringify(mode)}: expected auto, lua or reload`);
+  const ipv6Listen = values['ipv6-listen'];
+  if (ipv6Listen !== 'auto' && ipv6Listen !== 'off') throw new UsageError(`--ipv6-listen: Invalid value: ${JSON.stringify(ipv6Listen)}: expected auto or off`);
   const level = values['error-log-level'];
   if (!['debug', 'info', 'notice', 'warn', 'error'].includes(level)) throw new UsageError(`--error-log-level: Invalid value: ${JSON.stringify(level)}: expected debug, info, notice, warn or error`);
   const shutdownMs = parseDuration('--worker-shutdown-timeout', values['worker-shutdown-timeout']);
@@ -138,6 +144,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
       listen: parseHostPort('--listen', values.listen),
       httpListen: values['http-listen'] ?? ['80'],
       httpsListen: https.length === 1 && https[0] === 'none' ? [] : https,
+      ipv6Listen,
       publicHttpsPort,
       workerProcesses: workers === 'auto' ? 'auto' : Number(workers),
       workerShutdownTimeoutSeconds: Math.ceil(shutdownMs / 1000),

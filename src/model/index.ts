@@ -105,7 +105,7 @@ export { RESERVED_PREFIX, URL_VARIABLES } from './grammar.ts';
 export { ANNOTATION_PREFIX, parseAnnotations } from './annotations.ts';
 export { ingressClassOf, isHandled } from './ingress-class.ts';
 export { defaultGlobalSettings, parseGlobalSettings } from './global-settings.ts';
-export { endpointsFor, serviceKeyOfSlice } from './endpoints.ts';
+export { endpointsFor, serviceKeyOfSlice, sliceProblems } from './endpoints.ts';
 export { plainUpstreamName } from './upstreams.ts';
 export { RoutingIndex, type Affected } from './routing-index.ts';
 export { buildModel, stateFromObjects, validateIngress } from './build.ts';

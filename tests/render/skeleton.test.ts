@@ -69,7 +69,7 @@ test('a refused connection is retried on another endpoint, so a dead pod is not 
 });
 
 test('the endpoint socket refuses endpoints that are not ip:port', async () => {
-  await assert.rejects(nginx.setEndpoints('default-app-80', ['a.example.com:80']), /400 invalid endpoint: a.example.com:80/);
+  await assert.rejects(nginx.setEndpoints('default-app-80', ['a.example.com:80']), /400 endpoints\[0\]: Invalid value: "a\.example\.com:80": expected IPv4:port or \[IPv6\]:port/);
   await assert.rejects(nginx.setEndpoints('default-app-80', ['127.0.0.1:80;drop']), /400/);
 });
 

@@ -12,6 +12,7 @@ import { collectDefaultMetrics } from 'prom-client';
 import { ApiPresence } from '../cluster/api-presence.ts';
 import { KubernetesReader } from '../cluster/kubernetes-reader.ts';
 import { KubernetesViewFeed, type ChangeSink } from '../cluster/kubernetes-view-feed.ts';
+import { EventRecorder } from '../cluster/status-events.ts';
 import { ReplicaMembership } from '../cluster/status-members.ts';
 import { IngressStatusWriter } from '../cluster/status-writer.ts';
 import { MemoryView } from '../cluster/view-memory.ts';
@@ -25,6 +26,7 @@ import { parseHandlerArgs, usage, UsageError, type HandlerOptions } from './hand
 import { applyHeapDefaults } from './heap-defaults.ts';
 import { IngressVerdicts } from './ingress-verdicts.ts';
 import { createHandlerMetrics, type HandlerMetrics } from './metrics.ts';
+import { ConfigMapProblems } from './config-problems.ts';
 import { QuarantineWatch } from './quarantine.ts';
 import { readinessReport } from './readiness.ts';
 import { relevantTo } from './relevance.ts';
@@ -144,6 +146,12 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
   let sink: HandlerSink | null = null;
   let verdicts: IngressVerdicts | null = null;
   let listError: string | null = null;
+  // The ConfigMap's refused and ignored keys: a log line, and a Warning Event once status is written.
+  let recorder: EventRecorder | null = null;
+  const configProblems = new ConfigMapProblems({
+    log,
+    ...(o.status ? { events: { recorder: { record: (object, event) => recorder!.record(object, event) }, owns: (uid: string) => status?.membership.owns(uid) ?? false } } : {}),
+  });
   const handler = createApp({
     view,
     reader: o.reader ?? emptyReader,
@@ -153,6 +161,7 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
     log,
     onChange: (key) => {
       if (o.agentService && key.kind === 'EndpointSlice' && key.namespace === o.agentService.namespace) discover();
+      if (key.kind === 'ConfigMap') configProblems.update(view.get(key));
     },
     onIngresses: (keys) => verdicts?.affected(keys),
     // The watches have seen every write up to the oldest of their positions (bookmarks included).
@@ -191,6 +200,8 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
       ...(s.quarantinePollMs ? { intervalMs: s.quarantinePollMs } : {}),
     });
     status = { membership, writer, quarantine };
+    recorder = new EventRecorder(s.clients, membership.identity);
+    membership.onChange(() => configProblems.record());
   }
 
   // Listen first: the API server's webhook calls, the kubelet's probes and the event source reach a

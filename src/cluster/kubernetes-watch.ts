@@ -186,6 +186,8 @@ export class StreamWatcher {
     this.#lastError = message;
     if (!this.#notServed) {
       this.#notServed = true;
+      // A consumer that is told (the handler's feed) logs it by name with what wharf does without it.
+      if (!this.#o.onNotServed) this.#log.warn('the API server does not serve this kind: asking again periodically', { error: message, retryInMs: this.#o.notServedRetryMs ?? 30_000 });
       if (this.#known.size) {
         const gone = [...this.#known.values()].map((o) => deletedAt(o, this.#resourceVersion));
         this.#known = new Map();

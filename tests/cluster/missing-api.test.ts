@@ -10,6 +10,7 @@ import { eventually } from '../support/http.ts';
 import { ApiPresence } from '../../src/cluster/api-presence.ts';
 import { makeClients } from '../../src/cluster/kubernetes-client.ts';
 import { KubernetesViewFeed } from '../../src/cluster/kubernetes-view-feed.ts';
+import { KubernetesEventSource } from '../../src/cluster/source.ts';
 import { StreamWatcher, type StreamEvent } from '../../src/cluster/kubernetes-watch.ts';
 import { MemoryView } from '../../src/cluster/view-memory.ts';
 
@@ -73,4 +74,26 @@ test('a stream whose API goes away reports its objects gone, and lists them agai
   api.restoreApi('discovery.k8s.io/v1');
   assert.ok(await eventually(() => !w.notServed && lists().at(-1)!.items.length === 1, 5000));
   assert.equal(w.lastError, null);
+});
+
+test('`wharf source` starts without a kind whose API is not served (it waited for it forever), and sends its objects when it appears', { timeout: 20_000 }, async (t) => {
+  const api = await FakeApiServer.start();
+  t.after(() => api.close());
+  api.withdrawApi('discovery.k8s.io/v1');
+  api.put(ingress('cafe'));
+  api.put(endpointSlice('cafe-1', 'cafe'));
+  const sent: string[] = [];
+  const source = new KubernetesEventSource({
+    clients: makeClients(api.kubeConfig()),
+    sender: { send: (e) => void sent.push(`${e.type} ${e.subject}`), idle: async () => {}, close: () => {} },
+    log: quietLog,
+    resyncMs: 0,
+    watch: { backoff: { baseMs: 20 }, notServedRetryMs: 100 },
+  });
+  t.after(() => source.stop());
+  await source.start();
+  assert.ok(sent.includes('io.wharf.resource.add Ingress/default/cafe'));
+  assert.ok(!sent.some((s) => s.includes('EndpointSlice')));
+  api.restoreApi('discovery.k8s.io/v1');
+  assert.ok(await eventually(() => sent.includes('io.wharf.resource.add EndpointSlice/default/cafe-1'), 5000), sent.join('\n'));
 });

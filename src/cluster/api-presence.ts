@@ -56,7 +56,7 @@ export interface ApiPresenceOptions {
   log: Logger;
   needs?: Partial<Record<string, ApiNeed>>;
   /** Told every time the set of missing APIs changes (the handler's metric). */
-  onChange?: (missing: MissingApi[], appeared: string[]) => void;
+  onChange?: (missing: MissingApi[], appeared: MissingApi[]) => void;
 }
 
 /** Which APIs the streams found missing: logs each once, by name, and when it appears. */
@@ -92,9 +92,11 @@ export class ApiPresence {
   /** A stream of `spec`'s kind listed: its group/version is served (again). */
   present(spec: StreamSpec): void {
     const groupVersion = API_VERSIONS[spec.kind];
-    if (!this.#missing.delete(groupVersion)) return;
+    const was = this.#missing.get(groupVersion);
+    if (!was) return;
+    this.#missing.delete(groupVersion);
     this.#o.log.info(`the API server serves ${groupVersion} now: ${spec.kind} is read again`, { groupVersion, kind: spec.kind });
-    this.#o.onChange?.(this.missing(), [groupVersion]);
+    this.#o.onChange?.(this.missing(), [was]);
   }
 
   missing(): MissingApi[] {

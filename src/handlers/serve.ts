@@ -138,7 +138,7 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
     log: log.child({ part: 'api' }),
     onChange: (missing, appeared) => {
       for (const m of missing) metrics.apiMissing.set({ group_version: m.groupVersion, required: String(m.required) }, 1);
-      for (const gv of appeared) for (const required of ['true', 'false']) metrics.apiMissing.set({ group_version: gv, required }, 0);
+      for (const m of appeared) metrics.apiMissing.set({ group_version: m.groupVersion, required: String(m.required) }, 0);
     },
   });
   if (o.reader instanceof KubernetesReader) o.reader.presence = presence;

@@ -10,7 +10,7 @@ import { readinessReport } from '../../src/handlers/readiness.ts';
 function presenceWith(needs: ConstructorParameters<typeof ApiPresence>[0]['needs']) {
   const lines: Record<string, unknown>[] = [];
   const changes: string[][] = [];
-  const presence = new ApiPresence({ log: createLogger({}, (l) => lines.push(JSON.parse(l))), needs, onChange: (m, appeared) => changes.push([...m.map((x) => x.groupVersion), ...appeared.map((a) => `+${a}`)]) });
+  const presence = new ApiPresence({ log: createLogger({}, (l) => lines.push(JSON.parse(l))), needs, onChange: (m, appeared) => changes.push([...m.map((x) => x.groupVersion), ...appeared.map((a) => `+${a.groupVersion}`)]) });
   return { presence, lines, changes };
 }
 

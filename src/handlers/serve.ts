@@ -1,9 +1,9 @@
 // `wharf handler`: the handler tier under Node. Serves the Hono app over HTTP or HTTPS (the API
 // server calls webhooks over HTTPS only) at once, then lists the cluster in the background, keeps
 // the view current through watches of the API server (and CloudEvents, the fast trigger and
-// Knative's path), relists periodically,
-// pushes to a static list of agents or to those found through their Service, and writes Ingress
-// status and Events (one replica per Ingress). Flags: handler-flags.ts.
+// Knative's path), relists periodically, pushes to a static list of agents or to those found
+// through their Service, and writes Ingress status and Events (one replica per Ingress). Flags:
+// handler-flags.ts.
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';

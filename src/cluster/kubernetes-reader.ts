@@ -1,6 +1,7 @@
 // The level-triggered half over the Kubernetes API: a ClusterReader whose list(kind) is every object
 // of the kind wharf reads, paged (limit/continue, one consistent snapshot), and whose get(key) reads
 // one object for Knative's reference-mode events. The handler's relist (src/handlers/app.ts) calls it.
+import { isApiNotServed, type ApiPresence } from './api-presence.ts';
 import { describeApiError, apiFailure, type KubeClients } from './kubernetes-client.ts';
 import { listPage, readObject, streamName, streamsFor, TLS_SECRET_TYPE, type StreamSpec, type WatchScope } from './kubernetes-resources.ts';
 import { CLUSTER_SCOPED, compareVersions, formatKey, type ClusterReader, type Kind, type KindList, type KubeObject, type ObjectKey } from './view.ts';
@@ -42,6 +43,8 @@ export function oldestVersion(versions: string[]): string {
 
 export class KubernetesReader implements ClusterReader {
   readonly streams: StreamSpec[];
+  /** Told when a kind's group/version is not served (its list is then empty) and when it is again. */
+  presence?: ApiPresence;
   readonly #clients: KubeClients;
   readonly #scope: WatchScope;
   readonly #pageSize: number;
@@ -56,12 +59,21 @@ export class KubernetesReader implements ClusterReader {
   /**
    * Every object of a kind wharf reads. Secrets come from two streams (TLS and Opaque); the merged
    * list carries the older of their versions, so nothing newer than it is taken as deleted. A kind
-   * wharf reads nothing of (no ConfigMap configured) is an empty list.
+   * wharf reads nothing of (no ConfigMap configured), or whose group/version the API server does not
+   * serve (404: there are no such objects), is an empty list.
    */
   async list(kind: Kind): Promise<KindList> {
     const specs = this.streams.filter((s) => s.kind === kind);
     if (specs.length === 0) return { items: [], resourceVersion: '0' };
-    const lists = await Promise.all(specs.map((s) => listStream(this.#clients, s, this.#pageSize)));
+    let lists: KindList[];
+    try {
+      lists = await Promise.all(specs.map((s) => listStream(this.#clients, s, this.#pageSize)));
+    } catch (e) {
+      if (!isApiNotServed(e)) throw e;
+      this.presence?.absent(specs[0]!);
+      return { items: [], resourceVersion: '0' };
+    }
+    this.presence?.present(specs[0]!);
     if (lists.length === 1) return lists[0]!;
     return { items: lists.flatMap((l) => l.items), resourceVersion: oldestVersion(lists.map((l) => l.resourceVersion)) };
   }

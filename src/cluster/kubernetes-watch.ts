@@ -2,10 +2,13 @@
 // resourceVersion; bookmarks move that version forward without any object changing; a watch that
 // ends is resumed from the last version seen; 410 Gone (the version was compacted away, as an ERROR
 // event or as HTTP 410) means events were lost, so the stream lists again and reports what vanished
-// in between; any other failure is retried with exponential backoff and jitter. Consumers get every
-// list (with the objects that disappeared since the previous one) and every change, in order.
+// in between; any other failure is retried with exponential backoff and jitter, except 404 (the API
+// server does not serve the kind's group/version: api-presence.ts), which is asked again slowly.
+// Consumers get every list (with the objects that disappeared since the previous one) and every
+// change, in order.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
+import { isApiNotServed } from './api-presence.ts';
 import { apiFailure, describeApiError, type KubeClients } from './kubernetes-client.ts';
 import { listStream } from './kubernetes-reader.ts';
 import { streamName, watchPath, type StreamSpec } from './kubernetes-resources.ts';
@@ -45,6 +48,13 @@ export interface StreamWatcherOptions {
    * whole object (for consumers that must send a deleted object's last state, as `wharf source` does).
    */
   remember?: 'metadata' | 'objects';
+  /**
+   * Told each time a list or watch answers 404 (the API server does not serve the kind's
+   * group/version); what the stream had is then reported gone in an empty list.
+   */
+  onNotServed?: () => void;
+  /** How often a group/version that is not served is asked for again (default 30 s). */
+  notServedRetryMs?: number;
 }
 
 type WatchOutcome = { kind: 'gone' } | { kind: 'aborted' } | { kind: 'closed'; received: number; lastedMs: number };
@@ -79,6 +89,8 @@ export class StreamWatcher {
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   #failures = 0;
+  #lastError: string | null = null;
+  #notServed = false;
 
   constructor(options: StreamWatcherOptions) {
     this.#o = options;
@@ -93,6 +105,16 @@ export class StreamWatcher {
 
   start(): void {
     this.#loop ??= this.#run();
+  }
+
+  /** Why the stream is not listing or watching right now (the last failure), null while it works. */
+  get lastError(): string | null {
+    return this.#lastError;
+  }
+
+  /** True while the API server does not serve the stream's group/version (its last answer was 404). */
+  get notServed(): boolean {
+    return this.#notServed;
   }
 
   /** Lists again now (a periodic resync): the current watch ends and resumes from the new list. */
@@ -144,11 +166,38 @@ export class StreamWatcher {
           needList = true;
           continue;
         }
+        if (isApiNotServed(e)) {
+          needList = true;
+          this.#whileNotServed((e as Error).message);
+          await this.#sleep(this.#o.notServedRetryMs ?? 30_000);
+          continue;
+        }
+        this.#lastError = (e as Error).message;
         this.stats.errors++;
         const delay = this.#delay();
         this.#log.warn('list or watch failed: retrying', { error: (e as Error).message, retryInMs: Math.round(delay), resourceVersion: this.#resourceVersion });
         await this.#sleep(delay);
       }
+    }
+  }
+
+  /** The API is not served: what the stream had is gone (an empty list), and the consumer is told. */
+  #whileNotServed(message: string): void {
+    this.#lastError = message;
+    if (!this.#notServed) {
+      this.#notServed = true;
+      // A consumer that is told (the handler's feed) logs it by name with what wharf does without it.
+      if (!this.#o.onNotServed) this.#log.warn('the API server does not serve this kind: asking again periodically', { error: message, retryInMs: this.#o.notServedRetryMs ?? 30_000 });
+      if (this.#known.size) {
+        const gone = [...this.#known.values()].map((o) => deletedAt(o, this.#resourceVersion));
+        this.#known = new Map();
+        this.#emit({ type: 'listed', spec: this.spec, items: [], resourceVersion: this.#resourceVersion, initial: false, gone });
+      }
+    }
+    try {
+      this.#o.onNotServed?.();
+    } catch (e) {
+      this.#log.error('a consumer of the stream failed', { error: e });
     }
   }
 
@@ -187,6 +236,8 @@ export class StreamWatcher {
   async #list(initial: boolean): Promise<void> {
     const list = await listStream(this.#o.clients, this.spec, this.#o.pageSize);
     this.stats.lists++;
+    this.#lastError = null;
+    this.#notServed = false;
     const before = this.#known;
     this.#known = new Map(list.items.map((o) => [idOf(o), this.#memo(o)]));
     const gone: KubeObject[] = [];

@@ -10,7 +10,7 @@ import type { EventSender } from './event-sender.ts';
 import type { KubeClients } from './kubernetes-client.ts';
 import { streamsFor, type StreamSpec, type WatchScope } from './kubernetes-resources.ts';
 import { StreamWatcher, type StreamEvent, type StreamWatcherOptions } from './kubernetes-watch.ts';
-import { compareVersions, keyOf, withoutBookkeeping, type ChangeAction, type KubeObject } from './view.ts';
+import { API_VERSIONS, compareVersions, keyOf, withoutBookkeeping, type ChangeAction, type KubeObject } from './view.ts';
 
 /** The CloudEvent type of each action (the handler's io.wharf.resource.* family). */
 export const SOURCE_EVENT_TYPES: Record<ChangeAction, string> = {
@@ -32,7 +32,7 @@ export interface KubernetesEventSourceOptions {
   scope?: WatchScope;
   /** Every object is sent again as an update this often (default 10 minutes; 0: never). */
   resyncMs?: number;
-  watch?: Pick<StreamWatcherOptions, 'backoff' | 'watchTimeoutSeconds' | 'pageSize'>;
+  watch?: Pick<StreamWatcherOptions, 'backoff' | 'watchTimeoutSeconds' | 'pageSize' | 'notServedRetryMs'>;
 }
 
 export class KubernetesEventSource {
@@ -53,7 +53,15 @@ export class KubernetesEventSource {
       this.#latest.set(spec, new Map());
       // Objects deleted while a watch was down are sent as deletes with their last state, as a
       // DELETED event carries it (the handler validates a delete's object like any other).
-      return new StreamWatcher({ ...options.watch, clients: options.clients, spec, log: options.log, remember: 'objects', onEvent: (e) => this.#onEvent(e) });
+      return new StreamWatcher({
+        ...options.watch,
+        clients: options.clients,
+        spec,
+        log: options.log,
+        remember: 'objects',
+        onEvent: (e) => this.#onEvent(e),
+        onNotServed: () => this.#onNotServed(spec),
+      });
     });
   }
 
@@ -102,12 +110,25 @@ export class KubernetesEventSource {
     // The first list is the objects that exist at start: adds. Later lists (resync, 410) are updates.
     for (const object of e.items) this.#queue(e.spec, e.initial ? 'add' : 'update', object, true);
     for (const object of e.gone) this.#queue(e.spec, 'delete', object, true);
-    if (e.initial) {
-      this.#listed.add(e.spec);
-      if (this.#listed.size === this.watchers.length) {
-        this.#o.log.info('every existing object is queued for the handler', { adds: this.stats.add });
-        this.#onStarted();
-      }
+    if (e.initial) this.#markListed(e.spec);
+  }
+
+  /**
+   * The API server does not serve the stream's group/version: there is nothing of it to send, so it
+   * does not hold up the start; its objects are sent as adds when the API appears.
+   */
+  #onNotServed(spec: StreamSpec): void {
+    if (this.#listed.has(spec)) return;
+    this.#o.log.warn(`the API server does not serve ${API_VERSIONS[spec.kind]} (${spec.kind}): nothing of it is sent until it appears; asking again periodically`, { kind: spec.kind });
+    this.#markListed(spec);
+  }
+
+  #markListed(spec: StreamSpec): void {
+    if (this.#listed.has(spec)) return;
+    this.#listed.add(spec);
+    if (this.#listed.size === this.watchers.length) {
+      this.#o.log.info('every existing object is queued for the handler', { adds: this.stats.add });
+      this.#onStarted();
     }
   }
 }

@@ -47,6 +47,9 @@ Cluster (credentials: --kubeconfig, else KUBECONFIG, ~/.kube/config, or the Pod'
   --no-watch                    do not watch the API server: list, relist and CloudEvents only (every
                                 replica then knows only the events it received until its next relist)
   --no-list                     no cluster at all: an empty view fed by events only (tests, local use)
+  --missing-api-retry-interval DUR
+                                how often an API group/version the API server does not serve (404) is
+                                asked for again; its stream starts when it appears (default 30s)
 
 Ingress status and Events (written only with one of the two publish flags):
   --publish-service NS/NAME     publish the address of this Service (its load balancer, external or cluster IP)
@@ -84,6 +87,8 @@ export interface WatchOptions {
   scope: WatchScope;
   /** Backoff of the watchers after failures (tests shorten it). */
   backoff?: { baseMs?: number; maxMs?: number };
+  /** How often a group/version the API server does not serve is asked for again (default 30 s). */
+  notServedRetryMs?: number;
 }
 
 export interface HandlerOptions {
@@ -163,6 +168,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
         'no-auth-secrets': { type: 'boolean', default: false },
         'no-watch': { type: 'boolean', default: false },
         'no-list': { type: 'boolean', default: false },
+        'missing-api-retry-interval': { type: 'string', default: '30s' },
         'publish-service': { type: 'string' },
         'publish-address': { type: 'string' },
         'status-renew-interval': { type: 'string', default: '5s' },
@@ -221,6 +227,8 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
   if (values['publish-service'] && values['publish-address']) throw new UsageError('--publish-service and --publish-address: give one or neither');
   const relistIntervalMs = parseDuration('--relist-interval', values['relist-interval']);
   if (relistIntervalMs < 1000) throw new UsageError('--relist-interval: Invalid value: at least 1s');
+  const notServedRetryMs = parseDuration('--missing-api-retry-interval', values['missing-api-retry-interval']);
+  if (notServedRetryMs < 100) throw new UsageError('--missing-api-retry-interval: Invalid value: at least 100ms');
   const renewIntervalMs = parseDuration('--status-renew-interval', values['status-renew-interval']);
   if (renewIntervalMs < 100) throw new UsageError('--status-renew-interval: Invalid value: at least 100ms');
 
@@ -241,7 +249,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
       throw new UsageError(`${(e as Error).message}; or pass --no-list to run fed by events only`);
     }
     reader = new KubernetesReader(clients, scope);
-    if (!values['no-watch']) watch = { clients, scope };
+    if (!values['no-watch']) watch = { clients, scope, notServedRetryMs };
     let publish: PublishSource | null = null;
     if (values['publish-service']) publish = { service: parseNamespacedName('--publish-service', values['publish-service']) };
     else if (values['publish-address']) {

@@ -72,6 +72,11 @@ export class WatchHub {
     for (const w of [...this.#watchers]) this.#end(w);
   }
 
+  /** Ends the open watches of one kind (its API withdrawn). */
+  dropKind(kind: string): void {
+    for (const w of [...this.#watchers]) if (w.def.kind === kind) this.#end(w);
+  }
+
   count(kind?: string): number {
     return [...this.#watchers].filter((w) => !kind || w.def.kind === kind).length;
   }

@@ -3,16 +3,18 @@
 // consistent snapshot, chunked watch streams (ADDED/MODIFIED/DELETED/BOOKMARK, replay from a
 // resourceVersion, selector transitions), 410 Gone for compacted revisions (as an ERROR event, as
 // the watch cache sends it, or as HTTP 410), the status subresource (GET/PUT/PATCH, merge and JSON
-// patch, resourceVersion preconditions), Events and Leases. It refuses what the real one refuses, so
-// what passes here is what a cluster accepts. Tests write objects through its test API (`put`,
-// `remove`, `compact`, `bookmark`, `dropWatches`) and read what clients wrote (`requests`,
-// `statusWrites`, `list('Event')`). Tests only: never imported from src/.
+// patch, resourceVersion preconditions), Events and Leases, and discovery of the groups it serves
+// (`withdrawApi` and `restoreApi` take one away and bring it back: kube-apiserver-discovery.ts). It
+// refuses what the real one refuses, so what passes here is what a cluster accepts. Tests write
+// objects through its test API (`put`, `remove`, `compact`, `bookmark`, `dropWatches`) and read what
+// clients wrote (`requests`, `statusWrites`, `list('Event')`). Tests only: never imported from src/.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { applyPatch, PatchError } from './kube-apiserver-patch.ts';
 import { ApiError, apiVersionOf, conflict, DNS1123_SUBDOMAIN, gone, notFound, qualified, RESOURCES, selectorMatcher, type ResourceDef } from './kube-apiserver-resources.ts';
+import { ServedApis } from './kube-apiserver-discovery.ts';
 import { keyOf, VersionedStore, type Obj } from './kube-apiserver-store.ts';
 import { WatchHub } from './kube-apiserver-watch.ts';
 
@@ -68,6 +70,7 @@ export class FakeApiServer {
   #faults: Fault[] = [];
   #tokens?: Set<string>;
   #bookmarkTimer?: NodeJS.Timeout;
+  #apis = new ServedApis(RESOURCES);
 
   private constructor(options: FakeApiServerOptions) {
     this.#tokens = options.tokens ? new Set(options.tokens) : undefined;
@@ -133,6 +136,20 @@ export class FakeApiServer {
   /** Ends every open watch stream from the server side (an API server restart, a load balancer timeout). */
   dropWatches(): void {
     this.#watches.dropAll();
+  }
+
+  /**
+   * Stops serving a group/version (`discovery.k8s.io/v1`), as a cluster without it: discovery leaves
+   * it out, its resource paths answer 404, its open watches end. The objects it held stay in the
+   * store (tests may still `put` them) and are served again after `restoreApi`.
+   */
+  withdrawApi(groupVersion: string): void {
+    for (const kind of this.#apis.withdraw(groupVersion)) this.#watches.dropKind(kind);
+  }
+
+  /** Serves a withdrawn group/version again, without a restart (a CRD installed, a cluster upgraded). */
+  restoreApi(groupVersion: string): void {
+    this.#apis.restore(groupVersion);
   }
 
   openWatches(kind?: string): number {
@@ -242,6 +259,9 @@ export class FakeApiServer {
   }
 
   async #route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: string, record: RequestRecord): Promise<void> {
+    this.#apis.check(url.pathname);
+    const discovery = req.method === 'GET' ? this.#apis.answer(url.pathname) : null;
+    if (discovery) return this.#json(res, 200, discovery);
     const parts = url.pathname.split('/').filter(Boolean);
     let rest: string[];
     let group: string;

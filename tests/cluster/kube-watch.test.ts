@@ -207,13 +207,7 @@ test('stopping a feed closes every watch it opened', async (t) => {
 /** A busy EndpointSlice stream: one slice rewritten every `everyMs` until the test ends. */
 function busy(t: { after: (fn: () => void) => void }, api: FakeApiServer, everyMs = 20): void {
   let n = 0;
-  const timer = setInterval(() => {
-    try {
-      api.put(endpointSlice('busy', 'busy', 'default', [`10.0.${(n >> 8) & 255}.${n++ & 255}`]));
-    } catch {
-      // the test is over and the server closed
-    }
-  }, everyMs);
+  const timer = setInterval(() => api.put(endpointSlice('busy', 'busy', 'default', [`10.0.${(n >> 8) & 255}.${n++ & 255}`])), everyMs);
   t.after(() => clearInterval(timer));
 }
 
@@ -293,4 +287,30 @@ test('a server that cuts every watch at once is not hammered: a watch that deliv
   // Each retry waits a delay drawn in [d/2, d], d = 50, 100, 200, 400 ms (plus the 20 ms before the reset).
   assert.ok(gaps[3]! >= 200 && gaps[3]! > gaps[0]!, `gaps ${gaps.join(', ')} ms`);
   assert.equal(w.stats.lists, 1);
+});
+
+test('after an API server restart onto new resourceVersions, a stream lists again (410 Gone) and learns what changed while it was away', async (t) => {
+  const api = await FakeApiServer.start();
+  t.after(() => api.close());
+  api.put(ingress('cafe'));
+  api.put(ingress('tea'));
+  const events: StreamEvent[] = [];
+  const w = new StreamWatcher({ clients: makeClients(api.kubeConfig()), spec: { kind: 'Ingress', namespace: '' }, onEvent: (e) => events.push(e), log: quietLog, backoff: { baseMs: 20 } });
+  t.after(() => w.stop());
+  w.start();
+  await eventually(() => api.openWatches('Ingress') === 1);
+  const restarting = api.restart({ downForMs: 500 });
+  api.remove('Ingress', 'default', 'tea');
+  api.put(ingress('latte'));
+  await restarting;
+  const relisted = () => events.find((e): e is Extract<StreamEvent, { type: 'listed' }> => e.type === 'listed' && !e.initial);
+  await eventually(relisted);
+  const list = relisted()!;
+  assert.deepEqual(list.items.map((o) => o.metadata.name).sort(), ['cafe', 'latte']);
+  assert.deepEqual(list.gone.map((o) => o.metadata.name), ['tea']);
+  assert.ok(Number(list.resourceVersion) >= 1000, `listed at the new base: ${list.resourceVersion}`);
+  assert.equal(w.stats.gone, 1);
+  await eventually(() => api.openWatches('Ingress') === 1);
+  api.put(ingress('mocha'));
+  await eventually(() => events.some((e) => e.type === 'change' && e.change.key.name === 'mocha'));
 });

@@ -75,7 +75,6 @@ export class WatchHub {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private' });
     res.flushHeaders();
     const w: Watcher = { def, match, res, bookmarks: query.get('allowWatchBookmarks') === 'true', sent: 0, ended: false, cuts: new Map() };
-    for (const rule of this.#rules) this.#arm(rule, w);
     if (from !== null && from < store.compactedAt) {
       const err = gone(from, store.compactedAt);
       this.#send(w, 'ERROR', status(410, err.reason, err.message));
@@ -87,6 +86,8 @@ export class WatchHub {
       res.end();
       return;
     }
+    // The cuts in force count this watch's events from here, its replay included.
+    for (const rule of this.#rules) this.#arm(rule, w);
     // No version: the current state as ADDED events first ("get state and start at most recent").
     if (from === null) {
       for (const { object } of store.at(def.plural, store.revision)) if (match(object)) this.#send(w, 'ADDED', object);

@@ -3,9 +3,11 @@
 // ends is resumed from the last version seen; 410 Gone (the version was compacted away, as an ERROR
 // event or as HTTP 410) means events were lost, so the stream lists again and reports what vanished
 // in between; any other failure is retried with exponential backoff and jitter, except 404 (the API
-// server does not serve the kind's group/version: api-presence.ts), which is asked again slowly.
-// Consumers get every list (with the objects that disappeared since the previous one) and every
-// change, in order.
+// server does not serve the kind's group/version: api-presence.ts), which is asked again slowly. A
+// watch that was healthy (it delivered events, or stayed connected for a while) clears the backoff:
+// when it is cut, the first retry goes out at once (with a little jitter), not after the delay an
+// earlier outage had run up. The backoff is each stream's own. Consumers get every list (with the
+// objects that disappeared since the previous one) and every change, in order.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import { isApiNotServed } from './api-presence.ts';
@@ -39,8 +41,12 @@ export interface StreamWatcherOptions {
   onEvent: (event: StreamEvent) => void;
   log: Logger;
   pageSize?: number;
-  /** Retry delays after failures: base doubling up to max, each drawn in [d/2, d]. */
-  backoff?: { baseMs?: number; maxMs?: number };
+  /**
+   * Retry delays after failures: base doubling up to max, each drawn in [d/2, d]. A watch that
+   * delivered an event (bookmarks included) or stayed connected for `healthyAfterMs` (default 1 s)
+   * was healthy: the count starts again, and the retry after it is drawn in [0, base/2].
+   */
+  backoff?: { baseMs?: number; maxMs?: number; healthyAfterMs?: number };
   /** Server-side watch timeout; each watch draws it in [t, 2t] (client-go: 5–10 minutes). */
   watchTimeoutSeconds?: number;
   /**
@@ -57,7 +63,8 @@ export interface StreamWatcherOptions {
   notServedRetryMs?: number;
 }
 
-type WatchOutcome = { kind: 'gone' } | { kind: 'aborted' } | { kind: 'closed'; received: number; lastedMs: number };
+/** How one watch ended; `healthy`: it delivered events or stayed connected for a while. */
+type WatchOutcome = { kind: 'gone' } | { kind: 'aborted' } | { kind: 'closed'; healthy: boolean } | { kind: 'failed'; error: Error; healthy: boolean };
 
 const ACTIONS: Record<string, Change['action']> = { ADDED: 'add', MODIFIED: 'update', DELETED: 'delete' };
 
@@ -156,8 +163,25 @@ export class StreamWatcher {
         } else if (outcome.kind === 'closed') {
           // A watch that ends on its own (timeoutSeconds) is resumed at once; one that ends before
           // delivering anything is retried with backoff, so a server that closes at once is not hammered.
-          if (outcome.received > 0 || outcome.lastedMs >= 1000) this.#failures = 0;
+          if (outcome.healthy) this.#failures = 0;
           else await this.#sleep(this.#delay());
+        } else if (outcome.kind === 'failed' && isApiNotServed(outcome.error)) {
+          // The group/version went away while watched (a CRD deleted): as when a list finds it missing.
+          needList = true;
+          this.#whileNotServed(outcome.error.message);
+          await this.#sleep(this.#o.notServedRetryMs ?? 30_000);
+        } else if (outcome.kind === 'failed') {
+          this.#lastError = outcome.error.message;
+          // A healthy watch that is cut (a load balancer, a blip, the server going away) is retried at
+          // once: the failures before it are history, and every second waited is a second of stale
+          // routing. One that failed without delivering anything backs off further.
+          this.stats.errors++;
+          if (outcome.healthy) this.#failures = 0;
+          const delay = outcome.healthy ? this.#jitter() : this.#delay();
+          const fields = { error: outcome.error.message, retryInMs: Math.round(delay), resourceVersion: this.#resourceVersion };
+          if (outcome.healthy) this.#log.info('watch cut: resuming', fields);
+          else this.#log.warn('watch failed: retrying', fields);
+          await this.#sleep(delay);
         }
       } catch (e) {
         if (this.#stopped) break;
@@ -175,7 +199,7 @@ export class StreamWatcher {
         this.#lastError = (e as Error).message;
         this.stats.errors++;
         const delay = this.#delay();
-        this.#log.warn('list or watch failed: retrying', { error: (e as Error).message, retryInMs: Math.round(delay), resourceVersion: this.#resourceVersion });
+        this.#log.warn('list failed: retrying', { error: (e as Error).message, retryInMs: Math.round(delay), resourceVersion: this.#resourceVersion });
         await this.#sleep(delay);
       }
     }
@@ -199,6 +223,11 @@ export class StreamWatcher {
     } catch (e) {
       this.#log.error('a consumer of the stream failed', { error: e });
     }
+  }
+
+  /** The retry right after a healthy watch: at once, spread a little so that replicas do not all reconnect in the same millisecond. */
+  #jitter(): number {
+    return Math.random() * ((this.#o.backoff?.baseMs ?? 200) / 2);
   }
 
   #delay(): number {
@@ -246,10 +275,11 @@ export class StreamWatcher {
     this.#emit({ type: 'listed', spec: this.spec, items: list.items, resourceVersion: list.resourceVersion, initial, gone });
   }
 
-  #onWatchEvent(type: string, raw: unknown): void {
+  /** Applies one watch event; false when it was not an object change (ignored). */
+  #onWatchEvent(type: string, raw: unknown): boolean {
     const action = ACTIONS[type];
     const object = raw as KubeObject;
-    if (!action || !object?.metadata?.name) return;
+    if (!action || !object?.metadata?.name) return false;
     object.apiVersion ??= API_VERSIONS[this.spec.kind];
     object.kind ??= this.spec.kind;
     const rv = object.metadata.resourceVersion;
@@ -260,6 +290,7 @@ export class StreamWatcher {
     const change: Change = { action, key: keyOf(object), object };
     if (rv) change.resourceVersion = rv;
     this.#emit({ type: 'change', spec: this.spec, change });
+    return true;
   }
 
   #watchOnce(): Promise<WatchOutcome> {
@@ -276,14 +307,15 @@ export class StreamWatcher {
     if (spec.fieldSelector) params.fieldSelector = spec.fieldSelector;
     if (spec.labelSelector) params.labelSelector = spec.labelSelector;
     this.stats.watches++;
-    const started = Date.now();
-    return new Promise<WatchOutcome>((resolve, reject) => {
+    const healthyAfterMs = this.#o.backoff?.healthyAfterMs ?? 1000;
+    let connectedAt: number | null = null;
+    let delivered = 0;
+    const healthy = () => delivered > 0 || (connectedAt !== null && Date.now() - connectedAt >= healthyAfterMs);
+    return new Promise<WatchOutcome>((resolve) => {
       let gone = false;
       let failure: Error | null = null;
-      let received = 0;
       let finished = false;
       const onEvent = (type: string, object: unknown) => {
-        received++;
         if (type === 'ERROR') {
           const status = (object ?? {}) as { code?: number; reason?: string; message?: string };
           if (status.code === 410) gone = true;
@@ -294,9 +326,10 @@ export class StreamWatcher {
           const rv = (object as KubeObject | undefined)?.metadata?.resourceVersion;
           if (rv) this.#resourceVersion = rv;
           this.stats.bookmarks++;
+          delivered++;
           return;
         }
-        this.#onWatchEvent(type, object);
+        if (this.#onWatchEvent(type, object)) delivered++;
       };
       const onDone = (err: unknown) => {
         if (finished) return;
@@ -304,16 +337,21 @@ export class StreamWatcher {
         this.#abort = null;
         if (this.#stopped || this.#relistRequested) resolve({ kind: 'aborted' });
         else if (gone) resolve({ kind: 'gone' });
-        else if (failure) reject(failure);
-        else if (err && (err as Error).name === 'TimeoutError') resolve({ kind: 'closed', received, lastedMs: Date.now() - started });
+        else if (failure) resolve({ kind: 'failed', error: failure, healthy: healthy() });
+        else if (err && (err as Error).name === 'TimeoutError') resolve({ kind: 'closed', healthy: healthy() });
         else if (err) {
           if (apiFailure(err).code === 410) resolve({ kind: 'gone' });
-          else reject(new Error(`watching ${streamName(spec)} from resourceVersion ${this.#resourceVersion}: ${describeApiError(err)}`, { cause: err }));
-        } else resolve({ kind: 'closed', received, lastedMs: Date.now() - started });
+          else {
+            const error = new Error(`watching ${streamName(spec)} from resourceVersion ${this.#resourceVersion}: ${describeApiError(err)}`, { cause: err });
+            resolve({ kind: 'failed', error, healthy: healthy() });
+          }
+        } else resolve({ kind: 'closed', healthy: healthy() });
       };
       watch.watch(watchPath(spec), params, onEvent, onDone).then(
         (controller) => {
           if (finished) return;
+          // client-node hands the controller over once the server answered 200: connected.
+          connectedAt = Date.now();
           this.#abort = controller;
           if (this.#stopped || this.#relistRequested) controller.abort();
         },

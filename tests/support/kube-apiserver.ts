@@ -8,6 +8,8 @@
 // refuses what the real one refuses, so what passes here is what a cluster accepts. Tests write
 // objects through its test API (`put`, `remove`, `compact`, `bookmark`, `dropWatches`) and read what
 // clients wrote (`requests`, `statusWrites`, `list('Event')`). Tests only: never imported from src/.
+// It fails as real ones do (`cutWatches`, `down`/`up`/`outage`, `restart`): see
+// kube-apiserver-outage.ts and the cuts in kube-apiserver-watch.ts.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
@@ -16,7 +18,8 @@ import { applyPatch, PatchError } from './kube-apiserver-patch.ts';
 import { ApiError, apiVersionOf, conflict, DNS1123_SUBDOMAIN, gone, notFound, qualified, RESOURCES, selectorMatcher, type ResourceDef } from './kube-apiserver-resources.ts';
 import { ServedApis } from './kube-apiserver-discovery.ts';
 import { keyOf, VersionedStore, type Obj } from './kube-apiserver-store.ts';
-import { WatchHub } from './kube-apiserver-watch.ts';
+import { ServerOutage, type OutageMode } from './kube-apiserver-outage.ts';
+import { WatchHub, type WatchCut, type WatchCutHandle } from './kube-apiserver-watch.ts';
 
 /** One request as the server saw it. */
 export interface RequestRecord {
@@ -67,6 +70,7 @@ export class FakeApiServer {
   url = '';
   #server: http.Server;
   #watches: WatchHub;
+  #outage: ServerOutage;
   #faults: Fault[] = [];
   #tokens?: Set<string>;
   #bookmarkTimer?: NodeJS.Timeout;
@@ -76,6 +80,7 @@ export class FakeApiServer {
     this.#tokens = options.tokens ? new Set(options.tokens) : undefined;
     this.#server = http.createServer((req, res) => void this.#handle(req, res));
     this.#watches = new WatchHub(this.store);
+    this.#outage = new ServerOutage(this.#server);
     if (options.bookmarkEveryMs) this.#bookmarkTimer = setInterval(() => this.bookmark(), options.bookmarkEveryMs);
   }
 
@@ -164,6 +169,46 @@ export class FakeApiServer {
     this.#faults.push({ when, status, times, asWatchEvent });
   }
 
+  /** Cuts watches as load balancers, networks and dying servers do: now, or after N events or seconds (see WatchCut). */
+  cutWatches(cut: WatchCut = {}): WatchCutHandle {
+    return this.#watches.cut(cut);
+  }
+
+  /**
+   * The server goes away: every open connection (watches included) is reset, and until `up()` nothing
+   * listens on its port (`refuse`) or every connection is reset at once (`reset`).
+   */
+  down(mode: OutageMode = 'refuse'): void {
+    this.#watches.cut({});
+    this.#outage.down(mode);
+  }
+
+  /** The server is back, on the same port, with the same objects and versions. */
+  up(): Promise<void> {
+    return this.#outage.up();
+  }
+
+  /** `down(mode)` for `ms`, then `up()`. */
+  async outage(ms: number, mode: OutageMode = 'refuse'): Promise<void> {
+    this.down(mode);
+    await new Promise((r) => setTimeout(r, ms));
+    await this.up();
+  }
+
+  /**
+   * A restart onto a restored or compacted etcd: every connection is reset, the server is away for
+   * `downForMs`, and resourceVersions continue from a new base `revisionJump` ahead (etcd's
+   * `--bump-revision --mark-compacted`): objects keep their versions, but a watch or a continue token
+   * from any version before the restart gets 410 Gone.
+   */
+  async restart(o: { downForMs?: number; revisionJump?: number } = {}): Promise<void> {
+    this.down('refuse');
+    this.store.advance(o.revisionJump ?? 1000);
+    this.store.compact();
+    await new Promise((r) => setTimeout(r, o.downForMs ?? 0));
+    await this.up();
+  }
+
   /** A KubeConfig for client-node pointing at this server, authenticating with `token`. */
   kubeConfig(token = 'test'): k8s.KubeConfig {
     const kc = new k8s.KubeConfig();
@@ -193,6 +238,7 @@ export class FakeApiServer {
   }
 
   async close(): Promise<void> {
+    this.#outage.dispose();
     clearInterval(this.#bookmarkTimer);
     this.dropWatches();
     await new Promise<void>((r) => {

@@ -33,9 +33,9 @@ const denied: [string, unknown, RegExp][] = [
     /^metadata\.annotations\[nginx\.ingress\.kubernetes\.io\/proxy-body-size\]: Invalid value: "8 m;": must be a size/,
   ],
   [
-    'a snippet annotation',
-    ingress('x', 'b.example.com', undefined, { annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': 'return 200;' } }),
-    /^metadata\.annotations\[nginx\.ingress\.kubernetes\.io\/configuration-snippet\]: Forbidden: snippets are refused/,
+    'a snippet with a directive off the allowlist',
+    ingress('x', 'b.example.com', undefined, { annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': 'add_header X-A 1;\nreturn 200;' } }),
+    /^metadata\.annotations\[nginx\.ingress\.kubernetes\.io\/configuration-snippet\]: Forbidden: line 2, column 1: return is not allowed in snippets: use the nginx\.ingress\.kubernetes\.io\/permanent-redirect/,
   ],
   [
     'an injection through auth-url (IngressNightmare)',

@@ -227,7 +227,7 @@ export const SNIPPET_DIRECTIVES: Readonly<Record<string, DirectiveRule>> = {
   grpc_set_header: { contexts: ['location'], args: setHeader, syntax: 'grpc_set_header NAME VALUE' },
   proxy_hide_header: { contexts: ['location', 'server'], args: oneHeaderName, syntax: 'proxy_hide_header NAME' },
   proxy_pass_header: { contexts: ['location', 'server'], args: oneHeaderName, syntax: 'proxy_pass_header NAME' },
-  expires: { contexts: ['location', 'server'], args: expires, syntax: 'expires [modified] TIME | @TIME | epoch | max | off' },
+  expires: { contexts: ['location', 'server'], args: expires, syntax: 'expires [modified] TIME; or @TIME, epoch, max, off' },
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -221,8 +221,8 @@ export const SNIPPET_DIRECTIVES: Readonly<Record<string, DirectiveRule>> = {
   add_header: { contexts: ['location', 'server'], args: addHeader, syntax: 'add_header NAME VALUE [always]' },
   more_set_headers: { contexts: ['location', 'server'], headersMore: true, args: moreSet('st'), syntax: 'more_set_headers [-s "CODES"] [-t "TYPES"] "NAME: VALUE"…' },
   more_clear_headers: { contexts: ['location', 'server'], headersMore: true, args: moreClear('st'), syntax: 'more_clear_headers [-s "CODES"] [-t "TYPES"] NAME[*]…' },
-  more_set_input_headers: { contexts: ['location', 'server', 'auth'], headersMore: true, args: moreSet('rt'), syntax: 'more_set_input_headers [-r] [-t "TYPES"] "NAME: VALUE"…' },
-  more_clear_input_headers: { contexts: ['location', 'server', 'auth'], headersMore: true, args: moreClear('t'), syntax: 'more_clear_input_headers [-t "TYPES"] NAME[*]…' },
+  more_set_input_headers: { contexts: ['location', 'server'], headersMore: true, args: moreSet('rt'), syntax: 'more_set_input_headers [-r] [-t "TYPES"] "NAME: VALUE"…' },
+  more_clear_input_headers: { contexts: ['location', 'server'], headersMore: true, args: moreClear('t'), syntax: 'more_clear_input_headers [-t "TYPES"] NAME[*]…' },
   proxy_set_header: { contexts: ['location', 'auth'], args: setHeader, syntax: 'proxy_set_header NAME VALUE' },
   grpc_set_header: { contexts: ['location'], args: setHeader, syntax: 'grpc_set_header NAME VALUE' },
   proxy_hide_header: { contexts: ['location', 'server'], args: oneHeaderName, syntax: 'proxy_hide_header NAME' },
@@ -300,6 +300,9 @@ const WHERE: Record<SnippetContext, string> = {
 /** Why a directive on the allowlist cannot go in this kind of snippet. */
 function wrongContext(name: string, rule: DirectiveRule, context: SnippetContext): string {
   const fits = rule.contexts.map((c) => WHERE[c]).join(' or ');
+  // Measured with NGINX 1.22 and headers-more 0.34: in the auth subrequest, more_set_input_headers
+  // changes the client's request that reaches the backend, and more_clear_input_headers drops the connection.
+  if (context === 'auth' && name.endsWith('_input_headers')) return `${name} cannot go in auth-snippet: in the auth request it changes the client's own request: use proxy_set_header, or put it in ${fits}`;
   if (context === 'auth') return `${name} has no effect in auth-snippet (the auth service's answer never reaches the client): put it in ${fits}`;
   if (context === 'server') return `${name} has no effect in server-snippet (every wharf location sets its own): put it in ${fits}`;
   return `${name} belongs in ${fits}`;

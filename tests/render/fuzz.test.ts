@@ -171,7 +171,7 @@ const SNIPPETS: Record<string, readonly string[]> = {
     'add_header Content-Security-Policy "default-src \'self\'; img-src * data:; # {x}";',
   ],
   'server-snippet': ['add_header X-Server "a \\"quoted\\" one";', 'more_clear_headers Server; expires @15h30m;', 'location /x { return 200; }'],
-  'auth-snippet': ['proxy_set_header X-Scope "admin $host";', 'more_set_input_headers "X-From: wharf";'],
+  'auth-snippet': ['proxy_set_header X-Scope "admin $host";', 'proxy_set_header X-Org $http_x_org;\nproxy_set_header X-Id $request_id;'],
 };
 /** Annotations that need a companion to be valid. */
 const COMPANIONS: Record<string, [string, string]> = { 'auth-type': ['auth-secret', 'htpasswd'], 'session-cookie-name': ['affinity', 'cookie'] };

@@ -87,7 +87,7 @@ export class Agent implements AgentControl {
     this.install = findNginx({ bin: o.nginxBin });
     const mode = chooseEndpointMode(o.endpointMode ?? 'auto', this.install);
     this.mode = mode.mode;
-    this.log.info(mode.message, { nginx: this.install.bin, nginxVersion: this.install.version, endpointMode: this.mode });
+    this.log.info(mode.message, { nginx: this.install.bin, nginxVersion: this.install.version, endpointMode: this.mode, headersMore: this.install.headersMore !== null });
     const worker = workerUser(o.workerUser ?? 'nobody');
     if (worker) this.log.info('NGINX workers run as an unprivileged user; secret files are theirs', { user: worker.user, group: worker.group });
     const resolvers = o.resolvers ?? (await systemResolvers(this.log));

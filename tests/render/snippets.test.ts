@@ -28,6 +28,7 @@ before(async () => {
   backends.app = await startBackend('app', (req, res) => {
     req.resume();
     res.setHeader('X-Powered-By', 'Express');
+    if (req.url?.startsWith('/missing')) res.statusCode = 404;
     res.setHeader('X-Internal-Secret', 's3cret');
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ url: req.url, headers: req.headers }));
@@ -45,6 +46,7 @@ before(async () => {
           '# what migrating teams write most',
           'more_set_headers "X-Frame-Options: DENY" "X-Served-Host: $host";',
           'more_clear_headers X-Powered-*;',
+          'more_set_headers -s "404 410" -t "application/json" "X-Not-Found: yes";',
           'proxy_hide_header X-Internal-Secret;',
           'add_header X-Request-Id $request_id always;',
           'proxy_set_header X-Client-Addr $remote_addr;',
@@ -85,6 +87,10 @@ test('configuration-snippet: the client gets the headers it sets, not the ones i
   assert.match(String(r.headers['x-request-id']), /^[0-9a-f]{32}$/);
   assert.equal(r.headers['cache-control'], 'max-age=3600');
   assert.ok(r.headers.expires, 'an Expires header');
+  assert.equal(r.headers['x-not-found'], undefined, 'more_set_headers -s 404: not on a 200');
+  const missing = await get('conf', '/missing');
+  assert.equal(missing.status, 404);
+  assert.equal(missing.headers['x-not-found'], 'yes', 'more_set_headers -s 404 -t application/json: on the backend\'s 404');
 });
 
 test('configuration-snippet: the backend gets the request headers it sets, and not the cleared ones', async () => {

@@ -73,9 +73,28 @@ const TOKEN = /^[A-Za-z0-9!#%&'*+.^_`|~-]{1,128}$/;
 const STATUS_LIST = /^[1-5][0-9]{2}(?: [1-5][0-9]{2}){0,31}$/;
 const MIME = "[A-Za-z0-9!#&^_.+-]{1,64}/(?:\\*|[A-Za-z0-9!#&^_.+-]{1,64})";
 const TYPE_LIST = new RegExp(`^${MIME}(?: ${MIME}){0,31}$`);
-/** A time NGINX's `expires` reads: an optional sign, then numbers with units (1h30m), or a bare number of seconds. */
-const DURATION = /^-?(?:[0-9]{1,9}(?:ms|s|m|h|d|w|M|y)){1,6}$|^-?[0-9]{1,9}$/;
-const TIME_OF_DAY = /^@(?:[0-9]{1,2}h)?(?:[0-9]{1,2}m)?$/;
+/** The units of NGINX's time values (ngx_parse_time), in the only order it accepts them, in seconds. */
+const TIME_UNITS: readonly [string, number][] = [['y', 31_536_000], ['M', 2_592_000], ['w', 604_800], ['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]];
+
+/**
+ * Seconds of a time as `expires` reads it (`1h30m`, `-1`, `90`), or null: numbers with units from
+ * years down to seconds, each unit once and in that order (NGINX refuses `1m1h` and `ms` here),
+ * an optional leading `-`.
+ */
+export function parseExpiresTime(v: string): number | null {
+  const m = /^(-?)((?:[0-9]{1,6}[yMwdhms])+|[0-9]{1,9})$/.exec(v);
+  if (!m) return null;
+  if (/^[0-9]+$/.test(m[2]!)) return Number(m[2]);
+  let total = 0;
+  let next = 0;
+  for (const part of m[2]!.matchAll(/([0-9]+)([yMwdhms])/g)) {
+    const i = TIME_UNITS.findIndex(([u]) => u === part[2]);
+    if (i < next) return null;
+    next = i + 1;
+    total += Number(part[1]) * TIME_UNITS[i]![1];
+  }
+  return total;
+}
 const MAX_VALUE = 4096;
 
 const ordinal = (i: number): string => ['first', 'second', 'third', 'fourth', 'fifth'][i] ?? `${i + 1}th`;
@@ -210,10 +229,15 @@ const expires: ArgsRule = (args) => {
   const time = values[values.length - 1];
   if (values.length === 2 && values[0] !== 'modified') return `the first of two arguments must be "modified", not ${shown(values[0]!)}`;
   if (values.length === 1 && ['epoch', 'max', 'off'].includes(time!)) return null;
-  if (values.length < 1 || values.length > 2 || !(DURATION.test(time!) || (values.length === 1 && TIME_OF_DAY.test(time!)))) {
-    return 'takes a time such as 1h, 30d or 1h30m (optionally after "modified"), @15h30m, epoch, max or off';
+  const usage = 'takes a time such as 1h, 30d or 1h30m (units y M w d h m s, largest first; optionally after "modified"), a time of day such as @15h30m, epoch, max or off';
+  if (values.length < 1 || values.length > 2 || time === undefined) return usage;
+  if (values.length === 1 && time.startsWith('@')) {
+    const daily = parseExpiresTime(time.slice(1));
+    if (daily === null || time.startsWith('@-')) return usage;
+    if (daily > 86_400) return `the time of day ${shown(time)} must be at most 24 hours`;
+    return null;
   }
-  return null;
+  return parseExpiresTime(time) === null ? usage : null;
 };
 
 /** The allowlist, by directive name. */

@@ -9,7 +9,7 @@ import { startNginx, type TestNginx } from '../support/nginx.ts';
 import { startBackend, type Backend } from '../support/backend.ts';
 import { request, type Reply } from '../support/http.ts';
 import { findNginx } from '../../src/agent/nginx-install.ts';
-import { ingressObject, loadFragments, renderObjects, selfSigned, tlsSecretObject, type IngressSpec } from './helpers.ts';
+import { ingressObject, loadFragments, nginxTest, renderObjects, selfSigned, tlsSecretObject, type IngressSpec } from './helpers.ts';
 
 let nginx: TestNginx;
 const backends: Record<string, Backend> = {};
@@ -121,4 +121,19 @@ test('auth-snippet: the auth service gets its header, the backend does not', asy
   const { headers } = seen(await get('authed', '/private'));
   assert.equal(backends.auth!.requests.at(-1)!.headers['x-auth-scope'], 'admin');
   assert.equal(headers['x-auth-scope'], undefined);
+});
+
+test('every form the allowlist accepts, nginx -t accepts too', () => {
+  const forms = [
+    'expires 1h30m;', 'expires modified 7d;', 'expires @15h30m;', 'expires @24h;', 'expires epoch;', 'expires max;', 'expires off;', 'expires -1;',
+    'expires 1y2M3w4d5h6m7s;', 'expires 999999y;', 'expires 999999999;', 'expires modified -1h;',
+    'add_header X-A "" always;', 'add_header "X-A!#%&\'*+.^_`|~" "v";', 'add_header X-V "$sent_http_content_type $upstream_http_x_a ${host}x";',
+    'more_set_headers -s "200 404" -t "text/html application/*" "X-A: 1" "X-B:";', 'more_clear_headers -t "text/plain" X-A X-B-*;',
+    'more_set_input_headers -r -t "application/json" "X-A: $arg_a";', 'more_clear_input_headers -t "text/html" X-*;',
+    'proxy_set_header X-A "";', 'grpc_set_header X-A $request_id;', 'proxy_hide_header X-A;', 'proxy_pass_header Server;',
+  ];
+  const objects = forms.map((f, i) => ingressObject(site(`form${i}`, { 'configuration-snippet': f, 'server-snippet': f.startsWith('proxy_set_header') || f.startsWith('grpc_') ? 'add_header X-S 1;' : f })));
+  const { fragments } = renderObjects(objects);
+  assert.equal(fragments.filter((f) => f.name.startsWith('form')).length, forms.length);
+  assert.equal(nginxTest(nginx, fragments), '');
 });

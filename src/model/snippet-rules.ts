@@ -37,6 +37,8 @@ interface DirectiveRule {
   contexts: readonly SnippetContext[];
   /** Needs NGINX's headers-more module. */
   headersMore?: boolean;
+  /** NGINX takes it once per block ("is duplicate" otherwise). */
+  once?: boolean;
   args: ArgsRule;
   /** The grammar in one line, for docs/snippets.md. */
   syntax: string;
@@ -251,7 +253,7 @@ export const SNIPPET_DIRECTIVES: Readonly<Record<string, DirectiveRule>> = {
   grpc_set_header: { contexts: ['location'], args: setHeader, syntax: 'grpc_set_header NAME VALUE' },
   proxy_hide_header: { contexts: ['location', 'server'], args: oneHeaderName, syntax: 'proxy_hide_header NAME' },
   proxy_pass_header: { contexts: ['location', 'server'], args: oneHeaderName, syntax: 'proxy_pass_header NAME' },
-  expires: { contexts: ['location', 'server'], args: expires, syntax: 'expires [modified] TIME; or @TIME, epoch, max, off' },
+  expires: { contexts: ['location', 'server'], once: true, args: expires, syntax: 'expires [modified] TIME; or @TIME, epoch, max, off' },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -361,7 +363,9 @@ export function parseSnippet(text: string, context: SnippetContext, opts: Snippe
     const where = `${at(s.at)}: `;
     const refused = refuseName(s.name, s.block, context, opts);
     if (refused) return { ok: false, message: where + refused };
-    const reason = SNIPPET_DIRECTIVES[s.name]!.args(s.args, context);
+    const rule = SNIPPET_DIRECTIVES[s.name]!;
+    if (rule.once && directives.some((d) => d.name === s.name)) return { ok: false, message: `${where}${s.name}: given twice (NGINX takes it once)` };
+    const reason = rule.args(s.args, context);
     if (reason) return { ok: false, message: `${where}${s.name}: ${reason}` };
     directives.push({ name: s.name, args: s.args.map((a) => a.value) });
   }

@@ -62,12 +62,13 @@ export function skeletonParams(
   o: AgentOptions,
   layout: PrefixLayout,
   lua: LuaSettings | null,
-  host: { worker: WorkerUser | null; resolvers: string[] } = { worker: null, resolvers: [] },
+  host: { worker: WorkerUser | null; resolvers: string[]; headersMoreModule?: string | null } = { worker: null, resolvers: [] },
 ): SkeletonParams {
   return {
     runDir: layout.runDir,
     privateDir: layout.privateDir,
     lua,
+    headersMoreModule: host.headersMoreModule ?? null,
     user: host.worker?.user ?? null,
     group: host.worker?.group ?? null,
     resolvers: host.resolvers,

@@ -87,12 +87,12 @@ export class Agent implements AgentControl {
     this.install = findNginx({ bin: o.nginxBin });
     const mode = chooseEndpointMode(o.endpointMode ?? 'auto', this.install);
     this.mode = mode.mode;
-    this.log.info(mode.message, { nginx: this.install.bin, nginxVersion: this.install.version, endpointMode: this.mode });
+    this.log.info(mode.message, { nginx: this.install.bin, nginxVersion: this.install.version, endpointMode: this.mode, headersMore: this.install.headersMore !== null });
     const worker = workerUser(o.workerUser ?? 'nobody');
     if (worker) this.log.info('NGINX workers run as an unprivileged user; secret files are theirs', { user: worker.user, group: worker.group });
     const resolvers = o.resolvers ?? (await systemResolvers(this.log));
     const listen = await listenAddresses({ httpListen: o.httpListen ?? ['80'], httpsListen: o.httpsListen ?? ['443'], ipv6: o.ipv6Listen ?? 'auto' }, this.log);
-    const params = skeletonParams({ ...o, ...listen }, this.layout, this.mode === 'lua' ? this.install.lua : null, { worker, resolvers });
+    const params = skeletonParams({ ...o, ...listen }, this.layout, this.mode === 'lua' ? this.install.lua : null, { worker, resolvers, headersMoreModule: this.install.headersMore });
     const skeleton = renderSkeleton(params);
     this.nginx = new NginxProcess({ bin: this.install.bin, layout: this.layout, logger: this.log, accessLog: params.accessLog });
     await this.nginx.stopStale();

@@ -12,6 +12,7 @@ import type { PublishSource } from '../cluster/status-writer.ts';
 import type { ClusterReader } from '../cluster/view.ts';
 import type { Logger } from '../log.ts';
 import { CONTROLLER_NAME, type ControllerSettings } from '../model/index.ts';
+import { headersMoreModule } from '../agent/nginx-install.ts';
 import { parseAgentService, type AgentService } from './agent-discovery.ts';
 import { httpAgentClient } from './agent-client.ts';
 import { describeProblem, readServingPair, type ServingCertFiles } from './serving-cert.ts';
@@ -36,6 +37,9 @@ configuration to every agent, and writes Ingress status and Events.
   --events-token-file FILE      the token POST /events requires; without it /events is open (restrict it by NetworkPolicy)
   --ingress-class NAME          the IngressClass wharf serves (default wharf)
   --watch-ingress-without-class also handle Ingresses that name no class
+  --snippets off|safe           configuration-, server- and auth-snippet annotations: safe (default) accepts
+                                the directives of wharf's allowlist, off denies every Ingress with a snippet
+                                (the ConfigMap's allow-snippet-annotations: "false" turns them off too)
 
 Cluster (credentials: --kubeconfig, else KUBECONFIG, ~/.kube/config, or the Pod's service account):
   --kubeconfig FILE             the kubeconfig to use
@@ -161,6 +165,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
         'relist-interval': { type: 'string', default: '5m' },
         'ingress-class': { type: 'string', default: 'wharf' },
         'watch-ingress-without-class': { type: 'boolean', default: false },
+        snippets: { type: 'string', default: 'safe' },
         kubeconfig: { type: 'string' },
         namespace: { type: 'string' },
         configmap: { type: 'string' },
@@ -180,6 +185,8 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
   }
   if (values.help) return null;
   const { host, port } = parseListen(values.listen);
+  const snippets = values.snippets;
+  if (snippets !== 'off' && snippets !== 'safe') throw new UsageError(`--snippets: Unsupported value: ${JSON.stringify(snippets)}: supported values: "off", "safe"`);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('--tls-cert and --tls-key: Required value: give both or neither');
   let tls: HandlerOptions['tls'] = null;
   if (values['tls-cert'] && values['tls-key']) {
@@ -278,6 +285,9 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
       controllerName: CONTROLLER_NAME,
       ingressClassName: values['ingress-class'],
       watchIngressWithoutClass: values['watch-ingress-without-class'],
+      snippets,
+      // more_* snippet directives need the module the agents load; the same image runs both.
+      headersMore: headersMoreModule() !== null,
       ...(values.configmap ? { configMap: values.configmap } : {}),
     },
     reader,

@@ -41,6 +41,12 @@ const KEYS: Record<string, KeyRule> = {
   'proxy-send-timeout': seconds('proxySendTimeout'),
   'ssl-redirect': bool('sslRedirect'),
   hsts: bool('hsts'),
+  'allow-snippet-annotations': (v, out) => {
+    const b = parseBool(v);
+    if (b === null) return 'must be "true" or "false"';
+    out.allowSnippetAnnotations = b;
+    return null;
+  },
 };
 
 /** The global settings a ConfigMap gives; an invalid value is an error and keeps the default. */

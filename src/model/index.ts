@@ -103,6 +103,8 @@ export {
 export { hasErrors } from './problems.ts';
 export { RESERVED_PREFIX, URL_VARIABLES } from './grammar.ts';
 export { ANNOTATION_PREFIX, parseAnnotations } from './annotations.ts';
+export { parseSnippet, snippetAllowlist, snippetPolicy, SNIPPET_DIRECTIVES, SNIPPET_VARIABLES, type SnippetContext, type SnippetPolicy } from './snippet-rules.ts';
+export { tokenizeSnippet } from './snippet-tokens.ts';
 export { ingressClassOf, isHandled } from './ingress-class.ts';
 export { defaultGlobalSettings, parseGlobalSettings } from './global-settings.ts';
 export { endpointsFor, serviceKeyOfSlice, sliceProblems } from './endpoints.ts';

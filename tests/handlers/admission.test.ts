@@ -25,6 +25,12 @@ test('a valid Ingress is allowed, answered with the same apiVersion, kind and ui
   assert.deepEqual(r.json, { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'uid-1', allowed: true } });
 });
 
+test('an Ingress with a snippet of allowed directives is allowed without a word', async () => {
+  const snippet = 'more_set_headers "X-Frame-Options: DENY";\nadd_header X-Id $request_id always;';
+  const r = await send(admissionReview(ingress('snip', 'snip.example.com', undefined, { annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': snippet } }), { uid: 'uid-s' }));
+  assert.deepEqual(r.json, { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'uid-s', allowed: true } });
+});
+
 const denied: [string, unknown, RegExp][] = [
   ['a path its pathType cannot hold', ingress('x', 'b.example.com', [{ path: '/foo[0-9]+', pathType: 'Exact' }]), /^spec\.rules\[0\]\.http\.paths\[0\]\.path: Invalid value: "\/foo\[0-9\]\+": .*use-regex/],
   ['a relative path', ingress('x', 'b.example.com', [{ path: 'foo' }]), /^spec\.rules\[0\]\.http\.paths\[0\]\.path: Invalid value: "foo": must be an absolute path/],
@@ -36,9 +42,9 @@ const denied: [string, unknown, RegExp][] = [
     /^metadata\.annotations\[nginx\.ingress\.kubernetes\.io\/proxy-body-size\]: Invalid value: "8 m;": must be a size/,
   ],
   [
-    'a snippet annotation',
-    ingress('x', 'b.example.com', undefined, { annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': 'return 200;' } }),
-    /^metadata\.annotations\[nginx\.ingress\.kubernetes\.io\/configuration-snippet\]: Forbidden: snippets are refused/,
+    'a snippet with a directive off the allowlist',
+    ingress('x', 'b.example.com', undefined, { annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': 'add_header X-A 1;\nreturn 200;' } }),
+    /^metadata\.annotations\[nginx\.ingress\.kubernetes\.io\/configuration-snippet\]: Forbidden: line 2, column 1: return is not allowed in snippets: use the nginx\.ingress\.kubernetes\.io\/permanent-redirect/,
   ],
   [
     'an injection through auth-url (IngressNightmare)',

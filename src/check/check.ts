@@ -143,18 +143,21 @@ function asApplied(input: InputObject, seq: number, options: CheckOptions): Reco
 
 /**
  * Which ConfigMap holds the global settings: the one named, else the one labelled
- * `app.kubernetes.io/name: wharf` (the chart's; ingress-nginx's with --from), else the only
- * ConfigMap of the input (a local-mode folder). Others are not wharf's and are skipped.
+ * `app.kubernetes.io/name: wharf` (the chart's; ingress-nginx's with --from), else the input's only
+ * ConfigMap without that label (a local-mode folder). Others are not wharf's and are skipped.
  */
 function settingsConfigMap(objects: readonly InputObject[], options: CheckOptions): string | undefined {
   if (options.configMap) return options.configMap;
   const configMaps = objects.filter((o) => o.kind === 'ConfigMap' && isKind(o.kind));
   const apps = options.configMapApps ?? ['wharf'];
+  const labelsOf = (o: InputObject) => ((o.object.metadata as { labels?: Record<string, unknown> }).labels ?? {}) as Record<string, unknown>;
   const labelled = configMaps.filter((o) => {
-    const labels = ((o.object.metadata as { labels?: Record<string, unknown> }).labels ?? {}) as Record<string, unknown>;
+    const labels = labelsOf(o);
     const component = labels['app.kubernetes.io/component'];
     return apps.includes(String(labels['app.kubernetes.io/name'])) && (component === undefined || component === 'config' || component === 'controller');
   });
   if (labelled.length) return labelled[0]!.key;
-  return configMaps.length === 1 ? configMaps[0]!.key : undefined;
+  // A ConfigMap labelled as another application's is never taken for wharf's.
+  const unlabelled = configMaps.filter((o) => labelsOf(o)['app.kubernetes.io/name'] === undefined);
+  return unlabelled.length === 1 ? unlabelled[0]!.key : undefined;
 }

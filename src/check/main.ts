@@ -13,7 +13,8 @@ import { hostFragment, renderReport, renderText, writeFragments } from './render
 const COMMON = `  --ingress-class NAME          the IngressClass wharf serves (default wharf)
   --watch-ingress-without-class Ingresses that name no class are wharf's too
   --configmap NS/NAME           the global settings ConfigMap (default: the one labelled
-                                app.kubernetes.io/name=wharf, else the input's only ConfigMap)`;
+                                app.kubernetes.io/name=wharf, else the input's only ConfigMap
+                                without that label)`;
 
 export const CHECK_USAGE = `usage: wharf check [options] PATH... | -
 

@@ -38,6 +38,9 @@ export interface MigrationReport {
   summary: { objects: number; ready: number; needChange: number; ignored: number; refused: number };
 }
 
+/** The model's reasons for "not read": the status says it. */
+const IGNORED_REASONS = new Set(['UnsupportedAnnotation', 'UnknownSetting']);
+
 /** The reason of a problem without its field (the line already names the key). */
 function reasonOf(f: Finding): string {
   return f.message.startsWith(`${f.field}: `) ? f.message.slice(f.field.length + 2) : f.message;
@@ -46,7 +49,10 @@ function reasonOf(f: Finding): string {
 function keyVerdict(key: string, field: string, own: Finding[], known: boolean, differs: string | undefined, line: number): KeyVerdict {
   const errors = own.filter((f) => f.severity === 'error');
   if (errors.length) return { key, field, line, status: 'refused', note: errors.map(reasonOf).join('; ') };
-  if (!known) return { key, field, line, status: 'ignored', note: own.map(reasonOf).join('; ') || 'not read by wharf' };
+  if (!known) {
+    const others = own.filter((f) => !IGNORED_REASONS.has(f.reason)).map(reasonOf);
+    return { key, field, line, status: 'ignored', note: ['wharf does not read it', ...others].join('; ') };
+  }
   const warnings = own.map(reasonOf);
   if (differs) return { key, field, line, status: 'read differently', note: [differs, ...warnings].join('; ') };
   return { key, field, line, status: 'read', note: warnings.join('; ') };
@@ -75,6 +81,7 @@ function entryOf(o: CheckedObject): MigrationEntry | null {
   } else if (o.findings.length === 0) {
     return null; // Services, Secrets, …: listed only when something is wrong with them
   }
+  keys.sort((a, b) => a.line - b.line || (a.key < b.key ? -1 : 1));
   const fields = new Set(keys.map((k) => k.field));
   return {
     file: o.input.file,

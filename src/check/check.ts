@@ -3,9 +3,9 @@
 // ones in the input), each problem placed at its file and line. Pure: inputs in, a report out.
 import { isKind } from '../cluster/view.ts';
 import { LEGACY_CLASS_ANNOTATION } from '../model/ingress-class.ts';
-import { RoutingIndex, parseIngress, parseObject, type ControllerSettings, type Problem } from '../model/index.ts';
+import { RoutingIndex, parseIngress, parseObject, splitKey, type ControllerSettings, type Problem } from '../model/index.ts';
 import type { InputObject, Inputs, SkippedObject } from './documents.ts';
-import { KIND_CHECKS, type KindContext } from './kinds.ts';
+import { kindCheck, type KindContext } from './kinds.ts';
 
 /** One problem as `wharf check` prints it. */
 export interface Finding {
@@ -52,7 +52,7 @@ export interface CheckReport {
   settings: ControllerSettings;
 }
 
-/** Stands in for creation order: an object listed earlier is older, as if applied in input order. */
+/** The creation time of the first object without one, unless the input has later ones. */
 const EPOCH = Date.UTC(2000, 0, 1);
 
 /** Checks the input; never throws on bad input (every problem is a Finding). */
@@ -66,6 +66,10 @@ export function checkInputs(inputs: Inputs, options: CheckOptions): CheckReport 
 
   // The first definition of an object counts, as in local mode.
   const seen = new Map<string, InputObject>();
+  // Objects without a creationTimestamp are newer than those with one (they are yet to be created),
+  // and an object listed earlier is older, as if applied in input order.
+  const created = inputs.objects.map((o) => Date.parse(String((o.object.metadata as { creationTimestamp?: unknown }).creationTimestamp))).filter((t) => !Number.isNaN(t));
+  const base = created.reduce((a, b) => Math.max(a, b), EPOCH) + 1000;
   const objects: { input: InputObject; object: Record<string, unknown> }[] = [];
   inputs.objects.forEach((input, seq) => {
     const id = `${input.kind}/${input.key}`;
@@ -76,10 +80,10 @@ export function checkInputs(inputs: Inputs, options: CheckOptions): CheckReport 
     }
     seen.set(id, input);
     if (input.kind === 'ConfigMap' && input.key !== configMap) {
-      skipped.push({ file: input.file, line: input.line, kind: 'ConfigMap', name: input.key, why: configMap ? `not wharf's ConfigMap (${configMap})` : "not wharf's ConfigMap (name it with --configmap)" });
+      skipped.push({ file: input.file, line: input.line, kind: 'ConfigMap', ...splitKey(input.key), why: configMap ? `not wharf's ConfigMap (${configMap})` : "not wharf's ConfigMap (name it with --configmap)" });
       return;
     }
-    objects.push({ input, object: asApplied(input, seq, options) });
+    objects.push({ input, object: asApplied(input, base + seq * 1000, options) });
   });
   for (const { object } of objects) {
     const parsed = parseObject(object);
@@ -87,10 +91,10 @@ export function checkInputs(inputs: Inputs, options: CheckOptions): CheckReport 
   }
   const checked: CheckedObject[] = [];
   for (const { input, object } of objects) {
-    const kind = KIND_CHECKS[input.kind];
+    const kind = kindCheck(input.kind);
     const meta = object.metadata as { namespace?: string; name: string };
     if (!kind.ours(object, ctx)) {
-      skipped.push({ file: input.file, line: input.line, kind: input.kind, name: input.key, why: `names another controller's class (wharf serves ${settings.ingressClassName})` });
+      skipped.push({ file: input.file, line: input.line, kind: input.kind, ...splitKey(input.key), why: `names another controller's class (wharf serves ${settings.ingressClassName})` });
       continue;
     }
     const own = kind.check(object, ctx).map((p) => finding(input, object, p));
@@ -123,13 +127,13 @@ function finding(input: InputObject, object: Record<string, unknown>, p: Omit<Pr
 }
 
 /**
- * The object as the API server would hold it: a creationTimestamp in input order where it has none
- * (so the younger of two rivals is the later one), and, when adopting, wharf's class.
+ * The object as the API server would hold it: a creationTimestamp where it has none (so the younger
+ * of two rivals is the later one), and, when adopting, wharf's class.
  */
-function asApplied(input: InputObject, seq: number, options: CheckOptions): Record<string, unknown> {
+function asApplied(input: InputObject, createdAt: number, options: CheckOptions): Record<string, unknown> {
   if (input.kind !== 'Ingress') return input.object;
   const meta = { ...(input.object.metadata as Record<string, unknown>) };
-  if (meta.creationTimestamp == null) meta.creationTimestamp = new Date(EPOCH + seq * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  if (meta.creationTimestamp == null) meta.creationTimestamp = new Date(createdAt).toISOString().replace(/\.\d+Z$/, 'Z');
   let object: Record<string, unknown> = { ...input.object, metadata: meta };
   const parsed = options.adopt ? parseIngress(object) : null;
   if (parsed?.ok) {

@@ -35,6 +35,8 @@ export interface SkippedObject {
   file: string;
   line: number;
   kind: string;
+  /** Empty when not known (an object of a kind wharf does not read) or cluster-scoped. */
+  namespace: string;
   name: string;
   why: string;
 }
@@ -108,7 +110,7 @@ export function addText(inputs: Inputs, text: string, file: string): void {
     if ('message' in found) {
       // manifests.ts's only warning is an object of a kind wharf does not read.
       const skipped = found.severity === 'warning' ? /^(\S+) (\S+): (.*)$/.exec(found.message) : null;
-      if (skipped) inputs.skipped.push({ file, line, kind: skipped[1]!, name: skipped[2]!, why: skipped[3]! });
+      if (skipped) inputs.skipped.push({ file, line, kind: skipped[1]!, namespace: '', name: skipped[2]!, why: skipped[3]! });
       else inputs.problems.push({ file, line, message: found.message.replace(/^YAML syntax error at line \d+, column \d+: (.*?)(?: at line \d+, column \d+:?)?$/, 'YAML syntax error: $1') });
       continue;
     }

@@ -5,6 +5,7 @@ import type { Kind } from '../cluster/view.ts';
 import {
   isHandled,
   parseConfigMap,
+  parseObject,
   parseEndpointSlice,
   parseGlobalSettings,
   parseIngress,
@@ -50,8 +51,8 @@ function refOf(kind: ObjectRef['kind'], raw: Record<string, unknown>): ObjectRef
   return { kind, namespace: meta.namespace ?? '', name: meta.name };
 }
 
-/** The checks of each kind wharf reads. */
-export const KIND_CHECKS: Readonly<Record<Kind, KindCheck>> = {
+/** The checks of each kind wharf reads; a kind without an entry gets its schema's (parseObject). */
+export const KIND_CHECKS: Readonly<Partial<Record<Kind, KindCheck>>> = {
   Ingress: {
     // Exactly what POST /admission answers once the handler holds the cluster.
     check: (raw, ctx) => validateIngress(raw, ctx.index, ctx.settings),
@@ -88,3 +89,10 @@ export const KIND_CHECKS: Readonly<Record<Kind, KindCheck>> = {
   Service: parseOnly(parseService),
   Secret: parseOnly(parseSecret),
 };
+
+const SCHEMA_ONLY = parseOnly(parseObject);
+
+/** The check of a kind: its entry, else what parseObject says of it. */
+export function kindCheck(kind: Kind): KindCheck {
+  return KIND_CHECKS[kind] ?? SCHEMA_ONLY;
+}

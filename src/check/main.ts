@@ -7,7 +7,7 @@ import { defaultControllerSettings, type ControllerSettings } from '../model/ind
 import { checkInputs, hasDenial, type CheckOptions, type CheckReport } from './check.ts';
 import { InputError, readAllStdin, readInputs } from './documents.ts';
 import { migrationReport, migrationText } from './migration.ts';
-import { findingLine, reportJson, summaryLine } from './output.ts';
+import { findingLine, otherClassIngresses, reportJson, summaryLine } from './output.ts';
 import { hostFragment, renderReport, renderText, writeFragments } from './render.ts';
 
 const COMMON = `  --ingress-class NAME          the IngressClass wharf serves (default wharf)
@@ -111,7 +111,8 @@ export async function checkMain(argv: string[]): Promise<void> {
     if (values.output === 'json') process.stdout.write(`${JSON.stringify(reportJson(report), null, 2)}\n`);
     else {
       process.stdout.write(report.findings.map((f) => `${findingLine(f)}\n`).join(''));
-      if (report.findings.length) console.error(summaryLine(report));
+      // Silent when all is well; said when something is wrong or was not checked for its class.
+      if (report.findings.length || otherClassIngresses(report)) console.error(summaryLine(report));
     }
     return denied;
   });

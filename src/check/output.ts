@@ -19,8 +19,16 @@ export function findingLine(f: Finding): string {
 export function summaryLine(report: CheckReport): string {
   const errors = report.findings.filter((f) => f.severity === 'error').length;
   const warnings = report.findings.length - errors;
-  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  return `${plural(report.checked.length, 'object')} checked, ${plural(errors, 'error')}, ${plural(warnings, 'warning')}, ${report.skipped.length} skipped`;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : word.endsWith('s') ? 'es' : 's'}`;
+  const line = `${plural(report.checked.length, 'object')} checked, ${plural(errors, 'error')}, ${plural(warnings, 'warning')}, ${report.skipped.length} skipped`;
+  const otherClass = otherClassIngresses(report);
+  if (!otherClass) return line;
+  return `${line}; ${plural(otherClass, 'Ingress')} of another class than ${report.settings.ingressClassName} not checked (--ingress-class NAME checks them as wharf's; --from ingress-nginx reports on them)`;
+}
+
+/** Ingresses skipped because they name another controller's class: worth a word on stderr. */
+export function otherClassIngresses(report: CheckReport): number {
+  return report.skipped.filter((s) => s.kind === 'Ingress').length;
 }
 
 /** The JSON document of `--output json`. */

@@ -36,7 +36,7 @@ test('an injection attempt is denied with the admission webhook\'s own message, 
   assert.match(run.stderr, /^2 objects checked, 1 error, 0 warnings, 0 skipped$/m);
 });
 
-test('two Ingresses claiming one host and path: the younger (listed later) gets the warning; warnings alone exit 0', async () => {
+test('two Ingresses claiming one host and path: the younger (listed later, or not created yet) gets the warning; warnings alone exit 0', async () => {
   const run = await wharf(['check', `${FIXTURES}/conflict`]);
   assert.equal(run.status, 0, run.stdout + run.stderr);
   assert.deepEqual(lines(run.stdout), [
@@ -44,6 +44,10 @@ test('two Ingresses claiming one host and path: the younger (listed later) gets 
   ]);
   // The Deployment is no kind wharf reads: counted as skipped, not a problem.
   assert.match(run.stderr, /3 objects checked, 0 errors, 1 warning, 1 skipped/);
+  // An object that exists already (it has a creationTimestamp) is older than one yet to be created.
+  const text = readFileSync(join(ROOT, FIXTURES, 'conflict/ingresses.yaml'), 'utf8').replace('name: another-shop\n', 'name: another-shop\n  creationTimestamp: "2024-05-01T10:00:00Z"\n');
+  const existing = await wharf(['check', '-'], { stdin: text });
+  assert.match(existing.stdout, /^<stdin>:\d+: warning: Ingress shop\/shop: spec\.rules\[0\]\.http\.paths\[0\]\.path: Invalid value: "\/": host shop\.example\.com path is already served by older Ingress shop\/another-shop\n$/);
 });
 
 test('a malformed YAML document names its file and line and exits 1; the documents around it are still checked', async () => {
@@ -87,6 +91,25 @@ test('--output json is one document: objects checked and each problem with file,
     ],
   );
   assert.deepEqual(report.objects.find((o) => o.name === 'sneaky'), { file: `${FIXTURES}/injection/ingress.yaml`, line: 2, kind: 'Ingress', namespace: 'attic', name: 'sneaky', allowed: false });
+});
+
+test('every kind wharf reads is checked by its own rules (ConfigMap keys, Service ports, slices, IngressClass names), references to what the input lacks are warnings', async () => {
+  const run = await wharf(['check', '--output', 'json', `${FIXTURES}/kinds`]);
+  assert.equal(run.status, 1);
+  const report = JSON.parse(run.stdout) as { problems: Record<string, unknown>[]; skipped: Record<string, unknown>[] };
+  assert.deepEqual(
+    report.problems.map((p) => [p.line, p.severity, p.kind, p.reason, p.field]),
+    [
+      [11, 'error', 'ConfigMap', 'InvalidSetting', 'data[proxy-read-timeout]'],
+      [28, 'error', 'Service', 'InvalidObject', 'spec.ports[0].port'],
+      [37, 'warning', 'EndpointSlice', 'EndpointsIgnored', 'addressType'],
+      [44, 'error', 'IngressClass', 'InvalidObject', 'metadata.name'],
+      [57, 'warning', 'Ingress', 'TlsSecretNotFound', 'spec.tls[0].secretName'],
+      [65, 'warning', 'Ingress', 'ServiceNotFound', 'spec.rules[0].http.paths[0].backend.service.name'],
+    ],
+  );
+  // The chart's ConfigMap (labelled app.kubernetes.io/name: wharf) holds the settings; an application's is skipped.
+  assert.deepEqual(report.skipped, [{ file: `${FIXTURES}/kinds/all.yaml`, line: 13, kind: 'ConfigMap', namespace: 'shop', name: 'app-settings', why: "not wharf's ConfigMap (wharf/wharf-config)" }]);
 });
 
 test('usage errors and unreadable paths exit 2 with one line saying why', async () => {

@@ -30,6 +30,7 @@ test('--from ingress-nginx: each annotation and ConfigMap key read, read differe
   const plain = await wharf(['check', 'tests/check/fixtures/migration']);
   assert.equal(plain.status, 0);
   assert.equal(plain.stdout, '');
+  assert.match(plain.stderr, /2 Ingresses of another class than wharf not checked/);
 });
 
 test('--from ingress-nginx --output json: the same verdicts as data, and the refusal is the admission problem of that annotation', async () => {

@@ -4,7 +4,7 @@
 // reviewer needs on top: the line of a document, and of a field inside it, for every problem.
 import { readFile, stat } from 'node:fs/promises';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { manifestFiles, parseManifestText } from '../cluster/manifests.ts';
+import { MANIFEST_PARSE_OPTIONS, manifestDocuments, manifestFiles } from '../cluster/manifests.ts';
 import type { Kind } from '../cluster/view.ts';
 
 /** How stdin is named in problem lines (`-` on the command line). */
@@ -92,8 +92,8 @@ export async function readAllStdin(): Promise<string> {
 export function addText(inputs: Inputs, text: string, file: string): void {
   inputs.files.push(file);
   const lines = new LineCounter();
-  // Parsed a second time here (manifests.ts keeps no positions): documents give lines, nothing else.
-  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true });
+  // Parsed once, as manifests.ts parses, with a LineCounter: the documents give the lines too.
+  const docs = parseAllDocuments(text, { ...MANIFEST_PARSE_OPTIONS, lineCounter: lines });
   const list = Array.isArray(docs) ? docs : [];
   const lineAt = (offset: number) => lines.linePos(offset).line;
   const docLine = (index: number): number => {
@@ -105,7 +105,7 @@ export function addText(inputs: Inputs, text: string, file: string): void {
     const start = doc.contents?.range?.[0] ?? doc.range[0];
     return lineAt(start);
   };
-  for (const found of parseManifestText(text, file)) {
+  for (const found of manifestDocuments(docs, file)) {
     const line = docLine(found.index ?? 0);
     if ('message' in found) {
       // manifests.ts's only warning is an object of a kind wharf does not read.

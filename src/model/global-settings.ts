@@ -49,6 +49,9 @@ const KEYS: Record<string, KeyRule> = {
   },
 };
 
+/** The ConfigMap keys wharf reads (the migration report lists the others as ignored). */
+export const SETTING_KEYS: readonly string[] = Object.freeze(Object.keys(KEYS).sort());
+
 /** The global settings a ConfigMap gives; an invalid value is an error and keeps the default. */
 export function parseGlobalSettings(configMap: ConfigMap | null): { settings: GlobalSettings; problems: Problem[] } {
   const settings: GlobalSettings = { ...defaultGlobalSettings };

@@ -17,6 +17,7 @@ import type { FragmentStore, StoredContent } from './fragment-store.ts';
 import type { FileOwner, PrefixLayout } from './layout.ts';
 import { parseNginxError, stripLogPrefix } from './nginx-error.ts';
 import type { NginxProcess } from './nginx-process.ts';
+import { acceptingWorkerIds, type WorkerId } from './nginx-workers.ts';
 import { confirmVersion, type ConfirmOutcome } from './version-confirmation.ts';
 
 export type ReloadResult = 'noop' | 'success' | 'partial' | 'rejected' | 'failed' | 'timeout';
@@ -257,7 +258,7 @@ export class Reloader {
     }
     if (kind === 'timeout') {
       this.o.requestRun(1000);
-      return report('timeout', { changes: changeCount, quarantined, error: `NGINX did not serve config version ${this.writtenVersion} within ${this.o.reloadTimeoutMs} ms`, started: outcome.started });
+      return report('timeout', { changes: changeCount, quarantined, error: outcome.result.detail, started: outcome.started });
     }
     return report('failed', { changes: changeCount, quarantined });
   }
@@ -265,6 +266,7 @@ export class Reloader {
   private async signalAndConfirm(version: number): Promise<{ result: ConfirmOutcome; started: boolean; noSignal?: boolean }> {
     const { nginx, layout } = this.o;
     let signal: 'reload' | 'start' = 'reload';
+    let retiring: WorkerId[] = [];
     if (!nginx.running) {
       signal = 'start';
       if (this.restartFailures > 0) await sleep(Math.min(100 * 2 ** (this.restartFailures - 1), 5000));
@@ -277,6 +279,8 @@ export class Reloader {
         return { result: { kind: 'exited', detail: (e as Error).message }, started: false };
       }
     } else {
+      // Read before the signal: after it, the new workers would be among them.
+      retiring = await acceptingWorkerIds(nginx.pid!);
       nginx.reload();
     }
     const result = await confirmVersion({
@@ -285,6 +289,7 @@ export class Reloader {
       version,
       timeoutMs: this.o.reloadTimeoutMs,
       signal,
+      retiring,
       isStopping: () => this.stopping,
     });
     return { result, started: signal === 'start' && result.kind === 'confirmed' };

@@ -10,7 +10,8 @@ import { chooseEndpointMode, skeletonParams, type AgentOptions, type AgentState 
 import { createAgentApi, type AgentControl, type BatchResult } from './api.ts';
 import { EndpointPusher } from './endpoint-pusher.ts';
 import { EndpointStore } from './endpoint-store.ts';
-import { FragmentStore, type FragmentContent } from './fragment-store.ts';
+import { FragmentStore, contentDigest, type FragmentContent } from './fragment-store.ts';
+import { BUILTIN_DEFAULT } from './fragment-files.ts';
 import { PrefixLayout } from './layout.ts';
 import { AgentMetrics } from './metrics.ts';
 import { findNginx, type NginxInstall } from './nginx-install.ts';
@@ -21,6 +22,7 @@ import { Reloader, type ReloadReport } from './reloader.ts';
 
 export type { AgentOptions, AgentState } from './agent-options.ts';
 import { fetchSnapshotUntilDone } from './snapshot.ts';
+import { KEPT_REVISION, readKeptFragments, readKeptUpstreams, readRunningEndpoints } from './kept-config.ts';
 import { systemResolvers } from './resolvers.ts';
 import { workerUser } from './worker-user.ts';
 
@@ -93,8 +95,10 @@ export class Agent implements AgentControl {
     const params = skeletonParams(o, this.layout, this.mode === 'lua' ? this.install.lua : null, { worker, resolvers });
     const skeleton = renderSkeleton(params);
     this.nginx = new NginxProcess({ bin: this.install.bin, layout: this.layout, logger: this.log, accessLog: params.accessLog });
-    await this.nginx.stopStale();
     await this.layout.prepare();
+    // What the previous agent's NGINX served is served again until the complete configuration
+    // arrives; an NGINX still running keeps serving it until the first start replaces it.
+    await this.keepPrevious();
     for (const [name, text] of Object.entries(skeleton)) {
       if (name !== 'nginx.conf') await this.layout.writeAtomic(`${this.layout.prefix}/${name}`, text);
     }
@@ -152,22 +156,39 @@ export class Agent implements AgentControl {
       throw e;
     }
     if (o.snapshot) {
+      // Ready once the snapshot (or a complete push, whichever comes first) is served: see applyBatch.
       void fetchSnapshotUntilDone({ ...o.snapshot, logger: this.log, signal: this.snapshotAbort.signal, apply: (b) => this.applyBatch(b) })
-        .then(async (result) => {
-          if (!result) return;
-          await this.settle(result, Infinity);
-          this.setReady();
-        })
         .catch((e) => this.log.error('snapshot failed', { error: e }));
     } else {
-      this.setReady();
+      // No snapshot source: what the handler tier pushes is all there is; the first confirmed
+      // configuration (what the previous agent served, or the empty one) is ready.
+      this.setReady('first configuration');
     }
   }
 
-  private setReady(): void {
-    if (this.initialReady) return;
+  /**
+   * Seeds the stores with what the previous agent left (kept-config.ts): its fragments, and its
+   * endpoint sets from upstreams.conf or from the shared dict of its NGINX if that still runs.
+   */
+  private async keepPrevious(): Promise<void> {
+    const fragments = await readKeptFragments(this.layout);
+    // The built-in default server is not the handler tier's: it is written anyway.
+    const builtin = fragments.get('_default');
+    if (builtin && contentDigest(builtin) === BUILTIN_DEFAULT.digest) fragments.delete('_default');
+    const endpoints = this.mode === 'lua' ? await readRunningEndpoints(this.layout) : await readKeptUpstreams(this.layout);
+    if (fragments.size === 0 && endpoints.size === 0) return;
+    for (const [name, content] of fragments) this.fragments.set(name, KEPT_REVISION, content);
+    for (const [upstream, list] of endpoints) this.endpoints.set(upstream, KEPT_REVISION, list);
+    this.log.info('serving what the previous agent served until the complete configuration arrives', {
+      fragments: fragments.size,
+      endpointSets: endpoints.size,
+    });
+  }
+
+  private setReady(what: string): void {
+    if (this.initialReady || this.stopping) return;
     this.initialReady = true;
-    this.log.info('ready: NGINX serves the first confirmed configuration', { version: this.reloader.appliedVersion });
+    this.log.info(`ready: NGINX serves the ${what}`, { version: this.reloader.appliedVersion });
     this.markReady();
   }
 
@@ -334,7 +355,12 @@ export class Agent implements AgentControl {
       }));
     }
     if (this.fragments.dirtyCount > 0 || (this.mode === 'reload' && changed.some((c) => c.change === 'changed'))) this.queue.request();
-    return { version: this.fragments.desiredVersion, fragments, endpoints };
+    const result = { version: this.fragments.desiredVersion, fragments, endpoints };
+    if (batch.complete && !this.initialReady) {
+      // The whole desired state: ready once NGINX serves it (never on a partial or kept one).
+      void this.settle(result, Infinity).then(() => this.setReady('complete configuration'));
+    }
+    return result;
   }
 
   /** Waits (bounded) until every pending result is applied, quarantined or superseded. */

@@ -246,7 +246,7 @@ export function createAgentApi(
     const path = url.pathname;
     if (method === 'GET' && path === '/healthz') return sendText(res, 200, 'ok\n');
     if (method === 'GET' && path === '/nginx-ready') {
-      return control.ready() ? sendText(res, 200, 'ready\n') : sendText(res, 503, 'not ready: NGINX has not confirmed its first configuration\n');
+      return control.ready() ? sendText(res, 200, 'ready\n') : sendText(res, 503, 'not ready: NGINX does not serve the complete configuration yet (the snapshot, or a complete batch)\n');
     }
     if (method === 'GET' && path === '/metrics') {
       const m = await control.metrics();

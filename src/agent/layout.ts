@@ -79,8 +79,9 @@ export class PrefixLayout {
   }
 
   /**
-   * Creates the directories with their modes and empties fragments/ and files/: the agent starts from
-   * no fragments (or a snapshot), so leftovers of a previous run must not be served.
+   * Creates the directories with their modes. What fragments/ and files/ hold stays: it is what the
+   * previous agent's NGINX served, and the agent serves it again until the handler tier sends the
+   * complete configuration (kept-config.ts).
    */
   async prepare(): Promise<void> {
     await mkdir(this.prefix, { recursive: true });
@@ -90,8 +91,6 @@ export class PrefixLayout {
     await chmod(this.runDir, 0o755);
     await mkdir(this.privateDir, { recursive: true });
     await chmod(this.privateDir, 0o700);
-    await rm(this.fragmentsDir, { recursive: true, force: true });
-    await rm(this.filesDir, { recursive: true, force: true });
     await mkdir(this.fragmentsDir, { recursive: true });
     await mkdir(this.filesDir, { recursive: true, mode: 0o755 });
     for (const f of await readdir(this.prefix)) {

@@ -270,6 +270,9 @@ export class Reloader {
     if (!nginx.running) {
       signal = 'start';
       if (this.restartFailures > 0) await sleep(Math.min(100 * 2 ** (this.restartFailures - 1), 5000));
+      // An NGINX a previous agent left running served until now (its configuration is the one
+      // kept): it gives the ports up only here, once the new configuration has passed its test.
+      if (!this.startedOnce) await nginx.stopStale();
       await nginx.cleanUpAfterExit();
       if (this.stopping) return { result: { kind: 'stopped' }, started: false };
       try {

@@ -1,0 +1,86 @@
+// What a previous agent left in its prefix: the fragments NGINX last served (fragments/<name>.conf,
+// files/<name>/<file>) and the endpoint sets (upstreams.conf without the Lua module; the shared dict of
+// an NGINX still running, with it). An agent that starts again (after kill -9, an OOM kill, a restart
+// of its container with the prefix kept) serves these until the handler tier sends the complete
+// configuration, instead of an empty NGINX: it never serves less than it had. Everything kept gets
+// revision -1, so whatever the handler tier sends replaces it, and a complete batch removes what it
+// does not name.
+import { readFile, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FILE_NAME, FRAGMENT_NAME, ENDPOINT, UPSTREAM_NAME } from '../protocol/agent-api.ts';
+import type { FragmentContent } from './fragment-store.ts';
+import type { PrefixLayout } from './layout.ts';
+import { unixRequest } from './unix-http.ts';
+
+/** The revision of kept content: below any the handler tier sends. */
+export const KEPT_REVISION = -1;
+
+/**
+ * The fragments on disk with their files (a file only its owner may read is a secret). Anything that
+ * is not a fragment (a name the API would refuse, files without a config) is removed, since NGINX's
+ * `include fragments/*.conf` would read it.
+ */
+export async function readKeptFragments(layout: PrefixLayout): Promise<Map<string, FragmentContent>> {
+  const kept = new Map<string, FragmentContent>();
+  for (const entry of await readdir(layout.fragmentsDir).catch(() => [] as string[])) {
+    const name = entry.endsWith('.conf') ? entry.slice(0, -5) : '';
+    if (!FRAGMENT_NAME.test(name)) {
+      await rm(join(layout.fragmentsDir, entry), { recursive: true, force: true });
+      continue;
+    }
+    const content: FragmentContent = { config: await readFile(layout.fragmentConf(name), 'utf8'), files: {} };
+    const dir = layout.fragmentFilesDir(name);
+    for (const file of await readdir(dir).catch(() => [] as string[])) {
+      if (!FILE_NAME.test(file)) {
+        await rm(join(dir, file), { recursive: true, force: true });
+        continue;
+      }
+      const path = layout.fragmentFile(name, file);
+      const mode = (await stat(path)).mode;
+      content.files[file] = { content: await readFile(path, 'utf8'), secret: (mode & 0o077) === 0 };
+    }
+    kept.set(name, content);
+  }
+  for (const entry of await readdir(layout.filesDir).catch(() => [] as string[])) {
+    if (!kept.has(entry)) await rm(join(layout.filesDir, entry), { recursive: true, force: true });
+  }
+  return kept;
+}
+
+/** The endpoint sets of an upstreams.conf the agent wrote (renderUpstreams). */
+export function parseUpstreamsConf(text: string): Map<string, string[]> {
+  const sets = new Map<string, string[]>();
+  let current: string[] | null = null;
+  for (const line of text.split('\n')) {
+    const open = /^upstream ([a-z0-9][a-z0-9.-]*) \{$/.exec(line);
+    if (open) {
+      current = UPSTREAM_NAME.test(open[1]!) ? [] : null;
+      if (current) sets.set(open[1]!, current);
+      continue;
+    }
+    if (line === '}') current = null;
+    const server = /^ {4}server (\S+);$/.exec(line);
+    if (server && current && ENDPOINT.test(server[1]!)) current.push(server[1]!);
+  }
+  for (const [name, list] of sets) if (list.length === 0) sets.delete(name);
+  return sets;
+}
+
+/** upstreams.conf as the previous agent left it (empty when there is none). */
+export async function readKeptUpstreams(layout: PrefixLayout): Promise<Map<string, string[]>> {
+  return parseUpstreamsConf(await readFile(layout.upstreamsConf, 'utf8').catch(() => ''));
+}
+
+/** The endpoint sets in the shared dict of the NGINX still running on the prefix (GET /endpoints). */
+export async function readRunningEndpoints(layout: PrefixLayout): Promise<Map<string, string[]>> {
+  const sets = new Map<string, string[]>();
+  const r = await unixRequest({ socketPath: layout.endpointsSocket, path: '/endpoints', timeoutMs: 2000 }).catch(() => null);
+  if (r?.status !== 200) return sets;
+  for (const line of r.body.split('\n')) {
+    const [name, ...endpoints] = line.trim().split(/\s+/);
+    if (!name || !UPSTREAM_NAME.test(name)) continue;
+    const valid = endpoints.filter((e) => ENDPOINT.test(e));
+    if (valid.length > 0) sets.set(name, valid);
+  }
+  return sets;
+}

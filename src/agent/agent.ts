@@ -22,13 +22,17 @@ import { Reloader, type ReloadReport } from './reloader.ts';
 
 export type { AgentOptions, AgentState } from './agent-options.ts';
 import { fetchSnapshotUntilDone } from './snapshot.ts';
+import { RepeatedError } from './repeated-log.ts';
 import { KEPT_REVISION, readKeptFragments, readKeptUpstreams, readRunningEndpoints } from './kept-config.ts';
 import { systemResolvers } from './resolvers.ts';
 import { workerUser } from './worker-user.ts';
 
 interface Waiter {
   done: () => boolean;
-  resolve: () => void;
+  /** Resolves the wait; with `failure`, the reload that should have carried the change failed. */
+  resolve: (failure?: { error: string; retryInMs: number }) => void;
+  /** Runs started before this waiter: a run that fails after it was registered took its changes. */
+  since: number;
 }
 
 export class Agent implements AgentControl {
@@ -50,6 +54,9 @@ export class Agent implements AgentControl {
   private initialReady = false;
   /** Runs that signalled or started NGINX (noop runs excluded). */
   private reloadCount = 0;
+  /** Runs started (noop runs included), to tell which waiters a failed run concerned. */
+  private runsStarted = 0;
+  private failures!: RepeatedError;
   private stopping = false;
   private readonly snapshotAbort = new AbortController();
   /** Resolves once /nginx-ready answers 200 for the first time. */
@@ -60,6 +67,7 @@ export class Agent implements AgentControl {
     if (!opts.token) throw new Error('agent: a bearer token is required (--token-file)');
     this.opts = opts;
     this.log = opts.logger ?? createLogger({ component: 'agent' });
+    this.failures = new RepeatedError(this.log);
     this.layout = new PrefixLayout(opts.prefix);
     this.whenReady = new Promise((r) => (this.markReady = r));
   }
@@ -227,12 +235,17 @@ export class Agent implements AgentControl {
   }
 
   private async runReload(): Promise<void> {
+    const run = ++this.runsStarted;
     const report = await this.reloader.run();
     this.record(report);
     const waiters = this.waiters;
     this.waiters = [];
+    // A run that failed and retries later: whoever waits for what it carried gets the reason now
+    // rather than at the end of its wait (the change is kept and retried).
+    const failure = report.retryInMs !== undefined && report.error ? { error: report.error, retryInMs: report.retryInMs } : undefined;
     for (const w of waiters) {
       if (w.done()) w.resolve();
+      else if (failure && w.since < run) w.resolve(failure);
       else this.waiters.push(w);
     }
   }
@@ -250,8 +263,16 @@ export class Agent implements AgentControl {
       ...(report.quarantined.length ? { quarantined: report.quarantined } : {}),
       ...(report.error ? { error: report.error } : {}),
     };
-    if (report.result === 'success' || report.result === 'partial') this.log.info('reload confirmed', fields);
-    else this.log.error('reload did not apply', fields);
+    if (report.result === 'success' || report.result === 'partial') {
+      this.failures.ended();
+      this.log.info('reload confirmed', fields);
+    } else if (report.error) {
+      // The same failure on every retry (a full disk) is one line with a count, not one per retry.
+      const { error, ...rest } = fields;
+      this.failures.failed('reload did not apply', report.error, { ...rest, ...(report.retryInMs !== undefined ? { retryInMs: report.retryInMs } : {}) });
+    } else {
+      this.log.error('reload did not apply', fields);
+    }
   }
 
   private async afterMasterStart(): Promise<void> {
@@ -358,7 +379,7 @@ export class Agent implements AgentControl {
     const result = { version: this.fragments.desiredVersion, fragments, endpoints };
     if (batch.complete && !this.initialReady) {
       // The whole desired state: ready once NGINX serves it (never on a partial or kept one).
-      void this.settle(result, Infinity).then(() => this.setReady('complete configuration'));
+      void this.served(result).then(() => this.setReady('complete configuration'));
     }
     return result;
   }
@@ -383,19 +404,26 @@ export class Agent implements AgentControl {
       const c = current();
       return !c.fragments.some((f) => f.status === 'pending') && !c.endpoints.some((e) => e.status === 'pending');
     };
+    let failure: { error: string; retryInMs: number } | undefined;
     if (!done() && !this.stopping) {
-      await new Promise<void>((resolve) => {
-        const waiter: Waiter = { done, resolve };
+      failure = await new Promise<{ error: string; retryInMs: number } | undefined>((resolve) => {
+        const waiter: Waiter = { done, resolve, since: this.runsStarted };
         this.waiters.push(waiter);
         if (Number.isFinite(timeoutMs)) {
           setTimeout(() => {
             this.waiters = this.waiters.filter((w) => w !== waiter);
-            resolve();
+            resolve(undefined);
           }, timeoutMs).unref();
         }
       });
     }
-    return current();
+    const settled = current();
+    return failure && !done() ? { ...settled, failure } : settled;
+  }
+
+  /** Resolves once NGINX serves `results` (failed runs are retried until it does), or the agent stops. */
+  private async served(results: BatchResult): Promise<void> {
+    while ((await this.settle(results, Infinity)).failure && !this.stopping);
   }
 
   state(summary = false): AgentState {

@@ -38,6 +38,8 @@ export interface BatchResult {
   version: number;
   fragments: FragmentResult[];
   endpoints: EndpointsResult[];
+  /** From settle(): the reload that should have carried these failed; the agent retries it later. */
+  failure?: { error: string; retryInMs: number };
 }
 
 export interface ApiLimits {
@@ -161,6 +163,17 @@ const wantsFlag = (query: URLSearchParams, name: string) => ['1', 'true'].includ
 
 const statusOf = (pending: boolean) => (pending ? 202 : 200);
 
+/**
+ * A waiting call whose change the reload could not apply (a full or read-only disk, NGINX not
+ * confirming in time): 503 with the reason at once, rather than 202 at the end of the wait. The
+ * change is kept and retried; NGINX keeps serving the previous configuration.
+ */
+function notApplied(res: ServerResponse, result: object, failure: { error: string; retryInMs: number }): true {
+  const retry = Math.max(1, Math.ceil(failure.retryInMs / 1000));
+  sendJson(res, 503, { ...result, error: `not applied: ${failure.error}; NGINX keeps serving the previous configuration, and the agent retries in ${retry} s` }, { 'retry-after': String(retry) });
+  return true;
+}
+
 function send(res: ServerResponse, status: number, body: string, contentType: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
@@ -186,14 +199,22 @@ export function createAgentApi(
         const name = checkName('fragment', m[1]!);
         const body = parseBody(await readBody(req, limits.fragmentBytes, 'a fragment'), FragmentPut);
         let result = control.putFragment(name, body);
-        if (wait) result = (await control.settle({ version: result.version, fragments: [result], endpoints: [] })).fragments[0]!;
+        if (wait) {
+          const settled = await control.settle({ version: result.version, fragments: [result], endpoints: [] });
+          result = settled.fragments[0]!;
+          if (settled.failure) return notApplied(res, result, settled.failure);
+        }
         sendJson(res, statusOf(result.status === 'pending'), result);
         return true;
       }
       if (method === 'DELETE') {
         const name = checkName('fragment', m[1]!);
         let result = control.deleteFragment(name, revisionParam(query));
-        if (wait) result = (await control.settle({ version: result.version, fragments: [result], endpoints: [] })).fragments[0]!;
+        if (wait) {
+          const settled = await control.settle({ version: result.version, fragments: [result], endpoints: [] });
+          result = settled.fragments[0]!;
+          if (settled.failure) return notApplied(res, result, settled.failure);
+        }
         sendJson(res, statusOf(result.status === 'pending'), result);
         return true;
       }
@@ -203,14 +224,22 @@ export function createAgentApi(
         const upstream = checkName('upstream', m[1]!);
         const body = parseBody(await readBody(req, limits.endpointsBytes, 'an endpoint set'), EndpointsPut);
         let result = await control.putEndpoints(upstream, body);
-        if (wait) result = (await control.settle({ version: 0, fragments: [], endpoints: [result] })).endpoints[0]!;
+        if (wait) {
+          const settled = await control.settle({ version: 0, fragments: [], endpoints: [result] });
+          result = settled.endpoints[0]!;
+          if (settled.failure) return notApplied(res, result, settled.failure);
+        }
         sendJson(res, statusOf(result.status === 'pending'), result);
         return true;
       }
       if (method === 'DELETE') {
         const upstream = checkName('upstream', m[1]!);
         let result = await control.deleteEndpoints(upstream, revisionParam(query));
-        if (wait) result = (await control.settle({ version: 0, fragments: [], endpoints: [result] })).endpoints[0]!;
+        if (wait) {
+          const settled = await control.settle({ version: 0, fragments: [], endpoints: [result] });
+          result = settled.endpoints[0]!;
+          if (settled.failure) return notApplied(res, result, settled.failure);
+        }
         sendJson(res, statusOf(result.status === 'pending'), result);
         return true;
       }
@@ -229,6 +258,10 @@ export function createAgentApi(
       }
       let result = await control.applyBatch(body);
       if (wait) result = await control.settle(result);
+      if (result.failure) {
+        const { failure, ...rest } = result;
+        return notApplied(res, rest, failure);
+      }
       const pending = result.fragments.some((f) => f.status === 'pending') || result.endpoints.some((e) => e.status === 'pending');
       sendJson(res, statusOf(pending), result);
       return true;

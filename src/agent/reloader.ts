@@ -33,6 +33,8 @@ export interface ReloadReport {
   /** True when the run started the master (first start or after it died). */
   started: boolean;
   error?: string;
+  /** Set when the run failed in a way only a later run can fix (a write, a timeout): it comes then. */
+  retryInMs?: number;
 }
 
 interface Change {
@@ -80,6 +82,8 @@ export class Reloader {
   private readonly partialTests: boolean;
   private startedOnce = false;
   private restartFailures = 0;
+  /** Failed runs in a row that asked for a retry: each waits twice as long (1 s to 30 s). */
+  private retryFailures = 0;
   needsStart = true;
   stopping = false;
   writtenVersion = 0;
@@ -194,12 +198,11 @@ export class Reloader {
         if (!t.ok) return report('failed', { error: `nginx -t: ${t.output}` });
       }
     } catch (e) {
-      // A write failed (disk full, permissions): nothing was signalled; try again later.
+      // A write failed (disk full, read-only, permissions): nothing was signalled; NGINX keeps the
+      // last good configuration. Try again later, backing off (the Agent logs the report).
       fragments.markDirty(names);
       if (upstreams) endpoints.markChanged();
-      this.o.requestRun(1000);
-      this.log.error('cannot write the configuration', { error: e });
-      return report('failed', { error: (e as Error).message, changes: changeCount });
+      return report('failed', { error: `cannot write the configuration: ${(e as Error).message}`, changes: changeCount, retryInMs: this.retryLater() });
     }
     for (const c of batch) this.unconfirmed.set(c.name, c.desired);
     if (upstreams && this.upstreamsOnDisk === upstreams.text) this.unconfirmedUpstreams = upstreams.revisions;
@@ -243,6 +246,7 @@ export class Reloader {
       this.needsStart = false;
       this.startedOnce = true;
       this.restartFailures = 0;
+      this.retryFailures = 0;
       if (outcome.started) await this.o.onStarted();
       const result: ReloadResult = quarantined.length > 0 ? (batch.length > 0 ? 'partial' : 'rejected') : 'success';
       return report(result, { version: this.appliedVersion, changes: changeCount, quarantined, started: outcome.started });
@@ -257,10 +261,17 @@ export class Reloader {
       return report('failed', { changes: changeCount, quarantined, error: detail, started: outcome.started });
     }
     if (kind === 'timeout') {
-      this.o.requestRun(1000);
-      return report('timeout', { changes: changeCount, quarantined, error: outcome.result.detail, started: outcome.started });
+      return report('timeout', { changes: changeCount, quarantined, error: outcome.result.detail, started: outcome.started, retryInMs: this.retryLater() });
     }
     return report('failed', { changes: changeCount, quarantined });
+  }
+
+  /** Asks for a retry after 1 s, doubling with each failure in a row up to 30 s; returns the delay. */
+  private retryLater(): number {
+    const ms = Math.min(1000 * 2 ** this.retryFailures, 30_000);
+    this.retryFailures++;
+    this.o.requestRun(ms);
+    return ms;
   }
 
   private async signalAndConfirm(version: number): Promise<{ result: ConfirmOutcome; started: boolean; noSignal?: boolean }> {

@@ -93,9 +93,9 @@ test('a full disk: ?wait=1 answers 503 with the reason at once, retries back off
     rmSync(fragmentsDir);
     renameSync(`${fragmentsDir}.away`, fragmentsDir);
   }
-  const served = await eventually(async () => (await agent.get('full.example.com')).status === 200, 35_000, 100);
-  assert.ok(served, agent.logs.slice(-5).join(''));
-  const state = (await agent.api('GET', '/v1/state')).json;
-  assert.deepEqual(state.fragments.map((f: { name: string; revision: number; status: string }) => [f.name, f.revision, f.status]), [['full.example.com', 2, 'applied']]);
+  const fragments = async () => (await agent.api('GET', '/v1/state')).json.fragments.map((f: { name: string; revision: number; status: string }) => [f.name, f.revision, f.status]);
+  const applied = await eventually(async () => JSON.stringify(await fragments()) === JSON.stringify([['full.example.com', 2, 'applied']]), 35_000, 100);
+  assert.ok(applied, `${JSON.stringify(await fragments())}\n${agent.logs.slice(-5).join('')}`);
+  assert.equal((await agent.get('full.example.com')).status, 200);
   assert.ok(agent.logs.some((l) => /the same error came back \d+ more times/.test(l)), 'the count is logged when the error ends');
 });

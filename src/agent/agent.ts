@@ -7,7 +7,7 @@ import { createLogger, type Logger } from '../log.ts';
 import type { Batch, EndpointsPut, EndpointsResult, FragmentPut, FragmentResult } from '../protocol/agent-api.ts';
 import { renderSkeleton } from '../render/skeleton.ts';
 import { chooseEndpointMode, skeletonParams, type AgentOptions, type AgentState } from './agent-options.ts';
-import { createAgentApi, type AgentControl, type BatchResult } from './api.ts';
+import { apiTimeouts, createAgentApi, defaultLimits, type AgentControl, type BatchResult } from './api.ts';
 import { EndpointPusher } from './endpoint-pusher.ts';
 import { EndpointStore } from './endpoint-store.ts';
 import { FragmentStore, contentDigest, type FragmentContent } from './fragment-store.ts';
@@ -165,7 +165,8 @@ export class Agent implements AgentControl {
     }
     if (o.snapshot) {
       // Ready once the snapshot (or a complete push, whichever comes first) is served: see applyBatch.
-      void fetchSnapshotUntilDone({ ...o.snapshot, logger: this.log, signal: this.snapshotAbort.signal, apply: (b) => this.applyBatch(b) })
+      const maxBytes = o.limits?.batchBytes ?? defaultLimits.batchBytes;
+      void fetchSnapshotUntilDone({ ...o.snapshot, maxBytes, logger: this.log, signal: this.snapshotAbort.signal, apply: (b) => this.applyBatch(b) })
         .catch((e) => this.log.error('snapshot failed', { error: e }));
     } else {
       // No snapshot source: what the handler tier pushes is all there is; the first confirmed
@@ -202,7 +203,12 @@ export class Agent implements AgentControl {
 
   private async listen(api: ReturnType<typeof createAgentApi>): Promise<void> {
     const listen = this.opts.listen ?? { host: '127.0.0.1', port: 7071 };
-    const server = http.createServer(api);
+    // A slow or stuck client is dropped as the handler tier drops it, not after Node's 60 s (and its
+    // 30 s checking interval): headers in 10 s, the whole request in 30 s.
+    const server = http.createServer(
+      { headersTimeout: apiTimeouts.headersMs, requestTimeout: apiTimeouts.requestMs, keepAliveTimeout: apiTimeouts.keepAliveMs, connectionsCheckingInterval: 1000 },
+      api,
+    );
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e) => reject(new Error(`agent API on ${listen.host}:${listen.port}: ${e.message}`, { cause: e })));
       server.listen(listen.port, listen.host, () => resolve());

@@ -48,7 +48,14 @@ export interface ApiLimits {
   batchBytes: number;
 }
 
-export const defaultLimits: ApiLimits = { fragmentBytes: 16 << 20, endpointsBytes: 2 << 20, batchBytes: 256 << 20 };
+/**
+ * A batch is at most a snapshot, which holds about 10 KB per host (2,000 hosts of 10,000 Ingresses,
+ * a quarter with TLS: 19.6 MB as JSON): 128 MiB is 13,000 such hosts. `--max-batch-size` sets it.
+ */
+export const defaultLimits: ApiLimits = { fragmentBytes: 16 << 20, endpointsBytes: 2 << 20, batchBytes: 128 << 20 };
+
+/** How long a client may take to send its headers and its whole request, as the handler tier allows. */
+export const apiTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 };
 
 /** An answer other than success, thrown from anywhere in a request's handling. */
 class ApiError extends Error {
@@ -117,6 +124,14 @@ function readBody(req: IncomingMessage, limit: number, what: string): Promise<st
       resolve(Buffer.concat(chunks, size).toString('utf8'));
     });
   });
+}
+
+const JSON_TYPE = /^application\/json\s*(;|$)/i;
+
+/** A body-bearing call must say it sends JSON: anything else (a form post, text) gets 415. */
+function requireJson(req: IncomingMessage): void {
+  const type = req.headers['content-type'] ?? '';
+  if (!JSON_TYPE.test(type)) throw new ApiError(415, { error: `Content-Type ${JSON.stringify(type)}: expected application/json` });
 }
 
 function parseBody<T>(text: string, schema: z.ZodType<T>): T {
@@ -197,6 +212,7 @@ export function createAgentApi(
     if ((m = /^\/v1\/fragments\/([^/]+)$/.exec(path))) {
       if (method === 'PUT') {
         const name = checkName('fragment', m[1]!);
+        requireJson(req);
         const body = parseBody(await readBody(req, limits.fragmentBytes, 'a fragment'), FragmentPut);
         let result = control.putFragment(name, body);
         if (wait) {
@@ -222,6 +238,7 @@ export function createAgentApi(
     if ((m = /^\/v1\/endpoints\/([^/]+)$/.exec(path))) {
       if (method === 'PUT') {
         const upstream = checkName('upstream', m[1]!);
+        requireJson(req);
         const body = parseBody(await readBody(req, limits.endpointsBytes, 'an endpoint set'), EndpointsPut);
         let result = await control.putEndpoints(upstream, body);
         if (wait) {
@@ -245,7 +262,8 @@ export function createAgentApi(
       }
     }
     if (path === '/v1/batch' && method === 'POST') {
-      const body = parseBody(await readBody(req, limits.batchBytes, 'a batch'), Batch);
+      requireJson(req);
+      const body = parseBody(await readBody(req, limits.batchBytes, 'a batch (--max-batch-size)'), Batch);
       const names = new Set<string>();
       for (const [i, f] of body.fragments.entries()) {
         if (names.has(f.name)) badRequest(`fragments[${i}].name: Duplicate value: ${quote(f.name)}`);

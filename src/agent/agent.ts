@@ -10,8 +10,7 @@ import { chooseEndpointMode, skeletonParams, type AgentOptions, type AgentState 
 import { apiTimeouts, createAgentApi, defaultLimits, type AgentControl, type BatchResult } from './api.ts';
 import { EndpointPusher } from './endpoint-pusher.ts';
 import { EndpointStore } from './endpoint-store.ts';
-import { FragmentStore, contentDigest, type FragmentContent } from './fragment-store.ts';
-import { BUILTIN_DEFAULT } from './fragment-files.ts';
+import { FragmentStore, type FragmentContent } from './fragment-store.ts';
 import { PrefixLayout } from './layout.ts';
 import { AgentMetrics } from './metrics.ts';
 import { findNginx, type NginxInstall } from './nginx-install.ts';
@@ -23,17 +22,11 @@ import { Reloader, type ReloadReport } from './reloader.ts';
 export type { AgentOptions, AgentState } from './agent-options.ts';
 import { fetchSnapshotUntilDone } from './snapshot.ts';
 import { RepeatedError } from './repeated-log.ts';
-import { KEPT_REVISION, readKeptFragments, readKeptUpstreams, readRunningEndpoints } from './kept-config.ts';
+import { ChangeWaiters } from './change-waiters.ts';
+import { keepPrevious } from './kept-config.ts';
+import { KeptEndpointsWriter } from './kept-endpoints.ts';
 import { systemResolvers } from './resolvers.ts';
 import { workerUser } from './worker-user.ts';
-
-interface Waiter {
-  done: () => boolean;
-  /** Resolves the wait; with `failure`, the reload that should have carried the change failed. */
-  resolve: (failure?: { error: string; retryInMs: number }) => void;
-  /** Runs started before this waiter: a run that fails after it was registered took its changes. */
-  since: number;
-}
 
 export class Agent implements AgentControl {
   private readonly opts: AgentOptions;
@@ -47,15 +40,15 @@ export class Agent implements AgentControl {
   private reloader!: Reloader;
   private queue!: ReloadQueue;
   private pusher: EndpointPusher | null = null;
+  /** Lua mode: the endpoint sets on disk for the next agent (they die with NGINX's shared dict). */
+  private keptEndpoints: KeptEndpointsWriter | null = null;
   private metricsRegistry!: AgentMetrics;
   private server: Server | null = null;
-  private waiters: Waiter[] = [];
+  private readonly waiters = new ChangeWaiters();
   private lastReport: (ReloadReport & { at: string }) | null = null;
   private initialReady = false;
   /** Runs that signalled or started NGINX (noop runs excluded). */
   private reloadCount = 0;
-  /** Runs started (noop runs included), to tell which waiters a failed run concerned. */
-  private runsStarted = 0;
   private failures!: RepeatedError;
   private stopping = false;
   private readonly snapshotAbort = new AbortController();
@@ -106,7 +99,8 @@ export class Agent implements AgentControl {
     await this.layout.prepare();
     // What the previous agent's NGINX served is served again until the complete configuration
     // arrives; an NGINX still running keeps serving it until the first start replaces it.
-    await this.keepPrevious();
+    const kept = await keepPrevious(this.layout, this.mode, this.fragments, this.endpoints);
+    if (kept.fragments + kept.endpointSets > 0) this.log.info('serving what the previous agent served until the complete configuration arrives', kept);
     for (const [name, text] of Object.entries(skeleton)) {
       if (name !== 'nginx.conf') await this.layout.writeAtomic(`${this.layout.prefix}/${name}`, text);
     }
@@ -124,7 +118,10 @@ export class Agent implements AgentControl {
       requestRun: (ms) => (ms > 0 ? this.queue.requestAfter(ms) : this.queue.request()),
     });
     await this.reloader.prepare();
-    if (this.mode === 'lua') this.pusher = new EndpointPusher({ socketPath: this.layout.endpointsSocket, store: this.endpoints, logger: this.log });
+    if (this.mode === 'lua') {
+      this.pusher = new EndpointPusher({ socketPath: this.layout.endpointsSocket, store: this.endpoints, logger: this.log });
+      this.keptEndpoints = new KeptEndpointsWriter({ layout: this.layout, store: this.endpoints, logger: this.log });
+    }
     this.metricsRegistry = new AgentMetrics({
       desiredVersion: () => this.fragments.desiredVersion,
       appliedVersion: () => this.reloader.appliedVersion,
@@ -175,25 +172,6 @@ export class Agent implements AgentControl {
     }
   }
 
-  /**
-   * Seeds the stores with what the previous agent left (kept-config.ts): its fragments, and its
-   * endpoint sets from upstreams.conf or from the shared dict of its NGINX if that still runs.
-   */
-  private async keepPrevious(): Promise<void> {
-    const fragments = await readKeptFragments(this.layout);
-    // The built-in default server is not the handler tier's: it is written anyway.
-    const builtin = fragments.get('_default');
-    if (builtin && contentDigest(builtin) === BUILTIN_DEFAULT.digest) fragments.delete('_default');
-    const endpoints = this.mode === 'lua' ? await readRunningEndpoints(this.layout) : await readKeptUpstreams(this.layout);
-    if (fragments.size === 0 && endpoints.size === 0) return;
-    for (const [name, content] of fragments) this.fragments.set(name, KEPT_REVISION, content);
-    for (const [upstream, list] of endpoints) this.endpoints.set(upstream, KEPT_REVISION, list);
-    this.log.info('serving what the previous agent served until the complete configuration arrives', {
-      fragments: fragments.size,
-      endpointSets: endpoints.size,
-    });
-  }
-
   private setReady(what: string): void {
     if (this.initialReady || this.stopping) return;
     this.initialReady = true;
@@ -235,25 +213,18 @@ export class Agent implements AgentControl {
     const graceMs = ((this.opts.workerShutdownTimeoutSeconds ?? 60) + 5) * 1000;
     await this.nginx?.stop(graceMs);
     this.pusher?.close();
-    for (const w of this.waiters) w.resolve();
-    this.waiters = [];
+    await this.keptEndpoints?.flush();
+    this.waiters.releaseAll();
     this.log.info('agent stopped');
   }
 
   private async runReload(): Promise<void> {
-    const run = ++this.runsStarted;
+    const run = this.waiters.started();
     const report = await this.reloader.run();
     this.record(report);
-    const waiters = this.waiters;
-    this.waiters = [];
     // A run that failed and retries later: whoever waits for what it carried gets the reason now
     // rather than at the end of its wait (the change is kept and retried).
-    const failure = report.retryInMs !== undefined && report.error ? { error: report.error, retryInMs: report.retryInMs } : undefined;
-    for (const w of waiters) {
-      if (w.done()) w.resolve();
-      else if (failure && w.since < run) w.resolve(failure);
-      else this.waiters.push(w);
-    }
+    this.waiters.ended(run, report.retryInMs !== undefined && report.error ? { error: report.error, retryInMs: report.retryInMs } : undefined);
   }
 
   private record(report: ReloadReport): void {
@@ -318,6 +289,7 @@ export class Agent implements AgentControl {
     const started = performance.now();
     const via = this.mode;
     const change = this.endpoints.set(upstream, revision, list);
+    if (change === 'changed') this.keptEndpoints?.changed();
     let status: EndpointsResult['status'];
     let outcome: 'applied' | 'pending' | 'stale' | 'failed';
     if (change === 'stale') status = outcome = 'stale';
@@ -364,6 +336,7 @@ export class Agent implements AgentControl {
       }
     }
     let endpoints: EndpointsResult[];
+    if (changed.some((c) => c.change === 'changed')) this.keptEndpoints?.changed();
     if (this.mode === 'lua') {
       endpoints = [];
       const work = changed.map(async (c) => {
@@ -410,19 +383,7 @@ export class Agent implements AgentControl {
       const c = current();
       return !c.fragments.some((f) => f.status === 'pending') && !c.endpoints.some((e) => e.status === 'pending');
     };
-    let failure: { error: string; retryInMs: number } | undefined;
-    if (!done() && !this.stopping) {
-      failure = await new Promise<{ error: string; retryInMs: number } | undefined>((resolve) => {
-        const waiter: Waiter = { done, resolve, since: this.runsStarted };
-        this.waiters.push(waiter);
-        if (Number.isFinite(timeoutMs)) {
-          setTimeout(() => {
-            this.waiters = this.waiters.filter((w) => w !== waiter);
-            resolve(undefined);
-          }, timeoutMs).unref();
-        }
-      });
-    }
+    const failure = !done() && !this.stopping ? await this.waiters.wait(done, timeoutMs) : undefined;
     const settled = current();
     return failure && !done() ? { ...settled, failure } : settled;
   }

@@ -1,6 +1,6 @@
 // What a previous agent left in its prefix: the fragments NGINX last served (fragments/<name>.conf,
-// files/<name>/<file>) and the endpoint sets (upstreams.conf without the Lua module; the shared dict of
-// an NGINX still running, with it). An agent that starts again (after kill -9, an OOM kill, a restart
+// files/<name>/<file>) and the endpoint sets (upstreams.conf without the Lua module; with it, the
+// shared dict of an NGINX still running, else private/endpoints.kept). An agent that starts again (after kill -9, an OOM kill, a restart
 // of its container with the prefix kept) serves these until the handler tier sends the complete
 // configuration, instead of an empty NGINX: it never serves less than it had. Everything kept gets
 // revision -1, so whatever the handler tier sends replaces it, and a complete batch removes what it
@@ -8,7 +8,9 @@
 import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FILE_NAME, FRAGMENT_NAME, ENDPOINT, UPSTREAM_NAME } from '../protocol/agent-api.ts';
-import type { FragmentContent } from './fragment-store.ts';
+import type { EndpointStore } from './endpoint-store.ts';
+import { BUILTIN_DEFAULT } from './fragment-files.ts';
+import { contentDigest, type FragmentContent, type FragmentStore } from './fragment-store.ts';
 import type { PrefixLayout } from './layout.ts';
 import { unixRequest } from './unix-http.ts';
 
@@ -71,16 +73,43 @@ export async function readKeptUpstreams(layout: PrefixLayout): Promise<Map<strin
   return parseUpstreamsConf(await readFile(layout.upstreamsConf, 'utf8').catch(() => ''));
 }
 
-/** The endpoint sets in the shared dict of the NGINX still running on the prefix (GET /endpoints). */
-export async function readRunningEndpoints(layout: PrefixLayout): Promise<Map<string, string[]>> {
-  const sets = new Map<string, string[]>();
+/**
+ * The endpoint sets of the Lua module: from the shared dict of the NGINX still running on the prefix
+ * (GET /endpoints), else from what the previous agent kept on disk (kept-endpoints.ts).
+ */
+export async function readLuaEndpoints(layout: PrefixLayout): Promise<Map<string, string[]>> {
   const r = await unixRequest({ socketPath: layout.endpointsSocket, path: '/endpoints', timeoutMs: 2000 }).catch(() => null);
-  if (r?.status !== 200) return sets;
-  for (const line of r.body.split('\n')) {
+  if (r?.status === 200) return parseEndpointLines(r.body);
+  return parseEndpointLines(await readFile(layout.keptEndpoints, 'utf8').catch(() => ''));
+}
+
+/** Lines of `upstream endpoint endpoint …` (GET /endpoints, endpoints.kept). */
+function parseEndpointLines(text: string): Map<string, string[]> {
+  const sets = new Map<string, string[]>();
+  for (const line of text.split('\n')) {
     const [name, ...endpoints] = line.trim().split(/\s+/);
     if (!name || !UPSTREAM_NAME.test(name)) continue;
     const valid = endpoints.filter((e) => ENDPOINT.test(e));
     if (valid.length > 0) sets.set(name, valid);
   }
   return sets;
+}
+
+/**
+ * Seeds the stores with what the previous agent left: its fragments (not the built-in default
+ * server, which is written anyway), and its endpoint sets. Returns how many of each.
+ */
+export async function keepPrevious(
+  layout: PrefixLayout,
+  mode: 'lua' | 'reload',
+  fragmentStore: FragmentStore,
+  endpointStore: EndpointStore,
+): Promise<{ fragments: number; endpointSets: number }> {
+  const fragments = await readKeptFragments(layout);
+  const builtin = fragments.get('_default');
+  if (builtin && contentDigest(builtin) === BUILTIN_DEFAULT.digest) fragments.delete('_default');
+  const endpoints = mode === 'lua' ? await readLuaEndpoints(layout) : await readKeptUpstreams(layout);
+  for (const [name, content] of fragments) fragmentStore.set(name, KEPT_REVISION, content);
+  for (const [upstream, list] of endpoints) endpointStore.set(upstream, KEPT_REVISION, list);
+  return { fragments: fragments.size, endpointSets: endpoints.size };
 }

@@ -28,6 +28,8 @@ export class PrefixLayout {
   readonly versionSocket: string;
   readonly statusSocket: string;
   readonly endpointsSocket: string;
+  /** The endpoint sets, kept for the next agent (kept-endpoints.ts). */
+  readonly keptEndpoints: string;
   /** Node's compile cache for `wharf agent` (see relaunch.ts); kept across restarts. */
   readonly compileCacheDir: string;
   private tempCounter = 0;
@@ -50,6 +52,7 @@ export class PrefixLayout {
     this.versionSocket = join(this.runDir, 'nginx-config-version.sock');
     this.statusSocket = join(this.runDir, 'nginx-status.sock');
     this.endpointsSocket = join(this.privateDir, 'endpoints.sock');
+    this.keptEndpoints = join(this.privateDir, 'endpoints.kept');
     this.compileCacheDir = join(this.prefix, 'node-compile-cache');
     const longest = this.sockets().reduce((a, b) => (b.length > a.length ? b : a));
     if (Buffer.byteLength(longest) > 107) {

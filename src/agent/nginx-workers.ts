@@ -5,7 +5,7 @@
 // generation has stopped accepting (version-confirmation.ts); tests and local mode use the same
 // reading. Linux only (reads /proc).
 import { readdirSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** One worker process: its PID and its start time, since a PID can be reused. */
@@ -44,7 +44,8 @@ async function childrenOf(pid: number): Promise<number[]> {
     return (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).split(' ').filter(Boolean).map(Number);
   } catch {
     const out: number[] = [];
-    for (const entry of readdirSync('/proc')) {
+    // No /proc (not Linux): no workers known, and "applied" cannot wait for them.
+    for (const entry of await readdir('/proc').catch(() => [] as string[])) {
       if (!/^\d+$/.test(entry)) continue;
       const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => null);
       if (stat && parseStat(stat).ppid === pid) out.push(Number(entry));

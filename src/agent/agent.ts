@@ -236,6 +236,7 @@ export class Agent implements AgentControl {
       result: report.result,
       version: report.version,
       ms: Math.round(report.durationMs),
+      ...(report.retireMs !== undefined ? { retireMs: Math.round(report.retireMs) } : {}),
       changes: report.changes,
       ...(report.quarantined.length ? { quarantined: report.quarantined } : {}),
       ...(report.error ? { error: report.error } : {}),

@@ -35,6 +35,8 @@ export interface ReloadReport {
   error?: string;
   /** Set when the run failed in a way only a later run can fix (a write, a timeout): it comes then. */
   retryInMs?: number;
+  /** Of `durationMs`: the wait, after the new version answered, for the old workers to stop accepting. */
+  retireMs?: number;
 }
 
 interface Change {
@@ -249,7 +251,8 @@ export class Reloader {
       this.retryFailures = 0;
       if (outcome.started) await this.o.onStarted();
       const result: ReloadResult = quarantined.length > 0 ? (batch.length > 0 ? 'partial' : 'rejected') : 'success';
-      return report(result, { version: this.appliedVersion, changes: changeCount, quarantined, started: outcome.started });
+      const retireMs = outcome.result.retireMs;
+      return report(result, { version: this.appliedVersion, changes: changeCount, quarantined, started: outcome.started, ...(retireMs !== undefined ? { retireMs } : {}) });
     }
     if (kind === 'stopped') return report('noop', { changes: changeCount, quarantined });
     if (kind === 'exited') {

@@ -10,7 +10,8 @@ import { stillAccepting, type WorkerId } from './nginx-workers.ts';
 import { readConfigVersion } from './unix-http.ts';
 
 export type ConfirmOutcome =
-  | { kind: 'confirmed' }
+  /** `retireMs`: how long the old workers kept accepting after the new version answered. */
+  | { kind: 'confirmed'; retireMs?: number }
   | { kind: 'rejected'; line: string }
   | { kind: 'exited'; detail: string }
   | { kind: 'timeout'; detail: string }
@@ -61,6 +62,7 @@ export async function confirmVersion(o: ConfirmOptions): Promise<ConfirmOutcome>
       if (performance.now() > deadline) return { kind: 'timeout', detail: `NGINX did not serve config version ${o.version} within ${o.timeoutMs} ms` };
       await sleep(o.intervalMs ?? 3);
     }
+    const served = performance.now();
     let retiring = o.retiring ?? [];
     while (retiring.length > 0 && masterPid !== null) {
       retiring = await stillAccepting(masterPid, retiring);
@@ -72,7 +74,7 @@ export async function confirmVersion(o: ConfirmOptions): Promise<ConfirmOutcome>
       }
       await sleep(o.intervalMs ?? 3);
     }
-    return { kind: 'confirmed' };
+    return { kind: 'confirmed', retireMs: performance.now() - served };
   } finally {
     o.nginx.off('line', onLine);
     o.nginx.off('exit', onExit);

@@ -30,18 +30,24 @@ export async function readKeptFragments(layout: PrefixLayout): Promise<Map<strin
       await rm(join(layout.fragmentsDir, entry), { recursive: true, force: true });
       continue;
     }
-    const content: FragmentContent = { config: await readFile(layout.fragmentConf(name), 'utf8'), files: {} };
-    const dir = layout.fragmentFilesDir(name);
-    for (const file of await readdir(dir).catch(() => [] as string[])) {
-      if (!FILE_NAME.test(file)) {
-        await rm(join(dir, file), { recursive: true, force: true });
-        continue;
+    try {
+      const content: FragmentContent = { config: await readFile(layout.fragmentConf(name), 'utf8'), files: {} };
+      const dir = layout.fragmentFilesDir(name);
+      for (const file of await readdir(dir).catch(() => [] as string[])) {
+        if (!FILE_NAME.test(file)) {
+          await rm(join(dir, file), { recursive: true, force: true });
+          continue;
+        }
+        const path = layout.fragmentFile(name, file);
+        const mode = (await stat(path)).mode;
+        content.files[file] = { content: await readFile(path, 'utf8'), secret: (mode & 0o077) === 0 };
       }
-      const path = layout.fragmentFile(name, file);
-      const mode = (await stat(path)).mode;
-      content.files[file] = { content: await readFile(path, 'utf8'), secret: (mode & 0o077) === 0 };
+      kept.set(name, content);
+    } catch {
+      // Unreadable (not a file, no permission): not kept, and not left for NGINX to include.
+      await rm(join(layout.fragmentsDir, entry), { recursive: true, force: true });
+      await rm(layout.fragmentFilesDir(name), { recursive: true, force: true });
     }
-    kept.set(name, content);
   }
   for (const entry of await readdir(layout.filesDir).catch(() => [] as string[])) {
     if (!kept.has(entry)) await rm(join(layout.filesDir, entry), { recursive: true, force: true });

@@ -34,6 +34,8 @@ Runs NGINX in DIR (which the agent owns and writes nothing outside of) and serve
                                   upstreams and reloads (default auto: lua when installed)
   --snapshot-url URL              at start, GET the whole desired state from the handler tier
   --snapshot-token-file FILE      bearer token for --snapshot-url
+  --max-batch-size SIZE           largest POST /v1/batch and snapshot accepted: bytes, or with Ki, Mi
+                                  or Gi (default 128Mi; a snapshot takes about 10 KB a host)
   --access-log                    NGINX access log (JSON lines) on stdout
   --error-log-level LEVEL         NGINX error log level (default warn)
   --nginx PATH                    the nginx binary (default: $WHARF_NGINX, PATH, /usr/sbin/nginx)
@@ -59,6 +61,14 @@ function parseHostPort(flag: string, value: string): { host: string; port: numbe
   const port = Number(m?.[3]);
   if (!m || port > 65535) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(value)}: expected HOST:PORT, e.g. 127.0.0.1:7071 or [::1]:7071`);
   return { host: m[1] ?? m[2]!, port };
+}
+
+/** A size in bytes: a number, or one with Ki, Mi or Gi; at least 1 MiB, below 4 GiB. */
+function parseSize(flag: string, value: string): number {
+  const m = /^(\d{1,10})(Ki|Mi|Gi)?$/.exec(value);
+  const bytes = m ? Number(m[1]) * ({ Ki: 1 << 10, Mi: 1 << 20, Gi: 1 << 30 }[m[2] ?? ''] ?? 1) : NaN;
+  if (!(bytes >= 1 << 20 && bytes < 2 ** 32)) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(value)}: expected a size from 1Mi to 4Gi, e.g. 128Mi or 134217728`);
+  return bytes;
 }
 
 function absolute(p: string): string {
@@ -89,6 +99,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
         'endpoint-mode': { type: 'string', default: 'auto' },
         'snapshot-url': { type: 'string' },
         'snapshot-token-file': { type: 'string' },
+        'max-batch-size': { type: 'string', default: '128Mi' },
         'access-log': { type: 'boolean', default: false },
         'error-log-level': { type: 'string', default: 'warn' },
         nginx: { type: 'string' },
@@ -136,6 +147,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
   if (!/^\d{1,5}$/.test(values['public-https-port']) || publicHttpsPort < 1 || publicHttpsPort > 65535) {
     throw new UsageError(`--public-https-port: Invalid value: ${JSON.stringify(values['public-https-port'])}: expected a port number`);
   }
+  const batchBytes = parseSize('--max-batch-size', values['max-batch-size']);
   return {
     tokenFile: absolute(values['token-file']),
     snapshot: snapshotUrl ? { url: snapshotUrl, tokenFile: absolute(values['snapshot-token-file']!) } : null,
@@ -153,6 +165,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
       reloadTimeoutMs,
       endpointMode: mode,
       accessLog: values['access-log'],
+      limits: { batchBytes },
       errorLogLevel: level as AgentOptions['errorLogLevel'],
       ...(values.nginx ? { nginxBin: values.nginx } : {}),
     },

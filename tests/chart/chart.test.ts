@@ -134,6 +134,13 @@ test('kind: NGINX pods as a Deployment or a DaemonSet (a value), running `wharf 
   assert.equal(cs[0]!.args![0], 'agent');
   assert.deepEqual(get(cs[0], 'readinessProbe.httpGet'), { path: '/nginx-ready', port: 'agent-api' });
   assert.deepEqual(get(cs[0], 'livenessProbe.httpGet'), { path: '/healthz', port: 'agent-api' });
+  // Always a snapshot source: readiness waits for the complete configuration, never the kept or
+  // empty one; and the prefix outlives a restarted container, so the kept one is served meanwhile.
+  const args = cs[0]!.args as string[];
+  assert.ok(args.some((a) => a.startsWith('--snapshot-url=https://')), args.join(' '));
+  assert.ok(args.includes('--snapshot-token-file=/etc/wharf/tokens/agent-token'), args.join(' '));
+  assert.ok(args.includes('--prefix=/var/lib/wharf/nginx'));
+  assert.deepEqual((get(w, 'spec.template.spec.volumes') as Doc[]).find((v) => v.name === 'prefix'), { name: 'prefix', emptyDir: {} });
   assert.equal(get(w, 'spec.template.spec.automountServiceAccountToken'), false);
   const sa = only('nginx-workload.yaml', 'ServiceAccount', 'v1');
   assert.equal(sa.automountServiceAccountToken, false);

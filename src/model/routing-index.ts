@@ -445,6 +445,7 @@ export class RoutingIndex implements ClusterState {
     const out = [...t.problems];
     const candidateNames = new UpstreamNames();
     // The hosts t's change touches are merged as if t replaced its current version; others as they are.
+    const hostsOfT = new Set(t.hosts);
     const touched = new Set([...t.hosts, ...(this.translations.get(t.key)?.hosts ?? [])]);
     const merges = new Map<string, MergedHost>();
     const merged = (h: string): MergedHost => {
@@ -452,7 +453,7 @@ export class RoutingIndex implements ClusterState {
       let m = merges.get(h);
       if (!m) {
         const others = [...(this.hostIngresses.get(h) ?? [])].filter((k) => k !== t.key).map((k) => this.translations.get(k)!);
-        m = mergeHost(h, t.hosts.includes(h) ? [...others, t] : others, this.globalSettings, (r) => candidateNames.nameOf(r));
+        m = mergeHost(h, hostsOfT.has(h) ? [...others, t] : others, this.globalSettings, (r) => candidateNames.nameOf(r));
         merges.set(h, m);
       }
       return m;

@@ -193,13 +193,17 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
     }
   }
 
+  const serviceKeys = new Set(t.services); // t.services without a scan per path
   const backendOf = (b: IngressBackend, field: string): ServiceBackend | null => {
     if (!b.service) {
       problems.forbidden('UnsupportedBackend', `${field}.resource`, 'resource backends are not supported: wharf routes to Services');
       return null;
     }
     const key = objectKey(ns, b.service.name);
-    if (!t.services.includes(key)) t.services.push(key);
+    if (!serviceKeys.has(key)) {
+      serviceKeys.add(key);
+      t.services.push(key);
+    }
     checkService(ctx.services.get(key), b.service.name, b.service.port, `${field}.service`, problems);
     return { upstream: '', namespace: ns, service: b.service.name, port: b.service.port };
   };
@@ -213,6 +217,7 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
   const withDefault = defaultBackend ? { defaultBackend } : {};
 
   const ruleHosts: string[] = [];
+  const seenHosts = new Set<string>(); // ruleHosts without a scan per rule
   const rewriteRefs = settings.rewriteTarget ? highestCaptureRef(settings.rewriteTarget) : 0;
   ingress.spec.rules.forEach((rule, i) => {
     const host = rule.host ?? DEFAULT_HOST;
@@ -223,7 +228,10 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
         return;
       }
     }
-    if (!ruleHosts.includes(host)) ruleHosts.push(host);
+    if (!seenHosts.has(host)) {
+      seenHosts.add(host);
+      ruleHosts.push(host);
+    }
     if (!rule.http && !ingress.spec.defaultBackend) {
       problems.required('NoPaths', `spec.rules[${i}].http`, 'no paths and no spec.defaultBackend: nothing is routed for this rule', 'warning');
     }
@@ -384,6 +392,21 @@ function checkService(service: Service | undefined, name: string, port: number |
 /** spec.tls → TLS per rule host of this Ingress (exact host, or a wildcard TLS host one label up). */
 function translateTls(ingress: Ingress, ruleHosts: string[], ctx: TranslateContext, t: Translation, problems: ProblemList): void {
   const ns = ingress.metadata.namespace;
+  // The rule hosts a TLS host covers, looked up rather than scanned for each TLS host: itself, and
+  // for `*.example.com` the non-wildcard rule hosts one label below it.
+  const exact = new Set(ruleHosts);
+  const below = new Map<string, string[]>();
+  for (const r of ruleHosts) {
+    if (r === DEFAULT_HOST || r.startsWith('*.')) continue;
+    const parent = r.slice(r.indexOf('.'));
+    const list = below.get(parent);
+    if (list) list.push(r);
+    else below.set(parent, [r]);
+  }
+  const coveredBy = (host: string): string[] => {
+    const own = exact.has(host) ? [host] : [];
+    return host.startsWith('*.') ? [...own, ...(below.get(host.slice(1)) ?? [])] : own;
+  };
   ingress.spec.tls.forEach((entry, k) => {
     const field = `spec.tls[${k}]`;
     if (entry.hosts.length === 0) {
@@ -412,7 +435,7 @@ function translateTls(ingress: Ingress, ruleHosts: string[], ctx: TranslateConte
         problems.invalid('InvalidHost', hostField, host, reason);
         return;
       }
-      const covered = ruleHosts.filter((r) => r === host || (host.startsWith('*.') && r !== DEFAULT_HOST && r.slice(r.indexOf('.')) === host.slice(1) && !r.startsWith('*.')));
+      const covered = coveredBy(host);
       if (covered.length === 0) {
         problems.add('warning', 'TlsHostWithoutRule', hostField, `${hostField}: no rule of this Ingress has host ${JSON.stringify(host)}; ignored`);
         return;

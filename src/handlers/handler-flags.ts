@@ -11,7 +11,7 @@ import { parsePublishAddresses } from '../cluster/status-address.ts';
 import type { PublishSource } from '../cluster/status-writer.ts';
 import type { ClusterReader } from '../cluster/view.ts';
 import type { Logger } from '../log.ts';
-import { CONTROLLER_NAME, type ControllerSettings } from '../model/index.ts';
+import { CONTROLLER_NAME, defaultObjectLimits, LIMIT_FLAGS, type ControllerSettings, type ObjectLimits } from '../model/index.ts';
 import { parseAgentService, type AgentService } from './agent-discovery.ts';
 import { httpAgentClient } from './agent-client.ts';
 import { describeProblem, readServingPair, type ServingCertFiles } from './serving-cert.ts';
@@ -36,6 +36,9 @@ configuration to every agent, and writes Ingress status and Events.
   --events-token-file FILE      the token POST /events requires; without it /events is open (restrict it by NetworkPolicy)
   --ingress-class NAME          the IngressClass wharf serves (default wharf)
   --watch-ingress-without-class also handle Ingresses that name no class
+  --max-rules-per-ingress N     refuse an Ingress with more rules (default 10000)
+  --max-paths-per-ingress N     refuse an Ingress with more paths, all rules together (default 20000)
+  --max-hosts-per-ingress N     refuse an Ingress naming more distinct hosts in its rules and TLS (default 10000)
 
 Cluster (credentials: --kubeconfig, else KUBECONFIG, ~/.kube/config, or the Pod's service account):
   --kubeconfig FILE             the kubeconfig to use
@@ -116,6 +119,13 @@ function parseListen(value: string): { host: string; port: number } {
   return { host: m[1] ?? m[2]!, port };
 }
 
+/** A positive whole number of things (a limit). */
+function parseCount(flag: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(value)}: expected a whole number of at least 1`);
+  return n;
+}
+
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -156,6 +166,9 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
         'relist-interval': { type: 'string', default: '5m' },
         'ingress-class': { type: 'string', default: 'wharf' },
         'watch-ingress-without-class': { type: 'boolean', default: false },
+        'max-rules-per-ingress': { type: 'string' },
+        'max-paths-per-ingress': { type: 'string' },
+        'max-hosts-per-ingress': { type: 'string' },
         kubeconfig: { type: 'string' },
         namespace: { type: 'string' },
         configmap: { type: 'string' },
@@ -219,6 +232,12 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
   if (values['no-auth-secrets']) scope.authSecrets = false;
   else if (values['auth-secret-selector']) scope.authSecrets = { labelSelector: values['auth-secret-selector'] };
   if (values['publish-service'] && values['publish-address']) throw new UsageError('--publish-service and --publish-address: give one or neither');
+  const limits: ObjectLimits = { ...defaultObjectLimits };
+  for (const key of Object.keys(LIMIT_FLAGS) as (keyof ObjectLimits)[]) {
+    const flag = LIMIT_FLAGS[key];
+    const value = values[flag.slice(2) as 'max-rules-per-ingress'];
+    if (value !== undefined) limits[key] = parseCount(flag, value);
+  }
   const relistIntervalMs = parseDuration('--relist-interval', values['relist-interval']);
   if (relistIntervalMs < 1000) throw new UsageError('--relist-interval: Invalid value: at least 1s');
   const renewIntervalMs = parseDuration('--status-renew-interval', values['status-renew-interval']);
@@ -271,6 +290,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
       ingressClassName: values['ingress-class'],
       watchIngressWithoutClass: values['watch-ingress-without-class'],
       ...(values.configmap ? { configMap: values.configmap } : {}),
+      limits,
     },
     reader,
     watch,

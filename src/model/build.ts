@@ -2,6 +2,7 @@
 // admission webhook, and turn plain objects into a ClusterState (tests, local mode).
 import { objectKey, type ClusterState, type ControllerSettings } from './cluster-state.ts';
 import { LEGACY_CLASS_ANNOTATION } from './ingress-class.ts';
+import { rawLimitProblems } from './object-limits.ts';
 import { RoutingIndex } from './routing-index.ts';
 import { parseIngress, parseObject, type ConfigMap, type EndpointSlice, type Ingress, type IngressClass, type Secret, type Service } from './schemas.ts';
 import type { Problem, RoutingModel } from './types.ts';
@@ -20,6 +21,8 @@ export function buildModel(state: ClusterState, settings: ControllerSettings): R
  */
 export function validateIngress(obj: unknown, state: ClusterState, settings: ControllerSettings): Problem[] {
   const index = state instanceof RoutingIndex && state.settings === settings ? state : new RoutingIndex(settings, state);
+  const over = rawLimitProblems(obj, index.ingressClasses, settings);
+  if (over.length) return over;
   const parsed = parseIngress(obj);
   if (!parsed.ok) return mightBeOurs(obj, settings) ? parsed.problems : [];
   return index.validateParsedIngress(parsed.value);

@@ -110,3 +110,4 @@ export { plainUpstreamName } from './upstreams.ts';
 export { RoutingIndex, type Affected } from './routing-index.ts';
 export { buildModel, stateFromObjects, validateIngress } from './build.ts';
 export { pathMatches, routeRequest, serverFor } from './match.ts';
+export { defaultObjectLimits, LIMIT_FLAGS, type ObjectLimits } from './object-limits.ts';

@@ -7,6 +7,7 @@ import { objectKey, type ControllerSettings, type ObjectKey } from './cluster-st
 import { findServicePort } from './endpoints.ts';
 import { captureGroups, checkHost, checkPlainPath, checkRegexPath, highestCaptureRef, wwwTwin } from './grammar.ts';
 import { isHandled } from './ingress-class.ts';
+import { defaultObjectLimits, limitProblems } from './object-limits.ts';
 import { ProblemList } from './problems.ts';
 import type { Ingress, IngressBackend, IngressClass, Secret, Service } from './schemas.ts';
 import type { clientCaOf, htpasswdOf, ProxySslMaterial, TlsMaterial } from './secrets.ts';
@@ -133,6 +134,8 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
     clientAuth: null,
   };
   if (!t.handled) return t;
+  const over = limitProblems(ingress, ctx.settings.limits ?? defaultObjectLimits, ref);
+  if (over.length) return { ...t, problems: over, rejected: true };
 
   const problems = new ProblemList(ref);
   const parsed = parseAnnotations(ingress.metadata.annotations, ref);

@@ -52,17 +52,20 @@ export function limitProblems(ingress: unknown, limits: Readonly<ObjectLimits>, 
 
   if (rules.length > limits.rules) tooMany('spec.rules', rules.length, limits.rules, 'rules', LIMIT_FLAGS.rules);
   let paths = 0;
-  const hosts = new Set<string>();
-  for (const rule of rules) {
-    paths += arrayAt(typeof rule === 'object' && rule !== null ? (rule as Record<string, unknown>).http : undefined, 'paths').length;
-    const host = typeof rule === 'object' && rule !== null ? (rule as Record<string, unknown>).host : undefined;
-    if (typeof host === 'string') hosts.add(host);
-  }
-  for (const entry of tls) {
-    for (const host of arrayAt(entry, 'hosts')) if (typeof host === 'string') hosts.add(host);
-  }
+  for (const rule of rules) paths += arrayAt(typeof rule === 'object' && rule !== null ? (rule as Record<string, unknown>).http : undefined, 'paths').length;
   if (paths > limits.paths) tooMany('spec.rules[*].http.paths', paths, limits.paths, 'paths in all rules together', LIMIT_FLAGS.paths);
-  if (hosts.size > limits.hosts) tooMany('spec', hosts.size, limits.hosts, 'distinct hosts in spec.rules and spec.tls', LIMIT_FLAGS.hosts);
+  let names = rules.length;
+  for (const entry of tls) names += arrayAt(entry, 'hosts').length;
+  // Distinct names are counted only when the names written could be too many.
+  if (names > limits.hosts) {
+    const hosts = new Set<string>();
+    for (const rule of rules) {
+      const host = typeof rule === 'object' && rule !== null ? (rule as Record<string, unknown>).host : undefined;
+      if (typeof host === 'string') hosts.add(host);
+    }
+    for (const entry of tls) for (const host of arrayAt(entry, 'hosts')) if (typeof host === 'string') hosts.add(host);
+    if (hosts.size > limits.hosts) tooMany('spec', hosts.size, limits.hosts, 'distinct hosts in spec.rules and spec.tls', LIMIT_FLAGS.hosts);
+  }
   return problems.items;
 }
 

@@ -7,6 +7,7 @@ import { objectKey, type ControllerSettings, type ObjectKey } from './cluster-st
 import { findServicePort } from './endpoints.ts';
 import { captureGroups, checkHost, checkPlainPath, checkRegexPath, highestCaptureRef, wwwTwin } from './grammar.ts';
 import { isHandled } from './ingress-class.ts';
+import { runSteps } from './steps.ts';
 import { defaultObjectLimits, limitProblems } from './object-limits.ts';
 import { ProblemList } from './problems.ts';
 import type { Ingress, IngressBackend, IngressClass, Secret, Service } from './schemas.ts';
@@ -110,6 +111,14 @@ export function normalizePrefix(path: string): string {
 
 /** Translates one Ingress. */
 export function translateIngress(ingress: Ingress, ctx: TranslateContext): Translation {
+  return runSteps(translationSteps(ingress, ctx));
+}
+
+/** Rules translated between two steps of translationSteps (some milliseconds of work). */
+const RULES_PER_STEP = 500;
+
+/** translateIngress in steps (one every RULES_PER_STEP rules), for callers that let other work run in between. */
+export function* translationSteps(ingress: Ingress, ctx: TranslateContext): Generator<void, Translation> {
   const ref = ingressRef(ingress);
   const ns = ingress.metadata.namespace;
   const created = ingress.metadata.creationTimestamp ? Date.parse(ingress.metadata.creationTimestamp) : NaN;
@@ -222,7 +231,7 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
   const ruleHosts: string[] = [];
   const seenHosts = new Set<string>(); // ruleHosts without a scan per rule
   const rewriteRefs = settings.rewriteTarget ? highestCaptureRef(settings.rewriteTarget) : 0;
-  ingress.spec.rules.forEach((rule, i) => {
+  const translateRule = (rule: Ingress['spec']['rules'][number], i: number): void => {
     const host = rule.host ?? DEFAULT_HOST;
     if (host !== DEFAULT_HOST) {
       const reason = checkHost(host);
@@ -251,7 +260,11 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
         fallback: false,
       });
     });
-  });
+  };
+  for (let i = 0; i < ingress.spec.rules.length; i++) {
+    translateRule(ingress.spec.rules[i]!, i);
+    if (i % RULES_PER_STEP === RULES_PER_STEP - 1) yield;
+  }
 
   if (ingress.spec.defaultBackend) {
     const backend = backendOf(ingress.spec.defaultBackend, 'spec.defaultBackend');

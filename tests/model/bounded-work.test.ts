@@ -2,9 +2,9 @@
 // candidate of the Translation, and the translation scanned its rule hosts (and, for TLS, every
 // rule host per TLS host), so a review of one Ingress with 10,000 one-host rules took 1.4-2.1 s and
 // 20,000 took 4 s, stalling the handler. Compared as a ratio between two sizes of the same Ingress
-// (10x the rules: linear work costs 10-25x here, the garbage collector's share growing with the heap;
-// the quadratic code cost 150-225x), in this thread's CPU time (the best of a few runs), so that the
-// other processes of a loaded machine do not count.
+// (10x the rules: linear work costs 10-35x here, over 50x once on a busy machine, the garbage
+// collector's share growing with the heap; the quadratic code cost 148-225x), in this thread's CPU
+// time (the best of a few runs), so that the other processes of a loaded machine do not count.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultControllerSettings, parseIngress, RoutingIndex, validateIngress } from '../../src/model/index.ts';
@@ -37,7 +37,7 @@ function best(runs: number, work: () => void): number {
 
 const SMALL = 1000;
 const LARGE = 10_000;
-const MAX_RATIO = 50;
+const MAX_RATIO = 80;
 
 function ratio(measure: (n: number) => number): { small: number; large: number; ratio: number } {
   measure(SMALL); // warm-up (JIT)

@@ -23,7 +23,10 @@ Serves the admission webhook (POST /admission), the CloudEvents receiver (POST /
 snapshot (GET /snapshot), /healthz, /readyz and /metrics. Lists and watches the cluster, pushes the
 configuration to every agent, and writes Ingress status and Events.
 
-  --listen HOST:PORT            address to serve on (default 127.0.0.1:7070)
+  --listen HOST:PORT            address to serve on (default 127.0.0.1:7070); with --events-listen only
+                                the admission webhook (and the probes) is served here
+  --events-listen HOST:PORT     serve POST /events, GET /snapshot and /metrics on this address instead,
+                                so that a NetworkPolicy can admit the API server and the event source separately
   --tls-cert FILE, --tls-key FILE
                                 serve HTTPS with this certificate (the API server calls webhooks over HTTPS);
                                 the files are read again every --tls-reload-interval and a renewed, valid
@@ -92,6 +95,8 @@ export interface WatchOptions {
 export interface HandlerOptions {
   host: string;
   port: number;
+  /** A second listener for events, the snapshot and metrics (--events-listen); null: one port serves all. */
+  eventsListen?: { host: string; port: number } | null;
   /**
    * HTTPS: the pair served at start; with `files`, the pair is re-read from them every
    * `reloadIntervalMs` (default 10 s) and a renewed one served without a restart.
@@ -112,10 +117,10 @@ export interface HandlerOptions {
   log?: Logger;
 }
 
-function parseListen(value: string): { host: string; port: number } {
+function parseListen(value: string, flag = '--listen'): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new UsageError(`--listen: Invalid value: ${JSON.stringify(value)}: expected HOST:PORT, e.g. 0.0.0.0:8443`);
+  if (!m || port > 65535) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(value)}: expected HOST:PORT, e.g. 0.0.0.0:8443`);
   return { host: m[1] ?? m[2]!, port };
 }
 
@@ -155,6 +160,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
       strict: true,
       options: {
         listen: { type: 'string', default: '127.0.0.1:7070' },
+        'events-listen': { type: 'string' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-reload-interval': { type: 'string' },
@@ -187,6 +193,8 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
   }
   if (values.help) return null;
   const { host, port } = parseListen(values.listen);
+  const eventsListen = values['events-listen'] !== undefined ? parseListen(values['events-listen'], '--events-listen') : null;
+  if (eventsListen && eventsListen.port === port && eventsListen.port !== 0) throw new UsageError(`--events-listen: Invalid value: ${JSON.stringify(values['events-listen'])}: must be another port than --listen`);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('--tls-cert and --tls-key: Required value: give both or neither');
   let tls: HandlerOptions['tls'] = null;
   if (values['tls-cert'] && values['tls-key']) {
@@ -279,6 +287,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
   return {
     host,
     port,
+    eventsListen,
     tls,
     agents: values.agent,
     agentService,

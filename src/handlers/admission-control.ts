@@ -46,6 +46,15 @@ export const limitInFlight = (options: { max: number; what: string; onRefused?: 
   };
 };
 
+/**
+ * The time the API server waits for the webhook, from the `timeout` query parameter it adds to every
+ * call (`?timeout=3s`, a Go duration in whole seconds); null when absent or not understood.
+ */
+export function callerTimeoutMs(value: string | undefined): number | null {
+  const m = /^(\d{1,4})s$/.exec(value ?? '');
+  return m ? Number(m[1]) * 1000 : null;
+}
+
 /** Lets the event loop run what is ready (I/O, other requests) before going on. */
 const letOthersRun = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -95,11 +104,18 @@ export class LargeReviewLane {
     };
   }
 
-  /** Runs one large review's steps when its turn comes (first come, first served), sliced. */
-  async run<T>(steps: Generator<void, T>): Promise<T> {
+  /**
+   * Runs one large review's steps when its turn comes (first come, first served), sliced. `deadline`
+   * (performance.now() time): when the caller has given up by its turn, the review is not run (503).
+   */
+  async run<T>(steps: Generator<void, T>, deadline = Infinity): Promise<T> {
     if (this.#running) await new Promise<void>((resolve) => this.#turns.push(resolve));
     else this.#running = true;
     try {
+      if (performance.now() >= deadline) {
+        this.#onRefused?.();
+        throw new HTTPException(503, { message: 'the review waited for larger ones past the timeout the API server gave it; not reviewed', res: new Response(null, { headers: { 'retry-after': '1' } }) });
+      }
       return await runSliced(steps, this.#options.sliceMs);
     } finally {
       // The lane passes straight to the next one waiting, or is free.

@@ -19,7 +19,7 @@ import { createLogger, type Logger } from '../log.ts';
 import type { Batch } from '../protocol/agent-api.ts';
 import { KINDS, formatKey, numericVersion, type Change, type ClusterReader, type ClusterView, type Kind, type KindList, type ObjectKey, type RelistResult } from '../cluster/view.ts';
 import { MalformedReview, reviewTarget, type review } from './admission.ts';
-import { admissionControlDefaults, LargeReviewLane, limitInFlight, type AdmissionControlOptions } from './admission-control.ts';
+import { admissionControlDefaults, callerTimeoutMs, LargeReviewLane, limitInFlight, type AdmissionControlOptions } from './admission-control.ts';
 import { MalformedEvents, parseEvents, type ReceivedEvent } from './cloudevents.ts';
 import { applyEvents, parseListed, resolveEvents } from './changes.ts';
 import { DesiredConfig, parseForModel } from './desired-config.ts';
@@ -201,13 +201,16 @@ export function createApp(deps: AppDeps): HandlerApp {
     limitBody({ maxBytes: settings.maxAdmissionBytes ?? 4 << 20, what: 'AdmissionReview' }),
     requireContentType({ pattern: JSON_TYPE, expected: 'application/json (an AdmissionReview)' }),
     async function admission(c) {
+      // The API server gives up after its timeout: a large review whose turn comes later is not run.
+      const timeout = callerTimeoutMs(c.req.query('timeout'));
+      const deadline = timeout === null ? Infinity : performance.now() + timeout;
       // A declared large body is admitted to the large lane before it is read (a full lane reads nothing).
       let leave = Number(c.req.header('content-length')) >= control.largeBytes ? largeLane.admit() : null;
       try {
         const text = await c.req.text();
         if (!leave && text.length >= control.largeBytes) leave = largeLane.admit();
         const started = performance.now();
-        const { body, decision } = leave ? await largeLane.run(reviewSteps(text)) : runSteps(reviewSteps(text));
+        const { body, decision } = leave ? await largeLane.run(reviewSteps(text), deadline) : runSteps(reviewSteps(text));
         metrics.admissionDecisions.inc({ decision });
         metrics.admissionSeconds.observe((performance.now() - started) / 1000);
         return c.json(body);

@@ -109,3 +109,18 @@ test('a warning repeated for every path is one warning with the count', async (t
   const one = await h.post('/admission', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(admissionReview(ingress('one', 'one.example.com', [{ path: '/', service: 'nope' }]))) });
   assert.deepEqual(one.json.response.warnings, ['spec.rules[0].http.paths[0].backend.service.name: Not found: "nope": no such Service in this namespace; requests get ...']);
 });
+
+test('a large review whose turn comes after the API server gave up (its ?timeout=) is not reviewed: 503', async (t) => {
+  const h = testHandler({ settings: { admission: { largeBytes: 1000, sliceMs: 0 } } });
+  t.after(() => h.close());
+  h.api.put(service('web'));
+  await h.relist();
+  const post = (uid: string, query: string) => h.post(`/admission${query}`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(admissionReview(wide(uid, 200), { uid })) });
+  const [first, late] = await Promise.all([post('first', '?timeout=10s'), post('late', '?timeout=0s')]);
+  assert.equal(first.status, 200);
+  assert.equal(late.status, 503);
+  assert.match(late.json.error, /waited for larger ones past the timeout the API server gave it/);
+  // Small reviews never wait, whatever their timeout.
+  const small = await h.post('/admission?timeout=0s', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(admissionReview(ingress('s', 's.example.com'))) });
+  assert.equal(small.status, 200);
+});

@@ -117,7 +117,7 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
 /** Rules translated between two steps of translationSteps (some milliseconds of work). */
 const RULES_PER_STEP = 500;
 
-/** translateIngress in steps (one every RULES_PER_STEP rules), for callers that let other work run in between. */
+/** translateIngress in steps (one every RULES_PER_STEP rules, and between its later parts), for callers that let other work run in between. */
 export function* translationSteps(ingress: Ingress, ctx: TranslateContext): Generator<void, Translation> {
   const ref = ingressRef(ingress);
   const ns = ingress.metadata.namespace;
@@ -281,6 +281,7 @@ export function* translationSteps(ingress: Ingress, ctx: TranslateContext): Gene
     }
   }
 
+  yield;
   translateTls(ingress, ruleHosts, ctx, t, problems);
 
   if (ann.canary) {
@@ -292,6 +293,7 @@ export function* translationSteps(ingress: Ingress, ctx: TranslateContext): Gene
     t.tls.clear();
   }
 
+  yield;
   const serverHosts = [...new Set(t.candidates.map((c) => c.host))].filter((h) => h !== DEFAULT_HOST);
   if (ann.serverAliases.length > 0 || ann.fromToWww) {
     if (serverHosts.length === 0) {
@@ -319,6 +321,7 @@ export function* translationSteps(ingress: Ingress, ctx: TranslateContext): Gene
     t.names = [];
     t.clientAuth = null;
   }
+  yield;
   const hosts = new Set<string>([...t.candidates.map((c) => c.host), ...t.canaries.map((c) => c.host)]);
   t.hosts = [...hosts].sort();
   const refs = new Map<string, UpstreamRef>();

@@ -58,6 +58,10 @@
 //   if (affected.global) index.global();
 //   for (const u of affected.upstreams) index.endpoints(u)  // null: the upstream is gone
 //   validateIngress(rawObject, index, settings)        // the admission webhook: Problem[]
+//   validationSteps(rawObject, index, settings)        // the same as a generator of small steps (large reviews)
+//
+// One Ingress may have at most settings.limits (defaultObjectLimits: 10,000 rules, 20,000 paths,
+// 10,000 hosts); past one it is refused as a whole (a TooMany error naming the limit's flag).
 //
 // A RoutingIndex is also a ClusterState, so buildModel(index, settings) and
 // validateIngress(raw, index, settings) use its indexes (fast) instead of scanning.

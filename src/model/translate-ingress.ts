@@ -411,6 +411,7 @@ function checkService(service: Service | undefined, name: string, port: number |
 /** spec.tls → TLS per rule host of this Ingress (exact host, or a wildcard TLS host one label up). */
 function translateTls(ingress: Ingress, ruleHosts: string[], ctx: TranslateContext, t: Translation, problems: ProblemList): void {
   const ns = ingress.metadata.namespace;
+  if (ingress.spec.tls.length === 0) return;
   // The rule hosts a TLS host covers, looked up rather than scanned for each TLS host: itself, and
   // for `*.example.com` the non-wildcard rule hosts one label below it.
   const exact = new Set(ruleHosts);

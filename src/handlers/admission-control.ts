@@ -112,6 +112,8 @@ export class LargeReviewLane {
     if (this.#running) await new Promise<void>((resolve) => this.#turns.push(resolve));
     else this.#running = true;
     try {
+      // The turn may come at the end of the previous review's last slice: let others run first.
+      await letOthersRun();
       if (performance.now() >= deadline) {
         this.#onRefused?.();
         throw new HTTPException(503, { message: 'the review waited for larger ones past the timeout the API server gave it; not reviewed', res: new Response(null, { headers: { 'retry-after': '1' } }) });

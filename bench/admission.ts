@@ -3,17 +3,28 @@
 // the load generator, keep-alive HTTP at a fixed concurrency). Reviews mix valid Ingresses, host
 // conflicts (warnings) and invalid ones (denials). Prints one JSON object as the last line.
 //
+// Then the large reviews (issue 14): `large_review_ms`, the median time to review one Ingress with
+// 10,000 rules (one host each) alone, and the handler's CPU time for one (`large_review_handler_cpu_ms`),
+// beside `large_review_parse_ms`, the least any reviewer does with it (JSON.parse of the same body, in
+// this process); and `small_review_during_large_p99_ms`, the
+// p99 of one-rule reviews sent one after another (4 at a time) while four large ones are in flight
+// (BENCH_LARGE_ROUNDS rounds, 5), beside `small_review_alone_p99_ms`, the same reviews with nothing
+// else in flight.
+//
 // Environment: BENCH_INGRESSES (10000), BENCH_CONCURRENCY (16), BENCH_SECONDS (10),
 // BENCH_HANDLER_NODE_ARGS: Node flags for the handler process; by default none, so that it runs as
 // `wharf handler` runs anywhere, with the heap settings it gives itself (src/handlers/heap-defaults.ts).
 // The JSON also says how much CPU the handler and the load generator used: both share the machine.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cpuSecondsOf, memoryOf, nodeFlagsOf, percentile, postObjects, send, startHandlerProcess, tokenFile } from './handler-process.ts';
 
 const ingresses = Number(process.env.BENCH_INGRESSES ?? 10_000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const services = 500;
+const largeRounds = Number(process.env.BENCH_LARGE_ROUNDS ?? 5);
+const LARGE_RULES = 10_000;
 let resourceVersion = 1;
 
 const ingress = (name: string, host: string, extra: Record<string, unknown> = {}) => ({
@@ -57,6 +68,111 @@ function review(i: number): string {
       userInfo: { username: 'bench' },
     },
   });
+}
+
+/** A review of one Ingress with `rules` rules, one fresh host and one path each, to existing Services. */
+function largeReview(tag: string, rules = LARGE_RULES): string {
+  return reviewOf({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: `large-${tag}`, namespace: 'default' },
+    spec: {
+      ingressClassName: 'wharf',
+      rules: Array.from({ length: rules }, (_, i) => ({
+        host: `large-${tag}-${i}.example.com`,
+        http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: `svc-${i % services}`, port: { number: 80 } } } }] },
+      })),
+    },
+  }, `large-${tag}`);
+}
+
+function reviewOf(object: { metadata: { name: string; [k: string]: unknown }; [k: string]: unknown }, uid: string): string {
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid,
+      kind: { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' },
+      resource: { group: 'networking.k8s.io', version: 'v1', resource: 'ingresses' },
+      operation: 'CREATE',
+      namespace: 'default',
+      name: object.metadata.name,
+      object,
+      userInfo: { username: 'bench' },
+    },
+  });
+}
+
+const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+
+/**
+ * Large reviews: alone (median of a few), then one-rule reviews, 4 at a time one after another,
+ * with nothing else in flight and while four large ones are.
+ */
+async function largeReviews(url: string, handlerPid: number): Promise<Record<string, number>> {
+  const headers = { 'content-type': 'application/json' };
+  const post = async (body: string) => {
+    const r = await send(`${url}/admission`, 'POST', headers, body);
+    if (r.status !== 200 || !r.body.includes('"allowed":true')) throw new Error(`review answered ${r.status}: ${r.body.slice(0, 300)}`);
+  };
+  const bodies = Array.from({ length: 4 }, (_, i) => largeReview(String(i)));
+  const parse: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    JSON.parse(bodies[0]!);
+    parse.push(performance.now() - t);
+  }
+  await post(bodies[0]!); // warm-up
+  const alone: number[] = [];
+  const cpuBefore = cpuSecondsOf(handlerPid);
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    await post(bodies[i % 4]!);
+    alone.push(performance.now() - t);
+  }
+  // On a shared machine the handler waits for a CPU too: what it used itself, per review.
+  const cpuPerReview = ((cpuSecondsOf(handlerPid) - cpuBefore) * 1000) / alone.length;
+  let n = 0;
+  const small = () => reviewOf(ingress(`small-${n}`, `small-${n}.example.com`), `small-${n++}`);
+  /** One-rule reviews, `streams` at a time one after another, until `until()`; their latencies. */
+  const smallReviews = async (until: () => boolean, streams = 4): Promise<number[]> => {
+    const out: number[] = [];
+    await Promise.all(
+      Array.from({ length: streams }, async () => {
+        while (!until()) {
+          const t = performance.now();
+          await post(small());
+          if (!until()) out.push(performance.now() - t);
+        }
+      }),
+    );
+    return out;
+  };
+  const quiet = performance.now() + 2000;
+  const smallAlone = await smallReviews(() => performance.now() > quiet);
+  const during: number[] = [];
+  const rounds: number[] = [];
+  for (let round = 0; round < largeRounds; round++) {
+    let done = 0;
+    const t = performance.now();
+    const large = Promise.all(bodies.map((b) => post(b).then(() => done++)));
+    during.push(...(await smallReviews(() => done === bodies.length)));
+    await large;
+    rounds.push(performance.now() - t);
+  }
+  const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+  console.log(`large reviews alone: ${alone.map((x) => Math.round(x)).join(', ')} ms; four in flight took ${rounds.map((x) => Math.round(x)).join(', ')} ms; ${during.length} small reviews meanwhile`);
+  return {
+    large_review_rules: LARGE_RULES,
+    large_review_bytes: Buffer.byteLength(bodies[0]!),
+    large_review_ms: Number(median(alone).toFixed(1)),
+    large_review_handler_cpu_ms: Math.round(cpuPerReview),
+    large_review_parse_ms: Number(median(parse).toFixed(1)),
+    small_review_during_large_p99_ms: Number(percentile(sorted(during), 99).toFixed(2)),
+    small_review_during_large_max_ms: Number(Math.max(...during).toFixed(2)),
+    small_reviews_during_large: during.length,
+    small_review_alone_p99_ms: Number(percentile(sorted(smallAlone), 99).toFixed(2)),
+  };
 }
 
 async function main(): Promise<void> {
@@ -113,6 +229,7 @@ async function main(): Promise<void> {
     const after = (await send(`${handler.url}/metrics`, 'GET', {})).body;
     console.log(after.split('\n').filter((l) => /^nodejs_heap_size_(used|total)_bytes|^nodejs_gc_duration_seconds_(sum|count)/.test(l)).join('\n'));
     console.log(`decisions: ${JSON.stringify(decisions)}; handler peak RSS ${mem.peakMb} MB`);
+    const large = await largeReviews(handler.url, handler.process.pid!);
     console.log(
       JSON.stringify({
         ingresses_in_view: ingresses,
@@ -126,6 +243,8 @@ async function main(): Promise<void> {
         handler_cpu_pct: handlerCpu,
         load_generator_cpu_pct: generatorCpu,
         handler_node_flags: nodeFlagsOf(handler.process.pid!).join(' '),
+        ...large,
+        load_average: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number),
       }),
     );
   } finally {

@@ -3,6 +3,7 @@
 // never calls the API server. The HTTP side (body limit, JSON, status codes) is in app.ts.
 import { z } from 'zod';
 import type { Problem } from '../model/types.ts';
+import { collapseWarnings } from './warning-collapse.ts';
 
 /** Validates one Ingress (as received, namespace filled in) against the cluster as the view holds it. */
 export type IngressValidator = (ingress: Record<string, unknown>) => Problem[];
@@ -68,14 +69,15 @@ function oneLine(text: string, max: number): string {
 export function shortWarning(message: string): string {
   const flat = oneLine(message, 4096);
   if (flat.length <= MAX_WARNING_LENGTH) return flat;
-  const m = /^(\S+): (Invalid value|Not found|Unsupported value|Duplicate value): ("(?:[^"\\]|\\.)*"): (.*)$/.exec(flat);
+  // `N times: ` is the count of a collapsed warning (warning-collapse.ts): it stays with the field.
+  const m = /^(\S+): ((?:\d+ times: )?)(Invalid value|Not found|Unsupported value|Duplicate value): ("(?:[^"\\]|\\.)*"): (.*)$/.exec(flat);
   if (!m) return oneLine(flat, MAX_WARNING_LENGTH);
-  const [, field, type, quoted, reason] = m as unknown as [string, string, string, string, string];
-  const room = MAX_WARNING_LENGTH - `${field}: ${type}: : ${reason}`.length;
+  const [, field, count, type, quoted, reason] = m as unknown as [string, string, string, string, string, string];
+  const room = MAX_WARNING_LENGTH - `${field}: ${count}${type}: : ${reason}`.length;
   const value = shortQuoted(quoted, room);
-  if (value) return `${field}: ${type}: ${value}: ${reason}`;
-  const withoutValue = `${field}: ${type}: ${reason}`;
-  return withoutValue.length <= MAX_WARNING_LENGTH ? withoutValue : oneLine(`${field}: ${reason}`, MAX_WARNING_LENGTH);
+  if (value) return `${field}: ${count}${type}: ${value}: ${reason}`;
+  const withoutValue = `${field}: ${count}${type}: ${reason}`;
+  return withoutValue.length <= MAX_WARNING_LENGTH ? withoutValue : oneLine(`${field}: ${count}${reason}`, MAX_WARNING_LENGTH);
 }
 
 /** A JSON-quoted value cut to at most `room` characters, quotes and "..." included; null when under 6. */
@@ -127,11 +129,17 @@ function ingressUnderReview(request: z.infer<typeof AdmissionRequest>): Record<s
   return { ...o, metadata };
 }
 
+/** What a review asks: an Ingress to validate, or nothing to check (the answer is ready). */
+export type ReviewTarget =
+  | { ingress: Record<string, unknown>; answer: (problems: Problem[], extraWarnings?: string[]) => { body: AdmissionResponse; decision: Decision } }
+  | { ingress: null; answer: () => { body: AdmissionResponse; decision: Decision } };
+
 /**
- * Answers one review: Ingress CREATE and UPDATE are validated (errors deny with 403 and the
- * problems in one line; warnings are passed on); everything else is allowed untouched.
+ * Reads one review (or throws MalformedReview): Ingress CREATE and UPDATE are to be validated (errors
+ * deny with 403 and the problems in one line; warnings are passed on); everything else is allowed
+ * untouched. Validating is the caller's, so that it may take its time over a large Ingress.
  */
-export function review(json: unknown, validate: IngressValidator, extraWarnings: string[] = []): { body: AdmissionResponse; decision: Decision } {
+export function reviewTarget(json: unknown): ReviewTarget {
   const { request } = readReview(json);
   const answer = (allowed: boolean, rest: Partial<AdmissionResponse['response']> = {}): AdmissionResponse => ({
     apiVersion: 'admission.k8s.io/v1',
@@ -140,15 +148,25 @@ export function review(json: unknown, validate: IngressValidator, extraWarnings:
   });
   const isIngress = request.kind.group === 'networking.k8s.io' && request.kind.kind === 'Ingress';
   if (!isIngress || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) {
-    return { body: answer(true), decision: 'skipped' };
+    return { ingress: null, answer: () => ({ body: answer(true), decision: 'skipped' }) };
   }
-  const problems = validate(ingressUnderReview(request));
-  const errors = problems.filter((p) => p.severity === 'error');
-  const warnings = [...problems.filter((p) => p.severity === 'warning').map((p) => p.message), ...extraWarnings].map(shortWarning);
-  const withWarnings = warnings.length ? { warnings: [...new Set(warnings)] } : {};
-  if (errors.length) {
-    const message = oneLine(errors.map((p) => p.message).join('; '), MAX_MESSAGE_LENGTH);
-    return { body: answer(false, { status: { code: 403, message, reason: 'Forbidden' }, ...withWarnings }), decision: 'denied' };
-  }
-  return { body: answer(true, withWarnings), decision: warnings.length ? 'allowed_with_warnings' : 'allowed' };
+  return {
+    ingress: ingressUnderReview(request),
+    answer: (problems, extraWarnings = []) => {
+      const errors = problems.filter((p) => p.severity === 'error');
+      const warnings = [...collapseWarnings(problems.filter((p) => p.severity === 'warning')), ...extraWarnings].map(shortWarning);
+      const withWarnings = warnings.length ? { warnings: [...new Set(warnings)] } : {};
+      if (errors.length) {
+        const message = oneLine(errors.map((p) => p.message).join('; '), MAX_MESSAGE_LENGTH);
+        return { body: answer(false, { status: { code: 403, message, reason: 'Forbidden' }, ...withWarnings }), decision: 'denied' };
+      }
+      return { body: answer(true, withWarnings), decision: warnings.length ? 'allowed_with_warnings' : 'allowed' };
+    },
+  };
+}
+
+/** Answers one review at once (reviewTarget, then `validate` on its Ingress). */
+export function review(json: unknown, validate: IngressValidator, extraWarnings: string[] = []): { body: AdmissionResponse; decision: Decision } {
+  const target = reviewTarget(json);
+  return target.ingress === null ? target.answer() : target.answer(validate(target.ingress), extraWarnings);
 }

@@ -11,14 +11,16 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { RoutingIndex, validateIngress, type ControllerSettings } from '../model/index.ts';
+import { RoutingIndex, validationSteps, type ControllerSettings } from '../model/index.ts';
 import { objectOnlyProblems } from '../model/view-checks.ts';
 import type { Affected } from '../model/routing-index.ts';
+import { runSteps } from '../model/steps.ts';
 import type { KubeKind, KubeObject as ModelObject } from '../model/schemas.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { Batch } from '../protocol/agent-api.ts';
 import { KINDS, formatKey, numericVersion, type Change, type ClusterReader, type ClusterView, type Kind, type KindList, type ObjectKey, type RelistResult } from '../cluster/view.ts';
-import { MalformedReview, review } from './admission.ts';
+import { MalformedReview, reviewTarget, type review } from './admission.ts';
+import { admissionControlDefaults, callerTimeoutMs, LargeReviewLane, limitInFlight, type AdmissionControlOptions } from './admission-control.ts';
 import { MalformedEvents, parseEvents, type ReceivedEvent } from './cloudevents.ts';
 import { applyEvents, parseListed, resolveEvents } from './changes.ts';
 import { DesiredConfig, parseForModel } from './desired-config.ts';
@@ -40,6 +42,8 @@ export interface HandlerSettings {
   maxEventBytes?: number;
   /** POST /events requests processed at once; more get 429 (the sender retries). */
   maxConcurrentEvents?: number;
+  /** POST /admission: reviews at once, what is a large review and how large ones share the process. */
+  admission?: Partial<AdmissionControlOptions>;
 }
 
 export interface AppDeps {
@@ -179,35 +183,51 @@ export function createApp(deps: AppDeps): HandlerApp {
   );
 
   // ---- admission ----------------------------------------------------------------------------
+  // Small reviews are answered at once; large ones take turns, sliced (admission-control.ts).
+  const control = { ...admissionControlDefaults, ...settings.admission };
+  const throttled = () => metrics.admissionDecisions.inc({ decision: 'throttled' });
+  const largeLane = new LargeReviewLane(control, throttled);
+  /** One review from its body to its answer, in steps (the model's validation steps, and the parse before them). */
+  function* reviewSteps(text: string): Generator<void, ReturnType<typeof review>> {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new HTTPException(400, { message: `(body): Invalid value: malformed JSON: ${(e as Error).message}` });
+    }
+    yield;
+    const target = reviewTarget(json);
+    if (target.ingress === null) return target.answer();
+    // Admission answers from the first second: until the view holds the cluster, only the checks of
+    // the object itself count (a missing Secret is not known missing), and the answer says so.
+    const synced = view.synced;
+    const problems = yield* validationSteps(target.ingress, index, settings.controller);
+    return synced ? target.answer(problems) : target.answer(objectOnlyProblems(problems), [NOT_SYNCED_WARNING]);
+  }
   app.post(
     '/admission',
+    limitInFlight({ max: control.maxInFlight, what: 'admission reviews', onRefused: throttled }),
     limitBody({ maxBytes: settings.maxAdmissionBytes ?? 4 << 20, what: 'AdmissionReview' }),
     requireContentType({ pattern: JSON_TYPE, expected: 'application/json (an AdmissionReview)' }),
     async function admission(c) {
-      const text = await c.req.text();
-      const started = performance.now();
-      let json: unknown;
+      // The API server gives up after its timeout: a large review whose turn comes later is not run.
+      const timeout = callerTimeoutMs(c.req.query('timeout'));
+      const deadline = timeout === null ? Infinity : performance.now() + timeout;
+      // A declared large body is admitted to the large lane before it is read (a full lane reads nothing).
+      let leave = Number(c.req.header('content-length')) >= control.largeBytes ? largeLane.admit() : null;
       try {
-        json = JSON.parse(text);
-      } catch (e) {
-        throw new HTTPException(400, { message: `(body): Invalid value: malformed JSON: ${(e as Error).message}` });
-      }
-      try {
-        // Admission answers from the first second: until the view holds the cluster, only the checks
-        // of the object itself run (a missing Secret is not known missing), and the answer says so.
-        const synced = view.synced;
-        const extra = synced ? [] : [NOT_SYNCED_WARNING];
-        const validate = (ingress: Record<string, unknown>) => {
-          const problems = validateIngress(ingress, index, settings.controller);
-          return synced ? problems : objectOnlyProblems(problems);
-        };
-        const { body, decision } = review(json, validate, extra);
+        const text = await c.req.text();
+        if (!leave && text.length >= control.largeBytes) leave = largeLane.admit();
+        const started = performance.now();
+        const { body, decision } = leave ? await largeLane.run(reviewSteps(text), deadline) : runSteps(reviewSteps(text));
         metrics.admissionDecisions.inc({ decision });
         metrics.admissionSeconds.observe((performance.now() - started) / 1000);
         return c.json(body);
       } catch (e) {
         if (e instanceof MalformedReview) throw new HTTPException(400, { message: e.message });
         throw e;
+      } finally {
+        leave?.();
       }
     },
   );

@@ -11,8 +11,8 @@ import { parsePublishAddresses } from '../cluster/status-address.ts';
 import type { PublishSource } from '../cluster/status-writer.ts';
 import type { ClusterReader } from '../cluster/view.ts';
 import type { Logger } from '../log.ts';
-import { CONTROLLER_NAME, type ControllerSettings } from '../model/index.ts';
 import { headersMoreModule } from '../agent/nginx-install.ts';
+import { CONTROLLER_NAME, defaultObjectLimits, LIMIT_FLAGS, type ControllerSettings, type ObjectLimits } from '../model/index.ts';
 import { parseAgentService, type AgentService } from './agent-discovery.ts';
 import { httpAgentClient } from './agent-client.ts';
 import { describeProblem, readServingPair, type ServingCertFiles } from './serving-cert.ts';
@@ -24,7 +24,10 @@ Serves the admission webhook (POST /admission), the CloudEvents receiver (POST /
 snapshot (GET /snapshot), /healthz, /readyz and /metrics. Lists and watches the cluster, pushes the
 configuration to every agent, and writes Ingress status and Events.
 
-  --listen HOST:PORT            address to serve on (default 127.0.0.1:7070)
+  --listen HOST:PORT            address to serve on (default 127.0.0.1:7070); with --events-listen only
+                                the admission webhook (and the probes) is served here
+  --events-listen HOST:PORT     serve POST /events, GET /snapshot and /metrics on this address instead,
+                                so that a NetworkPolicy can admit the API server and the event source separately
   --tls-cert FILE, --tls-key FILE
                                 serve HTTPS with this certificate (the API server calls webhooks over HTTPS);
                                 the files are read again every --tls-reload-interval and a renewed, valid
@@ -40,6 +43,9 @@ configuration to every agent, and writes Ingress status and Events.
   --snippets off|safe           configuration-, server- and auth-snippet annotations: safe (default) accepts
                                 the directives of wharf's allowlist, off denies every Ingress with a snippet
                                 (the ConfigMap's allow-snippet-annotations: "false" turns them off too)
+  --max-rules-per-ingress N     refuse an Ingress with more rules (default 10000)
+  --max-paths-per-ingress N     refuse an Ingress with more paths, all rules together (default 20000)
+  --max-hosts-per-ingress N     refuse an Ingress naming more distinct hosts in its rules and TLS (default 10000)
 
 Cluster (credentials: --kubeconfig, else KUBECONFIG, ~/.kube/config, or the Pod's service account):
   --kubeconfig FILE             the kubeconfig to use
@@ -98,6 +104,8 @@ export interface WatchOptions {
 export interface HandlerOptions {
   host: string;
   port: number;
+  /** A second listener for events, the snapshot and metrics (--events-listen); null: one port serves all. */
+  eventsListen?: { host: string; port: number } | null;
   /**
    * HTTPS: the pair served at start; with `files`, the pair is re-read from them every
    * `reloadIntervalMs` (default 10 s) and a renewed one served without a restart.
@@ -118,11 +126,18 @@ export interface HandlerOptions {
   log?: Logger;
 }
 
-function parseListen(value: string): { host: string; port: number } {
+function parseListen(value: string, flag = '--listen'): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new UsageError(`--listen: Invalid value: ${JSON.stringify(value)}: expected HOST:PORT, e.g. 0.0.0.0:8443`);
+  if (!m || port > 65535) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(value)}: expected HOST:PORT, e.g. 0.0.0.0:8443`);
   return { host: m[1] ?? m[2]!, port };
+}
+
+/** A positive whole number of things (a limit). */
+function parseCount(flag: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(value)}: expected a whole number of at least 1`);
+  return n;
 }
 
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -154,6 +169,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
       strict: true,
       options: {
         listen: { type: 'string', default: '127.0.0.1:7070' },
+        'events-listen': { type: 'string' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-reload-interval': { type: 'string' },
@@ -166,6 +182,9 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
         'ingress-class': { type: 'string', default: 'wharf' },
         'watch-ingress-without-class': { type: 'boolean', default: false },
         snippets: { type: 'string', default: 'safe' },
+        'max-rules-per-ingress': { type: 'string' },
+        'max-paths-per-ingress': { type: 'string' },
+        'max-hosts-per-ingress': { type: 'string' },
         kubeconfig: { type: 'string' },
         namespace: { type: 'string' },
         configmap: { type: 'string' },
@@ -187,6 +206,8 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
   const { host, port } = parseListen(values.listen);
   const snippets = values.snippets;
   if (snippets !== 'off' && snippets !== 'safe') throw new UsageError(`--snippets: Unsupported value: ${JSON.stringify(snippets)}: supported values: "off", "safe"`);
+  const eventsListen = values['events-listen'] !== undefined ? parseListen(values['events-listen'], '--events-listen') : null;
+  if (eventsListen && eventsListen.port === port && eventsListen.port !== 0) throw new UsageError(`--events-listen: Invalid value: ${JSON.stringify(values['events-listen'])}: must be another port than --listen`);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('--tls-cert and --tls-key: Required value: give both or neither');
   let tls: HandlerOptions['tls'] = null;
   if (values['tls-cert'] && values['tls-key']) {
@@ -232,6 +253,12 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
   if (values['no-auth-secrets']) scope.authSecrets = false;
   else if (values['auth-secret-selector']) scope.authSecrets = { labelSelector: values['auth-secret-selector'] };
   if (values['publish-service'] && values['publish-address']) throw new UsageError('--publish-service and --publish-address: give one or neither');
+  const limits: ObjectLimits = { ...defaultObjectLimits };
+  for (const key of Object.keys(LIMIT_FLAGS) as (keyof ObjectLimits)[]) {
+    const flag = LIMIT_FLAGS[key];
+    const value = values[flag.slice(2) as 'max-rules-per-ingress'];
+    if (value !== undefined) limits[key] = parseCount(flag, value);
+  }
   const relistIntervalMs = parseDuration('--relist-interval', values['relist-interval']);
   if (relistIntervalMs < 1000) throw new UsageError('--relist-interval: Invalid value: at least 1s');
   const notServedRetryMs = parseDuration('--missing-api-retry-interval', values['missing-api-retry-interval']);
@@ -275,6 +302,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
   return {
     host,
     port,
+    eventsListen,
     tls,
     agents: values.agent,
     agentService,
@@ -289,6 +317,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
       // more_* snippet directives need the module the agents load; the same image runs both.
       headersMore: headersMoreModule() !== null,
       ...(values.configmap ? { configMap: values.configmap } : {}),
+      limits,
     },
     reader,
     watch,

@@ -30,6 +30,7 @@ import { createHandlerMetrics, type HandlerMetrics } from './metrics.ts';
 import { ConfigMapProblems } from './config-problems.ts';
 import { QuarantineWatch } from './quarantine.ts';
 import { readinessReport } from './readiness.ts';
+import { fetchFor, type Listener } from './listeners.ts';
 import { relevantTo } from './relevance.ts';
 import { certificateFields, checkServingPair, ServingCertWatch, type ServingCertificate } from './serving-cert.ts';
 
@@ -38,6 +39,8 @@ export { parseDuration, parseHandlerArgs, usage, UsageError, type HandlerOptions
 export interface RunningHandler {
   /** Base URL, e.g. http://127.0.0.1:7070 */
   url: string;
+  /** Base URL of the events port (--events-listen); `url` when there is one port. */
+  eventsUrl: string;
   handler: HandlerApp;
   fanout: AgentFanout;
   /** The watches keeping the view current (null with --no-watch, without a cluster, or before they start). */
@@ -207,28 +210,37 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
 
   // Listen first: the API server's webhook calls, the kubelet's probes and the event source reach a
   // handler that is still listing (admission answers, /readyz says what it waits for, /events 503).
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve(
-      {
-        fetch: handler.app.fetch,
-        hostname: o.host,
-        port: o.port,
-        ...(o.tls ? { createServer: createHttpsServer, serverOptions: { cert: o.tls.cert, key: o.tls.key } } : {}),
-      },
-      () => resolve(s as Server),
-    ) as Server;
-    s.once('error', reject);
-  });
-  // Slow or stuck clients cannot hold requests open for long; keep-alive outlives the API server's.
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
-  server.keepAliveTimeout = 65_000;
-  const certWatch = o.tls ? serveCertificate(server, o.tls, metrics, log) : null;
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `${o.tls ? 'https' : 'http'}://${host}:${address.port}`;
+  const listen = (hostname: string, port: number, listener: Listener) =>
+    new Promise<Server>((resolve, reject) => {
+      const s = serve(
+        {
+          fetch: fetchFor(listener, handler.app.fetch),
+          hostname,
+          port,
+          ...(o.tls ? { createServer: createHttpsServer, serverOptions: { cert: o.tls.cert, key: o.tls.key } } : {}),
+        },
+        () => resolve(s as Server),
+      ) as Server;
+      s.once('error', reject);
+      // Slow or stuck clients cannot hold requests open for long; keep-alive outlives the API server's.
+      s.requestTimeout = 30_000;
+      s.headersTimeout = 10_000;
+      s.keepAliveTimeout = 65_000;
+    });
+  const server = await listen(o.host, o.port, o.eventsListen ? 'admission' : 'all');
+  const eventsServer = o.eventsListen ? await listen(o.eventsListen.host, o.eventsListen.port, 'events') : null;
+  const servers = eventsServer ? [server, eventsServer] : [server];
+  const certWatches = o.tls ? serveCertificate(servers, o.tls, metrics, log) : [];
+  const urlOf = (srv: Server) => {
+    const address = srv.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `${o.tls ? 'https' : 'http'}://${host}:${address.port}`;
+  };
+  const url = urlOf(server);
+  const eventsUrl = eventsServer ? urlOf(eventsServer) : url;
   log.info('handler listening', {
     url,
+    ...(eventsServer ? { eventsUrl } : {}),
     agents: fanout.status().map((a) => a.agent),
     eventsAuthenticated: o.eventsToken !== null,
     watching: o.watch !== null && o.watch !== undefined && o.reader !== null,
@@ -299,6 +311,7 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
 
   return {
     url,
+    eventsUrl,
     handler,
     fanout,
     get feed() {
@@ -310,11 +323,13 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
       closed = true;
       wakeRetry?.();
       if (relistTimer) clearInterval(relistTimer);
-      await certWatch?.stop();
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeIdleConnections?.();
-      });
+      for (const w of certWatches) await w.stop();
+      for (const srv of servers) {
+        await new Promise<void>((r) => {
+          srv.close(() => r());
+          srv.closeIdleConnections?.();
+        });
+      }
       await feed?.stop();
       if (status) {
         await status.quarantine.stop();
@@ -331,7 +346,7 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
  * HTTPS: exports the served certificate's expiry, and, when the pair came from files, re-reads them
  * so that a renewed certificate (cert-manager, the kubelet's Secret volume) is served without a restart.
  */
-function serveCertificate(server: Server, tls: NonNullable<HandlerOptions['tls']>, metrics: HandlerMetrics, log: Logger): ServingCertWatch | null {
+function serveCertificate(servers: Server[], tls: NonNullable<HandlerOptions['tls']>, metrics: HandlerMetrics, log: Logger): ServingCertWatch[] {
   metrics.registry.registerMetric(metrics.servingCertExpiry);
   const taken = (c: ServingCertificate) => metrics.servingCertExpiry.set(c.notAfter.getTime() / 1000);
   const check = checkServingPair(tls);
@@ -340,18 +355,22 @@ function serveCertificate(server: Server, tls: NonNullable<HandlerOptions['tls']
     log.info('serving certificate', { ...certificateFields(check.certificate), reloadIntervalMs: tls.files ? (tls.reloadIntervalMs ?? 10_000) : null });
     if (check.certificate.notAfter.getTime() <= Date.now()) log.warn('the serving certificate has expired: the API server refuses it', certificateFields(check.certificate));
   }
-  if (!tls.files) return null;
-  const watch = new ServingCertWatch({
-    // An https.Server from @hono/node-server's createServer option: a tls.Server underneath.
-    server: server as unknown as HttpsServer,
-    files: tls.files,
-    current: { cert: tls.cert, key: tls.key },
-    log: log.child({ part: 'serving-cert' }),
-    onCertificate: taken,
-    ...(tls.reloadIntervalMs ? { intervalMs: tls.reloadIntervalMs } : {}),
+  const files = tls.files;
+  if (!files) return [];
+  // One watch per listener (each its own TLS server), the same files.
+  return servers.map((server) => {
+    const watch = new ServingCertWatch({
+      // An https.Server from @hono/node-server's createServer option: a tls.Server underneath.
+      server: server as unknown as HttpsServer,
+      files,
+      current: { cert: tls.cert, key: tls.key },
+      log: log.child({ part: 'serving-cert' }),
+      onCertificate: taken,
+      ...(tls.reloadIntervalMs ? { intervalMs: tls.reloadIntervalMs } : {}),
+    });
+    watch.start();
+    return watch;
   });
-  watch.start();
-  return watch;
 }
 
 /** The `wharf handler` command. */

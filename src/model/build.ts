@@ -2,7 +2,9 @@
 // admission webhook, and turn plain objects into a ClusterState (tests, local mode).
 import { objectKey, type ClusterState, type ControllerSettings } from './cluster-state.ts';
 import { LEGACY_CLASS_ANNOTATION } from './ingress-class.ts';
+import { rawLimitProblems } from './object-limits.ts';
 import { RoutingIndex } from './routing-index.ts';
+import { runSteps } from './steps.ts';
 import { parseIngress, parseObject, type ConfigMap, type EndpointSlice, type Ingress, type IngressClass, type Secret, type Service } from './schemas.ts';
 import type { Problem, RoutingModel } from './types.ts';
 
@@ -19,10 +21,23 @@ export function buildModel(state: ClusterState, settings: ControllerSettings): R
  * RoutingIndex as the state for speed (O(the Ingress's hosts)); a plain state is indexed first.
  */
 export function validateIngress(obj: unknown, state: ClusterState, settings: ControllerSettings): Problem[] {
+  return runSteps(validationSteps(obj, state, settings));
+}
+
+/**
+ * validateIngress in steps, each a small part of the work (the size check, the parse, the
+ * translation, one host's merge): the handler runs a large review a few milliseconds at a time and
+ * lets other requests run in between. Pure like the rest: it only yields.
+ */
+export function* validationSteps(obj: unknown, state: ClusterState, settings: ControllerSettings): Generator<void, Problem[]> {
   const index = state instanceof RoutingIndex && state.settings === settings ? state : new RoutingIndex(settings, state);
+  const over = rawLimitProblems(obj, index.ingressClasses, settings);
+  if (over.length) return over;
+  yield;
   const parsed = parseIngress(obj);
   if (!parsed.ok) return mightBeOurs(obj, settings) ? parsed.problems : [];
-  return index.validateParsedIngress(parsed.value);
+  yield;
+  return yield* index.validationSteps(parsed.value);
 }
 
 /** For an Ingress too malformed to parse: false only when its class clearly names another controller's class. */

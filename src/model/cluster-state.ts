@@ -1,5 +1,6 @@
 // The input of the model's pure functions: the objects of the cluster wharf reads, already parsed,
 // and the controller's own settings. The handler tier's view of the cluster produces a ClusterState.
+import type { ObjectLimits } from './object-limits.ts';
 import type { ConfigMap, EndpointSlice, Ingress, IngressClass, Secret, Service } from './schemas.ts';
 
 /** `namespace/name`: the key of every namespaced object in a ClusterState. */
@@ -49,6 +50,8 @@ export interface ControllerSettings {
   snippets?: 'off' | 'safe';
   /** NGINX has the headers-more module, so more_* directives may be used in snippets. Absent: true. */
   headersMore?: boolean;
+  /** How large one Ingress may be (rules, paths, hosts); absent: defaultObjectLimits. */
+  limits?: ObjectLimits;
 }
 
 export const CONTROLLER_NAME = 'wharf.io/ingress-controller';

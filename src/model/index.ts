@@ -58,6 +58,10 @@
 //   if (affected.global) index.global();
 //   for (const u of affected.upstreams) index.endpoints(u)  // null: the upstream is gone
 //   validateIngress(rawObject, index, settings)        // the admission webhook: Problem[]
+//   validationSteps(rawObject, index, settings)        // the same as a generator of small steps (large reviews)
+//
+// One Ingress may have at most settings.limits (defaultObjectLimits: 10,000 rules, 20,000 paths,
+// 10,000 hosts); past one it is refused as a whole (a TooMany error naming the limit's flag).
 //
 // A RoutingIndex is also a ClusterState, so buildModel(index, settings) and
 // validateIngress(raw, index, settings) use its indexes (fast) instead of scanning.
@@ -110,5 +114,6 @@ export { defaultGlobalSettings, parseGlobalSettings } from './global-settings.ts
 export { endpointsFor, serviceKeyOfSlice, sliceProblems } from './endpoints.ts';
 export { plainUpstreamName } from './upstreams.ts';
 export { RoutingIndex, type Affected } from './routing-index.ts';
-export { buildModel, stateFromObjects, validateIngress } from './build.ts';
+export { buildModel, stateFromObjects, validateIngress, validationSteps } from './build.ts';
 export { pathMatches, routeRequest, serverFor } from './match.ts';
+export { defaultObjectLimits, LIMIT_FLAGS, type ObjectLimits } from './object-limits.ts';

@@ -4,6 +4,7 @@
 // that has it, effective ssl-redirect, locations in NGINX precedence order. O(size of the host).
 import { ANNOTATION_PREFIX } from './annotations.ts';
 import { wwwTwin } from './grammar.ts';
+import { canariesOn, candidatesOn } from './host-candidates.ts';
 import { ProblemList, cmp } from './problems.ts';
 import { DEFAULT_HOST, type Translation } from './translate-ingress.ts';
 import type { GlobalSettings, Location, LocationSettings, ObjectRef, Problem, Server, ServiceBackend, Tls } from './types.ts';
@@ -62,8 +63,7 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
 
   for (const t of ordered) {
     const list = new ProblemList(t.ref);
-    for (const c of t.candidates) {
-      if (c.host !== host) continue;
+    for (const c of candidatesOn(t, host)) {
       const location = { ...c.location, backend: c.location.backend && withName(c.location.backend) };
       if (c.location.defaultBackend) location.defaultBackend = withName(c.location.defaultBackend);
       if (c.fallback) {
@@ -87,8 +87,7 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
 
   for (const t of ordered) {
     const list = new ProblemList(t.ref);
-    for (const c of t.canaries) {
-      if (c.host !== host) continue;
+    for (const c of canariesOn(t, host)) {
       const held = claims.get(`${c.match} ${c.path}`);
       if (!held) {
         list.invalid('CanaryWithoutPrimary', c.field, c.path, `no other Ingress serves this path on ${host === DEFAULT_HOST ? 'the default server' : host}; the canary is ignored`, 'warning');

@@ -11,7 +11,8 @@ import { cmp, compareProblems } from './problems.ts';
 import type { ConfigMap, EndpointSlice, Ingress, IngressClass, KubeKind, KubeObject, Secret, Service } from './schemas.ts';
 import { clientCaOf, htpasswdOf, proxySslOf, tlsMaterial, type TlsMaterial } from './secrets.ts';
 import { snippetPolicy } from './snippet-rules.ts';
-import { DEFAULT_HOST, translateIngress, type TranslateContext, type Translation } from './translate-ingress.ts';
+import { runSteps } from './steps.ts';
+import { DEFAULT_HOST, translateIngress, translationSteps, type TranslateContext, type Translation } from './translate-ingress.ts';
 import type { GlobalSettings, ObjectRef, Problem, RoutingModel, Server, ServiceBackend } from './types.ts';
 import { UpstreamNames, upstreamRefKey, type Rename } from './upstreams.ts';
 
@@ -447,11 +448,22 @@ export class RoutingIndex implements ClusterState {
    * same translation and merge as the config, against the current state. O(its hosts).
    */
   validateParsedIngress(ingress: Ingress): Problem[] {
-    const t = translateIngress(ingress, this.ctx);
+    return runSteps(this.validationSteps(ingress));
+  }
+
+  /**
+   * validateParsedIngress in steps: it yields after the translation and after each host's merge, so
+   * a caller can let other work run between steps while a large Ingress is checked (the handler
+   * does, for large reviews). Each host is merged against the state as it is at that step.
+   */
+  *validationSteps(ingress: Ingress): Generator<void, Problem[]> {
+    const t = yield* translationSteps(ingress, this.ctx);
     if (!t.handled) return [];
+    yield;
     const out = [...t.problems];
     const candidateNames = new UpstreamNames();
     // The hosts t's change touches are merged as if t replaced its current version; others as they are.
+    const hostsOfT = new Set(t.hosts);
     const touched = new Set([...t.hosts, ...(this.translations.get(t.key)?.hosts ?? [])]);
     const merges = new Map<string, MergedHost>();
     const merged = (h: string): MergedHost => {
@@ -459,7 +471,7 @@ export class RoutingIndex implements ClusterState {
       let m = merges.get(h);
       if (!m) {
         const others = [...(this.hostIngresses.get(h) ?? [])].filter((k) => k !== t.key).map((k) => this.translations.get(k)!);
-        m = mergeHost(h, t.hosts.includes(h) ? [...others, t] : others, this.globalSettings, (r) => candidateNames.nameOf(r));
+        m = mergeHost(h, hostsOfT.has(h) ? [...others, t] : others, this.globalSettings, (r) => candidateNames.nameOf(r));
         merges.set(h, m);
       }
       return m;
@@ -472,6 +484,10 @@ export class RoutingIndex implements ClusterState {
       const m = merged(h);
       const { problems } = resolveNames(h, m, lookup);
       out.push(...problems.filter((p) => p.object.namespace === t.ref.namespace && p.object.name === t.ref.name));
+      // Not kept for the whole check (a name lookup merges it again if needed): a large Ingress's
+      // merges would otherwise all live until the end.
+      merges.delete(h);
+      yield;
     }
     return out.sort(compareProblems);
   }

@@ -7,6 +7,8 @@ import { objectKey, type ControllerSettings, type ObjectKey } from './cluster-st
 import { findServicePort } from './endpoints.ts';
 import { captureGroups, checkHost, checkPlainPath, checkRegexPath, highestCaptureRef, wwwTwin } from './grammar.ts';
 import { isHandled } from './ingress-class.ts';
+import { runSteps } from './steps.ts';
+import { defaultObjectLimits, limitProblems } from './object-limits.ts';
 import { ProblemList } from './problems.ts';
 import type { Ingress, IngressBackend, IngressClass, Secret, Service } from './schemas.ts';
 import type { clientCaOf, htpasswdOf, ProxySslMaterial, TlsMaterial } from './secrets.ts';
@@ -114,6 +116,14 @@ export function normalizePrefix(path: string): string {
 
 /** Translates one Ingress. */
 export function translateIngress(ingress: Ingress, ctx: TranslateContext): Translation {
+  return runSteps(translationSteps(ingress, ctx));
+}
+
+/** Rules translated between two steps of translationSteps (some milliseconds of work). */
+const RULES_PER_STEP = 500;
+
+/** translateIngress in steps (one every RULES_PER_STEP rules, and between its later parts), for callers that let other work run in between. */
+export function* translationSteps(ingress: Ingress, ctx: TranslateContext): Generator<void, Translation> {
   const ref = ingressRef(ingress);
   const ns = ingress.metadata.namespace;
   const created = ingress.metadata.creationTimestamp ? Date.parse(ingress.metadata.creationTimestamp) : NaN;
@@ -139,6 +149,8 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
     serverSnippet: null,
   };
   if (!t.handled) return t;
+  const over = limitProblems(ingress, ctx.settings.limits ?? defaultObjectLimits, ref);
+  if (over.length) return { ...t, problems: over, rejected: true };
 
   const problems = new ProblemList(ref);
   const parsed = parseAnnotations(ingress.metadata.annotations, ref, ctx.snippetPolicy());
@@ -199,13 +211,17 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
     }
   }
 
+  const serviceKeys = new Set(t.services); // t.services without a scan per path
   const backendOf = (b: IngressBackend, field: string): ServiceBackend | null => {
     if (!b.service) {
       problems.forbidden('UnsupportedBackend', `${field}.resource`, 'resource backends are not supported: wharf routes to Services');
       return null;
     }
     const key = objectKey(ns, b.service.name);
-    if (!t.services.includes(key)) t.services.push(key);
+    if (!serviceKeys.has(key)) {
+      serviceKeys.add(key);
+      t.services.push(key);
+    }
     checkService(ctx.services.get(key), b.service.name, b.service.port, `${field}.service`, problems);
     return { upstream: '', namespace: ns, service: b.service.name, port: b.service.port };
   };
@@ -219,8 +235,9 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
   const withDefault = defaultBackend ? { defaultBackend } : {};
 
   const ruleHosts: string[] = [];
+  const seenHosts = new Set<string>(); // ruleHosts without a scan per rule
   const rewriteRefs = settings.rewriteTarget ? highestCaptureRef(settings.rewriteTarget) : 0;
-  ingress.spec.rules.forEach((rule, i) => {
+  const translateRule = (rule: Ingress['spec']['rules'][number], i: number): void => {
     const host = rule.host ?? DEFAULT_HOST;
     if (host !== DEFAULT_HOST) {
       const reason = checkHost(host);
@@ -229,7 +246,10 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
         return;
       }
     }
-    if (!ruleHosts.includes(host)) ruleHosts.push(host);
+    if (!seenHosts.has(host)) {
+      seenHosts.add(host);
+      ruleHosts.push(host);
+    }
     if (!rule.http && !ingress.spec.defaultBackend) {
       problems.required('NoPaths', `spec.rules[${i}].http`, 'no paths and no spec.defaultBackend: nothing is routed for this rule', 'warning');
     }
@@ -246,7 +266,11 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
         fallback: false,
       });
     });
-  });
+  };
+  for (let i = 0; i < ingress.spec.rules.length; i++) {
+    translateRule(ingress.spec.rules[i]!, i);
+    if (i % RULES_PER_STEP === RULES_PER_STEP - 1) yield;
+  }
 
   if (ingress.spec.defaultBackend) {
     const backend = backendOf(ingress.spec.defaultBackend, 'spec.defaultBackend');
@@ -263,6 +287,7 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
     }
   }
 
+  yield;
   translateTls(ingress, ruleHosts, ctx, t, problems);
 
   if (ann.canary) {
@@ -274,6 +299,7 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
     t.tls.clear();
   }
 
+  yield;
   const serverHosts = [...new Set(t.candidates.map((c) => c.host))].filter((h) => h !== DEFAULT_HOST);
   if (ann.serverAliases.length > 0 || ann.fromToWww) {
     if (serverHosts.length === 0) {
@@ -303,6 +329,7 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
     t.clientAuth = null;
     t.serverSnippet = null;
   }
+  yield;
   const hosts = new Set<string>([...t.candidates.map((c) => c.host), ...t.canaries.map((c) => c.host)]);
   t.hosts = [...hosts].sort();
   const refs = new Map<string, UpstreamRef>();
@@ -392,6 +419,22 @@ function checkService(service: Service | undefined, name: string, port: number |
 /** spec.tls → TLS per rule host of this Ingress (exact host, or a wildcard TLS host one label up). */
 function translateTls(ingress: Ingress, ruleHosts: string[], ctx: TranslateContext, t: Translation, problems: ProblemList): void {
   const ns = ingress.metadata.namespace;
+  if (ingress.spec.tls.length === 0) return;
+  // The rule hosts a TLS host covers, looked up rather than scanned for each TLS host: itself, and
+  // for `*.example.com` the non-wildcard rule hosts one label below it.
+  const exact = new Set(ruleHosts);
+  const below = new Map<string, string[]>();
+  for (const r of ruleHosts) {
+    if (r === DEFAULT_HOST || r.startsWith('*.')) continue;
+    const parent = r.slice(r.indexOf('.'));
+    const list = below.get(parent);
+    if (list) list.push(r);
+    else below.set(parent, [r]);
+  }
+  const coveredBy = (host: string): string[] => {
+    const own = exact.has(host) ? [host] : [];
+    return host.startsWith('*.') ? [...own, ...(below.get(host.slice(1)) ?? [])] : own;
+  };
   ingress.spec.tls.forEach((entry, k) => {
     const field = `spec.tls[${k}]`;
     if (entry.hosts.length === 0) {
@@ -420,7 +463,7 @@ function translateTls(ingress: Ingress, ruleHosts: string[], ctx: TranslateConte
         problems.invalid('InvalidHost', hostField, host, reason);
         return;
       }
-      const covered = ruleHosts.filter((r) => r === host || (host.startsWith('*.') && r !== DEFAULT_HOST && r.slice(r.indexOf('.')) === host.slice(1) && !r.startsWith('*.')));
+      const covered = coveredBy(host);
       if (covered.length === 0) {
         problems.add('warning', 'TlsHostWithoutRule', hostField, `${hostField}: no rule of this Ingress has host ${JSON.stringify(host)}; ignored`);
         return;

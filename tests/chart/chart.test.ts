@@ -137,7 +137,8 @@ test('kind: NGINX pods as a Deployment or a DaemonSet (a value), running `wharf 
   // Always a snapshot source: readiness waits for the complete configuration, never the kept or
   // empty one; and the prefix outlives a restarted container, so the kept one is served meanwhile.
   const args = cs[0]!.args as string[];
-  assert.ok(args.some((a) => a.startsWith('--snapshot-url=https://')), args.join(' '));
+  assert.ok(args.includes("--snapshot-url=⟦include 'wharf.handlerEventsBase' .⟧/snapshot"), args.join(' '));
+  assert.match(allTemplateTexts().get('_helpers.tpl')!, /define "wharf.handlerEventsBase" -\}\}https:\/\//);
   assert.ok(args.includes('--snapshot-token-file=/etc/wharf/tokens/agent-token'), args.join(' '));
   assert.ok(args.includes('--prefix=/var/lib/wharf/nginx'));
   assert.deepEqual((get(w, 'spec.template.spec.volumes') as Doc[]).find((v) => v.name === 'prefix'), { name: 'prefix', emptyDir: {} });
@@ -207,7 +208,9 @@ test('kind: the admission webhook\'s own Service reaches handler pods before the
   assert.equal(get(svc, 'spec.publishNotReadyAddresses'), true);
   const handlerService = only('handler-service.yaml', 'Service', 'v1');
   assert.deepEqual(get(svc, 'spec.selector'), get(handlerService, 'spec.selector'));
-  assert.deepEqual(get(svc, 'spec.ports'), get(handlerService, 'spec.ports'));
+  // Only the admission port: events and snapshots are the handler Service's, for ready replicas.
+  const handlerPorts = get(handlerService, 'spec.ports') as { name: string }[];
+  assert.deepEqual(get(svc, 'spec.ports'), handlerPorts.filter((p) => p.name === 'https'));
   assert.equal(get(handlerService, 'spec.publishNotReadyAddresses'), undefined, 'events and snapshots go to ready replicas only');
   // The serving certificate names it, generated or from cert-manager.
   assert.match(templates().get('handler-tls.yaml')!, /\$names := list .*\$admission/);
@@ -299,6 +302,10 @@ test('kind: NetworkPolicies: webhook port from the control plane CIDRs, agent AP
   const handler = byName("⟦include 'wharf.handlerName' .⟧");
   const handlerRules = get(handler, 'spec.ingress') as Doc[];
   assert.deepEqual(handlerRules[0], { from: [{ ipBlock: { cidr: '⟦.⟧' } }], ports: [{ port: 'https', protocol: 'TCP' }] });
+  // The admission port takes the API server alone; everyone else (NGINX pods, the event sources,
+  // scrapers) reaches the events port only.
+  assert.deepEqual(handlerRules.slice(1).map((r) => r.ports), handlerRules.slice(1).map(() => [{ port: 'events', protocol: 'TCP' }]));
+  assert.ok(handlerRules.length >= 5, 'NGINX pods, wharf source, Knative, other sources, scrapers');
   assert.match(templates().get('networkpolicy.yaml')!, /\{\{- range \.Values\.networkPolicy\.controlPlaneCIDRs \}\}\n\s+- ipBlock:/);
   assert.equal(schemaAt(schema, 'networkPolicy.controlPlaneCIDRs')?.minItems, 1, 'an empty `from` would admit everyone');
   const nginx = byName("⟦include 'wharf.nginxName' .⟧");
@@ -311,6 +318,27 @@ test('kind: NetworkPolicies: webhook port from the control plane CIDRs, agent AP
   assert.equal(agentRules.length, 2);
   assert.match(templates().get('networkpolicy.yaml')!, /\{\{- with \.Values\.networkPolicy\.metricsFrom \}\}\n\s+# Metrics scrapers \(\/metrics on the agent port/);
   assert.deepEqual(get(values, 'networkPolicy.metricsFrom'), []);
+});
+
+test('the handler serves the webhook and the events on two ports, and every caller uses its own', () => {
+  const [c] = containers(only('handler-deployment.yaml', 'Deployment', 'apps/v1'));
+  assert.ok(c!.args!.includes('--listen=0.0.0.0:⟦.Values.handler.port⟧'));
+  assert.ok(c!.args!.includes('--events-listen=0.0.0.0:⟦.Values.handler.eventsPort⟧'));
+  assert.deepEqual(c!.ports!.map((p) => [p.name, p.containerPort]), [['https', '⟦.Values.handler.port⟧'], ['events', '⟦.Values.handler.eventsPort⟧']]);
+  const svc = only('handler-service.yaml', 'Service', 'v1');
+  assert.deepEqual(get(svc, 'spec.ports'), [
+    { name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' },
+    { name: 'events', port: '⟦.Values.handler.eventsPort⟧', targetPort: 'events', protocol: 'TCP' },
+  ]);
+  // The event source, the Trigger and the agents' snapshot go to the Service's events port.
+  assert.match(readChartFile('templates/_helpers.tpl'), /\{\{- define "wharf\.handlerEventsBase" -\}\}https:\/\/\{\{ include "wharf\.handlerHost" \. \}\}:\{\{ \.Values\.handler\.eventsPort \}\}\{\{- end -\}\}/);
+  const [agent] = containers(only('nginx-workload.yaml', '⟦.Values.nginx.kind⟧', 'apps/v1'));
+  assert.ok(agent!.args!.includes("--snapshot-url=⟦include 'wharf.handlerEventsBase' .⟧/snapshot"));
+  // The webhook's clientConfig stays on 443, the admission port.
+  for (const [file, text] of allTemplateTexts()) assert.doesNotMatch(text, /handlerHost" \. \}\}\/(events|snapshot)/, file);
+  assert.equal(get(values, 'handler.eventsPort'), 8444);
+  assert.deepEqual(get(values, 'networkPolicy.eventSourceFrom'), []);
+  assert.match(templates().get('networkpolicy.yaml')!, /\{\{- with \.Values\.networkPolicy\.eventSourceFrom \}\}\n\s+# Other event sources\.\n\s+- from:\n\s+\{\{- toYaml \. \| nindent 8 \}\}\n\s+ports:\n\s+- port: events/);
 });
 
 test('kind: the agent token Secret, generated and kept across upgrades with lookup', () => {
@@ -331,7 +359,7 @@ test('kind: `wharf source` Deployment posting to the handler Service (source.mod
   const d = only('source-deployment.yaml', 'Deployment', 'apps/v1');
   const [c] = containers(d);
   assert.equal(c!.args![0], 'source');
-  assert.ok(c!.args!.includes("--handler-url=https://⟦include 'wharf.handlerHost' .⟧/events"));
+  assert.ok(c!.args!.includes("--handler-url=⟦include 'wharf.handlerEventsBase' .⟧/events"), 'to the events port');
   assert.deepEqual(enumAt('source.mode'), ['wharf', 'knative', 'none']);
   assert.match(templates().get('source-deployment.yaml')!, /^\{\{- if eq \.Values\.source\.mode "wharf" \}\}$/m);
 });
@@ -350,7 +378,7 @@ test('kind: Knative ApiServerSource (sources.knative.dev/v1) watching exactly th
 test('kind: Knative Trigger (eventing.knative.dev/v1) delivering this release\'s events to /events over HTTPS', () => {
   const trigger = only('handler-tls.yaml', 'Trigger', 'eventing.knative.dev/v1');
   const src = only('knative-source.yaml', 'ApiServerSource', 'sources.knative.dev/v1');
-  assert.equal(get(trigger, 'spec.subscriber.uri'), "https://⟦include 'wharf.handlerHost' .⟧/events");
+  assert.equal(get(trigger, 'spec.subscriber.uri'), "⟦include 'wharf.handlerEventsBase' .⟧/events");
   assert.equal(get(trigger, 'spec.subscriber.CACerts'), '⟦$caBundle | b64dec | quote⟧');
   assert.equal(get(trigger, 'spec.filter.attributes.wharfsource'), get(src, 'spec.ceOverrides.extensions.wharfsource'));
   assert.equal(get(trigger, 'spec.broker'), get(src, 'spec.sink.ref.name'));

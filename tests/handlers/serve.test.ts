@@ -72,11 +72,13 @@ test('flags are checked with a message naming the flag and the fix', async (t) =
     ['a renewal too short', ['--no-list', '--agent-token-file', token, '--status-renew-interval', '10ms'], /--status-renew-interval: Invalid value: at least 100ms/],
     ['an unknown flag', ['--agent-token-file', token, '--frobnicate'], /Unknown option '--frobnicate'/],
     ['a snippet mode wharf does not have', ['--no-list', '--agent-token-file', token, '--snippets', 'all'], /--snippets: Unsupported value: "all": supported values: "off", "safe"/],
+    ['a limit that is not a number', ['--no-list', '--agent-token-file', token, '--max-rules-per-ingress', 'many'], /--max-rules-per-ingress: Invalid value: "many": expected a whole number of at least 1/],
+    ['a limit of zero', ['--no-list', '--agent-token-file', token, '--max-hosts-per-ingress', '0'], /--max-hosts-per-ingress: Invalid value: "0"/],
   ];
   for (const [name, argv, message] of cases) {
     await assert.rejects(parseHandlerArgs(argv), (e: Error) => e instanceof UsageError && message.test(e.message), name);
   }
-  const ok = await parseHandlerArgs(['--no-list', '--agent-token-file', token, '--agent', 'http://10.0.0.5:7071', '--relist-interval', '90s', '--configmap', 'wharf/wharf-config', '--ingress-class', 'edge']);
+  const ok = await parseHandlerArgs(['--no-list', '--agent-token-file', token, '--agent', 'http://10.0.0.5:7071', '--relist-interval', '90s', '--configmap', 'wharf/wharf-config', '--ingress-class', 'edge', '--max-paths-per-ingress', '500']);
   assert.equal(ok!.agentToken, TOKEN);
   assert.equal(ok!.eventsToken, null);
   assert.equal(ok!.relistIntervalMs, 90_000);
@@ -87,6 +89,7 @@ test('flags are checked with a message naming the flag and the fix', async (t) =
   assert.equal(ok!.controller.headersMore, existsSync('/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so'));
   const off = await parseHandlerArgs(['--no-list', '--agent-token-file', token, '--snippets', 'off']);
   assert.equal(off!.controller.snippets, 'off');
+  assert.deepEqual(ok!.controller.limits, { rules: 10_000, paths: 500, hosts: 10_000 });
 });
 
 test('with a kubeconfig the handler lists, watches and writes status with the flags it was given', async (t) => {

@@ -55,3 +55,5 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* The handler Service's in-cluster DNS name: the name in its certificate and in every URL that reaches it. */}}
 {{- define "wharf.handlerHost" -}}{{ include "wharf.handlerName" . }}.{{ .Release.Namespace }}.svc{{- end -}}
+{{- /* The handler's events port as the event source and the NGINX pods reach it (the Service's events port). */ -}}
+{{- define "wharf.handlerEventsBase" -}}https://{{ include "wharf.handlerHost" . }}:{{ .Values.handler.eventsPort }}{{- end -}}

@@ -27,6 +27,8 @@ export interface LocalOptions {
   /** Echo servers to start as backends, e.g. the cafe example's. */
   backends: { name: string; port: number }[];
   out: (line: string) => void;
+  /** Aborting it stops start-up where it is: what started so far is stopped, and startLocal rejects. */
+  signal?: AbortSignal;
 }
 
 export interface LocalMode {
@@ -55,12 +57,22 @@ const where = (c: { file: string; index: number }) => (c.index >= 0 ? `${c.file}
 export async function startLocal(o: LocalOptions): Promise<LocalMode> {
   await mkdir(o.workDir, { recursive: true });
   const terminal = new Terminal(o.out, join(o.workDir, 'wharf.log'));
-  const started: { close(): Promise<void> }[] = [];
-  const close = async () => {
-    for (const s of started.reverse()) await s.close().catch(() => {});
-    await terminal.close();
+  const started = new StartedParts();
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      await started.closeAll();
+      await terminal.close();
+    })());
+  // A stop during start-up stops what runs now (the agent stops an NGINX still starting), and
+  // whatever finishes starting later is stopped as it is added.
+  const abort = () => void close();
+  o.signal?.addEventListener('abort', abort, { once: true });
+  const stillStarting = () => {
+    if (o.signal?.aborted) throw new Error('stopped during start-up');
   };
   try {
+    stillStarting();
     for (const b of o.backends) started.push(await startEchoServer(b.name, b.port));
     if (o.backends.length) terminal.say('backends', o.backends.map((b) => `${b.name} on 127.0.0.1:${b.port}`).join(', '));
 
@@ -79,7 +91,8 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
     });
     started.push({ close: () => agent.stop() });
     await agent.start();
-    await agent.whenReady;
+    await Promise.race([agent.whenReady, aborted(o.signal)]);
+    stillStarting();
 
     const source = new ManifestSource(o.manifests, schemaCheck);
     const handler: RunningHandler = await startHandler({
@@ -96,13 +109,16 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       log: terminal.logger('handler'),
     });
     started.push(handler);
+    stillStarting();
     const sender = new EventSender({ url: `${handler.url}/events`, source: 'wharf/local', token: eventsToken, log: terminal.logger('events') });
     started.push({ close: async () => sender.close() });
 
     const send = (c: ResourceChange) => sender.send({ key: `${c.kind}/${c.key}`, type: EVENT_TYPE[c.type], subject: `${c.kind}/${c.key}`, data: c.object });
     // Everything but Ingresses first, so the webhook judges Ingresses against their Services and
     // Secrets; then each Ingress through the webhook, as `kubectl apply` would.
+    let applying = false;
     const apply = async (r: SyncResult, first: boolean) => {
+      if (!applying) return;
       for (const p of r.problems) terminal.say(p.severity === 'error' ? 'broken' : 'note', `${p.index !== undefined ? `${p.file} #${p.index}` : p.file}: ${p.message}`);
       const verb = (c: ResourceChange) => (first ? 'loaded' : `${c.type === 'add' ? 'added' : c.type === 'update' ? 'updated' : 'deleted'}`);
       for (const c of r.changes.filter((c) => c.kind !== 'Ingress' || c.type === 'delete')) {
@@ -111,6 +127,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       }
       await sender.idle();
       for (const c of r.changes.filter((c) => c.kind === 'Ingress' && c.type !== 'delete')) {
+        if (!applying) return;
         const verdict = await reviewIngress(handler.url, c.object, c.previous);
         if (!verdict.allowed) {
           source.reject(c);
@@ -123,13 +140,24 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       }
       await sender.idle();
     };
-    await apply(await source.sync(), true);
+    // Stopping ends the work in progress first (no new review or event), so that the handler's
+    // server, stopped next, has no request in flight to wait for.
     let pending = Promise.resolve();
+    applying = true;
+    started.push({
+      close: async () => {
+        source.close();
+        applying = false;
+        await pending.catch(() => {});
+      },
+    });
+    await (pending = source.sync().then((r) => apply(r, true)));
+    stillStarting();
     source.watch(
       (r) => (pending = pending.then(() => apply(r, false))),
       (e) => terminal.say('error', `watching ${o.manifests}: ${(e as Error).message}`),
     );
-    started.push({ close: async () => source.close() });
+    o.signal?.removeEventListener('abort', abort);
 
     return {
       handlerUrl: handler.url,
@@ -151,7 +179,26 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       close,
     };
   } catch (e) {
+    o.signal?.removeEventListener('abort', abort);
     await close();
-    throw e;
+    throw o.signal?.aborted ? new Error('stopped during start-up', { cause: e }) : e;
   }
 }
+
+// What startLocal started, stopped in reverse order; a part added once stopping began is stopped at once.
+class StartedParts {
+  private readonly parts: { close(): Promise<void> }[] = [];
+  private closed = false;
+
+  push(part: { close(): Promise<void> }): void {
+    if (this.closed) void part.close().catch(() => {});
+    else this.parts.push(part);
+  }
+
+  async closeAll(): Promise<void> {
+    this.closed = true;
+    for (const p of this.parts.reverse()) await p.close().catch(() => {});
+  }
+}
+
+const aborted = (signal?: AbortSignal) => new Promise<void>((r) => (signal?.aborted ? r() : signal?.addEventListener('abort', () => r(), { once: true })));

@@ -1,8 +1,8 @@
 // Local mode's event source: watches a folder of manifests and turns every change into the
 // add/update/delete a cluster's event source would report, with resourceVersions it assigns. It is
 // also the handler's ClusterReader (start-up list, relists), answering from the same state.
-import { watch, type FSWatcher } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
+import { FolderWatch } from './folder-watch.ts';
 import { readManifests, type ManifestObject, type ManifestProblem } from './manifests.ts';
 import { CLUSTER_SCOPED, type ClusterReader, type Kind, type KindList, type KubeObject, type ObjectKey } from './view.ts';
 
@@ -48,7 +48,7 @@ export class ManifestSource implements ClusterReader {
   /** Content a gate (the admission webhook) refused, by object: not offered again until it changes. */
   private readonly refused = new Map<string, Record<string, unknown>>();
   private version = 0;
-  private watcher: FSWatcher | null = null;
+  private watcher: FolderWatch | null = null;
   private timer: NodeJS.Timeout | null = null;
   private syncing: Promise<SyncResult> | null = null;
   private again = false;
@@ -139,10 +139,11 @@ export class ManifestSource implements ClusterReader {
   }
 
   /**
-   * Watches the folder; after a quiet `debounceMs`, syncs and hands the result to `onSync`.
-   * Syncs never overlap: changes during one are picked up by the next.
+   * Watches the folder (every folder's entries, and a periodic rescan: see FolderWatch); after a
+   * quiet `debounceMs`, syncs and hands the result to `onSync`. Syncs never overlap: changes during
+   * one are picked up by the next.
    */
-  watch(onSync: (r: SyncResult) => void | Promise<void>, onError: (e: unknown) => void, debounceMs = 100): void {
+  watch(onSync: (r: SyncResult) => void | Promise<void>, onError: (e: unknown) => void, debounceMs = 100, rescanMs = 750): void {
     const schedule = () => {
       if (this.timer) clearTimeout(this.timer);
       this.timer = setTimeout(() => void run(), debounceMs);
@@ -165,8 +166,8 @@ export class ManifestSource implements ClusterReader {
         }
       }
     };
-    this.watcher = watch(this.dir, { recursive: true }, schedule);
-    this.watcher.on('error', onError);
+    this.watcher = new FolderWatch(this.dir, { onChange: schedule, onError, rescanMs });
+    this.watcher.start().catch(onError);
   }
 
   close(): void {

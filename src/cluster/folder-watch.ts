@@ -1,0 +1,125 @@
+// Tells local mode's manifest source that something in its folder may have changed, whatever way
+// the change was made. Node's recursive `fs.watch` on Linux follows files rather than folders, so it
+// loses a file deleted and written again under the same name, or replaced by a rename (as editors
+// and `kubectl`-style tools save): 9 of 10 such changes were never seen. So every folder is watched
+// for its entries (create, delete, rename, write of any file in it), folders that appear are
+// watched as they appear, and a cheap periodic rescan (names, sizes, mtimes, inodes) catches what
+// any watch missed: a folder replaced under the watch, a change during a re-arm, an event lost.
+import { watch, type FSWatcher } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface FolderWatchOptions {
+  /** Called (often several times per change: debounce it) when something may have changed. */
+  onChange: () => void;
+  onError: (e: unknown) => void;
+  /** How often the safety-net rescan runs. */
+  rescanMs?: number;
+}
+
+/** Watches a folder tree: see the file comment. */
+export class FolderWatch {
+  readonly dir: string;
+  private readonly o: Required<FolderWatchOptions>;
+  private readonly watchers = new Map<string, FSWatcher>();
+  private signature = '';
+  private timer: NodeJS.Timeout | null = null;
+  private scanning = false;
+  private closed = false;
+
+  constructor(dir: string, options: FolderWatchOptions) {
+    this.dir = dir;
+    this.o = { rescanMs: 750, ...options };
+  }
+
+  /**
+   * Arms the watches and the rescan; resolves once every folder is watched. Reports a change once
+   * armed: whatever changed before the watches were in place is looked at too.
+   */
+  async start(): Promise<void> {
+    this.signature = await this.scan();
+    if (!this.closed) this.o.onChange();
+    const tick = async () => {
+      if (this.closed) return;
+      await this.rescan();
+      if (!this.closed) this.timer = setTimeout(() => void tick(), this.o.rescanMs);
+    };
+    this.timer = setTimeout(() => void tick(), this.o.rescanMs);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+  }
+
+  // Compares the folder with the last scan; a difference is a change that a watch may have missed.
+  private async rescan(): Promise<void> {
+    if (this.scanning) return;
+    this.scanning = true;
+    try {
+      const signature = await this.scan();
+      if (signature !== this.signature) {
+        this.signature = signature;
+        this.o.onChange();
+      }
+    } catch (e) {
+      this.o.onError(e);
+    } finally {
+      this.scanning = false;
+    }
+  }
+
+  /**
+   * Walks the tree: watches each folder not yet watched (and drops the watches of folders that are
+   * gone or were replaced), and returns a signature of every entry's name, type, size, mtime and inode.
+   */
+  private async scan(): Promise<string> {
+    const parts: string[] = [];
+    const seen = new Set<string>();
+    const walk = async (dir: string) => {
+      const st = await lstat(dir).catch(() => null);
+      if (!st?.isDirectory()) return;
+      const id = `${dir}\0${st.ino}`;
+      seen.add(id);
+      parts.push(`d ${id}`);
+      if (!this.watchers.has(id)) this.arm(dir, id);
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        const path = join(dir, e.name);
+        if (e.isDirectory()) await walk(path);
+        else if (e.isFile()) {
+          const f = await lstat(path).catch(() => null);
+          if (f) parts.push(`f ${path}\0${f.size}\0${f.mtimeMs}\0${f.ino}`);
+        }
+      }
+    };
+    await walk(this.dir);
+    for (const [id, w] of this.watchers) {
+      if (seen.has(id)) continue;
+      w.close();
+      this.watchers.delete(id);
+    }
+    return parts.sort().join('\n');
+  }
+
+  private arm(dir: string, id: string): void {
+    if (this.closed) return;
+    try {
+      const w = watch(dir, { persistent: false }, (event) => {
+        this.o.onChange();
+        // A new or renamed folder needs its own watch: look now rather than at the next rescan.
+        if (event === 'rename') void this.rescan();
+      });
+      w.on('error', () => {
+        w.close();
+        this.watchers.delete(id);
+        this.o.onChange();
+      });
+      this.watchers.set(id, w);
+    } catch {
+      // gone already: the next rescan sees it
+    }
+  }
+}

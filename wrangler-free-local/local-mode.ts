@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { Agent } from '../src/agent/agent.ts';
 import { waitOneGeneration } from '../src/agent/nginx-workers.ts';
 import { EventSender } from '../src/cluster/event-sender.ts';
-import { ManifestSource, type ResourceChange, type SyncResult } from '../src/cluster/manifest-source.ts';
+import { ManifestSource } from '../src/cluster/manifest-source.ts';
 import { defaultControllerSettings, parseObject } from '../src/model/index.ts';
 import { startHandler, type RunningHandler } from '../src/handlers/serve.ts';
-import { reviewIngress } from './admission-gate.ts';
+import { AdmittedReader } from './admitted-reader.ts';
 import { startEchoServer, type EchoServer } from './echo-servers.ts';
+import { FolderApply } from './folder-apply.ts';
 import { Terminal } from './terminal.ts';
 
 export interface LocalOptions {
@@ -43,7 +44,6 @@ export interface LocalMode {
 
 const WORKERS = 2;
 
-const EVENT_TYPE = { add: 'io.wharf.resource.add', update: 'io.wharf.resource.update', delete: 'io.wharf.resource.delete' } as const;
 
 // The model's schemas, so a broken object is reported with its file and document, not by the handler.
 function schemaCheck(_kind: string, object: Record<string, unknown>): string | null {
@@ -51,7 +51,6 @@ function schemaCheck(_kind: string, object: Record<string, unknown>): string | n
   return parsed.ok ? null : parsed.problems.map((p) => p.message).join('; ');
 }
 
-const where = (c: { file: string; index: number }) => (c.index >= 0 ? `${c.file} #${c.index}` : c.file);
 
 /** Starts backends, the agent with NGINX, the handler and the manifest watcher, in that order. */
 export async function startLocal(o: LocalOptions): Promise<LocalMode> {
@@ -76,6 +75,10 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
     for (const b of o.backends) started.push(await startEchoServer(b.name, b.port));
     if (o.backends.length) terminal.say('backends', o.backends.map((b) => `${b.name} on 127.0.0.1:${b.port}`).join(', '));
 
+    // The folder is read while NGINX starts; the handler's first list is this read.
+    const source = new ManifestSource(o.manifests, schemaCheck);
+    const firstSync = source.sync();
+    firstSync.catch(() => {}); // awaited below; a stop during start-up must not make it unhandled
     const agentToken = randomBytes(24).toString('hex');
     const eventsToken = randomBytes(24).toString('hex');
     const agent = new Agent({
@@ -94,7 +97,9 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
     await Promise.race([agent.whenReady, aborted(o.signal)]);
     stillStarting();
 
-    const source = new ManifestSource(o.manifests, schemaCheck);
+    const first = await firstSync;
+    stillStarting();
+    const reader = new AdmittedReader(source);
     const handler: RunningHandler = await startHandler({
       host: '127.0.0.1',
       port: o.handlerPort,
@@ -105,7 +110,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       eventsToken,
       relistIntervalMs: 60_000,
       controller: { ...defaultControllerSettings, watchIngressWithoutClass: true },
-      reader: source,
+      reader,
       log: terminal.logger('handler'),
     });
     started.push(handler);
@@ -113,48 +118,21 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
     const sender = new EventSender({ url: `${handler.url}/events`, source: 'wharf/local', token: eventsToken, log: terminal.logger('events') });
     started.push({ close: async () => sender.close() });
 
-    const send = (c: ResourceChange) => sender.send({ key: `${c.kind}/${c.key}`, type: EVENT_TYPE[c.type], subject: `${c.kind}/${c.key}`, data: c.object });
-    // Everything but Ingresses first, so the webhook judges Ingresses against their Services and
-    // Secrets; then each Ingress through the webhook, as `kubectl apply` would.
-    let applying = false;
-    const apply = async (r: SyncResult, first: boolean) => {
-      if (!applying) return;
-      for (const p of r.problems) terminal.say(p.severity === 'error' ? 'broken' : 'note', `${p.index !== undefined ? `${p.file} #${p.index}` : p.file}: ${p.message}`);
-      const verb = (c: ResourceChange) => (first ? 'loaded' : `${c.type === 'add' ? 'added' : c.type === 'update' ? 'updated' : 'deleted'}`);
-      for (const c of r.changes.filter((c) => c.kind !== 'Ingress' || c.type === 'delete')) {
-        terminal.say(verb(c), `${c.kind} ${c.key} (${where(c)})${c.kind === 'EndpointSlice' && !first ? ': endpoints only, no reload' : ''}`);
-        send(c);
-      }
-      await sender.idle();
-      for (const c of r.changes.filter((c) => c.kind === 'Ingress' && c.type !== 'delete')) {
-        if (!applying) return;
-        const verdict = await reviewIngress(handler.url, c.object, c.previous);
-        if (!verdict.allowed) {
-          source.reject(c);
-          terminal.say('rejected', `Ingress ${c.key} (${where(c)}): ${verdict.message}${c.previous ? '; the previous version keeps serving' : ''}`);
-          continue;
-        }
-        terminal.say(verb(c), `Ingress ${c.key} (${where(c)})`);
-        for (const w of verdict.warnings) terminal.say('warning', `Ingress ${c.key}: ${w}`);
-        send(c);
-      }
-      await sender.idle();
-    };
+    const applier = new FolderApply({ source, reader, handlerUrl: handler.url, relist: () => handler.handler.relist(), sender, terminal });
     // Stopping ends the work in progress first (no new review or event), so that the handler's
     // server, stopped next, has no request in flight to wait for.
     let pending = Promise.resolve();
-    applying = true;
     started.push({
       close: async () => {
         source.close();
-        applying = false;
+        applier.stop();
         await pending.catch(() => {});
       },
     });
-    await (pending = source.sync().then((r) => apply(r, true)));
+    await (pending = applier.apply(first, true));
     stillStarting();
     source.watch(
-      (r) => (pending = pending.then(() => apply(r, false))),
+      (r) => (pending = pending.then(() => applier.apply(r, false))),
       (e) => terminal.say('error', `watching ${o.manifests}: ${(e as Error).message}`),
     );
     o.signal?.removeEventListener('abort', abort);

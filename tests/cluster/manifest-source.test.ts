@@ -152,3 +152,39 @@ test('a file deleted and written again, renamed into place, or in a new folder i
   renameSync(next, join(dir, 'sub'));
   assert.ok(await waiting, 'a folder renamed into place');
 });
+
+test('one edit in a folder of 500 files reads that file again, not the whole folder', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-src-'));
+  const source = new ManifestSource(dir);
+  for (let i = 0; i < 500; i++) writeFileSync(join(dir, `s${i}.yaml`), `${svc(`s${i}`)}---\n${svc(`t${i}`)}`);
+  const first = await source.sync();
+  assert.equal(first.changes.length, 1000);
+  assert.equal(first.filesRead, 500);
+  writeFileSync(join(dir, 's250.yaml'), svc('s250', 81));
+  const edit = await source.sync();
+  assert.deepEqual([edit.filesRead, edit.filesGone], [1, 0]);
+  assert.deepEqual(summary(edit), ['update Service default/s250 rv=1001', 'delete Service default/t250 rv=1002']);
+  rmSync(join(dir, 's7.yaml'));
+  const gone = await source.sync();
+  assert.deepEqual([gone.filesRead, gone.filesGone], [0, 1]);
+  assert.deepEqual(summary(gone), ['delete Service default/s7 rv=1003', 'delete Service default/t7 rv=1004']);
+  const idle = await source.sync();
+  assert.deepEqual([idle.filesRead, idle.filesGone, idle.changes.length], [0, 0, 0]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a duplicate takes over when the first definition goes, and is reported while it is ignored', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-src-'));
+  const source = new ManifestSource(dir);
+  writeFileSync(join(dir, 'a.yaml'), svc('tea', 1));
+  writeFileSync(join(dir, 'b.yaml'), svc('tea', 2));
+  const first = await source.sync();
+  assert.deepEqual(summary(first), ['add Service default/tea rv=1']);
+  assert.deepEqual(first.problems.map((p) => [p.file, p.message]), [['b.yaml', 'duplicate Service default/tea: already defined in a.yaml (document 0); this one is ignored']]);
+  rmSync(join(dir, 'a.yaml'));
+  const r = await source.sync();
+  assert.deepEqual(summary(r), ['update Service default/tea rv=2']);
+  assert.equal(((await source.get({ kind: 'Service', namespace: 'default', name: 'tea' }))!.spec as { ports: { port: number }[] }).ports[0]!.port, 2);
+  assert.deepEqual(r.problems, []);
+  rmSync(dir, { recursive: true, force: true });
+});

@@ -58,7 +58,9 @@ export class FolderApply {
     }
     if (!tellEach) terminal.say('loaded', summary(r.changes, reviewed.length));
     await sender.idle();
+    const reviewStart = performance.now();
     const verdicts = await this.review(reviewed);
+    const reviewMs = Math.round(performance.now() - reviewStart);
     if (this.stopped) return;
     let admitted = 0;
     for (const [i, c] of reviewed.entries()) {
@@ -75,7 +77,7 @@ export class FolderApply {
       if (!first) this.send(c);
     }
     if (first) {
-      if (!tellEach) terminal.say('admitted', `${admitted} of ${reviewed.length} reviewed objects`);
+      if (!tellEach) terminal.say('admitted', `${admitted} of ${reviewed.length} reviewed objects (${reviewMs} ms)`);
       await this.o.relist();
     }
     await sender.idle();

@@ -3,9 +3,9 @@ import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stat } from 'node:fs/promises';
-import { startLocal, type LocalMode } from './local-mode.ts';
-import { cafeBackends } from './echo-servers.ts';
+import type { LocalMode } from './local-mode.ts';
 import { ExitGuard } from './exit-guard.ts';
+import { applyLocalHeapDefaults } from './heap.ts';
 
 const exampleDir = fileURLToPath(new URL('../examples/cafe/', import.meta.url));
 
@@ -49,6 +49,9 @@ export async function main(argv: string[]): Promise<void> {
     console.log(usage);
     return;
   }
+  // Before the rest of local mode is loaded: the process may be replaced with the heap flags.
+  applyLocalHeapDefaults();
+  const [{ startLocal }, { cafeBackends }] = await Promise.all([import('./local-mode.ts'), import('./echo-servers.ts')]);
   const manifests = resolve(values.manifests ?? exampleDir);
   const isExample = manifests === resolve(exampleDir);
   if (!(await stat(manifests).catch(() => null))?.isDirectory()) throw new Error(`--manifests: ${manifests} is not a folder`);

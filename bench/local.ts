@@ -4,11 +4,15 @@
 //   - first_served_ms / all_served_ms: from the spawn until NGINX serves the first host / every host.
 //   - edit_to_served_ms_p50 (and p95): an Ingress file rewritten with a new path, until NGINX serves
 //     the new path (polled back to back), BENCH_EDITS times, one after the other.
+//   - edit_reload_ms_p50: of that, the NGINX reload as the agent reports it (its `applied ... in N ms`
+//     lines: nginx -t, the signal, until every worker serves the new version).
 //   - endpoint_edit_to_served_ms_p50 (and p95): an EndpointSlice rewritten to point at another
 //     backend, until NGINX routes to it: the same path without a reload (the Lua endpoint store).
 //   - rss_mb: the wharf local process's resident memory once everything is served and edited
 //     (rss_peak_mb: its high-water mark); NGINX's own processes are not counted.
-//   - cpu_ms_to_all_served: CPU time of the wharf local process until then (NGINX's not counted).
+//   - cpu_ms_to_all_served: CPU time of the wharf local process until then (NGINX's not counted);
+//     start_review_ms, start_reloads_ms: of the wall time, the start-up's admission reviews and
+//     NGINX reloads (the agent's `applied ... in N ms` lines, which run one after the other).
 //   - Floors measured in the same run: parse_ms, reading and parsing the folder alone (in this
 //     process, with wharf's own reader); nginx_t_ms, `nginx -t` of the configuration wharf rendered
 //     (what NGINX needs at least to load it; each edit of an Ingress is a reload, so it is the edit's
@@ -134,11 +138,16 @@ async function main(): Promise<void> {
     }
     const allServedMs = lastNewlyServedMs;
     const cpuAtAllServedMs = cpuMs(child.pid!);
+    // What wharf local said about its start: the reviews' time and the reloads' (serialized).
+    const startReviewMs = Number(/admitted .*\((\d+) ms\)/.exec(output)?.[1] ?? NaN);
+    const startReloadsMs = [...output.matchAll(/applied +config version \d+ in (\d+) ms/g)].reduce((a, m) => a + Number(m[1]), 0);
 
     // Edits, one at a time, each until NGINX serves the new path.
     await sleep(1000);
     const editMs: number[] = [];
+    const reloadMs: number[] = [];
     for (let k = 0; k < edits; k++) {
+      const said = output.length;
       const i = Math.floor(((k + 0.5) * apps) / edits);
       const path = `/edit-${k}`;
       const at = performance.now();
@@ -148,6 +157,9 @@ async function main(): Promise<void> {
         await sleep(2);
       }
       editMs.push(performance.now() - at);
+      // The agent's own account of the reload that applied it (nginx -t, the reload, the confirmation).
+      const reloads = [...output.slice(said).matchAll(/applied +config version \d+ in (\d+) ms/g)].map((m) => Number(m[1]));
+      if (reloads.length) reloadMs.push(reloads.reduce((a, b) => a + b, 0));
       await sleep(200);
     }
     // Endpoint edits: an EndpointSlice pointed at another backend (no reload: the Lua store).
@@ -178,6 +190,7 @@ async function main(): Promise<void> {
     if (test.status !== 0) throw new Error(`nginx -t failed: ${test.stderr}`);
     const floor = nodeStartMs + parseMs + nginxTMs;
     editMs.sort((a, b) => a - b);
+    reloadMs.sort((a, b) => a - b);
     endpointMs.sort((a, b) => a - b);
     const p50 = percentile(editMs, 50);
     const round = (n: number) => Math.round(n * 10) / 10;
@@ -190,6 +203,9 @@ async function main(): Promise<void> {
         edit_to_served_ms_p50: round(p50),
         edit_to_served_ms_p95: round(percentile(editMs, 95)),
         cpu_ms_to_all_served: round(cpuAtAllServedMs),
+        start_review_ms: startReviewMs,
+        start_reloads_ms: startReloadsMs,
+        edit_reload_ms_p50: round(percentile(reloadMs, 50)),
         endpoint_edit_to_served_ms_p50: round(percentile(endpointMs, 50)),
         endpoint_edit_to_served_ms_p95: round(percentile(endpointMs, 95)),
         rss_mb: round(rssMb),

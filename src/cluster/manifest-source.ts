@@ -137,7 +137,7 @@ export class ManifestSource implements ClusterReader {
    * quiet `debounceMs`, syncs and hands the result to `onSync`. Syncs never overlap: changes during
    * one are picked up by the next.
    */
-  watch(onSync: (r: SyncResult) => void | Promise<void>, onError: (e: unknown) => void, debounceMs = 100, rescanMs = 750): void {
+  watch(onSync: (r: SyncResult) => void | Promise<void>, onError: (e: unknown) => void, debounceMs = 50, rescanMs = 750): void {
     const schedule = () => {
       if (this.timer) clearTimeout(this.timer);
       this.timer = setTimeout(() => void run(), debounceMs);

@@ -44,13 +44,11 @@ export interface LocalMode {
 
 const WORKERS = 2;
 
-
 // The model's schemas, so a broken object is reported with its file and document, not by the handler.
 function schemaCheck(_kind: string, object: Record<string, unknown>): string | null {
   const parsed = parseObject(object);
   return parsed.ok ? null : parsed.problems.map((p) => p.message).join('; ');
 }
-
 
 /** Starts backends, the agent with NGINX, the handler and the manifest watcher, in that order. */
 export async function startLocal(o: LocalOptions): Promise<LocalMode> {

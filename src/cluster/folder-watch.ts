@@ -23,6 +23,7 @@ export class FolderWatch {
   private readonly watchers = new Map<string, FSWatcher>();
   private signature = '';
   private timer: NodeJS.Timeout | null = null;
+  private soon: NodeJS.Timeout | null = null;
   private scanning = false;
   private closed = false;
 
@@ -52,8 +53,17 @@ export class FolderWatch {
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.soon) clearTimeout(this.soon);
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
+  }
+
+  private rescanSoon(): void {
+    if (this.soon || this.closed) return;
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      void this.rescan();
+    }, 20);
   }
 
   // Compares the folder with the last scan; a difference is a change that a watch may have missed.
@@ -118,8 +128,9 @@ export class FolderWatch {
     try {
       const w = watch(dir, { persistent: false }, (event) => {
         this.o.onChange();
-        // A new or renamed folder needs its own watch: look now rather than at the next rescan.
-        if (event === 'rename') void this.rescan();
+        // A new or renamed folder needs its own watch: look soon rather than at the next rescan
+        // (once for a burst: copying 2,000 files in is 2,000 renames).
+        if (event === 'rename') this.rescanSoon();
       });
       w.on('error', () => {
         w.close();

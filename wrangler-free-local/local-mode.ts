@@ -9,6 +9,7 @@ import { waitOneGeneration } from '../src/agent/nginx-workers.ts';
 import { EventSender } from '../src/cluster/event-sender.ts';
 import { ManifestSource } from '../src/cluster/manifest-source.ts';
 import { defaultControllerSettings, parseObject } from '../src/model/index.ts';
+import { httpAgentClient } from '../src/handlers/agent-client.ts';
 import { startHandler, type RunningHandler } from '../src/handlers/serve.ts';
 import { AdmittedReader } from './admitted-reader.ts';
 import { startEchoServer, type EchoServer } from './echo-servers.ts';
@@ -73,7 +74,10 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
     for (const b of o.backends) started.push(await startEchoServer(b.name, b.port));
     if (o.backends.length) terminal.say('backends', o.backends.map((b) => `${b.name} on 127.0.0.1:${b.port}`).join(', '));
 
-    // The folder is read while NGINX starts; the handler's first list is this read.
+    // The folder is read, and its Ingresses reviewed, while NGINX starts; the handler's first list
+    // is this read. The agent joins the handler's fan-out only once the handler's view holds the
+    // whole folder, so that its first push is one complete batch (every fragment and endpoint set:
+    // one reload) rather than thousands of changes, one endpoint request each.
     const source = new ManifestSource(o.manifests, schemaCheck);
     const firstSync = source.sync();
     firstSync.catch(() => {}); // awaited below; a stop during start-up must not make it unhandled
@@ -91,9 +95,8 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       logger: terminal.logger('agent'),
     });
     started.push({ close: () => agent.stop() });
-    await agent.start();
-    await Promise.race([agent.whenReady, aborted(o.signal)]);
-    stillStarting();
+    const agentUp = agent.start().then(() => Promise.race([agent.whenReady, aborted(o.signal)]));
+    agentUp.catch(() => {}); // awaited below
 
     const first = await firstSync;
     stillStarting();
@@ -102,7 +105,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       host: '127.0.0.1',
       port: o.handlerPort,
       tls: null,
-      agents: [agent.apiUrl],
+      agents: [],
       agentService: null,
       agentToken,
       eventsToken,
@@ -129,6 +132,9 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
     });
     await (pending = applier.apply(first, true));
     stillStarting();
+    await agentUp;
+    stillStarting();
+    handler.fanout.setClients([httpAgentClient({ url: agent.apiUrl, token: agentToken })]);
     source.watch(
       (r) => (pending = pending.then(() => applier.apply(r, false))),
       (e) => terminal.say('error', `watching ${o.manifests}: ${(e as Error).message}`),

@@ -1,4 +1,5 @@
 // `wharf local`: local mode from the command line (what `npm start` runs).
+import module from 'node:module';
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +52,9 @@ export async function main(argv: string[]): Promise<void> {
   }
   // Before the rest of local mode is loaded: the process may be replaced with the heap flags.
   applyLocalHeapDefaults();
+  // Node's compile cache (in the work dir) spares most of compiling local mode's ~1,500 modules
+  // again at every start: about 0.5 s of CPU. NODE_DISABLE_COMPILE_CACHE turns it off.
+  module.enableCompileCache?.(join(resolve(values['work-dir']), 'compile-cache'));
   const [{ startLocal }, { cafeBackends }] = await Promise.all([import('./local-mode.ts'), import('./echo-servers.ts')]);
   const manifests = resolve(values.manifests ?? exampleDir);
   const isExample = manifests === resolve(exampleDir);

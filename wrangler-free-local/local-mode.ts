@@ -136,7 +136,8 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
     stillStarting();
     handler.fanout.setClients([httpAgentClient({ url: agent.apiUrl, token: agentToken })]);
     source.watch(
-      (r) => (pending = pending.then(() => applier.apply(r, false))),
+      // One apply at a time; one that failed (reported by onError) does not stop the next.
+      (r) => (pending = pending.catch(() => {}).then(() => applier.apply(r, false))),
       (e) => terminal.say('error', `watching ${o.manifests}: ${(e as Error).message}`),
     );
     o.signal?.removeEventListener('abort', abort);
@@ -147,7 +148,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       agent,
       terminal,
       settled: async () => {
-        await pending;
+        await pending.catch(() => {}); // a failed apply was reported where it failed
         await sender.idle();
         await handler.fanout.idle();
         // Pushed is not applied: wait for the agent to confirm what it was given.

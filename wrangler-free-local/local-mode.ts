@@ -7,12 +7,14 @@ import { join } from 'node:path';
 import { Agent } from '../src/agent/agent.ts';
 import { waitOneGeneration } from '../src/agent/nginx-workers.ts';
 import { EventSender } from '../src/cluster/event-sender.ts';
-import { ManifestSource, type ResourceChange, type SyncResult } from '../src/cluster/manifest-source.ts';
+import { ManifestSource } from '../src/cluster/manifest-source.ts';
 import { defaultControllerSettings, parseObject } from '../src/model/index.ts';
 import { headersMoreModule } from '../src/agent/nginx-install.ts';
+import { httpAgentClient } from '../src/handlers/agent-client.ts';
 import { startHandler, type RunningHandler } from '../src/handlers/serve.ts';
-import { reviewIngress } from './admission-gate.ts';
+import { AdmittedReader } from './admitted-reader.ts';
 import { startEchoServer, type EchoServer } from './echo-servers.ts';
+import { FolderApply } from './folder-apply.ts';
 import { Terminal } from './terminal.ts';
 
 export interface LocalOptions {
@@ -28,6 +30,8 @@ export interface LocalOptions {
   /** Echo servers to start as backends, e.g. the cafe example's. */
   backends: { name: string; port: number }[];
   out: (line: string) => void;
+  /** Aborting it stops start-up where it is: what started so far is stopped, and startLocal rejects. */
+  signal?: AbortSignal;
 }
 
 export interface LocalMode {
@@ -42,29 +46,42 @@ export interface LocalMode {
 
 const WORKERS = 2;
 
-const EVENT_TYPE = { add: 'io.wharf.resource.add', update: 'io.wharf.resource.update', delete: 'io.wharf.resource.delete' } as const;
-
 // The model's schemas, so a broken object is reported with its file and document, not by the handler.
 function schemaCheck(_kind: string, object: Record<string, unknown>): string | null {
   const parsed = parseObject(object);
   return parsed.ok ? null : parsed.problems.map((p) => p.message).join('; ');
 }
 
-const where = (c: { file: string; index: number }) => (c.index >= 0 ? `${c.file} #${c.index}` : c.file);
-
 /** Starts backends, the agent with NGINX, the handler and the manifest watcher, in that order. */
 export async function startLocal(o: LocalOptions): Promise<LocalMode> {
   await mkdir(o.workDir, { recursive: true });
   const terminal = new Terminal(o.out, join(o.workDir, 'wharf.log'));
-  const started: { close(): Promise<void> }[] = [];
-  const close = async () => {
-    for (const s of started.reverse()) await s.close().catch(() => {});
-    await terminal.close();
+  const started = new StartedParts();
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      await started.closeAll();
+      await terminal.close();
+    })());
+  // A stop during start-up stops what runs now (the agent stops an NGINX still starting), and
+  // whatever finishes starting later is stopped as it is added.
+  const abort = () => void close();
+  o.signal?.addEventListener('abort', abort, { once: true });
+  const stillStarting = () => {
+    if (o.signal?.aborted) throw new Error('stopped during start-up');
   };
   try {
+    stillStarting();
     for (const b of o.backends) started.push(await startEchoServer(b.name, b.port));
     if (o.backends.length) terminal.say('backends', o.backends.map((b) => `${b.name} on 127.0.0.1:${b.port}`).join(', '));
 
+    // The folder is read, and its Ingresses reviewed, while NGINX starts; the handler's first list
+    // is this read. The agent joins the handler's fan-out only once the handler's view holds the
+    // whole folder, so that its first push is one complete batch (every fragment and endpoint set:
+    // one reload) rather than thousands of changes, one endpoint request each.
+    const source = new ManifestSource(o.manifests, schemaCheck);
+    const firstSync = source.sync();
+    firstSync.catch(() => {}); // awaited below; a stop during start-up must not make it unhandled
     const agentToken = randomBytes(24).toString('hex');
     const eventsToken = randomBytes(24).toString('hex');
     const agent = new Agent({
@@ -79,58 +96,52 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       logger: terminal.logger('agent'),
     });
     started.push({ close: () => agent.stop() });
-    await agent.start();
-    await agent.whenReady;
+    const agentUp = agent.start().then(() => Promise.race([agent.whenReady, aborted(o.signal)]));
+    agentUp.catch(() => {}); // awaited below
 
-    const source = new ManifestSource(o.manifests, schemaCheck);
+    const first = await firstSync;
+    stillStarting();
+    const reader = new AdmittedReader(source);
     const handler: RunningHandler = await startHandler({
       host: '127.0.0.1',
       port: o.handlerPort,
       tls: null,
-      agents: [agent.apiUrl],
+      agents: [],
       agentService: null,
       agentToken,
       eventsToken,
       relistIntervalMs: 60_000,
       controller: { ...defaultControllerSettings, watchIngressWithoutClass: true, headersMore: headersMoreModule() !== null },
-      reader: source,
+      reader,
       log: terminal.logger('handler'),
     });
     started.push(handler);
+    stillStarting();
     const sender = new EventSender({ url: `${handler.url}/events`, source: 'wharf/local', token: eventsToken, log: terminal.logger('events') });
     started.push({ close: async () => sender.close() });
 
-    const send = (c: ResourceChange) => sender.send({ key: `${c.kind}/${c.key}`, type: EVENT_TYPE[c.type], subject: `${c.kind}/${c.key}`, data: c.object });
-    // Everything but Ingresses first, so the webhook judges Ingresses against their Services and
-    // Secrets; then each Ingress through the webhook, as `kubectl apply` would.
-    const apply = async (r: SyncResult, first: boolean) => {
-      for (const p of r.problems) terminal.say(p.severity === 'error' ? 'broken' : 'note', `${p.index !== undefined ? `${p.file} #${p.index}` : p.file}: ${p.message}`);
-      const verb = (c: ResourceChange) => (first ? 'loaded' : `${c.type === 'add' ? 'added' : c.type === 'update' ? 'updated' : 'deleted'}`);
-      for (const c of r.changes.filter((c) => c.kind !== 'Ingress' || c.type === 'delete')) {
-        terminal.say(verb(c), `${c.kind} ${c.key} (${where(c)})${c.kind === 'EndpointSlice' && !first ? ': endpoints only, no reload' : ''}`);
-        send(c);
-      }
-      await sender.idle();
-      for (const c of r.changes.filter((c) => c.kind === 'Ingress' && c.type !== 'delete')) {
-        const verdict = await reviewIngress(handler.url, c.object, c.previous);
-        if (!verdict.allowed) {
-          source.reject(c);
-          terminal.say('rejected', `Ingress ${c.key} (${where(c)}): ${verdict.message}${c.previous ? '; the previous version keeps serving' : ''}`);
-          continue;
-        }
-        terminal.say(verb(c), `Ingress ${c.key} (${where(c)})`);
-        for (const w of verdict.warnings) terminal.say('warning', `Ingress ${c.key}: ${w}`);
-        send(c);
-      }
-      await sender.idle();
-    };
-    await apply(await source.sync(), true);
+    const applier = new FolderApply({ source, reader, handlerUrl: handler.url, relist: () => handler.handler.relist(), sender, terminal });
+    // Stopping ends the work in progress first (no new review or event), so that the handler's
+    // server, stopped next, has no request in flight to wait for.
     let pending = Promise.resolve();
+    started.push({
+      close: async () => {
+        source.close();
+        applier.stop();
+        await pending.catch(() => {});
+      },
+    });
+    await (pending = applier.apply(first, true));
+    stillStarting();
+    await agentUp;
+    stillStarting();
+    handler.fanout.setClients([httpAgentClient({ url: agent.apiUrl, token: agentToken })]);
     source.watch(
-      (r) => (pending = pending.then(() => apply(r, false))),
+      // One apply at a time; one that failed (reported by onError) does not stop the next.
+      (r) => (pending = pending.catch(() => {}).then(() => applier.apply(r, false))),
       (e) => terminal.say('error', `watching ${o.manifests}: ${(e as Error).message}`),
     );
-    started.push({ close: async () => source.close() });
+    o.signal?.removeEventListener('abort', abort);
 
     return {
       handlerUrl: handler.url,
@@ -138,7 +149,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       agent,
       terminal,
       settled: async () => {
-        await pending;
+        await pending.catch(() => {}); // a failed apply was reported where it failed
         await sender.idle();
         await handler.fanout.idle();
         // Pushed is not applied: wait for the agent to confirm what it was given.
@@ -152,7 +163,26 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       close,
     };
   } catch (e) {
+    o.signal?.removeEventListener('abort', abort);
     await close();
-    throw e;
+    throw o.signal?.aborted ? new Error('stopped during start-up', { cause: e }) : e;
   }
 }
+
+// What startLocal started, stopped in reverse order; a part added once stopping began is stopped at once.
+class StartedParts {
+  private readonly parts: { close(): Promise<void> }[] = [];
+  private closed = false;
+
+  push(part: { close(): Promise<void> }): void {
+    if (this.closed) void part.close().catch(() => {});
+    else this.parts.push(part);
+  }
+
+  async closeAll(): Promise<void> {
+    this.closed = true;
+    for (const p of this.parts.reverse()) await p.close().catch(() => {});
+  }
+}
+
+const aborted = (signal?: AbortSignal) => new Promise<void>((r) => (signal?.aborted ? r() : signal?.addEventListener('abort', () => r(), { once: true })));

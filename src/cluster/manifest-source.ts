@@ -1,9 +1,10 @@
 // Local mode's event source: watches a folder of manifests and turns every change into the
 // add/update/delete a cluster's event source would report, with resourceVersions it assigns. It is
 // also the handler's ClusterReader (start-up list, relists), answering from the same state.
-import { watch, type FSWatcher } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import { readManifests, type ManifestObject, type ManifestProblem } from './manifests.ts';
+import { FolderWatch } from './folder-watch.ts';
+import { ManifestFolder, type ObjectCheck } from './manifest-folder.ts';
+import type { ManifestProblem } from './manifests.ts';
 import { CLUSTER_SCOPED, type ClusterReader, type Kind, type KindList, type KubeObject, type ObjectKey } from './view.ts';
 
 export interface ResourceChange {
@@ -23,10 +24,12 @@ export interface ResourceChange {
 export interface SyncResult {
   changes: ResourceChange[];
   problems: ManifestProblem[];
+  /** Files read (new or changed since the last sync) and files gone: the work this sync did. */
+  filesRead: number;
+  filesGone: number;
 }
 
-/** Checks an object beyond its envelope (the model's schemas); returns a reason, or null when valid. */
-export type ObjectCheck = (kind: Kind, object: Record<string, unknown>) => string | null;
+export type { ObjectCheck };
 
 interface Held {
   kind: Kind;
@@ -43,19 +46,19 @@ interface Held {
 /** The manifests of one folder as a tiny, versioned API server. */
 export class ManifestSource implements ClusterReader {
   readonly dir: string;
-  private readonly check: ObjectCheck;
+  private readonly folder: ManifestFolder;
   private readonly held = new Map<string, Held>();
   /** Content a gate (the admission webhook) refused, by object: not offered again until it changes. */
   private readonly refused = new Map<string, Record<string, unknown>>();
   private version = 0;
-  private watcher: FSWatcher | null = null;
+  private watcher: FolderWatch | null = null;
   private timer: NodeJS.Timeout | null = null;
   private syncing: Promise<SyncResult> | null = null;
   private again = false;
 
   constructor(dir: string, check: ObjectCheck = () => null) {
     this.dir = dir;
-    this.check = check;
+    this.folder = new ManifestFolder(dir, check);
   }
 
   /** The latest resourceVersion assigned: a list's version. */
@@ -90,59 +93,51 @@ export class ManifestSource implements ClusterReader {
   }
 
   /**
-   * Reads the folder again and returns what changed since the last sync. Objects that a broken
-   * file or an invalid document held before are kept: a broken manifest changes nothing running.
+   * Reads what changed in the folder since the last sync (only the files that changed: see
+   * ManifestFolder) and returns the resulting changes of objects. Objects that a broken file or an
+   * invalid document held before are kept: a broken manifest changes nothing running.
    */
   async sync(): Promise<SyncResult> {
-    const read = await readManifests(this.dir);
-    const problems = [...read.problems];
-    const next = new Map<string, ManifestObject>();
-    for (const o of read.objects) {
-      const reason = this.check(o.kind, o.object);
-      if (reason) {
-        problems.push({ file: o.file, index: o.index, severity: 'error', message: `${o.kind} ${o.key}: ${reason}` });
-        read.brokenFiles.add(o.file);
-        const previous = this.held.get(`${o.kind}/${o.key}`);
-        if (previous) next.set(`${o.kind}/${o.key}`, { ...o, object: previous.written });
+    const { dirty, problems, filesRead, filesGone } = await this.folder.refresh();
+    const candidates = [...dirty].map((id) => ({ id, found: this.folder.winner(id) }));
+    // In file and document order, as the folder reads; objects that are gone last.
+    candidates.sort((a, b) => (!a.found || !b.found ? (a.found ? -1 : b.found ? 1 : 0) : a.found.file < b.found.file ? -1 : a.found.file > b.found.file ? 1 : a.found.index - b.found.index));
+    const changes: ResourceChange[] = [];
+    const deletes: ResourceChange[] = [];
+    for (const { id, found } of candidates) {
+      const before = this.held.get(id);
+      let next: { kind: Kind; key: string; object: Record<string, unknown>; file: string; index: number } | null = null;
+      if (found && !found.invalid) next = found;
+      else if (found && before) next = { ...found, object: before.written };
+      else if (!found && before && this.folder.isBroken(before.file)) next = { kind: before.kind, key: before.key, object: before.written, file: before.file, index: -1 };
+      if (!next) {
+        this.refused.delete(id);
+        if (!before || found) continue;
+        this.held.delete(id);
+        deletes.push({ type: 'delete', kind: before.kind, key: before.key, object: this.stamp(before.written, before.served), previous: before.served, file: before.file, index: -1 });
         continue;
       }
-      next.set(`${o.kind}/${o.key}`, o);
-    }
-    // Keep what broken files held before, unless it now lives elsewhere.
-    for (const [id, h] of this.held) {
-      if (!next.has(id) && read.brokenFiles.has(h.file)) {
-        next.set(id, { kind: h.kind, key: h.key, object: h.written, file: h.file, index: -1 });
-      }
-    }
-    const changes: ResourceChange[] = [];
-    for (const [id, o] of next) {
-      const before = this.held.get(id);
-      if (before && isDeepStrictEqual(before.written, o.object)) {
-        before.file = o.file;
+      if (before && isDeepStrictEqual(before.written, next.object)) {
+        before.file = next.file;
         this.refused.delete(id);
         continue;
       }
       const refused = this.refused.get(id);
-      if (refused && isDeepStrictEqual(refused, o.object)) continue;
+      if (refused && isDeepStrictEqual(refused, next.object)) continue;
       this.refused.delete(id);
-      const served = this.stamp(o.object, before?.served);
-      this.held.set(id, { kind: o.kind, key: o.key, file: o.file, written: o.object, served, previousWritten: before?.written });
-      changes.push({ type: before ? 'update' : 'add', kind: o.kind, key: o.key, object: served, previous: before?.served ?? null, file: o.file, index: o.index });
+      const served = this.stamp(next.object, before?.served);
+      this.held.set(id, { kind: next.kind, key: next.key, file: next.file, written: next.object, served, previousWritten: before?.written });
+      changes.push({ type: before ? 'update' : 'add', kind: next.kind, key: next.key, object: served, previous: before?.served ?? null, file: next.file, index: next.index });
     }
-    for (const id of this.refused.keys()) if (!next.has(id)) this.refused.delete(id);
-    for (const [id, h] of this.held) {
-      if (next.has(id)) continue;
-      this.held.delete(id);
-      changes.push({ type: 'delete', kind: h.kind, key: h.key, object: this.stamp(h.written, h.served), previous: h.served, file: h.file, index: -1 });
-    }
-    return { changes, problems };
+    return { changes: [...changes, ...deletes], problems, filesRead, filesGone };
   }
 
   /**
-   * Watches the folder; after a quiet `debounceMs`, syncs and hands the result to `onSync`.
-   * Syncs never overlap: changes during one are picked up by the next.
+   * Watches the folder (every folder's entries, and a periodic rescan: see FolderWatch); after a
+   * quiet `debounceMs`, syncs and hands the result to `onSync`. Syncs never overlap: changes during
+   * one are picked up by the next.
    */
-  watch(onSync: (r: SyncResult) => void | Promise<void>, onError: (e: unknown) => void, debounceMs = 100): void {
+  watch(onSync: (r: SyncResult) => void | Promise<void>, onError: (e: unknown) => void, debounceMs = 50, rescanMs = 750): void {
     const schedule = () => {
       if (this.timer) clearTimeout(this.timer);
       this.timer = setTimeout(() => void run(), debounceMs);
@@ -165,8 +160,8 @@ export class ManifestSource implements ClusterReader {
         }
       }
     };
-    this.watcher = watch(this.dir, { recursive: true }, schedule);
-    this.watcher.on('error', onError);
+    this.watcher = new FolderWatch(this.dir, { onChange: schedule, onError, rescanMs });
+    this.watcher.start().catch(onError);
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 // The manifest folder as a versioned source of changes: what local mode turns into CloudEvents.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManifestSource, type SyncResult } from '../../src/cluster/manifest-source.ts';
@@ -91,5 +91,100 @@ test('watching the folder reports a change made to a file', async (t) => {
   writeFileSync(join(dir, 'new.yaml'), svc('milk'));
   const r = await seen;
   assert.deepEqual(summary(r), ['add Service default/milk rv=1']);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a file deleted and written again, renamed into place, or in a new folder is seen every time (the recursive watch lost them)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-src-'));
+  const source = new ManifestSource(dir);
+  writeFileSync(join(dir, 'a.yaml'), svc('tea', 1));
+  await source.sync();
+  const ports = new Map<string, number>();
+  let changed = () => {};
+  source.watch(
+    (r) => {
+      for (const c of r.changes) ports.set(c.key, c.type === 'delete' ? 0 : (c.object.spec as { ports: { port: number }[] }).ports[0]!.port);
+      changed();
+    },
+    (e) => assert.fail(String(e)),
+    20,
+  );
+  t.after(() => {
+    source.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const seen = (key: string, port: number) =>
+    new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 3000);
+      const check = () => {
+        if (ports.get(key) !== port) return;
+        clearTimeout(timer);
+        resolve(true);
+      };
+      changed = check;
+      check();
+    });
+  const steps: [string, number, () => void][] = [];
+  for (let i = 0; i < 4; i++) {
+    const p = 10 + i * 3;
+    steps.push([`delete and write again (${i})`, p, () => (rmSync(join(dir, 'a.yaml')), writeFileSync(join(dir, 'a.yaml'), svc('tea', p)))]);
+    steps.push([`rename into place (${i})`, p + 1, () => (writeFileSync(join(dir, '.a.yaml.tmp'), svc('tea', p + 1)), renameSync(join(dir, '.a.yaml.tmp'), join(dir, 'a.yaml')))]);
+    steps.push([`edit (${i})`, p + 2, () => writeFileSync(join(dir, 'a.yaml'), svc('tea', p + 2))]);
+  }
+  for (const [what, port, act] of steps) {
+    const waiting = seen('default/tea', port);
+    act();
+    assert.ok(await waiting, `${what}: port ${port} not seen (last seen ${ports.get('default/tea')})`);
+  }
+  // A folder made after the watch started, a file written in it, and a folder renamed into place.
+  mkdirSync(join(dir, 'sub'));
+  let waiting = seen('default/milk', 1);
+  writeFileSync(join(dir, 'sub', 'm.yaml'), svc('milk', 1));
+  assert.ok(await waiting, 'a file in a new folder');
+  waiting = seen('default/milk', 2);
+  writeFileSync(join(dir, 'sub', 'm.yaml'), svc('milk', 2));
+  assert.ok(await waiting, 'an edit in a new folder');
+  mkdirSync(join(tmpdir(), `${dir.split('/').pop()}-next`));
+  const next = join(tmpdir(), `${dir.split('/').pop()}-next`);
+  writeFileSync(join(next, 'm.yaml'), svc('milk', 3));
+  waiting = seen('default/milk', 3);
+  rmSync(join(dir, 'sub'), { recursive: true });
+  renameSync(next, join(dir, 'sub'));
+  assert.ok(await waiting, 'a folder renamed into place');
+});
+
+test('one edit in a folder of 500 files reads that file again, not the whole folder', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-src-'));
+  const source = new ManifestSource(dir);
+  for (let i = 0; i < 500; i++) writeFileSync(join(dir, `s${i}.yaml`), `${svc(`s${i}`)}---\n${svc(`t${i}`)}`);
+  const first = await source.sync();
+  assert.equal(first.changes.length, 1000);
+  assert.equal(first.filesRead, 500);
+  writeFileSync(join(dir, 's250.yaml'), svc('s250', 81));
+  const edit = await source.sync();
+  assert.deepEqual([edit.filesRead, edit.filesGone], [1, 0]);
+  assert.deepEqual(summary(edit), ['update Service default/s250 rv=1001', 'delete Service default/t250 rv=1002']);
+  rmSync(join(dir, 's7.yaml'));
+  const gone = await source.sync();
+  assert.deepEqual([gone.filesRead, gone.filesGone], [0, 1]);
+  assert.deepEqual(summary(gone), ['delete Service default/s7 rv=1003', 'delete Service default/t7 rv=1004']);
+  const idle = await source.sync();
+  assert.deepEqual([idle.filesRead, idle.filesGone, idle.changes.length], [0, 0, 0]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a duplicate takes over when the first definition goes, and is reported while it is ignored', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-src-'));
+  const source = new ManifestSource(dir);
+  writeFileSync(join(dir, 'a.yaml'), svc('tea', 1));
+  writeFileSync(join(dir, 'b.yaml'), svc('tea', 2));
+  const first = await source.sync();
+  assert.deepEqual(summary(first), ['add Service default/tea rv=1']);
+  assert.deepEqual(first.problems.map((p) => [p.file, p.message]), [['b.yaml', 'duplicate Service default/tea: already defined in a.yaml (document 0); this one is ignored']]);
+  rmSync(join(dir, 'a.yaml'));
+  const r = await source.sync();
+  assert.deepEqual(summary(r), ['update Service default/tea rv=2']);
+  assert.equal(((await source.get({ kind: 'Service', namespace: 'default', name: 'tea' }))!.spec as { ports: { port: number }[] }).ports[0]!.port, 2);
+  assert.deepEqual(r.problems, []);
   rmSync(dir, { recursive: true, force: true });
 });

@@ -29,9 +29,12 @@ export function processesUnder(dir: string): number[] {
   return pids;
 }
 
-/** Starts `wharf local ARGS` (with `--work-dir workDir`) and waits until it printed `ready`. */
-export async function startWharfLocal(args: string[], workDir: string, ready: RegExp): Promise<LocalProcess> {
-  const child = spawn(process.execPath, ['src/cli.ts', 'local', ...args, '--work-dir', workDir], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `wharf local ARGS` (with `--work-dir workDir`) and waits until it printed `ready`.
+ * `nodeArgs` go to node before the script (e.g. `--import` of a test's fault injector).
+ */
+export async function startWharfLocal(args: string[], workDir: string, ready: RegExp, nodeArgs: string[] = []): Promise<LocalProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, 'src/cli.ts', 'local', ...args, '--work-dir', workDir], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));

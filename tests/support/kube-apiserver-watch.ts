@@ -83,7 +83,9 @@ export class WatchHub {
   }
 
   #send(w: Watcher, type: string, object: Obj): void {
-    if (!w.res.writableEnded) w.res.write(JSON.stringify({ type, object }) + '\n');
+    // A watch at another version than the stored one gets objects at its version (CRDs: strategy None).
+    const sent = w.def.version && type !== 'ERROR' ? { ...object, apiVersion: apiVersionOf(w.def) } : object;
+    if (!w.res.writableEnded) w.res.write(JSON.stringify({ type, object: sent }) + '\n');
   }
 
   /** One write as a watcher sees it through its selectors (entering or leaving them included). */

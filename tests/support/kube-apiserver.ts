@@ -3,7 +3,9 @@
 // consistent snapshot, chunked watch streams (ADDED/MODIFIED/DELETED/BOOKMARK, replay from a
 // resourceVersion, selector transitions), 410 Gone for compacted revisions (as an ERROR event, as
 // the watch cache sends it, or as HTTP 410), the status subresource (GET/PUT/PATCH, merge and JSON
-// patch, resourceVersion preconditions), Events and Leases. It refuses what the real one refuses, so
+// patch, resourceVersion preconditions), Events, Leases, Namespaces, and the Gateway API's CRDs
+// (kube-apiserver-crds.ts: every served version, validated against their schemas; `gatewayApi:
+// false` serves a cluster without them, 404 for the group). It refuses what the real one refuses, so
 // what passes here is what a cluster accepts. Tests write objects through its test API (`put`,
 // `remove`, `compact`, `bookmark`, `dropWatches`) and read what clients wrote (`requests`,
 // `statusWrites`, `list('Event')`). Tests only: never imported from src/.
@@ -12,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { applyPatch, PatchError } from './kube-apiserver-patch.ts';
+import { gatewayApiResources } from './kube-apiserver-crds.ts';
 import { ApiError, apiVersionOf, conflict, DNS1123_SUBDOMAIN, gone, notFound, qualified, RESOURCES, selectorMatcher, type ResourceDef } from './kube-apiserver-resources.ts';
 import { keyOf, VersionedStore, type Obj } from './kube-apiserver-store.ts';
 import { WatchHub } from './kube-apiserver-watch.ts';
@@ -49,6 +52,8 @@ export interface FakeApiServerOptions {
   tokens?: string[];
   /** Send a BOOKMARK to watches that allow them this often (default: only when `bookmark()` is called). */
   bookmarkEveryMs?: number;
+  /** Serve the Gateway API CRDs (default true; false: a cluster without them, the group answers 404). */
+  gatewayApi?: boolean;
 }
 
 type Fault = { when: (r: { method: string; path: string; query: URLSearchParams; user: string }) => boolean; status: number; times: number; asWatchEvent: boolean };
@@ -62,6 +67,8 @@ export class FakeApiServer {
   goneAsHttp = false;
   /** Called before each request is served (tests write objects or compact between two pages of a list). */
   onRequest?: (request: RequestRecord) => void;
+  /** The Gateway API CRDs are installed (switch it at any time: objects stay stored, as a CRD's do while it is reinstalled). */
+  gatewayApi: boolean;
   url = '';
   #server: http.Server;
   #watches: WatchHub;
@@ -71,6 +78,7 @@ export class FakeApiServer {
 
   private constructor(options: FakeApiServerOptions) {
     this.#tokens = options.tokens ? new Set(options.tokens) : undefined;
+    this.gatewayApi = options.gatewayApi ?? true;
     this.#server = http.createServer((req, res) => void this.#handle(req, res));
     this.#watches = new WatchHub(this.store);
     if (options.bookmarkEveryMs) this.#bookmarkTimer = setInterval(() => this.bookmark(), options.bookmarkEveryMs);
@@ -94,8 +102,7 @@ export class FakeApiServer {
 
   /** Creates or replaces an object as a client with full rights would (status included). */
   put(object: Obj): Obj {
-    const def = this.#defOfKind(object.kind);
-    if (object.apiVersion && object.apiVersion !== apiVersionOf(def)) throw new Error(`${object.kind} is served as ${apiVersionOf(def)}, not ${object.apiVersion}`);
+    const def = this.#servedAt(this.#defOfKind(object.kind), object.apiVersion);
     const namespace = def.namespaced ? (object.metadata?.namespace ?? 'default') : '';
     const current = this.store.current(def.plural, keyOf(namespace, object.metadata.name));
     const stamped = this.#stamp(def, namespace, structuredClone(object), current, 'all');
@@ -187,10 +194,30 @@ export class FakeApiServer {
   // ---------------------------------------------------------------------------------------------
   // HTTP
 
+  /** What is served now: the built-in kinds, and the Gateway API's while its CRDs are installed. */
+  #resources(): ResourceDef[] {
+    return this.gatewayApi ? [...RESOURCES, ...gatewayApiResources()] : RESOURCES;
+  }
+
   #defOfKind(kind: string): ResourceDef {
-    const def = RESOURCES.find((d) => d.kind === kind);
-    if (!def) throw new Error(`the fake API server does not serve ${kind}`);
+    const def = this.#resources().find((d) => d.kind === kind);
+    if (!def) throw new Error(`the fake API server does not serve ${kind}${gatewayApiResources().some((d) => d.kind === kind) ? ' (gatewayApi is false)' : ''}`);
     return def;
+  }
+
+  /** The def as one request sees it: at the version of `apiVersion` (default: the stored one). */
+  #servedAt(def: ResourceDef, apiVersion?: string): ResourceDef {
+    if (!apiVersion) return def;
+    const version = def.group ? apiVersion.slice(def.group.length + 1) : apiVersion;
+    if (!apiVersion.startsWith(def.group ? `${def.group}/` : '') || !(def.versions ?? ['v1']).includes(version)) {
+      throw new Error(`${def.kind} is served as ${(def.versions ?? ['v1']).map((v) => apiVersionOf({ ...def, version: v })).join(', ')}, not ${apiVersion}`);
+    }
+    return { ...def, version };
+  }
+
+  /** An object as a request at another version than the stored one gets it (the CRDs convert with strategy None). */
+  #out(def: ResourceDef, object: Obj): Obj {
+    return def.version ? { ...object, apiVersion: apiVersionOf(def) } : object;
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -245,20 +272,24 @@ export class FakeApiServer {
     const parts = url.pathname.split('/').filter(Boolean);
     let rest: string[];
     let group: string;
+    let version = 'v1';
     if (parts[0] === 'api' && parts[1] === 'v1') {
       group = '';
       rest = parts.slice(2);
-    } else if (parts[0] === 'apis' && parts.length >= 3 && parts[2] === 'v1') {
+    } else if (parts[0] === 'apis' && parts.length >= 3) {
       group = parts[1]!;
+      version = parts[2]!;
       rest = parts.slice(3);
     } else throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
     let namespace = '';
-    if (rest[0] === 'namespaces' && rest.length >= 3) {
+    // `/api/v1/namespaces/NAME/status` is a Namespace's status, not a resource `status` in NAME.
+    if (rest[0] === 'namespaces' && rest.length >= 3 && !(group === '' && rest.length === 3 && rest[2] === 'status')) {
       namespace = decodeURIComponent(rest[1]!);
       rest = rest.slice(2);
     }
     const [plural, rawName, sub, ...extra] = rest;
-    const def = RESOURCES.find((d) => d.plural === plural && d.group === group);
+    const found = this.#resources().find((d) => d.plural === plural && d.group === group && (d.versions ?? ['v1']).includes(version));
+    const def = found && found.versions ? { ...found, version } : found;
     if (!def || extra.length || (sub && (sub !== 'status' || !def.status))) {
       throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
     }
@@ -274,7 +305,7 @@ export class FakeApiServer {
         }
         return this.#json(res, 200, this.#list(def, namespace, url.searchParams));
       }
-      if (method === 'POST' && (namespace || !def.namespaced)) return this.#json(res, 201, this.#create(def, namespace, this.#parse(body)));
+      if (method === 'POST' && (namespace || !def.namespaced)) return this.#json(res, 201, this.#out(def, this.#create(def, namespace, this.#parse(body))));
       throw new ApiError(405, 'MethodNotAllowed', `${method} is not supported on ${qualified(def)}`);
     }
     if (def.namespaced && !namespace) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
@@ -282,7 +313,7 @@ export class FakeApiServer {
     const current = this.store.current(def.plural, key);
     if (method === 'GET') {
       if (!current) throw notFound(def, name);
-      return this.#json(res, 200, current);
+      return this.#json(res, 200, this.#out(def, current));
     }
     if (method === 'DELETE') {
       if (!current) throw notFound(def, name);
@@ -300,7 +331,7 @@ export class FakeApiServer {
       if (result.written && sub === 'status') {
         this.statusWrites.push({ kind: def.kind, namespace, name, user: ctx.user, method, contentType: ctx.contentType, status: result.object.status ?? {}, resourceVersion: result.object.metadata.resourceVersion, at: Date.now() });
       }
-      return this.#json(res, 200, result.object);
+      return this.#json(res, 200, this.#out(def, result.object));
     }
     throw new ApiError(405, 'MethodNotAllowed', `${method} is not supported on ${qualified(def)}`);
   }
@@ -327,6 +358,7 @@ export class FakeApiServer {
       object.metadata.generation = current ? (current.metadata.generation ?? 1) + (changed && part !== 'status' ? 1 : 0) : 1;
     }
     delete object.metadata.resourceVersion;
+    def.prepare?.(object);
     const problems = def.validate?.(object, namespace) ?? [];
     if (problems.length) {
       throw new ApiError(422, 'Invalid', `${def.kind}${def.group ? `.${def.group}` : ''} "${object.metadata.name}" is invalid: ${problems.join(', ')}`, {
@@ -336,6 +368,8 @@ export class FakeApiServer {
         causes: problems.map((p) => ({ reason: 'FieldValueInvalid', message: p, field: p.split(':')[0] })),
       });
     }
+    // Kept at the storage version, whichever version it was written at.
+    object.apiVersion = apiVersionOf({ ...def, version: undefined });
     return object;
   }
 

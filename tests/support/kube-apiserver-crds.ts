@@ -1,0 +1,188 @@
+// CustomResourceDefinitions as the fake API server serves them: each CRD file becomes a ResourceDef
+// (group, plural, scope, every served version, the status subresource) whose validation is what
+// the real API server does with a CRD's structural schema on every write, main resource and status
+// alike: unknown fields pruned, defaults applied, then the OpenAPI v3 schema checked (types, enums,
+// patterns, lengths, item and property counts, required fields, formats, and the list types
+// `map` and `set`: duplicate keys are refused). Messages follow the API server's wording
+// (`spec.hostnames[0]: Invalid value: "x": spec.hostnames[0] in body should match '…'`).
+//
+// Not enforced, and why: the CEL rules (`x-kubernetes-validations`: would need a CEL interpreter),
+// ratcheting (the real server lets an unchanged invalid value through an update; here every write
+// is checked in full), and `x-kubernetes-map-type` (a merge hint for server-side apply, which this
+// server does not implement). Tests only: never imported from src/.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { parse } from 'yaml';
+import type { ResourceDef } from './kube-apiserver-resources.ts';
+import type { Obj } from './kube-apiserver-store.ts';
+
+/** The Gateway API CRDs (standard channel, v1.6.1), beside the repository (`../shared`). */
+export const GATEWAY_API_CRDS = join(import.meta.dirname, '..', '..', '..', 'shared', 'gateway-api', 'crds', 'standard');
+
+/** The kinds wharf reads from the Gateway API, by CRD file. */
+export const GATEWAY_API_FILES = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'referencegrants'].map((p) => `gateway.networking.k8s.io_${p}.yaml`);
+
+type Schema = Obj;
+
+const RFC3339 = /^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)$/;
+
+function newAjv(): Ajv {
+  // The API server's regular expressions are Go's (RE2): no `u` flag, which refuses escapes RE2 allows.
+  const ajv = new Ajv({ strict: false, allErrors: true, useDefaults: true, code: { regExp: ((s: string, f: string) => new RegExp(s, f.replace('u', ''))) as never } });
+  ajv.addFormat('date-time', RFC3339);
+  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
+  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
+  ajv.addFormat('ipv4', (s: string) => isIP(s) === 4);
+  ajv.addFormat('ipv6', (s: string) => isIP(s) === 6);
+  ajv.addKeyword({
+    keyword: 'x-kubernetes-list-type',
+    type: 'array',
+    errors: true,
+    validate: function listType(this: unknown, kind: string, data: unknown[], parent?: Schema) {
+      if (kind !== 'map' && kind !== 'set') return true;
+      const keys: string[] = parent?.['x-kubernetes-list-map-keys'] ?? [];
+      const seen = new Set<string>();
+      const errors: Partial<ErrorObject>[] = [];
+      data.forEach((item, i) => {
+        const id = JSON.stringify(kind === 'map' ? keys.map((k) => (item as Obj)?.[k]) : item);
+        if (seen.has(id)) {
+          const shown = kind === 'map' ? JSON.stringify(Object.fromEntries(keys.map((k) => [k, (item as Obj)?.[k]]))) : JSON.stringify(item);
+          errors.push({ keyword: 'x-kubernetes-list-type', params: { index: i, shown }, message: 'Duplicate value' });
+        }
+        seen.add(id);
+      });
+      (listType as unknown as { errors: Partial<ErrorObject>[] }).errors = errors;
+      return errors.length === 0;
+    },
+  });
+  for (const k of ['x-kubernetes-list-map-keys', 'x-kubernetes-map-type', 'x-kubernetes-validations']) ajv.addKeyword(k);
+  return ajv;
+}
+
+/** `/spec/rules/0/matches` → `spec.rules[0].matches`. */
+function fieldPath(pointer: string): string {
+  let out = '';
+  for (const raw of pointer.split('/').slice(1)) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^\d+$/.test(part) ? `[${part}]` : `${out ? '.' : ''}${part}`;
+  }
+  return out;
+}
+
+function valueAt(root: unknown, pointer: string): unknown {
+  let node = root as Obj | undefined;
+  for (const raw of pointer.split('/').slice(1)) node = node?.[raw.replace(/~1/g, '/').replace(/~0/g, '~')];
+  return node;
+}
+
+const shown = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? 'null');
+
+/** One ajv error in the API server's words. */
+function message(e: ErrorObject, object: Obj): string {
+  const f = fieldPath(e.instancePath);
+  const v = valueAt(object, e.instancePath);
+  const p = e.params as Obj;
+  switch (e.keyword) {
+    case 'required':
+      return `${f ? `${f}.` : ''}${p.missingProperty}: Required value`;
+    case 'enum':
+      return `${f}: Unsupported value: ${shown(v)}: supported values: ${(p.allowedValues as unknown[]).map(shown).join(', ')}`;
+    case 'pattern':
+      return `${f}: Invalid value: ${shown(v)}: ${f} in body should match '${p.pattern}'`;
+    case 'maxLength':
+      return `${f}: Too long: may not be more than ${p.limit} bytes`;
+    case 'minLength':
+      return `${f}: Invalid value: ${shown(v)}: ${f} in body should be at least ${p.limit} chars long`;
+    case 'maxItems':
+      return `${f}: Too many: ${(v as unknown[]).length}: must have at most ${p.limit} items`;
+    case 'minItems':
+      return `${f}: Invalid value: ${(v as unknown[]).length}: ${f} in body should have at least ${p.limit} items`;
+    case 'maxProperties':
+      return `${f}: Too many: ${Object.keys(v as Obj).length}: must have at most ${p.limit} items`;
+    case 'minimum':
+    case 'maximum':
+      return `${f}: Invalid value: ${shown(v)}: ${f} in body should be ${e.keyword === 'minimum' ? 'greater' : 'less'} than or equal to ${p.limit}`;
+    case 'type':
+      return `${f}: Invalid value: ${shown(v)}: ${f} in body must be of type ${p.type}: ${shown(typeof v)}`;
+    case 'format':
+      return `${f}: Invalid value: ${shown(v)}: ${f} in body must be of type ${p.format}: ${shown(v)}`;
+    case 'x-kubernetes-list-type':
+      return `${f}[${p.index}]: Duplicate value: ${p.shown}`;
+    default:
+      return `${f}: Invalid value: ${shown(v)}: ${e.message ?? e.keyword}`;
+  }
+}
+
+/**
+ * Drops what the schema does not declare, as the API server prunes a structural schema's unknown
+ * fields (objects with `properties` and no `additionalProperties`, and not marked to preserve them).
+ */
+export function prune(value: unknown, schema: Schema | undefined): void {
+  if (!schema || value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (const item of value) prune(item, schema.items);
+    return;
+  }
+  if (schema['x-kubernetes-preserve-unknown-fields']) return;
+  const o = value as Obj;
+  if (schema.properties) {
+    for (const k of Object.keys(o)) {
+      if (schema.properties[k]) prune(o[k], schema.properties[k]);
+      else if (!schema.additionalProperties) delete o[k];
+      else prune(o[k], typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+    }
+  } else if (typeof schema.additionalProperties === 'object') {
+    for (const k of Object.keys(o)) prune(o[k], schema.additionalProperties);
+  }
+}
+
+interface CrdVersion {
+  name: string;
+  schema: Schema;
+  validate?: ValidateFunction;
+}
+
+/** Reads a CRD file into the ResourceDef the fake API server serves (versions listed served first by the storage one). */
+export function crdResource(file: string): ResourceDef {
+  const crd = parse(readFileSync(file, 'utf8')) as Obj;
+  const spec = crd.spec as Obj;
+  const served = (spec.versions as Obj[]).filter((v) => v.served);
+  // The first version is the one objects are kept at: v1, wherever the CRD serves it.
+  served.sort((a, b) => (a.name === 'v1' ? -1 : b.name === 'v1' ? 1 : 0));
+  const versions = new Map<string, CrdVersion>(served.map((v) => [v.name as string, { name: v.name, schema: v.schema.openAPIV3Schema }]));
+  const group = spec.group as string;
+  const kind = spec.names.kind as string;
+  return {
+    kind,
+    plural: spec.names.plural,
+    group,
+    namespaced: spec.scope === 'Namespaced',
+    status: served.some((v) => v.subresources?.status),
+    versions: [...versions.keys()],
+    validate(o: Obj): string[] {
+      const name = String(o.apiVersion ?? '').split('/')[1] ?? '';
+      const version = versions.get(name);
+      if (!version) return [`apiVersion: Invalid value: ${shown(o.apiVersion)}: ${group} serves ${kind} as ${[...versions.keys()].join(', ')}`];
+      const { apiVersion, kind: k, metadata, ...rest } = o;
+      prune(rest, version.schema);
+      version.validate ??= newAjv().compile({ ...version.schema, properties: { ...version.schema.properties, metadata: { type: 'object' } } });
+      const candidate = { apiVersion, kind: k, metadata, ...rest };
+      const ok = version.validate(candidate);
+      // Defaults and pruning land in the object written.
+      for (const key of Object.keys(o)) if (!(key in candidate)) delete o[key];
+      Object.assign(o, candidate);
+      if (ok) return [];
+      const seen = new Set<string>();
+      return (version.validate.errors ?? []).map((e) => message(e, candidate)).filter((m) => !seen.has(m) && seen.add(m));
+    },
+  };
+}
+
+/** GatewayClass, Gateway, HTTPRoute, GRPCRoute and ReferenceGrant, read once per process. */
+let gatewayApi: ResourceDef[] | null = null;
+export function gatewayApiResources(): ResourceDef[] {
+  gatewayApi ??= GATEWAY_API_FILES.map((f) => crdResource(join(GATEWAY_API_CRDS, f)));
+  return gatewayApi;
+}

@@ -3,6 +3,16 @@
 // one object for Knative's reference-mode events. The handler's relist (src/handlers/app.ts) calls it.
 import { describeApiError, apiFailure, type KubeClients } from './kubernetes-client.ts';
 import { listPage, readObject, streamName, streamsFor, TLS_SECRET_TYPE, type StreamSpec, type WatchScope } from './kubernetes-resources.ts';
+
+/**
+ * True when a failure of an optional stream (a Gateway API kind) says its API is not served: the
+ * CRD is not installed, and a list of its collection answers 404. Such a stream is an empty list.
+ */
+export function absentApi(spec: StreamSpec, e: unknown): boolean {
+  if (!spec.optional) return false;
+  for (let cause: unknown = e; cause; cause = (cause as { cause?: unknown }).cause) if (apiFailure(cause).code === 404) return true;
+  return false;
+}
 import { CLUSTER_SCOPED, compareVersions, formatKey, type ClusterReader, type Kind, type KindList, type KubeObject, type ObjectKey } from './view.ts';
 
 export interface KubernetesReaderOptions {
@@ -61,7 +71,14 @@ export class KubernetesReader implements ClusterReader {
   async list(kind: Kind): Promise<KindList> {
     const specs = this.streams.filter((s) => s.kind === kind);
     if (specs.length === 0) return { items: [], resourceVersion: '0' };
-    const lists = await Promise.all(specs.map((s) => listStream(this.#clients, s, this.#pageSize)));
+    const lists = await Promise.all(
+      specs.map((s) =>
+        listStream(this.#clients, s, this.#pageSize).catch((e: unknown) => {
+          if (absentApi(s, e)) return { items: [], resourceVersion: '0' };
+          throw e;
+        }),
+      ),
+    );
     if (lists.length === 1) return lists[0]!;
     return { items: lists.flatMap((l) => l.items), resourceVersion: oldestVersion(lists.map((l) => l.resourceVersion)) };
   }

@@ -4,11 +4,13 @@
 // event or as HTTP 410) means events were lost, so the stream lists again and reports what vanished
 // in between; any other failure is retried with exponential backoff and jitter. Consumers get every
 // list (with the objects that disappeared since the previous one) and every change, in order.
+// An optional stream (a Gateway API kind) whose API is not served (404: no CRD) is reported once as
+// an empty list, logged once by name, and listed again every `absentRetryMs` until it is served.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import { apiFailure, describeApiError, type KubeClients } from './kubernetes-client.ts';
-import { listStream } from './kubernetes-reader.ts';
-import { streamName, watchPath, type StreamSpec } from './kubernetes-resources.ts';
+import { absentApi, listStream } from './kubernetes-reader.ts';
+import { apiOf, streamName, watchPath, type StreamSpec } from './kubernetes-resources.ts';
 import { API_VERSIONS, keyOf, type Change, type KubeObject } from './view.ts';
 
 /** What a stream reports, in the order it happened. */
@@ -45,6 +47,8 @@ export interface StreamWatcherOptions {
    * whole object (for consumers that must send a deleted object's last state, as `wharf source` does).
    */
   remember?: 'metadata' | 'objects';
+  /** How often an optional stream whose API is not served is listed again (default 60 s). */
+  absentRetryMs?: number;
 }
 
 type WatchOutcome = { kind: 'gone' } | { kind: 'aborted' } | { kind: 'closed'; received: number; lastedMs: number };
@@ -79,6 +83,7 @@ export class StreamWatcher {
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   #failures = 0;
+  #absent = false;
 
   constructor(options: StreamWatcherOptions) {
     this.#o = options;
@@ -89,6 +94,11 @@ export class StreamWatcher {
   /** The version the stream has seen up to (the next watch starts there). */
   get resourceVersion(): string {
     return this.#resourceVersion;
+  }
+
+  /** An optional stream whose API the cluster does not serve (now): it holds nothing. */
+  get absent(): boolean {
+    return this.#absent;
   }
 
   start(): void {
@@ -139,6 +149,13 @@ export class StreamWatcher {
         }
       } catch (e) {
         if (this.#stopped) break;
+        if (absentApi(this.spec, e)) {
+          this.#markAbsent(initial);
+          initial = false;
+          needList = true;
+          await this.#sleep(this.#o.absentRetryMs ?? 60_000);
+          continue;
+        }
         if (apiFailure(e).code === 410) {
           this.stats.gone++;
           needList = true;
@@ -184,9 +201,23 @@ export class StreamWatcher {
     }
   }
 
+  /** The API is not served: an empty list (once, and whenever objects were known), said once. */
+  #markAbsent(initial: boolean): void {
+    const gone = [...this.#known.values()].map((o) => deletedAt(o, this.#resourceVersion || '0'));
+    this.#known.clear();
+    this.#resourceVersion = '';
+    if (!this.#absent) this.#log.info('this cluster does not serve the API (its CRD is not installed): reading none of it, checking again later', { api: apiOf(this.spec.kind), retryInMs: this.#o.absentRetryMs ?? 60_000 });
+    this.#absent = true;
+    if (initial || gone.length) this.#emit({ type: 'listed', spec: this.spec, items: [], resourceVersion: '0', initial, gone });
+  }
+
   async #list(initial: boolean): Promise<void> {
     const list = await listStream(this.#o.clients, this.spec, this.#o.pageSize);
     this.stats.lists++;
+    if (this.#absent) {
+      this.#absent = false;
+      this.#log.info('the API is served now: reading it', { api: apiOf(this.spec.kind) });
+    }
     const before = this.#known;
     this.#known = new Map(list.items.map((o) => [idOf(o), this.#memo(o)]));
     const gone: KubeObject[] = [];

@@ -33,6 +33,7 @@
 import { createHash } from 'node:crypto';
 import { parseObject, type KubeObject as ModelObject, type RoutingIndex } from '../model/index.ts';
 import type { Affected } from '../model/routing-index.ts';
+import type { KubeKind } from '../model/schemas.ts';
 import type { Location, Server } from '../model/types.ts';
 import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, UnsafeValueError, fragmentName, renderDefaultServer, renderHost, renderMain, type Fragment } from '../render/index.ts';
 import type { Batch } from '../protocol/agent-api.ts';
@@ -83,7 +84,20 @@ export function nextRevision(base: number, low: number, held: number | undefined
   return held !== undefined && revision <= held ? above(held, low) : revision;
 }
 
-const RELIST_ORDER: Record<Kind, number> = { IngressClass: 0, ConfigMap: 1, Service: 2, Secret: 3, EndpointSlice: 4, Ingress: 5 };
+const RELIST_ORDER: Record<Kind, number> = {
+  IngressClass: 0,
+  GatewayClass: 0,
+  ConfigMap: 1,
+  Namespace: 1,
+  Service: 2,
+  Secret: 3,
+  ReferenceGrant: 3,
+  EndpointSlice: 4,
+  Gateway: 4,
+  Ingress: 5,
+  HTTPRoute: 5,
+  GRPCRoute: 5,
+};
 
 function emptyUpdate(): DesiredUpdate {
   return { fragments: [], endpoints: [] };
@@ -131,7 +145,7 @@ export class DesiredConfig {
   applied(key: ObjectKey, current: KubeObject | null, version: number): DesiredUpdate {
     const affected = current
       ? this.#index.upsert(current as unknown as ModelObject)
-      : this.#index.remove(key.kind, key.namespace, key.name);
+      : this.#index.remove(key.kind as KubeKind, key.namespace, key.name);
     return this.#recompute(affected, version);
   }
 
@@ -144,7 +158,7 @@ export class DesiredConfig {
     // for every IngressClass, Service and Secret that arrives after it.
     const ordered = [...changed].sort((x, y) => RELIST_ORDER[x.key.kind] - RELIST_ORDER[y.key.kind]);
     for (const c of ordered) {
-      const a = c.current ? this.#index.upsert(c.current as unknown as ModelObject) : this.#index.remove(c.key.kind, c.key.namespace, c.key.name);
+      const a = c.current ? this.#index.upsert(c.current as unknown as ModelObject) : this.#index.remove(c.key.kind as KubeKind, c.key.namespace, c.key.name);
       for (const h of a.hosts) hosts.add(h);
       for (const u of a.upstreams) upstreams.add(u);
       all.defaultServer ||= a.defaultServer;

@@ -43,6 +43,7 @@ Cluster (credentials: --kubeconfig, else KUBECONFIG, ~/.kube/config, or the Pod'
   --configmap NS/NAME           the global settings ConfigMap (others are ignored)
   --auth-secret-selector SEL    label selector of the Opaque Secrets holding htpasswd files (default: every Opaque Secret)
   --no-auth-secrets             read no Opaque Secrets (no basic auth)
+  --no-gateway-api              read no Gateway API kinds nor Namespaces (default: read them where the CRDs are installed)
   --relist-interval DUR         full list of the cluster this often, e.g. 5m, 90s (default 5m)
   --no-watch                    do not watch the API server: list, relist and CloudEvents only (every
                                 replica then knows only the events it received until its next relist)
@@ -161,6 +162,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
         configmap: { type: 'string' },
         'auth-secret-selector': { type: 'string' },
         'no-auth-secrets': { type: 'boolean', default: false },
+        'no-gateway-api': { type: 'boolean', default: false },
         'no-watch': { type: 'boolean', default: false },
         'no-list': { type: 'boolean', default: false },
         'publish-service': { type: 'string' },
@@ -218,6 +220,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
   if (values['no-auth-secrets'] && values['auth-secret-selector']) throw new UsageError('--auth-secret-selector and --no-auth-secrets: give one or neither');
   if (values['no-auth-secrets']) scope.authSecrets = false;
   else if (values['auth-secret-selector']) scope.authSecrets = { labelSelector: values['auth-secret-selector'] };
+  if (values['no-gateway-api']) scope.gatewayApi = false;
   if (values['publish-service'] && values['publish-address']) throw new UsageError('--publish-service and --publish-address: give one or neither');
   const relistIntervalMs = parseDuration('--relist-interval', values['relist-interval']);
   if (relistIntervalMs < 1000) throw new UsageError('--relist-interval: Invalid value: at least 1s');

@@ -1,0 +1,119 @@
+// The Gateway API kinds and Namespaces through the Kubernetes adapter: read, listed (paged), watched
+// and sent by `wharf source` like the Ingress kinds; and a cluster without the Gateway API CRDs works
+// as before, says so once, and picks the Gateway API up when its CRDs are installed later.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeApiServer } from '../support/kube-apiserver.ts';
+import { ingress, ingressClass, quietLog } from '../support/kube-apiserver-fixtures.ts';
+import { gateway, gatewayClass, grpcRoute, httpRoute, namespace, referenceGrant } from '../support/gateway-fixtures.ts';
+import { eventually } from '../support/http.ts';
+import { createLogger } from '../../src/log.ts';
+import { makeClients } from '../../src/cluster/kubernetes-client.ts';
+import { KubernetesReader } from '../../src/cluster/kubernetes-reader.ts';
+import { KubernetesViewFeed } from '../../src/cluster/kubernetes-view-feed.ts';
+import { KubernetesEventSource } from '../../src/cluster/source.ts';
+import { MemoryView } from '../../src/cluster/view-memory.ts';
+
+const names = (items: { metadata: { namespace?: string; name: string } }[]) => items.map((o) => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name)).sort();
+
+test('the reader lists (paged) and reads every Gateway API kind and Namespaces, as wire JSON with kind and apiVersion', async (t) => {
+  const api = await FakeApiServer.start();
+  t.after(() => api.close());
+  api.put(gatewayClass('wharf'));
+  api.put(gateway('gw', 'shop'));
+  for (const n of ['a', 'b', 'c']) api.put(httpRoute(n, 'shop'));
+  api.put(grpcRoute('echo', 'shop'));
+  api.put(referenceGrant('from-shop', 'beans', 'shop'));
+  api.put(namespace('shop', { team: 'cafe' }));
+  const reader = new KubernetesReader(makeClients(api.kubeConfig()), {}, { pageSize: 2 });
+  const routes = await reader.list('HTTPRoute');
+  assert.deepEqual(names(routes.items), ['shop/a', 'shop/b', 'shop/c']);
+  assert.equal(routes.items[0]!.apiVersion, 'gateway.networking.k8s.io/v1');
+  assert.equal(routes.items[0]!.kind, 'HTTPRoute');
+  assert.equal(api.requests.filter((r) => r.path.endsWith('/httproutes')).length, 2, 'two pages: the continue token of an untyped list is followed');
+  assert.deepEqual(names((await reader.list('GatewayClass')).items), ['wharf']);
+  assert.deepEqual(names((await reader.list('Gateway')).items), ['shop/gw']);
+  assert.deepEqual(names((await reader.list('GRPCRoute')).items), ['shop/echo']);
+  assert.deepEqual(names((await reader.list('ReferenceGrant')).items), ['beans/from-shop']);
+  const namespaces = await reader.list('Namespace');
+  assert.deepEqual(names(namespaces.items), ['shop']);
+  assert.equal((namespaces.items[0]!.metadata.labels as Record<string, string>).team, 'cafe');
+  const gc = await reader.get({ kind: 'GatewayClass', namespace: '', name: 'wharf' });
+  assert.equal(gc?.kind, 'GatewayClass');
+  assert.equal((gc?.spec as { controllerName: string }).controllerName, 'wharf.io/gateway-controller');
+  assert.equal((await reader.get({ kind: 'HTTPRoute', namespace: 'shop', name: 'b' }))?.metadata.name, 'b');
+  assert.equal(await reader.get({ kind: 'HTTPRoute', namespace: 'shop', name: 'zzz' }), null);
+  assert.equal((await reader.get({ kind: 'Namespace', namespace: '', name: 'shop' }))?.kind, 'Namespace');
+});
+
+test('without the Gateway API CRDs: the view syncs as before, says once that it serves Ingress only, and reads the Gateway API once it is installed', async (t) => {
+  const api = await FakeApiServer.start({ gatewayApi: false });
+  t.after(() => api.close());
+  api.put(ingressClass('wharf'));
+  api.put(ingress('cafe'));
+  const lines: string[] = [];
+  const log = createLogger({}, (l) => lines.push(l));
+  const view = new MemoryView();
+  const feed = new KubernetesViewFeed({ clients: makeClients(api.kubeConfig()), sink: view, log, watch: { backoff: { baseMs: 20, maxMs: 200 }, absentRetryMs: 300 } });
+  t.after(() => feed.stop());
+  await feed.start();
+  assert.equal(view.synced, true);
+  assert.deepEqual([...view.list('Ingress')].map((o) => o.metadata.name), ['cafe']);
+  assert.deepEqual(feed.watchers.filter((w) => w.absent).map((w) => w.spec.kind), ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'ReferenceGrant']);
+  assert.equal(lines.filter((l) => l.includes('serving Ingress only')).length, 1);
+  // Checked again slowly: a 404 every retry, nothing logged again.
+  await new Promise((r) => setTimeout(r, 700));
+  const tries = api.requests.filter((r) => r.path.endsWith('/httproutes')).length;
+  assert.ok(tries >= 2 && tries <= 4, `${tries} lists of httproutes in 700 ms with a 300 ms retry`);
+  assert.equal(lines.filter((l) => l.includes('httproutes')).length, 1, 'one line names the missing API');
+  assert.equal(lines.filter((l) => /"level":"(warn|error)"/.test(l)).length, 0, 'a missing optional API is not an error');
+  // The watches of the kinds that are served are unaffected.
+  api.put(ingress('tea'));
+  await eventually(() => view.get({ kind: 'Ingress', namespace: 'default', name: 'tea' }) !== null);
+
+  api.gatewayApi = true;
+  api.put(httpRoute('cafe', 'default'));
+  api.put(gatewayClass('wharf'));
+  await eventually(() => view.get({ kind: 'HTTPRoute', namespace: 'default', name: 'cafe' }) !== null && view.get({ kind: 'GatewayClass', namespace: '', name: 'wharf' }) !== null);
+  await eventually(() => feed.watchers.every((w) => !w.absent));
+  api.put(httpRoute('tea', 'default'));
+  await eventually(() => view.get({ kind: 'HTTPRoute', namespace: 'default', name: 'tea' }) !== null);
+  assert.ok(lines.some((l) => l.includes('the API is served now')));
+});
+
+test('`wharf source` sends every Gateway API kind and Namespaces; without the CRDs it starts all the same', async (t) => {
+  const api = await FakeApiServer.start();
+  t.after(() => api.close());
+  api.put(gatewayClass('wharf'));
+  api.put(gateway('gw', 'shop'));
+  api.put(namespace('shop'));
+  const sent: { subject: string; type: string; apiVersion: unknown }[] = [];
+  const sender = { send: (e: { subject: string; type: string; data: Record<string, unknown> }) => void sent.push({ subject: e.subject, type: e.type, apiVersion: e.data.apiVersion }), idle: async () => {}, close: () => {} };
+  const source = new KubernetesEventSource({ clients: makeClients(api.kubeConfig()), sender: sender as never, log: quietLog, resyncMs: 0 });
+  t.after(() => source.stop());
+  await source.start();
+  assert.deepEqual(
+    sent.map((e) => `${e.type} ${e.subject}`).sort(),
+    ['io.wharf.resource.add Gateway/shop/gw', 'io.wharf.resource.add GatewayClass/wharf', 'io.wharf.resource.add Namespace/shop'],
+  );
+  api.put(httpRoute('cafe', 'shop'));
+  api.put(grpcRoute('echo', 'shop'));
+  api.put(referenceGrant('g', 'shop', 'other'));
+  api.remove('Gateway', 'shop', 'gw');
+  await eventually(() => sent.length === 7);
+  assert.deepEqual(sent.slice(3).map((e) => `${e.type} ${e.subject} ${e.apiVersion}`).sort(), [
+    'io.wharf.resource.add GRPCRoute/shop/echo gateway.networking.k8s.io/v1',
+    'io.wharf.resource.add HTTPRoute/shop/cafe gateway.networking.k8s.io/v1',
+    'io.wharf.resource.add ReferenceGrant/shop/g gateway.networking.k8s.io/v1',
+    'io.wharf.resource.delete Gateway/shop/gw gateway.networking.k8s.io/v1',
+  ]);
+
+  const bare = await FakeApiServer.start({ gatewayApi: false });
+  t.after(() => bare.close());
+  bare.put(ingress('cafe'));
+  const alone: string[] = [];
+  const second = new KubernetesEventSource({ clients: makeClients(bare.kubeConfig()), sender: { ...sender, send: (e: { subject: string }) => void alone.push(e.subject) } as never, log: quietLog, resyncMs: 0 });
+  t.after(() => second.stop());
+  await second.start();
+  assert.deepEqual(alone, ['Ingress/default/cafe']);
+});

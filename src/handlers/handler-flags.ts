@@ -69,6 +69,8 @@ export interface StatusOptions {
   leaseNamespace: string;
   /** Only Ingresses of this namespace (--namespace); default all. */
   namespace?: string;
+  /** Write the status of the Gateway API kinds too (default true; --no-gateway-api: false). */
+  gatewayApi?: boolean;
   /** This replica's name (default: POD_NAME, else the host name). */
   identity?: string;
   renewIntervalMs?: number;
@@ -258,6 +260,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
       status = { clients, publish, leaseNamespace: ownNamespace(kubeConfig, env), renewIntervalMs, leaseDurationMs: 4 * renewIntervalMs };
       if (env.POD_NAME) status.identity = env.POD_NAME;
       if (scope.namespace) status.namespace = scope.namespace;
+      if (scope.gatewayApi === false) status.gatewayApi = false;
     }
   }
   return {

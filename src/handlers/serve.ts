@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import { getHeapStatistics } from 'node:v8';
 import { serve } from '@hono/node-server';
 import { collectDefaultMetrics } from 'prom-client';
+import { GatewayStatusWriter } from '../cluster/gateway-status-writer.ts';
 import { KubernetesViewFeed, type ChangeSink } from '../cluster/kubernetes-view-feed.ts';
 import { ReplicaMembership } from '../cluster/status-members.ts';
 import { IngressStatusWriter } from '../cluster/status-writer.ts';
@@ -36,8 +37,11 @@ export interface RunningHandler {
   fanout: AgentFanout;
   /** The watches keeping the view current (null with --no-watch or without a cluster). */
   feed: KubernetesViewFeed | null;
-  /** Ingress status and Events (null without a publish flag). */
-  status: { membership: ReplicaMembership; writer: IngressStatusWriter; quarantine: QuarantineWatch } | null;
+  /**
+   * Ingress status and Events (null without a publish flag), and the Gateway API's status (null with
+   * --no-gateway-api): the handler gives it the model's conclusions through `gateway.set(status)`.
+   */
+  status: { membership: ReplicaMembership; writer: IngressStatusWriter; quarantine: QuarantineWatch; gateway: GatewayStatusWriter | null } | null;
   close(): Promise<void>;
 }
 
@@ -164,7 +168,19 @@ export async function startHandler(o: HandlerOptions): Promise<RunningHandler> {
       onChange: (now, previous) => ingressVerdicts.quarantined(now, previous),
       ...(s.quarantinePollMs ? { intervalMs: s.quarantinePollMs } : {}),
     });
-    status = { membership, writer, quarantine };
+    const gateway =
+      s.gatewayApi === false
+        ? null
+        : new GatewayStatusWriter({
+            clients: s.clients,
+            log,
+            publish: s.publish,
+            ownership: membership,
+            ...(s.namespace ? { namespace: s.namespace } : {}),
+            ...(s.retryMs ? { retryMs: s.retryMs } : {}),
+            ...(o.watch?.backoff ? { watch: { backoff: o.watch.backoff } } : {}),
+          });
+    status = { membership, writer, quarantine, gateway };
   }
 
   if (o.watch && o.reader) {
@@ -197,10 +213,11 @@ export async function startHandler(o: HandlerOptions): Promise<RunningHandler> {
   discover();
 
   if (status) {
-    const { membership, writer, quarantine } = status;
+    const { membership, writer, quarantine, gateway } = status;
     // Status ownership and the status watches start in the background: they never hold up serving.
     void membership.start().catch((e) => log.error('status ownership could not start', { error: e }));
     void writer.start().catch((e) => log.error('the status writer could not start', { error: e }));
+    void gateway?.start().catch((e) => log.error('the Gateway API status writer could not start', { error: e }));
     quarantine.start();
   }
 
@@ -260,6 +277,7 @@ export async function startHandler(o: HandlerOptions): Promise<RunningHandler> {
       if (status) {
         await status.quarantine.stop();
         await status.writer.stop();
+        await status.gateway?.stop();
         // Releasing the Lease lets the other replicas take this one's Ingresses over at once.
         await status.membership.stop(true);
       }

@@ -5,13 +5,18 @@ import { describeApiError, apiFailure, type KubeClients } from './kubernetes-cli
 import { listPage, readObject, streamName, streamsFor, TLS_SECRET_TYPE, type StreamSpec, type WatchScope } from './kubernetes-resources.ts';
 
 /**
- * True when a failure of an optional stream (a Gateway API kind) says its API is not served: the
- * CRD is not installed, and a list of its collection answers 404. Such a stream is an empty list.
+ * Why an optional stream (the Gateway API kinds, Namespaces) cannot be read, when its failure says
+ * so: 'not served' (404: the CRD is not installed) or 'forbidden' (403: RBAC of a release that does
+ * not grant it yet). Such a stream is an empty list; null for any other failure.
  */
-export function absentApi(spec: StreamSpec, e: unknown): boolean {
-  if (!spec.optional) return false;
-  for (let cause: unknown = e; cause; cause = (cause as { cause?: unknown }).cause) if (apiFailure(cause).code === 404) return true;
-  return false;
+export function absentApi(spec: StreamSpec, e: unknown): 'not served' | 'forbidden' | null {
+  if (!spec.optional) return null;
+  for (let cause: unknown = e; cause; cause = (cause as { cause?: unknown }).cause) {
+    const code = apiFailure(cause).code;
+    if (code === 404) return 'not served';
+    if (code === 403) return 'forbidden';
+  }
+  return null;
 }
 import { CLUSTER_SCOPED, compareVersions, formatKey, type ClusterReader, type Kind, type KindList, type KubeObject, type ObjectKey } from './view.ts';
 

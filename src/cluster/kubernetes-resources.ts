@@ -12,8 +12,9 @@
 //   ""                 namespaces                     get, list, watch (labels, for allowedRoutes selectors)
 //   gateway.networking.k8s.io  gatewayclasses, gateways, httproutes, grpcroutes, referencegrants
 //                                                    get, list, watch
-// The Gateway API streams are optional: where the CRDs are not installed (404), the stream is an
-// empty list and is tried again slowly (kubernetes-watch.ts), and everything else works as before.
+// The Gateway API and Namespace streams are optional: where the CRDs are not installed (404) or
+// RBAC does not grant them (403), the stream is an empty list and is tried again slowly
+// (kubernetes-watch.ts), and everything else works as before.
 // Secrets: RBAC cannot grant by type, so list/watch of Secrets is granted, and what is read is
 // narrowed by field selectors: `type=kubernetes.io/tls` (certificates) and `type=Opaque` (basic-auth
 // htpasswd Secrets; optionally narrowed further by a label selector, or not read at all). Service
@@ -83,7 +84,8 @@ export function streamsFor(scope: WatchScope = {}): StreamSpec[] {
   if (scope.gatewayApi !== false) {
     for (const kind of GATEWAY_API_KINDS) streams.push({ kind, namespace: CLUSTER_SCOPED.has(kind) ? '' : ns, optional: true });
     // Namespaces (their labels) matter to Gateways only; one namespace reads its own, by name.
-    streams.push(ns ? { kind: 'Namespace', namespace: '', fieldSelector: `metadata.name=${ns}` } : { kind: 'Namespace', namespace: '' });
+    // Optional too: without them (RBAC of an older release) only label-selected allowedRoutes suffer.
+    streams.push(ns ? { kind: 'Namespace', namespace: '', fieldSelector: `metadata.name=${ns}`, optional: true } : { kind: 'Namespace', namespace: '', optional: true });
   }
   return streams;
 }

@@ -9,7 +9,7 @@
 import type { Logger } from '../log.ts';
 import type { KubeClients } from './kubernetes-client.ts';
 import { oldestVersion } from './kubernetes-reader.ts';
-import { streamsFor, type WatchScope } from './kubernetes-resources.ts';
+import { isGatewayApiKind, streamsFor, type WatchScope } from './kubernetes-resources.ts';
 import { StreamWatcher, type StreamEvent, type StreamWatcherOptions } from './kubernetes-watch.ts';
 import { KINDS, keyOf, type Change, type Kind, type KindList } from './view.ts';
 
@@ -90,7 +90,7 @@ export class KubernetesViewFeed {
     this.#synced = true;
     this.#initial.clear();
     this.#o.log.info('view synced from the API server', { objects: Object.fromEntries(Object.entries(replacement).map(([k, l]) => [k, l.items.length])) });
-    const optional = this.watchers.filter((w) => w.spec.optional);
+    const optional = this.watchers.filter((w) => isGatewayApiKind(w.spec.kind));
     const absent = optional.filter((w) => w.absent).map((w) => w.spec.kind);
     if (absent.length && absent.length === optional.length) this.#o.log.info('the Gateway API is not installed in this cluster: serving Ingress only until it is');
     else if (absent.length) this.#o.log.info('some Gateway API kinds are not served by this cluster: reading the others', { absent });

@@ -4,8 +4,9 @@
 // event or as HTTP 410) means events were lost, so the stream lists again and reports what vanished
 // in between; any other failure is retried with exponential backoff and jitter. Consumers get every
 // list (with the objects that disappeared since the previous one) and every change, in order.
-// An optional stream (a Gateway API kind) whose API is not served (404: no CRD) is reported once as
-// an empty list, logged once by name, and listed again every `absentRetryMs` until it is served.
+// An optional stream (a Gateway API kind, Namespaces) whose API is not served (404: no CRD) or not
+// granted (403) is reported once as an empty list, logged once by name, and listed again every
+// `absentRetryMs` until it can be read.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import { apiFailure, describeApiError, type KubeClients } from './kubernetes-client.ts';
@@ -149,8 +150,9 @@ export class StreamWatcher {
         }
       } catch (e) {
         if (this.#stopped) break;
-        if (absentApi(this.spec, e)) {
-          this.#markAbsent(initial);
+        const absent = absentApi(this.spec, e);
+        if (absent) {
+          this.#markAbsent(initial, absent);
           initial = false;
           needList = true;
           await this.#sleep(this.#o.absentRetryMs ?? 60_000);
@@ -202,11 +204,13 @@ export class StreamWatcher {
   }
 
   /** The API is not served: an empty list (once, and whenever objects were known), said once. */
-  #markAbsent(initial: boolean): void {
+  #markAbsent(initial: boolean, why: 'not served' | 'forbidden'): void {
     const gone = [...this.#known.values()].map((o) => deletedAt(o, this.#resourceVersion || '0'));
     this.#known.clear();
     this.#resourceVersion = '';
-    if (!this.#absent) this.#log.info('this cluster does not serve the API (its CRD is not installed): reading none of it, checking again later', { api: apiOf(this.spec.kind), retryInMs: this.#o.absentRetryMs ?? 60_000 });
+    const retryInMs = this.#o.absentRetryMs ?? 60_000;
+    if (!this.#absent && why === 'not served') this.#log.info('this cluster does not serve the API (its CRD is not installed): reading none of it, checking again later', { api: apiOf(this.spec.kind), retryInMs });
+    if (!this.#absent && why === 'forbidden') this.#log.warn('not allowed to list this API: reading none of it until RBAC grants get, list and watch', { api: apiOf(this.spec.kind), retryInMs });
     this.#absent = true;
     if (initial || gone.length) this.#emit({ type: 'listed', spec: this.spec, items: [], resourceVersion: '0', initial, gone });
   }

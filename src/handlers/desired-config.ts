@@ -38,7 +38,7 @@ import type { Location, Server } from '../model/types.ts';
 import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, UnsafeValueError, fragmentName, renderDefaultServer, renderHost, renderMain, type Fragment } from '../render/index.ts';
 import type { Batch } from '../protocol/agent-api.ts';
 import type { Logger } from '../log.ts';
-import type { ClusterView, Kind, KubeObject, ObjectKey } from '../cluster/view.ts';
+import { isKind, type ClusterView, type Kind, type KubeObject, type ObjectKey } from '../cluster/view.ts';
 import type { AgentState } from './agent-client.ts';
 import type { DesiredUpdate, EndpointChange, FragmentChange } from './fanout.ts';
 import type { HandlerMetrics } from './metrics.ts';
@@ -350,6 +350,12 @@ export class DesiredConfig {
 /** Parses an object for the model (and the view); problems come back as `field: reason` lines. */
 export function parseForModel(object: unknown): { ok: true; value: KubeObject } | { ok: false; problems: string[] } {
   const parsed = parseObject(object);
-  if (!parsed.ok) return { ok: false, problems: parsed.problems.map((p) => p.message) };
+  if (!parsed.ok) {
+    // A kind the view reads that the model does not translate (its only problem is the kind): held
+    // as it is, nothing is rendered from it, and its events are not refused as malformed.
+    const only = parsed.problems.length === 1 && parsed.problems[0]!.field === 'kind';
+    if (only && isKind((object as { kind?: unknown } | null)?.kind)) return { ok: true, value: object as KubeObject };
+    return { ok: false, problems: parsed.problems.map((p) => p.message) };
+  }
   return { ok: true, value: parsed.value as unknown as KubeObject };
 }

@@ -12,6 +12,9 @@ import { makeClients } from '../../src/cluster/kubernetes-client.ts';
 import { KubernetesReader } from '../../src/cluster/kubernetes-reader.ts';
 import { KubernetesViewFeed } from '../../src/cluster/kubernetes-view-feed.ts';
 import { KubernetesEventSource } from '../../src/cluster/source.ts';
+import { EventSender } from '../../src/cluster/event-sender.ts';
+import { startHandler } from '../../src/handlers/serve.ts';
+import { CONTROLLER_NAME } from '../../src/model/index.ts';
 import { MemoryView } from '../../src/cluster/view-memory.ts';
 
 const names = (items: { metadata: { namespace?: string; name: string } }[]) => items.map((o) => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name)).sort();
@@ -81,6 +84,26 @@ test('without the Gateway API CRDs: the view syncs as before, says once that it 
   assert.ok(lines.some((l) => l.includes('the API is served now')));
 });
 
+test('an optional stream the RBAC does not grant (403: an older release) is read as empty, with one warning that says what to grant', async (t) => {
+  const api = await FakeApiServer.start();
+  t.after(() => api.close());
+  api.put(ingress('cafe'));
+  api.put(httpRoute('cafe', 'shop'));
+  api.put(namespace('shop'));
+  api.fail((r) => r.path.endsWith('/httproutes') || r.path === '/api/v1/namespaces', 403, 1000);
+  const lines: string[] = [];
+  const view = new MemoryView();
+  const feed = new KubernetesViewFeed({ clients: makeClients(api.kubeConfig()), sink: view, log: createLogger({}, (l) => lines.push(l)), watch: { backoff: { baseMs: 20, maxMs: 200 }, absentRetryMs: 100 } });
+  t.after(() => feed.stop());
+  await feed.start();
+  assert.deepEqual([...view.list('Ingress')].map((o) => o.metadata.name), ['cafe']);
+  assert.deepEqual(feed.watchers.filter((w) => w.absent).map((w) => w.spec.kind).sort(), ['HTTPRoute', 'Namespace']);
+  await new Promise((r) => setTimeout(r, 300));
+  const warnings = lines.filter((l) => l.includes('until RBAC grants get, list and watch'));
+  assert.equal(warnings.length, 2, 'once per stream, not at every retry');
+  assert.ok(warnings.some((l) => l.includes('gateway.networking.k8s.io/v1 httproutes')) && warnings.some((l) => l.includes('v1 namespaces')));
+});
+
 test('`wharf source` sends every Gateway API kind and Namespaces; without the CRDs it starts all the same', async (t) => {
   const api = await FakeApiServer.start();
   t.after(() => api.close());
@@ -116,4 +139,42 @@ test('`wharf source` sends every Gateway API kind and Namespaces; without the CR
   t.after(() => second.stop());
   await second.start();
   assert.deepEqual(alone, ['Ingress/default/cafe']);
+});
+
+test('a handler fed by `wharf source` takes the Gateway API kinds and Namespaces (held, none refused) and still serves its Ingresses', async (t) => {
+  const api = await FakeApiServer.start();
+  t.after(() => api.close());
+  api.put(ingressClass('wharf'));
+  api.put(ingress('cafe'));
+  api.put(namespace('shop', { team: 'cafe' }));
+  api.put(namespace('default'));
+  api.put(gatewayClass('wharf'));
+  api.put(gateway('gw', 'shop'));
+  const handler = await startHandler({
+    host: '127.0.0.1',
+    port: 0,
+    tls: null,
+    agents: [],
+    agentService: null,
+    agentToken: 'agent-token-0123456789',
+    eventsToken: 'events-token-0123456789',
+    relistIntervalMs: 3_600_000,
+    controller: { controllerName: CONTROLLER_NAME, ingressClassName: 'wharf', watchIngressWithoutClass: false },
+    reader: new KubernetesReader(makeClients(api.kubeConfig('handler'))),
+    log: quietLog,
+  });
+  t.after(() => handler.close());
+  const sender = new EventSender({ url: `${handler.url}/events`, source: 'wharf/test', token: 'events-token-0123456789', log: quietLog, maxAttempts: 3, baseDelayMs: 20 });
+  const source = new KubernetesEventSource({ clients: makeClients(api.kubeConfig('source')), sender, log: quietLog, resyncMs: 0 });
+  t.after(() => source.stop());
+  await source.start();
+  api.put(httpRoute('cafe', 'shop'));
+  api.put(namespace('beans'));
+  const objects = async () => ((await (await fetch(`${handler.url}/readyz`)).json()) as { objects: Record<string, number> }).objects;
+  await eventually(async () => (await objects()).Namespace === 3 && (await objects()).HTTPRoute === 1);
+  await sender.idle();
+  assert.equal(sender.stats.dropped, 0, 'no event refused');
+  const o = await objects();
+  assert.deepEqual([o.Ingress, o.GatewayClass, o.Gateway, o.HTTPRoute, o.Namespace], [1, 1, 1, 1, 3]);
+  assert.ok(handler.handler.desired.fragment('cafe.example.com'), 'the Ingress is still rendered');
 });

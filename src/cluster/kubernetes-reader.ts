@@ -2,7 +2,7 @@
 // of the kind wharf reads, paged (limit/continue, one consistent snapshot), and whose get(key) reads
 // one object for Knative's reference-mode events. The handler's relist (src/handlers/app.ts) calls it.
 import { describeApiError, apiFailure, type KubeClients } from './kubernetes-client.ts';
-import { listPage, readObject, streamName, streamsFor, TLS_SECRET_TYPE, type StreamSpec, type WatchScope } from './kubernetes-resources.ts';
+import { listPage, OLDER_VERSIONS, readObject, streamName, streamsFor, TLS_SECRET_TYPE, type StreamSpec, type WatchScope } from './kubernetes-resources.ts';
 
 /**
  * Why an optional stream (the Gateway API kinds, Namespaces) cannot be read, when its failure says
@@ -48,6 +48,27 @@ export async function listStream(clients: KubeClients, spec: StreamSpec, pageSiz
   }
 }
 
+/**
+ * Lists a stream at its kind's version or, where that is not served (404), at an older version the
+ * kind is also read at (ReferenceGrant v1beta1 before Gateway API v1.5). Returns the list and the
+ * version that answered (undefined: the kind's own); throws the first failure when none answers.
+ */
+export async function listServed(clients: KubeClients, spec: StreamSpec, pageSize = 500): Promise<KindList & { version?: string }> {
+  try {
+    return await listStream(clients, spec, pageSize);
+  } catch (e) {
+    if (absentApi(spec, e) !== 'not served') throw e;
+    for (const version of OLDER_VERSIONS[spec.kind] ?? []) {
+      try {
+        return { ...(await listStream(clients, { ...spec, version }, pageSize)), version };
+      } catch (older) {
+        if (absentApi(spec, older) !== 'not served') throw older;
+      }
+    }
+    throw e;
+  }
+}
+
 /** The smallest of several list versions: merged lists are only known complete up to it. */
 export function oldestVersion(versions: string[]): string {
   let oldest = versions[0] ?? '0';
@@ -78,7 +99,7 @@ export class KubernetesReader implements ClusterReader {
     if (specs.length === 0) return { items: [], resourceVersion: '0' };
     const lists = await Promise.all(
       specs.map((s) =>
-        listStream(this.#clients, s, this.#pageSize).catch((e: unknown) => {
+        listServed(this.#clients, s, this.#pageSize).catch((e: unknown): KindList => {
           if (absentApi(s, e)) return { items: [], resourceVersion: '0' };
           throw e;
         }),
@@ -96,7 +117,17 @@ export class KubernetesReader implements ClusterReader {
       if (key.kind === 'Secret' && !this.#secretWanted(o)) return null;
       return o;
     } catch (e) {
-      if (apiFailure(e).code === 404) return null;
+      if (apiFailure(e).code === 404) {
+        // Not found, or not served at this version: an older version may serve it (ReferenceGrant).
+        for (const version of OLDER_VERSIONS[key.kind] ?? []) {
+          try {
+            return await readObject(this.#clients, key, version);
+          } catch (older) {
+            if (apiFailure(older).code !== 404) throw new Error(`reading ${formatKey(key)}: ${describeApiError(older)}`, { cause: older });
+          }
+        }
+        return null;
+      }
       throw new Error(`reading ${formatKey(key)}: ${describeApiError(e)}`, { cause: e });
     }
   }

@@ -25,7 +25,8 @@
 // read by name).
 //
 // The Gateway API kinds are read through CustomObjectsApi at gateway.networking.k8s.io/v1 (every
-// kind of the v1.6.1 standard channel is served there; ReferenceGrant since v1.5).
+// kind of the v1.6.1 standard channel is served there). ReferenceGrant is v1 since Gateway API v1.5
+// only: where v1 is not served, it is read at v1beta1 (the same schema) and handed on as v1.
 import type * as k8s from '@kubernetes/client-node';
 import { API_VERSIONS, CLUSTER_SCOPED, type Kind, type KubeObject, type ObjectKey } from './view.ts';
 import type { KubeClients } from './kubernetes-client.ts';
@@ -38,7 +39,15 @@ export interface StreamSpec {
   labelSelector?: string;
   /** The API may not be served (a CRD that is not installed): a 404 is an empty list, not a failure. */
   optional?: boolean;
+  /** The version to read at instead of API_VERSIONS' (an older one the cluster serves; see OLDER_VERSIONS). */
+  version?: string;
 }
+
+/** Versions a kind is read at where its own is not served, newest first; the objects are the same. */
+export const OLDER_VERSIONS: Partial<Record<Kind, string[]>> = { ReferenceGrant: ['v1beta1'] };
+
+/** The version a stream reads at. */
+const versionOf = (kind: Kind, version?: string): string => version ?? API_VERSIONS[kind].split('/').at(-1)!;
 
 /** What of the cluster wharf reads. */
 export interface WatchScope {
@@ -118,8 +127,8 @@ export function apiOf(kind: Kind): string {
 
 /** The collection path a watch requests (client-node's Watch takes a path, not a typed call). */
 export function watchPath(s: StreamSpec): string {
-  const { plural } = PLURALS[s.kind];
-  const base = PLURALS[s.kind].group ? `/apis/${API_VERSIONS[s.kind]}` : '/api/v1';
+  const { group, plural } = PLURALS[s.kind];
+  const base = group ? `/apis/${group}/${versionOf(s.kind, s.version)}` : '/api/v1';
   return s.namespace && !CLUSTER_SCOPED.has(s.kind) ? `${base}/namespaces/${encodeURIComponent(s.namespace)}/${plural}` : `${base}/${plural}`;
 }
 
@@ -156,9 +165,9 @@ type ListParams = { fieldSelector?: string; labelSelector?: string; limit?: numb
 type AnyList = { items: unknown[]; metadata?: k8s.V1ListMeta };
 
 /** One page of a Gateway API kind (CustomObjectsApi: the answer is already wire JSON). */
-async function listCustom(c: KubeClients, kind: Kind, namespace: string, p: ListParams): Promise<AnyList> {
+async function listCustom(c: KubeClients, kind: Kind, namespace: string, p: ListParams, served?: string): Promise<AnyList> {
   const { group, plural } = PLURALS[kind];
-  const version = API_VERSIONS[kind].split('/')[1]!;
+  const version = versionOf(kind, served);
   type Raw = { items: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
   let raw: Raw;
   if (CLUSTER_SCOPED.has(kind)) raw = await c.custom.listClusterCustomObject({ group, version, plural, ...p });
@@ -202,7 +211,7 @@ export async function listPage(c: KubeClients, s: StreamSpec, limit: number, con
       list = await c.core.listNamespace(p);
       break;
     default:
-      list = await listCustom(c, s.kind, ns, p);
+      list = await listCustom(c, s.kind, ns, p, s.version);
   }
   const page: ListPage = { items: list.items.map((i) => toWire(s.kind, i)), resourceVersion: list.metadata?.resourceVersion ?? '' };
   if (list.metadata?._continue) page.continueToken = list.metadata._continue;
@@ -210,7 +219,7 @@ export async function listPage(c: KubeClients, s: StreamSpec, limit: number, con
 }
 
 /** Reads one object with the typed call for its kind (throws client-node's ApiException, 404 included). */
-export async function readObject(c: KubeClients, key: ObjectKey): Promise<KubeObject> {
+export async function readObject(c: KubeClients, key: ObjectKey, served?: string): Promise<KubeObject> {
   const { name, namespace } = key;
   let o: unknown;
   switch (key.kind) {
@@ -237,7 +246,7 @@ export async function readObject(c: KubeClients, key: ObjectKey): Promise<KubeOb
       break;
     default: {
       const { group, plural } = PLURALS[key.kind];
-      const version = API_VERSIONS[key.kind].split('/')[1]!;
+      const version = versionOf(key.kind, served);
       o = CLUSTER_SCOPED.has(key.kind) ? await c.custom.getClusterCustomObject({ group, version, plural, name }) : await c.custom.getNamespacedCustomObject({ group, version, namespace, plural, name });
     }
   }

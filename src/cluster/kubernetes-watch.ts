@@ -10,7 +10,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import { apiFailure, describeApiError, type KubeClients } from './kubernetes-client.ts';
-import { absentApi, listStream } from './kubernetes-reader.ts';
+import { absentApi, listServed } from './kubernetes-reader.ts';
 import { apiOf, streamName, watchPath, type StreamSpec } from './kubernetes-resources.ts';
 import { API_VERSIONS, keyOf, type Change, type KubeObject } from './view.ts';
 
@@ -85,6 +85,8 @@ export class StreamWatcher {
   #loop: Promise<void> | null = null;
   #failures = 0;
   #absent = false;
+  /** The older version the stream reads at, when the kind's own is not served (see OLDER_VERSIONS). */
+  #servedVersion: string | undefined;
 
   constructor(options: StreamWatcherOptions) {
     this.#o = options;
@@ -216,8 +218,12 @@ export class StreamWatcher {
   }
 
   async #list(initial: boolean): Promise<void> {
-    const list = await listStream(this.#o.clients, this.spec, this.#o.pageSize);
+    const list = await listServed(this.#o.clients, this.spec, this.#o.pageSize);
     this.stats.lists++;
+    if (list.version !== this.#servedVersion) {
+      this.#servedVersion = list.version;
+      if (list.version) this.#log.info('reading an older version of the API, which this cluster serves instead', { api: apiOf(this.spec.kind), version: list.version });
+    }
     if (this.#absent) {
       this.#absent = false;
       this.#log.info('the API is served now: reading it', { api: apiOf(this.spec.kind) });
@@ -234,6 +240,8 @@ export class StreamWatcher {
     const action = ACTIONS[type];
     const object = raw as KubeObject;
     if (!action || !object?.metadata?.name) return;
+    // Read at an older version: handed on as the version wharf reads (the same object).
+    if (this.#servedVersion) object.apiVersion = API_VERSIONS[this.spec.kind];
     object.apiVersion ??= API_VERSIONS[this.spec.kind];
     object.kind ??= this.spec.kind;
     const rv = object.metadata.resourceVersion;
@@ -295,7 +303,7 @@ export class StreamWatcher {
           else reject(new Error(`watching ${streamName(spec)} from resourceVersion ${this.#resourceVersion}: ${describeApiError(err)}`, { cause: err }));
         } else resolve({ kind: 'closed', received, lastedMs: Date.now() - started });
       };
-      watch.watch(watchPath(spec), params, onEvent, onDone).then(
+      watch.watch(watchPath(this.#servedVersion ? { ...spec, version: this.#servedVersion } : spec), params, onEvent, onDone).then(
         (controller) => {
           if (finished) return;
           this.#abort = controller;

@@ -104,6 +104,25 @@ test('an optional stream the RBAC does not grant (403: an older release) is read
   assert.ok(warnings.some((l) => l.includes('gateway.networking.k8s.io/v1 httproutes')) && warnings.some((l) => l.includes('v1 namespaces')));
 });
 
+test('ReferenceGrant where the cluster serves only v1beta1 (Gateway API before v1.5): listed, watched and read there, handed on as v1', async (t) => {
+  const api = await FakeApiServer.start({ gatewayApiVersions: { ReferenceGrant: ['v1beta1'] } });
+  t.after(() => api.close());
+  api.put({ ...referenceGrant('from-shop', 'beans', 'shop'), apiVersion: 'gateway.networking.k8s.io/v1beta1' });
+  const reader = new KubernetesReader(makeClients(api.kubeConfig()));
+  const listed = await reader.list('ReferenceGrant');
+  assert.deepEqual(listed.items.map((o) => `${o.apiVersion} ${o.metadata.namespace}/${o.metadata.name}`), ['gateway.networking.k8s.io/v1 beans/from-shop']);
+  assert.equal((await reader.get({ kind: 'ReferenceGrant', namespace: 'beans', name: 'from-shop' }))?.apiVersion, 'gateway.networking.k8s.io/v1');
+  const view = new MemoryView();
+  const feed = new KubernetesViewFeed({ clients: makeClients(api.kubeConfig()), sink: view, log: quietLog, watch: { backoff: { baseMs: 20, maxMs: 200 } } });
+  t.after(() => feed.stop());
+  await feed.start();
+  assert.ok(feed.watchers.every((w) => !w.absent));
+  api.put({ ...referenceGrant('from-cafe', 'beans', 'cafe'), apiVersion: 'gateway.networking.k8s.io/v1beta1' });
+  await eventually(() => view.get({ kind: 'ReferenceGrant', namespace: 'beans', name: 'from-cafe' }) !== null);
+  assert.equal(view.get({ kind: 'ReferenceGrant', namespace: 'beans', name: 'from-cafe' })!.apiVersion, 'gateway.networking.k8s.io/v1');
+  assert.ok(api.requests.some((r) => r.query.watch === 'true' && r.path === '/apis/gateway.networking.k8s.io/v1beta1/referencegrants'));
+});
+
 test('`wharf source` sends every Gateway API kind and Namespaces; without the CRDs it starts all the same', async (t) => {
   const api = await FakeApiServer.start();
   t.after(() => api.close());

@@ -4,7 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
 import { FakeApiServer } from '../support/kube-apiserver.ts';
+import { GATEWAY_API_CRDS, GATEWAY_API_FILES, scanCrd } from '../support/kube-apiserver-crds.ts';
 import { ingress } from '../support/kube-apiserver-fixtures.ts';
 
 const GROUP = 'gateway.networking.k8s.io';
@@ -196,4 +200,18 @@ test('without the Gateway API CRDs the group is not found (404), everything else
   assert.throws(() => api.put(gateway('gw')), /does not serve Gateway \(gatewayApi is false\)/);
   api.gatewayApi = true;
   assert.equal((await custom.listCustomObjectForAllNamespaces({ group: GROUP, version: 'v1', resourcePlural: 'httproutes' })).items.length, 0);
+});
+
+test('what the server reads of a CRD without parsing it (scope, versions, status subresource) is what the CRD says', () => {
+  for (const f of GATEWAY_API_FILES) {
+    const text = readFileSync(join(GATEWAY_API_CRDS, f), 'utf8');
+    const crd = parse(text) as { spec: { group: string; scope: string; names: { kind: string; plural: string }; versions: { name: string; served: boolean; subresources?: { status?: object } }[] } };
+    assert.deepEqual(scanCrd(text), {
+      group: crd.spec.group,
+      kind: crd.spec.names.kind,
+      plural: crd.spec.names.plural,
+      namespaced: crd.spec.scope === 'Namespaced',
+      versions: crd.spec.versions.map((v) => ({ name: v.name, served: v.served, status: !!v.subresources?.status })),
+    }, f);
+  }
 });

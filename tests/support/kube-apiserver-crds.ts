@@ -140,34 +140,65 @@ export function prune(value: unknown, schema: Schema | undefined): void {
 
 interface CrdVersion {
   name: string;
-  schema: Schema;
+  schema?: Schema;
   validate?: ValidateFunction;
 }
 
-/** Reads a CRD file into the ResourceDef the fake API server serves (versions listed served first by the storage one). */
+/**
+ * What routing needs of a CRD file, read without parsing its YAML (megabytes of schema, seconds on
+ * a loaded machine): group, kind, plural, scope, and each version with whether it is served and has
+ * a status subresource. controller-gen's layout puts these at fixed indentations.
+ */
+export function scanCrd(text: string): { group: string; kind: string; plural: string; namespaced: boolean; versions: { name: string; served: boolean; status: boolean }[] } {
+  const one = (re: RegExp) => re.exec(text)?.[1] ?? '';
+  const versions: { name: string; served: boolean; status: boolean }[] = [];
+  let current: (typeof versions)[number] | null = null;
+  let inSubresources = false;
+  for (const line of text.split('\n')) {
+    let m: RegExpExecArray | null;
+    if ((m = /^ {4}name: (v\w+)$/.exec(line))) versions.push((current = { name: m[1]!, served: false, status: false }));
+    else if (current && (m = /^ {4}served: (true|false)$/.exec(line))) current.served = m[1] === 'true';
+    else if (current && /^ {4}subresources:$/.test(line)) inSubresources = true;
+    else if (current && inSubresources && /^ {6}status: \{\}$/.test(line)) current.status = true;
+    else if (/^ {0,4}\S/.test(line)) inSubresources = false;
+  }
+  return { group: one(/^ {2}group: (\S+)$/m), kind: one(/^ {4}kind: (\S+)$/m), plural: one(/^ {4}plural: (\S+)$/m), namespaced: one(/^ {2}scope: (\S+)$/m) === 'Namespaced', versions };
+}
+
+/** Reads a CRD file into the ResourceDef the fake API server serves (v1 first, where it serves it: objects are kept at it). */
 export function crdResource(file: string): ResourceDef {
-  const crd = parse(readFileSync(file, 'utf8')) as Obj;
-  const spec = crd.spec as Obj;
-  const served = (spec.versions as Obj[]).filter((v) => v.served);
-  // The first version is the one objects are kept at: v1, wherever the CRD serves it.
+  const text = readFileSync(file, 'utf8');
+  const crd = scanCrd(text);
+  const served = crd.versions.filter((v) => v.served);
   served.sort((a, b) => (a.name === 'v1' ? -1 : b.name === 'v1' ? 1 : 0));
-  const versions = new Map<string, CrdVersion>(served.map((v) => [v.name as string, { name: v.name, schema: v.schema.openAPIV3Schema }]));
-  const group = spec.group as string;
-  const kind = spec.names.kind as string;
+  const versions = new Map<string, CrdVersion>(served.map((v) => [v.name, { name: v.name }]));
+  const { group, kind } = crd;
+  /** The schemas, parsed when the first object of the kind is written. */
+  const schemaOf = (version: CrdVersion): Schema => {
+    if (!version.schema) {
+      const parsed = parse(text) as Obj;
+      for (const v of parsed.spec.versions as Obj[]) {
+        const held = versions.get(v.name);
+        if (held) held.schema = v.schema.openAPIV3Schema;
+      }
+    }
+    return version.schema!;
+  };
   return {
     kind,
-    plural: spec.names.plural,
+    plural: crd.plural,
     group,
-    namespaced: spec.scope === 'Namespaced',
-    status: served.some((v) => v.subresources?.status),
+    namespaced: crd.namespaced,
+    status: served.some((v) => v.status),
     versions: [...versions.keys()],
     validate(o: Obj): string[] {
       const name = String(o.apiVersion ?? '').split('/')[1] ?? '';
       const version = versions.get(name);
       if (!version) return [`apiVersion: Invalid value: ${shown(o.apiVersion)}: ${group} serves ${kind} as ${[...versions.keys()].join(', ')}`];
+      const schema = schemaOf(version);
       const { apiVersion, kind: k, metadata, ...rest } = o;
-      prune(rest, version.schema);
-      version.validate ??= newAjv().compile({ ...version.schema, properties: { ...version.schema.properties, metadata: { type: 'object' } } });
+      prune(rest, schema);
+      version.validate ??= newAjv().compile({ ...schema, properties: { ...schema.properties, metadata: { type: 'object' } } });
       const candidate = { apiVersion, kind: k, metadata, ...rest };
       const ok = version.validate(candidate);
       // Defaults and pruning land in the object written.

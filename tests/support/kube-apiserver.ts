@@ -54,6 +54,8 @@ export interface FakeApiServerOptions {
   bookmarkEveryMs?: number;
   /** Serve the Gateway API CRDs (default true; false: a cluster without them, the group answers 404). */
   gatewayApi?: boolean;
+  /** Serve only these versions of a Gateway API kind, as an older release does (`{ ReferenceGrant: ['v1beta1'] }`: before v1.5). */
+  gatewayApiVersions?: Record<string, string[]>;
 }
 
 type Fault = { when: (r: { method: string; path: string; query: URLSearchParams; user: string }) => boolean; status: number; times: number; asWatchEvent: boolean };
@@ -75,10 +77,12 @@ export class FakeApiServer {
   #faults: Fault[] = [];
   #tokens?: Set<string>;
   #bookmarkTimer?: NodeJS.Timeout;
+  #gatewayApiVersions: Record<string, string[]>;
 
   private constructor(options: FakeApiServerOptions) {
     this.#tokens = options.tokens ? new Set(options.tokens) : undefined;
     this.gatewayApi = options.gatewayApi ?? true;
+    this.#gatewayApiVersions = options.gatewayApiVersions ?? {};
     this.#server = http.createServer((req, res) => void this.#handle(req, res));
     this.#watches = new WatchHub(this.store);
     if (options.bookmarkEveryMs) this.#bookmarkTimer = setInterval(() => this.bookmark(), options.bookmarkEveryMs);
@@ -196,7 +200,12 @@ export class FakeApiServer {
 
   /** What is served now: the built-in kinds, and the Gateway API's while its CRDs are installed. */
   #resources(): ResourceDef[] {
-    return this.gatewayApi ? [...RESOURCES, ...gatewayApiResources()] : RESOURCES;
+    if (!this.gatewayApi) return RESOURCES;
+    const gateway = gatewayApiResources().map((d) => {
+      const only = this.#gatewayApiVersions[d.kind];
+      return only ? { ...d, versions: d.versions!.filter((v) => only.includes(v)) } : d;
+    });
+    return [...RESOURCES, ...gateway];
   }
 
   #defOfKind(kind: string): ResourceDef {

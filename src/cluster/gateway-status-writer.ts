@@ -47,7 +47,7 @@ export interface GatewayStatusWriterOptions {
   retryMs?: number;
   /** The clock of lastTransitionTime (tests). */
   now?: () => Date;
-  watch?: Pick<StreamWatcherOptions, 'backoff' | 'watchTimeoutSeconds' | 'pageSize' | 'absentRetryMs'>;
+  watch?: Pick<StreamWatcherOptions, 'backoff' | 'watchTimeoutSeconds' | 'pageSize' | 'notServedRetryMs'>;
 }
 
 const PLURALS: Record<StatusKind, string> = { GatewayClass: 'gatewayclasses', Gateway: 'gateways', HTTPRoute: 'httproutes', GRPCRoute: 'grpcroutes' };
@@ -85,7 +85,9 @@ export class GatewayStatusWriter implements GatewayStatusSink {
     this.#o = options;
     this.#log = options.log.child({ part: 'gateway-status' });
     this.#addresses = 'addresses' in options.publish ? gatewayAddresses(normalizeAddresses(options.publish.addresses)) : null;
-    const make = (spec: StreamSpec) => new StreamWatcher({ ...options.watch, clients: options.clients, spec, log: options.log, onEvent: (e) => this.#onEvent(e) });
+    // A kind whose API is not served counts as listed (empty): the writer starts without it.
+    const make = (spec: StreamSpec) =>
+      new StreamWatcher({ ...options.watch, clients: options.clients, spec, log: options.log, onEvent: (e) => this.#onEvent(e), onNotServed: () => this.#markListed(spec) });
     for (const kind of KINDS) this.#watchers.push(make({ kind, namespace: kind === 'GatewayClass' ? '' : (options.namespace ?? ''), optional: true }));
     if ('service' in options.publish) {
       const { namespace, name } = options.publish.service;

@@ -27,7 +27,7 @@ export interface KubernetesViewFeedOptions {
   log: Logger;
   scope?: WatchScope;
   /** Tuning for the watchers (backoff, timeouts, page size). */
-  watch?: Pick<StreamWatcherOptions, 'backoff' | 'watchTimeoutSeconds' | 'pageSize' | 'remember' | 'absentRetryMs'>;
+  watch?: Pick<StreamWatcherOptions, 'backoff' | 'watchTimeoutSeconds' | 'pageSize' | 'remember' | 'notServedRetryMs'>;
 }
 
 export class KubernetesViewFeed {
@@ -91,7 +91,7 @@ export class KubernetesViewFeed {
     this.#initial.clear();
     this.#o.log.info('view synced from the API server', { objects: Object.fromEntries(Object.entries(replacement).map(([k, l]) => [k, l.items.length])) });
     const optional = this.watchers.filter((w) => isGatewayApiKind(w.spec.kind));
-    const absent = optional.filter((w) => w.absent).map((w) => w.spec.kind);
+    const absent = optional.filter((w) => w.notServed).map((w) => w.spec.kind);
     if (absent.length && absent.length === optional.length) this.#o.log.info('the Gateway API is not installed in this cluster: serving Ingress only until it is');
     else if (absent.length) this.#o.log.info('some Gateway API kinds are not served by this cluster: reading the others', { absent });
     for (const e of this.#buffer.splice(0)) this.#consume(e);

@@ -6,7 +6,7 @@
 // list (with the objects that disappeared since the previous one) and every change, in order.
 // An optional stream (a Gateway API kind, Namespaces) whose API is not served (404: no CRD) or not
 // granted (403) is reported once as an empty list, logged once by name, and listed again every
-// `absentRetryMs` until it can be read.
+// `notServedRetryMs` until it can be read.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import { apiFailure, describeApiError, type KubeClients } from './kubernetes-client.ts';
@@ -49,7 +49,9 @@ export interface StreamWatcherOptions {
    */
   remember?: 'metadata' | 'objects';
   /** How often an optional stream whose API is not served is listed again (default 60 s). */
-  absentRetryMs?: number;
+  notServedRetryMs?: number;
+  /** Told each time an optional stream finds its API not served or not granted (after its empty list, if any). */
+  onNotServed?: () => void;
 }
 
 type WatchOutcome = { kind: 'gone' } | { kind: 'aborted' } | { kind: 'closed'; received: number; lastedMs: number };
@@ -84,7 +86,7 @@ export class StreamWatcher {
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   #failures = 0;
-  #absent = false;
+  #notServed = false;
   /** The older version the stream reads at, when the kind's own is not served (see OLDER_VERSIONS). */
   #servedVersion: string | undefined;
 
@@ -99,9 +101,9 @@ export class StreamWatcher {
     return this.#resourceVersion;
   }
 
-  /** An optional stream whose API the cluster does not serve (now): it holds nothing. */
-  get absent(): boolean {
-    return this.#absent;
+  /** An optional stream whose API the cluster does not serve (or grant) now: it holds nothing. */
+  get notServed(): boolean {
+    return this.#notServed;
   }
 
   start(): void {
@@ -157,7 +159,7 @@ export class StreamWatcher {
           this.#markAbsent(initial, absent);
           initial = false;
           needList = true;
-          await this.#sleep(this.#o.absentRetryMs ?? 60_000);
+          await this.#sleep(this.#o.notServedRetryMs ?? 60_000);
           continue;
         }
         if (apiFailure(e).code === 410) {
@@ -210,11 +212,16 @@ export class StreamWatcher {
     const gone = [...this.#known.values()].map((o) => deletedAt(o, this.#resourceVersion || '0'));
     this.#known.clear();
     this.#resourceVersion = '';
-    const retryInMs = this.#o.absentRetryMs ?? 60_000;
-    if (!this.#absent && why === 'not served') this.#log.info('this cluster does not serve the API (its CRD is not installed): reading none of it, checking again later', { api: apiOf(this.spec.kind), retryInMs });
-    if (!this.#absent && why === 'forbidden') this.#log.warn('not allowed to list this API: reading none of it until RBAC grants get, list and watch', { api: apiOf(this.spec.kind), retryInMs });
-    this.#absent = true;
+    const retryInMs = this.#o.notServedRetryMs ?? 60_000;
+    if (!this.#notServed && why === 'not served') this.#log.info('this cluster does not serve the API (its CRD is not installed): reading none of it, checking again later', { api: apiOf(this.spec.kind), retryInMs });
+    if (!this.#notServed && why === 'forbidden') this.#log.warn('not allowed to list this API: reading none of it until RBAC grants get, list and watch', { api: apiOf(this.spec.kind), retryInMs });
+    this.#notServed = true;
     if (initial || gone.length) this.#emit({ type: 'listed', spec: this.spec, items: [], resourceVersion: '0', initial, gone });
+    try {
+      this.#o.onNotServed?.();
+    } catch (e) {
+      this.#log.error('a consumer of the stream failed', { error: e });
+    }
   }
 
   async #list(initial: boolean): Promise<void> {
@@ -224,8 +231,8 @@ export class StreamWatcher {
       this.#servedVersion = list.version;
       if (list.version) this.#log.info('reading an older version of the API, which this cluster serves instead', { api: apiOf(this.spec.kind), version: list.version });
     }
-    if (this.#absent) {
-      this.#absent = false;
+    if (this.#notServed) {
+      this.#notServed = false;
       this.#log.info('the API is served now: reading it', { api: apiOf(this.spec.kind) });
     }
     const before = this.#known;

@@ -32,7 +32,7 @@ export interface KubernetesEventSourceOptions {
   scope?: WatchScope;
   /** Every object is sent again as an update this often (default 10 minutes; 0: never). */
   resyncMs?: number;
-  watch?: Pick<StreamWatcherOptions, 'backoff' | 'watchTimeoutSeconds' | 'pageSize' | 'absentRetryMs'>;
+  watch?: Pick<StreamWatcherOptions, 'backoff' | 'watchTimeoutSeconds' | 'pageSize' | 'notServedRetryMs'>;
 }
 
 export class KubernetesEventSource {

@@ -135,7 +135,7 @@ export async function startHandler(o: HandlerOptions): Promise<RunningHandler> {
     onIngresses: (keys) => verdicts?.affected(keys),
     // The watches have seen every write up to the oldest of their positions (bookmarks included).
     // An optional stream whose API is not served (no Gateway API CRDs) holds nothing and has no position.
-    watchedUpTo: () => (feed?.synced && sink?.settled ? Math.min(...feed.watchers.filter((w) => !w.absent).map((w) => numericVersion(w.resourceVersion))) : 0),
+    watchedUpTo: () => (feed?.synced && sink?.settled ? Math.min(...feed.watchers.filter((w) => !w.notServed).map((w) => numericVersion(w.resourceVersion))) : 0),
   });
 
   let status: RunningHandler['status'] = null;

@@ -6,7 +6,12 @@
 // `map` and `set`: duplicate keys are refused). Messages follow the API server's wording
 // (`spec.hostnames[0]: Invalid value: "x": spec.hostnames[0] in body should match '…'`).
 //
-// Not enforced, and why: the CEL rules (`x-kubernetes-validations`: would need a CEL interpreter),
+// Not enforced, and why: the CEL rules (`x-kubernetes-validations`: would need a CEL interpreter;
+// in the v1 schemas: GatewayClass 1, Gateway 16, HTTPRoute 50, GRPCRoute 19, e.g. "tls mode must be
+// Terminate for protocol HTTPS", "Combination of port, protocol and hostname must be unique for each
+// listener", "sectionName must be specified when parentRefs includes 2 or more references to the
+// same parent", "Must have port for Service reference", "RequestRedirect filter must not be used
+// together with backendRefs", the path value rules, "controllerName: Value is immutable"),
 // ratcheting (the real server lets an unchanged invalid value through an update; here every write
 // is checked in full), and `x-kubernetes-map-type` (a merge hint for server-side apply, which this
 // server does not implement). Tests only: never imported from src/.

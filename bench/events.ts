@@ -5,12 +5,17 @@
 //   - events_per_s: EndpointSlice events for many upstreams posted at a fixed concurrency, until the
 //     handler answered them all.
 //   - reloads_during_endpoint_events: NGINX reloads while only EndpointSlices changed (must be 0).
+//   - with `--fault` (npm run bench:events -- --fault), then the fault run of bench/events-fault.ts: a
+//     busy EndpointSlice watch cut after an outage and a healthy period (watch_recovery_ms_max).
 // Prints one JSON object as the last line. Environment: BENCH_SAMPLES (200), BENCH_EVENTS (2000),
-// BENCH_UPSTREAMS (200), BENCH_CONCURRENCY (16).
+// BENCH_UPSTREAMS (200), BENCH_CONCURRENCY (16); for --fault BENCH_OUTAGE_S (15), BENCH_HEALTHY_S
+// (30), BENCH_CUTS (5), BENCH_FLOOR_SAMPLES (20).
 import { randomBytes } from 'node:crypto';
 import { startBackend } from '../tests/support/backend.ts';
+import { runWatchFault } from './events-fault.ts';
 import { percentile, postObjects, send, startAgentProcess, startHandlerProcess, tokenFile } from './handler-process.ts';
 
+const fault = process.argv.slice(2).includes('--fault');
 const samples = Number(process.env.BENCH_SAMPLES ?? 200);
 const events = Number(process.env.BENCH_EVENTS ?? 2000);
 const upstreams = Number(process.env.BENCH_UPSTREAMS ?? 200);
@@ -44,7 +49,8 @@ async function reloads(agentUrl: string): Promise<number> {
   return n;
 }
 
-async function main(): Promise<void> {
+/** The usual run: CloudEvents posted to a handler fed by events only. */
+async function eventsRun(): Promise<Record<string, unknown>> {
   const token = randomBytes(24).toString('hex');
   const tf = tokenFile(token);
   const [a, b] = await Promise.all([startBackend('a'), startBackend('b')]);
@@ -106,22 +112,36 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 500));
     const reloadsDuring = (await reloads(agent.url)) - reloadsBefore;
     latencies.sort((x, y) => x - y);
-    console.log(
-      JSON.stringify({
-        events,
-        events_per_s: Math.round(events / elapsed),
-        endpoint_samples: samples,
-        endpoint_event_to_nginx_ms_p50: Number(percentile(latencies, 50).toFixed(2)),
-        endpoint_event_to_nginx_ms_p99: Number(percentile(latencies, 99).toFixed(2)),
-        reloads_during_endpoint_events: reloadsDuring,
-      }),
-    );
+    return {
+      events,
+      events_per_s: Math.round(events / elapsed),
+      endpoint_samples: samples,
+      endpoint_event_to_nginx_ms_p50: Number(percentile(latencies, 50).toFixed(2)),
+      endpoint_event_to_nginx_ms_p99: Number(percentile(latencies, 99).toFixed(2)),
+      reloads_during_endpoint_events: reloadsDuring,
+    };
   } finally {
     await handler.stop();
     await agent.stop();
     await Promise.all([a.close(), b.close()]);
     tf.remove();
   }
+}
+
+async function main(): Promise<void> {
+  const figures = await eventsRun();
+  if (fault) {
+    Object.assign(
+      figures,
+      await runWatchFault({
+        outageS: Number(process.env.BENCH_OUTAGE_S ?? 15),
+        healthyS: Number(process.env.BENCH_HEALTHY_S ?? 30),
+        cuts: Number(process.env.BENCH_CUTS ?? 5),
+        floorSamples: Number(process.env.BENCH_FLOOR_SAMPLES ?? 20),
+      }),
+    );
+  }
+  console.log(JSON.stringify(figures));
 }
 
 main().catch((e) => {

@@ -86,10 +86,11 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Starts `wharf handler --no-list` fed by events, pushing to `agents`. */
-export async function startHandlerProcess(o: { tokenPath: string; agents?: string[]; nodeArgs?: string[] }): Promise<Child> {
+/** Starts `wharf handler` pushing to `agents`: fed by events (`--no-list`), or listing and watching the API server of `kubeconfig`. */
+export async function startHandlerProcess(o: { tokenPath: string; agents?: string[]; nodeArgs?: string[]; kubeconfig?: string }): Promise<Child> {
   const port = await freePort();
-  const args = ['handler', '--listen', `127.0.0.1:${port}`, '--no-list', '--agent-token-file', o.tokenPath, '--events-token-file', o.tokenPath];
+  const source = o.kubeconfig ? ['--kubeconfig', o.kubeconfig] : ['--no-list'];
+  const args = ['handler', '--listen', `127.0.0.1:${port}`, ...source, '--agent-token-file', o.tokenPath, '--events-token-file', o.tokenPath];
   for (const a of o.agents ?? []) args.push('--agent', a);
   const { child, stderr } = spawnCli(args, o.nodeArgs);
   const url = `http://127.0.0.1:${port}`;

@@ -12,21 +12,23 @@ if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.pack
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# NGINX 1.22 + the Lua module from Debian's packages.
+# NGINX 1.22 + the Lua module from Debian's packages, and the headers-more module (the more_*
+# directives that snippet annotations may use).
 nginx_bin=${WHARF_NGINX:-$(command -v nginx || true)}
 lua_module=/usr/lib/nginx/modules/ngx_http_lua_module.so
 resty_core=/usr/share/lua/5.1/resty/core.lua
-packages="nginx-light libnginx-mod-http-lua lua-resty-core libnginx-mod-http-ndk"
-if [ -z "$nginx_bin" ] || [ ! -f "$lua_module" ] || [ ! -f "$resty_core" ]; then
+headers_more=/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so
+packages="nginx-light libnginx-mod-http-lua lua-resty-core libnginx-mod-http-ndk libnginx-mod-http-headers-more-filter"
+if [ -z "$nginx_bin" ] || [ ! -f "$lua_module" ] || [ ! -f "$resty_core" ] || [ ! -f "$headers_more" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing NGINX and its Lua module: apt-get install $packages"
+    say "installing NGINX and its Lua and headers-more modules: apt-get install $packages"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends $packages >/dev/null
     # Debian's package starts a system NGINX on port 80; wharf runs its own, so stop that one.
     if command -v service >/dev/null; then service nginx stop >/dev/null 2>&1 || true; fi
   else
-    say "NGINX with the Lua module is missing. Install it with: sudo apt-get install $packages (or set WHARF_NGINX to an nginx binary)"
+    say "NGINX with the Lua and headers-more modules is missing. Install it with: sudo apt-get install $packages (or set WHARF_NGINX to an nginx binary)"
     exit 1
   fi
 fi

@@ -9,6 +9,10 @@ const commands: Record<string, Command> = {
     summary: 'the agent beside NGINX (fragments, reloads, endpoints)',
     run: async (argv) => (await import('./agent/main.ts')).main(argv),
   },
+  check: {
+    summary: 'checks manifests offline with the admission webhook\'s code (and --from ingress-nginx)',
+    run: async (argv) => (await import('./check/main.ts')).checkMain(argv),
+  },
   handler: {
     summary: 'the handler tier (admission webhook, CloudEvents receiver, fan-out to agents)',
     run: async (argv) => (await import('./handlers/serve.ts')).main(argv),
@@ -16,6 +20,10 @@ const commands: Record<string, Command> = {
   local: {
     summary: 'local mode: a folder of manifests, a real NGINX, no cluster (what npm start runs)',
     run: async (argv) => (await import('../wrangler-free-local/main.ts')).main(argv),
+  },
+  render: {
+    summary: 'prints the NGINX configuration a set of manifests produces',
+    run: async (argv) => (await import('./check/main.ts')).renderMain(argv),
   },
   source: {
     summary: 'the Kubernetes event source (for clusters without Knative Eventing)',

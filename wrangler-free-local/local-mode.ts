@@ -9,6 +9,7 @@ import { waitOneGeneration } from '../src/agent/nginx-workers.ts';
 import { EventSender } from '../src/cluster/event-sender.ts';
 import { ManifestSource, type ResourceChange, type SyncResult } from '../src/cluster/manifest-source.ts';
 import { defaultControllerSettings, parseObject } from '../src/model/index.ts';
+import { headersMoreModule } from '../src/agent/nginx-install.ts';
 import { startHandler, type RunningHandler } from '../src/handlers/serve.ts';
 import { reviewIngress } from './admission-gate.ts';
 import { startEchoServer, type EchoServer } from './echo-servers.ts';
@@ -91,7 +92,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       agentToken,
       eventsToken,
       relistIntervalMs: 60_000,
-      controller: { ...defaultControllerSettings, watchIngressWithoutClass: true },
+      controller: { ...defaultControllerSettings, watchIngressWithoutClass: true, headersMore: headersMoreModule() !== null },
       reader: source,
       log: terminal.logger('handler'),
     });

@@ -19,6 +19,8 @@ export interface AgentOptions {
   token: string;
   httpListen?: string[];
   httpsListen?: string[];
+  /** auto (default): IPv6 twins of IPv4 wildcard and loopback listen addresses where the host has IPv6. */
+  ipv6Listen?: 'auto' | 'off';
   /** The port clients use for HTTPS (redirects to HTTPS name it when it is not 443). */
   publicHttpsPort?: number;
   workerProcesses?: number | 'auto';
@@ -60,12 +62,13 @@ export function skeletonParams(
   o: AgentOptions,
   layout: PrefixLayout,
   lua: LuaSettings | null,
-  host: { worker: WorkerUser | null; resolvers: string[] } = { worker: null, resolvers: [] },
+  host: { worker: WorkerUser | null; resolvers: string[]; headersMoreModule?: string | null } = { worker: null, resolvers: [] },
 ): SkeletonParams {
   return {
     runDir: layout.runDir,
     privateDir: layout.privateDir,
     lua,
+    headersMoreModule: host.headersMoreModule ?? null,
     user: host.worker?.user ?? null,
     group: host.worker?.group ?? null,
     resolvers: host.resolvers,

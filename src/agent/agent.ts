@@ -7,7 +7,7 @@ import { createLogger, type Logger } from '../log.ts';
 import type { Batch, EndpointsPut, EndpointsResult, FragmentPut, FragmentResult } from '../protocol/agent-api.ts';
 import { renderSkeleton } from '../render/skeleton.ts';
 import { chooseEndpointMode, skeletonParams, type AgentOptions, type AgentState } from './agent-options.ts';
-import { createAgentApi, type AgentControl, type BatchResult } from './api.ts';
+import { apiTimeouts, createAgentApi, defaultLimits, type AgentControl, type BatchResult } from './api.ts';
 import { EndpointPusher } from './endpoint-pusher.ts';
 import { EndpointStore } from './endpoint-store.ts';
 import { FragmentStore, type FragmentContent } from './fragment-store.ts';
@@ -21,13 +21,13 @@ import { Reloader, type ReloadReport } from './reloader.ts';
 
 export type { AgentOptions, AgentState } from './agent-options.ts';
 import { fetchSnapshotUntilDone } from './snapshot.ts';
+import { listenAddresses } from './listen-addresses.ts';
+import { RepeatedError } from './repeated-log.ts';
+import { ChangeWaiters } from './change-waiters.ts';
+import { keepPrevious } from './kept-config.ts';
+import { KeptEndpointsWriter } from './kept-endpoints.ts';
 import { systemResolvers } from './resolvers.ts';
 import { workerUser } from './worker-user.ts';
-
-interface Waiter {
-  done: () => boolean;
-  resolve: () => void;
-}
 
 export class Agent implements AgentControl {
   private readonly opts: AgentOptions;
@@ -41,13 +41,16 @@ export class Agent implements AgentControl {
   private reloader!: Reloader;
   private queue!: ReloadQueue;
   private pusher: EndpointPusher | null = null;
+  /** Lua mode: the endpoint sets on disk for the next agent (they die with NGINX's shared dict). */
+  private keptEndpoints: KeptEndpointsWriter | null = null;
   private metricsRegistry!: AgentMetrics;
   private server: Server | null = null;
-  private waiters: Waiter[] = [];
+  private readonly waiters = new ChangeWaiters();
   private lastReport: (ReloadReport & { at: string }) | null = null;
   private initialReady = false;
   /** Runs that signalled or started NGINX (noop runs excluded). */
   private reloadCount = 0;
+  private failures!: RepeatedError;
   private stopping = false;
   private readonly snapshotAbort = new AbortController();
   /** Resolves once /nginx-ready answers 200 for the first time. */
@@ -58,6 +61,7 @@ export class Agent implements AgentControl {
     if (!opts.token) throw new Error('agent: a bearer token is required (--token-file)');
     this.opts = opts;
     this.log = opts.logger ?? createLogger({ component: 'agent' });
+    this.failures = new RepeatedError(this.log);
     this.layout = new PrefixLayout(opts.prefix);
     this.whenReady = new Promise((r) => (this.markReady = r));
   }
@@ -86,15 +90,19 @@ export class Agent implements AgentControl {
     this.install = findNginx({ bin: o.nginxBin });
     const mode = chooseEndpointMode(o.endpointMode ?? 'auto', this.install);
     this.mode = mode.mode;
-    this.log.info(mode.message, { nginx: this.install.bin, nginxVersion: this.install.version, endpointMode: this.mode });
+    this.log.info(mode.message, { nginx: this.install.bin, nginxVersion: this.install.version, endpointMode: this.mode, headersMore: this.install.headersMore !== null });
     const worker = workerUser(o.workerUser ?? 'nobody');
     if (worker) this.log.info('NGINX workers run as an unprivileged user; secret files are theirs', { user: worker.user, group: worker.group });
     const resolvers = o.resolvers ?? (await systemResolvers(this.log));
-    const params = skeletonParams(o, this.layout, this.mode === 'lua' ? this.install.lua : null, { worker, resolvers });
+    const listen = await listenAddresses({ httpListen: o.httpListen ?? ['80'], httpsListen: o.httpsListen ?? ['443'], ipv6: o.ipv6Listen ?? 'auto' }, this.log);
+    const params = skeletonParams({ ...o, ...listen }, this.layout, this.mode === 'lua' ? this.install.lua : null, { worker, resolvers, headersMoreModule: this.install.headersMore });
     const skeleton = renderSkeleton(params);
     this.nginx = new NginxProcess({ bin: this.install.bin, layout: this.layout, logger: this.log, accessLog: params.accessLog });
-    await this.nginx.stopStale();
     await this.layout.prepare();
+    // What the previous agent's NGINX served is served again until the complete configuration
+    // arrives; an NGINX still running keeps serving it until the first start replaces it.
+    const kept = await keepPrevious(this.layout, this.mode, this.fragments, this.endpoints);
+    if (kept.fragments + kept.endpointSets > 0) this.log.info('serving what the previous agent served until the complete configuration arrives', kept);
     for (const [name, text] of Object.entries(skeleton)) {
       if (name !== 'nginx.conf') await this.layout.writeAtomic(`${this.layout.prefix}/${name}`, text);
     }
@@ -112,7 +120,10 @@ export class Agent implements AgentControl {
       requestRun: (ms) => (ms > 0 ? this.queue.requestAfter(ms) : this.queue.request()),
     });
     await this.reloader.prepare();
-    if (this.mode === 'lua') this.pusher = new EndpointPusher({ socketPath: this.layout.endpointsSocket, store: this.endpoints, logger: this.log });
+    if (this.mode === 'lua') {
+      this.pusher = new EndpointPusher({ socketPath: this.layout.endpointsSocket, store: this.endpoints, logger: this.log });
+      this.keptEndpoints = new KeptEndpointsWriter({ layout: this.layout, store: this.endpoints, logger: this.log });
+    }
     this.metricsRegistry = new AgentMetrics({
       desiredVersion: () => this.fragments.desiredVersion,
       appliedVersion: () => this.reloader.appliedVersion,
@@ -152,28 +163,32 @@ export class Agent implements AgentControl {
       throw e;
     }
     if (o.snapshot) {
-      void fetchSnapshotUntilDone({ ...o.snapshot, logger: this.log, signal: this.snapshotAbort.signal, apply: (b) => this.applyBatch(b) })
-        .then(async (result) => {
-          if (!result) return;
-          await this.settle(result, Infinity);
-          this.setReady();
-        })
+      // Ready once the snapshot (or a complete push, whichever comes first) is served: see applyBatch.
+      const maxBytes = o.limits?.batchBytes ?? defaultLimits.batchBytes;
+      void fetchSnapshotUntilDone({ ...o.snapshot, maxBytes, logger: this.log, signal: this.snapshotAbort.signal, apply: (b) => this.applyBatch(b) })
         .catch((e) => this.log.error('snapshot failed', { error: e }));
     } else {
-      this.setReady();
+      // No snapshot source: what the handler tier pushes is all there is; the first confirmed
+      // configuration (what the previous agent served, or the empty one) is ready.
+      this.setReady('first configuration');
     }
   }
 
-  private setReady(): void {
-    if (this.initialReady) return;
+  private setReady(what: string): void {
+    if (this.initialReady || this.stopping) return;
     this.initialReady = true;
-    this.log.info('ready: NGINX serves the first confirmed configuration', { version: this.reloader.appliedVersion });
+    this.log.info(`ready: NGINX serves the ${what}`, { version: this.reloader.appliedVersion });
     this.markReady();
   }
 
   private async listen(api: ReturnType<typeof createAgentApi>): Promise<void> {
     const listen = this.opts.listen ?? { host: '127.0.0.1', port: 7071 };
-    const server = http.createServer(api);
+    // A slow or stuck client is dropped as the handler tier drops it, not after Node's 60 s (and its
+    // 30 s checking interval): headers in 10 s, the whole request in 30 s.
+    const server = http.createServer(
+      { headersTimeout: apiTimeouts.headersMs, requestTimeout: apiTimeouts.requestMs, keepAliveTimeout: apiTimeouts.keepAliveMs, connectionsCheckingInterval: 1000 },
+      api,
+    );
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e) => reject(new Error(`agent API on ${listen.host}:${listen.port}: ${e.message}`, { cause: e })));
       server.listen(listen.port, listen.host, () => resolve());
@@ -200,20 +215,18 @@ export class Agent implements AgentControl {
     const graceMs = ((this.opts.workerShutdownTimeoutSeconds ?? 60) + 5) * 1000;
     await this.nginx?.stop(graceMs);
     this.pusher?.close();
-    for (const w of this.waiters) w.resolve();
-    this.waiters = [];
+    await this.keptEndpoints?.flush();
+    this.waiters.releaseAll();
     this.log.info('agent stopped');
   }
 
   private async runReload(): Promise<void> {
+    const run = this.waiters.started();
     const report = await this.reloader.run();
     this.record(report);
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) {
-      if (w.done()) w.resolve();
-      else this.waiters.push(w);
-    }
+    // A run that failed and retries later: whoever waits for what it carried gets the reason now
+    // rather than at the end of its wait (the change is kept and retried).
+    this.waiters.ended(run, report.retryInMs !== undefined && report.error ? { error: report.error, retryInMs: report.retryInMs } : undefined);
   }
 
   private record(report: ReloadReport): void {
@@ -225,12 +238,21 @@ export class Agent implements AgentControl {
       result: report.result,
       version: report.version,
       ms: Math.round(report.durationMs),
+      ...(report.retireMs !== undefined ? { retireMs: Math.round(report.retireMs) } : {}),
       changes: report.changes,
       ...(report.quarantined.length ? { quarantined: report.quarantined } : {}),
       ...(report.error ? { error: report.error } : {}),
     };
-    if (report.result === 'success' || report.result === 'partial') this.log.info('reload confirmed', fields);
-    else this.log.error('reload did not apply', fields);
+    if (report.result === 'success' || report.result === 'partial') {
+      this.failures.ended();
+      this.log.info('reload confirmed', fields);
+    } else if (report.error) {
+      // The same failure on every retry (a full disk) is one line with a count, not one per retry.
+      const { error, ...rest } = fields;
+      this.failures.failed('reload did not apply', report.error, { ...rest, ...(report.retryInMs !== undefined ? { retryInMs: report.retryInMs } : {}) });
+    } else {
+      this.log.error('reload did not apply', fields);
+    }
   }
 
   private async afterMasterStart(): Promise<void> {
@@ -270,6 +292,7 @@ export class Agent implements AgentControl {
     const started = performance.now();
     const via = this.mode;
     const change = this.endpoints.set(upstream, revision, list);
+    if (change === 'changed') this.keptEndpoints?.changed();
     let status: EndpointsResult['status'];
     let outcome: 'applied' | 'pending' | 'stale' | 'failed';
     if (change === 'stale') status = outcome = 'stale';
@@ -316,6 +339,7 @@ export class Agent implements AgentControl {
       }
     }
     let endpoints: EndpointsResult[];
+    if (changed.some((c) => c.change === 'changed')) this.keptEndpoints?.changed();
     if (this.mode === 'lua') {
       endpoints = [];
       const work = changed.map(async (c) => {
@@ -334,7 +358,12 @@ export class Agent implements AgentControl {
       }));
     }
     if (this.fragments.dirtyCount > 0 || (this.mode === 'reload' && changed.some((c) => c.change === 'changed'))) this.queue.request();
-    return { version: this.fragments.desiredVersion, fragments, endpoints };
+    const result = { version: this.fragments.desiredVersion, fragments, endpoints };
+    if (batch.complete && !this.initialReady) {
+      // The whole desired state: ready once NGINX serves it (never on a partial or kept one).
+      void this.served(result).then(() => this.setReady('complete configuration'));
+    }
+    return result;
   }
 
   /** Waits (bounded) until every pending result is applied, quarantined or superseded. */
@@ -357,19 +386,14 @@ export class Agent implements AgentControl {
       const c = current();
       return !c.fragments.some((f) => f.status === 'pending') && !c.endpoints.some((e) => e.status === 'pending');
     };
-    if (!done() && !this.stopping) {
-      await new Promise<void>((resolve) => {
-        const waiter: Waiter = { done, resolve };
-        this.waiters.push(waiter);
-        if (Number.isFinite(timeoutMs)) {
-          setTimeout(() => {
-            this.waiters = this.waiters.filter((w) => w !== waiter);
-            resolve();
-          }, timeoutMs).unref();
-        }
-      });
-    }
-    return current();
+    const failure = !done() && !this.stopping ? await this.waiters.wait(done, timeoutMs) : undefined;
+    const settled = current();
+    return failure && !done() ? { ...settled, failure } : settled;
+  }
+
+  /** Resolves once NGINX serves `results` (failed runs are retried until it does), or the agent stops. */
+  private async served(results: BatchResult): Promise<void> {
+    while ((await this.settle(results, Infinity)).failure && !this.stopping);
   }
 
   state(summary = false): AgentState {

@@ -38,6 +38,8 @@ export interface BatchResult {
   version: number;
   fragments: FragmentResult[];
   endpoints: EndpointsResult[];
+  /** From settle(): the reload that should have carried these failed; the agent retries it later. */
+  failure?: { error: string; retryInMs: number };
 }
 
 export interface ApiLimits {
@@ -46,7 +48,14 @@ export interface ApiLimits {
   batchBytes: number;
 }
 
-export const defaultLimits: ApiLimits = { fragmentBytes: 16 << 20, endpointsBytes: 2 << 20, batchBytes: 256 << 20 };
+/**
+ * A batch is at most a snapshot, which holds about 10 KB per host (2,000 hosts of 10,000 Ingresses,
+ * a quarter with TLS: 19.6 MB as JSON): 128 MiB is 13,000 such hosts. `--max-batch-size` sets it.
+ */
+export const defaultLimits: ApiLimits = { fragmentBytes: 16 << 20, endpointsBytes: 2 << 20, batchBytes: 128 << 20 };
+
+/** How long a client may take to send its headers and its whole request, as the handler tier allows. */
+export const apiTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 };
 
 /** An answer other than success, thrown from anywhere in a request's handling. */
 class ApiError extends Error {
@@ -117,6 +126,14 @@ function readBody(req: IncomingMessage, limit: number, what: string): Promise<st
   });
 }
 
+const JSON_TYPE = /^application\/json\s*(;|$)/i;
+
+/** A body-bearing call must say it sends JSON: anything else (a form post, text) gets 415. */
+function requireJson(req: IncomingMessage): void {
+  const type = req.headers['content-type'] ?? '';
+  if (!JSON_TYPE.test(type)) throw new ApiError(415, { error: `Content-Type ${JSON.stringify(type)}: expected application/json` });
+}
+
 function parseBody<T>(text: string, schema: z.ZodType<T>): T {
   let data: unknown;
   try {
@@ -161,6 +178,17 @@ const wantsFlag = (query: URLSearchParams, name: string) => ['1', 'true'].includ
 
 const statusOf = (pending: boolean) => (pending ? 202 : 200);
 
+/**
+ * A waiting call whose change the reload could not apply (a full or read-only disk, NGINX not
+ * confirming in time): 503 with the reason at once, rather than 202 at the end of the wait. The
+ * change is kept and retried; NGINX keeps serving the previous configuration.
+ */
+function notApplied(res: ServerResponse, result: object, failure: { error: string; retryInMs: number }): true {
+  const retry = Math.max(1, Math.ceil(failure.retryInMs / 1000));
+  sendJson(res, 503, { ...result, error: `not applied: ${failure.error}; NGINX keeps serving the previous configuration, and the agent retries in ${retry} s` }, { 'retry-after': String(retry) });
+  return true;
+}
+
 function send(res: ServerResponse, status: number, body: string, contentType: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
@@ -184,16 +212,25 @@ export function createAgentApi(
     if ((m = /^\/v1\/fragments\/([^/]+)$/.exec(path))) {
       if (method === 'PUT') {
         const name = checkName('fragment', m[1]!);
+        requireJson(req);
         const body = parseBody(await readBody(req, limits.fragmentBytes, 'a fragment'), FragmentPut);
         let result = control.putFragment(name, body);
-        if (wait) result = (await control.settle({ version: result.version, fragments: [result], endpoints: [] })).fragments[0]!;
+        if (wait) {
+          const settled = await control.settle({ version: result.version, fragments: [result], endpoints: [] });
+          result = settled.fragments[0]!;
+          if (settled.failure) return notApplied(res, result, settled.failure);
+        }
         sendJson(res, statusOf(result.status === 'pending'), result);
         return true;
       }
       if (method === 'DELETE') {
         const name = checkName('fragment', m[1]!);
         let result = control.deleteFragment(name, revisionParam(query));
-        if (wait) result = (await control.settle({ version: result.version, fragments: [result], endpoints: [] })).fragments[0]!;
+        if (wait) {
+          const settled = await control.settle({ version: result.version, fragments: [result], endpoints: [] });
+          result = settled.fragments[0]!;
+          if (settled.failure) return notApplied(res, result, settled.failure);
+        }
         sendJson(res, statusOf(result.status === 'pending'), result);
         return true;
       }
@@ -201,22 +238,32 @@ export function createAgentApi(
     if ((m = /^\/v1\/endpoints\/([^/]+)$/.exec(path))) {
       if (method === 'PUT') {
         const upstream = checkName('upstream', m[1]!);
+        requireJson(req);
         const body = parseBody(await readBody(req, limits.endpointsBytes, 'an endpoint set'), EndpointsPut);
         let result = await control.putEndpoints(upstream, body);
-        if (wait) result = (await control.settle({ version: 0, fragments: [], endpoints: [result] })).endpoints[0]!;
+        if (wait) {
+          const settled = await control.settle({ version: 0, fragments: [], endpoints: [result] });
+          result = settled.endpoints[0]!;
+          if (settled.failure) return notApplied(res, result, settled.failure);
+        }
         sendJson(res, statusOf(result.status === 'pending'), result);
         return true;
       }
       if (method === 'DELETE') {
         const upstream = checkName('upstream', m[1]!);
         let result = await control.deleteEndpoints(upstream, revisionParam(query));
-        if (wait) result = (await control.settle({ version: 0, fragments: [], endpoints: [result] })).endpoints[0]!;
+        if (wait) {
+          const settled = await control.settle({ version: 0, fragments: [], endpoints: [result] });
+          result = settled.endpoints[0]!;
+          if (settled.failure) return notApplied(res, result, settled.failure);
+        }
         sendJson(res, statusOf(result.status === 'pending'), result);
         return true;
       }
     }
     if (path === '/v1/batch' && method === 'POST') {
-      const body = parseBody(await readBody(req, limits.batchBytes, 'a batch'), Batch);
+      requireJson(req);
+      const body = parseBody(await readBody(req, limits.batchBytes, 'a batch (--max-batch-size)'), Batch);
       const names = new Set<string>();
       for (const [i, f] of body.fragments.entries()) {
         if (names.has(f.name)) badRequest(`fragments[${i}].name: Duplicate value: ${quote(f.name)}`);
@@ -229,6 +276,10 @@ export function createAgentApi(
       }
       let result = await control.applyBatch(body);
       if (wait) result = await control.settle(result);
+      if (result.failure) {
+        const { failure, ...rest } = result;
+        return notApplied(res, rest, failure);
+      }
       const pending = result.fragments.some((f) => f.status === 'pending') || result.endpoints.some((e) => e.status === 'pending');
       sendJson(res, statusOf(pending), result);
       return true;
@@ -246,7 +297,7 @@ export function createAgentApi(
     const path = url.pathname;
     if (method === 'GET' && path === '/healthz') return sendText(res, 200, 'ok\n');
     if (method === 'GET' && path === '/nginx-ready') {
-      return control.ready() ? sendText(res, 200, 'ready\n') : sendText(res, 503, 'not ready: NGINX has not confirmed its first configuration\n');
+      return control.ready() ? sendText(res, 200, 'ready\n') : sendText(res, 503, 'not ready: NGINX does not serve the complete configuration yet (the snapshot, or a complete batch)\n');
     }
     if (method === 'GET' && path === '/metrics') {
       const m = await control.metrics();

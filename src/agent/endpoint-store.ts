@@ -1,7 +1,8 @@
 // The endpoint sets the handler tier sent, with their revisions. Kept in memory so that a restarted
 // NGINX master (whose shared dict starts empty) gets every set again, and so that the no-Lua
 // fallback can render them as static upstreams. Pure bookkeeping, no I/O.
-import { ENDPOINT, UPSTREAM_NAME } from '../protocol/agent-api.ts';
+import { UPSTREAM_NAME } from '../protocol/agent-api.ts';
+import { endpointProblem } from '../protocol/endpoint-address.ts';
 
 export interface EndpointSet {
   upstream: string;
@@ -109,7 +110,8 @@ export function renderUpstreams(sets: { upstream: string; endpoints: string[] | 
     map.push(`    ":${s.upstream}" "${s.upstream}";`, `    "1:${s.upstream}" "${s.upstream}_isolated";`);
     const servers: string[] = [];
     for (const e of new Set(s.endpoints)) {
-      if (!ENDPOINT.test(e)) throw new Error(`endpoint ${JSON.stringify(e)} of ${s.upstream}: expected IPv4:port or [IPv6]:port`);
+      const problem = endpointProblem(e);
+      if (problem) throw new Error(`endpoint ${JSON.stringify(e)} of ${s.upstream}: ${problem}`);
       servers.push(`    server ${e};`);
     }
     blocks.push(`upstream ${s.upstream} {`, ...servers, '    keepalive 16;', '}');

@@ -28,6 +28,8 @@ export class PrefixLayout {
   readonly versionSocket: string;
   readonly statusSocket: string;
   readonly endpointsSocket: string;
+  /** The endpoint sets, kept for the next agent (kept-endpoints.ts). */
+  readonly keptEndpoints: string;
   /** Node's compile cache for `wharf agent` (see relaunch.ts); kept across restarts. */
   readonly compileCacheDir: string;
   private tempCounter = 0;
@@ -50,6 +52,7 @@ export class PrefixLayout {
     this.versionSocket = join(this.runDir, 'nginx-config-version.sock');
     this.statusSocket = join(this.runDir, 'nginx-status.sock');
     this.endpointsSocket = join(this.privateDir, 'endpoints.sock');
+    this.keptEndpoints = join(this.privateDir, 'endpoints.kept');
     this.compileCacheDir = join(this.prefix, 'node-compile-cache');
     const longest = this.sockets().reduce((a, b) => (b.length > a.length ? b : a));
     if (Buffer.byteLength(longest) > 107) {
@@ -79,8 +82,9 @@ export class PrefixLayout {
   }
 
   /**
-   * Creates the directories with their modes and empties fragments/ and files/: the agent starts from
-   * no fragments (or a snapshot), so leftovers of a previous run must not be served.
+   * Creates the directories with their modes. What fragments/ and files/ hold stays: it is what the
+   * previous agent's NGINX served, and the agent serves it again until the handler tier sends the
+   * complete configuration (kept-config.ts).
    */
   async prepare(): Promise<void> {
     await mkdir(this.prefix, { recursive: true });
@@ -90,8 +94,6 @@ export class PrefixLayout {
     await chmod(this.runDir, 0o755);
     await mkdir(this.privateDir, { recursive: true });
     await chmod(this.privateDir, 0o700);
-    await rm(this.fragmentsDir, { recursive: true, force: true });
-    await rm(this.filesDir, { recursive: true, force: true });
     await mkdir(this.fragmentsDir, { recursive: true });
     await mkdir(this.filesDir, { recursive: true, mode: 0o755 });
     for (const f of await readdir(this.prefix)) {

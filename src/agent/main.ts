@@ -17,6 +17,9 @@ Runs NGINX in DIR (which the agent owns and writes nothing outside of) and serve
   --listen HOST:PORT              API address (default 127.0.0.1:7071)
   --http-listen ADDR              NGINX plain-HTTP listen address, repeatable (default 80)
   --https-listen ADDR             NGINX TLS listen address, repeatable (default 443; "none" for none)
+  --ipv6-listen auto|off          auto: NGINX also listens on [::] beside each 0.0.0.0 (or bare port)
+                                  address and on [::1] beside 127.0.0.1, where the host has IPv6;
+                                  off: only the addresses given (default auto)
   --public-https-port N           the port clients use for HTTPS, named in redirects to HTTPS unless 443
                                   (default 443: a Service maps it to NGINX's port)
   --worker-processes N|auto       NGINX worker processes (default auto)
@@ -31,6 +34,8 @@ Runs NGINX in DIR (which the agent owns and writes nothing outside of) and serve
                                   upstreams and reloads (default auto: lua when installed)
   --snapshot-url URL              at start, GET the whole desired state from the handler tier
   --snapshot-token-file FILE      bearer token for --snapshot-url
+  --max-batch-size SIZE           largest POST /v1/batch and snapshot accepted: bytes, or with Ki, Mi
+                                  or Gi (default 128Mi; a snapshot takes about 10 KB a host)
   --access-log                    NGINX access log (JSON lines) on stdout
   --error-log-level LEVEL         NGINX error log level (default warn)
   --nginx PATH                    the nginx binary (default: $WHARF_NGINX, PATH, /usr/sbin/nginx)
@@ -58,6 +63,14 @@ function parseHostPort(flag: string, value: string): { host: string; port: numbe
   return { host: m[1] ?? m[2]!, port };
 }
 
+/** A size in bytes: a number, or one with Ki, Mi or Gi; at least 1 MiB, below 4 GiB. */
+function parseSize(flag: string, value: string): number {
+  const m = /^(\d{1,10})(Ki|Mi|Gi)?$/.exec(value);
+  const bytes = m ? Number(m[1]) * ({ Ki: 1 << 10, Mi: 1 << 20, Gi: 1 << 30 }[m[2] ?? ''] ?? 1) : NaN;
+  if (!(bytes >= 1 << 20 && bytes < 2 ** 32)) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(value)}: expected a size from 1Mi to 4Gi, e.g. 128Mi or 134217728`);
+  return bytes;
+}
+
 function absolute(p: string): string {
   return isAbsolute(p) ? p : resolve(p);
 }
@@ -76,6 +89,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
         listen: { type: 'string', default: '127.0.0.1:7071' },
         'http-listen': { type: 'string', multiple: true },
         'https-listen': { type: 'string', multiple: true },
+        'ipv6-listen': { type: 'string', default: 'auto' },
         'public-https-port': { type: 'string', default: '443' },
         'worker-processes': { type: 'string', default: 'auto' },
         'worker-shutdown-timeout': { type: 'string', default: '60s' },
@@ -85,6 +99,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
         'endpoint-mode': { type: 'string', default: 'auto' },
         'snapshot-url': { type: 'string' },
         'snapshot-token-file': { type: 'string' },
+        'max-batch-size': { type: 'string', default: '128Mi' },
         'access-log': { type: 'boolean', default: false },
         'error-log-level': { type: 'string', default: 'warn' },
         nginx: { type: 'string' },
@@ -103,6 +118,8 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
   if (workers !== 'auto' && !/^[1-9]\d{0,3}$/.test(workers)) throw new UsageError(`--worker-processes: Invalid value: ${JSON.stringify(workers)}: expected a number or auto`);
   const mode = values['endpoint-mode'];
   if (mode !== 'auto' && mode !== 'lua' && mode !== 'reload') throw new UsageError(`--endpoint-mode: Invalid value: ${JSON.stringify(mode)}: expected auto, lua or reload`);
+  const ipv6Listen = values['ipv6-listen'];
+  if (ipv6Listen !== 'auto' && ipv6Listen !== 'off') throw new UsageError(`--ipv6-listen: Invalid value: ${JSON.stringify(ipv6Listen)}: expected auto or off`);
   const level = values['error-log-level'];
   if (!['debug', 'info', 'notice', 'warn', 'error'].includes(level)) throw new UsageError(`--error-log-level: Invalid value: ${JSON.stringify(level)}: expected debug, info, notice, warn or error`);
   const shutdownMs = parseDuration('--worker-shutdown-timeout', values['worker-shutdown-timeout']);
@@ -130,6 +147,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
   if (!/^\d{1,5}$/.test(values['public-https-port']) || publicHttpsPort < 1 || publicHttpsPort > 65535) {
     throw new UsageError(`--public-https-port: Invalid value: ${JSON.stringify(values['public-https-port'])}: expected a port number`);
   }
+  const batchBytes = parseSize('--max-batch-size', values['max-batch-size']);
   return {
     tokenFile: absolute(values['token-file']),
     snapshot: snapshotUrl ? { url: snapshotUrl, tokenFile: absolute(values['snapshot-token-file']!) } : null,
@@ -138,6 +156,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
       listen: parseHostPort('--listen', values.listen),
       httpListen: values['http-listen'] ?? ['80'],
       httpsListen: https.length === 1 && https[0] === 'none' ? [] : https,
+      ipv6Listen,
       publicHttpsPort,
       workerProcesses: workers === 'auto' ? 'auto' : Number(workers),
       workerShutdownTimeoutSeconds: Math.ceil(shutdownMs / 1000),
@@ -146,6 +165,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
       reloadTimeoutMs,
       endpointMode: mode,
       accessLog: values['access-log'],
+      limits: { batchBytes },
       errorLogLevel: level as AgentOptions['errorLogLevel'],
       ...(values.nginx ? { nginxBin: values.nginx } : {}),
     },

@@ -11,6 +11,11 @@ export interface NginxInstall {
   lua: LuaSettings | null;
   /** Why `lua` is null, for the start-up log and the metrics. */
   luaMissing: string | null;
+  /**
+   * The headers-more module (Debian's libnginx-mod-http-headers-more-filter), loaded when present so
+   * that snippets may use more_* directives; null when it is not installed.
+   */
+  headersMore: string | null;
 }
 
 const wharfLuaDir = fileURLToPath(new URL('../../templates/lua/', import.meta.url));
@@ -27,9 +32,10 @@ export function findNginx(opts: { bin?: string; modulesDir?: string; endpointsDi
     const modulesDir = opts.modulesDir ?? process.env.WHARF_NGINX_MODULES ?? '/usr/lib/nginx/modules';
     const luaModule = `${modulesDir}/ngx_http_lua_module.so`;
     const ndkModule = `${modulesDir}/ndk_http_module.so`;
+    const headersMore = headersMoreModule(modulesDir);
     const missing = [luaModule, ndkModule, '/usr/share/lua/5.1/resty/core.lua'].filter((p) => !existsSync(p));
     if (missing.length) {
-      return { bin, version, lua: null, luaMissing: `missing ${missing.join(', ')} (apt-get install ${packages})` };
+      return { bin, version, lua: null, luaMissing: `missing ${missing.join(', ')} (apt-get install ${packages})`, headersMore };
     }
     const lua: LuaSettings = {
       luaModule,
@@ -37,7 +43,17 @@ export function findNginx(opts: { bin?: string; modulesDir?: string; endpointsDi
       packagePath: `${wharfLuaDir}?.lua;/usr/share/lua/5.1/?.lua;`,
       endpointsDictMb: opts.endpointsDictMb ?? 32,
     };
-    return { bin, version, lua, luaMissing: null };
+    return { bin, version, lua, luaMissing: null, headersMore };
   }
   throw new Error(`NGINX not found: install it (apt-get install ${packages}) or set WHARF_NGINX to the nginx binary`);
+}
+
+/**
+ * The path of NGINX's headers-more module in `modulesDir` ($WHARF_NGINX_MODULES, else Debian's
+ * /usr/lib/nginx/modules), or null when it is not installed. The agent loads it; the handler tier
+ * accepts more_* snippet directives only when it is there (the same image runs both).
+ */
+export function headersMoreModule(modulesDir = process.env.WHARF_NGINX_MODULES ?? '/usr/lib/nginx/modules'): string | null {
+  const path = `${modulesDir}/ngx_http_headers_more_filter_module.so`;
+  return existsSync(path) ? path : null;
 }

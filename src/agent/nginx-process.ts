@@ -257,7 +257,7 @@ export class NginxProcess extends EventEmitter {
       return;
     }
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && (await groupMembers(pid)).length > 0) await sleep(50);
+    while (Date.now() < deadline && (await groupMembers(pid)).length > 0) await sleep(5);
     for (const p of await groupMembers(pid)) {
       try {
         process.kill(p, 'SIGKILL');

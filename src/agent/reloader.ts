@@ -17,6 +17,7 @@ import type { FragmentStore, StoredContent } from './fragment-store.ts';
 import type { FileOwner, PrefixLayout } from './layout.ts';
 import { parseNginxError, stripLogPrefix } from './nginx-error.ts';
 import type { NginxProcess } from './nginx-process.ts';
+import { acceptingWorkerIds, type WorkerId } from './nginx-workers.ts';
 import { confirmVersion, type ConfirmOutcome } from './version-confirmation.ts';
 
 export type ReloadResult = 'noop' | 'success' | 'partial' | 'rejected' | 'failed' | 'timeout';
@@ -32,6 +33,10 @@ export interface ReloadReport {
   /** True when the run started the master (first start or after it died). */
   started: boolean;
   error?: string;
+  /** Set when the run failed in a way only a later run can fix (a write, a timeout): it comes then. */
+  retryInMs?: number;
+  /** Of `durationMs`: the wait, after the new version answered, for the old workers to stop accepting. */
+  retireMs?: number;
 }
 
 interface Change {
@@ -79,6 +84,8 @@ export class Reloader {
   private readonly partialTests: boolean;
   private startedOnce = false;
   private restartFailures = 0;
+  /** Failed runs in a row that asked for a retry: each waits twice as long (1 s to 30 s). */
+  private retryFailures = 0;
   needsStart = true;
   stopping = false;
   writtenVersion = 0;
@@ -193,12 +200,11 @@ export class Reloader {
         if (!t.ok) return report('failed', { error: `nginx -t: ${t.output}` });
       }
     } catch (e) {
-      // A write failed (disk full, permissions): nothing was signalled; try again later.
+      // A write failed (disk full, read-only, permissions): nothing was signalled; NGINX keeps the
+      // last good configuration. Try again later, backing off (the Agent logs the report).
       fragments.markDirty(names);
       if (upstreams) endpoints.markChanged();
-      this.o.requestRun(1000);
-      this.log.error('cannot write the configuration', { error: e });
-      return report('failed', { error: (e as Error).message, changes: changeCount });
+      return report('failed', { error: `cannot write the configuration: ${(e as Error).message}`, changes: changeCount, retryInMs: this.retryLater() });
     }
     for (const c of batch) this.unconfirmed.set(c.name, c.desired);
     if (upstreams && this.upstreamsOnDisk === upstreams.text) this.unconfirmedUpstreams = upstreams.revisions;
@@ -242,9 +248,11 @@ export class Reloader {
       this.needsStart = false;
       this.startedOnce = true;
       this.restartFailures = 0;
+      this.retryFailures = 0;
       if (outcome.started) await this.o.onStarted();
       const result: ReloadResult = quarantined.length > 0 ? (batch.length > 0 ? 'partial' : 'rejected') : 'success';
-      return report(result, { version: this.appliedVersion, changes: changeCount, quarantined, started: outcome.started });
+      const retireMs = outcome.result.retireMs;
+      return report(result, { version: this.appliedVersion, changes: changeCount, quarantined, started: outcome.started, ...(retireMs !== undefined ? { retireMs } : {}) });
     }
     if (kind === 'stopped') return report('noop', { changes: changeCount, quarantined });
     if (kind === 'exited') {
@@ -256,18 +264,29 @@ export class Reloader {
       return report('failed', { changes: changeCount, quarantined, error: detail, started: outcome.started });
     }
     if (kind === 'timeout') {
-      this.o.requestRun(1000);
-      return report('timeout', { changes: changeCount, quarantined, error: `NGINX did not serve config version ${this.writtenVersion} within ${this.o.reloadTimeoutMs} ms`, started: outcome.started });
+      return report('timeout', { changes: changeCount, quarantined, error: outcome.result.detail, started: outcome.started, retryInMs: this.retryLater() });
     }
     return report('failed', { changes: changeCount, quarantined });
+  }
+
+  /** Asks for a retry after 1 s, doubling with each failure in a row up to 30 s; returns the delay. */
+  private retryLater(): number {
+    const ms = Math.min(1000 * 2 ** this.retryFailures, 30_000);
+    this.retryFailures++;
+    this.o.requestRun(ms);
+    return ms;
   }
 
   private async signalAndConfirm(version: number): Promise<{ result: ConfirmOutcome; started: boolean; noSignal?: boolean }> {
     const { nginx, layout } = this.o;
     let signal: 'reload' | 'start' = 'reload';
+    let retiring: WorkerId[] = [];
     if (!nginx.running) {
       signal = 'start';
       if (this.restartFailures > 0) await sleep(Math.min(100 * 2 ** (this.restartFailures - 1), 5000));
+      // An NGINX a previous agent left running served until now (its configuration is the one
+      // kept): it gives the ports up only here, once the new configuration has passed its test.
+      if (!this.startedOnce) await nginx.stopStale();
       await nginx.cleanUpAfterExit();
       if (this.stopping) return { result: { kind: 'stopped' }, started: false };
       try {
@@ -277,6 +296,8 @@ export class Reloader {
         return { result: { kind: 'exited', detail: (e as Error).message }, started: false };
       }
     } else {
+      // Read before the signal: after it, the new workers would be among them.
+      retiring = await acceptingWorkerIds(nginx.pid!);
       nginx.reload();
     }
     const result = await confirmVersion({
@@ -285,6 +306,7 @@ export class Reloader {
       version,
       timeoutMs: this.o.reloadTimeoutMs,
       signal,
+      retiring,
       isStopping: () => this.stopping,
     });
     return { result, started: signal === 'start' && result.kind === 'confirmed' };

@@ -14,6 +14,8 @@ export interface SnapshotOptions {
   logger: Logger;
   signal: AbortSignal;
   apply: (batch: Batch) => Promise<BatchResult>;
+  /** The largest snapshot accepted (the batch limit, --max-batch-size). */
+  maxBytes?: number;
   firstDelayMs?: number;
   maxDelayMs?: number;
 }
@@ -27,7 +29,7 @@ function get(url: string, token: string, signal: AbortSignal, limit = defaultLim
       let size = 0;
       res.on('data', (c: Buffer) => {
         size += c.length;
-        if (size > limit) req.destroy(new Error(`GET ${url}: larger than ${limit} bytes`));
+        if (size > limit) req.destroy(new Error(`GET ${url}: larger than ${limit} bytes, the batch limit (raise it with --max-batch-size)`));
         else chunks.push(c);
       });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks, size).toString('utf8') }));
@@ -39,8 +41,8 @@ function get(url: string, token: string, signal: AbortSignal, limit = defaultLim
 }
 
 /** Fetches and validates one snapshot; throws with a message saying what was wrong. */
-export async function fetchSnapshot(url: string, token: string, signal: AbortSignal): Promise<Batch> {
-  const res = await get(url, token, signal);
+export async function fetchSnapshot(url: string, token: string, signal: AbortSignal, maxBytes = defaultLimits.batchBytes): Promise<Batch> {
+  const res = await get(url, token, signal, maxBytes);
   if (res.status < 200 || res.status > 299) throw new Error(`GET ${url}: ${res.status} ${res.body.slice(0, 200)}`);
   let data: unknown;
   try {
@@ -58,7 +60,7 @@ export async function fetchSnapshotUntilDone(o: SnapshotOptions): Promise<BatchR
   let delay = o.firstDelayMs ?? 250;
   for (let attempt = 1; !o.signal.aborted; attempt++) {
     try {
-      const batch = await fetchSnapshot(o.url, o.token, o.signal);
+      const batch = await fetchSnapshot(o.url, o.token, o.signal, o.maxBytes);
       const result = await o.apply(batch);
       o.logger.info('snapshot applied', { url: o.url, fragments: batch.fragments.length, endpoints: batch.endpoints.length, version: result.version });
       return result;

@@ -1,15 +1,20 @@
 // Confirms a reload: polls GET /configVersion on a fresh connection every few ms until a worker
-// answers the new version. Ends early when the master refuses the configuration (an [emerg] line
-// from the master), when the master exits, or when the agent stops.
+// answers the new version, then until the old generation of workers has stopped accepting (NGINX's
+// master lets them accept for about 100 ms after the new ones start: see nginx-workers.ts). Only then
+// is a new connection certain to get the new configuration, which is what "applied" promises. Ends
+// early when the master refuses the configuration (an [emerg] line from the master), when the
+// master exits, or when the agent stops.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NginxExit, NginxLogLine, NginxProcess } from './nginx-process.ts';
+import { stillAccepting, type WorkerId } from './nginx-workers.ts';
 import { readConfigVersion } from './unix-http.ts';
 
 export type ConfirmOutcome =
-  | { kind: 'confirmed' }
+  /** `retireMs`: how long the old workers kept accepting after the new version answered. */
+  | { kind: 'confirmed'; retireMs?: number }
   | { kind: 'rejected'; line: string }
   | { kind: 'exited'; detail: string }
-  | { kind: 'timeout' }
+  | { kind: 'timeout'; detail: string }
   | { kind: 'stopped' };
 
 export interface ConfirmOptions {
@@ -21,6 +26,8 @@ export interface ConfirmOptions {
   /** After a reload signal, an [emerg] line from the master means it kept its old configuration. A
    * master that is starting logs [emerg] for bind retries and may still come up: only its exit counts. */
   signal: 'reload' | 'start';
+  /** The workers that accepted connections before the reload signal: they must stop accepting. */
+  retiring?: readonly WorkerId[];
   isStopping: () => boolean;
 }
 
@@ -50,11 +57,24 @@ export async function confirmVersion(o: ConfirmOptions): Promise<ConfirmOutcome>
       if (o.isStopping()) return { kind: 'stopped' };
       if (outcome) return outcome;
       const v = await readConfigVersion(o.socketPath, 1000);
-      if (v === o.version) return { kind: 'confirmed' };
+      if (v === o.version) break;
       if (outcome) return outcome;
-      if (performance.now() > deadline) return { kind: 'timeout' };
+      if (performance.now() > deadline) return { kind: 'timeout', detail: `NGINX did not serve config version ${o.version} within ${o.timeoutMs} ms` };
       await sleep(o.intervalMs ?? 3);
     }
+    const served = performance.now();
+    let retiring = o.retiring ?? [];
+    while (retiring.length > 0 && masterPid !== null) {
+      retiring = await stillAccepting(masterPid, retiring);
+      if (retiring.length === 0) break;
+      if (o.isStopping()) return { kind: 'stopped' };
+      if (outcome) return outcome;
+      if (performance.now() > deadline) {
+        return { kind: 'timeout', detail: `NGINX's old workers (${retiring.map((w) => w.pid).join(', ')}) still accepted connections ${o.timeoutMs} ms after the reload to config version ${o.version}` };
+      }
+      await sleep(o.intervalMs ?? 3);
+    }
+    return { kind: 'confirmed', retireMs: performance.now() - served };
   } finally {
     o.nginx.off('line', onLine);
     o.nginx.off('exit', onExit);

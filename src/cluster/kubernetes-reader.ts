@@ -1,23 +1,9 @@
 // The level-triggered half over the Kubernetes API: a ClusterReader whose list(kind) is every object
 // of the kind wharf reads, paged (limit/continue, one consistent snapshot), and whose get(key) reads
 // one object for Knative's reference-mode events. The handler's relist (src/handlers/app.ts) calls it.
+import { apiAbsence, type ApiPresence } from './api-presence.ts';
 import { describeApiError, apiFailure, type KubeClients } from './kubernetes-client.ts';
 import { listPage, OLDER_VERSIONS, readObject, streamName, streamsFor, TLS_SECRET_TYPE, type StreamSpec, type WatchScope } from './kubernetes-resources.ts';
-
-/**
- * Why an optional stream (the Gateway API kinds, Namespaces) cannot be read, when its failure says
- * so: 'not served' (404: the CRD is not installed) or 'forbidden' (403: RBAC of a release that does
- * not grant it yet). Such a stream is an empty list; null for any other failure.
- */
-export function absentApi(spec: StreamSpec, e: unknown): 'not served' | 'forbidden' | null {
-  if (!spec.optional) return null;
-  for (let cause: unknown = e; cause; cause = (cause as { cause?: unknown }).cause) {
-    const code = apiFailure(cause).code;
-    if (code === 404) return 'not served';
-    if (code === 403) return 'forbidden';
-  }
-  return null;
-}
 import { CLUSTER_SCOPED, compareVersions, formatKey, type ClusterReader, type Kind, type KindList, type KubeObject, type ObjectKey } from './view.ts';
 
 export interface KubernetesReaderOptions {
@@ -57,12 +43,12 @@ export async function listServed(clients: KubeClients, spec: StreamSpec, pageSiz
   try {
     return await listStream(clients, spec, pageSize);
   } catch (e) {
-    if (absentApi(spec, e) !== 'not served') throw e;
+    if (apiAbsence(spec, e) !== 'not served') throw e;
     for (const version of OLDER_VERSIONS[spec.kind] ?? []) {
       try {
         return { ...(await listStream(clients, { ...spec, version }, pageSize)), version };
       } catch (older) {
-        if (absentApi(spec, older) !== 'not served') throw older;
+        if (apiAbsence(spec, older) !== 'not served') throw older;
       }
     }
     throw e;
@@ -78,6 +64,8 @@ export function oldestVersion(versions: string[]): string {
 
 export class KubernetesReader implements ClusterReader {
   readonly streams: StreamSpec[];
+  /** Told when a kind's group/version is not served (its list is then empty) and when it is again. */
+  presence?: ApiPresence;
   readonly #clients: KubeClients;
   readonly #scope: WatchScope;
   readonly #pageSize: number;
@@ -92,19 +80,24 @@ export class KubernetesReader implements ClusterReader {
   /**
    * Every object of a kind wharf reads. Secrets come from two streams (TLS and Opaque); the merged
    * list carries the older of their versions, so nothing newer than it is taken as deleted. A kind
-   * wharf reads nothing of (no ConfigMap configured) is an empty list.
+   * wharf reads nothing of (no ConfigMap configured), or whose group/version the API server does not
+   * serve (404: there are no such objects), or an optional kind RBAC does not grant (403), is an
+   * empty list. A kind whose own version is not served is listed at an older one (`listServed`).
    */
   async list(kind: Kind): Promise<KindList> {
     const specs = this.streams.filter((s) => s.kind === kind);
     if (specs.length === 0) return { items: [], resourceVersion: '0' };
-    const lists = await Promise.all(
-      specs.map((s) =>
-        listServed(this.#clients, s, this.#pageSize).catch((e: unknown): KindList => {
-          if (absentApi(s, e)) return { items: [], resourceVersion: '0' };
-          throw e;
-        }),
-      ),
-    );
+    let lists: KindList[];
+    try {
+      lists = await Promise.all(specs.map((s) => listServed(this.#clients, s, this.#pageSize)));
+    } catch (e) {
+      const absence = apiAbsence(specs[0]!, e);
+      if (!absence) throw e;
+      // Not granted (403 on an optional stream) is RBAC, not a missing API: empty, not reported.
+      if (absence === 'not served') this.presence?.absent(specs[0]!);
+      return { items: [], resourceVersion: '0' };
+    }
+    this.presence?.present(specs[0]!);
     if (lists.length === 1) return lists[0]!;
     return { items: lists.flatMap((l) => l.items), resourceVersion: oldestVersion(lists.map((l) => l.resourceVersion)) };
   }

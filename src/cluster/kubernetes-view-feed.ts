@@ -4,14 +4,21 @@
 // later list (after 410 Gone, or a periodic relist) is applied as updates plus deletes of what
 // vanished. The view's own version rules drop what is not newer, so overlaps are harmless.
 //
+// A stream whose group/version the API server does not serve (404: no Gateway API CRDs, no
+// discovery.k8s.io/v1) counts as listed and empty, so the other kinds are served; it is reported to
+// `presence` (logged once per group/version with what wharf does without it, /readyz, a metric) and
+// asks again slowly; when the API appears, its first list is applied like any later list. An
+// optional stream RBAC does not grant (403) is read the same way; the stream itself says so.
+//
 // The sink is a ClusterView itself, or whatever wraps one to recompute after each change (the
 // handler parses objects for the model and re-renders what a change affects).
 import type { Logger } from '../log.ts';
+import { ApiPresence, type ApiAbsence } from './api-presence.ts';
 import type { KubeClients } from './kubernetes-client.ts';
 import { oldestVersion } from './kubernetes-reader.ts';
-import { isGatewayApiKind, streamsFor, type WatchScope } from './kubernetes-resources.ts';
+import { apiOf, streamName, streamsFor, type WatchScope } from './kubernetes-resources.ts';
 import { StreamWatcher, type StreamEvent, type StreamWatcherOptions } from './kubernetes-watch.ts';
-import { KINDS, keyOf, type Change, type Kind, type KindList } from './view.ts';
+import { API_VERSIONS, KINDS, keyOf, type Change, type Kind, type KindList } from './view.ts';
 
 /** Where the feed puts what it reads: a ClusterView satisfies it. */
 export interface ChangeSink {
@@ -28,12 +35,32 @@ export interface KubernetesViewFeedOptions {
   scope?: WatchScope;
   /** Tuning for the watchers (backoff, timeouts, page size). */
   watch?: Pick<StreamWatcherOptions, 'backoff' | 'watchTimeoutSeconds' | 'pageSize' | 'remember' | 'notServedRetryMs'>;
+  /**
+   * Told which APIs the server does not serve (and when they appear); default: one that logs them
+   * (once each, by name, with what wharf does without them).
+   */
+  presence?: ApiPresence;
+}
+
+/** One stream as /readyz shows it. */
+export interface StreamState {
+  stream: string;
+  /** waiting: no list yet; listed: listed (and watching); not-served: the API server does not serve its group/version. */
+  state: 'waiting' | 'listed' | 'not-served';
+  /** Why it is waiting (the last failure), or what wharf does without it. */
+  reason?: string;
+  /** not-served: whether wharf needs the API (required) or does without it (optional). */
+  required?: boolean;
 }
 
 export class KubernetesViewFeed {
   readonly watchers: StreamWatcher[];
   readonly #o: KubernetesViewFeedOptions;
+  readonly #presence: ApiPresence;
   #initial = new Map<StreamWatcher['spec'], Extract<StreamEvent, { type: 'listed' }>>();
+  /** Streams whose API is not served: they count as listed and empty for the first sync. */
+  #notServed = new Set<StreamWatcher['spec']>();
+  #listedOnce = new Set<StreamWatcher['spec']>();
   #buffer: StreamEvent[] = [];
   #synced = false;
   #onSynced!: () => void;
@@ -41,9 +68,25 @@ export class KubernetesViewFeed {
 
   constructor(options: KubernetesViewFeedOptions) {
     this.#o = options;
+    this.#presence = options.presence ?? new ApiPresence({ log: options.log });
     this.watchers = streamsFor(options.scope).map(
-      (spec) => new StreamWatcher({ ...options.watch, clients: options.clients, spec, log: options.log, onEvent: (e) => this.#onEvent(e) }),
+      (spec) =>
+        new StreamWatcher({ ...options.watch, clients: options.clients, spec, log: options.log, onEvent: (e) => this.#onEvent(e), onNotServed: (why) => this.#onNotServed(spec, why) }),
     );
+  }
+
+  /** Each stream's state, for /readyz: what it waits for and why. */
+  streams(): StreamState[] {
+    return this.watchers.map((w) => {
+      const stream = streamName(w.spec);
+      if (w.notServed) {
+        const need = this.#presence.needOf(w.spec.kind);
+        const why = w.absence === 'forbidden' ? `not allowed to list ${apiOf(w.spec.kind)} (403: RBAC grants no get, list and watch)` : `the API server does not serve ${API_VERSIONS[w.spec.kind]}`;
+        return { stream, state: 'not-served', required: need.required, reason: `${why}: ${need.withoutIt}` };
+      }
+      if (this.#listedOnce.has(w.spec)) return { stream, state: 'listed' };
+      return { stream, state: 'waiting', reason: w.lastError ?? 'listing: no answer from the API server yet' };
+    });
   }
 
   /** Starts every watcher; resolves once the view holds a full list of every kind. */
@@ -65,12 +108,34 @@ export class KubernetesViewFeed {
     await Promise.all(this.watchers.map((w) => w.stop()));
   }
 
+  #onNotServed(spec: StreamWatcher['spec'], why: ApiAbsence): void {
+    // A 403 is this stream's RBAC, said by the stream itself; a missing group/version is the cluster's.
+    if (why === 'not served') this.#presence.absent(spec);
+    if (this.#synced || this.#notServed.has(spec) || this.#initial.has(spec)) return;
+    this.#notServed.add(spec);
+    this.#syncWhenComplete();
+  }
+
   #onEvent(e: StreamEvent): void {
+    // A real list (not the empty one a stream reports when its API went away) means the API is served.
+    if (e.type === 'listed' && !this.#notServedNow(e.spec)) {
+      this.#listedOnce.add(e.spec);
+      this.#presence.present(e.spec);
+    }
     if (this.#synced) return this.#consume(e);
     if (e.type === 'listed' && e.initial) {
+      this.#notServed.delete(e.spec);
       this.#initial.set(e.spec, e);
-      if (this.#initial.size === this.watchers.length) this.#sync();
+      this.#syncWhenComplete();
     } else this.#buffer.push(e);
+  }
+
+  #notServedNow(spec: StreamWatcher['spec']): boolean {
+    return this.watchers.find((w) => w.spec === spec)?.notServed ?? false;
+  }
+
+  #syncWhenComplete(): void {
+    if (this.#initial.size + this.#notServed.size === this.watchers.length) this.#sync();
   }
 
   #sync(): void {
@@ -89,11 +154,8 @@ export class KubernetesViewFeed {
     this.#o.sink.replace(replacement);
     this.#synced = true;
     this.#initial.clear();
+    this.#notServed.clear();
     this.#o.log.info('view synced from the API server', { objects: Object.fromEntries(Object.entries(replacement).map(([k, l]) => [k, l.items.length])) });
-    const optional = this.watchers.filter((w) => isGatewayApiKind(w.spec.kind));
-    const absent = optional.filter((w) => w.notServed).map((w) => w.spec.kind);
-    if (absent.length && absent.length === optional.length) this.#o.log.info('the Gateway API is not installed in this cluster: serving Ingress only until it is');
-    else if (absent.length) this.#o.log.info('some Gateway API kinds are not served by this cluster: reading the others', { absent });
     for (const e of this.#buffer.splice(0)) this.#consume(e);
     this.#onSynced();
   }

@@ -2,15 +2,20 @@
 // resourceVersion; bookmarks move that version forward without any object changing; a watch that
 // ends is resumed from the last version seen; 410 Gone (the version was compacted away, as an ERROR
 // event or as HTTP 410) means events were lost, so the stream lists again and reports what vanished
-// in between; any other failure is retried with exponential backoff and jitter. Consumers get every
-// list (with the objects that disappeared since the previous one) and every change, in order.
-// An optional stream (a Gateway API kind, Namespaces) whose API is not served (404: no CRD) or not
-// granted (403) is reported once as an empty list, logged once by name, and listed again every
-// `notServedRetryMs` until it can be read.
+// in between; any other failure is retried with exponential backoff and jitter, except an API that
+// is not there (api-presence.ts: 404, the API server does not serve the kind's group/version, e.g.
+// a CRD not installed; or 403 on an optional stream, RBAC of a release that does not grant it yet),
+// which is asked again slowly (`notServedRetryMs`). A watch that was healthy (it delivered events,
+// or stayed connected for a while) clears the backoff: when it is cut, the first retry goes out at
+// once (with a little jitter), not after the delay an earlier outage had run up. The backoff is each
+// stream's own. A kind whose own version is not served but an older one is (ReferenceGrant v1beta1)
+// is listed and watched there and handed on at its own version. Consumers get every list (with the
+// objects that disappeared since the previous one) and every change, in order.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
+import { apiAbsence, type ApiAbsence } from './api-presence.ts';
 import { apiFailure, describeApiError, type KubeClients } from './kubernetes-client.ts';
-import { absentApi, listServed } from './kubernetes-reader.ts';
+import { listServed } from './kubernetes-reader.ts';
 import { apiOf, streamName, watchPath, type StreamSpec } from './kubernetes-resources.ts';
 import { API_VERSIONS, keyOf, type Change, type KubeObject } from './view.ts';
 
@@ -39,8 +44,12 @@ export interface StreamWatcherOptions {
   onEvent: (event: StreamEvent) => void;
   log: Logger;
   pageSize?: number;
-  /** Retry delays after failures: base doubling up to max, each drawn in [d/2, d]. */
-  backoff?: { baseMs?: number; maxMs?: number };
+  /**
+   * Retry delays after failures: base doubling up to max, each drawn in [d/2, d]. A watch that
+   * delivered an event (bookmarks included) or stayed connected for `healthyAfterMs` (default 1 s)
+   * was healthy: the count starts again, and the retry after it is drawn in [0, base/2].
+   */
+  backoff?: { baseMs?: number; maxMs?: number; healthyAfterMs?: number };
   /** Server-side watch timeout; each watch draws it in [t, 2t] (client-go: 5–10 minutes). */
   watchTimeoutSeconds?: number;
   /**
@@ -48,13 +57,18 @@ export interface StreamWatcherOptions {
    * whole object (for consumers that must send a deleted object's last state, as `wharf source` does).
    */
   remember?: 'metadata' | 'objects';
-  /** How often an optional stream whose API is not served is listed again (default 60 s). */
+  /**
+   * Told each time a list or watch finds the API not there (`why`: 'not served', a 404 for the kind's
+   * group/version; 'forbidden', a 403 on an optional stream); what the stream had is then reported
+   * gone in an empty list.
+   */
+  onNotServed?: (why: ApiAbsence) => void;
+  /** How often an API that is not there is asked for again (default 30 s). */
   notServedRetryMs?: number;
-  /** Told each time an optional stream finds its API not served or not granted (after its empty list, if any). */
-  onNotServed?: () => void;
 }
 
-type WatchOutcome = { kind: 'gone' } | { kind: 'aborted' } | { kind: 'closed'; received: number; lastedMs: number };
+/** How one watch ended; `healthy`: it delivered events or stayed connected for a while. */
+type WatchOutcome = { kind: 'gone' } | { kind: 'aborted' } | { kind: 'closed'; healthy: boolean } | { kind: 'failed'; error: Error; healthy: boolean };
 
 const ACTIONS: Record<string, Change['action']> = { ADDED: 'add', MODIFIED: 'update', DELETED: 'delete' };
 
@@ -86,7 +100,8 @@ export class StreamWatcher {
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   #failures = 0;
-  #notServed = false;
+  #lastError: string | null = null;
+  #absence: ApiAbsence | null = null;
   /** The older version the stream reads at, when the kind's own is not served (see OLDER_VERSIONS). */
   #servedVersion: string | undefined;
 
@@ -101,13 +116,26 @@ export class StreamWatcher {
     return this.#resourceVersion;
   }
 
-  /** An optional stream whose API the cluster does not serve (or grant) now: it holds nothing. */
-  get notServed(): boolean {
-    return this.#notServed;
-  }
-
   start(): void {
     this.#loop ??= this.#run();
+  }
+
+  /** Why the stream is not listing or watching right now (the last failure), null while it works. */
+  get lastError(): string | null {
+    return this.#lastError;
+  }
+
+  /**
+   * True while the stream's API is not there: the API server does not serve its group/version (its
+   * last answer was 404), or, for an optional stream, RBAC does not grant it (403). It holds nothing.
+   */
+  get notServed(): boolean {
+    return this.#absence !== null;
+  }
+
+  /** Why the stream's API is not there (see `notServed`), null while it is read. */
+  get absence(): ApiAbsence | null {
+    return this.#absence;
   }
 
   /** Lists again now (a periodic resync): the current watch ends and resumes from the new list. */
@@ -139,6 +167,7 @@ export class StreamWatcher {
           this.#failures = 0;
         }
         const outcome = await this.#watchOnce();
+        const absence = outcome.kind === 'failed' ? apiAbsence(this.spec, outcome.error) : null;
         if (outcome.kind === 'gone') {
           this.stats.gone++;
           this.#log.info('watch expired (410 Gone): listing again', { resourceVersion: this.#resourceVersion });
@@ -149,30 +178,75 @@ export class StreamWatcher {
         } else if (outcome.kind === 'closed') {
           // A watch that ends on its own (timeoutSeconds) is resumed at once; one that ends before
           // delivering anything is retried with backoff, so a server that closes at once is not hammered.
-          if (outcome.received > 0 || outcome.lastedMs >= 1000) this.#failures = 0;
+          if (outcome.healthy) this.#failures = 0;
           else await this.#sleep(this.#delay());
+        } else if (outcome.kind === 'failed' && absence) {
+          // The group/version went away while watched (a CRD deleted): as when a list finds it missing.
+          needList = true;
+          this.#whileNotServed(outcome.error.message, absence);
+          await this.#sleep(this.#o.notServedRetryMs ?? 30_000);
+        } else if (outcome.kind === 'failed') {
+          this.#lastError = outcome.error.message;
+          // A healthy watch that is cut (a load balancer, a blip, the server going away) is retried at
+          // once: the failures before it are history, and every second waited is a second of stale
+          // routing. One that failed without delivering anything backs off further.
+          this.stats.errors++;
+          if (outcome.healthy) this.#failures = 0;
+          const delay = outcome.healthy ? this.#jitter() : this.#delay();
+          const fields = { error: outcome.error.message, retryInMs: Math.round(delay), resourceVersion: this.#resourceVersion };
+          if (outcome.healthy) this.#log.info('watch cut: resuming', fields);
+          else this.#log.warn('watch failed: retrying', fields);
+          await this.#sleep(delay);
         }
       } catch (e) {
         if (this.#stopped) break;
-        const absent = absentApi(this.spec, e);
-        if (absent) {
-          this.#markAbsent(initial, absent);
-          initial = false;
-          needList = true;
-          await this.#sleep(this.#o.notServedRetryMs ?? 60_000);
-          continue;
-        }
         if (apiFailure(e).code === 410) {
           this.stats.gone++;
           needList = true;
           continue;
         }
+        const absence = apiAbsence(this.spec, e);
+        if (absence) {
+          needList = true;
+          this.#whileNotServed((e as Error).message, absence);
+          await this.#sleep(this.#o.notServedRetryMs ?? 30_000);
+          continue;
+        }
+        this.#lastError = (e as Error).message;
         this.stats.errors++;
         const delay = this.#delay();
-        this.#log.warn('list or watch failed: retrying', { error: (e as Error).message, retryInMs: Math.round(delay), resourceVersion: this.#resourceVersion });
+        this.#log.warn('list failed: retrying', { error: (e as Error).message, retryInMs: Math.round(delay), resourceVersion: this.#resourceVersion });
         await this.#sleep(delay);
       }
     }
+  }
+
+  /** The API is not there: what the stream had is gone (an empty list), and the consumer is told. */
+  #whileNotServed(message: string, why: ApiAbsence): void {
+    this.#lastError = message;
+    if (this.#absence !== why) {
+      this.#absence = why;
+      const fields = { api: apiOf(this.spec.kind), error: message, retryInMs: this.#o.notServedRetryMs ?? 30_000 };
+      // A consumer that is told (the handler's feed) logs a missing API by name with what wharf does
+      // without it. RBAC is this stream's own: said here, once per stream.
+      if (why === 'forbidden') this.#log.warn('not allowed to list this API: reading none of it until RBAC grants get, list and watch', fields);
+      else if (!this.#o.onNotServed) this.#log.warn('the API server does not serve this kind: asking again periodically', fields);
+      if (this.#known.size) {
+        const gone = [...this.#known.values()].map((o) => deletedAt(o, this.#resourceVersion));
+        this.#known = new Map();
+        this.#emit({ type: 'listed', spec: this.spec, items: [], resourceVersion: this.#resourceVersion, initial: false, gone });
+      }
+    }
+    try {
+      this.#o.onNotServed?.(why);
+    } catch (e) {
+      this.#log.error('a consumer of the stream failed', { error: e });
+    }
+  }
+
+  /** The retry right after a healthy watch: at once, spread a little so that replicas do not all reconnect in the same millisecond. */
+  #jitter(): number {
+    return Math.random() * ((this.#o.backoff?.baseMs ?? 200) / 2);
   }
 
   #delay(): number {
@@ -207,23 +281,6 @@ export class StreamWatcher {
     }
   }
 
-  /** The API is not served: an empty list (once, and whenever objects were known), said once. */
-  #markAbsent(initial: boolean, why: 'not served' | 'forbidden'): void {
-    const gone = [...this.#known.values()].map((o) => deletedAt(o, this.#resourceVersion || '0'));
-    this.#known.clear();
-    this.#resourceVersion = '';
-    const retryInMs = this.#o.notServedRetryMs ?? 60_000;
-    if (!this.#notServed && why === 'not served') this.#log.info('this cluster does not serve the API (its CRD is not installed): reading none of it, checking again later', { api: apiOf(this.spec.kind), retryInMs });
-    if (!this.#notServed && why === 'forbidden') this.#log.warn('not allowed to list this API: reading none of it until RBAC grants get, list and watch', { api: apiOf(this.spec.kind), retryInMs });
-    this.#notServed = true;
-    if (initial || gone.length) this.#emit({ type: 'listed', spec: this.spec, items: [], resourceVersion: '0', initial, gone });
-    try {
-      this.#o.onNotServed?.();
-    } catch (e) {
-      this.#log.error('a consumer of the stream failed', { error: e });
-    }
-  }
-
   async #list(initial: boolean): Promise<void> {
     const list = await listServed(this.#o.clients, this.spec, this.#o.pageSize);
     this.stats.lists++;
@@ -231,10 +288,10 @@ export class StreamWatcher {
       this.#servedVersion = list.version;
       if (list.version) this.#log.info('reading an older version of the API, which this cluster serves instead', { api: apiOf(this.spec.kind), version: list.version });
     }
-    if (this.#notServed) {
-      this.#notServed = false;
-      this.#log.info('the API is served now: reading it', { api: apiOf(this.spec.kind) });
-    }
+    // A missing API's return is said by whoever said it was missing (the feed's presence, or here).
+    if (this.#absence === 'forbidden' || (this.#absence && !this.#o.onNotServed)) this.#log.info('the API can be read now: reading it', { api: apiOf(this.spec.kind) });
+    this.#lastError = null;
+    this.#absence = null;
     const before = this.#known;
     this.#known = new Map(list.items.map((o) => [idOf(o), this.#memo(o)]));
     const gone: KubeObject[] = [];
@@ -243,10 +300,11 @@ export class StreamWatcher {
     this.#emit({ type: 'listed', spec: this.spec, items: list.items, resourceVersion: list.resourceVersion, initial, gone });
   }
 
-  #onWatchEvent(type: string, raw: unknown): void {
+  /** Applies one watch event; false when it was not an object change (ignored). */
+  #onWatchEvent(type: string, raw: unknown): boolean {
     const action = ACTIONS[type];
     const object = raw as KubeObject;
-    if (!action || !object?.metadata?.name) return;
+    if (!action || !object?.metadata?.name) return false;
     // Read at an older version: handed on as the version wharf reads (the same object).
     if (this.#servedVersion) object.apiVersion = API_VERSIONS[this.spec.kind];
     object.apiVersion ??= API_VERSIONS[this.spec.kind];
@@ -259,6 +317,7 @@ export class StreamWatcher {
     const change: Change = { action, key: keyOf(object), object };
     if (rv) change.resourceVersion = rv;
     this.#emit({ type: 'change', spec: this.spec, change });
+    return true;
   }
 
   #watchOnce(): Promise<WatchOutcome> {
@@ -275,14 +334,15 @@ export class StreamWatcher {
     if (spec.fieldSelector) params.fieldSelector = spec.fieldSelector;
     if (spec.labelSelector) params.labelSelector = spec.labelSelector;
     this.stats.watches++;
-    const started = Date.now();
-    return new Promise<WatchOutcome>((resolve, reject) => {
+    const healthyAfterMs = this.#o.backoff?.healthyAfterMs ?? 1000;
+    let connectedAt: number | null = null;
+    let delivered = 0;
+    const healthy = () => delivered > 0 || (connectedAt !== null && Date.now() - connectedAt >= healthyAfterMs);
+    return new Promise<WatchOutcome>((resolve) => {
       let gone = false;
       let failure: Error | null = null;
-      let received = 0;
       let finished = false;
       const onEvent = (type: string, object: unknown) => {
-        received++;
         if (type === 'ERROR') {
           const status = (object ?? {}) as { code?: number; reason?: string; message?: string };
           if (status.code === 410) gone = true;
@@ -293,9 +353,10 @@ export class StreamWatcher {
           const rv = (object as KubeObject | undefined)?.metadata?.resourceVersion;
           if (rv) this.#resourceVersion = rv;
           this.stats.bookmarks++;
+          delivered++;
           return;
         }
-        this.#onWatchEvent(type, object);
+        if (this.#onWatchEvent(type, object)) delivered++;
       };
       const onDone = (err: unknown) => {
         if (finished) return;
@@ -303,16 +364,21 @@ export class StreamWatcher {
         this.#abort = null;
         if (this.#stopped || this.#relistRequested) resolve({ kind: 'aborted' });
         else if (gone) resolve({ kind: 'gone' });
-        else if (failure) reject(failure);
-        else if (err && (err as Error).name === 'TimeoutError') resolve({ kind: 'closed', received, lastedMs: Date.now() - started });
+        else if (failure) resolve({ kind: 'failed', error: failure, healthy: healthy() });
+        else if (err && (err as Error).name === 'TimeoutError') resolve({ kind: 'closed', healthy: healthy() });
         else if (err) {
           if (apiFailure(err).code === 410) resolve({ kind: 'gone' });
-          else reject(new Error(`watching ${streamName(spec)} from resourceVersion ${this.#resourceVersion}: ${describeApiError(err)}`, { cause: err }));
-        } else resolve({ kind: 'closed', received, lastedMs: Date.now() - started });
+          else {
+            const error = new Error(`watching ${streamName(spec)} from resourceVersion ${this.#resourceVersion}: ${describeApiError(err)}`, { cause: err });
+            resolve({ kind: 'failed', error, healthy: healthy() });
+          }
+        } else resolve({ kind: 'closed', healthy: healthy() });
       };
       watch.watch(watchPath(this.#servedVersion ? { ...spec, version: this.#servedVersion } : spec), params, onEvent, onDone).then(
         (controller) => {
           if (finished) return;
+          // client-node hands the controller over once the server answered 200: connected.
+          connectedAt = Date.now();
           this.#abort = controller;
           if (this.#stopped || this.#relistRequested) controller.abort();
         },

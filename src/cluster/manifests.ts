@@ -82,8 +82,15 @@ export async function readManifests(dir: string): Promise<ManifestRead> {
 
 /** Parses one file's text into objects and problems. */
 export function parseManifestText(text: string, file: string): (ManifestObject | ManifestProblem)[] {
+  return manifestDocuments(parseAllDocuments(text, MANIFEST_PARSE_OPTIONS), file);
+}
+
+/** How manifests are parsed (`wharf check` adds a LineCounter to these for positions). */
+export const MANIFEST_PARSE_OPTIONS = { prettyErrors: true, uniqueKeys: true } as const;
+
+/** The objects and problems of a file's parsed documents (parseManifestText without the parsing). */
+export function manifestDocuments(docs: ReturnType<typeof parseAllDocuments>, file: string): (ManifestObject | ManifestProblem)[] {
   const out: (ManifestObject | ManifestProblem)[] = [];
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
   docs.forEach((doc, index) => {
     if (doc.errors.length > 0) {
       const e = doc.errors[0]!;

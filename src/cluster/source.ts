@@ -6,11 +6,12 @@
 // Delivery is the EventSender's: one request in flight per object (per-object order), newest state
 // wins while queued, retries with backoff and jitter for as long as the handler is away.
 import type { Logger } from '../log.ts';
+import type { ApiAbsence } from './api-presence.ts';
 import type { EventSender } from './event-sender.ts';
 import type { KubeClients } from './kubernetes-client.ts';
 import { streamsFor, type StreamSpec, type WatchScope } from './kubernetes-resources.ts';
 import { StreamWatcher, type StreamEvent, type StreamWatcherOptions } from './kubernetes-watch.ts';
-import { compareVersions, keyOf, withoutBookkeeping, type ChangeAction, type KubeObject } from './view.ts';
+import { API_VERSIONS, compareVersions, keyOf, withoutBookkeeping, type ChangeAction, type KubeObject } from './view.ts';
 
 /** The CloudEvent type of each action (the handler's io.wharf.resource.* family). */
 export const SOURCE_EVENT_TYPES: Record<ChangeAction, string> = {
@@ -53,7 +54,15 @@ export class KubernetesEventSource {
       this.#latest.set(spec, new Map());
       // Objects deleted while a watch was down are sent as deletes with their last state, as a
       // DELETED event carries it (the handler validates a delete's object like any other).
-      return new StreamWatcher({ ...options.watch, clients: options.clients, spec, log: options.log, remember: 'objects', onEvent: (e) => this.#onEvent(e) });
+      return new StreamWatcher({
+        ...options.watch,
+        clients: options.clients,
+        spec,
+        log: options.log,
+        remember: 'objects',
+        onEvent: (e) => this.#onEvent(e),
+        onNotServed: (why) => this.#onNotServed(spec, why),
+      });
     });
   }
 
@@ -102,12 +111,26 @@ export class KubernetesEventSource {
     // The first list is the objects that exist at start: adds. Later lists (resync, 410) are updates.
     for (const object of e.items) this.#queue(e.spec, e.initial ? 'add' : 'update', object, true);
     for (const object of e.gone) this.#queue(e.spec, 'delete', object, true);
-    if (e.initial) {
-      this.#listed.add(e.spec);
-      if (this.#listed.size === this.watchers.length) {
-        this.#o.log.info('every existing object is queued for the handler', { adds: this.stats.add });
-        this.#onStarted();
-      }
+    if (e.initial) this.#markListed(e.spec);
+  }
+
+  /**
+   * The API server does not serve the stream's group/version (or, for an optional stream, RBAC does
+   * not grant it: the stream says so itself): there is nothing of it to send, so it does not hold up
+   * the start; its objects are sent as adds when the API appears.
+   */
+  #onNotServed(spec: StreamSpec, why: ApiAbsence): void {
+    if (this.#listed.has(spec)) return;
+    if (why === 'not served') this.#o.log.warn(`the API server does not serve ${API_VERSIONS[spec.kind]} (${spec.kind}): nothing of it is sent until it appears; asking again periodically`, { kind: spec.kind });
+    this.#markListed(spec);
+  }
+
+  #markListed(spec: StreamSpec): void {
+    if (this.#listed.has(spec)) return;
+    this.#listed.add(spec);
+    if (this.#listed.size === this.watchers.length) {
+      this.#o.log.info('every existing object is queued for the handler', { adds: this.stats.add });
+      this.#onStarted();
     }
   }
 }

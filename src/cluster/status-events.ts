@@ -1,5 +1,6 @@
-// Records Kubernetes Events (core/v1, what `kubectl describe ingress` shows) about Ingresses. An
-// Event's name is derived from what it says (Ingress UID, reason, message), so saying the same thing
+// Records Kubernetes Events (core/v1, what `kubectl describe ingress` shows) about Ingresses (and
+// wharf's ConfigMap: its refused keys). An Event's name is derived from what it says (the object's
+// UID, reason, message), so saying the same thing
 // again — after a restart, or by the replica that took an Ingress over — bumps the count of the
 // existing Event ("x3 over 10m") instead of piling up copies, as client-go's correlator does.
 import { createHash } from 'node:crypto';
@@ -12,7 +13,7 @@ import type { KubeObject } from './view.ts';
 export const REPORTING_COMPONENT = 'wharf.io/ingress-controller';
 
 /** The Event's name: `<ingress>.<16 hex digits of what it says>`. */
-export function eventName(ingress: KubeObject, event: IngressEvent): string {
+export function eventName(ingress: KubeObject, event: { reason: string; message: string }): string {
   const digest = createHash('sha256').update(`${ingress.metadata.uid ?? ''}\0${event.reason}\0${event.message}`).digest('hex').slice(0, 16);
   return `${ingress.metadata.name.slice(0, 236).replace(/[.-]+$/, '')}.${digest}`;
 }
@@ -27,8 +28,12 @@ export class EventRecorder {
     this.#instance = instance;
   }
 
-  /** Records `event` about `ingress`; returns the Event's name. Throws with context when the API refuses. */
-  async record(ingress: KubeObject, event: IngressEvent): Promise<string> {
+  /**
+   * Records `event` about `ingress` (or another object: its kind and apiVersion are used, an
+   * Ingress's by default); returns the Event's name. Throws with context when the API refuses.
+   */
+  async record(ingress: KubeObject, event: Omit<IngressEvent, 'reason'> & { reason: string }): Promise<string> {
+    const kind = ingress.kind || 'Ingress';
     const namespace = ingress.metadata.namespace ?? 'default';
     const name = eventName(ingress, event);
     const now = new Date();
@@ -37,8 +42,8 @@ export class EventRecorder {
       kind: 'Event',
       metadata: { name, namespace },
       involvedObject: {
-        apiVersion: 'networking.k8s.io/v1',
-        kind: 'Ingress',
+        apiVersion: kind === 'Ingress' ? 'networking.k8s.io/v1' : (ingress.apiVersion ?? 'v1'),
+        kind,
         name: ingress.metadata.name,
         namespace,
         ...(ingress.metadata.uid ? { uid: ingress.metadata.uid } : {}),
@@ -59,7 +64,7 @@ export class EventRecorder {
       await core.createNamespacedEvent({ namespace, body });
       return name;
     } catch (e) {
-      if (apiFailure(e).code !== 409) throw new Error(`recording the ${event.reason} Event of Ingress ${namespace}/${ingress.metadata.name}: ${describeApiError(e)}`, { cause: e });
+      if (apiFailure(e).code !== 409) throw new Error(`recording the ${event.reason} Event of ${kind} ${namespace}/${ingress.metadata.name}: ${describeApiError(e)}`, { cause: e });
     }
     // Said before: count it again.
     try {

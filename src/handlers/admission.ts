@@ -59,15 +59,41 @@ function oneLine(text: string, max: number): string {
 }
 
 /**
- * A warning that fits Kubernetes' 120 characters: when `field: Invalid value: "v": reason` is too
- * long, the quoted value goes first (the field and the reason are what a person needs); anything
- * still too long is cut at the end.
+ * A warning that fits Kubernetes' 120 characters. In `field: Invalid value: "v": reason` (and
+ * `Not found`, `Unsupported value`) the field and the reason are what a person needs, so the quoted
+ * value is shortened (`"abc..."`), or left out when even a few characters do not fit (then the
+ * kind of problem too, which the reason says in words); only a field and reason longer than 120
+ * together are cut at the end.
  */
 export function shortWarning(message: string): string {
   const flat = oneLine(message, 4096);
   if (flat.length <= MAX_WARNING_LENGTH) return flat;
-  const m = /^(\S+): Invalid value: (?:"(?:[^"\\]|\\.)*"|\S+): (.*)$/.exec(flat);
-  return oneLine(m ? `${m[1]}: ${m[2]}` : flat, MAX_WARNING_LENGTH);
+  const m = /^(\S+): (Invalid value|Not found|Unsupported value|Duplicate value): ("(?:[^"\\]|\\.)*"): (.*)$/.exec(flat);
+  if (!m) return oneLine(flat, MAX_WARNING_LENGTH);
+  const [, field, type, quoted, reason] = m as unknown as [string, string, string, string, string];
+  const room = MAX_WARNING_LENGTH - `${field}: ${type}: : ${reason}`.length;
+  const value = shortQuoted(quoted, room);
+  if (value) return `${field}: ${type}: ${value}: ${reason}`;
+  const withoutValue = `${field}: ${type}: ${reason}`;
+  return withoutValue.length <= MAX_WARNING_LENGTH ? withoutValue : oneLine(`${field}: ${reason}`, MAX_WARNING_LENGTH);
+}
+
+/** A JSON-quoted value cut to at most `room` characters, quotes and "..." included; null when under 6. */
+function shortQuoted(quoted: string, room: number): string | null {
+  if (quoted.length <= room) return quoted;
+  if (room < 6) return null;
+  let text: string;
+  try {
+    text = JSON.parse(quoted) as string;
+  } catch {
+    return null;
+  }
+  // Cut the text, not its JSON form, so that no escape is split; shorter until it fits.
+  for (let n = Math.min(text.length, room); n > 0; n--) {
+    const cut = `${JSON.stringify(text.slice(0, n)).slice(0, -1)}..."`;
+    if (cut.length <= room) return cut;
+  }
+  return null;
 }
 
 /** Reads the review or throws MalformedReview naming the field. */

@@ -12,6 +12,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { RoutingIndex, validateIngress, type ControllerSettings } from '../model/index.ts';
+import { objectOnlyProblems } from '../model/view-checks.ts';
 import type { Affected } from '../model/routing-index.ts';
 import type { KubeKind, KubeObject as ModelObject } from '../model/schemas.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -24,6 +25,10 @@ import { DesiredConfig, parseForModel } from './desired-config.ts';
 import type { AgentSink, DesiredUpdate } from './fanout.ts';
 import { createHandlerMetrics, type HandlerMetrics } from './metrics.ts';
 import { bearerToken, limitBody, requireContentType, requireReady } from './middleware.ts';
+import { readinessReport, type ReadinessReport } from './readiness.ts';
+
+/** Said on every admission answer while the view is not synced: what was not checked, and why. */
+export const NOT_SYNCED_WARNING = 'wharf has not read the cluster yet: references and conflicts with other Ingresses were not checked';
 
 export interface HandlerSettings {
   controller: ControllerSettings;
@@ -58,6 +63,8 @@ export interface AppDeps {
    * last full list, and carries that as its revision (see `snapshot()`).
    */
   watchedUpTo?: () => number;
+  /** The handler's part of /readyz (streams waiting, APIs missing); default: ready once the view is synced. */
+  readiness?: () => ReadinessReport;
 }
 
 export interface RelistSummary {
@@ -186,8 +193,15 @@ export function createApp(deps: AppDeps): HandlerApp {
         throw new HTTPException(400, { message: `(body): Invalid value: malformed JSON: ${(e as Error).message}` });
       }
       try {
-        const extra = view.synced ? [] : ['wharf has not listed the cluster yet: conflicts with other Ingresses were not checked'];
-        const { body, decision } = review(json, (ingress) => validateIngress(ingress, index, settings.controller), extra);
+        // Admission answers from the first second: until the view holds the cluster, only the checks
+        // of the object itself run (a missing Secret is not known missing), and the answer says so.
+        const synced = view.synced;
+        const extra = synced ? [] : [NOT_SYNCED_WARNING];
+        const validate = (ingress: Record<string, unknown>) => {
+          const problems = validateIngress(ingress, index, settings.controller);
+          return synced ? problems : objectOnlyProblems(problems);
+        };
+        const { body, decision } = review(json, validate, extra);
         metrics.admissionDecisions.inc({ decision });
         metrics.admissionSeconds.observe((performance.now() - started) / 1000);
         return c.json(body);
@@ -253,8 +267,10 @@ export function createApp(deps: AppDeps): HandlerApp {
   );
   app.get('/healthz', (c) => c.text('ok\n'));
   app.get('/readyz', (c) => {
-    const body = { ready: view.synced, objects: view.counts(), desired: desired.counts(), agents: agents.status() };
-    return c.json(body, view.synced ? 200 : 503);
+    const report = deps.readiness?.() ?? readinessReport({ synced: view.synced, missingApis: [] });
+    const ready = view.synced && report.ready;
+    const body = { ...report, ready, objects: view.counts(), desired: desired.counts(), agents: agents.status() };
+    return c.json(body, ready ? 200 : 503);
   });
   app.get('/metrics', async (c) => {
     for (const [kind, n] of Object.entries(view.counts())) metrics.viewObjects.set({ kind }, n);

@@ -31,7 +31,7 @@
 // content a departed replica pushed with a base above every later list; both last until the next
 // change of that fragment.
 import { createHash } from 'node:crypto';
-import { parseObject, type KubeObject as ModelObject, type RoutingIndex } from '../model/index.ts';
+import { parseObject, sliceProblems, type EndpointSlice, type KubeObject as ModelObject, type RoutingIndex } from '../model/index.ts';
 import type { Affected } from '../model/routing-index.ts';
 import type { KubeKind } from '../model/schemas.ts';
 import type { Location, Server } from '../model/types.ts';
@@ -143,10 +143,17 @@ export class DesiredConfig {
    * recompute what it affects. `version` is the change's resourceVersion (numeric, 0 if unknown).
    */
   applied(key: ObjectKey, current: KubeObject | null, version: number): DesiredUpdate {
+    this.#reportSlice(current);
     const affected = current
       ? this.#index.upsert(current as unknown as ModelObject)
       : this.#index.remove(key.kind as KubeKind, key.namespace, key.name);
     return this.#recompute(affected, version);
+  }
+
+  /** Says what of a new or changed EndpointSlice is not routed (an FQDN slice, a wrong address). */
+  #reportSlice(current: KubeObject | null): void {
+    if (current?.kind !== 'EndpointSlice') return;
+    for (const problem of sliceProblems(current as unknown as EndpointSlice)) this.#log.warn(problem);
   }
 
   /** A relist replaced objects: apply them all to the model, recompute what they affect with base ≥ L. */
@@ -158,6 +165,7 @@ export class DesiredConfig {
     // for every IngressClass, Service and Secret that arrives after it.
     const ordered = [...changed].sort((x, y) => RELIST_ORDER[x.key.kind] - RELIST_ORDER[y.key.kind]);
     for (const c of ordered) {
+      this.#reportSlice(c.current);
       const a = c.current ? this.#index.upsert(c.current as unknown as ModelObject) : this.#index.remove(c.key.kind as KubeKind, c.key.namespace, c.key.name);
       for (const h of a.hosts) hosts.add(h);
       for (const u of a.upstreams) upstreams.add(u);

@@ -12,6 +12,7 @@ import type { PublishSource } from '../cluster/status-writer.ts';
 import type { ClusterReader } from '../cluster/view.ts';
 import type { Logger } from '../log.ts';
 import { CONTROLLER_NAME, type ControllerSettings } from '../model/index.ts';
+import { headersMoreModule } from '../agent/nginx-install.ts';
 import { parseAgentService, type AgentService } from './agent-discovery.ts';
 import { httpAgentClient } from './agent-client.ts';
 import { describeProblem, readServingPair, type ServingCertFiles } from './serving-cert.ts';
@@ -36,6 +37,9 @@ configuration to every agent, and writes Ingress status and Events.
   --events-token-file FILE      the token POST /events requires; without it /events is open (restrict it by NetworkPolicy)
   --ingress-class NAME          the IngressClass wharf serves (default wharf)
   --watch-ingress-without-class also handle Ingresses that name no class
+  --snippets off|safe           configuration-, server- and auth-snippet annotations: safe (default) accepts
+                                the directives of wharf's allowlist, off denies every Ingress with a snippet
+                                (the ConfigMap's allow-snippet-annotations: "false" turns them off too)
 
 Cluster (credentials: --kubeconfig, else KUBECONFIG, ~/.kube/config, or the Pod's service account):
   --kubeconfig FILE             the kubeconfig to use
@@ -48,6 +52,9 @@ Cluster (credentials: --kubeconfig, else KUBECONFIG, ~/.kube/config, or the Pod'
   --no-watch                    do not watch the API server: list, relist and CloudEvents only (every
                                 replica then knows only the events it received until its next relist)
   --no-list                     no cluster at all: an empty view fed by events only (tests, local use)
+  --missing-api-retry-interval DUR
+                                how often an API group/version the API server does not serve (404) is
+                                asked for again; its stream starts when it appears (default 30s)
 
 Ingress status and Events (written only with one of the two publish flags):
   --publish-service NS/NAME     publish the address of this Service (its load balancer, external or cluster IP)
@@ -87,6 +94,8 @@ export interface WatchOptions {
   scope: WatchScope;
   /** Backoff of the watchers after failures (tests shorten it). */
   backoff?: { baseMs?: number; maxMs?: number };
+  /** How often a group/version the API server does not serve is asked for again (default 30 s). */
+  notServedRetryMs?: number;
 }
 
 export interface HandlerOptions {
@@ -159,6 +168,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
         'relist-interval': { type: 'string', default: '5m' },
         'ingress-class': { type: 'string', default: 'wharf' },
         'watch-ingress-without-class': { type: 'boolean', default: false },
+        snippets: { type: 'string', default: 'safe' },
         kubeconfig: { type: 'string' },
         namespace: { type: 'string' },
         configmap: { type: 'string' },
@@ -167,6 +177,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
         'no-gateway-api': { type: 'boolean', default: false },
         'no-watch': { type: 'boolean', default: false },
         'no-list': { type: 'boolean', default: false },
+        'missing-api-retry-interval': { type: 'string', default: '30s' },
         'publish-service': { type: 'string' },
         'publish-address': { type: 'string' },
         'status-renew-interval': { type: 'string', default: '5s' },
@@ -178,6 +189,8 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
   }
   if (values.help) return null;
   const { host, port } = parseListen(values.listen);
+  const snippets = values.snippets;
+  if (snippets !== 'off' && snippets !== 'safe') throw new UsageError(`--snippets: Unsupported value: ${JSON.stringify(snippets)}: supported values: "off", "safe"`);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('--tls-cert and --tls-key: Required value: give both or neither');
   let tls: HandlerOptions['tls'] = null;
   if (values['tls-cert'] && values['tls-key']) {
@@ -226,6 +239,8 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
   if (values['publish-service'] && values['publish-address']) throw new UsageError('--publish-service and --publish-address: give one or neither');
   const relistIntervalMs = parseDuration('--relist-interval', values['relist-interval']);
   if (relistIntervalMs < 1000) throw new UsageError('--relist-interval: Invalid value: at least 1s');
+  const notServedRetryMs = parseDuration('--missing-api-retry-interval', values['missing-api-retry-interval']);
+  if (notServedRetryMs < 100) throw new UsageError('--missing-api-retry-interval: Invalid value: at least 100ms');
   const renewIntervalMs = parseDuration('--status-renew-interval', values['status-renew-interval']);
   if (renewIntervalMs < 100) throw new UsageError('--status-renew-interval: Invalid value: at least 100ms');
 
@@ -246,7 +261,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
       throw new UsageError(`${(e as Error).message}; or pass --no-list to run fed by events only`);
     }
     reader = new KubernetesReader(clients, scope);
-    if (!values['no-watch']) watch = { clients, scope };
+    if (!values['no-watch']) watch = { clients, scope, notServedRetryMs };
     let publish: PublishSource | null = null;
     if (values['publish-service']) publish = { service: parseNamespacedName('--publish-service', values['publish-service']) };
     else if (values['publish-address']) {
@@ -276,6 +291,9 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
       controllerName: CONTROLLER_NAME,
       ingressClassName: values['ingress-class'],
       watchIngressWithoutClass: values['watch-ingress-without-class'],
+      snippets,
+      // more_* snippet directives need the module the agents load; the same image runs both.
+      headersMore: headersMoreModule() !== null,
       ...(values.configmap ? { configMap: values.configmap } : {}),
     },
     reader,

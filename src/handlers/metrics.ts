@@ -25,6 +25,8 @@ export interface HandlerMetrics {
   desired: Gauge<'what'>;
   /** Relists by result. */
   relists: Counter<'result'>;
+  /** 1 while the API server does not serve a group/version wharf reads (api-presence.ts), 0 once it does. */
+  apiMissing: Gauge<'group_version' | 'required'>;
   /**
    * notAfter of the certificate served over HTTPS, for an alert before it expires. In no registry
    * until the handler serves HTTPS (serve.ts registers it): a plain-HTTP handler must not export the
@@ -51,6 +53,12 @@ export function createHandlerMetrics(): HandlerMetrics {
     viewObjects: new Gauge({ name: 'wharf_handler_view_objects', help: 'Objects in the view of the cluster', labelNames: ['kind'], registers }),
     desired: new Gauge({ name: 'wharf_handler_desired', help: 'Fragments and endpoint sets desired', labelNames: ['what'], registers }),
     relists: new Counter({ name: 'wharf_handler_relists_total', help: 'Full lists of the cluster, by result', labelNames: ['result'], registers }),
+    apiMissing: new Gauge({
+      name: 'wharf_handler_api_missing',
+      help: '1 while the API server does not serve a group/version wharf reads (required: wharf is not ready without it)',
+      labelNames: ['group_version', 'required'],
+      registers,
+    }),
     servingCertExpiry: new Gauge({
       name: 'wharf_handler_serving_cert_expiry_timestamp_seconds',
       help: 'When the certificate the handler serves over HTTPS expires (notAfter), in seconds since the epoch',

@@ -1,16 +1,20 @@
-// `wharf handler`: the handler tier under Node. Lists the cluster, keeps the view current through
-// watches of the API server (and CloudEvents, the fast trigger and Knative's path), serves the Hono
-// app over HTTP or HTTPS (the API server calls webhooks over HTTPS only), relists periodically,
-// pushes to a static list of agents or to those found through their Service, and writes Ingress
-// status and Events (one replica per Ingress). Flags: handler-flags.ts.
+// `wharf handler`: the handler tier under Node. Serves the Hono app over HTTP or HTTPS (the API
+// server calls webhooks over HTTPS only) at once, then lists the cluster in the background, keeps
+// the view current through watches of the API server (and CloudEvents, the fast trigger and
+// Knative's path), relists periodically, pushes to a static list of agents or to those found
+// through their Service, and writes Ingress status and Events (one replica per Ingress). Flags:
+// handler-flags.ts.
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { getHeapStatistics } from 'node:v8';
 import { serve } from '@hono/node-server';
 import { collectDefaultMetrics } from 'prom-client';
+import { ApiPresence } from '../cluster/api-presence.ts';
 import { GatewayStatusWriter } from '../cluster/gateway-status-writer.ts';
+import { KubernetesReader } from '../cluster/kubernetes-reader.ts';
 import { KubernetesViewFeed, type ChangeSink } from '../cluster/kubernetes-view-feed.ts';
+import { EventRecorder } from '../cluster/status-events.ts';
 import { ReplicaMembership } from '../cluster/status-members.ts';
 import { IngressStatusWriter } from '../cluster/status-writer.ts';
 import { MemoryView } from '../cluster/view-memory.ts';
@@ -24,7 +28,9 @@ import { parseHandlerArgs, usage, UsageError, type HandlerOptions } from './hand
 import { applyHeapDefaults } from './heap-defaults.ts';
 import { IngressVerdicts } from './ingress-verdicts.ts';
 import { createHandlerMetrics, type HandlerMetrics } from './metrics.ts';
+import { ConfigMapProblems } from './config-problems.ts';
 import { QuarantineWatch } from './quarantine.ts';
+import { readinessReport } from './readiness.ts';
 import { relevantTo } from './relevance.ts';
 import { certificateFields, checkServingPair, ServingCertWatch, type ServingCertificate } from './serving-cert.ts';
 
@@ -35,8 +41,10 @@ export interface RunningHandler {
   url: string;
   handler: HandlerApp;
   fanout: AgentFanout;
-  /** The watches keeping the view current (null with --no-watch or without a cluster). */
-  feed: KubernetesViewFeed | null;
+  /** The watches keeping the view current (null with --no-watch, without a cluster, or before they start). */
+  readonly feed: KubernetesViewFeed | null;
+  /** Resolves once the view is synced (the first full list of every kind). */
+  synced: Promise<void>;
   /**
    * Ingress status and Events (null without a publish flag), and the Gateway API's status (null with
    * --no-gateway-api): the handler gives it the model's conclusions through `gateway.set(status)`.
@@ -100,8 +108,19 @@ class HandlerSink implements ChangeSink {
   }
 }
 
-/** Starts the handler: lists, serves, relists. Resolves once it listens and the first list is done. */
+/** Starts the handler and resolves once the view is synced (in-process users that need a full view at once). */
 export async function startHandler(o: HandlerOptions): Promise<RunningHandler> {
+  const running = await listenHandler(o);
+  await running.synced;
+  return running;
+}
+
+/**
+ * Starts the handler: listens at once (liveness, admission and a /readyz that says what it waits
+ * for work from the first second, whatever the API server does), then lists and watches the cluster
+ * in the background, pushes to the agents once the view is synced, and relists periodically.
+ */
+export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> {
   const log = o.log ?? createLogger({ component: 'handler' });
   const metrics = createHandlerMetrics();
   // Process metrics (memory, GC, event loop lag) belong to the process, so only here, not per app.
@@ -119,9 +138,25 @@ export async function startHandler(o: HandlerOptions): Promise<RunningHandler> {
     log.info('agents', { agents: [...o.agents, ...urls] });
     fanout.setClients([...new Set([...o.agents, ...urls])].map(client));
   };
+  // APIs the server does not serve: logged once by name, counted in a metric, shown in /readyz.
+  const presence = new ApiPresence({
+    log: log.child({ part: 'api' }),
+    onChange: (missing, appeared) => {
+      for (const m of missing) metrics.apiMissing.set({ group_version: m.groupVersion, required: String(m.required) }, 1);
+      for (const m of appeared) metrics.apiMissing.set({ group_version: m.groupVersion, required: String(m.required) }, 0);
+    },
+  });
+  if (o.reader instanceof KubernetesReader) o.reader.presence = presence;
   let feed: KubernetesViewFeed | null = null;
   let sink: HandlerSink | null = null;
   let verdicts: IngressVerdicts | null = null;
+  let listError: string | null = null;
+  // The ConfigMap's refused and ignored keys: a log line, and a Warning Event once status is written.
+  let recorder: EventRecorder | null = null;
+  const configProblems = new ConfigMapProblems({
+    log,
+    ...(o.status ? { events: { recorder: { record: (object, event) => recorder!.record(object, event) }, owns: (uid: string) => status?.membership.owns(uid) ?? false } } : {}),
+  });
   const handler = createApp({
     view,
     reader: o.reader ?? emptyReader,
@@ -131,11 +166,13 @@ export async function startHandler(o: HandlerOptions): Promise<RunningHandler> {
     log,
     onChange: (key) => {
       if (o.agentService && key.kind === 'EndpointSlice' && key.namespace === o.agentService.namespace) discover();
+      if (key.kind === 'ConfigMap') configProblems.update(view.get(key));
     },
     onIngresses: (keys) => verdicts?.affected(keys),
     // The watches have seen every write up to the oldest of their positions (bookmarks included).
-    // An optional stream whose API is not served (no Gateway API CRDs) holds nothing and has no position.
+    // A stream whose API is not there (no Gateway API CRDs) holds nothing and has no position.
     watchedUpTo: () => (feed?.synced && sink?.settled ? Math.min(...feed.watchers.filter((w) => !w.notServed).map((w) => numericVersion(w.resourceVersion))) : 0),
+    readiness: () => readinessReport({ synced: view.synced, missingApis: presence.missing(), listError, ...(feed ? { streams: feed.streams() } : {}) }),
   });
 
   let status: RunningHandler['status'] = null;
@@ -178,58 +215,17 @@ export async function startHandler(o: HandlerOptions): Promise<RunningHandler> {
             ownership: membership,
             ...(s.namespace ? { namespace: s.namespace } : {}),
             ...(s.retryMs ? { retryMs: s.retryMs } : {}),
-            ...(o.watch?.backoff ? { watch: { backoff: o.watch.backoff } } : {}),
+            ...(o.watch?.backoff || o.watch?.notServedRetryMs
+              ? { watch: { ...(o.watch.backoff ? { backoff: o.watch.backoff } : {}), ...(o.watch.notServedRetryMs ? { notServedRetryMs: o.watch.notServedRetryMs } : {}) } }
+              : {}),
           });
     status = { membership, writer, quarantine, gateway };
+    recorder = new EventRecorder(s.clients, membership.identity);
+    membership.onChange(() => configProblems.record());
   }
 
-  if (o.watch && o.reader) {
-    // The view follows the API server itself: every replica is current, whichever one an event reached.
-    sink = new HandlerSink(handler, log);
-    feed = new KubernetesViewFeed({
-      clients: o.watch.clients,
-      sink,
-      log: log.child({ part: 'watch' }),
-      scope: o.watch.scope,
-      ...(o.watch.backoff ? { watch: { backoff: o.watch.backoff } } : {}),
-    });
-    await feed.start();
-    await sink.replaced();
-  }
-  if (!view.synced) {
-    // The first list, retried until it works: the handler is not ready before it.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const s = await handler.relist();
-        log.info('cluster listed', { ...s });
-        break;
-      } catch (e) {
-        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt - 1, 6));
-        log.warn('cannot list the cluster yet; retrying', { attempt, retryInMs: delay, error: e });
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
-  }
-  discover();
-
-  if (status) {
-    const { membership, writer, quarantine, gateway } = status;
-    // Status ownership and the status watches start in the background: they never hold up serving.
-    void membership.start().catch((e) => log.error('status ownership could not start', { error: e }));
-    void writer.start().catch((e) => log.error('the status writer could not start', { error: e }));
-    void gateway?.start().catch((e) => log.error('the Gateway API status writer could not start', { error: e }));
-    quarantine.start();
-  }
-
-  const relistTimer = o.reader
-    ? setInterval(() => {
-        handler.relist().then(
-          (s) => log.info('relisted', { ...s }),
-          (e) => log.warn('relist failed; the next one tries again', { error: e }),
-        );
-      }, o.relistIntervalMs).unref()
-    : null;
-
+  // Listen first: the API server's webhook calls, the kubelet's probes and the event source reach a
+  // handler that is still listing (admission answers, /readyz says what it waits for, /events 503).
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve(
       {
@@ -254,19 +250,85 @@ export async function startHandler(o: HandlerOptions): Promise<RunningHandler> {
     url,
     agents: fanout.status().map((a) => a.agent),
     eventsAuthenticated: o.eventsToken !== null,
-    watching: feed !== null,
+    watching: o.watch !== null && o.watch !== undefined && o.reader !== null,
     status: status ? status.membership.identity : false,
     heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 1048576),
   });
   if (!o.eventsToken) log.warn('POST /events accepts events without a token: only the event source may be able to reach it (NetworkPolicy)');
 
+  let closed = false;
+  let wakeRetry: (() => void) | null = null;
+  const pause = (ms: number) =>
+    new Promise<void>((r) => {
+      const timer = setTimeout(r, ms);
+      wakeRetry = () => {
+        clearTimeout(timer);
+        r();
+      };
+    });
+  const synced = (async () => {
+    if (o.watch && o.reader) {
+      // The view follows the API server itself: every replica is current, whichever one an event reached.
+      sink = new HandlerSink(handler, log);
+      feed = new KubernetesViewFeed({
+        clients: o.watch.clients,
+        sink,
+        log: log.child({ part: 'watch' }),
+        scope: o.watch.scope,
+        presence,
+        watch: { ...(o.watch.backoff ? { backoff: o.watch.backoff } : {}), ...(o.watch.notServedRetryMs ? { notServedRetryMs: o.watch.notServedRetryMs } : {}) },
+      });
+      const stopped = new Promise<void>((r) => (wakeRetry = r));
+      await Promise.race([feed.start().then(() => sink!.replaced()), stopped]);
+    }
+    // The first list, retried until it works (without watches, or when the feed's lists could not
+    // replace the view): the handler is not ready before it.
+    for (let attempt = 1; !view.synced && !closed; attempt++) {
+      try {
+        const s = await handler.relist();
+        listError = null;
+        log.info('cluster listed', { ...s });
+      } catch (e) {
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt - 1, 6));
+        listError = (e as Error).message;
+        log.warn('cannot list the cluster yet; retrying', { attempt, retryInMs: delay, error: e });
+        await pause(delay);
+      }
+    }
+    if (closed) return;
+    discover();
+    if (status) {
+      const { membership, writer, quarantine, gateway } = status;
+      // Status ownership and the status watches start in the background: they never hold up serving.
+      void membership.start().catch((e) => log.error('status ownership could not start', { error: e }));
+      void writer.start().catch((e) => log.error('the status writer could not start', { error: e }));
+      void gateway?.start().catch((e) => log.error('the Gateway API status writer could not start', { error: e }));
+      quarantine.start();
+    }
+  })();
+  synced.catch((e) => log.error('the handler could not start reading the cluster', { error: e }));
+
+  const relistTimer = o.reader
+    ? setInterval(() => {
+        handler.relist().then(
+          (s) => log.info('relisted', { ...s }),
+          (e) => log.warn('relist failed; the next one tries again', { error: e }),
+        );
+      }, o.relistIntervalMs).unref()
+    : null;
+
   return {
     url,
     handler,
     fanout,
-    feed,
+    get feed() {
+      return feed;
+    },
     status,
+    synced,
     async close() {
+      closed = true;
+      wakeRetry?.();
       if (relistTimer) clearInterval(relistTimer);
       await certWatch?.stop();
       await new Promise<void>((r) => {
@@ -317,6 +379,7 @@ function serveCertificate(server: Server, tls: NonNullable<HandlerOptions['tls']
 export async function main(argv: string[]): Promise<void> {
   if (!argv.includes('--help') && !argv.includes('-h')) applyHeapDefaults();
   const log = createLogger({ component: 'handler' });
+  log.info('handler starting', { pid: process.pid });
   let options: HandlerOptions | null;
   try {
     options = await parseHandlerArgs(argv);
@@ -330,7 +393,8 @@ export async function main(argv: string[]): Promise<void> {
     console.log(usage);
     return;
   }
-  const running = await startHandler({ ...options, log });
+  // Listening comes first; the cluster is read in the background (the probes and /readyz say how far).
+  const running = await listenHandler({ ...options, log });
   const stop = async (signal: string) => {
     log.info('stopping', { signal });
     await running.close();

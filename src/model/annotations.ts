@@ -1,8 +1,10 @@
 // The `nginx.ingress.kubernetes.io/*` annotations of one Ingress → typed settings and Problems.
-// Supported ones go through their parser (annotation-rules.ts); `*-snippet` ones are refused (they
-// inject raw NGINX configuration); unknown ones get a warning, unless their value carries what can
-// only serve an injection, which is an error.
+// Supported ones go through their parser (annotation-rules.ts); configuration-, server- and
+// auth-snippet through the snippet allowlist (snippet-rules.ts), other `*-snippet` ones are refused
+// (they inject raw NGINX configuration); unknown ones get a warning, unless their value carries what
+// can only serve an injection, which is an error.
 import { ANNOTATION_RULES, NIGHTMARE_GRAMMARS, type AnnotationDraft } from './annotation-rules.ts';
+import { parseSnippet, type SnippetContext, type SnippetDirective, type SnippetPolicy } from './snippet-rules.ts';
 import { describeForbidden, NEVER_IN_A_VALUE } from './grammar.ts';
 import { ProblemList, cmp } from './problems.ts';
 import type { ClientAuth, LocationSettings, ObjectRef, Problem, ProxySsl } from './types.ts';
@@ -15,6 +17,16 @@ const DEFAULT_CORS_HEADERS = 'DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modi
 const DEFAULT_CORS_MAX_AGE = 1728000;
 const DEFAULT_COOKIE_NAME = 'INGRESSCOOKIE';
 const DEFAULT_REALM = 'Authentication Required';
+
+/** The snippet annotations wharf parses, and where each goes. */
+const SNIPPETS: Readonly<Record<string, SnippetContext>> = {
+  'configuration-snippet': 'location',
+  'server-snippet': 'server',
+  'auth-snippet': 'auth',
+};
+
+/** Snippets parsed against the allowlist, with the headers-more module: what a default wharf does. */
+export const SAFE_SNIPPETS: SnippetPolicy = Object.freeze({ mode: 'safe', headersMore: true });
 
 /** What the annotations of one Ingress say, before Secrets are resolved. */
 export interface IngressAnnotations {
@@ -47,6 +59,8 @@ export interface IngressAnnotations {
    * namespace) holding tls.crt/tls.key and/or ca.crt, when set; null when none is set (most).
    */
   proxySsl: { settings: Omit<ProxySsl, 'refused' | 'secret' | 'clientCertificate' | 'ca'>; secretName: string | null; field: string } | null;
+  /** server-snippet's directives, for the servers of this Ingress's hosts; null when none (most). */
+  serverSnippet: SnippetDirective[] | null;
 }
 
 /** The field path of an annotation in messages. */
@@ -55,9 +69,14 @@ export function annotationField(name: string): string {
 }
 
 /** Parses the ingress-nginx annotations of an Ingress (namespace: for auth-secret's namespace rule). */
-export function parseAnnotations(annotations: Readonly<Record<string, string>>, object: ObjectRef): { value: IngressAnnotations; problems: Problem[] } {
+export function parseAnnotations(
+  annotations: Readonly<Record<string, string>>,
+  object: ObjectRef,
+  snippetPolicy: SnippetPolicy = SAFE_SNIPPETS,
+): { value: IngressAnnotations; problems: Problem[] } {
   const problems = new ProblemList(object);
   const d: AnnotationDraft = { settings: {}, cors: {}, cookie: {} };
+  const snippets: Partial<Record<SnippetContext, SnippetDirective[]>> = {};
   const seen = new Set<string>();
   const present = new Set<string>();
   for (const key of Object.keys(annotations).sort(cmp)) {
@@ -65,6 +84,17 @@ export function parseAnnotations(annotations: Readonly<Record<string, string>>, 
     const name = key.slice(ANNOTATION_PREFIX.length);
     const value = annotations[key]!;
     const field = annotationField(key);
+    const context = SNIPPETS[name];
+    if (context) {
+      if (snippetPolicy.mode === 'off') {
+        problems.forbidden('SnippetRefused', field, `snippets are turned off on this wharf (${snippetPolicy.offBy ?? 'wharf handler --snippets off'})`);
+        continue;
+      }
+      const parsed = value.length > MAX_VALUE ? { ok: false as const, message: `must be at most ${MAX_VALUE} characters` } : parseSnippet(value, context, snippetPolicy);
+      if (parsed.ok) snippets[context] = parsed.directives;
+      else problems.forbidden('SnippetRefused', field, parsed.message);
+      continue;
+    }
     if (name.endsWith('-snippet')) {
       problems.forbidden('SnippetRefused', field, 'snippets are refused: they inject raw NGINX configuration (the IngressNightmare hole, CVE-2025-1974)');
       continue;
@@ -86,7 +116,7 @@ export function parseAnnotations(annotations: Readonly<Record<string, string>>, 
     if (refused) problems.invalid('InvalidAnnotation', field, value, `${refused} (wharf does not support this annotation either)`);
     else problems.add('warning', 'UnsupportedAnnotation', field, `${field}: not supported by wharf; ignored`);
   }
-  return { value: combine(d, seen, present, object.namespace, problems), problems: problems.items };
+  return { value: combine(d, seen, present, object.namespace, problems, snippets), problems: problems.items };
 }
 
 /** Why the value of an unknown annotation is refused: it carries characters only an injection needs. */
@@ -108,7 +138,15 @@ function ownSecret(ref: string, namespace: string, field: string, problems: Prob
   return slash < 0 ? ref : ref.slice(slash + 1);
 }
 
-function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, namespace: string, problems: ProblemList): IngressAnnotations {
+function combine(
+  d: AnnotationDraft,
+  seen: Set<string>,
+  present: Set<string>,
+  namespace: string,
+  problems: ProblemList,
+  snippets: Partial<Record<SnippetContext, SnippetDirective[]>>,
+): IngressAnnotations {
+  for (const name of Object.keys(SNIPPETS)) if (snippets[SNIPPETS[name]!]) seen.add(name);
   const ignored = (names: string[], because: string) => {
     for (const n of names) {
       if (!seen.has(n)) continue;
@@ -191,8 +229,10 @@ function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, na
   if (d.authUrl !== undefined) {
     settings.externalAuth = { url: d.authUrl, responseHeaders: d.authResponseHeaders ?? [] };
     if (d.authSignin !== undefined) settings.externalAuth.signin = d.authSignin;
+    if (snippets.auth) settings.externalAuth.snippet = snippets.auth;
   } else {
     ignored(['auth-signin', 'auth-response-headers'], 'auth-url is not set');
+    ignored(['auth-snippet'], 'auth-url is not set (auth-snippet goes into the request to the auth service)');
   }
 
   if (d.permanentRedirect !== undefined && d.temporalRedirect !== undefined) {
@@ -219,7 +259,8 @@ function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, na
       else canary.headerValue = d.canaryHeaderValue;
     }
     // ingress-nginx takes a canary's backends only; the server settings stay its primary's.
-    ignored(['server-alias', 'from-to-www-redirect'], 'canary Ingresses add backends to the paths of other Ingresses and do not configure servers');
+    ignored(['server-alias', 'from-to-www-redirect', 'server-snippet'], 'canary Ingresses add backends to the paths of other Ingresses and do not configure servers');
+    ignored(['configuration-snippet'], 'canary Ingresses add backends to the paths of other Ingresses, whose configuration-snippet applies');
   } else {
     ignored(['canary-weight', 'canary-weight-total', 'canary-by-header', 'canary-by-header-value'], 'canary is not "true"');
   }
@@ -264,6 +305,11 @@ function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, na
     }
   }
 
+  if (snippets.location && !canary) {
+    if (settings.redirect) ignored(['configuration-snippet'], 'permanent-redirect or temporal-redirect answers every request of these locations');
+    else settings.snippet = snippets.location;
+  }
+
   const proxySsl = combineProxySsl(d, settings.backendProtocol, canary !== null, present, namespace, problems, ignored);
 
   return {
@@ -277,6 +323,7 @@ function combine(d: AnnotationDraft, seen: Set<string>, present: Set<string>, na
     defaultBackend,
     clientAuth,
     proxySsl,
+    serverSnippet: (!canary && snippets.server) || null,
   };
 }
 

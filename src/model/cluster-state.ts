@@ -42,6 +42,13 @@ export interface ControllerSettings {
    * ConfigMaps; when unset, it takes any ConfigMap it is given as the global one.
    */
   configMap?: ObjectKey;
+  /**
+   * Snippet annotations (configuration-, server-, auth-snippet): `safe` accepts the directives of
+   * the allowlist (snippet-rules.ts), `off` denies every snippet. Absent: `safe`.
+   */
+  snippets?: 'off' | 'safe';
+  /** NGINX has the headers-more module, so more_* directives may be used in snippets. Absent: true. */
+  headersMore?: boolean;
 }
 
 export const CONTROLLER_NAME = 'wharf.io/ingress-controller';

@@ -39,12 +39,45 @@ export function endpointsFor(service: Service | undefined, port: number | string
     for (const ep of slice.endpoints) {
       if (ep.conditions?.ready === false || ep.conditions?.terminating === true) continue;
       for (const address of ep.addresses) {
-        if (slice.addressType === 'IPv4' && isIPv4(address)) out.add(`${address}:${target}`);
-        else if (slice.addressType === 'IPv6' && /^[0-9A-Fa-f:.]+$/.test(address) && isIPv6(address)) {
-          out.add(`[${address.toLowerCase()}]:${target}`);
+        if (addressProblem(slice.addressType, address) === null) {
+          out.add(slice.addressType === 'IPv4' ? `${address}:${target}` : `[${address.toLowerCase()}]:${target}`);
         }
       }
     }
   }
   return [...out].sort(cmp);
+}
+
+/**
+ * Why an address of a slice of `addressType` is not routed, or null when it is: an IPv4 slice
+ * routes only IPv4 addresses (dotted quads without leading zeros), an IPv6 slice only IPv6 ones
+ * (without a zone index, which NGINX cannot connect to).
+ */
+function addressProblem(addressType: EndpointSlice['addressType'], address: string): string | null {
+  if (addressType === 'IPv4') return isIPv4(address) ? null : 'not an IPv4 address, as the slice\'s addressType IPv4 requires';
+  if (addressType === 'IPv6') {
+    if (address.includes('%')) return 'an IPv6 address with a zone index, which NGINX cannot connect to';
+    return /^[0-9A-Fa-f:.]+$/.test(address) && isIPv6(address) ? null : 'not an IPv6 address, as the slice\'s addressType IPv6 requires';
+  }
+  return 'a host name';
+}
+
+/**
+ * What wharf leaves out of an EndpointSlice, one line each for the handler's log: a whole FQDN
+ * slice (wharf routes to addresses and does not resolve endpoint names), and each address its
+ * addressType does not allow. Empty for a usable slice.
+ */
+export function sliceProblems(slice: EndpointSlice): string[] {
+  const where = `EndpointSlice ${slice.metadata.namespace}/${slice.metadata.name}`;
+  if (slice.addressType === 'FQDN') {
+    return [`${where}: addressType: Unsupported value: "FQDN": wharf routes only to IPv4 and IPv6 addresses, so this slice's endpoints are ignored`];
+  }
+  const out: string[] = [];
+  slice.endpoints.forEach((ep, i) => {
+    ep.addresses.forEach((address, j) => {
+      const problem = addressProblem(slice.addressType, address);
+      if (problem) out.push(`${where}: endpoints[${i}].addresses[${j}]: Invalid value: ${JSON.stringify(address)}: ${problem}; ignored`);
+    });
+  });
+  return out;
 }

@@ -41,7 +41,16 @@ const KEYS: Record<string, KeyRule> = {
   'proxy-send-timeout': seconds('proxySendTimeout'),
   'ssl-redirect': bool('sslRedirect'),
   hsts: bool('hsts'),
+  'allow-snippet-annotations': (v, out) => {
+    const b = parseBool(v);
+    if (b === null) return 'must be "true" or "false"';
+    out.allowSnippetAnnotations = b;
+    return null;
+  },
 };
+
+/** The ConfigMap keys wharf reads (the migration report lists the others as ignored). */
+export const SETTING_KEYS: readonly string[] = Object.freeze(Object.keys(KEYS).sort());
 
 /** The global settings a ConfigMap gives; an invalid value is an error and keeps the default. */
 export function parseGlobalSettings(configMap: ConfigMap | null): { settings: GlobalSettings; problems: Problem[] } {

@@ -103,9 +103,11 @@ export {
 export { hasErrors } from './problems.ts';
 export { RESERVED_PREFIX, URL_VARIABLES } from './grammar.ts';
 export { ANNOTATION_PREFIX, parseAnnotations } from './annotations.ts';
+export { parseSnippet, snippetAllowlist, snippetPolicy, SNIPPET_DIRECTIVES, SNIPPET_VARIABLES, type SnippetContext, type SnippetPolicy } from './snippet-rules.ts';
+export { tokenizeSnippet } from './snippet-tokens.ts';
 export { ingressClassOf, isHandled } from './ingress-class.ts';
 export { defaultGlobalSettings, parseGlobalSettings } from './global-settings.ts';
-export { endpointsFor, serviceKeyOfSlice } from './endpoints.ts';
+export { endpointsFor, serviceKeyOfSlice, sliceProblems } from './endpoints.ts';
 export { plainUpstreamName } from './upstreams.ts';
 export { RoutingIndex, type Affected } from './routing-index.ts';
 export { buildModel, stateFromObjects, validateIngress } from './build.ts';

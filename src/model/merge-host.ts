@@ -157,6 +157,7 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
   }
   locations.sort(compareLocations);
   const names = locations.length > 0 && host !== DEFAULT_HOST ? requestedNames(host, ordered, owners, problems) : [];
+  const snippet = serverSnippetOf(host, ordered, owners, problems);
   problems.sort((a, b) => cmp(a.object.namespace, b.object.namespace) || cmp(a.object.name, b.object.name) || cmp(a.field, b.field));
   if (locations.length === 0) return { server: null, problems, names, holder: null };
   return {
@@ -169,6 +170,7 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
       sslRedirect: locations.every((l) => l.settings.sslRedirect),
       sources: [...sources.values()].sort(compareRefs),
       ...(clientAuth ? { clientAuth } : {}),
+      ...(snippet ? { snippet } : {}),
     },
     problems,
   };
@@ -210,6 +212,28 @@ function clientAuthOf(
     problems.push(...list.items);
   }
   return { clientAuth, refused };
+}
+
+const SNIPPET_FIELD = `metadata.annotations[${ANNOTATION_PREFIX}server-snippet]`;
+
+/**
+ * server-snippet for a host: the oldest Ingress with a location here that sets one, as other
+ * server-level settings; a newer one's is ignored with a warning naming the older Ingress.
+ */
+function serverSnippetOf(host: string, ordered: readonly Translation[], owners: ReadonlySet<Translation>, problems: Problem[]): Server['snippet'] {
+  let owner: Translation | null = null;
+  for (const t of ordered) {
+    if (!t.serverSnippet || !owners.has(t)) continue;
+    if (host === DEFAULT_HOST) {
+      const message = `${SNIPPET_FIELD}: ignored for rules without a host: the default server answers every other host too`;
+      problems.push({ object: t.ref, severity: 'warning', reason: 'IgnoredAnnotation', field: SNIPPET_FIELD, message });
+    } else if (!owner) owner = t;
+    else {
+      const message = `${SNIPPET_FIELD}: ignored for host ${host}: older Ingress ${describe(owner)} sets its server-snippet`;
+      problems.push({ object: t.ref, severity: 'warning', reason: 'ServerSnippetConflict', field: SNIPPET_FIELD, message });
+    }
+  }
+  return owner ? { directives: owner.serverSnippet!, source: owner.ref } : undefined;
 }
 
 const ALIAS_FIELD = `metadata.annotations[${ANNOTATION_PREFIX}server-alias]`;

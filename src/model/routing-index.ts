@@ -10,6 +10,7 @@ import { resolveNames, type NameLookup } from './server-names.ts';
 import { cmp, compareProblems } from './problems.ts';
 import type { ConfigMap, EndpointSlice, Ingress, IngressClass, KubeKind, KubeObject, Secret, Service } from './schemas.ts';
 import { clientCaOf, htpasswdOf, proxySslOf, tlsMaterial, type TlsMaterial } from './secrets.ts';
+import { snippetPolicy } from './snippet-rules.ts';
 import { DEFAULT_HOST, translateIngress, type TranslateContext, type Translation } from './translate-ingress.ts';
 import type { GlobalSettings, ObjectRef, Problem, RoutingModel, Server, ServiceBackend } from './types.ts';
 import { UpstreamNames, upstreamRefKey, type Rename } from './upstreams.ts';
@@ -104,6 +105,7 @@ export class RoutingIndex implements ClusterState {
       htpasswdOf: (s) => this.memo(this.htpasswdMemo, s, htpasswdOf),
       clientCaOf: (s) => this.memo(this.caMemo, s, clientCaOf),
       proxySslOf: (s) => this.memo(this.proxySslMemo, s, proxySslOf),
+      snippetPolicy: () => snippetPolicy(this.settings, this.globalSettings),
     };
     ({ settings: this.globalSettings, problems: this.globalProblems } = parseGlobalSettings(null));
     if (!state) return;
@@ -191,12 +193,17 @@ export class RoutingIndex implements ClusterState {
       case 'ConfigMap': {
         if (this.settings.configMap !== undefined && key !== this.settings.configMap) break;
         const before = JSON.stringify(this.globalSettings);
+        const snippetsOff = this.globalSettings.allowSnippetAnnotations === false;
         if (obj) this.putConfigMap(obj as ConfigMap);
         else {
           this._configMap = null;
           ({ settings: this.globalSettings, problems: this.globalProblems } = parseGlobalSettings(null));
         }
         out.global = true;
+        // allow-snippet-annotations decides whether Ingresses with snippets are accepted at all.
+        if (snippetsOff !== (this.globalSettings.allowSnippetAnnotations === false)) {
+          for (const k of [...this._ingresses.keys()]) this.retranslate(k, out);
+        }
         if (JSON.stringify(this.globalSettings) !== before) {
           for (const h of this.hostIngresses.keys()) out.hosts.add(h);
           this.merged.clear();

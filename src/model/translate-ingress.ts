@@ -11,7 +11,8 @@ import { ProblemList } from './problems.ts';
 import type { Ingress, IngressBackend, IngressClass, Secret, Service } from './schemas.ts';
 import type { clientCaOf, htpasswdOf, ProxySslMaterial, TlsMaterial } from './secrets.ts';
 import type { UpstreamRef } from './upstreams.ts';
-import type { Location, ObjectRef, Problem, ServiceBackend, Tls } from './types.ts';
+import type { SnippetPolicy } from './snippet-rules.ts';
+import type { Location, ObjectRef, Problem, ServiceBackend, SnippetDirective, Tls } from './types.ts';
 
 /** The default server's key among hosts. */
 export const DEFAULT_HOST = '';
@@ -80,6 +81,8 @@ export interface Translation {
    * valid ca.crt); null when it asks for none or its Secret is refused (its locations answer 403).
    */
   clientAuth: { ca: string; depth: number; secret: ObjectRef; field: string } | null;
+  /** server-snippet's directives for the servers of its hosts; null when none (most). */
+  serverSnippet: SnippetDirective[] | null;
 }
 
 /** What translating an Ingress reads besides the Ingress. */
@@ -93,6 +96,8 @@ export interface TranslateContext {
   htpasswdOf(secret: Secret): ReturnType<typeof htpasswdOf>;
   clientCaOf(secret: Secret): ReturnType<typeof clientCaOf>;
   proxySslOf(secret: Secret): ProxySslMaterial;
+  /** How snippet annotations are treated now (the handler's flag and the ConfigMap). */
+  snippetPolicy(): SnippetPolicy;
 }
 
 /** The reference of an Ingress in Problems and sources. */
@@ -131,11 +136,12 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
     fromToWww: false,
     names: [],
     clientAuth: null,
+    serverSnippet: null,
   };
   if (!t.handled) return t;
 
   const problems = new ProblemList(ref);
-  const parsed = parseAnnotations(ingress.metadata.annotations, ref);
+  const parsed = parseAnnotations(ingress.metadata.annotations, ref, ctx.snippetPolicy());
   problems.items.push(...parsed.problems);
   const ann = parsed.value;
   const settings = { ...ann.settings } as Location['settings'];
@@ -283,6 +289,7 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
       t.names = [...new Set([...ann.serverAliases, ...twins])].sort();
     }
   }
+  if (ann.serverSnippet) t.serverSnippet = ann.serverSnippet;
 
   t.problems = problems.items;
   t.rejected = problems.hasErrors;
@@ -294,6 +301,7 @@ export function translateIngress(ingress: Ingress, ctx: TranslateContext): Trans
     t.fromToWww = false;
     t.names = [];
     t.clientAuth = null;
+    t.serverSnippet = null;
   }
   const hosts = new Set<string>([...t.candidates.map((c) => c.host), ...t.canaries.map((c) => c.host)]);
   t.hosts = [...hosts].sort();

@@ -36,6 +36,16 @@ export interface ServiceBackend {
   port: number | string;
 }
 
+/**
+ * One directive of an accepted snippet (configuration-, server-, auth-snippet): a name on the
+ * allowlist (snippet-rules.ts) and its arguments as NGINX reads them, each checked by that
+ * directive's grammar; the renderer writes them quoted, never the snippet's text.
+ */
+export interface SnippetDirective {
+  name: string;
+  args: string[];
+}
+
 /** Typed, validated values of the supported ingress-nginx annotations (absent = not set). */
 export interface LocationSettings {
   rewriteTarget?: string;
@@ -90,7 +100,8 @@ export interface LocationSettings {
   /** An NGINX variable expression from a strict grammar, e.g. "$remote_addr" or "$arg_user". */
   upstreamHashBy?: string;
   basicAuth?: { realm: string; /** htpasswd file content, from the auth Secret */ htpasswd: string; secret: ObjectRef };
-  externalAuth?: { url: string; signin?: string; responseHeaders: string[] };
+  /** auth-url and its companions; `snippet`: auth-snippet's directives, for the auth request's location. */
+  externalAuth?: { url: string; signin?: string; responseHeaders: string[]; snippet?: SnippetDirective[] };
   /**
    * Client-certificate authentication (auth-tls-*): what this location checks. The CA and depth are
    * the server's (Server.clientAuth). `refused`: the CA is missing or invalid, the host has no TLS,
@@ -109,6 +120,8 @@ export interface LocationSettings {
    * defaultBackend, which renders the page. Only set with a defaultBackend.
    */
   customHttpErrors?: number[];
+  /** configuration-snippet's directives, written into the location (absent: none, most). */
+  snippet?: SnippetDirective[];
 }
 
 /** auth-tls-verify-client without "off" (which asks for nothing), as ingress-nginx names the modes. */
@@ -222,6 +235,11 @@ export interface Server {
    * oldest Ingress with client auth and a location here; absent when no location checks certificates.
    */
   clientAuth?: { ca: string; depth: number; secret: ObjectRef };
+  /**
+   * server-snippet's directives, from the oldest Ingress with a location here that sets one (newer
+   * ones get a warning); absent when none.
+   */
+  snippet?: { directives: SnippetDirective[]; source: ObjectRef };
 }
 
 /** Settings from the global ConfigMap (wharf's equivalents of ingress-nginx's). */
@@ -232,6 +250,11 @@ export interface GlobalSettings {
   proxySendTimeout: number;
   sslRedirect: boolean;
   hsts: boolean;
+  /**
+   * allow-snippet-annotations as the ConfigMap sets it: false turns snippets off (as `--snippets
+   * off`); absent or true: the handler's --snippets decides.
+   */
+  allowSnippetAnnotations?: boolean;
   /** Extra settings are added here as they are supported; unknown keys produce a warning. */
 }
 

@@ -1,6 +1,7 @@
 // The agent's HTTP API, as data: the handler tier sends these bodies, the agent validates them with
 // these schemas. One definition, so the two sides cannot drift apart.
 import { z } from 'zod';
+import { endpointProblem } from './endpoint-address.ts';
 
 /** Fragment names: `_main`, `_default`, or a host name with a leading `*` written as `_`. */
 export const FRAGMENT_NAME = /^[a-z0-9_][a-z0-9._-]{0,239}$/;
@@ -8,13 +9,17 @@ export const FRAGMENT_NAME = /^[a-z0-9_][a-z0-9._-]{0,239}$/;
 export const FILE_NAME = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 /** Upstream names, `namespace-service-port` (the model keeps them unique). */
 export const UPSTREAM_NAME = /^[a-z0-9][a-z0-9.-]{0,252}$/;
-/** One endpoint: IPv4:port or [IPv6]:port. */
-export const ENDPOINT = /^(?:(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:.]+\]):\d{1,5}$/;
 
 export const MAX_FRAGMENT_BYTES = 1 << 20;
 export const MAX_ENDPOINTS = 10_000;
 
 const revision = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/** One endpoint, IPv4:port or [IPv6]:port, parsed for real (src/protocol/endpoint-address.ts). */
+const endpoint = z.string().check((ctx) => {
+  const problem = endpointProblem(ctx.value);
+  if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value, continue: true });
+});
 
 export const FragmentFile = z.object({
   content: z.string().max(MAX_FRAGMENT_BYTES),
@@ -34,7 +39,7 @@ export const FragmentPut = z.object({
 /** Body of PUT /v1/endpoints/{upstream}. */
 export const EndpointsPut = z.object({
   revision,
-  endpoints: z.array(z.string().regex(ENDPOINT, 'expected IPv4:port or [IPv6]:port')).max(MAX_ENDPOINTS),
+  endpoints: z.array(endpoint).max(MAX_ENDPOINTS),
 });
 
 /** Body of POST /v1/batch, and of the handler tier's GET /snapshot: applied with one reload. */

@@ -2,6 +2,7 @@
 // each checks its value against the grammar of the exact place it lands in, and throws
 // UnsafeValueError otherwise. They return NginxText, which the engine's output guard requires.
 import { isIPv6 } from 'node:net';
+import { checkSnippetVariable, SNIPPET_DIRECTIVES } from '../model/snippet-rules.ts';
 
 /** A string that a filter has checked for the NGINX context it is written into. */
 export class NginxText {
@@ -123,6 +124,31 @@ function variable(value: unknown): NginxText {
   const s = text('nginx_var', value);
   if (!VAR_NAME.test(s)) throw new UnsafeValueError('nginx_var', s, 'not a variable name of [a-z0-9_]');
   return new NginxText(`$${s}`);
+}
+
+/** A snippet argument: printable ASCII, every `$` starting `$name` or `${name}`. */
+const SNIPPET_ARG = /^[\x20-\x7e]{0,4096}$/;
+const SNIPPET_VARIABLE = /\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))?/g;
+
+/**
+ * One directive of an accepted snippet, `name "arg" "arg"…` (the template adds the `;`): the name
+ * must be on the allowlist, each argument printable ASCII with only allowed variables, double-quoted
+ * with `\` and `"` escaped, so no argument can end the directive or open a block.
+ */
+function snippetDirective(value: unknown): NginxText {
+  const d = value as { name?: unknown; args?: unknown } | null;
+  if (typeof d !== 'object' || d === null || typeof d.name !== 'string' || !Array.isArray(d.args)) throw new UnsafeValueError('nginx_snippet_directive', value, 'not a snippet directive');
+  if (!Object.hasOwn(SNIPPET_DIRECTIVES, d.name)) throw new UnsafeValueError('nginx_snippet_directive', d.name, 'not a directive of the snippet allowlist');
+  let line = d.name;
+  for (const arg of d.args) {
+    if (typeof arg !== 'string' || !SNIPPET_ARG.test(arg)) throw new UnsafeValueError('nginx_snippet_directive', arg, 'not printable ASCII of at most 4096 characters');
+    for (const m of arg.matchAll(SNIPPET_VARIABLE)) {
+      const name = m[1] ?? m[2];
+      if (name === undefined || checkSnippetVariable(name) !== null) throw new UnsafeValueError('nginx_snippet_directive', arg, `variable ${m[0]} is not one snippets may use`);
+    }
+    line += ` ${quote(arg)}`;
+  }
+  return new NginxText(line);
 }
 
 /** Filters by name, as registered on the liquid engine. */
@@ -364,6 +390,8 @@ export const filters: Record<string, Filter> = {
   },
   // The text of a `#` comment (object names, hosts): no newline can end it early.
   nginx_comment: check('nginx_comment', COMMENT, 'not comment text of [A-Za-z0-9_.:/*,=-]'),
+  // One directive of an accepted snippet (configuration-, server-, auth-snippet), without its `;`.
+  nginx_snippet_directive: snippetDirective,
   // A list of comment words (object names), joined by spaces.
   nginx_comment_list: (value) => {
     if (!Array.isArray(value)) throw new UnsafeValueError('nginx_comment_list', value, 'not a list');

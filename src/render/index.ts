@@ -78,6 +78,7 @@ export function renderHost(server: Server, global: GlobalSettings, cache?: BodyC
     global,
     aliases: server.aliases,
     clientAuth: server.clientAuth,
+    snippet: server.snippet,
   });
   let config = renderTemplate(hostTemplate, { ...withBodies(view, cache), tlsLines: tlsLines(view) });
   // Chosen here, not by a tag in host.liquid: a host without the annotation evaluates nothing for it.

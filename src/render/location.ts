@@ -31,6 +31,7 @@ const sections = {
   clientCertHeaders: loadTemplate('location-client-cert-headers.liquid'),
   proxySsl: loadTemplate('location-proxy-ssl.liquid'),
   grpcSsl: loadTemplate('location-grpc-ssl.liquid'),
+  snippet: loadTemplate('location-snippet.liquid'),
 };
 // A location that cannot reach its backend as asked (proxy-ssl-verify without a CA): 502, as NGINX
 // answers when an upstream's certificate fails verification.
@@ -117,6 +118,7 @@ export function renderLocationBody(b: BodyView): NginxText {
     if (b.defaultBackend && b.defaultBackend.pages.length > 0) add('customErrors');
     if (b.clientAuth && !b.clientAuth.refused) add('clientCertHeaders');
     if (b.proxySsl && !b.proxySsl.refused) add(b.grpc ? 'grpcSsl' : 'proxySsl');
+    if (b.snippet) add('snippet');
     if (b.request) add(b.grpc ? 'grpcRequest' : 'proxyRequest');
     else text += b.grpc ? plainRequest.grpc : plainRequest.proxy;
     add(b.grpc ? 'grpc' : 'proxy');

@@ -19,6 +19,8 @@ export interface SkeletonParams {
   privateDir: string;
   /** Null when NGINX has no Lua module: endpoints then come as static upstreams (upstreams.conf). */
   lua: LuaSettings | null;
+  /** The headers-more module's path (snippets' more_* directives), loaded when set. */
+  headersMoreModule?: string | null;
   /** The user NGINX's workers run as (only when the master runs as root), and its group. */
   user: string | null;
   group?: string | null;
@@ -71,6 +73,7 @@ export function renderSkeleton(params: SkeletonParams): SkeletonFiles {
       publicHttpsPort: params.publicHttpsPort ?? 443,
       group: params.group ?? null,
       resolvers: params.resolvers ?? [],
+      headersMoreModule: params.headersMoreModule ?? null,
     }),
     'listen-http.conf': listenLines(params.httpListen, ''),
     'listen-https.conf': listenLines(params.httpsListen, ' ssl http2'),

@@ -1,7 +1,7 @@
 // Turns the routing model into the NGINX-shaped view the templates loop over: which `location`
 // blocks a Kubernetes path becomes, which zones, internal locations and files a host needs. No NGINX
 // text is written here; every string still passes a filter in the template.
-import type { GlobalSettings, Location, ObjectRef, Server, VerifyClient } from '../model/types.ts';
+import type { GlobalSettings, Location, ObjectRef, Server, SnippetDirective, VerifyClient } from '../model/types.ts';
 import { RESERVED_PREFIX } from '../model/index.ts';
 import { shortId } from './names.ts';
 import { UnsafeValueError } from './filters.ts';
@@ -62,6 +62,8 @@ export interface BodyView {
   clientAuth: ClientAuthView | null;
   /** TLS towards the backend (proxy-ssl-*): null when the location sets none (most). */
   proxySsl: ProxySslView | null;
+  /** configuration-snippet's directives: null when the Ingress has none (most). */
+  snippet: SnippetDirective[] | null;
 }
 
 /** proxy-ssl-* (grpc_ssl_* for GRPCS): the files and settings of the connection to the backend. */
@@ -152,6 +154,8 @@ export interface LocationView {
 export interface AuthLocationView {
   uri: string;
   url: string;
+  /** auth-snippet's directives (empty for most). */
+  snippet: SnippetDirective[];
 }
 
 /** The input of templates/host.liquid and templates/default-server.liquid. */
@@ -175,6 +179,8 @@ export interface ServerView {
   locations: LocationView[];
   /** `location /` answering 404 (redirecting first when httpsRedirect), when no rule covers `/`. */
   fallback: { httpsRedirect: boolean } | null;
+  /** server-snippet's directives (empty for most servers). */
+  snippet: SnippetDirective[];
 }
 
 /** The input of templates/www-redirect.liquid: the server that redirects a host's www twin to it. */
@@ -252,7 +258,7 @@ function body(loc: Location, ctx: Ctx): BodyView {
   let externalAuth: BodyView['externalAuth'] = null;
   if (s.externalAuth) {
     const uri = `${RESERVED_PREFIX}/auth/${id}`;
-    ctx.view.authLocations.push({ uri, url: s.externalAuth.url });
+    ctx.view.authLocations.push({ uri, url: s.externalAuth.url, snippet: s.externalAuth.snippet ?? [] });
     externalAuth = {
       uri,
       signin: s.externalAuth.signin ?? null,
@@ -341,9 +347,11 @@ function body(loc: Location, ctx: Ctx): BodyView {
     bodySize: s.proxyBodySize ?? null,
     tuning: tuningOf(s, grpc),
     request: requestOf(s, grpc),
-    hsts: ctx.hsts && (cors !== null || affinity !== null),
+    // add_header in a location replaces the server's: the location repeats HSTS when it writes any.
+    hsts: ctx.hsts && (cors !== null || affinity !== null || (s.snippet?.some((d) => d.name === 'add_header') ?? false)),
     defaultBackend,
     clientAuth,
+    snippet: s.snippet ?? null,
   };
 }
 
@@ -423,6 +431,7 @@ export function serverView(
     global: GlobalSettings;
     aliases?: string[] | undefined;
     clientAuth?: Server['clientAuth'];
+    snippet?: Server['snippet'];
   },
 ): ViewResult {
   const hsts = opts.tls !== null && opts.global.hsts;
@@ -440,6 +449,7 @@ export function serverView(
     errorLocations: [],
     locations: [],
     fallback: null,
+    snippet: opts.snippet?.directives ?? [],
   };
   const files: Record<string, FileOut> = {};
   if (opts.tls) {

@@ -20,7 +20,8 @@ export interface TestAgent {
   /** Calls the agent API with the token (or `token`, or none when null). */
   api(method: string, path: string, body?: unknown, o?: { token?: string | null; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; json: any; text: string }>;
   /** Waits until only one generation of workers accepts connections (NGINX's master lets the old
-   * ones accept for ~100 ms after the new ones answer the version socket). */
+   * ones accept for ~100 ms after the new ones answer the version socket; "applied" waits for that
+   * itself, a reload the test did not wait for does not). */
   retired(): Promise<void>;
   /** A request through NGINX. */
   get(host: string, path?: string, o?: { tls?: boolean }): Promise<Reply>;
@@ -75,8 +76,6 @@ export async function startTestAgent(opts: Partial<AgentOptions> = {}): Promise<
       if (body !== undefined || o.raw !== undefined) headers['content-type'] = 'application/json';
       const res = await fetch(`${agent.apiUrl}${path}`, { method, headers, body: o.raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
       const text = await res.text();
-      // A confirmed reload: let the old workers stop accepting, so what the test sees next is the new config.
-      if (/[?&]wait=1/.test(path)) await retired();
       let json: unknown = null;
       try {
         json = JSON.parse(text);

@@ -3,7 +3,7 @@
 // must say. Templates are read as text (see chart-files.ts); nothing is rendered.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parse } from 'yaml';
+import { isMap, isScalar, parse, parseDocument, type Scalar, type YAMLMap } from 'yaml';
 import { API_VERSIONS, KINDS } from '../../src/cluster/view.ts';
 import {
   allTemplateTexts,
@@ -31,6 +31,22 @@ function only(file: string, kind: string, apiVersion: string): Doc {
 
 function containers(doc: Doc): Container[] {
   return get(doc, 'spec.template.spec.containers') as Container[];
+}
+
+/** The comment above each key of values.yaml, by dotted path. */
+function valuesComments(): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (map: YAMLMap, prefix: string) => {
+    map.items.forEach((pair, i) => {
+      const key = pair.key as Scalar;
+      if (!isScalar(key)) return;
+      const path = prefix ? `${prefix}.${String(key.value)}` : String(key.value);
+      out.set(path, key.commentBefore ?? (i === 0 ? (map.commentBefore ?? '') : ''));
+      if (isMap(pair.value)) walk(pair.value, path);
+    });
+  };
+  walk(parseDocument(readChartFile('values.yaml')).contents as YAMLMap, '');
+  return out;
 }
 
 const values = valuesYaml();
@@ -79,6 +95,9 @@ test('kind: handler Deployment (`wharf handler`, HTTPS probes, the serving certi
   assert.equal(values.handler && (values.handler as Doc).replicas, 2);
   const [c] = containers(d);
   assert.equal(c!.args![0], 'handler');
+  // Probes that mean what they say: started (listening), alive (the process answers), ready (view synced).
+  assert.deepEqual(get(c, 'startupProbe.httpGet'), { path: '/healthz', port: 'https', scheme: 'HTTPS' });
+  assert.ok((get(c, 'startupProbe.periodSeconds') as number) * (get(c, 'startupProbe.failureThreshold') as number) >= 60, 'a slow start on a busy node is not killed');
   assert.deepEqual(get(c, 'readinessProbe.httpGet'), { path: '/readyz', port: 'https', scheme: 'HTTPS' });
   assert.deepEqual(get(c, 'livenessProbe.httpGet'), { path: '/healthz', port: 'https', scheme: 'HTTPS' });
   const volumes = get(d, 'spec.template.spec.volumes') as Doc[];
@@ -115,6 +134,13 @@ test('kind: NGINX pods as a Deployment or a DaemonSet (a value), running `wharf 
   assert.equal(cs[0]!.args![0], 'agent');
   assert.deepEqual(get(cs[0], 'readinessProbe.httpGet'), { path: '/nginx-ready', port: 'agent-api' });
   assert.deepEqual(get(cs[0], 'livenessProbe.httpGet'), { path: '/healthz', port: 'agent-api' });
+  // Always a snapshot source: readiness waits for the complete configuration, never the kept or
+  // empty one; and the prefix outlives a restarted container, so the kept one is served meanwhile.
+  const args = cs[0]!.args as string[];
+  assert.ok(args.some((a) => a.startsWith('--snapshot-url=https://')), args.join(' '));
+  assert.ok(args.includes('--snapshot-token-file=/etc/wharf/tokens/agent-token'), args.join(' '));
+  assert.ok(args.includes('--prefix=/var/lib/wharf/nginx'));
+  assert.deepEqual((get(w, 'spec.template.spec.volumes') as Doc[]).find((v) => v.name === 'prefix'), { name: 'prefix', emptyDir: {} });
   assert.equal(get(w, 'spec.template.spec.automountServiceAccountToken'), false);
   const sa = only('nginx-workload.yaml', 'ServiceAccount', 'v1');
   assert.equal(sa.automountServiceAccountToken, false);
@@ -162,11 +188,33 @@ test('kind: ValidatingWebhookConfiguration (sideEffects None, v1 reviews, Equiva
     { apiGroups: ['gateway.networking.k8s.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['gateways', 'httproutes', 'grpcroutes', 'referencegrants'], scope: 'Namespaced' },
   ]);
   assert.deepEqual(get(h, 'clientConfig.service'), {
-    name: "⟦include 'wharf.handlerName' .⟧",
+    name: "⟦include 'wharf.admissionName' .⟧",
     namespace: '⟦.Release.Namespace⟧',
     path: '/admission',
     port: 443,
   });
+  assert.match(templates().get('handler-tls.yaml')!, /namespaceSelector:\n\s+\{\{- toYaml \. \| nindent 6 \}\}/);
+  // Each default comes with its reasoning, in values.yaml and in the schema.
+  const comments = valuesComments();
+  for (const key of ['failurePolicy', 'timeoutSeconds', 'namespaceSelector']) {
+    assert.match(comments.get(`webhook.${key}`) ?? '', /by default/, `values.yaml: webhook.${key} says why its default`);
+    assert.match(String(get(schema, `properties.webhook.properties.${key}.description`)), /default/, `values.schema.json: webhook.${key} says why its default`);
+  }
+  assert.match(comments.get('webhook.failurePolicy')!, /first second/);
+  assert.match(comments.get('webhook.failurePolicy')!, /Ignore is safe too/);
+});
+
+test('kind: the admission webhook\'s own Service reaches handler pods before they are ready (a starting handler answers admission; Ingress writes never wait for it)', () => {
+  const svc = only('admission-service.yaml', 'Service', 'v1');
+  assert.equal(get(svc, 'metadata.name'), "⟦include 'wharf.admissionName' .⟧");
+  assert.equal(get(svc, 'spec.publishNotReadyAddresses'), true);
+  const handlerService = only('handler-service.yaml', 'Service', 'v1');
+  assert.deepEqual(get(svc, 'spec.selector'), get(handlerService, 'spec.selector'));
+  assert.deepEqual(get(svc, 'spec.ports'), get(handlerService, 'spec.ports'));
+  assert.equal(get(handlerService, 'spec.publishNotReadyAddresses'), undefined, 'events and snapshots go to ready replicas only');
+  // The serving certificate names it, generated or from cert-manager.
+  assert.match(templates().get('handler-tls.yaml')!, /\$names := list .*\$admission/);
+  assert.match(templates().get('cert-manager.yaml')!, /- \{\{ include "wharf.admissionName" \. \}\}\.\{\{ \.Release\.Namespace \}\}\.svc\n/);
 });
 
 test('kind: the webhook serving certificate generated by the chart (genCA/genSignedCert, kept with lookup)', () => {

@@ -42,6 +42,7 @@ const refused: { name: string; change: (v: Values) => void; path: string; keywor
   { name: 'a StatefulSet for NGINX', change: (v) => { v.nginx.kind = 'StatefulSet'; }, path: '/nginx/kind', keyword: 'enum' },
   { name: 'failurePolicy Allow', change: (v) => { v.webhook.failurePolicy = 'Allow'; }, path: '/webhook/failurePolicy', keyword: 'enum' },
   { name: 'a webhook timeout above the API server\'s 30 s', change: (v) => { v.webhook.timeoutSeconds = 31; }, path: '/webhook/timeoutSeconds', keyword: 'maximum' },
+  { name: 'a snippet mode wharf does not have', change: (v) => { v.handler.snippets = 'unsafe'; }, path: '/handler/snippets', keyword: 'enum' },
   { name: 'an unknown source mode', change: (v) => { v.source.mode = 'kafka'; }, path: '/source/mode', keyword: 'enum' },
   { name: 'no control plane CIDR (would admit every pod)', change: (v) => { v.networkPolicy.controlPlaneCIDRs = []; }, path: '/networkPolicy/controlPlaneCIDRs', keyword: 'minItems' },
   { name: 'a CIDR that is a host name', change: (v) => { v.networkPolicy.controlPlaneCIDRs = ['api.example.com']; }, path: '/networkPolicy/controlPlaneCIDRs/0', keyword: 'pattern' },

@@ -77,7 +77,7 @@ test('without the Gateway API CRDs: the view syncs as before, says once that it 
   api.put(ingress('tea'));
   await eventually(() => view.get({ kind: 'Ingress', namespace: 'default', name: 'tea' }) !== null);
 
-  api.gatewayApi = true;
+  api.restoreApi('gateway.networking.k8s.io');
   api.put(httpRoute('cafe', 'default'));
   api.put(gatewayClass('wharf'));
   await eventually(() => view.get({ kind: 'HTTPRoute', namespace: 'default', name: 'cafe' }) !== null && view.get({ kind: 'GatewayClass', namespace: '', name: 'wharf' }) !== null);

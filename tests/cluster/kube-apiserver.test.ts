@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeApiServer } from '../support/kube-apiserver.ts';
-import { ingress } from '../support/kube-apiserver-fixtures.ts';
+import { endpointSlice, ingress } from '../support/kube-apiserver-fixtures.ts';
 
 async function call(api: FakeApiServer, method: string, path: string, body?: unknown, contentType = 'application/json') {
   const res = await fetch(api.url + path, { method, headers: { authorization: 'Bearer t', 'content-type': contentType }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -108,4 +108,34 @@ test('a watch from a compacted version gets 410 Gone as an ERROR event; a watch 
   assert.equal(gone.lines[0].type, 'ERROR');
   assert.equal(gone.lines[0].object.code, 410);
   assert.match(gone.lines[0].object.message, /too old resource version/);
+});
+
+test('a group/version the server does not serve answers 404 on discovery and resource paths alike, and is served again without a restart', async (t) => {
+  const api = await FakeApiServer.start();
+  t.after(() => api.close());
+  api.put(endpointSlice('cafe-1', 'cafe'));
+  const SLICES = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
+  const groups = async () => ((await call(api, 'GET', '/apis')).json.groups as { name: string }[]).map((g) => g.name);
+  assert.deepEqual(await groups(), ['coordination.k8s.io', 'discovery.k8s.io', 'gateway.networking.k8s.io', 'networking.k8s.io']);
+  assert.equal((await call(api, 'GET', '/apis/discovery.k8s.io/v1')).json.resources[0].name, 'endpointslices');
+  // An open watch of the withdrawn kind ends, as when a cluster loses the API.
+  const watch = await fetch(`${api.url}${SLICES}?watch=true`, { headers: { authorization: 'Bearer t' } });
+  const ended = (async () => {
+    for await (const _ of watch.body!) void _;
+  })();
+  api.withdrawApi('discovery.k8s.io/v1');
+  await ended;
+  assert.deepEqual(await groups(), ['coordination.k8s.io', 'gateway.networking.k8s.io', 'networking.k8s.io']);
+  for (const path of ['/apis/discovery.k8s.io', '/apis/discovery.k8s.io/v1', SLICES, '/apis/discovery.k8s.io/v1/endpointslices', `${SLICES}/cafe-1`]) {
+    const r = await call(api, 'GET', path);
+    assert.equal(r.status, 404, path);
+    assert.equal(r.json.reason, 'NotFound', path);
+    assert.equal(r.json.message, 'the server could not find the requested resource', path);
+  }
+  // Other groups are untouched.
+  assert.equal((await call(api, 'GET', ING)).status, 200);
+  api.restoreApi('discovery.k8s.io/v1');
+  const back = await call(api, 'GET', SLICES);
+  assert.equal(back.status, 200);
+  assert.deepEqual(back.json.items.map((i: { metadata: { name: string } }) => i.metadata.name), ['cafe-1']);
 });

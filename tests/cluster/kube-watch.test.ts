@@ -203,3 +203,114 @@ test('stopping a feed closes every watch it opened', async (t) => {
   await eventually(() => api.openWatches() === 0);
   assert.equal(api.openWatches(), 0);
 });
+
+/** A busy EndpointSlice stream: one slice rewritten every `everyMs` until the test ends. */
+function busy(t: { after: (fn: () => void) => void }, api: FakeApiServer, everyMs = 20): void {
+  let n = 0;
+  const timer = setInterval(() => api.put(endpointSlice('busy', 'busy', 'default', [`10.0.${(n >> 8) & 255}.${n++ & 255}`])), everyMs);
+  t.after(() => clearInterval(timer));
+}
+
+/** Ms from now until the watcher delivers a change to the slice `name` (which the caller writes next). */
+function deliveryOf(events: StreamEvent[], name: string): Promise<number> {
+  const started = Date.now();
+  return eventually(() => events.some((e) => e.type === 'change' && e.change.key.name === name), 30_000, 5).then(() => Date.now() - started);
+}
+
+test('a watch cut after an outage and a healthy period (busy: events; quiet: connected for a while) is back within 1 s (it waited out the outage\'s backoff: 21 s of stale EndpointSlices)', async (t) => {
+  const api = await FakeApiServer.start();
+  t.after(() => api.close());
+  const events: StreamEvent[] = [];
+  // Backoff as by default but 10 times shorter: a 2.5 s outage runs it up as a 25 s one would.
+  const options = { clients: makeClients(api.kubeConfig()), onEvent: (e: StreamEvent) => events.push(e), log: quietLog, backoff: { baseMs: 20, maxMs: 3000 } };
+  const slices = new StreamWatcher({ ...options, spec: { kind: 'EndpointSlice', namespace: '' } });
+  const ingresses = new StreamWatcher({ ...options, spec: { kind: 'Ingress', namespace: '' } });
+  t.after(() => Promise.all([slices.stop(), ingresses.stop()]));
+  slices.start();
+  ingresses.start();
+  await eventually(() => api.openWatches() === 2);
+  busy(t, api);
+  await api.outage(2500);
+  assert.ok(slices.stats.errors >= 5 && ingresses.stats.errors >= 5, `retried through the outage: ${JSON.stringify([slices.stats, ingresses.stats])}`);
+  // Back after the outage (its backoff may take a few seconds), then healthy for 1.5 s: the slices
+  // stream delivers events all along, the Ingress stream none but it stays connected.
+  const back = Promise.all([deliveryOf(events, 'after-outage-slice'), deliveryOf(events, 'after-outage-ingress')]);
+  api.put(endpointSlice('after-outage-slice', 'web'));
+  api.put(ingress('after-outage-ingress'));
+  await back;
+  await new Promise((r) => setTimeout(r, 1500));
+  const changes = slices.stats.changes;
+  assert.ok(changes > 20, `busy: ${changes} changes`);
+  // The cut.
+  const recovered = Promise.all([deliveryOf(events, 'after-cut-slice'), deliveryOf(events, 'after-cut-ingress')]);
+  assert.equal(api.cutWatches().cuts, 2);
+  api.put(endpointSlice('after-cut-slice', 'web'));
+  api.put(ingress('after-cut-ingress'));
+  const [sliceMs, ingressMs] = await recovered;
+  assert.ok(sliceMs < 1000 && ingressMs < 1000, `back after ${sliceMs} ms (busy EndpointSlice stream), ${ingressMs} ms (quiet Ingress stream)`);
+  assert.deepEqual([slices.stats.lists, ingresses.stats.lists], [1, 1], 'resumed without a list');
+});
+
+test('the backoff is per stream: a stream whose watches keep failing does not slow another one down', async (t) => {
+  const api = await FakeApiServer.start();
+  t.after(() => api.close());
+  api.fail((r) => r.query.get('watch') === 'true' && r.path.endsWith('/ingresses'), 500, 1_000_000);
+  const events: StreamEvent[] = [];
+  const options = { clients: makeClients(api.kubeConfig()), onEvent: (e: StreamEvent) => events.push(e), log: quietLog, backoff: { baseMs: 20, maxMs: 3000 } };
+  const failing = new StreamWatcher({ ...options, spec: { kind: 'Ingress', namespace: '' } });
+  const slices = new StreamWatcher({ ...options, spec: { kind: 'EndpointSlice', namespace: '' } });
+  t.after(() => Promise.all([failing.stop(), slices.stop()]));
+  failing.start();
+  slices.start();
+  await eventually(() => api.openWatches('EndpointSlice') === 1 && failing.stats.errors >= 6, 10_000);
+  for (let i = 0; i < 3; i++) {
+    await eventually(() => api.openWatches('EndpointSlice') === 1);
+    const recovered = deliveryOf(events, `after-cut-${i}`);
+    api.cutWatches({ kind: 'EndpointSlice' });
+    api.put(endpointSlice(`after-cut-${i}`, 'web'));
+    const ms = await recovered;
+    assert.ok(ms < 1000, `cut ${i}: back after ${ms} ms while the Ingress stream had failed ${failing.stats.errors} times`);
+  }
+  assert.equal(api.openWatches('Ingress'), 0);
+});
+
+test('a server that cuts every watch at once is not hammered: a watch that delivered nothing is retried with growing delays', async (t) => {
+  const api = await FakeApiServer.start();
+  t.after(() => api.close());
+  api.cutWatches({ kind: 'Ingress', afterSeconds: 0 });
+  const w = new StreamWatcher({ clients: makeClients(api.kubeConfig()), spec: { kind: 'Ingress', namespace: '' }, onEvent: () => {}, log: quietLog, backoff: { baseMs: 50, maxMs: 1000 } });
+  t.after(() => w.stop());
+  w.start();
+  await eventually(() => w.stats.errors >= 5, 10_000);
+  const watches = api.requests.filter((r) => r.query.watch === 'true');
+  const gaps = watches.slice(1).map((r, i) => r.at - watches[i]!.at);
+  // Each retry waits a delay drawn in [d/2, d], d = 50, 100, 200, 400 ms (plus the 20 ms before the reset).
+  assert.ok(gaps[3]! >= 200 && gaps[3]! > gaps[0]!, `gaps ${gaps.join(', ')} ms`);
+  assert.equal(w.stats.lists, 1);
+});
+
+test('after an API server restart onto new resourceVersions, a stream lists again (410 Gone) and learns what changed while it was away', async (t) => {
+  const api = await FakeApiServer.start();
+  t.after(() => api.close());
+  api.put(ingress('cafe'));
+  api.put(ingress('tea'));
+  const events: StreamEvent[] = [];
+  const w = new StreamWatcher({ clients: makeClients(api.kubeConfig()), spec: { kind: 'Ingress', namespace: '' }, onEvent: (e) => events.push(e), log: quietLog, backoff: { baseMs: 20 } });
+  t.after(() => w.stop());
+  w.start();
+  await eventually(() => api.openWatches('Ingress') === 1);
+  const restarting = api.restart({ downForMs: 500 });
+  api.remove('Ingress', 'default', 'tea');
+  api.put(ingress('latte'));
+  await restarting;
+  const relisted = () => events.find((e): e is Extract<StreamEvent, { type: 'listed' }> => e.type === 'listed' && !e.initial);
+  await eventually(relisted);
+  const list = relisted()!;
+  assert.deepEqual(list.items.map((o) => o.metadata.name).sort(), ['cafe', 'latte']);
+  assert.deepEqual(list.gone.map((o) => o.metadata.name), ['tea']);
+  assert.ok(Number(list.resourceVersion) >= 1000, `listed at the new base: ${list.resourceVersion}`);
+  assert.equal(w.stats.gone, 1);
+  await eventually(() => api.openWatches('Ingress') === 1);
+  api.put(ingress('mocha'));
+  await eventually(() => events.some((e) => e.type === 'change' && e.change.key.name === 'mocha'));
+});

@@ -2,14 +2,17 @@
 // suspicious Ingresses, and what a malformed review gets.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { shortWarning } from '../../src/handlers/admission.ts';
 import { admissionReview, ingress, service } from './fixtures.ts';
 import { testHandler, type TestHandler } from './support.ts';
 
+const LONG_PATH = '/catalogue/seasonal/winter-collection/limited-edition/items/detail';
 let h: TestHandler;
 before(async () => {
   h = testHandler();
   h.api.put(service('web'));
   h.api.put({ ...ingress('old', 'taken.example.com'), metadata: { name: 'old', namespace: 'default', creationTimestamp: '2020-01-01T00:00:00Z' } });
+  h.api.put({ ...ingress('o', 'l.io', [{ path: LONG_PATH, service: 'web' }]), metadata: { name: 'o', namespace: 'default', creationTimestamp: '2020-01-01T00:00:00Z' } });
   await h.relist();
 });
 after(() => h.close());
@@ -20,6 +23,12 @@ test('a valid Ingress is allowed, answered with the same apiVersion, kind and ui
   const r = await send(admissionReview(ingress('new', 'b.example.com'), { uid: 'uid-1' }));
   assert.equal(r.status, 200);
   assert.deepEqual(r.json, { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'uid-1', allowed: true } });
+});
+
+test('an Ingress with a snippet of allowed directives is allowed without a word', async () => {
+  const snippet = 'more_set_headers "X-Frame-Options: DENY";\nadd_header X-Id $request_id always;';
+  const r = await send(admissionReview(ingress('snip', 'snip.example.com', undefined, { annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': snippet } }), { uid: 'uid-s' }));
+  assert.deepEqual(r.json, { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'uid-s', allowed: true } });
 });
 
 const denied: [string, unknown, RegExp][] = [
@@ -33,9 +42,9 @@ const denied: [string, unknown, RegExp][] = [
     /^metadata\.annotations\[nginx\.ingress\.kubernetes\.io\/proxy-body-size\]: Invalid value: "8 m;": must be a size/,
   ],
   [
-    'a snippet annotation',
-    ingress('x', 'b.example.com', undefined, { annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': 'return 200;' } }),
-    /^metadata\.annotations\[nginx\.ingress\.kubernetes\.io\/configuration-snippet\]: Forbidden: snippets are refused/,
+    'a snippet with a directive off the allowlist',
+    ingress('x', 'b.example.com', undefined, { annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': 'add_header X-A 1;\nreturn 200;' } }),
+    /^metadata\.annotations\[nginx\.ingress\.kubernetes\.io\/configuration-snippet\]: Forbidden: line 2, column 1: return is not allowed in snippets: use the nginx\.ingress\.kubernetes\.io\/permanent-redirect/,
   ],
   [
     'an injection through auth-url (IngressNightmare)',
@@ -64,7 +73,8 @@ for (const [name, object, message] of denied) {
 const warned: [string, unknown, RegExp][] = [
   ['a host and path an older Ingress holds', ingress('new', 'taken.example.com'), /path is already served by older Ingress default\/old/],
   ['an unknown annotation', ingress('new', 'b.example.com', undefined, { annotations: { 'nginx.ingress.kubernetes.io/foo-bar': 'x' } }), /foo-bar\]: not supported by wharf/],
-  ['a missing Service', ingress('new', 'b.example.com', [{ path: '/', service: 'nope' }]), /service\.name: Not found: "nope"/],
+  // Field, kind of problem and reason leave no room for the value within 120 characters.
+  ['a missing Service', ingress('new', 'b.example.com', [{ path: '/', service: 'nope' }]), /^spec\.rules\[0\]\.http\.paths\[0\]\.backend\.service\.name: no such Service in this namespace; requests get 503 until it exists$/],
   ['a missing TLS Secret', ingress('new', 'b.example.com', undefined, { tls: [{ hosts: ['b.example.com'], secretName: 'nope' }] }), /secretName: Not found: "nope"/],
 ];
 
@@ -127,4 +137,37 @@ test('decisions and latency show in /metrics', async () => {
   const text = await res.text();
   assert.match(text, /wharf_handler_admission_decisions_total\{decision="denied"\} \d+/);
   assert.match(text, /wharf_handler_admission_duration_seconds_count \d+/);
+});
+
+test('a warning over 120 characters keeps its field path and its reason whole; the quoted value is shortened instead', async () => {
+  // Before, the cut fell at the end and dropped the reason ("…already served by older Ingr...").
+  const r = await send(admissionReview(ingress('new', 'l.io', [{ path: LONG_PATH, service: 'web' }])));
+  const [w] = r.json.response.warnings as string[];
+  assert.ok(w!.length <= 120, w);
+  assert.match(w!, /^spec\.rules\[0\]\.http\.paths\[0\]\.path: Invalid value: "\/cat[^"]*\.\.\.": host l\.io path is already served by older Ingress default\/o$/);
+  // A Service name that leaves no room for the value: the field and the reason, whole.
+  const name = 'a'.repeat(63);
+  const s = await send(admissionReview(ingress('new', 'b.example.com', [{ path: '/', service: name }])));
+  assert.deepEqual(s.json.response.warnings, ['spec.rules[0].http.paths[0].backend.service.name: no such Service in this namespace; requests get 503 until it exists']);
+});
+
+test('shortWarning: what is kept of a long warning', () => {
+  const cases: Record<string, [string, string]> = {
+    'short: unchanged': ['spec.rules[0].host: Invalid value: "a": short', 'spec.rules[0].host: Invalid value: "a": short'],
+    'the value is cut, the reason kept': [
+      `metadata.annotations[nginx.ingress.kubernetes.io/rewrite-target]: Invalid value: "${'x'.repeat(60)}": must not contain spaces`,
+      'metadata.annotations[nginx.ingress.kubernetes.io/rewrite-target]: Invalid value: "xxxxxxxxx...": must not contain spaces',
+    ],
+    'no escape is split': [
+      `f: Invalid value: "${'\\u0001'.repeat(30)}": ${'r'.repeat(80)}`,
+      `f: Invalid value: "\\u0001\\u0001...": ${'r'.repeat(80)}`,
+    ],
+    'no room for the value: field and reason': [`f: Not found: "${'v'.repeat(40)}": ${'r'.repeat(105)}`, `f: Not found: ${'r'.repeat(105)}`],
+    'not the field: value: reason form: cut at the end': ['x'.repeat(130), `${'x'.repeat(117)}...`],
+  };
+  for (const [name, [input, want]] of Object.entries(cases)) {
+    const got = shortWarning(input);
+    assert.equal(got, want, name);
+    assert.ok(got.length <= 120, name);
+  }
 });

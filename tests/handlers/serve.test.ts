@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,7 @@ test('flags are checked with a message naming the flag and the fix', async (t) =
     ['a bad publish Service', ['--agent-token-file', token, '--kubeconfig', f.write('kc2', KUBECONFIG), '--publish-service', 'nginx'], /--publish-service: Invalid value: "nginx": expected namespace\/name/],
     ['a renewal too short', ['--no-list', '--agent-token-file', token, '--status-renew-interval', '10ms'], /--status-renew-interval: Invalid value: at least 100ms/],
     ['an unknown flag', ['--agent-token-file', token, '--frobnicate'], /Unknown option '--frobnicate'/],
+    ['a snippet mode wharf does not have', ['--no-list', '--agent-token-file', token, '--snippets', 'all'], /--snippets: Unsupported value: "all": supported values: "off", "safe"/],
   ];
   for (const [name, argv, message] of cases) {
     await assert.rejects(parseHandlerArgs(argv), (e: Error) => e instanceof UsageError && message.test(e.message), name);
@@ -82,6 +83,10 @@ test('flags are checked with a message naming the flag and the fix', async (t) =
   assert.deepEqual(ok!.agents, ['http://10.0.0.5:7071']);
   assert.equal(ok!.controller.ingressClassName, 'edge');
   assert.equal(ok!.controller.configMap, 'wharf/wharf-config');
+  assert.equal(ok!.controller.snippets, 'safe', 'snippets are parsed against the allowlist by default');
+  assert.equal(ok!.controller.headersMore, existsSync('/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so'));
+  const off = await parseHandlerArgs(['--no-list', '--agent-token-file', token, '--snippets', 'off']);
+  assert.equal(off!.controller.snippets, 'off');
 });
 
 test('with a kubeconfig the handler lists, watches and writes status with the flags it was given', async (t) => {

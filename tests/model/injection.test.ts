@@ -3,7 +3,10 @@
 // every annotation shows that whatever the model accepts cannot break out of an NGINX string.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseAnnotations } from '../../src/model/index.ts';
+import { parseAnnotations, parseSnippet, SNIPPET_DIRECTIVES } from '../../src/model/index.ts';
+import { checkSnippetVariable } from '../../src/model/snippet-rules.ts';
+import { filters } from '../../src/render/filters.ts';
+import { parseConfig } from '../render/nginx-config.ts';
 import { ANNOTATION_RULES } from '../../src/model/annotation-rules.ts';
 import { AN, annotated, build, ingress, path, rule } from './fixtures.ts';
 import { prng } from '../support/prng.ts';
@@ -166,3 +169,58 @@ describe('fuzz: whatever the model accepts is safe inside an NGINX string', () =
     assert.ok(accepted > 150, `the fuzz must exercise accepted paths too (${accepted} accepted)`);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Snippets: the payloads are refused; whatever the allowlist accepts is written back as exactly the
+// directives it accepted (NGINX reads the rendered text as the same names and arguments).
+
+describe('snippet annotations refuse every payload, with the field named', () => {
+  for (const name of ['configuration-snippet', 'server-snippet', 'auth-snippet']) {
+    it(name, () => {
+      for (const [what, value] of Object.entries(PAYLOADS)) {
+        const { problems } = parseAnnotations({ [AN + name]: value, [`${AN}auth-url`]: 'http://a/' }, { kind: 'Ingress', namespace: 'default', name: 'x' });
+        assert.ok(problems.some((p) => p.severity === 'error' && p.reason === 'SnippetRefused' && p.field === `metadata.annotations[${AN}${name}]`), `${name} accepted ${what}: ${JSON.stringify(value)}`);
+      }
+    });
+  }
+});
+
+describe('fuzz: an accepted snippet renders as exactly its allowed directives', () => {
+  const SNIPPET_PIECES = [
+    ...Object.keys(SNIPPET_DIRECTIVES), 'include', 'load_module', 'content_by_lua_block', 'location', 'return', 'if', 'set',
+    ' ', ' ', ' ', '\n', '\t', ';', ';', '{', '}', '#', '"', '"', "'", '\\', '\\"', "\\'", '\\\\', '$', '$host', '${host}', '$uri', '$1',
+    '$http_x_a', '$document_root', '$request_body', 'X-A', 'X-B:', ': ', 'value', '-s', '-t', '-r', '"404 500"', '"text/html"', 'always',
+    '1h', 'modified', '@15h', 'epoch', '*', 'é', '\u0000', '\r\n', '}{', '/etc/passwd',
+  ];
+  it('configuration-, server- and auth-snippet', () => {
+    const rand = prng(20251974);
+    const contexts = ['location', 'server', 'auth'] as const;
+    let accepted = 0;
+    for (let i = 0; i < 20000; i++) {
+      let text = '';
+      // Most cases start from a valid directive, so that mutations reach the argument grammars.
+      if (rand() < 0.7) text = ['add_header X-A "v" always;', 'more_set_headers "X-B: $host";', 'proxy_set_header X-C $remote_addr;', 'expires 1h;', 'more_clear_input_headers X-D;'][Math.floor(rand() * 5)]!;
+      for (let k = Math.floor(rand() * 3); k > 0; k--) {
+        const piece = SNIPPET_PIECES[Math.floor(rand() * SNIPPET_PIECES.length)]!;
+        const at = Math.floor(rand() * (text.length + 1));
+        text = text.slice(0, at) + piece + text.slice(at);
+      }
+      const context = contexts[i % 3]!;
+      const r = parseSnippet(text, context, { headersMore: true });
+      if (!r.ok) continue;
+      accepted++;
+      const rendered = r.directives.map((d) => `${filters.nginx_snippet_directive!(d).text};`).join('\n');
+      const read = parseConfig(rendered);
+      assert.deepEqual(read.map((d) => ({ name: d.name, args: d.args, block: d.block })), r.directives.map((d) => ({ ...d, block: null })), `${JSON.stringify(text)} rendered as ${rendered}`);
+      for (const d of read) assert.ok(Object.hasOwn(SNIPPET_DIRECTIVES, d.name), `${d.name} from ${JSON.stringify(text)}`);
+      for (const d of r.directives) for (const a of d.args) assertSafeSnippetArg(a, text);
+    }
+    assert.ok(accepted > 2000, `the fuzz must exercise accepted snippets too (${accepted} accepted)`);
+  });
+});
+
+/** An accepted argument: printable ASCII, and every `$` one of the allowed variables. */
+function assertSafeSnippetArg(a: string, text: string): void {
+  assert.match(a, /^[\x20-\x7e]*$/, `accepted ${JSON.stringify(a)} from ${JSON.stringify(text)}`);
+  for (const m of a.matchAll(/\$\{?([A-Za-z0-9_]*)/g)) assert.equal(checkSnippetVariable(m[1]!), null, `accepted $${m[1]} from ${JSON.stringify(text)}`);
+}

@@ -30,5 +30,12 @@ export const corpus: string[] = [
   'route; Path=/; $remote_addr',
   '$remote_addr;$request_body',
   'X-Header: value\r\nInjected: 1',
+  // Snippets (configuration-, server-, auth-snippet) that pass an allowed directive and then their own.
+  'add_header X-A "1";}\nserver { listen 80; location / { return 200 pwned; } }',
+  'more_set_headers "X-A: $document_root";',
+  'proxy_set_header X-A $request_body; include /etc/passwd;',
+  'add_header X-A 1;\naccess_by_lua_block { os.execute("id") }',
+  'expires 1h; load_module /tmp/x.so;',
+  'add_header X-A "1"\u0000; ssl_engine evil;',
 ];
 

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNginx, type TestNginx } from '../support/nginx.ts';
-import { buildModel, defaultControllerSettings, stateFromObjects, validateIngress } from '../../src/model/index.ts';
+import { buildModel, defaultControllerSettings, parseSnippet, SNIPPET_DIRECTIVES, stateFromObjects, validateIngress } from '../../src/model/index.ts';
 import { renderModel, type Fragment } from '../../src/render/index.ts';
 import { parseConfig, type Directive } from './nginx-config.ts';
 import { templateDirectives } from './template-directives.ts';
@@ -160,10 +160,18 @@ const ANNOTATIONS: Record<string, readonly string[]> = {
   'custom-http-errors': ['404', '503,404', '400, 401,403,404,413,429,500,502, 503,504', '599'],
 };
 const ANNOTATION_NAMES = Object.keys(ANNOTATIONS);
-/** Always refused (the injection hole of ingress-nginx); tried now and then. */
+/** Snippets (ingress-nginx's injection hole): accepted only as directives of the allowlist, which wharf re-writes. */
 const SNIPPETS: Record<string, readonly string[]> = {
-  'configuration-snippet': ['more_set_headers "x: y";'],
-  'server-snippet': ['location /x { return 200; }'],
+  'configuration-snippet': [
+    'more_set_headers "X-Frame-Options: DENY";',
+    'add_header X-Id $request_id always;\nproxy_set_header X-Client "$remote_addr $http_x_org";',
+    'more_clear_headers -s "404 500" Server X-Powered-*; expires modified 1h30m;',
+    'proxy_hide_header X-Powered-By; proxy_pass_header Server; grpc_set_header X-Trace ${request_id}x;',
+    "more_set_input_headers -r -t 'text/html application/json' 'X-Tenant: $arg_tenant'; more_clear_input_headers Cookie;",
+    'add_header Content-Security-Policy "default-src \'self\'; img-src * data:; # {x}";',
+  ],
+  'server-snippet': ['add_header X-Server "a \\"quoted\\" one";', 'more_clear_headers Server; expires @15h30m;', 'location /x { return 200; }'],
+  'auth-snippet': ['proxy_set_header X-Scope "admin $host";', 'proxy_set_header X-Org $http_x_org;\nproxy_set_header X-Id $request_id;'],
 };
 /** Annotations that need a companion to be valid. */
 const COMPANIONS: Record<string, [string, string]> = { 'auth-type': ['auth-secret', 'htpasswd'], 'session-cookie-name': ['affinity', 'cookie'] };
@@ -227,9 +235,10 @@ function randomIngress(g: Gen, i: number): object {
       if (g.chance(0.5)) annotate(name, ANNOTATIONS[name]!);
     }
   }
-  if (g.chance(0.03)) {
+  if (g.chance(0.15)) {
     const name = g.pick(Object.keys(SNIPPETS));
     annotate(name, SNIPPETS[name]!);
+    if (name === 'auth-snippet' && g.chance(0.8)) annotate('auth-url', ANNOTATIONS['auth-url']!);
   }
   const tlsHosts = rules.map((r) => r.host).filter((h): h is string => h !== undefined);
   return {
@@ -255,7 +264,10 @@ function randomConfigMap(g: Gen): object {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'wharf', namespace: 'wharf', uid: 'uid-cm' }, data };
 }
 
-const allowed = templateDirectives();
+/** What a fragment may say: the templates' directives, and the snippet allowlist's (written from parsed arguments). */
+const allowed = new Set([...templateDirectives(), ...Object.keys(SNIPPET_DIRECTIVES)]);
+/** Directives only snippets write: each must read back as a snippet of its own would. */
+const snippetOnly = Object.keys(SNIPPET_DIRECTIVES).filter((d) => !templateDirectives().has(d));
 const LISTEN_FILES = new Set(['listen-http.conf', 'listen-https.conf', 'listen-default.conf']);
 
 /** Checks what a fragment says to NGINX; returns what is wrong, or null. */
@@ -273,7 +285,12 @@ function inspect(f: Fragment): string | null {
   if (f.name !== '_main') for (const d of directives) if (!top.has(d.name)) return `has ${d.name} at http level`;
   const walk = (ds: Directive[]): string | null => {
     for (const d of ds) {
-      if (!allowed.has(d.name)) return `line ${d.line}: directive ${d.name} is not one the templates write`;
+      if (!allowed.has(d.name)) return `line ${d.line}: directive ${d.name} is not one the templates write nor on the snippet allowlist`;
+      if (snippetOnly.includes(d.name) && d.block === null) {
+        // Parsed back as NGINX reads it and through the allowlist again: the arguments pass their grammar.
+        const again = parseSnippet(`${d.name} ${d.args.map((a) => `"${a.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(' ')};`, 'location', { headersMore: true });
+        if (!again.ok) return `line ${d.line}: ${d.name} does not pass the allowlist again: ${again.message}`;
+      }
       if (d.name === 'include' && !(d.args.length === 1 && LISTEN_FILES.has(d.args[0]!))) return `line ${d.line}: include ${d.args.join(' ')}`;
       if (['ssl_certificate', 'ssl_certificate_key', 'ssl_client_certificate', 'auth_basic_user_file'].includes(d.name)) {
         const file = d.args[0] ?? '';
@@ -310,6 +327,7 @@ test(`random Ingresses (seed ${SEED}, ${CASES} cases): what the model admits ren
   let admitted = 0;
   let hosts = 0;
   let clientAuthHosts = 0;
+  let snippetDirectives = 0;
   for (let start = 0; start < CASES; start += BATCH) {
     const ingresses = Array.from({ length: Math.min(BATCH, CASES - start) }, (_, k) => randomIngress(g, start + k));
     const { state } = stateFromObjects([...ingresses, ...fixedObjects, randomConfigMap(g)]);
@@ -338,9 +356,12 @@ test(`random Ingresses (seed ${SEED}, ${CASES} cases): what the model admits ren
     admitted += sources.size;
     hosts += model.servers.length;
     clientAuthHosts += model.servers.filter((s) => s.clientAuth).length;
+    for (const f of fragments) snippetDirectives += (f.config.match(/^\s*(?:more_\w+|expires|proxy_hide_header|proxy_pass_header) "/gm) ?? []).length;
   }
   t.diagnostic(`${admitted} of ${CASES} Ingresses admitted, ${hosts} host fragments, ${clientAuthHosts} verifying client certificates`);
   assert.ok(clientAuthHosts > 0, 'some hosts verify client certificates (auth-tls-*)');
+  t.diagnostic(`${snippetDirectives} snippet-only directives rendered`);
+  assert.ok(snippetDirectives > 20, `snippets reach NGINX too (${snippetDirectives} snippet-only directives rendered)`);
   // Not vacuous: a good share of the random Ingresses gets through the model to NGINX.
   assert.ok(admitted > CASES * 0.2, `only ${admitted} of ${CASES} Ingresses were admitted`);
 });
@@ -356,7 +377,7 @@ test('the IngressNightmare corpus in any field of an Ingress is refused by the m
   const fields: [string, (o: ReturnType<typeof base>, v: string) => void][] = [
     ['spec.rules[0].host', (o, v) => (o.spec.rules[0]!.host = v)],
     ['spec.rules[0].http.paths[0].path', (o, v) => (o.spec.rules[0]!.http.paths[0]!.path = v)],
-    ...['auth-url', 'auth-signin', 'auth-tls-match-cn', 'mirror-target', 'mirror-host', 'mirror-uri', 'rewrite-target', 'permanent-redirect', 'upstream-hash-by', 'cors-allow-origin', 'session-cookie-name', 'auth-realm', 'configuration-snippet',
+    ...['auth-url', 'auth-signin', 'auth-tls-match-cn', 'mirror-target', 'mirror-host', 'mirror-uri', 'rewrite-target', 'permanent-redirect', 'upstream-hash-by', 'cors-allow-origin', 'session-cookie-name', 'auth-realm', 'configuration-snippet', 'server-snippet', 'auth-snippet',
       'upstream-vhost', 'x-forwarded-prefix', 'proxy-next-upstream', 'denylist-source-range', 'client-body-buffer-size', 'server-alias', 'from-to-www-redirect',
       'default-backend', 'custom-http-errors']
       .map((a): [string, (o: ReturnType<typeof base>, v: string) => void] => [`metadata.annotations[${ANNOTATION}${a}]`, (o, v) => (o.metadata.annotations[`${ANNOTATION}${a}`] = v)]),
@@ -381,6 +402,8 @@ test('the fuzz checks catch an injected directive, a foreign include, a stray fi
   const ok = 'server {\n    server_name x.test;\n    include listen-http.conf;\n    location / {\n        return 404;\n    }\n}\n';
   assert.equal(inspect(frag(ok)), null);
   assert.match(String(inspect(frag(ok.replace('return 404;', 'return 404; load_module /tmp/x.so;')))), /load_module/);
+  assert.match(String(inspect(frag(ok.replace('return 404;', 'more_set_headers "X: $document_root";')))), /more_set_headers does not pass the allowlist again: .*\$document_root is not allowed/);
+  assert.equal(inspect(frag(ok.replace('return 404;', 'more_set_headers "X: $host"; expires "1h";'))), null);
   assert.match(String(inspect(frag(ok.replace('listen-http.conf', '/etc/passwd')))), /include/);
   assert.match(String(inspect(frag(ok.replace('return 404;', 'auth_basic_user_file /etc/shadow;')))), /not a file of the fragment/);
   assert.equal(inspect(frag(`${ok}${ok}`)), null, 'a host fragment may hold the www redirect server');

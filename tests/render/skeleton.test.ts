@@ -69,7 +69,7 @@ test('a refused connection is retried on another endpoint, so a dead pod is not 
 });
 
 test('the endpoint socket refuses endpoints that are not ip:port', async () => {
-  await assert.rejects(nginx.setEndpoints('default-app-80', ['a.example.com:80']), /400 invalid endpoint: a.example.com:80/);
+  await assert.rejects(nginx.setEndpoints('default-app-80', ['a.example.com:80']), /400 endpoints\[0\]: Invalid value: "a\.example\.com:80": expected IPv4:port or \[IPv6\]:port/);
   await assert.rejects(nginx.setEndpoints('default-app-80', ['127.0.0.1:80;drop']), /400/);
 });
 
@@ -82,6 +82,18 @@ test('skeleton settings that are not safe to write are refused', () => {
   assert.throws(() => renderSkeleton({ ...base, runDir: '/tmp/run; load_module /x.so' }), UnsafeValueError);
   assert.throws(() => renderSkeleton({ ...base, httpListen: ['80 ssl; include /etc/passwd'] }), /listen address/);
   assert.throws(() => renderVersion(-1), /config version/);
+  assert.throws(() => renderSkeleton({ ...base, headersMoreModule: '/x.so;\ninclude /etc/passwd' }), UnsafeValueError);
+});
+
+test('the headers-more module is loaded when installed (snippets\' more_* directives), and not otherwise', () => {
+  const base = {
+    runDir: '/tmp/run', privateDir: '/tmp/private', lua: null, user: null, errorLogLevel: 'warn' as const,
+    accessLog: false, workerProcesses: 1, workerConnections: 512, workerShutdownTimeoutSeconds: 10,
+    httpListen: ['80'], httpsListen: ['443'],
+  };
+  const module = '/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so';
+  assert.match(renderSkeleton({ ...base, headersMoreModule: module })['nginx.conf'], new RegExp(`^load_module ${module.replace(/\./g, '\\.')};$`, 'm'));
+  assert.doesNotMatch(renderSkeleton({ ...base, headersMoreModule: null })['nginx.conf'], /headers_more/);
 });
 
 test('without the Lua module, endpoints come as static upstreams and an empty one answers 503', async (t) => {

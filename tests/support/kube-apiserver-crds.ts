@@ -27,6 +27,8 @@ import type { Obj } from './kube-apiserver-store.ts';
 export const GATEWAY_API_CRDS = join(import.meta.dirname, '..', '..', '..', 'shared', 'gateway-api', 'crds', 'standard');
 
 /** The kinds wharf reads from the Gateway API, by CRD file. */
+/** The Gateway API's group: `withdrawApi(GATEWAY_API_GROUP)` is a cluster without its CRDs. */
+export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
 export const GATEWAY_API_FILES = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'referencegrants'].map((p) => `gateway.networking.k8s.io_${p}.yaml`);
 
 type Schema = Obj;

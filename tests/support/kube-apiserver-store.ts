@@ -148,6 +148,11 @@ export class VersionedStore {
     return structuredClone(stored);
   }
 
+  /** Moves the revision forward without a write (etcd restored with `--bump-revision`). */
+  advance(by: number): void {
+    this.#revision += by;
+  }
+
   /** Log entries of a resource after a revision (the caller checks compaction first). */
   since(plural: string, rv: number): LogEntry[] {
     return this.#log.filter((e) => e.plural === plural && e.rv > rv);

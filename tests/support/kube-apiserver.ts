@@ -3,21 +3,26 @@
 // consistent snapshot, chunked watch streams (ADDED/MODIFIED/DELETED/BOOKMARK, replay from a
 // resourceVersion, selector transitions), 410 Gone for compacted revisions (as an ERROR event, as
 // the watch cache sends it, or as HTTP 410), the status subresource (GET/PUT/PATCH, merge and JSON
-// patch, resourceVersion preconditions), Events, Leases, Namespaces, and the Gateway API's CRDs
-// (kube-apiserver-crds.ts: every served version, validated against their schemas; `gatewayApi:
-// false` serves a cluster without them, 404 for the group). It refuses what the real one refuses, so
-// what passes here is what a cluster accepts. Tests write objects through its test API (`put`,
-// `remove`, `compact`, `bookmark`, `dropWatches`) and read what clients wrote (`requests`,
-// `statusWrites`, `list('Event')`). Tests only: never imported from src/.
+// patch, resourceVersion preconditions), Events, Leases, Namespaces, the Gateway API's CRDs
+// (kube-apiserver-crds.ts: every served version, validated against their schemas), and discovery of
+// the groups it serves (`withdrawApi` and `restoreApi` take a group/version or a whole group away and
+// bring it back: kube-apiserver-discovery.ts; `gatewayApi: false` starts without the Gateway API's
+// CRDs). It refuses what the real one refuses, so what passes here is what a cluster accepts. Tests
+// write objects through its test API (`put`, `remove`, `compact`, `bookmark`, `dropWatches`) and
+// read what clients wrote (`requests`, `statusWrites`, `list('Event')`). Tests only: never imported
+// from src/. It fails as real ones do (`cutWatches`, `down`/`up`/`outage`, `restart`): see
+// kube-apiserver-outage.ts and the cuts in kube-apiserver-watch.ts.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { applyPatch, PatchError } from './kube-apiserver-patch.ts';
-import { gatewayApiResources } from './kube-apiserver-crds.ts';
+import { GATEWAY_API_GROUP, gatewayApiResources } from './kube-apiserver-crds.ts';
 import { ApiError, apiVersionOf, conflict, DNS1123_SUBDOMAIN, gone, notFound, qualified, RESOURCES, selectorMatcher, type ResourceDef } from './kube-apiserver-resources.ts';
+import { ServedApis } from './kube-apiserver-discovery.ts';
 import { keyOf, VersionedStore, type Obj } from './kube-apiserver-store.ts';
-import { WatchHub } from './kube-apiserver-watch.ts';
+import { ServerOutage, type OutageMode } from './kube-apiserver-outage.ts';
+import { WatchHub, type WatchCut, type WatchCutHandle } from './kube-apiserver-watch.ts';
 
 /** One request as the server saw it. */
 export interface RequestRecord {
@@ -52,7 +57,10 @@ export interface FakeApiServerOptions {
   tokens?: string[];
   /** Send a BOOKMARK to watches that allow them this often (default: only when `bookmark()` is called). */
   bookmarkEveryMs?: number;
-  /** Serve the Gateway API CRDs (default true; false: a cluster without them, the group answers 404). */
+  /**
+   * Serve the Gateway API CRDs (default true; false: a cluster without them, the group answers 404,
+   * as after `withdrawApi('gateway.networking.k8s.io')`; `restoreApi` with the same installs them).
+   */
   gatewayApi?: boolean;
   /** Serve only these versions of a Gateway API kind, as an older release does (`{ ReferenceGrant: ['v1beta1'] }`: before v1.5). */
   gatewayApiVersions?: Record<string, string[]>;
@@ -69,22 +77,27 @@ export class FakeApiServer {
   goneAsHttp = false;
   /** Called before each request is served (tests write objects or compact between two pages of a list). */
   onRequest?: (request: RequestRecord) => void;
-  /** The Gateway API CRDs are installed (switch it at any time: objects stay stored, as a CRD's do while it is reinstalled). */
-  gatewayApi: boolean;
   url = '';
   #server: http.Server;
   #watches: WatchHub;
+  #outage: ServerOutage;
   #faults: Fault[] = [];
   #tokens?: Set<string>;
   #bookmarkTimer?: NodeJS.Timeout;
-  #gatewayApiVersions: Record<string, string[]>;
+  /** Every kind it knows: the built-in ones and the Gateway API's (at the versions it serves). */
+  #resources: ResourceDef[];
+  #apis: ServedApis;
 
   private constructor(options: FakeApiServerOptions) {
     this.#tokens = options.tokens ? new Set(options.tokens) : undefined;
-    this.gatewayApi = options.gatewayApi ?? true;
-    this.#gatewayApiVersions = options.gatewayApiVersions ?? {};
+    const only = options.gatewayApiVersions ?? {};
+    const gateway = gatewayApiResources().map((d) => (only[d.kind] ? { ...d, versions: d.versions!.filter((v) => only[d.kind]!.includes(v)) } : d));
+    this.#resources = [...RESOURCES, ...gateway];
+    this.#apis = new ServedApis(this.#resources);
+    if (options.gatewayApi === false) this.#apis.withdraw(GATEWAY_API_GROUP);
     this.#server = http.createServer((req, res) => void this.#handle(req, res));
     this.#watches = new WatchHub(this.store);
+    this.#outage = new ServerOutage(this.#server);
     if (options.bookmarkEveryMs) this.#bookmarkTimer = setInterval(() => this.bookmark(), options.bookmarkEveryMs);
   }
 
@@ -146,6 +159,21 @@ export class FakeApiServer {
     this.#watches.dropAll();
   }
 
+  /**
+   * Stops serving a group/version (`discovery.k8s.io/v1`), or every version of a group
+   * (`gateway.networking.k8s.io`: its CRDs deleted), as a cluster without it: discovery leaves it
+   * out, its resource paths answer 404, its open watches end. The objects it held stay in the store
+   * (tests may still `put` them) and are served again after `restoreApi`.
+   */
+  withdrawApi(api: string): void {
+    for (const groupVersion of this.#apis.withdraw(api)) this.#watches.dropApi(groupVersion);
+  }
+
+  /** Serves a withdrawn group/version (or group) again, without a restart (a CRD installed, a cluster upgraded). */
+  restoreApi(api: string): void {
+    this.#apis.restore(api);
+  }
+
   openWatches(kind?: string): number {
     return this.#watches.count(kind);
   }
@@ -156,6 +184,46 @@ export class FakeApiServer {
    */
   fail(when: Fault['when'], status: number, times = 1, asWatchEvent = false): void {
     this.#faults.push({ when, status, times, asWatchEvent });
+  }
+
+  /** Cuts watches as load balancers, networks and dying servers do: now, or after N events or seconds (see WatchCut). */
+  cutWatches(cut: WatchCut = {}): WatchCutHandle {
+    return this.#watches.cut(cut);
+  }
+
+  /**
+   * The server goes away: every open connection (watches included) is reset, and until `up()` nothing
+   * listens on its port (`refuse`) or every connection is reset at once (`reset`).
+   */
+  down(mode: OutageMode = 'refuse'): void {
+    this.#watches.cut({});
+    this.#outage.down(mode);
+  }
+
+  /** The server is back, on the same port, with the same objects and versions. */
+  up(): Promise<void> {
+    return this.#outage.up();
+  }
+
+  /** `down(mode)` for `ms`, then `up()`. */
+  async outage(ms: number, mode: OutageMode = 'refuse'): Promise<void> {
+    this.down(mode);
+    await new Promise((r) => setTimeout(r, ms));
+    await this.up();
+  }
+
+  /**
+   * A restart onto a restored or compacted etcd: every connection is reset, the server is away for
+   * `downForMs`, and resourceVersions continue from a new base `revisionJump` ahead (etcd's
+   * `--bump-revision --mark-compacted`): objects keep their versions, but a watch or a continue token
+   * from any version before the restart gets 410 Gone.
+   */
+  async restart(o: { downForMs?: number; revisionJump?: number } = {}): Promise<void> {
+    this.down('refuse');
+    this.store.advance(o.revisionJump ?? 1000);
+    this.store.compact();
+    await new Promise((r) => setTimeout(r, o.downForMs ?? 0));
+    await this.up();
   }
 
   /** A KubeConfig for client-node pointing at this server, authenticating with `token`. */
@@ -187,6 +255,7 @@ export class FakeApiServer {
   }
 
   async close(): Promise<void> {
+    this.#outage.dispose();
     clearInterval(this.#bookmarkTimer);
     this.dropWatches();
     await new Promise<void>((r) => {
@@ -198,19 +267,9 @@ export class FakeApiServer {
   // ---------------------------------------------------------------------------------------------
   // HTTP
 
-  /** What is served now: the built-in kinds, and the Gateway API's while its CRDs are installed. */
-  #resources(): ResourceDef[] {
-    if (!this.gatewayApi) return RESOURCES;
-    const gateway = gatewayApiResources().map((d) => {
-      const only = this.#gatewayApiVersions[d.kind];
-      return only ? { ...d, versions: d.versions!.filter((v) => only.includes(v)) } : d;
-    });
-    return [...RESOURCES, ...gateway];
-  }
-
   #defOfKind(kind: string): ResourceDef {
-    const def = this.#resources().find((d) => d.kind === kind);
-    if (!def) throw new Error(`the fake API server does not serve ${kind}${gatewayApiResources().some((d) => d.kind === kind) ? ' (gatewayApi is false)' : ''}`);
+    const def = this.#resources.find((d) => d.kind === kind);
+    if (!def) throw new Error(`the fake API server does not serve ${kind}`);
     return def;
   }
 
@@ -278,6 +337,9 @@ export class FakeApiServer {
   }
 
   async #route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: string, record: RequestRecord): Promise<void> {
+    this.#apis.check(url.pathname);
+    const discovery = req.method === 'GET' ? this.#apis.answer(url.pathname) : null;
+    if (discovery) return this.#json(res, 200, discovery);
     const parts = url.pathname.split('/').filter(Boolean);
     let rest: string[];
     let group: string;
@@ -297,7 +359,7 @@ export class FakeApiServer {
       rest = rest.slice(2);
     }
     const [plural, rawName, sub, ...extra] = rest;
-    const found = this.#resources().find((d) => d.plural === plural && d.group === group && (d.versions ?? ['v1']).includes(version));
+    const found = this.#resources.find((d) => d.plural === plural && d.group === group && (d.versions ?? ['v1']).includes(version));
     const def = found && found.versions ? { ...found, version } : found;
     if (!def || extra.length || (sub && (sub !== 'status' || !def.status))) {
       throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);

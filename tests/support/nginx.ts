@@ -46,6 +46,7 @@ export async function startNginx(opts: StartOptions = {}): Promise<TestNginx> {
     runDir,
     privateDir,
     lua: opts.lua === false ? null : install.lua,
+    headersMoreModule: install.headersMore,
     user: null,
     errorLogLevel: 'warn',
     accessLog: false,

@@ -45,6 +45,7 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* Resource names, one place each, so that references between templates cannot drift. */}}
 {{- define "wharf.handlerName" -}}{{ include "wharf.fullname" . }}-handler{{- end -}}
+{{- define "wharf.admissionName" -}}{{ include "wharf.fullname" . }}-admission{{- end -}}
 {{- define "wharf.nginxName" -}}{{ include "wharf.fullname" . }}-nginx{{- end -}}
 {{- define "wharf.agentsName" -}}{{ include "wharf.fullname" . }}-agents{{- end -}}
 {{- define "wharf.sourceName" -}}{{ include "wharf.fullname" . }}-source{{- end -}}

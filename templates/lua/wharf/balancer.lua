@@ -12,6 +12,7 @@
 --   $wharf_default_upstream  optional (default-backend); used when the chosen upstream has no
 --                            ready endpoint, as ingress-nginx switches such a location to it
 local balancer = require "ngx.balancer"
+local endpoint_address = require "wharf.endpoint_address"
 
 local ngx = ngx
 local dict = ngx.shared.wharf_endpoints
@@ -46,15 +47,15 @@ local cache = {}
 -- Per-worker round-robin positions.
 local cursor = {}
 
+-- The peers of a dict value. The control socket stored only checked endpoints; they are parsed with
+-- the same strict grammar here, which gives IPv6 hosts in brackets, the form set_current_peer needs
+-- (without them it fails with "invalid port" for every IPv6 endpoint).
 local function parse(raw)
   local peers = {}
   for token in raw:gmatch("%S+") do
-    local host, port = token:match("^%[([%x:%.]+)%]:(%d+)$")
-    if not host then
-      host, port = token:match("^([%d%.]+):(%d+)$")
-    end
+    local host, port = endpoint_address.parse(token)
     if host then
-      peers[#peers + 1] = { host = host, port = tonumber(port), id = token }
+      peers[#peers + 1] = { host = host, port = port, id = token }
     end
   end
   return peers
@@ -156,6 +157,11 @@ local function pick(ctx, peers)
   return nil
 end
 
+-- NGINX's "no live upstreams" (ngx_http_upstream.c answers it 502): what get_peer returns when no
+-- peer is left to try. lua-nginx-module passes this exit code through from balancer_by_lua; any
+-- status code above 0 would become NGX_ERROR, a 500.
+local NGX_BUSY = -3
+
 -- Balancer phase: picks a peer; on a retry (the previous peer failed in a way the location's
 -- proxy_next_upstream names: by default a refused connection or a timeout) picks another one of the
 -- same upstream that this request has not tried yet.
@@ -164,6 +170,12 @@ end
 -- location's proxy_next_upstream_tries (grpc_next_upstream_tries), which counts every attempt, the
 -- first included (the skeleton sets 3; 0 leaves one attempt per endpoint). Whether a failure is
 -- retried at all is NGINX's proxy_next_upstream decision, never this code's.
+--
+-- A peer NGINX refuses to set (set_current_peer fails: no connection is attempted, so no try is
+-- used) is skipped and counted as tried, and the next one is set in the same call; it is logged
+-- once per worker and endpoint set. When no peer is left (every one refused, or tried by earlier
+-- attempts of this request), the request gets 502, as NGINX answers when every server of an
+-- upstream failed. An upstream without endpoints never gets here: the access phase answered 503.
 function _M.balance()
   local ctx = ngx.ctx
   local peers = ctx.wharf_peers
@@ -182,25 +194,35 @@ function _M.balance()
       balancer.set_more_tries(#peers - 1)
     end
   end
-  local p = pick(ctx, peers)
-  if not p then
-    return ngx.exit(ngx.ERROR)
-  end
-  ctx.wharf_tried = ctx.wharf_tried or {}
-  ctx.wharf_tried[p.id] = true
-  local ok, err = balancer.set_current_peer(p.host, p.port)
-  if not ok then
-    ngx.log(ngx.ERR, "wharf: cannot set peer ", p.id, ": ", err)
-    return ngx.exit(ngx.ERROR)
+  local tried = ctx.wharf_tried or {}
+  ctx.wharf_tried = tried
+  while true do
+    local p = pick(ctx, peers)
+    if not p then
+      ngx.log(ngx.ERR, "wharf: no endpoint of upstream ", tostring(ctx.wharf_name), " left to try")
+      return ngx.exit(NGX_BUSY)
+    end
+    tried[p.id] = true
+    local ok, err = balancer.set_current_peer(p.host, p.port)
+    if ok then
+      return
+    end
+    if not p.refused then
+      p.refused = true
+      ngx.log(ngx.ERR, "wharf: cannot set peer ", p.id, " of upstream ", tostring(ctx.wharf_name), ": ", err,
+        "; skipped (logged once per worker)")
+    end
   end
 end
 
--- The endpoints of a PUT body, or nil and the first token that is not "ip:port" / "[ipv6]:port".
+-- The endpoints of a PUT body, or nil and what is wrong with the first bad one (its index from 0,
+-- its value and why), checked as strictly as the agent checks them (wharf.endpoint_address).
 local function endpoint_tokens(body)
   local tokens = {}
   for token in body:gmatch("%S+") do
-    if not (token:match("^%[[%x:%.]+%]:%d+$") or token:match("^[%d%.]+:%d+$")) then
-      return nil, token
+    local host, why = endpoint_address.parse(token)
+    if not host then
+      return nil, "endpoints[" .. #tokens .. "]: Invalid value: \"" .. token .. "\": " .. why
     end
     tokens[#tokens + 1] = token
   end
@@ -217,7 +239,7 @@ function _M.control_endpoints(name)
     local tokens, bad = endpoint_tokens(body)
     if not tokens then
       ngx.status = 400
-      ngx.say("invalid endpoint: ", bad)
+      ngx.say(bad)
       return ngx.exit(400)
     end
     local normalized = table.concat(tokens, " ")

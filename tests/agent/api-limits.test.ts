@@ -1,0 +1,106 @@
+// The agent API's limits, as the handler tier has them: a client that sends its headers slowly is
+// dropped after 10 s (Node's default kept it 60 s and more); a body that is not JSON gets 415; the
+// batch limit is sized for a snapshot and set by --max-batch-size, for the snapshot GET too.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { eventually } from '../support/http.ts';
+import { parseAgentArgs, UsageError } from '../../src/agent/main.ts';
+import { startTestAgent, proxyFragment, type TestAgent } from './harness.ts';
+
+let t: TestAgent;
+before(async () => {
+  t = await startTestAgent({ limits: { batchBytes: 1 << 20 } });
+});
+after(async () => {
+  await t?.stop();
+});
+
+test('a client that never finishes its headers is dropped after about 10 s, not kept for a minute', async () => {
+  const socket = connect(t.agent.apiPort, '127.0.0.1');
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  const opened = performance.now();
+  let answer = '';
+  socket.on('data', (d: Buffer) => (answer += d.toString()));
+  socket.on('error', () => undefined); // the server may reset the connection it drops
+  const closed = new Promise<number>((r) => socket.once('close', () => r(performance.now() - opened)));
+  socket.write('PUT /v1/fragments/slow.example.com HTTP/1.1\r\nHost: agent\r\n');
+  // One more header line every 2 s: never idle long enough for an idle timeout, never complete.
+  const drip = setInterval(() => socket.write(`x-slow-${Date.now()}: 1\r\n`), 2000);
+  try {
+    const ms = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(Infinity), 20_000))]);
+    assert.ok(ms >= 9000 && ms < 13_000, `the connection was closed after ${ms} ms`);
+    // Node answers 408 before it closes, unless the reset of the unread headers overtakes it.
+    assert.ok(answer === '' || /^HTTP\/1\.1 408 /.test(answer), answer);
+  } finally {
+    clearInterval(drip);
+    socket.destroy();
+  }
+});
+
+test('415 for a body that is not JSON, and nothing applied', async () => {
+  const cases: [string, string, Record<string, string>][] = [
+    ['PUT', '/v1/fragments/form.example.com', { 'content-type': 'application/x-www-form-urlencoded' }],
+    ['PUT', '/v1/fragments/none.example.com', {}],
+    ['PUT', '/v1/endpoints/default-app-80', { 'content-type': 'text/plain' }],
+    ['POST', '/v1/batch', { 'content-type': 'application/jsonx' }],
+  ];
+  for (const [method, path, headers] of cases) {
+    const res = await fetch(`${t.agent.apiUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${t.token}`, ...headers },
+      body: JSON.stringify({ revision: 1, config: proxyFragment('form.example.com', 'default-app-80'), endpoints: ['127.0.0.1:1'], fragments: [] }),
+    });
+    const body = (await res.json()) as { error: string };
+    assert.equal(res.status, 415, `${method} ${path}`);
+    assert.match(body.error, /^Content-Type ".*": expected application\/json$/);
+  }
+  const ok = await fetch(`${t.agent.apiUrl}/v1/fragments/json.example.com`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json; charset=utf-8' },
+    body: JSON.stringify({ revision: 1, config: proxyFragment('json.example.com', 'default-app-80') }),
+  });
+  assert.equal(ok.status, 202, await ok.text());
+  const state = (await t.api('GET', '/v1/state')).json;
+  assert.deepEqual(state.fragments.map((f: { name: string }) => f.name), ['json.example.com']);
+});
+
+test('the batch limit: 413 past it naming the flag; --max-batch-size sets it (default 128Mi), for the snapshot too', async () => {
+  const big = { fragments: [{ name: 'big.example.com', revision: 1, config: `${proxyFragment('big.example.com', 'default-app-80')}# ${'x'.repeat(1100 * 1024)}\n` }], endpoints: [] };
+  const r = await t.api('POST', '/v1/batch', big);
+  assert.equal(r.status, 413);
+  assert.equal(r.json.error, 'body: larger than 1048576 bytes, the limit for a batch (--max-batch-size)');
+
+  const args = (extra: string[]) => parseAgentArgs(['--prefix', '/srv/nginx', '--token-file', 't', ...extra]);
+  const limits = (extra: string[]) => {
+    const a = args(extra);
+    assert.notEqual(a, 'help');
+    return a === 'help' ? undefined : a.options.limits;
+  };
+  assert.deepEqual(limits([]), { batchBytes: 128 << 20 });
+  assert.deepEqual(limits(['--max-batch-size', '512Mi']), { batchBytes: 512 << 20 });
+  assert.deepEqual(limits(['--max-batch-size', '2097152']), { batchBytes: 2 << 20 });
+  for (const bad of ['12', '1.5Gi', '5Gi', '128MB', '']) {
+    assert.throws(() => args(['--max-batch-size', bad]), (e: unknown) => e instanceof UsageError && /--max-batch-size: Invalid value: .*expected a size from 1Mi to 4Gi/.test(e.message), bad);
+  }
+
+  // A snapshot over the limit is refused with a message that names the flag (and retried).
+  const served = http.createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(big));
+  });
+  await new Promise<void>((done) => served.listen(0, '127.0.0.1', done));
+  try {
+    const agent = await startTestAgent({ limits: { batchBytes: 1 << 20 }, snapshot: { url: `http://127.0.0.1:${(served.address() as AddressInfo).port}/snapshot`, token: 'snapshot-token' } });
+    try {
+      assert.ok(await eventually(() => agent.logs.some((l) => /larger than 1048576 bytes, the batch limit \(raise it with --max-batch-size\)/.test(l)), 5000));
+      assert.equal((await agent.api('GET', '/nginx-ready', undefined, { token: null })).status, 503);
+    } finally {
+      await agent.stop();
+    }
+  } finally {
+    await new Promise<void>((done) => served.close(() => done()));
+  }
+});

@@ -1,0 +1,79 @@
+// wharf's ConfigMap: a key wharf refuses or ignores was collected by the model and reported nowhere
+// (the README promised a Warning Event). It must reach the user where they look: a Warning Event on
+// the ConfigMap (`kubectl describe configmap`), once per distinct problem, not once per sync, and a
+// log line. A handler (startHandler, as `wharf handler` runs it) against the test API server.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeApiServer } from '../support/kube-apiserver.ts';
+import { configMap, ingressClass, service } from '../support/kube-apiserver-fixtures.ts';
+import { eventually } from '../support/http.ts';
+import { makeClients } from '../../src/cluster/kubernetes-client.ts';
+import { KubernetesReader } from '../../src/cluster/kubernetes-reader.ts';
+import { startHandler } from '../../src/handlers/serve.ts';
+import { createLogger } from '../../src/log.ts';
+import { CONTROLLER_NAME } from '../../src/model/index.ts';
+
+const TOKEN = 'config-events-token-0123456789';
+
+test('a refused or ignored ConfigMap key becomes a Warning Event on the ConfigMap and a log line, once per distinct problem, not per sync', async (t) => {
+  const api = await FakeApiServer.start();
+  t.after(() => api.close());
+  api.put(ingressClass('wharf'));
+  api.put({ ...service('wharf-nginx', 'wharf', { type: 'LoadBalancer' }), status: { loadBalancer: { ingress: [{ ip: '203.0.113.9' }] } } });
+  api.put(configMap('wharf', 'wharf', { 'proxy-read-timeout': 'soon', 'enable-vts-status': 'true', 'ssl-redirect': 'false' }));
+  const lines: Record<string, unknown>[] = [];
+  const clients = makeClients(api.kubeConfig('handler-0'));
+  const scope = { configMap: { namespace: 'wharf', name: 'wharf' } };
+  const running = await startHandler({
+    host: '127.0.0.1',
+    port: 0,
+    tls: null,
+    agents: [],
+    agentService: null,
+    agentToken: TOKEN,
+    eventsToken: TOKEN,
+    relistIntervalMs: 3_600_000,
+    controller: { controllerName: CONTROLLER_NAME, ingressClassName: 'wharf', watchIngressWithoutClass: false, configMap: 'wharf/wharf' },
+    reader: new KubernetesReader(clients, scope),
+    watch: { clients, scope, backoff: { baseMs: 20 } },
+    status: { clients, publish: { service: { namespace: 'wharf', name: 'wharf-nginx' } }, leaseNamespace: 'wharf', identity: 'handler-0', renewIntervalMs: 100, leaseDurationMs: 1500, retryMs: 50 },
+    log: createLogger({}, (l) => lines.push(JSON.parse(l))),
+  });
+  t.after(() => running.close());
+
+  const configEvents = () => api.list('Event').filter((e) => e.involvedObject.kind === 'ConfigMap');
+  const said = (events = configEvents()) => events.map((e) => `${e.type} ${e.reason} ${e.message}`).sort();
+  assert.ok(await eventually(() => configEvents().length === 2, 10_000), `Events: ${JSON.stringify(said())}`);
+  assert.deepEqual(said(), [
+    'Warning InvalidSetting data[proxy-read-timeout]: Invalid value: "soon": must be a whole number of seconds between 1 and 86400; the default is used',
+    'Warning UnknownSetting data[enable-vts-status]: Unsupported key: wharf does not read it; it is ignored',
+  ]);
+  const [one] = configEvents();
+  assert.deepEqual(
+    { kind: one!.involvedObject.kind, name: one!.involvedObject.name, namespace: one!.involvedObject.namespace, uid: one!.involvedObject.uid, apiVersion: one!.involvedObject.apiVersion },
+    { kind: 'ConfigMap', name: 'wharf', namespace: 'wharf', uid: api.get('ConfigMap', 'wharf', 'wharf')!.metadata.uid, apiVersion: 'v1' },
+  );
+  const logged = (text: string) => lines.filter((l) => l.level === 'warn' && String(l.msg).startsWith('ConfigMap wharf/wharf: ') && String(l.msg).includes(text)).length;
+  assert.equal(logged('data[proxy-read-timeout]: Invalid value'), 1);
+  assert.equal(logged('data[enable-vts-status]: Unsupported key'), 1);
+
+  // More syncs: two relists and an edit that leaves both problems as they are. Nothing is said again.
+  await running.handler.relist();
+  await running.handler.relist();
+  api.put(configMap('wharf', 'wharf', { 'proxy-read-timeout': 'soon', 'enable-vts-status': 'true', 'ssl-redirect': 'true' }));
+  assert.ok(await eventually(() => running.handler.desired.index.global().sslRedirect === true, 5000), 'the edit was not read');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(configEvents().length, 2);
+  assert.deepEqual(configEvents().map((e) => e.count), [1, 1]);
+  const posts = api.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/events') && r.body.includes('"kind":"ConfigMap"'));
+  assert.equal(posts.length, 2, 'one Event write per distinct problem');
+  assert.equal(logged('data[proxy-read-timeout]: Invalid value'), 1);
+  assert.equal(logged('data[enable-vts-status]: Unsupported key'), 1);
+
+  // A new problem is said; the fixed one is not said again.
+  api.put(configMap('wharf', 'wharf', { 'proxy-read-timeout': '30', 'enable-vts-status': 'true', hsts: 'maybe' }));
+  assert.ok(await eventually(() => configEvents().length === 3, 5000), `Events: ${JSON.stringify(said())}`);
+  assert.ok(said().includes('Warning InvalidSetting data[hsts]: Invalid value: "maybe": must be "true" or "false"; the default is used'));
+  assert.equal(logged('data[hsts]: Invalid value'), 1);
+  assert.equal(logged('data[enable-vts-status]: Unsupported key'), 1);
+});

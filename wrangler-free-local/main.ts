@@ -9,13 +9,16 @@ import { ExitGuard } from './exit-guard.ts';
 import { applyLocalHeapDefaults } from './heap.ts';
 
 const exampleDir = fileURLToPath(new URL('../examples/cafe/', import.meta.url));
+/** The Gateway API cafe: the same backends. */
+const gatewayExampleDir = fileURLToPath(new URL('../examples/gateway/', import.meta.url));
 
 export const usage = `usage: wharf local [options]
 
 Runs wharf on this machine from a folder of Kubernetes manifests: a handler, an agent with a real
 NGINX, and a watcher that turns every file change into CloudEvents. No cluster needed.
 
-  --manifests DIR       folder of YAML manifests (default: the cafe example, whose backends it starts)
+  --manifests DIR       folder of YAML manifests (default: the cafe example, whose backends it starts,
+                        as for examples/gateway)
   --http-port N         NGINX's HTTP port (default 8080)
   --https-port N        NGINX's HTTPS port (default 8443)
   --address IP          address NGINX listens on (default 127.0.0.1)
@@ -91,7 +94,7 @@ export async function main(argv: string[]): Promise<void> {
       httpsPort,
       handlerPort: port('--handler-port', values['handler-port']),
       agentPort: port('--agent-port', values['agent-port']),
-      backends: isExample && !values['no-backends'] ? cafeBackends : [],
+      backends: (isExample || manifests === resolve(gatewayExampleDir)) && !values['no-backends'] ? cafeBackends : [],
       out,
       signal: guard.signal,
     });

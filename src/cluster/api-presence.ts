@@ -4,7 +4,9 @@
 // whether wharf needs its API (required: wharf is not ready without it) or can do without it
 // (optional), and what wharf does meanwhile. A missing API is logged once, by name, with that
 // consequence; it is shown in /readyz and a metric; its stream asks again slowly and starts without
-// a restart when the API appears.
+// a restart when the API appears. An optional stream that RBAC does not grant (403: a release whose
+// ClusterRole predates the kind) is not there either: read as empty, said once by the stream, asked
+// again as slowly (`apiAbsence`).
 import type { Logger } from '../log.ts';
 import { apiFailure } from './kubernetes-client.ts';
 import type { StreamSpec } from './kubernetes-resources.ts';
@@ -18,16 +20,25 @@ export interface ApiNeed {
   withoutIt: string;
 }
 
+const GATEWAY_API_NEED: ApiNeed = { required: false, withoutIt: 'wharf serves Ingress only' };
+
 /**
- * The kinds whose API may be missing, with what wharf does then. Optional kinds (the Gateway API:
- * `{ required: false, withoutIt: 'wharf serves Ingress only' }`) go here too; a kind not listed is
- * required and wharf does without its objects.
+ * The kinds whose API may be missing, with what wharf does then. Optional kinds (the Gateway API,
+ * read where its CRDs are installed) go here too; a kind not listed is required and wharf does
+ * without its objects.
  */
 export const API_NEEDS: Partial<Record<Kind, ApiNeed>> = {
   EndpointSlice: {
     required: true,
     withoutIt: 'wharf cannot route: no Service has endpoints, so every Ingress path answers 503 (the API is served from Kubernetes 1.21)',
   },
+  GatewayClass: GATEWAY_API_NEED,
+  Gateway: GATEWAY_API_NEED,
+  HTTPRoute: GATEWAY_API_NEED,
+  GRPCRoute: GATEWAY_API_NEED,
+  ReferenceGrant: GATEWAY_API_NEED,
+  // Read for their labels only: the namespace selectors of Gateway listeners' allowedRoutes.
+  Namespace: { required: false, withoutIt: 'Gateway listeners that select route namespaces by label admit routes from none' },
 };
 
 export function needOf(kind: Kind, needs: Partial<Record<string, ApiNeed>> = API_NEEDS): ApiNeed {
@@ -40,6 +51,26 @@ export function isApiNotServed(e: unknown): boolean {
     if (apiFailure(x).code === 404) return true;
   }
   return false;
+}
+
+/**
+ * Why a stream's API is not there for wharf: 'not served' (404: the API server does not serve the
+ * kind's group/version, e.g. its CRD is not installed), or 'forbidden' (403 on an optional stream:
+ * the RBAC of a release that does not grant it yet).
+ */
+export type ApiAbsence = 'not served' | 'forbidden';
+
+/**
+ * The one test of "the API is not there" for lists, watches and reads: a 404 for any stream, a 403
+ * only for an optional one (a required stream's 403 is a misconfiguration, retried and reported
+ * like any failure). null for any other failure.
+ */
+export function apiAbsence(spec: Pick<StreamSpec, 'optional'>, e: unknown): ApiAbsence | null {
+  if (isApiNotServed(e)) return 'not served';
+  for (let x: unknown = e, depth = 0; spec.optional && x && depth < 5; x = (x as { cause?: unknown }).cause, depth++) {
+    if (apiFailure(x).code === 403) return 'forbidden';
+  }
+  return null;
 }
 
 /** One missing group/version, as /readyz and the metric show it. */

@@ -34,6 +34,8 @@ export interface KubeClients {
   networking: k8s.NetworkingV1Api;
   discovery: k8s.DiscoveryV1Api;
   coordination: k8s.CoordinationV1Api;
+  /** The Gateway API's kinds (CRDs: no typed client). */
+  custom: k8s.CustomObjectsApi;
 }
 
 export function makeClients(kubeConfig: k8s.KubeConfig): KubeClients {
@@ -43,6 +45,7 @@ export function makeClients(kubeConfig: k8s.KubeConfig): KubeClients {
     networking: kubeConfig.makeApiClient(k8s.NetworkingV1Api),
     discovery: kubeConfig.makeApiClient(k8s.DiscoveryV1Api),
     coordination: kubeConfig.makeApiClient(k8s.CoordinationV1Api),
+    custom: kubeConfig.makeApiClient(k8s.CustomObjectsApi),
   };
 }
 

@@ -1,9 +1,9 @@
 // The level-triggered half over the Kubernetes API: a ClusterReader whose list(kind) is every object
 // of the kind wharf reads, paged (limit/continue, one consistent snapshot), and whose get(key) reads
 // one object for Knative's reference-mode events. The handler's relist (src/handlers/app.ts) calls it.
-import { isApiNotServed, type ApiPresence } from './api-presence.ts';
+import { apiAbsence, type ApiPresence } from './api-presence.ts';
 import { describeApiError, apiFailure, type KubeClients } from './kubernetes-client.ts';
-import { listPage, readObject, streamName, streamsFor, TLS_SECRET_TYPE, type StreamSpec, type WatchScope } from './kubernetes-resources.ts';
+import { listPage, OLDER_VERSIONS, readObject, streamName, streamsFor, TLS_SECRET_TYPE, type StreamSpec, type WatchScope } from './kubernetes-resources.ts';
 import { CLUSTER_SCOPED, compareVersions, formatKey, type ClusterReader, type Kind, type KindList, type KubeObject, type ObjectKey } from './view.ts';
 
 export interface KubernetesReaderOptions {
@@ -34,6 +34,27 @@ export async function listStream(clients: KubeClients, spec: StreamSpec, pageSiz
   }
 }
 
+/**
+ * Lists a stream at its kind's version or, where that is not served (404), at an older version the
+ * kind is also read at (ReferenceGrant v1beta1 before Gateway API v1.5). Returns the list and the
+ * version that answered (undefined: the kind's own); throws the first failure when none answers.
+ */
+export async function listServed(clients: KubeClients, spec: StreamSpec, pageSize = 500): Promise<KindList & { version?: string }> {
+  try {
+    return await listStream(clients, spec, pageSize);
+  } catch (e) {
+    if (apiAbsence(spec, e) !== 'not served') throw e;
+    for (const version of OLDER_VERSIONS[spec.kind] ?? []) {
+      try {
+        return { ...(await listStream(clients, { ...spec, version }, pageSize)), version };
+      } catch (older) {
+        if (apiAbsence(spec, older) !== 'not served') throw older;
+      }
+    }
+    throw e;
+  }
+}
+
 /** The smallest of several list versions: merged lists are only known complete up to it. */
 export function oldestVersion(versions: string[]): string {
   let oldest = versions[0] ?? '0';
@@ -60,17 +81,20 @@ export class KubernetesReader implements ClusterReader {
    * Every object of a kind wharf reads. Secrets come from two streams (TLS and Opaque); the merged
    * list carries the older of their versions, so nothing newer than it is taken as deleted. A kind
    * wharf reads nothing of (no ConfigMap configured), or whose group/version the API server does not
-   * serve (404: there are no such objects), is an empty list.
+   * serve (404: there are no such objects), or an optional kind RBAC does not grant (403), is an
+   * empty list. A kind whose own version is not served is listed at an older one (`listServed`).
    */
   async list(kind: Kind): Promise<KindList> {
     const specs = this.streams.filter((s) => s.kind === kind);
     if (specs.length === 0) return { items: [], resourceVersion: '0' };
     let lists: KindList[];
     try {
-      lists = await Promise.all(specs.map((s) => listStream(this.#clients, s, this.#pageSize)));
+      lists = await Promise.all(specs.map((s) => listServed(this.#clients, s, this.#pageSize)));
     } catch (e) {
-      if (!isApiNotServed(e)) throw e;
-      this.presence?.absent(specs[0]!);
+      const absence = apiAbsence(specs[0]!, e);
+      if (!absence) throw e;
+      // Not granted (403 on an optional stream) is RBAC, not a missing API: empty, not reported.
+      if (absence === 'not served') this.presence?.absent(specs[0]!);
       return { items: [], resourceVersion: '0' };
     }
     this.presence?.present(specs[0]!);
@@ -86,7 +110,17 @@ export class KubernetesReader implements ClusterReader {
       if (key.kind === 'Secret' && !this.#secretWanted(o)) return null;
       return o;
     } catch (e) {
-      if (apiFailure(e).code === 404) return null;
+      if (apiFailure(e).code === 404) {
+        // Not found, or not served at this version: an older version may serve it (ReferenceGrant).
+        for (const version of OLDER_VERSIONS[key.kind] ?? []) {
+          try {
+            return await readObject(this.#clients, key, version);
+          } catch (older) {
+            if (apiFailure(older).code !== 404) throw new Error(`reading ${formatKey(key)}: ${describeApiError(older)}`, { cause: older });
+          }
+        }
+        return null;
+      }
       throw new Error(`reading ${formatKey(key)}: ${describeApiError(e)}`, { cause: e });
     }
   }

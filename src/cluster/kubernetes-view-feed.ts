@@ -4,17 +4,19 @@
 // later list (after 410 Gone, or a periodic relist) is applied as updates plus deletes of what
 // vanished. The view's own version rules drop what is not newer, so overlaps are harmless.
 //
-// A stream whose group/version the API server does not serve (404) counts as listed and empty, so
-// the other kinds are served; it is reported to `presence` (logged once, /readyz, a metric) and asks
-// again slowly; when the API appears, its first list is applied like any later list.
+// A stream whose group/version the API server does not serve (404: no Gateway API CRDs, no
+// discovery.k8s.io/v1) counts as listed and empty, so the other kinds are served; it is reported to
+// `presence` (logged once per group/version with what wharf does without it, /readyz, a metric) and
+// asks again slowly; when the API appears, its first list is applied like any later list. An
+// optional stream RBAC does not grant (403) is read the same way; the stream itself says so.
 //
 // The sink is a ClusterView itself, or whatever wraps one to recompute after each change (the
 // handler parses objects for the model and re-renders what a change affects).
 import type { Logger } from '../log.ts';
-import { needOf, type ApiPresence } from './api-presence.ts';
+import { ApiPresence, type ApiAbsence } from './api-presence.ts';
 import type { KubeClients } from './kubernetes-client.ts';
 import { oldestVersion } from './kubernetes-reader.ts';
-import { streamName, streamsFor, type WatchScope } from './kubernetes-resources.ts';
+import { apiOf, streamName, streamsFor, type WatchScope } from './kubernetes-resources.ts';
 import { StreamWatcher, type StreamEvent, type StreamWatcherOptions } from './kubernetes-watch.ts';
 import { API_VERSIONS, KINDS, keyOf, type Change, type Kind, type KindList } from './view.ts';
 
@@ -33,7 +35,10 @@ export interface KubernetesViewFeedOptions {
   scope?: WatchScope;
   /** Tuning for the watchers (backoff, timeouts, page size). */
   watch?: Pick<StreamWatcherOptions, 'backoff' | 'watchTimeoutSeconds' | 'pageSize' | 'remember' | 'notServedRetryMs'>;
-  /** Told which APIs the server does not serve (and when they appear). */
+  /**
+   * Told which APIs the server does not serve (and when they appear); default: one that logs them
+   * (once each, by name, with what wharf does without them).
+   */
   presence?: ApiPresence;
 }
 
@@ -51,6 +56,7 @@ export interface StreamState {
 export class KubernetesViewFeed {
   readonly watchers: StreamWatcher[];
   readonly #o: KubernetesViewFeedOptions;
+  readonly #presence: ApiPresence;
   #initial = new Map<StreamWatcher['spec'], Extract<StreamEvent, { type: 'listed' }>>();
   /** Streams whose API is not served: they count as listed and empty for the first sync. */
   #notServed = new Set<StreamWatcher['spec']>();
@@ -62,9 +68,10 @@ export class KubernetesViewFeed {
 
   constructor(options: KubernetesViewFeedOptions) {
     this.#o = options;
+    this.#presence = options.presence ?? new ApiPresence({ log: options.log });
     this.watchers = streamsFor(options.scope).map(
       (spec) =>
-        new StreamWatcher({ ...options.watch, clients: options.clients, spec, log: options.log, onEvent: (e) => this.#onEvent(e), onNotServed: () => this.#onNotServed(spec) }),
+        new StreamWatcher({ ...options.watch, clients: options.clients, spec, log: options.log, onEvent: (e) => this.#onEvent(e), onNotServed: (why) => this.#onNotServed(spec, why) }),
     );
   }
 
@@ -73,8 +80,9 @@ export class KubernetesViewFeed {
     return this.watchers.map((w) => {
       const stream = streamName(w.spec);
       if (w.notServed) {
-        const need = this.#o.presence?.needOf(w.spec.kind) ?? needOf(w.spec.kind);
-        return { stream, state: 'not-served', required: need.required, reason: `the API server does not serve ${API_VERSIONS[w.spec.kind]}: ${need.withoutIt}` };
+        const need = this.#presence.needOf(w.spec.kind);
+        const why = w.absence === 'forbidden' ? `not allowed to list ${apiOf(w.spec.kind)} (403: RBAC grants no get, list and watch)` : `the API server does not serve ${API_VERSIONS[w.spec.kind]}`;
+        return { stream, state: 'not-served', required: need.required, reason: `${why}: ${need.withoutIt}` };
       }
       if (this.#listedOnce.has(w.spec)) return { stream, state: 'listed' };
       return { stream, state: 'waiting', reason: w.lastError ?? 'listing: no answer from the API server yet' };
@@ -100,8 +108,9 @@ export class KubernetesViewFeed {
     await Promise.all(this.watchers.map((w) => w.stop()));
   }
 
-  #onNotServed(spec: StreamWatcher['spec']): void {
-    this.#o.presence?.absent(spec);
+  #onNotServed(spec: StreamWatcher['spec'], why: ApiAbsence): void {
+    // A 403 is this stream's RBAC, said by the stream itself; a missing group/version is the cluster's.
+    if (why === 'not served') this.#presence.absent(spec);
     if (this.#synced || this.#notServed.has(spec) || this.#initial.has(spec)) return;
     this.#notServed.add(spec);
     this.#syncWhenComplete();
@@ -111,7 +120,7 @@ export class KubernetesViewFeed {
     // A real list (not the empty one a stream reports when its API went away) means the API is served.
     if (e.type === 'listed' && !this.#notServedNow(e.spec)) {
       this.#listedOnce.add(e.spec);
-      this.#o.presence?.present(e.spec);
+      this.#presence.present(e.spec);
     }
     if (this.#synced) return this.#consume(e);
     if (e.type === 'listed' && e.initial) {

@@ -2,18 +2,21 @@
 // resourceVersion; bookmarks move that version forward without any object changing; a watch that
 // ends is resumed from the last version seen; 410 Gone (the version was compacted away, as an ERROR
 // event or as HTTP 410) means events were lost, so the stream lists again and reports what vanished
-// in between; any other failure is retried with exponential backoff and jitter, except 404 (the API
-// server does not serve the kind's group/version: api-presence.ts), which is asked again slowly. A
-// watch that was healthy (it delivered events, or stayed connected for a while) clears the backoff:
-// when it is cut, the first retry goes out at once (with a little jitter), not after the delay an
-// earlier outage had run up. The backoff is each stream's own. Consumers get every list (with the
+// in between; any other failure is retried with exponential backoff and jitter, except an API that
+// is not there (api-presence.ts: 404, the API server does not serve the kind's group/version, e.g.
+// a CRD not installed; or 403 on an optional stream, RBAC of a release that does not grant it yet),
+// which is asked again slowly (`notServedRetryMs`). A watch that was healthy (it delivered events,
+// or stayed connected for a while) clears the backoff: when it is cut, the first retry goes out at
+// once (with a little jitter), not after the delay an earlier outage had run up. The backoff is each
+// stream's own. A kind whose own version is not served but an older one is (ReferenceGrant v1beta1)
+// is listed and watched there and handed on at its own version. Consumers get every list (with the
 // objects that disappeared since the previous one) and every change, in order.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
-import { isApiNotServed } from './api-presence.ts';
+import { apiAbsence, type ApiAbsence } from './api-presence.ts';
 import { apiFailure, describeApiError, type KubeClients } from './kubernetes-client.ts';
-import { listStream } from './kubernetes-reader.ts';
-import { streamName, watchPath, type StreamSpec } from './kubernetes-resources.ts';
+import { listServed } from './kubernetes-reader.ts';
+import { apiOf, streamName, watchPath, type StreamSpec } from './kubernetes-resources.ts';
 import { API_VERSIONS, keyOf, type Change, type KubeObject } from './view.ts';
 
 /** What a stream reports, in the order it happened. */
@@ -55,11 +58,12 @@ export interface StreamWatcherOptions {
    */
   remember?: 'metadata' | 'objects';
   /**
-   * Told each time a list or watch answers 404 (the API server does not serve the kind's
-   * group/version); what the stream had is then reported gone in an empty list.
+   * Told each time a list or watch finds the API not there (`why`: 'not served', a 404 for the kind's
+   * group/version; 'forbidden', a 403 on an optional stream); what the stream had is then reported
+   * gone in an empty list.
    */
-  onNotServed?: () => void;
-  /** How often a group/version that is not served is asked for again (default 30 s). */
+  onNotServed?: (why: ApiAbsence) => void;
+  /** How often an API that is not there is asked for again (default 30 s). */
   notServedRetryMs?: number;
 }
 
@@ -97,7 +101,9 @@ export class StreamWatcher {
   #loop: Promise<void> | null = null;
   #failures = 0;
   #lastError: string | null = null;
-  #notServed = false;
+  #absence: ApiAbsence | null = null;
+  /** The older version the stream reads at, when the kind's own is not served (see OLDER_VERSIONS). */
+  #servedVersion: string | undefined;
 
   constructor(options: StreamWatcherOptions) {
     this.#o = options;
@@ -119,9 +125,17 @@ export class StreamWatcher {
     return this.#lastError;
   }
 
-  /** True while the API server does not serve the stream's group/version (its last answer was 404). */
+  /**
+   * True while the stream's API is not there: the API server does not serve its group/version (its
+   * last answer was 404), or, for an optional stream, RBAC does not grant it (403). It holds nothing.
+   */
   get notServed(): boolean {
-    return this.#notServed;
+    return this.#absence !== null;
+  }
+
+  /** Why the stream's API is not there (see `notServed`), null while it is read. */
+  get absence(): ApiAbsence | null {
+    return this.#absence;
   }
 
   /** Lists again now (a periodic resync): the current watch ends and resumes from the new list. */
@@ -153,6 +167,7 @@ export class StreamWatcher {
           this.#failures = 0;
         }
         const outcome = await this.#watchOnce();
+        const absence = outcome.kind === 'failed' ? apiAbsence(this.spec, outcome.error) : null;
         if (outcome.kind === 'gone') {
           this.stats.gone++;
           this.#log.info('watch expired (410 Gone): listing again', { resourceVersion: this.#resourceVersion });
@@ -165,10 +180,10 @@ export class StreamWatcher {
           // delivering anything is retried with backoff, so a server that closes at once is not hammered.
           if (outcome.healthy) this.#failures = 0;
           else await this.#sleep(this.#delay());
-        } else if (outcome.kind === 'failed' && isApiNotServed(outcome.error)) {
+        } else if (outcome.kind === 'failed' && absence) {
           // The group/version went away while watched (a CRD deleted): as when a list finds it missing.
           needList = true;
-          this.#whileNotServed(outcome.error.message);
+          this.#whileNotServed(outcome.error.message, absence);
           await this.#sleep(this.#o.notServedRetryMs ?? 30_000);
         } else if (outcome.kind === 'failed') {
           this.#lastError = outcome.error.message;
@@ -190,9 +205,10 @@ export class StreamWatcher {
           needList = true;
           continue;
         }
-        if (isApiNotServed(e)) {
+        const absence = apiAbsence(this.spec, e);
+        if (absence) {
           needList = true;
-          this.#whileNotServed((e as Error).message);
+          this.#whileNotServed((e as Error).message, absence);
           await this.#sleep(this.#o.notServedRetryMs ?? 30_000);
           continue;
         }
@@ -205,13 +221,16 @@ export class StreamWatcher {
     }
   }
 
-  /** The API is not served: what the stream had is gone (an empty list), and the consumer is told. */
-  #whileNotServed(message: string): void {
+  /** The API is not there: what the stream had is gone (an empty list), and the consumer is told. */
+  #whileNotServed(message: string, why: ApiAbsence): void {
     this.#lastError = message;
-    if (!this.#notServed) {
-      this.#notServed = true;
-      // A consumer that is told (the handler's feed) logs it by name with what wharf does without it.
-      if (!this.#o.onNotServed) this.#log.warn('the API server does not serve this kind: asking again periodically', { error: message, retryInMs: this.#o.notServedRetryMs ?? 30_000 });
+    if (this.#absence !== why) {
+      this.#absence = why;
+      const fields = { api: apiOf(this.spec.kind), error: message, retryInMs: this.#o.notServedRetryMs ?? 30_000 };
+      // A consumer that is told (the handler's feed) logs a missing API by name with what wharf does
+      // without it. RBAC is this stream's own: said here, once per stream.
+      if (why === 'forbidden') this.#log.warn('not allowed to list this API: reading none of it until RBAC grants get, list and watch', fields);
+      else if (!this.#o.onNotServed) this.#log.warn('the API server does not serve this kind: asking again periodically', fields);
       if (this.#known.size) {
         const gone = [...this.#known.values()].map((o) => deletedAt(o, this.#resourceVersion));
         this.#known = new Map();
@@ -219,7 +238,7 @@ export class StreamWatcher {
       }
     }
     try {
-      this.#o.onNotServed?.();
+      this.#o.onNotServed?.(why);
     } catch (e) {
       this.#log.error('a consumer of the stream failed', { error: e });
     }
@@ -263,10 +282,16 @@ export class StreamWatcher {
   }
 
   async #list(initial: boolean): Promise<void> {
-    const list = await listStream(this.#o.clients, this.spec, this.#o.pageSize);
+    const list = await listServed(this.#o.clients, this.spec, this.#o.pageSize);
     this.stats.lists++;
+    if (list.version !== this.#servedVersion) {
+      this.#servedVersion = list.version;
+      if (list.version) this.#log.info('reading an older version of the API, which this cluster serves instead', { api: apiOf(this.spec.kind), version: list.version });
+    }
+    // A missing API's return is said by whoever said it was missing (the feed's presence, or here).
+    if (this.#absence === 'forbidden' || (this.#absence && !this.#o.onNotServed)) this.#log.info('the API can be read now: reading it', { api: apiOf(this.spec.kind) });
     this.#lastError = null;
-    this.#notServed = false;
+    this.#absence = null;
     const before = this.#known;
     this.#known = new Map(list.items.map((o) => [idOf(o), this.#memo(o)]));
     const gone: KubeObject[] = [];
@@ -280,6 +305,8 @@ export class StreamWatcher {
     const action = ACTIONS[type];
     const object = raw as KubeObject;
     if (!action || !object?.metadata?.name) return false;
+    // Read at an older version: handed on as the version wharf reads (the same object).
+    if (this.#servedVersion) object.apiVersion = API_VERSIONS[this.spec.kind];
     object.apiVersion ??= API_VERSIONS[this.spec.kind];
     object.kind ??= this.spec.kind;
     const rv = object.metadata.resourceVersion;
@@ -347,7 +374,7 @@ export class StreamWatcher {
           }
         } else resolve({ kind: 'closed', healthy: healthy() });
       };
-      watch.watch(watchPath(spec), params, onEvent, onDone).then(
+      watch.watch(watchPath(this.#servedVersion ? { ...spec, version: this.#servedVersion } : spec), params, onEvent, onDone).then(
         (controller) => {
           if (finished) return;
           // client-node hands the controller over once the server answered 200: connected.

@@ -23,6 +23,7 @@ change, and every object again at each resync. For clusters without Knative Even
   --configmap NS/NAME        wharf's global ConfigMap (default: none)
   --auth-secret-selector SEL label selector for the Opaque Secrets holding htpasswd files (default: all Opaque Secrets)
   --no-auth-secrets          read no Opaque Secrets (no basic auth)
+  --no-gateway-api           read no Gateway API kinds nor Namespaces (default: read them where the CRDs are installed)
   --resync DURATION          send every object again this often (default 10m; 0 = never)
   --source NAME              CloudEvents source attribute (default wharf/source/<hostname>)
   --listen HOST:PORT         serve /healthz and /readyz (default: off)`;
@@ -53,6 +54,7 @@ const OPTIONS = {
   configmap: { type: 'string' },
   'auth-secret-selector': { type: 'string' },
   'no-auth-secrets': { type: 'boolean' },
+  'no-gateway-api': { type: 'boolean' },
   resync: { type: 'string', default: '10m' },
   source: { type: 'string' },
   listen: { type: 'string' },
@@ -82,6 +84,7 @@ async function run(argv: string[]): Promise<void> {
   if (values.configmap) scope.configMap = parseNamespacedName('--configmap', values.configmap);
   if (values['no-auth-secrets']) scope.authSecrets = false;
   else if (values['auth-secret-selector']) scope.authSecrets = { labelSelector: values['auth-secret-selector'] };
+  if (values['no-gateway-api']) scope.gatewayApi = false;
   const resyncMs = parseDuration('--resync', values.resync!);
   const token = values['token-file'] ? await readTokenFile('--token-file', values['token-file']) : undefined;
   const log = createLogger({ component: 'source' });

@@ -6,6 +6,7 @@
 // Delivery is the EventSender's: one request in flight per object (per-object order), newest state
 // wins while queued, retries with backoff and jitter for as long as the handler is away.
 import type { Logger } from '../log.ts';
+import type { ApiAbsence } from './api-presence.ts';
 import type { EventSender } from './event-sender.ts';
 import type { KubeClients } from './kubernetes-client.ts';
 import { streamsFor, type StreamSpec, type WatchScope } from './kubernetes-resources.ts';
@@ -60,7 +61,7 @@ export class KubernetesEventSource {
         log: options.log,
         remember: 'objects',
         onEvent: (e) => this.#onEvent(e),
-        onNotServed: () => this.#onNotServed(spec),
+        onNotServed: (why) => this.#onNotServed(spec, why),
       });
     });
   }
@@ -114,12 +115,13 @@ export class KubernetesEventSource {
   }
 
   /**
-   * The API server does not serve the stream's group/version: there is nothing of it to send, so it
-   * does not hold up the start; its objects are sent as adds when the API appears.
+   * The API server does not serve the stream's group/version (or, for an optional stream, RBAC does
+   * not grant it: the stream says so itself): there is nothing of it to send, so it does not hold up
+   * the start; its objects are sent as adds when the API appears.
    */
-  #onNotServed(spec: StreamSpec): void {
+  #onNotServed(spec: StreamSpec, why: ApiAbsence): void {
     if (this.#listed.has(spec)) return;
-    this.#o.log.warn(`the API server does not serve ${API_VERSIONS[spec.kind]} (${spec.kind}): nothing of it is sent until it appears; asking again periodically`, { kind: spec.kind });
+    if (why === 'not served') this.#o.log.warn(`the API server does not serve ${API_VERSIONS[spec.kind]} (${spec.kind}): nothing of it is sent until it appears; asking again periodically`, { kind: spec.kind });
     this.#markListed(spec);
   }
 

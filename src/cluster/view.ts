@@ -3,8 +3,12 @@
 // ApiServerSource duplicates, reorders and drops them); a full list at start and a periodic relist
 // are the level-triggered truth. This file holds the contracts; view-memory.ts implements them.
 
-/** The kinds wharf reads. Everything else is refused at the door (see src/handlers/cloudevents.ts). */
-export const KINDS = ['Ingress', 'IngressClass', 'Service', 'EndpointSlice', 'Secret', 'ConfigMap'] as const;
+/**
+ * The kinds wharf reads. Everything else is refused at the door (see src/handlers/cloudevents.ts).
+ * The Gateway API kinds are read where their CRDs are installed (kubernetes-resources.ts: optional
+ * streams); Namespaces for the label selectors of Gateway listeners' allowedRoutes.
+ */
+export const KINDS = ['Ingress', 'IngressClass', 'Service', 'EndpointSlice', 'Secret', 'ConfigMap', 'GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'ReferenceGrant', 'Namespace'] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** apiVersion expected for each kind (the group/version wharf understands). */
@@ -15,10 +19,16 @@ export const API_VERSIONS: Record<Kind, string> = {
   EndpointSlice: 'discovery.k8s.io/v1',
   Secret: 'v1',
   ConfigMap: 'v1',
+  GatewayClass: 'gateway.networking.k8s.io/v1',
+  Gateway: 'gateway.networking.k8s.io/v1',
+  HTTPRoute: 'gateway.networking.k8s.io/v1',
+  GRPCRoute: 'gateway.networking.k8s.io/v1',
+  ReferenceGrant: 'gateway.networking.k8s.io/v1',
+  Namespace: 'v1',
 };
 
 /** Kinds without a namespace. */
-export const CLUSTER_SCOPED: ReadonlySet<Kind> = new Set<Kind>(['IngressClass']);
+export const CLUSTER_SCOPED: ReadonlySet<Kind> = new Set<Kind>(['IngressClass', 'GatewayClass', 'Namespace']);
 
 export function isKind(kind: unknown): kind is Kind {
   return typeof kind === 'string' && (KINDS as readonly string[]).includes(kind);

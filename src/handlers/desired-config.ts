@@ -33,11 +33,12 @@
 import { createHash } from 'node:crypto';
 import { parseObject, sliceProblems, type EndpointSlice, type KubeObject as ModelObject, type RoutingIndex } from '../model/index.ts';
 import type { Affected } from '../model/routing-index.ts';
+import type { KubeKind } from '../model/schemas.ts';
 import type { Location, Server } from '../model/types.ts';
 import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, UnsafeValueError, fragmentName, renderDefaultServer, renderHost, renderMain, type Fragment } from '../render/index.ts';
 import type { Batch } from '../protocol/agent-api.ts';
 import type { Logger } from '../log.ts';
-import type { ClusterView, Kind, KubeObject, ObjectKey } from '../cluster/view.ts';
+import { isKind, type ClusterView, type Kind, type KubeObject, type ObjectKey } from '../cluster/view.ts';
 import type { AgentState } from './agent-client.ts';
 import type { DesiredUpdate, EndpointChange, FragmentChange } from './fanout.ts';
 import type { HandlerMetrics } from './metrics.ts';
@@ -83,7 +84,20 @@ export function nextRevision(base: number, low: number, held: number | undefined
   return held !== undefined && revision <= held ? above(held, low) : revision;
 }
 
-const RELIST_ORDER: Record<Kind, number> = { IngressClass: 0, ConfigMap: 1, Service: 2, Secret: 3, EndpointSlice: 4, Ingress: 5 };
+const RELIST_ORDER: Record<Kind, number> = {
+  IngressClass: 0,
+  GatewayClass: 0,
+  ConfigMap: 1,
+  Namespace: 1,
+  Service: 2,
+  Secret: 3,
+  ReferenceGrant: 3,
+  EndpointSlice: 4,
+  Gateway: 4,
+  Ingress: 5,
+  HTTPRoute: 5,
+  GRPCRoute: 5,
+};
 
 function emptyUpdate(): DesiredUpdate {
   return { fragments: [], endpoints: [] };
@@ -132,7 +146,7 @@ export class DesiredConfig {
     this.#reportSlice(current);
     const affected = current
       ? this.#index.upsert(current as unknown as ModelObject)
-      : this.#index.remove(key.kind, key.namespace, key.name);
+      : this.#index.remove(key.kind as KubeKind, key.namespace, key.name);
     return this.#recompute(affected, version);
   }
 
@@ -152,7 +166,7 @@ export class DesiredConfig {
     const ordered = [...changed].sort((x, y) => RELIST_ORDER[x.key.kind] - RELIST_ORDER[y.key.kind]);
     for (const c of ordered) {
       this.#reportSlice(c.current);
-      const a = c.current ? this.#index.upsert(c.current as unknown as ModelObject) : this.#index.remove(c.key.kind, c.key.namespace, c.key.name);
+      const a = c.current ? this.#index.upsert(c.current as unknown as ModelObject) : this.#index.remove(c.key.kind as KubeKind, c.key.namespace, c.key.name);
       for (const h of a.hosts) hosts.add(h);
       for (const u of a.upstreams) upstreams.add(u);
       all.defaultServer ||= a.defaultServer;
@@ -344,6 +358,12 @@ export class DesiredConfig {
 /** Parses an object for the model (and the view); problems come back as `field: reason` lines. */
 export function parseForModel(object: unknown): { ok: true; value: KubeObject } | { ok: false; problems: string[] } {
   const parsed = parseObject(object);
-  if (!parsed.ok) return { ok: false, problems: parsed.problems.map((p) => p.message) };
+  if (!parsed.ok) {
+    // A kind the view reads that the model does not translate (its only problem is the kind): held
+    // as it is, nothing is rendered from it, and its events are not refused as malformed.
+    const only = parsed.problems.length === 1 && parsed.problems[0]!.field === 'kind';
+    if (only && isKind((object as { kind?: unknown } | null)?.kind)) return { ok: true, value: object as KubeObject };
+    return { ok: false, problems: parsed.problems.map((p) => p.message) };
+  }
   return { ok: true, value: parsed.value as unknown as KubeObject };
 }

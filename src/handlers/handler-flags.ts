@@ -53,6 +53,7 @@ Cluster (credentials: --kubeconfig, else KUBECONFIG, ~/.kube/config, or the Pod'
   --configmap NS/NAME           the global settings ConfigMap (others are ignored)
   --auth-secret-selector SEL    label selector of the Opaque Secrets holding htpasswd files (default: every Opaque Secret)
   --no-auth-secrets             read no Opaque Secrets (no basic auth)
+  --no-gateway-api              read no Gateway API kinds nor Namespaces (default: read them where the CRDs are installed)
   --relist-interval DUR         full list of the cluster this often, e.g. 5m, 90s (default 5m)
   --no-watch                    do not watch the API server: list, relist and CloudEvents only (every
                                 replica then knows only the events it received until its next relist)
@@ -81,6 +82,8 @@ export interface StatusOptions {
   leaseNamespace: string;
   /** Only Ingresses of this namespace (--namespace); default all. */
   namespace?: string;
+  /** Write the status of the Gateway API kinds too (default true; --no-gateway-api: false). */
+  gatewayApi?: boolean;
   /** This replica's name (default: POD_NAME, else the host name). */
   identity?: string;
   renewIntervalMs?: number;
@@ -190,6 +193,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
         configmap: { type: 'string' },
         'auth-secret-selector': { type: 'string' },
         'no-auth-secrets': { type: 'boolean', default: false },
+        'no-gateway-api': { type: 'boolean', default: false },
         'no-watch': { type: 'boolean', default: false },
         'no-list': { type: 'boolean', default: false },
         'missing-api-retry-interval': { type: 'string', default: '30s' },
@@ -252,6 +256,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
   if (values['no-auth-secrets'] && values['auth-secret-selector']) throw new UsageError('--auth-secret-selector and --no-auth-secrets: give one or neither');
   if (values['no-auth-secrets']) scope.authSecrets = false;
   else if (values['auth-secret-selector']) scope.authSecrets = { labelSelector: values['auth-secret-selector'] };
+  if (values['no-gateway-api']) scope.gatewayApi = false;
   if (values['publish-service'] && values['publish-address']) throw new UsageError('--publish-service and --publish-address: give one or neither');
   const limits: ObjectLimits = { ...defaultObjectLimits };
   for (const key of Object.keys(LIMIT_FLAGS) as (keyof ObjectLimits)[]) {
@@ -297,6 +302,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
       status = { clients, publish, leaseNamespace: ownNamespace(kubeConfig, env), renewIntervalMs, leaseDurationMs: 4 * renewIntervalMs };
       if (env.POD_NAME) status.identity = env.POD_NAME;
       if (scope.namespace) status.namespace = scope.namespace;
+      if (scope.gatewayApi === false) status.gatewayApi = false;
     }
   }
   return {

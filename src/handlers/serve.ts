@@ -11,6 +11,7 @@ import { getHeapStatistics } from 'node:v8';
 import { serve } from '@hono/node-server';
 import { collectDefaultMetrics } from 'prom-client';
 import { ApiPresence } from '../cluster/api-presence.ts';
+import { GatewayStatusWriter } from '../cluster/gateway-status-writer.ts';
 import { KubernetesReader } from '../cluster/kubernetes-reader.ts';
 import { KubernetesViewFeed, type ChangeSink } from '../cluster/kubernetes-view-feed.ts';
 import { EventRecorder } from '../cluster/status-events.ts';
@@ -47,8 +48,11 @@ export interface RunningHandler {
   readonly feed: KubernetesViewFeed | null;
   /** Resolves once the view is synced (the first full list of every kind). */
   synced: Promise<void>;
-  /** Ingress status and Events (null without a publish flag). */
-  status: { membership: ReplicaMembership; writer: IngressStatusWriter; quarantine: QuarantineWatch } | null;
+  /**
+   * Ingress status and Events (null without a publish flag), and the Gateway API's status (null with
+   * --no-gateway-api): the handler gives it the model's conclusions through `gateway.set(status)`.
+   */
+  status: { membership: ReplicaMembership; writer: IngressStatusWriter; quarantine: QuarantineWatch; gateway: GatewayStatusWriter | null } | null;
   close(): Promise<void>;
 }
 
@@ -169,7 +173,8 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
     },
     onIngresses: (keys) => verdicts?.affected(keys),
     // The watches have seen every write up to the oldest of their positions (bookmarks included).
-    watchedUpTo: () => (feed?.synced && sink?.settled ? Math.min(...feed.watchers.map((w) => numericVersion(w.resourceVersion))) : 0),
+    // A stream whose API is not there (no Gateway API CRDs) holds nothing and has no position.
+    watchedUpTo: () => (feed?.synced && sink?.settled ? Math.min(...feed.watchers.filter((w) => !w.notServed).map((w) => numericVersion(w.resourceVersion))) : 0),
     readiness: () => readinessReport({ synced: view.synced, missingApis: presence.missing(), listError, ...(feed ? { streams: feed.streams() } : {}) }),
   });
 
@@ -203,7 +208,21 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
       onChange: (now, previous) => ingressVerdicts.quarantined(now, previous),
       ...(s.quarantinePollMs ? { intervalMs: s.quarantinePollMs } : {}),
     });
-    status = { membership, writer, quarantine };
+    const gateway =
+      s.gatewayApi === false
+        ? null
+        : new GatewayStatusWriter({
+            clients: s.clients,
+            log,
+            publish: s.publish,
+            ownership: membership,
+            ...(s.namespace ? { namespace: s.namespace } : {}),
+            ...(s.retryMs ? { retryMs: s.retryMs } : {}),
+            ...(o.watch?.backoff || o.watch?.notServedRetryMs
+              ? { watch: { ...(o.watch.backoff ? { backoff: o.watch.backoff } : {}), ...(o.watch.notServedRetryMs ? { notServedRetryMs: o.watch.notServedRetryMs } : {}) } }
+              : {}),
+          });
+    status = { membership, writer, quarantine, gateway };
     recorder = new EventRecorder(s.clients, membership.identity);
     membership.onChange(() => configProblems.record());
   }
@@ -291,10 +310,11 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
     if (closed) return;
     discover();
     if (status) {
-      const { membership, writer, quarantine } = status;
+      const { membership, writer, quarantine, gateway } = status;
       // Status ownership and the status watches start in the background: they never hold up serving.
       void membership.start().catch((e) => log.error('status ownership could not start', { error: e }));
       void writer.start().catch((e) => log.error('the status writer could not start', { error: e }));
+      void gateway?.start().catch((e) => log.error('the Gateway API status writer could not start', { error: e }));
       quarantine.start();
     }
   })();
@@ -334,6 +354,7 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
       if (status) {
         await status.quarantine.stop();
         await status.writer.stop();
+        await status.gateway?.stop();
         // Releasing the Lease lets the other replicas take this one's Ingresses over at once.
         await status.membership.stop(true);
       }

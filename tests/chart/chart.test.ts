@@ -184,6 +184,9 @@ test('kind: ValidatingWebhookConfiguration (sideEffects None, v1 reviews, Equiva
   assert.deepEqual(enumAt('webhook.failurePolicy'), ['Fail', 'Ignore']);
   assert.deepEqual(h.rules, [
     { apiGroups: ['networking.k8s.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['ingresses'], scope: 'Namespaced' },
+    // With gatewayAPI.enabled (tests/chart/gateway-api.test.ts).
+    { apiGroups: ['gateway.networking.k8s.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['gatewayclasses'], scope: 'Cluster' },
+    { apiGroups: ['gateway.networking.k8s.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['gateways', 'httproutes', 'grpcroutes', 'referencegrants'], scope: 'Namespaced' },
   ]);
   assert.deepEqual(get(h, 'clientConfig.service'), {
     name: "⟦include 'wharf.admissionName' .⟧",
@@ -257,6 +260,10 @@ test('kind: ClusterRole/Role/bindings with least privilege: reads, and only stat
   const writes = new Set(['create', 'update', 'patch', 'delete', 'deletecollection', 'escalate', 'bind', 'impersonate']);
   const allowedWrites: Record<string, string[]> = {
     'ingresses/status': ['update', 'patch'],
+    'gatewayclasses/status': ['update', 'patch'],
+    'gateways/status': ['update', 'patch'],
+    'httproutes/status': ['update', 'patch'],
+    'grpcroutes/status': ['update', 'patch'],
     events: ['create', 'patch'],
     // Each replica deletes its own Lease when it stops, and the Lease of a replica long gone.
     leases: ['create', 'update', 'patch', 'delete'],

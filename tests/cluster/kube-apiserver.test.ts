@@ -116,7 +116,7 @@ test('a group/version the server does not serve answers 404 on discovery and res
   api.put(endpointSlice('cafe-1', 'cafe'));
   const SLICES = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
   const groups = async () => ((await call(api, 'GET', '/apis')).json.groups as { name: string }[]).map((g) => g.name);
-  assert.deepEqual(await groups(), ['coordination.k8s.io', 'discovery.k8s.io', 'networking.k8s.io']);
+  assert.deepEqual(await groups(), ['coordination.k8s.io', 'discovery.k8s.io', 'gateway.networking.k8s.io', 'networking.k8s.io']);
   assert.equal((await call(api, 'GET', '/apis/discovery.k8s.io/v1')).json.resources[0].name, 'endpointslices');
   // An open watch of the withdrawn kind ends, as when a cluster loses the API.
   const watch = await fetch(`${api.url}${SLICES}?watch=true`, { headers: { authorization: 'Bearer t' } });
@@ -125,7 +125,7 @@ test('a group/version the server does not serve answers 404 on discovery and res
   })();
   api.withdrawApi('discovery.k8s.io/v1');
   await ended;
-  assert.deepEqual(await groups(), ['coordination.k8s.io', 'networking.k8s.io']);
+  assert.deepEqual(await groups(), ['coordination.k8s.io', 'gateway.networking.k8s.io', 'networking.k8s.io']);
   for (const path of ['/apis/discovery.k8s.io', '/apis/discovery.k8s.io/v1', SLICES, '/apis/discovery.k8s.io/v1/endpointslices', `${SLICES}/cafe-1`]) {
     const r = await call(api, 'GET', path);
     assert.equal(r.status, 404, path);

@@ -3,7 +3,7 @@
 // answer null for what is absent or not wharf's, and the view's relist on top of it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeApiServer } from '../support/kube-apiserver.ts';
+import { FakeApiServer, type RequestRecord } from '../support/kube-apiserver.ts';
 import { configMap, ingress, secret } from '../support/kube-apiserver-fixtures.ts';
 import { makeClients, loadKubeConfig } from '../../src/cluster/kubernetes-client.ts';
 import { KubernetesReader, listStream } from '../../src/cluster/kubernetes-reader.ts';
@@ -103,7 +103,10 @@ test("the handler's relist over the reader replaces the view with the cluster's 
   assert.equal(view.synced, true);
   assert.deepEqual([...view.list('Ingress')].map((o) => o.metadata.name), ['tea']);
   assert.equal(result.resourceVersion, api.revision);
-  assert.ok(api.requests.every((r) => r.path.includes('/namespaces/shop/') || r.path.endsWith('/ingressclasses')), api.requests.map((r) => r.path).join(' '));
+  // Cluster-scoped: the classes, and the one Namespace read by name (its labels, for Gateway listeners).
+  const inScope = (r: RequestRecord) =>
+    r.path.includes('/namespaces/shop/') || r.path.endsWith('/ingressclasses') || r.path.endsWith('/gatewayclasses') || (r.path === '/api/v1/namespaces' && r.query.fieldSelector === 'metadata.name=shop');
+  assert.ok(api.requests.every(inScope), api.requests.map((r) => r.path).join(' '));
 });
 
 test('credentials come from KUBECONFIG, and a missing kubeconfig says what to do', async (t) => {

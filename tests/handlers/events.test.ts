@@ -166,7 +166,7 @@ for (const [name, init, status, message] of bad) {
     const r = await h.post('/events', init);
     assert.equal(r.status, status);
     assert.match(r.json.error, message);
-    assert.deepEqual(Object.values(h.view.counts()), [0, 0, 0, 0, 0, 0]);
+    assert.ok(Object.values(h.view.counts()).every((n) => n === 0));
   });
 }
 

@@ -114,13 +114,36 @@ test('with a kubeconfig the handler lists, watches and writes status with the fl
         const reader = o.reader as { streams?: { kind: string; namespace: string; fieldSelector?: string; labelSelector?: string }[] };
         assert.deepEqual(
           reader.streams?.map((s) => `${s.kind} ${s.namespace} ${s.fieldSelector ?? ''} ${s.labelSelector ?? ''}`.trim()),
-          ['Ingress shop', 'IngressClass', 'Service shop', 'EndpointSlice shop', 'Secret shop type=kubernetes.io/tls', 'Secret shop type=Opaque wharf.io/auth=true', 'ConfigMap wharf metadata.name=wharf-config'],
+          [
+            'Ingress shop',
+            'IngressClass',
+            'Service shop',
+            'EndpointSlice shop',
+            'Secret shop type=kubernetes.io/tls',
+            'Secret shop type=Opaque wharf.io/auth=true',
+            'ConfigMap wharf metadata.name=wharf-config',
+            // The Gateway API where it is installed, and the one Namespace's labels.
+            'GatewayClass',
+            'Gateway shop',
+            'HTTPRoute shop',
+            'GRPCRoute shop',
+            'ReferenceGrant shop',
+            'Namespace  metadata.name=shop',
+          ],
         );
       },
     },
     'no auth Secrets': {
       argv: ['--no-auth-secrets'],
       want: (o) => assert.deepEqual(o.watch?.scope, { authSecrets: false }),
+    },
+    'no Gateway API (the chart with gatewayAPI.enabled false grants none of it)': {
+      argv: ['--no-gateway-api'],
+      want: (o) => {
+        assert.deepEqual(o.watch?.scope, { gatewayApi: false });
+        const reader = o.reader as { streams?: { kind: string }[] };
+        assert.deepEqual([...new Set(reader.streams?.map((s) => s.kind))], ['Ingress', 'IngressClass', 'Service', 'EndpointSlice', 'Secret']);
+      },
     },
     'status from the publish Service, Leases in POD_NAMESPACE, named after POD_NAME': {
       argv: ['--publish-service', 'wharf/wharf-nginx', '--status-renew-interval', '2s', '--namespace', 'shop'],

@@ -12,8 +12,14 @@ export interface ResourceDef {
   status?: boolean;
   /** Field selectors beyond metadata.name and metadata.namespace. */
   fields?: Record<string, (o: Obj) => string | undefined>;
-  /** Returns `field: reason` problems (→ 422 Invalid), or throws ApiError. */
+  /** Returns `field: reason` problems (→ 422 Invalid), or throws ApiError; may prune and default the object. */
   validate?: (o: Obj, namespace: string) => string[];
+  /** The versions served (CRDs: several); the first is the one objects are kept at. Default ['v1']. */
+  versions?: string[];
+  /** The version one request is served at (a copy of the def per request). */
+  version?: string;
+  /** What the server fills in on every write (a Namespace's name label). */
+  prepare?: (o: Obj) => void;
 }
 
 export const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -79,9 +85,11 @@ export const RESOURCES: ResourceDef[] = [
     },
   },
   { kind: 'Lease', plural: 'leases', group: 'coordination.k8s.io', namespaced: true, validate: leaseProblems },
+  // The API server labels every Namespace with its name (immutable), which Gateway API selectors use.
+  { kind: 'Namespace', plural: 'namespaces', group: '', namespaced: false, status: true, prepare: (o) => (o.metadata.labels = { ...o.metadata.labels, 'kubernetes.io/metadata.name': o.metadata.name }) },
 ];
 
-export const apiVersionOf = (d: ResourceDef) => (d.group ? `${d.group}/v1` : 'v1');
+export const apiVersionOf = (d: ResourceDef) => (d.group ? `${d.group}/${d.version ?? d.versions?.[0] ?? 'v1'}` : 'v1');
 export const qualified = (d: ResourceDef) => (d.group ? `${d.plural}.${d.group}` : d.plural);
 
 export class ApiError extends Error {

@@ -118,6 +118,11 @@ export class WatchHub {
     for (const w of [...this.#watchers]) if (w.def.kind === kind) this.#end(w);
   }
 
+  /** Ends the open watches made at one group/version (`gateway.networking.k8s.io/v1`: withdrawn). */
+  dropApi(groupVersion: string): void {
+    for (const w of [...this.#watchers]) if (apiVersionOf(w.def) === groupVersion) this.#end(w);
+  }
+
   /**
    * Cuts watches: with `afterEvents` or `afterSeconds`, every matching watch open now or opened
    * later, once it reaches that point (until `times` watches were cut or `cancel()`); with neither,
@@ -154,7 +159,9 @@ export class WatchHub {
 
   #send(w: Watcher, type: string, object: Obj): void {
     if (w.ended || w.res.writableEnded || w.res.destroyed) return;
-    w.res.write(JSON.stringify({ type, object }) + '\n');
+    // A watch at another version than the stored one gets objects at its version (CRDs: strategy None).
+    const sent = w.def.version && type !== 'ERROR' ? { ...object, apiVersion: apiVersionOf(w.def) } : object;
+    w.res.write(JSON.stringify({ type, object: sent }) + '\n');
     if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') {
       w.sent++;
       for (const [rule, armed] of w.cuts) {

@@ -3,18 +3,21 @@
 // consistent snapshot, chunked watch streams (ADDED/MODIFIED/DELETED/BOOKMARK, replay from a
 // resourceVersion, selector transitions), 410 Gone for compacted revisions (as an ERROR event, as
 // the watch cache sends it, or as HTTP 410), the status subresource (GET/PUT/PATCH, merge and JSON
-// patch, resourceVersion preconditions), Events and Leases, and discovery of the groups it serves
-// (`withdrawApi` and `restoreApi` take one away and bring it back: kube-apiserver-discovery.ts). It
-// refuses what the real one refuses, so what passes here is what a cluster accepts. Tests write
-// objects through its test API (`put`, `remove`, `compact`, `bookmark`, `dropWatches`) and read what
-// clients wrote (`requests`, `statusWrites`, `list('Event')`). Tests only: never imported from src/.
-// It fails as real ones do (`cutWatches`, `down`/`up`/`outage`, `restart`): see
+// patch, resourceVersion preconditions), Events, Leases, Namespaces, the Gateway API's CRDs
+// (kube-apiserver-crds.ts: every served version, validated against their schemas), and discovery of
+// the groups it serves (`withdrawApi` and `restoreApi` take a group/version or a whole group away and
+// bring it back: kube-apiserver-discovery.ts; `gatewayApi: false` starts without the Gateway API's
+// CRDs). It refuses what the real one refuses, so what passes here is what a cluster accepts. Tests
+// write objects through its test API (`put`, `remove`, `compact`, `bookmark`, `dropWatches`) and
+// read what clients wrote (`requests`, `statusWrites`, `list('Event')`). Tests only: never imported
+// from src/. It fails as real ones do (`cutWatches`, `down`/`up`/`outage`, `restart`): see
 // kube-apiserver-outage.ts and the cuts in kube-apiserver-watch.ts.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { applyPatch, PatchError } from './kube-apiserver-patch.ts';
+import { GATEWAY_API_GROUP, gatewayApiResources } from './kube-apiserver-crds.ts';
 import { ApiError, apiVersionOf, conflict, DNS1123_SUBDOMAIN, gone, notFound, qualified, RESOURCES, selectorMatcher, type ResourceDef } from './kube-apiserver-resources.ts';
 import { ServedApis } from './kube-apiserver-discovery.ts';
 import { keyOf, VersionedStore, type Obj } from './kube-apiserver-store.ts';
@@ -54,6 +57,13 @@ export interface FakeApiServerOptions {
   tokens?: string[];
   /** Send a BOOKMARK to watches that allow them this often (default: only when `bookmark()` is called). */
   bookmarkEveryMs?: number;
+  /**
+   * Serve the Gateway API CRDs (default true; false: a cluster without them, the group answers 404,
+   * as after `withdrawApi('gateway.networking.k8s.io')`; `restoreApi` with the same installs them).
+   */
+  gatewayApi?: boolean;
+  /** Serve only these versions of a Gateway API kind, as an older release does (`{ ReferenceGrant: ['v1beta1'] }`: before v1.5). */
+  gatewayApiVersions?: Record<string, string[]>;
 }
 
 type Fault = { when: (r: { method: string; path: string; query: URLSearchParams; user: string }) => boolean; status: number; times: number; asWatchEvent: boolean };
@@ -74,10 +84,17 @@ export class FakeApiServer {
   #faults: Fault[] = [];
   #tokens?: Set<string>;
   #bookmarkTimer?: NodeJS.Timeout;
-  #apis = new ServedApis(RESOURCES);
+  /** Every kind it knows: the built-in ones and the Gateway API's (at the versions it serves). */
+  #resources: ResourceDef[];
+  #apis: ServedApis;
 
   private constructor(options: FakeApiServerOptions) {
     this.#tokens = options.tokens ? new Set(options.tokens) : undefined;
+    const only = options.gatewayApiVersions ?? {};
+    const gateway = gatewayApiResources().map((d) => (only[d.kind] ? { ...d, versions: d.versions!.filter((v) => only[d.kind]!.includes(v)) } : d));
+    this.#resources = [...RESOURCES, ...gateway];
+    this.#apis = new ServedApis(this.#resources);
+    if (options.gatewayApi === false) this.#apis.withdraw(GATEWAY_API_GROUP);
     this.#server = http.createServer((req, res) => void this.#handle(req, res));
     this.#watches = new WatchHub(this.store);
     this.#outage = new ServerOutage(this.#server);
@@ -102,8 +119,7 @@ export class FakeApiServer {
 
   /** Creates or replaces an object as a client with full rights would (status included). */
   put(object: Obj): Obj {
-    const def = this.#defOfKind(object.kind);
-    if (object.apiVersion && object.apiVersion !== apiVersionOf(def)) throw new Error(`${object.kind} is served as ${apiVersionOf(def)}, not ${object.apiVersion}`);
+    const def = this.#servedAt(this.#defOfKind(object.kind), object.apiVersion);
     const namespace = def.namespaced ? (object.metadata?.namespace ?? 'default') : '';
     const current = this.store.current(def.plural, keyOf(namespace, object.metadata.name));
     const stamped = this.#stamp(def, namespace, structuredClone(object), current, 'all');
@@ -144,17 +160,18 @@ export class FakeApiServer {
   }
 
   /**
-   * Stops serving a group/version (`discovery.k8s.io/v1`), as a cluster without it: discovery leaves
-   * it out, its resource paths answer 404, its open watches end. The objects it held stay in the
-   * store (tests may still `put` them) and are served again after `restoreApi`.
+   * Stops serving a group/version (`discovery.k8s.io/v1`), or every version of a group
+   * (`gateway.networking.k8s.io`: its CRDs deleted), as a cluster without it: discovery leaves it
+   * out, its resource paths answer 404, its open watches end. The objects it held stay in the store
+   * (tests may still `put` them) and are served again after `restoreApi`.
    */
-  withdrawApi(groupVersion: string): void {
-    for (const kind of this.#apis.withdraw(groupVersion)) this.#watches.dropKind(kind);
+  withdrawApi(api: string): void {
+    for (const groupVersion of this.#apis.withdraw(api)) this.#watches.dropApi(groupVersion);
   }
 
-  /** Serves a withdrawn group/version again, without a restart (a CRD installed, a cluster upgraded). */
-  restoreApi(groupVersion: string): void {
-    this.#apis.restore(groupVersion);
+  /** Serves a withdrawn group/version (or group) again, without a restart (a CRD installed, a cluster upgraded). */
+  restoreApi(api: string): void {
+    this.#apis.restore(api);
   }
 
   openWatches(kind?: string): number {
@@ -251,9 +268,24 @@ export class FakeApiServer {
   // HTTP
 
   #defOfKind(kind: string): ResourceDef {
-    const def = RESOURCES.find((d) => d.kind === kind);
+    const def = this.#resources.find((d) => d.kind === kind);
     if (!def) throw new Error(`the fake API server does not serve ${kind}`);
     return def;
+  }
+
+  /** The def as one request sees it: at the version of `apiVersion` (default: the stored one). */
+  #servedAt(def: ResourceDef, apiVersion?: string): ResourceDef {
+    if (!apiVersion) return def;
+    const version = def.group ? apiVersion.slice(def.group.length + 1) : apiVersion;
+    if (!apiVersion.startsWith(def.group ? `${def.group}/` : '') || !(def.versions ?? ['v1']).includes(version)) {
+      throw new Error(`${def.kind} is served as ${(def.versions ?? ['v1']).map((v) => apiVersionOf({ ...def, version: v })).join(', ')}, not ${apiVersion}`);
+    }
+    return { ...def, version };
+  }
+
+  /** An object as a request at another version than the stored one gets it (the CRDs convert with strategy None). */
+  #out(def: ResourceDef, object: Obj): Obj {
+    return def.version ? { ...object, apiVersion: apiVersionOf(def) } : object;
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -311,20 +343,24 @@ export class FakeApiServer {
     const parts = url.pathname.split('/').filter(Boolean);
     let rest: string[];
     let group: string;
+    let version = 'v1';
     if (parts[0] === 'api' && parts[1] === 'v1') {
       group = '';
       rest = parts.slice(2);
-    } else if (parts[0] === 'apis' && parts.length >= 3 && parts[2] === 'v1') {
+    } else if (parts[0] === 'apis' && parts.length >= 3) {
       group = parts[1]!;
+      version = parts[2]!;
       rest = parts.slice(3);
     } else throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
     let namespace = '';
-    if (rest[0] === 'namespaces' && rest.length >= 3) {
+    // `/api/v1/namespaces/NAME/status` is a Namespace's status, not a resource `status` in NAME.
+    if (rest[0] === 'namespaces' && rest.length >= 3 && !(group === '' && rest.length === 3 && rest[2] === 'status')) {
       namespace = decodeURIComponent(rest[1]!);
       rest = rest.slice(2);
     }
     const [plural, rawName, sub, ...extra] = rest;
-    const def = RESOURCES.find((d) => d.plural === plural && d.group === group);
+    const found = this.#resources.find((d) => d.plural === plural && d.group === group && (d.versions ?? ['v1']).includes(version));
+    const def = found && found.versions ? { ...found, version } : found;
     if (!def || extra.length || (sub && (sub !== 'status' || !def.status))) {
       throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
     }
@@ -340,7 +376,7 @@ export class FakeApiServer {
         }
         return this.#json(res, 200, this.#list(def, namespace, url.searchParams));
       }
-      if (method === 'POST' && (namespace || !def.namespaced)) return this.#json(res, 201, this.#create(def, namespace, this.#parse(body)));
+      if (method === 'POST' && (namespace || !def.namespaced)) return this.#json(res, 201, this.#out(def, this.#create(def, namespace, this.#parse(body))));
       throw new ApiError(405, 'MethodNotAllowed', `${method} is not supported on ${qualified(def)}`);
     }
     if (def.namespaced && !namespace) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
@@ -348,7 +384,7 @@ export class FakeApiServer {
     const current = this.store.current(def.plural, key);
     if (method === 'GET') {
       if (!current) throw notFound(def, name);
-      return this.#json(res, 200, current);
+      return this.#json(res, 200, this.#out(def, current));
     }
     if (method === 'DELETE') {
       if (!current) throw notFound(def, name);
@@ -366,7 +402,7 @@ export class FakeApiServer {
       if (result.written && sub === 'status') {
         this.statusWrites.push({ kind: def.kind, namespace, name, user: ctx.user, method, contentType: ctx.contentType, status: result.object.status ?? {}, resourceVersion: result.object.metadata.resourceVersion, at: Date.now() });
       }
-      return this.#json(res, 200, result.object);
+      return this.#json(res, 200, this.#out(def, result.object));
     }
     throw new ApiError(405, 'MethodNotAllowed', `${method} is not supported on ${qualified(def)}`);
   }
@@ -393,6 +429,7 @@ export class FakeApiServer {
       object.metadata.generation = current ? (current.metadata.generation ?? 1) + (changed && part !== 'status' ? 1 : 0) : 1;
     }
     delete object.metadata.resourceVersion;
+    def.prepare?.(object);
     const problems = def.validate?.(object, namespace) ?? [];
     if (problems.length) {
       throw new ApiError(422, 'Invalid', `${def.kind}${def.group ? `.${def.group}` : ''} "${object.metadata.name}" is invalid: ${problems.join(', ')}`, {
@@ -402,6 +439,8 @@ export class FakeApiServer {
         causes: problems.map((p) => ({ reason: 'FieldValueInvalid', message: p, field: p.split(':')[0] })),
       });
     }
+    // Kept at the storage version, whichever version it was written at.
+    object.apiVersion = apiVersionOf({ ...def, version: undefined });
     return object;
   }
 

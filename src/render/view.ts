@@ -5,6 +5,7 @@ import type { GlobalSettings, Location, ObjectRef, Server, VerifyClient } from '
 import { RESERVED_PREFIX } from '../model/index.ts';
 import { shortId } from './names.ts';
 import { UnsafeValueError } from './filters.ts';
+import { ancestors, emptyRouteMaps, pathRewrite, routeOf, selection, type RouteCtx, type RouteMapsView, type RouteView } from './route-view.ts';
 
 /** A file shipped with a fragment (FragmentPut.files). */
 export interface FileOut {
@@ -62,6 +63,8 @@ export interface BodyView {
   clientAuth: ClientAuthView | null;
   /** TLS towards the backend (proxy-ssl-*): null when the location sets none (most). */
   proxySsl: ProxySslView | null;
+  /** Conditions, weights and filters of a route (route-view.ts): null for Ingress locations. */
+  route: RouteView | null;
 }
 
 /** proxy-ssl-* (grpc_ssl_* for GRPCS): the files and settings of the connection to the backend. */
@@ -175,6 +178,10 @@ export interface ServerView {
   locations: LocationView[];
   /** `location /` answering 404 (redirecting first when httpsRedirect), when no rule covers `/`. */
   fallback: { httpsRedirect: boolean } | null;
+  /** Named locations of routes that share a path with conditions (empty for most servers). */
+  namedLocations: { name: string; body: BodyView }[];
+  /** The http-level maps and split_clients of routes (empty for most servers). */
+  routeMaps: RouteMapsView;
 }
 
 /** The input of templates/www-redirect.liquid: the server that redirects a host's www twin to it. */
@@ -219,6 +226,12 @@ interface Ctx {
   hsts: boolean;
   view: ServerView;
   files: Record<string, FileOut>;
+  routes: RouteCtx;
+}
+
+/** A location's identity on its server: match, path and conditions. */
+function locationId(loc: Location): string {
+  return loc.conditions?.length ? `${loc.match} ${loc.path} ${JSON.stringify(loc.conditions)}` : `${loc.match} ${loc.path}`;
 }
 
 function body(loc: Location, ctx: Ctx): BodyView {
@@ -263,6 +276,8 @@ function body(loc: Location, ctx: Ctx): BodyView {
   if (s.rewriteTarget !== undefined) {
     // Capture groups come from the location's own regex; other paths are replaced as a whole.
     rewrite = { regex: loc.match === 'Regex' ? `(?i)^${loc.path}` : '^', target: s.rewriteTarget };
+  } else if (loc.filters?.rewritePath && !loc.filters.redirect) {
+    rewrite = pathRewrite(loc.filters.rewritePath, loc.path, loc.match);
   }
   const cors = s.cors
     ? {
@@ -312,8 +327,10 @@ function body(loc: Location, ctx: Ctx): BodyView {
     const refused = c.refused || ctx.view.clientAuth === null;
     clientAuth = { refused, verify: c.verify, errorPage: c.errorPage ?? null, matchCn: c.matchCn ?? null, passCertificate: c.passCertificate };
   }
+  const { route, upstream } = routeOf(loc, ctx.routes, locationId(loc));
   return {
     source: ref(loc.source),
+    route,
     proxySsl: s.proxySsl ? proxySslOf(s.proxySsl, ctx) : null,
     // The model's sslRedirect is already the effective value (TLS host, ssl-redirect not "false").
     httpsRedirect: s.sslRedirect || s.forceSslRedirect,
@@ -322,8 +339,8 @@ function body(loc: Location, ctx: Ctx): BodyView {
       (s.redirect?.url.includes('$escaped_request_uri') ?? false),
     appRoot: s.appRoot ?? null,
     redirect: s.redirect ? { url: s.redirect.url, code: s.redirect.code } : null,
-    noBackend: loc.backend === null && !s.redirect,
-    upstream: loc.backend?.upstream ?? null,
+    noBackend: loc.backend === null && !s.redirect && route === null,
+    upstream,
     scheme: s.backendProtocol.toLowerCase() as BodyView['scheme'],
     grpc,
     canary,
@@ -341,7 +358,7 @@ function body(loc: Location, ctx: Ctx): BodyView {
     bodySize: s.proxyBodySize ?? null,
     tuning: tuningOf(s, grpc),
     request: requestOf(s, grpc),
-    hsts: ctx.hsts && (cors !== null || affinity !== null),
+    hsts: ctx.hsts && (cors !== null || affinity !== null || route?.responseHeaders != null),
     defaultBackend,
     clientAuth,
   };
@@ -411,6 +428,59 @@ function requestOf(s: Location['settings'], grpc: boolean): RequestView | null {
   return { http10, vhost: s.upstreamVhost ?? null, forwardedPrefix: s.xForwardedPrefix ?? null };
 }
 
+/**
+ * The model's locations by match and path, in order: one group each, except that locations sharing
+ * a path with conditions (routes) are one group, in their precedence order.
+ */
+function pathGroups(locations: readonly Location[]): Location[][] {
+  if (!locations.some((l) => l.conditions?.length)) return locations.map((l) => [l]);
+  const groups = new Map<string, Location[]>();
+  for (const l of locations) {
+    const key = `${l.match} ${l.path}`;
+    const g = groups.get(key);
+    if (g) g.push(l);
+    else groups.set(key, [l]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * The body of a location whose first route has conditions: a hand-off to the named location of the
+ * first route whose conditions hold (its own, then those of shorter Prefix paths), or 404.
+ */
+function dispatchBody(group: Location[], groups: readonly Location[][], ctx: Ctx): BodyView {
+  const all = [...group, ...ancestors(group[0]!, groups)];
+  const end = all.findIndex((l) => !l.conditions?.length);
+  const candidates = end === -1 ? all : all.slice(0, end + 1);
+  const named = candidates.map((l) => namedLocation(l, ctx));
+  const noRoute = namedLocation(null, ctx);
+  const dispatch = selection(`${group[0]!.match} ${group[0]!.path}`, candidates, named, noRoute, ctx.routes);
+  return { ...bareBody(group[0]!.source), route: { ...NO_ROUTE, dispatch } };
+}
+
+const NO_ROUTE: RouteView = { dispatch: null, weighted: null, fail: null, requestHeaders: [], responseHeaders: null, redirect: null };
+
+/** A body that does nothing of its own (the route part says what it does). */
+function bareBody(source: ObjectRef): BodyView {
+  return {
+    source: ref(source), httpsRedirect: false, escapedUri: false, appRoot: null, redirect: null, noBackend: false, upstream: null,
+    scheme: 'http', grpc: false, canary: null, affinity: null, hashBy: null, cors: null, rewrite: null, deny: [], allow: [],
+    basicAuth: null, externalAuth: null, authHeaders: [], limitReqs: [], limitConn: null, bodySize: null, tuning: null,
+    request: null, hsts: false, defaultBackend: null, clientAuth: null, proxySsl: null, route: null,
+  };
+}
+
+/** The named location of a route (rendered once per server), or (null) of the server's 404. */
+function namedLocation(loc: Location | null, ctx: Ctx): string {
+  const id = loc ? locationId(loc) : '404';
+  const name = `wharf_r_${shortId(`${ctx.fragment} ${id}`)}`;
+  if (!ctx.view.namedLocations.some((n) => n.name === name)) {
+    const b = loc ? body(loc, ctx) : { ...bareBody({ kind: 'Ingress', namespace: '', name: '' }), source: 'none', route: { ...NO_ROUTE, fail: 404 as const } };
+    ctx.view.namedLocations.push({ name, body: b });
+  }
+  return name;
+}
+
 /** The view of one server block: a host's, or (host null) the default server's. */
 export function serverView(
   fragment: string,
@@ -440,6 +510,8 @@ export function serverView(
     errorLocations: [],
     locations: [],
     fallback: null,
+    namedLocations: [],
+    routeMaps: emptyRouteMaps(),
   };
   const files: Record<string, FileOut> = {};
   if (opts.tls) {
@@ -447,19 +519,21 @@ export function serverView(
     files['tls.key'] = { content: opts.tls.key, secret: true };
     if (opts.clientAuth) files['ca.crt'] = { content: opts.clientAuth.ca, secret: false };
   }
-  const ctx: Ctx = { fragment, hsts, view, files };
+  const ctx: Ctx = { fragment, hsts, view, files, routes: { fragment, maps: view.routeMaps, conditionNames: new Map() } };
   const regexMode = locations.some((l) => l.match === 'Regex');
   // NGINX refuses two `location`s with the same path; the model has resolved conflicts, so a
   // duplicate here can only be a lower-precedence twin (Prefix `/foo` after Exact `/foo`).
   const seen = new Set<string>();
   const seenBodies = new Set<string>();
-  for (const loc of locations) {
+  const groups = pathGroups(locations);
+  for (const group of groups) {
+    const loc = group[0]!;
     const blocks = nginxLocations(loc, regexMode).filter((b) => !seen.has(`${b.modifier} ${b.path}`));
     if (blocks.length === 0) continue;
     const key = `${loc.match} ${loc.path}`;
     if (seenBodies.has(key)) continue;
     seenBodies.add(key);
-    const b = body(loc, ctx);
+    const b = loc.conditions?.length ? dispatchBody(group, groups, ctx) : body(loc, ctx);
     for (const block of blocks) {
       seen.add(`${block.modifier} ${block.path}`);
       view.locations.push({ ...block, body: b });

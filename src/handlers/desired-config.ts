@@ -137,7 +137,7 @@ export class DesiredConfig {
 
   /** A relist replaced objects: apply them all to the model, recompute what they affect with base ≥ L. */
   relisted(changed: { key: ObjectKey; current: KubeObject | null }[], listVersion: number): DesiredUpdate {
-    const all: Affected = { hosts: [], defaultServer: false, global: false, upstreams: [], ingresses: [] };
+    const all: Affected = { hosts: [], defaultServer: false, global: false, upstreams: [], ingresses: [], gatewayObjects: [] };
     const hosts = new Set<string>();
     const upstreams = new Set<string>();
     // Objects others refer to first, Ingresses last: each Ingress is then translated once, not again

@@ -5,6 +5,8 @@ import { LEGACY_CLASS_ANNOTATION } from './ingress-class.ts';
 import { RoutingIndex } from './routing-index.ts';
 import { parseIngress, parseObject, type ConfigMap, type EndpointSlice, type Ingress, type IngressClass, type Secret, type Service } from './schemas.ts';
 import type { Problem, RoutingModel } from './types.ts';
+import { gatewayObjectKey } from './gateway-index.ts';
+import type { GatewayApiObject } from './gateway-schemas.ts';
 
 /** The routing model of a state: deterministic (same state, same model, sorted throughout). */
 export function buildModel(state: ClusterState, settings: ControllerSettings): RoutingModel {
@@ -43,6 +45,7 @@ export function stateFromObjects(objects: readonly unknown[]): { state: ClusterS
   const endpointSlices = new Map<string, EndpointSlice>();
   const secrets = new Map<string, Secret>();
   let configMap: ConfigMap | null = null;
+  const gatewayApi = new Map<string, GatewayApiObject>();
   const problems: Problem[] = [];
   for (const raw of objects) {
     const parsed = parseObject(raw);
@@ -71,7 +74,9 @@ export function stateFromObjects(objects: readonly unknown[]): { state: ClusterS
       case 'ConfigMap':
         configMap = o;
         break;
+      default:
+        gatewayApi.set(gatewayObjectKey(o.kind, o.metadata.namespace, o.metadata.name), o);
     }
   }
-  return { state: { ingresses, ingressClasses, services, endpointSlices, secrets, configMap }, problems };
+  return { state: { ingresses, ingressClasses, services, endpointSlices, secrets, configMap, gatewayApi }, problems };
 }

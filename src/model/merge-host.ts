@@ -106,10 +106,10 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
       if (!held) {
         claims.set(key, { location, owner: t, sslRedirect: c.sslRedirect });
       } else if (held.owner === t) {
-        list.invalid('DuplicatePath', c.field, c.location.path, `${c.location.match} path repeated in this Ingress; the first one is used`, 'warning');
+        list.invalid('DuplicatePath', c.field, c.location.path, `${c.location.match} path repeated in this ${t.ref.kind}; the first one is used`, 'warning');
       } else {
         const where = host === DEFAULT_HOST ? 'the default server' : `host ${host}`;
-        list.invalid('HostPathConflict', c.field, c.location.path, `${where} path is already served by older Ingress ${describe(held.owner)}`, 'warning');
+        list.invalid('HostPathConflict', c.field, c.location.path, `${where} path is already served by older ${held.owner.ref.kind} ${describe(held.owner)}`, 'warning');
       }
     }
     problems.push(...list.items);
@@ -200,6 +200,7 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
       sslRedirect: locations.every((l) => l.settings.sslRedirect),
       sources: [...sources.values()].sort(compareRefs),
       ...(clientAuth ? { clientAuth } : {}),
+      ...(host.startsWith('*.') && [...owners].some((o) => o.deepWildcards) ? { deepWildcard: true } : {}),
     },
     problems,
   };

@@ -12,6 +12,9 @@ import type { ConfigMap, EndpointSlice, Ingress, IngressClass, KubeKind, KubeObj
 import { clientCaOf, htpasswdOf, proxySslOf, tlsMaterial, type TlsMaterial } from './secrets.ts';
 import { DEFAULT_HOST, translateIngress, type TranslateContext, type Translation } from './translate-ingress.ts';
 import type { GlobalSettings, ObjectRef, Problem, RoutingModel, Server, ServiceBackend } from './types.ts';
+import { GatewayStore, gatewayObjectKey, translationFingerprint, type GatewayResult } from './gateway-index.ts';
+import type { GatewayApiObject } from './gateway-schemas.ts';
+import type { GatewayClassStatus, GatewayStatus, RouteStatus } from './gateway-status.ts';
 import { UpstreamNames, upstreamRefKey, type Rename } from './upstreams.ts';
 
 /** What one change may have changed: re-render these, re-send these endpoint sets. */
@@ -26,6 +29,11 @@ export interface Affected {
   upstreams: string[];
   /** Ingresses whose problems or hosts may differ (sorted keys): for Events and status. */
   ingresses: ObjectKey[];
+  /**
+   * Gateway API objects whose status changed (sorted `Kind namespace/name`, GatewayClass with an
+   * empty namespace): hand `gatewayStatus(kind, namespace, name)` of each to the status writer.
+   */
+  gatewayObjects: string[];
 }
 
 class Collector {
@@ -34,6 +42,7 @@ class Collector {
   readonly names = new Set<string>();
   readonly upstreams = new Set<string>();
   readonly ingresses = new Set<ObjectKey>();
+  readonly gatewayObjects = new Set<string>();
   global = false;
   done(): Affected {
     const hosts = [...this.hosts].filter((h) => h !== DEFAULT_HOST).sort(cmp);
@@ -42,7 +51,9 @@ class Collector {
       defaultServer: this.hosts.has(DEFAULT_HOST),
       global: this.global,
       upstreams: [...this.upstreams].sort(cmp),
-      ingresses: [...this.ingresses].sort(cmp),
+      // Route keys ("HTTPRoute ns/name") share the index's translations; they are reported as Gateway API objects.
+      ingresses: [...this.ingresses].filter((k) => !k.includes(' ')).sort(cmp),
+      gatewayObjects: [...this.gatewayObjects].sort(cmp),
     };
   }
 }
@@ -92,6 +103,9 @@ export class RoutingIndex implements ClusterState {
   private readonly caMemo = new WeakMap<Secret, ReturnType<typeof clientCaOf>>();
   private readonly proxySslMemo = new WeakMap<Secret, ReturnType<typeof proxySslOf>>();
   private readonly ctx: TranslateContext;
+  private readonly gateway = new GatewayStore();
+  private gatewayResult: GatewayResult = { translations: new Map(), classes: [], gateways: [], routes: [] };
+  private gatewayStatuses = new Map<string, { json: string; status: GatewayClassStatus | GatewayStatus | RouteStatus }>();
 
   constructor(settings: ControllerSettings, state?: ClusterState) {
     this.settings = settings;
@@ -116,6 +130,47 @@ export class RoutingIndex implements ClusterState {
       this._ingresses.set(k, ing);
       this.retranslate(k, new Collector());
     }
+    if (state.gatewayApi?.size) {
+      for (const o of state.gatewayApi.values()) this.gateway.put(o.kind, o.metadata.namespace, o.metadata.name, o);
+      this.regateway(new Collector());
+    }
+  }
+
+  /** The Gateway API objects and Namespaces held, by `Kind namespace/name`. */
+  get gatewayApi(): ReadonlyMap<string, GatewayApiObject> {
+    return this.gateway.objects();
+  }
+
+  /**
+   * Redoes the Gateway API translation, then re-indexes the routes whose Translation changed and
+   * notes the objects whose status changed.
+   */
+  private regateway(out: Collector): void {
+    const before = this.gatewayResult.translations;
+    this.gatewayResult = this.gateway.translate(this._services, this._secrets, this.ctx.tlsOf);
+    const after = this.gatewayResult.translations;
+    for (const key of new Set([...before.keys(), ...after.keys()])) {
+      if (translationFingerprint(before.get(key)) !== translationFingerprint(after.get(key))) this.retranslate(key, out);
+    }
+    const next = new Map<string, { json: string; status: GatewayClassStatus | GatewayStatus | RouteStatus }>();
+    for (const status of [...this.gatewayResult.classes, ...this.gatewayResult.gateways, ...this.gatewayResult.routes]) {
+      next.set(gatewayObjectKey(status.ref.kind, status.ref.namespace, status.ref.name), { json: JSON.stringify(status), status });
+    }
+    for (const key of new Set([...this.gatewayStatuses.keys(), ...next.keys()])) {
+      if (this.gatewayStatuses.get(key)?.json !== next.get(key)?.json) out.gatewayObjects.add(key);
+    }
+    this.gatewayStatuses = next;
+  }
+
+  /** What wharf concludes about a GatewayClass, Gateway or HTTPRoute it serves (null: not one of its own). */
+  gatewayStatus(kind: string, namespace: string, name: string): GatewayClassStatus | GatewayStatus | RouteStatus | null {
+    return this.gatewayStatuses.get(gatewayObjectKey(kind, kind === 'GatewayClass' ? '' : namespace, name))?.status ?? null;
+  }
+
+  /** Every status wharf concludes for the Gateway API objects it serves. */
+  gatewayStatusList(): { classes: GatewayClassStatus[]; gateways: GatewayStatus[]; routes: RouteStatus[] } {
+    const { classes, gateways, routes } = this.gatewayResult;
+    return { classes, gateways, routes };
   }
 
   private memo<T>(cache: WeakMap<Secret, T>, secret: Secret, compute: (s: Secret) => T): T {
@@ -151,7 +206,7 @@ export class RoutingIndex implements ClusterState {
 
   /** Removes an object; removing one that is not there changes nothing. */
   remove(kind: KubeKind, namespace: string, name: string): Affected {
-    return this.apply(kind, kind === 'IngressClass' ? '' : namespace, name, null);
+    return this.apply(kind, kind === 'IngressClass' || kind === 'GatewayClass' || kind === 'Namespace' ? '' : namespace, name, null);
   }
 
   private apply(kind: KubeKind, namespace: string, name: string, obj: KubeObject | null): Affected {
@@ -171,13 +226,23 @@ export class RoutingIndex implements ClusterState {
       case 'Service':
         if (obj) this._services.set(key, obj as Service);
         else this._services.delete(key);
-        for (const k of [...(this.serviceUsers.get(key) ?? [])]) this.retranslate(k, out);
+        for (const k of [...(this.serviceUsers.get(key) ?? [])]) if (!k.includes(' ')) this.retranslate(k, out);
+        if (this.gateway.active) this.regateway(out);
         this.serviceUpstreams(key, out);
         break;
       case 'Secret':
         if (obj) this._secrets.set(key, obj as Secret);
         else this._secrets.delete(key);
-        for (const k of [...(this.secretUsers.get(key) ?? [])]) this.retranslate(k, out);
+        for (const k of [...(this.secretUsers.get(key) ?? [])]) if (!k.includes(' ')) this.retranslate(k, out);
+        if (this.gateway.active) this.regateway(out);
+        break;
+      case 'GatewayClass':
+      case 'Gateway':
+      case 'HTTPRoute':
+      case 'ReferenceGrant':
+      case 'Namespace':
+        this.gateway.put(kind, namespace, name, obj as GatewayApiObject | null);
+        this.regateway(out);
         break;
       case 'EndpointSlice': {
         const old = this._slices.get(key);
@@ -236,8 +301,9 @@ export class RoutingIndex implements ClusterState {
   /** Redoes one Ingress's Translation and every index that depends on it. */
   private retranslate(key: ObjectKey, out: Collector): void {
     const old = this.translations.get(key);
-    const ingress = this._ingresses.get(key);
-    const next = ingress ? translateIngress(ingress, this.ctx) : undefined;
+    // Route keys ("HTTPRoute ns/name") take the Gateway API translation's result; others are Ingresses.
+    const ingress = key.includes(' ') ? undefined : this._ingresses.get(key);
+    const next = key.includes(' ') ? this.gatewayResult.translations.get(key) : ingress ? translateIngress(ingress, this.ctx) : undefined;
     if (!old && !next) return;
     out.ingresses.add(key);
     const renamed: Rename[] = [];

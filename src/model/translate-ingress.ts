@@ -80,6 +80,8 @@ export interface Translation {
    * valid ca.crt); null when it asks for none or its Secret is refused (its locations answer 403).
    */
   clientAuth: { ca: string; depth: number; secret: ObjectRef; field: string } | null;
+  /** Its wildcard hosts match names of any depth (Gateway API routes); absent for Ingresses. */
+  deepWildcards?: boolean;
 }
 
 /** What translating an Ingress reads besides the Ingress. */

@@ -253,8 +253,13 @@ export interface Tls {
 
 /** One virtual host: every Ingress rule for it, merged. */
 export interface Server {
-  /** Lowercase DNS name, or a wildcard `*.example.com` (one label). */
+  /** Lowercase DNS name, or a wildcard `*.example.com` (one label, unless deepWildcard). */
   host: string;
+  /**
+   * The wildcard host matches names of any depth (`*.example.com` matches `a.b.example.com`), as
+   * the Gateway API's hostnames do: set when a route contributes to it.
+   */
+  deepWildcard?: boolean;
   /** Sorted: longest path first, Exact before Prefix at equal length; deterministic. */
   locations: Location[];
   tls: Tls | null;

@@ -88,6 +88,7 @@ export function renderHost(server: Server, global: GlobalSettings, cache?: BodyC
     global,
     aliases: server.aliases,
     clientAuth: server.clientAuth,
+    deepWildcard: server.deepWildcard,
   });
   let config = renderTemplate(hostTemplate, { ...withBodies(view, cache), tlsLines: tlsLines(view) }) + routeMaps(view);
   // Chosen here, not by a tag in host.liquid: a host without the annotation evaluates nothing for it.

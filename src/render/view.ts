@@ -492,6 +492,8 @@ export function serverView(
     sources: ObjectRef[];
     global: GlobalSettings;
     aliases?: string[] | undefined;
+    /** A wildcard host matches names of any depth (Server.deepWildcard). */
+    deepWildcard?: boolean | undefined;
     clientAuth?: Server['clientAuth'];
   },
 ): ViewResult {
@@ -499,7 +501,7 @@ export function serverView(
   const view: ServerView = {
     fragment,
     host,
-    serverNames: host === null ? [] : opts.aliases ? [host, ...opts.aliases] : [host],
+    serverNames: host === null ? [] : [opts.deepWildcard ? `*${host}` : host, ...(opts.aliases ?? [])],
     sources: opts.sources.map(ref),
     tls: opts.tls ? { cert: `files/${fragment}/tls.crt`, key: `files/${fragment}/tls.key` } : null,
     clientAuth: opts.tls && opts.clientAuth ? { ca: `files/${fragment}/ca.crt`, depth: opts.clientAuth.depth } : null,

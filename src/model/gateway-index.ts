@@ -1,0 +1,83 @@
+// The Gateway API objects of the cluster and what the model concludes from them: a Translation per
+// HTTPRoute (merged per host with the Ingresses' by the routing index) and the status of every
+// GatewayClass, Gateway and HTTPRoute wharf serves. Recomputed as a whole when one of them, a
+// Namespace, or a Service or Secret they may reference changes: O(Gateway API objects), which the
+// routing index then narrows to the routes and hosts whose result differs. Pure.
+import { objectKey, type ObjectKey } from './cluster-state.ts';
+import type { GatewayApiObject, Gateway, GatewayClass, HTTPRoute, Namespace, ReferenceGrant } from './gateway-schemas.ts';
+import { servedClasses, servedListeners } from './gateway-listeners.ts';
+import type { GatewayClassStatus, GatewayStatus, RouteStatus } from './gateway-status.ts';
+import type { Secret, Service } from './schemas.ts';
+import type { TlsMaterial } from './secrets.ts';
+import type { Translation } from './translate-ingress.ts';
+import { translateHTTPRoute } from './translate-httproute.ts';
+
+/** Everything the Gateway API objects lead to at one moment. */
+export interface GatewayResult {
+  /** By route key (translate-httproute.ts routeKey). */
+  translations: Map<ObjectKey, Translation>;
+  classes: GatewayClassStatus[];
+  gateways: GatewayStatus[];
+  routes: RouteStatus[];
+}
+
+/** The key of any Gateway API object or Namespace among the store's objects: `Kind namespace/name`. */
+export const gatewayObjectKey = (kind: string, namespace: string, name: string): string => `${kind} ${namespace}/${name}`;
+
+export class GatewayStore {
+  private readonly classes = new Map<string, GatewayClass>();
+  private readonly gateways = new Map<ObjectKey, Gateway>();
+  private readonly routes = new Map<ObjectKey, HTTPRoute>();
+  private readonly grants = new Map<ObjectKey, ReferenceGrant>();
+  private readonly namespaces = new Map<string, Namespace>();
+
+  /** True when there is a route or Gateway to translate (Services and Secrets matter only then). */
+  get active(): boolean {
+    return this.routes.size > 0 || this.gateways.size > 0;
+  }
+
+  /** Every object held, by gatewayObjectKey. */
+  objects(): Map<string, GatewayApiObject> {
+    const out = new Map<string, GatewayApiObject>();
+    for (const o of [...this.classes.values(), ...this.gateways.values(), ...this.routes.values(), ...this.grants.values(), ...this.namespaces.values()]) {
+      out.set(gatewayObjectKey(o.kind, o.metadata.namespace, o.metadata.name), o);
+    }
+    return out;
+  }
+
+  /** Adds, replaces (obj) or removes (null) an object. */
+  put(kind: GatewayApiObject['kind'], namespace: string, name: string, obj: GatewayApiObject | null): void {
+    const key = objectKey(namespace, name);
+    const set = <T>(map: Map<string, T>, k: string) => (obj ? map.set(k, obj as T) : map.delete(k));
+    switch (kind) {
+      case 'GatewayClass': set(this.classes, name); break;
+      case 'Gateway': set(this.gateways, key); break;
+      case 'HTTPRoute': set(this.routes, key); break;
+      case 'ReferenceGrant': set(this.grants, key); break;
+      case 'Namespace': set(this.namespaces, name); break;
+    }
+  }
+
+  /** Translates every route and concludes every status. */
+  translate(services: ReadonlyMap<ObjectKey, Service>, secrets: ReadonlyMap<ObjectKey, Secret>, tlsOf: (s: Secret) => TlsMaterial): GatewayResult {
+    const world = { classes: this.classes, gateways: this.gateways, grants: this.grants, namespaces: this.namespaces, secrets, services, tlsOf };
+    const { served, statuses: classes } = servedClasses(world);
+    const { listeners, statuses } = servedListeners(world, served);
+    const translations = new Map<ObjectKey, Translation>();
+    const routes: RouteStatus[] = [];
+    for (const key of [...this.routes.keys()].sort()) {
+      const { translation, status, attached } = translateHTTPRoute(this.routes.get(key)!, listeners, world);
+      if (status.parents.length === 0) continue;
+      translations.set(translation.key, translation);
+      routes.push(status);
+      for (const l of new Set(attached)) l.status.attachedRoutes++;
+    }
+    return { translations, classes, gateways: [...statuses.values()], routes };
+  }
+}
+
+/** A Translation's content as one comparable string (its tls Map included). */
+export function translationFingerprint(t: Translation | undefined): string {
+  if (!t) return '';
+  return JSON.stringify({ ...t, tls: [...t.tls.entries()] });
+}

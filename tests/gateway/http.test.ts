@@ -5,33 +5,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNginx, type TestNginx } from '../support/nginx.ts';
-import { startBackend, type Backend } from '../support/backend.ts';
 import { request } from '../support/http.ts';
 import { loadFragments, selfSigned, tlsSecretObject } from '../render/helpers.ts';
-import { conformanceModel, INFRA } from './conformance.ts';
+import { Backends, conformanceModel, INFRA, runRow, type Row } from './conformance.ts';
 import type { RouteStatus } from '../../src/model/gateway-status.ts';
-
-interface Case {
-  path: string;
-  host?: string;
-  method?: string;
-  headers?: Record<string, string>;
-  /** 200 unless told. */
-  status?: number;
-  backend?: string;
-  /** The path the backend sees (the request's unless told). */
-  backendPath?: string;
-  backendHeaders?: Record<string, string>;
-  absentHeaders?: string[];
-}
-
-interface Row {
-  conformance: string;
-  manifest: string;
-  /** route name → the ResolvedRefs reason its parent status must have ('ResolvedRefs' when all resolve). */
-  resolved?: Record<string, string>;
-  cases: Case[];
-}
 
 const rows: Row[] = [
   { conformance: 'HTTPRouteSimpleSameNamespace', manifest: 'httproute-simple-same-namespace', resolved: { 'gateway-conformance-infra-test': 'ResolvedRefs' }, cases: [{ path: '/', backend: 'infra-backend-v1' }] },
@@ -213,7 +190,7 @@ const rows: Row[] = [
 ];
 
 let nginx: TestNginx;
-const backends = new Map<string, Backend>();
+const backends = new Backends();
 
 before(async () => {
   nginx = await startNginx();
@@ -221,48 +198,15 @@ before(async () => {
 
 after(async () => {
   await nginx?.stop();
-  await Promise.all([...backends.values()].map((b) => b.close()));
+  await backends.close();
 });
 
-async function backendFor(service: string): Promise<Backend> {
-  let b = backends.get(service);
-  if (!b) backends.set(service, (b = await startBackend(service)));
-  return b;
-}
-
-for (const row of rows) {
-  test(`${row.conformance} (conformance/tests/${row.manifest}.go)`, async () => {
-    const { index, model, fragments } = conformanceModel(row.manifest);
-    for (const [route, reason] of Object.entries(row.resolved ?? {})) {
-      const status = index.gatewayStatus('HTTPRoute', INFRA, route) as RouteStatus | null;
-      assert.ok(status, `no status for HTTPRoute ${route}`);
-      for (const p of status.parents) {
-        assert.deepEqual(p.conditions.map((c) => [c.type, c.status === 'True' ? 'True' : 'False', c.reason]), [
-          ['Accepted', 'True', 'Accepted'],
-          ['ResolvedRefs', reason === 'ResolvedRefs' ? 'True' : 'False', reason],
-        ]);
-      }
-    }
-    await loadFragments(nginx, fragments);
-    for (const u of model.upstreams) await nginx.setEndpoints(u.upstream, [(await backendFor(u.service)).address]);
-    for (const c of row.cases) {
-      const what = `${c.method ?? 'GET'} ${c.host ?? ''}${c.path} ${JSON.stringify(c.headers ?? {})}`;
-      const r = await request({ port: nginx.httpPort, host: c.host ?? 'example.com', path: c.path, method: c.method ?? 'GET', headers: c.headers ?? {} });
-      assert.equal(r.status, c.status ?? 200, `${what}: ${r.status} ${r.body}`);
-      if (!c.backend) continue;
-      const got = JSON.parse(r.body) as { backend: string; url: string; headers: Record<string, string> };
-      assert.equal(got.backend, c.backend, `${what}: answered by ${got.backend}`);
-      assert.equal(got.url, c.backendPath ?? c.path, `${what}: the backend saw ${got.url}`);
-      for (const [k, v] of Object.entries(c.backendHeaders ?? {})) assert.equal(got.headers[k], v, `${what}: header ${k}`);
-      for (const k of c.absentHeaders ?? []) assert.equal(got.headers[k], undefined, `${what}: header ${k} should be absent`);
-    }
-  });
-}
+for (const row of rows) test(`${row.conformance} (conformance/tests/${row.manifest}.go)`, () => runRow(nginx, backends, row));
 
 test('HTTPRouteWeight (conformance/tests/httproute-weight.go): 70/30/0 within tolerance, nothing to weight 0', async () => {
   const { model, fragments } = conformanceModel('httproute-weight');
   await loadFragments(nginx, fragments);
-  for (const u of model.upstreams) await nginx.setEndpoints(u.upstream, [(await backendFor(u.service)).address]);
+  for (const u of model.upstreams) await nginx.setEndpoints(u.upstream, [(await backends.for(u.service)).address]);
   const counts: Record<string, number> = {};
   for (let i = 0; i < 500; i++) {
     const r = await request({ port: nginx.httpPort, host: 'example.com', path: '/' });
@@ -283,7 +227,7 @@ test('HTTPRouteHTTPSListener (conformance/tests/httproute-https-listener.go): HT
     assert.deepEqual((index.gatewayStatus('HTTPRoute', INFRA, route) as RouteStatus).parents.map((p) => p.conditions.map((c) => c.reason)), [['Accepted', 'ResolvedRefs']]);
   }
   await loadFragments(nginx, fragments);
-  for (const u of model.upstreams) await nginx.setEndpoints(u.upstream, [(await backendFor(u.service)).address]);
+  for (const u of model.upstreams) await nginx.setEndpoints(u.upstream, [(await backends.for(u.service)).address]);
   const get = (host: string) => request({ port: nginx.httpsPort, host, path: '/', tls: true });
   const first = await get('example.org');
   assert.equal(first.status, 200);

@@ -4,8 +4,23 @@
 import { z } from 'zod';
 import type { Problem } from '../model/types.ts';
 
-/** Validates one Ingress (as received, namespace filled in) against the cluster as the view holds it. */
-export type IngressValidator = (ingress: Record<string, unknown>) => Problem[];
+/**
+ * Validates one object (as received, namespace filled in) against the cluster as the view holds it:
+ * an Ingress, or one of the Gateway API kinds in REVIEWED.
+ */
+export type ObjectValidator = (object: Record<string, unknown>, kind: ReviewedKind) => Problem[];
+
+/** What the webhook reviews, by API group: everything else is allowed untouched. */
+const REVIEWED = {
+  'networking.k8s.io': ['Ingress'],
+  'gateway.networking.k8s.io': ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'ReferenceGrant'],
+} as const;
+export type ReviewedKind = (typeof REVIEWED)[keyof typeof REVIEWED][number];
+
+function reviewedKind(kind: { group: string; kind: string }): ReviewedKind | null {
+  const kinds = (REVIEWED as Record<string, readonly string[]>)[kind.group];
+  return kinds?.includes(kind.kind) ? (kind.kind as ReviewedKind) : null;
+}
 
 /** Kubernetes shows at most 120 characters of a warning; longer ones are cut by us, not by it. */
 export const MAX_WARNING_LENGTH = 120;
@@ -87,11 +102,11 @@ export function readReview(json: unknown): z.infer<typeof AdmissionReview> & { r
   return r.data as ReturnType<typeof readReview>;
 }
 
-/** The Ingress under review, with what the API server fills in later (namespace, generated name). */
-function ingressUnderReview(request: z.infer<typeof AdmissionRequest>): Record<string, unknown> {
+/** The object under review, with what the API server fills in later (namespace, generated name). */
+function objectUnderReview(request: z.infer<typeof AdmissionRequest>, kind: ReviewedKind): Record<string, unknown> {
   const object = request.object;
   if (typeof object !== 'object' || object === null || Array.isArray(object)) {
-    throw new MalformedReview(`request.object: Required value: a ${request.operation} review carries the Ingress`);
+    throw new MalformedReview(`request.object: Required value: a ${request.operation} review carries the ${kind}`);
   }
   const o = object as Record<string, unknown>;
   const metadata = typeof o.metadata === 'object' && o.metadata !== null ? { ...(o.metadata as Record<string, unknown>) } : {};
@@ -102,21 +117,22 @@ function ingressUnderReview(request: z.infer<typeof AdmissionRequest>): Record<s
 }
 
 /**
- * Answers one review: Ingress CREATE and UPDATE are validated (errors deny with 403 and the
- * problems in one line; warnings are passed on); everything else is allowed untouched.
+ * Answers one review: CREATE and UPDATE of an Ingress or a Gateway API kind are validated (errors
+ * deny with 403 and the problems in one line; warnings are passed on); everything else is allowed
+ * untouched.
  */
-export function review(json: unknown, validate: IngressValidator, extraWarnings: string[] = []): { body: AdmissionResponse; decision: Decision } {
+export function review(json: unknown, validate: ObjectValidator, extraWarnings: string[] = []): { body: AdmissionResponse; decision: Decision } {
   const { request } = readReview(json);
   const answer = (allowed: boolean, rest: Partial<AdmissionResponse['response']> = {}): AdmissionResponse => ({
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
     response: { uid: request.uid, allowed, ...rest },
   });
-  const isIngress = request.kind.group === 'networking.k8s.io' && request.kind.kind === 'Ingress';
-  if (!isIngress || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) {
+  const kind = reviewedKind(request.kind);
+  if (!kind || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) {
     return { body: answer(true), decision: 'skipped' };
   }
-  const problems = validate(ingressUnderReview(request));
+  const problems = validate(objectUnderReview(request, kind), kind);
   const errors = problems.filter((p) => p.severity === 'error');
   const warnings = [...problems.filter((p) => p.severity === 'warning').map((p) => p.message), ...extraWarnings].map(shortWarning);
   const withWarnings = warnings.length ? { warnings: [...new Set(warnings)] } : {};

@@ -11,7 +11,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { RoutingIndex, validateIngress, type ControllerSettings } from '../model/index.ts';
+import { RoutingIndex, validateGatewayObject, validateIngress, type ControllerSettings } from '../model/index.ts';
 import type { Affected } from '../model/routing-index.ts';
 import type { KubeKind, KubeObject as ModelObject } from '../model/schemas.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -52,6 +52,12 @@ export interface AppDeps {
    * (handled or not, problems, hosts), or `'all'` after a full list replaced the view: status and Events.
    */
   onIngresses?: (keys: string[] | 'all') => void;
+  /**
+   * Told which Gateway API objects' status the model now concludes differently (`Kind namespace/name`,
+   * GatewayClass with an empty namespace): read each with `desired.index.gatewayStatus(kind,
+   * namespace, name)` (null: no longer wharf's) and hand it to the status writer.
+   */
+  onGatewayObjects?: (keys: string[]) => void;
   /**
    * The resourceVersion up to which this replica's view is complete beyond its lists (its watches of
    * the API server; 0 when unknown). A snapshot stands for the view as of the higher of this and the
@@ -107,11 +113,15 @@ export interface HandlerApp {
 /** The model's index, remembering which Ingresses each change affected (Affected.ingresses). */
 class ObservedIndex extends RoutingIndex {
   readonly touched = new Set<string>();
+  readonly touchedGateway = new Set<string>();
   override upsert(obj: ModelObject): Affected {
     return this.#note(super.upsert(obj));
   }
   override remove(kind: KubeKind, namespace: string, name: string): Affected {
     return this.#note(super.remove(kind, namespace, name));
+  }
+  override batch(changes: (index: this) => Affected[]): Affected {
+    return this.#note(super.batch(changes));
   }
   /** The Ingresses touched since the last call. */
   drain(): string[] {
@@ -119,8 +129,15 @@ class ObservedIndex extends RoutingIndex {
     this.touched.clear();
     return keys;
   }
+  /** The Gateway API objects whose status changed since the last call. */
+  drainGateway(): string[] {
+    const keys = [...this.touchedGateway];
+    this.touchedGateway.clear();
+    return keys;
+  }
   #note(a: Affected): Affected {
     for (const k of a.ingresses) this.touched.add(k);
+    for (const k of a.gatewayObjects) this.touchedGateway.add(k);
     return a;
   }
 }
@@ -154,6 +171,8 @@ export function createApp(deps: AppDeps): HandlerApp {
     const keys = index.drain();
     if (all) deps.onIngresses?.('all');
     else if (keys.length) deps.onIngresses?.(keys);
+    const gateway = index.drainGateway();
+    if (gateway.length) deps.onGatewayObjects?.(gateway);
   };
 
   const app = new Hono();
@@ -187,7 +206,11 @@ export function createApp(deps: AppDeps): HandlerApp {
       }
       try {
         const extra = view.synced ? [] : ['wharf has not listed the cluster yet: conflicts with other Ingresses were not checked'];
-        const { body, decision } = review(json, (ingress) => validateIngress(ingress, index, settings.controller), extra);
+        const { body, decision } = review(
+          json,
+          (object, kind) => (kind === 'Ingress' ? validateIngress(object, index, settings.controller) : validateGatewayObject(object, index, settings.controller)),
+          extra,
+        );
         metrics.admissionDecisions.inc({ decision });
         metrics.admissionSeconds.observe((performance.now() - started) / 1000);
         return c.json(body);

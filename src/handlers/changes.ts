@@ -3,7 +3,7 @@
 // in between: read referenced objects, parse every object for the model (all before anything is
 // applied, so a batch is all or nothing), apply in order, collect the recomputed fragments.
 import { HTTPException } from 'hono/http-exception';
-import { formatKey, type Change, type ClusterReader, type ClusterView, type Kind, type KubeObject, type ObjectKey } from '../cluster/view.ts';
+import { CLUSTER_SCOPED, formatKey, type Change, type ClusterReader, type ClusterView, type Kind, type KubeObject, type ObjectKey } from '../cluster/view.ts';
 import type { PrepareItems } from '../cluster/view-relist.ts';
 import type { Logger } from '../log.ts';
 import { MalformedEvents, type ReceivedEvent } from './cloudevents.ts';
@@ -26,7 +26,7 @@ interface Resolved {
   result?: EventResult;
 }
 
-const keyOfParsed = (o: KubeObject): ObjectKey => ({ kind: o.kind as Kind, namespace: o.kind === 'IngressClass' ? '' : (o.metadata.namespace ?? 'default'), name: o.metadata.name });
+const keyOfParsed = (o: KubeObject): ObjectKey => ({ kind: o.kind as Kind, namespace: CLUSTER_SCOPED.has(o.kind as Kind) ? '' : (o.metadata.namespace ?? 'default'), name: o.metadata.name });
 
 /**
  * Reads referenced objects and parses every object. Throws HTTPException 400 (a malformed object:
@@ -120,7 +120,7 @@ export function parseListed(view: ClusterView, log: Logger, skipped: { count: nu
     const out: KubeObject[] = [];
     for (const [i, item] of items.entries()) {
       const name = item.metadata?.name;
-      const held = name ? view.get({ kind, namespace: kind === 'IngressClass' ? '' : (item.metadata.namespace ?? 'default'), name }) : null;
+      const held = name ? view.get({ kind, namespace: CLUSTER_SCOPED.has(kind) ? '' : (item.metadata.namespace ?? 'default'), name }) : null;
       if (held && item.metadata.resourceVersion && held.metadata.resourceVersion === item.metadata.resourceVersion) {
         out.push(held);
         continue;

@@ -6,7 +6,7 @@
 import { objectKey, type ObjectKey } from './cluster-state.ts';
 import type { GatewayApiObject, Gateway, GatewayClass, HTTPRoute, Namespace, ReferenceGrant } from './gateway-schemas.ts';
 import { servedClasses, servedListeners } from './gateway-listeners.ts';
-import type { GatewayClassStatus, GatewayStatus, RouteStatus } from './gateway-status.ts';
+import { GATEWAY_CONTROLLER_NAME, type GatewayClassStatus, type GatewayStatus, type RouteStatus } from './gateway-status.ts';
 import type { Secret, Service } from './schemas.ts';
 import type { TlsMaterial } from './secrets.ts';
 import type { Translation } from './translate-ingress.ts';
@@ -58,6 +58,44 @@ export class GatewayStore {
     }
   }
 
+  /**
+   * What the model would conclude about `o` if it replaced its current version, against everything
+   * else as it is: O(Gateways + the object), never the other routes.
+   */
+  check(o: GatewayApiObject, services: ReadonlyMap<ObjectKey, Service>, secrets: ReadonlyMap<ObjectKey, Secret>, tlsOf: (s: Secret) => TlsMaterial): GatewayCheck {
+    const key = objectKey(o.metadata.namespace, o.metadata.name);
+    const classes = o.kind === 'GatewayClass' ? new Map([...this.classes, [o.metadata.name, o]]) : this.classes;
+    const gateways = o.kind === 'Gateway' ? new Map([...this.gateways, [key, o]]) : this.gateways;
+    const grants = o.kind === 'ReferenceGrant' ? new Map([...this.grants, [key, o]]) : this.grants;
+    const world = { classes, gateways, grants, namespaces: this.namespaces, secrets, services, tlsOf };
+    const { served, statuses: classStatuses } = servedClasses(world);
+    if (o.kind === 'GatewayClass') return { translation: null, status: classStatuses.find((s) => s.ref.name === o.metadata.name) ?? null };
+    if (o.kind !== 'Gateway' && o.kind !== 'HTTPRoute') return { translation: null, status: null };
+    const { listeners, statuses } = servedListeners(world, served);
+    if (o.kind === 'Gateway') return { translation: null, status: statuses.get(key) ?? null };
+    const { translation, status } = translateHTTPRoute(o, listeners, world);
+    return { translation: status.parents.length > 0 ? translation : null, status: status.parents.length > 0 ? status : null };
+  }
+
+  /**
+   * Whether an object too malformed to parse could be wharf's: a GatewayClass naming wharf's
+   * controller, a Gateway of such a class, a route with a parentRef to such a Gateway (by name, in its
+   * namespace or the one it names). Others' objects are not wharf's to deny.
+   */
+  mightServe(raw: unknown): boolean {
+    const o = raw as { kind?: unknown; metadata?: { namespace?: unknown }; spec?: { controllerName?: unknown; gatewayClassName?: unknown; parentRefs?: unknown } } | null;
+    const servedClass = (name: unknown) => typeof name === 'string' && this.classes.get(name)?.spec.controllerName === GATEWAY_CONTROLLER_NAME;
+    if (o?.kind === 'GatewayClass') return o.spec?.controllerName === GATEWAY_CONTROLLER_NAME;
+    if (o?.kind === 'Gateway') return servedClass(o.spec?.gatewayClassName);
+    if (o?.kind !== 'HTTPRoute' && o?.kind !== 'GRPCRoute') return false;
+    const ns = typeof o.metadata?.namespace === 'string' ? o.metadata.namespace : 'default';
+    const refs = Array.isArray(o.spec?.parentRefs) ? (o.spec.parentRefs as { name?: unknown; namespace?: unknown }[]) : [];
+    return refs.some((r) => {
+      const gw = this.gateways.get(objectKey(typeof r?.namespace === 'string' ? r.namespace : ns, String(r?.name)));
+      return gw !== undefined && servedClass(gw.spec.gatewayClassName);
+    });
+  }
+
   /** Translates every route and concludes every status. */
   translate(services: ReadonlyMap<ObjectKey, Service>, secrets: ReadonlyMap<ObjectKey, Secret>, tlsOf: (s: Secret) => TlsMaterial): GatewayResult {
     const world = { classes: this.classes, gateways: this.gateways, grants: this.grants, namespaces: this.namespaces, secrets, services, tlsOf };
@@ -74,6 +112,14 @@ export class GatewayStore {
     }
     return { translations, classes, gateways: [...statuses.values()], routes };
   }
+}
+
+/** What admission needs to check one Gateway API object against the others (GatewayStore.check). */
+export interface GatewayCheck {
+  /** The route's Translation (HTTPRoute only), as if it replaced its current version. */
+  translation: Translation | null;
+  /** Its status as if it replaced its current version (GatewayClass, Gateway, HTTPRoute). */
+  status: GatewayClassStatus | GatewayStatus | RouteStatus | null;
 }
 
 /** A Translation's content as one comparable string (its tls Map included). */

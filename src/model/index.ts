@@ -108,5 +108,5 @@ export { defaultGlobalSettings, parseGlobalSettings } from './global-settings.ts
 export { endpointsFor, serviceKeyOfSlice } from './endpoints.ts';
 export { plainUpstreamName } from './upstreams.ts';
 export { RoutingIndex, type Affected } from './routing-index.ts';
-export { buildModel, stateFromObjects, validateIngress } from './build.ts';
+export { buildModel, stateFromObjects, validateGatewayObject, validateIngress } from './build.ts';
 export { pathMatches, routeRequest, serverFor } from './match.ts';

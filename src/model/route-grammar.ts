@@ -32,16 +32,43 @@ export function checkHeaderValueToWrite(value: string): string | null {
   return null;
 }
 
+/** Escapes a match regex may use after `\`. */
+const REGEX_ESCAPES = new Set('./-dDwWsSbB()[]{}*+?|^$x'.split(''));
+
 /**
- * A RegularExpression match (header, query parameter): PCRE in a map key. Printable ASCII without
- * spaces, quotes, `;`, `#` or backticks (write a space as \x20), no named groups (they would set
- * NGINX variables), and it must compile.
+ * A RegularExpression match (header, query parameter): PCRE in a double-quoted map key. Printable
+ * ASCII without spaces, quotes, `;`, `#` or backticks (write a space as \x20); `\` only before a
+ * regex character, a class letter or `x` and two hex digits; `$` only as an end anchor; `{}` only
+ * as quantifiers; `(?` only as `(?:` (no named groups, which would set NGINX variables, no flags);
+ * and it must compile.
  */
 export function checkMatchRegex(value: string): string | null {
   if (!/^[\x21-\x7e]{1,1024}$/.test(value)) return 'must be 1 to 1024 printable ASCII characters without spaces (write a space as \\x20)';
   const m = /["';#`]/.exec(value);
   if (m) return `character "${m[0]}" is not allowed in a regular expression here`;
-  if (/\(\?(?:<[A-Za-z]|P<|')/.test(value)) return 'named groups are not allowed';
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!;
+    if (c === '\\') {
+      const next = value[i + 1];
+      if (next === undefined || !REGEX_ESCAPES.has(next)) return `"\\${next ?? ''}": only \\ followed by a regex character, d D w W s S b B, or xHH is allowed`;
+      if (next === 'x') {
+        if (!/^[0-9A-Fa-f]{2}$/.test(value.slice(i + 2, i + 4))) return '"\\x" must be followed by two hex digits';
+        i += 3;
+      } else i++;
+    } else if (c === '$') {
+      const next = value[i + 1];
+      if (next !== undefined && next !== ')' && next !== '|') return '"$" is only allowed as an end anchor (at the end, or before ")" or "|")';
+    } else if (c === '(' && value[i + 1] === '?') {
+      if (value[i + 2] === '<' || value[i + 2] === 'P' || value[i + 2] === "'") return 'named groups are not allowed';
+      if (value[i + 2] !== ':') return 'only non-capturing groups "(?:" are allowed after "(?" (no flags or lookarounds)';
+    } else if (c === '{') {
+      const q = /^\{\d{1,4}(,\d{0,4})?\}/.exec(value.slice(i));
+      if (!q) return '"{" is only allowed in a quantifier such as {2} or {1,3}';
+      i += q[0].length - 1;
+    } else if (c === '}') {
+      return '"}" is only allowed to close a quantifier such as {2} or {1,3}';
+    }
+  }
   try {
     new RegExp(value);
   } catch (e) {

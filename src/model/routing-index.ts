@@ -13,6 +13,7 @@ import { clientCaOf, htpasswdOf, proxySslOf, tlsMaterial, type TlsMaterial } fro
 import { DEFAULT_HOST, translateIngress, type TranslateContext, type Translation } from './translate-ingress.ts';
 import type { GlobalSettings, ObjectRef, Problem, RoutingModel, Server, ServiceBackend } from './types.ts';
 import { GatewayStore, gatewayObjectKey, translationFingerprint, type GatewayResult } from './gateway-index.ts';
+import { gatewayProblems } from './validate-gateway.ts';
 import type { GatewayApiObject } from './gateway-schemas.ts';
 import type { GatewayClassStatus, GatewayStatus, RouteStatus } from './gateway-status.ts';
 import { UpstreamNames, upstreamRefKey, type Rename } from './upstreams.ts';
@@ -106,6 +107,8 @@ export class RoutingIndex implements ClusterState {
   private readonly gateway = new GatewayStore();
   private gatewayResult: GatewayResult = { translations: new Map(), classes: [], gateways: [], routes: [] };
   private gatewayStatuses = new Map<string, { json: string; status: GatewayClassStatus | GatewayStatus | RouteStatus }>();
+  /** Inside batch(): the Gateway API translation waits for the end of the batch. */
+  private gatewayDeferred: 'no' | 'clean' | 'dirty' = 'no';
 
   constructor(settings: ControllerSettings, state?: ClusterState) {
     this.settings = settings;
@@ -146,6 +149,10 @@ export class RoutingIndex implements ClusterState {
    * notes the objects whose status changed.
    */
   private regateway(out: Collector): void {
+    if (this.gatewayDeferred !== 'no') {
+      this.gatewayDeferred = 'dirty';
+      return;
+    }
     const before = this.gatewayResult.translations;
     this.gatewayResult = this.gateway.translate(this._services, this._secrets, this.ctx.tlsOf);
     const after = this.gatewayResult.translations;
@@ -160,6 +167,38 @@ export class RoutingIndex implements ClusterState {
       if (this.gatewayStatuses.get(key)?.json !== next.get(key)?.json) out.gatewayObjects.add(key);
     }
     this.gatewayStatuses = next;
+  }
+
+  /**
+   * Applies many changes (a relist) with the Gateway API translation done once at the end rather
+   * than after each: `changes` runs its upserts and removes, and the result is what they all
+   * affected, the routes' hosts and statuses included.
+   */
+  batch(changes: (index: this) => Affected[]): Affected {
+    this.gatewayDeferred = 'clean';
+    let results: Affected[];
+    try {
+      results = changes(this);
+    } finally {
+      const dirty = (this.gatewayDeferred as string) === 'dirty';
+      this.gatewayDeferred = 'no';
+      if (dirty) {
+        const out = new Collector();
+        this.regateway(out);
+        this.spreadNames(out);
+        for (const h of out.hosts) for (const k of this.hostIngresses.get(h) ?? []) out.ingresses.add(k);
+        results = [...(results! ?? []), out.done()];
+      }
+    }
+    const set = (f: (a: Affected) => string[]) => [...new Set(results.flatMap(f))].sort(cmp);
+    return {
+      hosts: set((a) => a.hosts),
+      defaultServer: results.some((a) => a.defaultServer),
+      global: results.some((a) => a.global),
+      upstreams: set((a) => a.upstreams),
+      ingresses: set((a) => a.ingresses),
+      gatewayObjects: set((a) => a.gatewayObjects),
+    };
   }
 
   /** What wharf concludes about a GatewayClass, Gateway or HTTPRoute it serves (null: not one of its own). */
@@ -533,6 +572,22 @@ export class RoutingIndex implements ClusterState {
       out.push(...problems.filter((p) => p.object.namespace === t.ref.namespace && p.object.name === t.ref.name));
     }
     return out.sort(compareProblems);
+  }
+
+  /**
+   * Admission: the Problems of a Gateway API object (parsed) if it replaced its current version,
+   * against the current state (validate-gateway.ts). O(Gateways + its hosts).
+   */
+  /** Admission: whether a Gateway API object that does not parse could be wharf's (GatewayStore.mightServe). */
+  mightServeGatewayObject(raw: unknown): boolean {
+    return this.gateway.mightServe(raw);
+  }
+
+  validateParsedGatewayObject(o: GatewayApiObject): Problem[] {
+    const check = this.gateway.check(o, this._services, this._secrets, this.ctx.tlsOf);
+    const ref: ObjectRef = { kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name };
+    const contributors = (host: string) => [...(this.hostIngresses.get(host) ?? [])].map((k) => this.translations.get(k)!);
+    return gatewayProblems(ref, check, contributors, this.globalSettings).sort(compareProblems);
   }
 
   /** The object reference of an Ingress key, if held. */

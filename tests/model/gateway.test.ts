@@ -76,3 +76,30 @@ test('HTTPRouteHostnameIntersection\'s statuses: a route with no common hostname
     ['listener-3', 1, [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute' }]],
   ]);
 });
+
+test('a batch (a relist) translates the Gateway API objects once, at its end, and says what they all affected', () => {
+  const index = new RoutingIndex(defaultControllerSettings);
+  const objects = [
+    gatewayClass,
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'default' }, spec: { gatewayClassName: 'wharf', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc', namespace: 'default' }, spec: { ports: [{ port: 80 }] } },
+    route('r1', 'default', { parentRefs: [{ name: 'gw' }], hostnames: ['a.example.com'], rules: [{ backendRefs: [{ name: 'svc', port: 80 }] }] }),
+    route('r2', 'default', { parentRefs: [{ name: 'gw' }], hostnames: ['b.example.com'], rules: [{ backendRefs: [{ name: 'svc', port: 80 }] }] }),
+  ].map((o) => {
+    const p = parseObject(o);
+    assert.ok(p.ok);
+    return p.value;
+  });
+  let inside: string[] = [];
+  const all = index.batch((i) => {
+    const each = objects.map((o) => i.upsert(o));
+    // Inside the batch nothing of the routes is translated yet.
+    inside = each.flatMap((a) => a.hosts);
+    return each;
+  });
+  assert.deepEqual(inside, []);
+  assert.deepEqual(all.hosts, ['a.example.com', 'b.example.com']);
+  assert.deepEqual(all.gatewayObjects, ['Gateway default/gw', 'GatewayClass /wharf', 'HTTPRoute default/r1', 'HTTPRoute default/r2']);
+  assert.deepEqual(all.upstreams, ['default-svc-80']);
+  assert.ok(index.server('b.example.com'));
+});

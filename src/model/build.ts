@@ -29,20 +29,15 @@ export function validateIngress(obj: unknown, state: ClusterState, settings: Con
 
 /**
  * The admission webhook's check of one Gateway API object (GatewayClass, Gateway, HTTPRoute,
- * ReferenceGrant, as it arrives): schema errors, then what only the model can say
- * (validate-gateway.ts). A GRPCRoute is allowed with a warning: this version does not serve it.
+ * GRPCRoute, ReferenceGrant, as it arrives): schema errors, then what only the model can say
+ * (validate-gateway.ts).
  */
 export function validateGatewayObject(obj: unknown, state: ClusterState, settings: ControllerSettings): Problem[] {
-  const kind = (obj as { kind?: unknown } | null)?.kind;
-  if (kind === 'GRPCRoute') {
-    const meta = (obj as { metadata?: { namespace?: string; name?: string } }).metadata;
-    return [{ object: { kind: 'GRPCRoute', namespace: meta?.namespace ?? '', name: meta?.name ?? '' }, severity: 'warning', reason: 'Unsupported', field: 'kind', message: 'kind: GRPCRoute is not served by this version of wharf yet; it is accepted but routes nothing' }];
-  }
   const index = state instanceof RoutingIndex && state.settings === settings ? state : new RoutingIndex(settings, state);
   const parsed = parseObject(obj);
   if (!parsed.ok) return index.mightServeGatewayObject(obj) ? parsed.problems : [];
   const o = parsed.value;
-  if (o.kind !== 'GatewayClass' && o.kind !== 'Gateway' && o.kind !== 'HTTPRoute' && o.kind !== 'ReferenceGrant') return [];
+  if (o.kind !== 'GatewayClass' && o.kind !== 'Gateway' && o.kind !== 'HTTPRoute' && o.kind !== 'GRPCRoute' && o.kind !== 'ReferenceGrant') return [];
   return index.validateParsedGatewayObject(o);
 }
 

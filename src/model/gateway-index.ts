@@ -4,7 +4,8 @@
 // Namespace, or a Service or Secret they may reference changes: O(Gateway API objects), which the
 // routing index then narrows to the routes and hosts whose result differs. Pure.
 import { objectKey, type ObjectKey } from './cluster-state.ts';
-import type { GatewayApiObject, Gateway, GatewayClass, HTTPRoute, Namespace, ReferenceGrant } from './gateway-schemas.ts';
+import type { GatewayApiObject, GRPCRoute, Gateway, GatewayClass, HTTPRoute, Namespace, ReferenceGrant } from './gateway-schemas.ts';
+import { translateGRPCRoute } from './translate-grpcroute.ts';
 import { servedClasses, servedListeners } from './gateway-listeners.ts';
 import { GATEWAY_CONTROLLER_NAME, type GatewayClassStatus, type GatewayStatus, type RouteStatus } from './gateway-status.ts';
 import type { Secret, Service } from './schemas.ts';
@@ -28,18 +29,19 @@ export class GatewayStore {
   private readonly classes = new Map<string, GatewayClass>();
   private readonly gateways = new Map<ObjectKey, Gateway>();
   private readonly routes = new Map<ObjectKey, HTTPRoute>();
+  private readonly grpcRoutes = new Map<ObjectKey, GRPCRoute>();
   private readonly grants = new Map<ObjectKey, ReferenceGrant>();
   private readonly namespaces = new Map<string, Namespace>();
 
   /** True when there is a route or Gateway to translate (Services and Secrets matter only then). */
   get active(): boolean {
-    return this.routes.size > 0 || this.gateways.size > 0;
+    return this.routes.size > 0 || this.grpcRoutes.size > 0 || this.gateways.size > 0;
   }
 
   /** Every object held, by gatewayObjectKey. */
   objects(): Map<string, GatewayApiObject> {
     const out = new Map<string, GatewayApiObject>();
-    for (const o of [...this.classes.values(), ...this.gateways.values(), ...this.routes.values(), ...this.grants.values(), ...this.namespaces.values()]) {
+    for (const o of [...this.classes.values(), ...this.gateways.values(), ...this.routes.values(), ...this.grpcRoutes.values(), ...this.grants.values(), ...this.namespaces.values()]) {
       out.set(gatewayObjectKey(o.kind, o.metadata.namespace, o.metadata.name), o);
     }
     return out;
@@ -53,6 +55,7 @@ export class GatewayStore {
       case 'GatewayClass': set(this.classes, name); break;
       case 'Gateway': set(this.gateways, key); break;
       case 'HTTPRoute': set(this.routes, key); break;
+      case 'GRPCRoute': set(this.grpcRoutes, key); break;
       case 'ReferenceGrant': set(this.grants, key); break;
       case 'Namespace': set(this.namespaces, name); break;
     }
@@ -70,10 +73,10 @@ export class GatewayStore {
     const world = { classes, gateways, grants, namespaces: this.namespaces, secrets, services, tlsOf };
     const { served, statuses: classStatuses } = servedClasses(world);
     if (o.kind === 'GatewayClass') return { translation: null, status: classStatuses.find((s) => s.ref.name === o.metadata.name) ?? null };
-    if (o.kind !== 'Gateway' && o.kind !== 'HTTPRoute') return { translation: null, status: null };
+    if (o.kind !== 'Gateway' && o.kind !== 'HTTPRoute' && o.kind !== 'GRPCRoute') return { translation: null, status: null };
     const { listeners, statuses } = servedListeners(world, served);
     if (o.kind === 'Gateway') return { translation: null, status: statuses.get(key) ?? null };
-    const { translation, status } = translateHTTPRoute(o, listeners, world);
+    const { translation, status } = o.kind === 'HTTPRoute' ? translateHTTPRoute(o, listeners, world) : translateGRPCRoute(o, listeners, world);
     return { translation: status.parents.length > 0 ? translation : null, status: status.parents.length > 0 ? status : null };
   }
 
@@ -103,8 +106,10 @@ export class GatewayStore {
     const { listeners, statuses } = servedListeners(world, served);
     const translations = new Map<ObjectKey, Translation>();
     const routes: RouteStatus[] = [];
-    for (const key of [...this.routes.keys()].sort()) {
-      const { translation, status, attached } = translateHTTPRoute(this.routes.get(key)!, listeners, world);
+    const all = [...[...this.routes.values()], ...[...this.grpcRoutes.values()]];
+    all.sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || objectKey(a.metadata.namespace, a.metadata.name).localeCompare(objectKey(b.metadata.namespace, b.metadata.name)));
+    for (const route of all) {
+      const { translation, status, attached } = route.kind === 'HTTPRoute' ? translateHTTPRoute(route, listeners, world) : translateGRPCRoute(route, listeners, world);
       if (status.parents.length === 0) continue;
       translations.set(translation.key, translation);
       routes.push(status);

@@ -120,11 +120,13 @@ function listenerOf(world: GatewayWorld, gw: Gateway, gatewayKey: ObjectKey, l: 
   if (l.protocol === 'HTTP' || l.protocol === 'HTTPS') out.protocol = l.protocol;
   else accepted = fail('Accepted', 'UnsupportedProtocol', `protocol ${l.protocol} is not supported (HTTP and HTTPS are)`);
   if (l.hostname !== undefined && checkHost(l.hostname) !== null) accepted = fail('Accepted', 'UnsupportedValue', `hostname ${JSON.stringify(l.hostname)}: ${checkHost(l.hostname)}`);
-  // Route kinds: HTTPRoute is the only one an HTTP(S) listener serves here.
+  // Route kinds: HTTPRoute, and GRPCRoute on HTTPS listeners only: gRPC needs HTTP/2, which the
+  // agent's HTTP port (HTTP/1.1) does not speak in cleartext (no h2c: README).
   const asked = l.allowedRoutes.kinds;
-  out.kinds = asked.length === 0 ? ['HTTPRoute'] : asked.filter((k) => k.group === GATEWAY_GROUP && k.kind === 'HTTPRoute').map((k) => k.kind);
+  const known = l.protocol === 'HTTPS' ? ['HTTPRoute', 'GRPCRoute'] : ['HTTPRoute'];
+  out.kinds = asked.length === 0 ? known : asked.filter((k) => k.group === GATEWAY_GROUP && known.includes(k.kind)).map((k) => k.kind);
   status.supportedKinds = out.kinds.map((kind) => ({ group: GATEWAY_GROUP, kind }));
-  if (asked.length > 0 && out.kinds.length < asked.length) resolved = condition('ResolvedRefs', false, 'InvalidRouteKinds', 'only HTTPRoute is supported on HTTP and HTTPS listeners');
+  if (asked.length > 0 && out.kinds.length < asked.length) resolved = condition('ResolvedRefs', false, 'InvalidRouteKinds', 'HTTP listeners take HTTPRoute, HTTPS listeners HTTPRoute and GRPCRoute');
   if (out.protocol === 'HTTPS' && out.usable) {
     const tlsCfg = l.tls;
     if (!tlsCfg || tlsCfg.certificateRefs.length === 0) accepted = fail('Accepted', 'UnsupportedValue', 'an HTTPS listener needs tls.certificateRefs');

@@ -197,6 +197,41 @@ const HTTPRouteSchema = z.object({
 export type HTTPRoute = z.output<typeof HTTPRouteSchema>;
 
 // ---------------------------------------------------------------------------------------------
+// GRPCRoute
+
+const grpcFilter = filter.pick({ type: true, requestHeaderModifier: true, responseHeaderModifier: true, requestMirror: true });
+const grpcMatch = z.object({
+  method: opt(
+    z.object({
+      type: z.enum(['Exact', 'RegularExpression']).nullish().transform((v) => v ?? 'Exact'),
+      service: opt(z.string().min(1).max(1024)),
+      method: opt(z.string().min(1).max(1024)),
+    }),
+  ),
+  headers: match.shape.headers,
+});
+export type GRPCMatch = z.output<typeof grpcMatch>;
+
+const grpcRule = z.object({
+  name: opt(sectionName),
+  matches: z.array(grpcMatch).max(64).nullish().transform((v) => (v && v.length > 0 ? v : [{ method: undefined, headers: [] }])),
+  filters: z.array(grpcFilter).max(16).nullish().transform((v) => v ?? []),
+  backendRefs: rule.shape.backendRefs,
+});
+
+const GRPCRouteSchema = z.object({
+  apiVersion: apiVersion(`${GROUP}/v1`),
+  kind: z.literal('GRPCRoute'),
+  metadata,
+  spec: z.object({
+    parentRefs: z.array(parentRef).max(32).nullish().transform((v) => v ?? []),
+    hostnames: z.array(hostname).max(16).nullish().transform((v) => v ?? []),
+    rules: z.array(grpcRule).max(64).nullish().transform((v) => (v && v.length > 0 ? v : [grpcRule.parse({})])),
+  }),
+});
+export type GRPCRoute = z.output<typeof GRPCRouteSchema>;
+
+// ---------------------------------------------------------------------------------------------
 // ReferenceGrant and Namespace
 
 const ReferenceGrantSchema = z.object({
@@ -218,12 +253,13 @@ const NamespaceSchema = z.object({
 export type Namespace = z.output<typeof NamespaceSchema>;
 
 /** The Gateway API kinds and Namespaces, as the model reads them. */
-export type GatewayApiObject = GatewayClass | Gateway | HTTPRoute | ReferenceGrant | Namespace;
+export type GatewayApiObject = GatewayClass | Gateway | HTTPRoute | GRPCRoute | ReferenceGrant | Namespace;
 
 export const gatewaySchemas = {
   GatewayClass: z.compile(GatewayClassSchema),
   Gateway: z.compile(GatewaySchema),
   HTTPRoute: z.compile(HTTPRouteSchema),
+  GRPCRoute: z.compile(GRPCRouteSchema),
   ReferenceGrant: z.compile(ReferenceGrantSchema),
   Namespace: z.compile(NamespaceSchema),
 };

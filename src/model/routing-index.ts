@@ -278,6 +278,7 @@ export class RoutingIndex implements ClusterState {
       case 'GatewayClass':
       case 'Gateway':
       case 'HTTPRoute':
+      case 'GRPCRoute':
       case 'ReferenceGrant':
       case 'Namespace':
         this.gateway.put(kind, namespace, name, obj as GatewayApiObject | null);

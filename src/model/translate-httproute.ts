@@ -12,7 +12,7 @@ import { ProblemList } from './problems.ts';
 import { checkHeaderValueToWrite, checkMatchRegex, checkMatchValue, checkModifiedRequestHeader, checkRouteHeaderName } from './route-grammar.ts';
 import type { Service } from './schemas.ts';
 import { DEFAULT_HOST, normalizePrefix, type Candidate, type Translation } from './translate-ingress.ts';
-import type { HeaderChanges, Location, ObjectRef, PathChange, RequestCondition, RouteFilters, ServiceBackend, WeightedBackend } from './types.ts';
+import type { HeaderChanges, Location, ObjectRef, PathChange, Problem, RequestCondition, RouteFilters, ServiceBackend, WeightedBackend } from './types.ts';
 import type { UpstreamRef } from './upstreams.ts';
 
 /** The key of a route among the index's translations (never an Ingress's `namespace/name`). */
@@ -39,19 +39,31 @@ interface Unresolved {
   message: string;
 }
 
-/** Translates one HTTPRoute against the served listeners. */
-export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedListener[], world: RouteWorld): { translation: Translation; status: RouteStatus; attached: ServedListener[] } {
+/** What kind of route is translated: an HTTPRoute, or a GRPCRoute in HTTPRoute form (translate-grpcroute.ts). */
+export interface RouteKind {
+  kind: 'HTTPRoute' | 'GRPCRoute';
+  /** How its backends are spoken to. */
+  protocol: 'HTTP' | 'GRPC';
+  /** Problems the conversion to HTTPRoute form found (with the GRPCRoute's own field paths). */
+  problems?: Problem[];
+}
+
+const HTTP_ROUTE: RouteKind = { kind: 'HTTPRoute', protocol: 'HTTP' };
+
+/** Translates one HTTPRoute (or a GRPCRoute in its form) against the served listeners. */
+export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedListener[], world: RouteWorld, as: RouteKind = HTTP_ROUTE): { translation: Translation; status: RouteStatus; attached: ServedListener[] } {
   const ns = route.metadata.namespace;
-  const ref: ObjectRef = { kind: 'HTTPRoute', namespace: ns, name: route.metadata.name, ...(route.metadata.uid ? { uid: route.metadata.uid } : {}) };
+  const ref: ObjectRef = { kind: as.kind, namespace: ns, name: route.metadata.name, ...(route.metadata.uid ? { uid: route.metadata.uid } : {}) };
   const created = route.metadata.creationTimestamp ? Date.parse(route.metadata.creationTimestamp) : NaN;
   const list = new ProblemList(ref);
   const t: Translation = {
-    key: routeKey('HTTPRoute', ns, route.metadata.name), ref, created: Number.isNaN(created) ? Infinity : created,
+    key: routeKey(as.kind, ns, route.metadata.name), ref, created: Number.isNaN(created) ? Infinity : created,
     // Conflicts between routes go to the older, then by namespace/name (the key), not by uid.
     uid: '', handled: false, rejected: false, problems: [], candidates: [], canaries: [], tls: new Map(), hosts: [],
     secrets: [], services: [], upstreamRefs: [], serverAliases: [], fromToWww: false, names: [], clientAuth: null, deepWildcards: true,
   };
-  const status: RouteStatus = { ref: { kind: 'HTTPRoute', namespace: ns, name: route.metadata.name, generation: route.metadata.generation }, parents: [] };
+  list.items.push(...(as.problems ?? []));
+  const status: RouteStatus = { ref: { kind: as.kind, namespace: ns, name: route.metadata.name, generation: route.metadata.generation }, parents: [] };
   route.spec.hostnames.forEach((h, i) => {
     const bad = checkHost(h);
     if (bad) list.invalid('InvalidHostname', `spec.hostnames[${i}]`, h, bad);
@@ -64,7 +76,7 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
   const rules = route.spec.rules.map((rule, ri) => {
     const backends = rule.backendRefs.map((b, bi): WeightedBackend => {
       const field = `spec.rules[${ri}].backendRefs[${bi}]`;
-      const r = resolveBackend(b, ns, world, field);
+      const r = resolveBackend(b, ns, world, field, as.kind);
       if ('reason' in r) {
         unresolved ??= r;
         return { backend: null, weight: b.weight };
@@ -73,7 +85,25 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
       refs.set(`${r.namespace}/${r.service}/${r.port}`, { namespace: r.namespace, service: r.service, port: r.port });
       return { backend: r, weight: b.weight };
     });
-    return { rule, ri, backends, filters: filtersOf(rule, ri, list) };
+    const filters = filtersOf(rule, ri, list);
+    // RequestMirror: the mirrored backend resolves as a backendRef does; one that does not is left out.
+    rule.filters.forEach((f, fi) => {
+      if (f.type !== 'RequestMirror' || !f.requestMirror) return;
+      const field = `spec.rules[${ri}].filters[${fi}].requestMirror.backendRef`;
+      if (as.protocol === 'GRPC') {
+        list.add('warning', 'UnsupportedFilter', field, `${field}: RequestMirror is not supported on a GRPCRoute yet; requests are not mirrored`);
+        return;
+      }
+      const r = resolveBackend({ ...f.requestMirror.backendRef, weight: 1, filters: [] }, ns, world, field, as.kind);
+      if ('reason' in r) {
+        unresolved ??= r;
+        return;
+      }
+      services.add(objectKey(r.namespace, r.service));
+      refs.set(`${r.namespace}/${r.service}/${r.port}`, { namespace: r.namespace, service: r.service, port: r.port });
+      (filters.filters.mirrors ??= []).push(r);
+    });
+    return { rule, ri, backends, filters };
   });
 
   const hosts = new Set<string>();
@@ -90,7 +120,7 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
     let accepted: Condition;
     if (named.length === 0) accepted = condition('Accepted', false, 'NoMatchingParent', 'no listener of the Gateway has this sectionName and port');
     else {
-      const allowed = named.filter((l) => l.usable && namespaceAllowed(world, l, ns) && l.kinds.includes('HTTPRoute'));
+      const allowed = named.filter((l) => l.usable && namespaceAllowed(world, l, ns) && l.kinds.includes(as.kind));
       const matching = allowed.map((l) => ({ l, names: hostsFor(l, route.spec.hostnames) })).filter((x) => x.names.length > 0);
       if (allowed.length === 0) accepted = condition('Accepted', false, 'NotAllowedByListeners', 'no listener allows routes from this namespace or of this kind');
       else if (matching.length === 0) accepted = condition('Accepted', false, 'NoMatchingListenerHostname', 'no hostname of the route matches a listener\'s');
@@ -101,7 +131,7 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
           for (const host of names) {
             hosts.add(host);
             if (l.tls && host !== DEFAULT_HOST && !t.tls.has(host)) t.tls.set(host, { tls: l.tls, field: `spec.parentRefs[${pi}]` });
-            for (const r of rules) addCandidates(t, r, host, l, seen, list);
+            for (const r of rules) addCandidates(t, r, host, l, seen, list, as.protocol);
           }
         }
       }
@@ -136,10 +166,10 @@ function hostsFor(l: ServedListener, hostnames: readonly string[]): string[] {
   return [...out];
 }
 
-function resolveBackend(b: RouteRule['backendRefs'][number], ns: string, world: RouteWorld, field: string): ServiceBackend | Unresolved {
+function resolveBackend(b: RouteRule['backendRefs'][number], ns: string, world: RouteWorld, field: string, kind: RouteKind['kind']): ServiceBackend | Unresolved {
   if (b.group !== '' || b.kind !== 'Service') return { reason: 'InvalidKind', message: `${field}: ${b.group || 'core'}/${b.kind} is not a supported backend kind (Service is)` };
   const target = b.namespace ?? ns;
-  if (target !== ns && !granted(world.grants, { group: GATEWAY_GROUP, kind: 'HTTPRoute', namespace: ns }, { group: '', kind: 'Service', namespace: target, name: b.name })) {
+  if (target !== ns && !granted(world.grants, { group: GATEWAY_GROUP, kind, namespace: ns }, { group: '', kind: 'Service', namespace: target, name: b.name })) {
     return { reason: 'RefNotPermitted', message: `${field}: Service ${target}/${b.name} is in another namespace and no ReferenceGrant allows it` };
   }
   const svc = world.services.get(objectKey(target, b.name));
@@ -207,6 +237,8 @@ function filtersOf(rule: RouteRule, ri: number, list: ProblemList): { filters: R
           if (c) out.redirect = { scheme: null, hostname: null, port: null, path: c, code: 302 };
         }
         break;
+      case 'RequestMirror':
+        break; // resolved with the backends (translateHTTPRoute)
       case 'URLRewrite':
         if (f.urlRewrite?.hostname !== undefined) {
           const bad = f.urlRewrite.hostname.startsWith('*') ? 'must not be a wildcard' : checkHost(f.urlRewrite.hostname);
@@ -219,7 +251,7 @@ function filtersOf(rule: RouteRule, ri: number, list: ProblemList): { filters: R
         }
         break;
       default:
-        list.invalid('UnsupportedFilter', `${field}.type`, f.type, 'is not supported yet (RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect and URLRewrite are)');
+        list.invalid('UnsupportedFilter', `${field}.type`, f.type, 'is not supported yet (RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect, URLRewrite and RequestMirror are)');
     }
   });
   return { filters: out, redirect, rewriteHost };
@@ -272,6 +304,7 @@ function addCandidates(
   l: ServedListener,
   seen: Set<string>,
   list: ProblemList,
+  protocol: RouteKind['protocol'],
 ): void {
   r.rule.matches.forEach((m, mi) => {
     const field = `spec.rules[${r.ri}].matches[${mi}]`;
@@ -294,9 +327,10 @@ function addCandidates(
     const location: Location = {
       path: parsed.path,
       match: parsed.match,
+      ...(parsed.match === 'Regex' ? { caseSensitive: true } : {}),
       backend: null,
       backends: r.backends,
-      settings: { backendProtocol: 'HTTP', sslRedirect: false, forceSslRedirect: false, ...(r.filters.rewriteHost ? { upstreamVhost: r.filters.rewriteHost } : {}) },
+      settings: { backendProtocol: protocol, sslRedirect: false, forceSslRedirect: false, ...(r.filters.rewriteHost ? { upstreamVhost: r.filters.rewriteHost } : {}) },
       source: t.ref,
       ...(parsed.conditions.length > 0 ? { conditions: parsed.conditions } : {}),
       ...(hasFilters(filters) ? { filters } : {}),

@@ -237,6 +237,8 @@ export interface Location {
    * API's precedence), then the Locations of shorter Prefix paths that also match.
    */
   conditions?: RequestCondition[];
+  /** A Regex path compared case-sensitively (Gateway API routes); absent: case-insensitive, as ingress-nginx. */
+  caseSensitive?: boolean;
   /** Weighted backends: when set, they replace `backend` (which is then null). */
   backends?: WeightedBackend[];
   filters?: RouteFilters;

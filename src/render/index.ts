@@ -5,7 +5,7 @@ import type { FragmentPut } from '../protocol/agent-api.ts';
 import type { GlobalSettings, Location, ObjectRef, RoutingModel, Server } from '../model/types.ts';
 import { loadTemplate, renderTemplate } from './engine.ts';
 import { NginxText, UnsafeValueError } from './filters.ts';
-import { BodyCache, renderErrorLocationBody, renderLocationBody } from './location.ts';
+import { BodyCache, renderErrorLocationBody, renderLocationBody, renderMirrorTarget } from './location.ts';
 import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, fragmentName } from './names.ts';
 import { serverView, type BodyView, type LocationView, type ServerView, type WwwRedirectView } from './view.ts';
 
@@ -68,7 +68,8 @@ function withBodies(view: ServerView, cache: BodyCache | undefined): object {
   });
   // custom-http-errors' named locations follow the rules' locations (a server without them adds nothing).
   for (const e of view.errorLocations) locations.push({ modifier: 'named', path: e.name, source: `${e.namespace}/${e.ingress}`, text: renderErrorLocationBody(e) });
-  // Routes' named locations (the targets of a shared path's selection map) follow.
+  // RequestMirror's internal targets, then routes' named locations (the targets of a shared path's selection map).
+  for (const m of view.mirrorLocations) locations.push({ modifier: 'exact', path: m.uri, source: 'mirror', text: renderMirrorTarget(m) });
   for (const n of view.namedLocations) locations.push({ modifier: 'named', path: n.name, source: n.body.source, text: cache ? cache.body(n.body) : renderLocationBody(n.body) });
   return { ...view, locations };
 }

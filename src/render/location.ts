@@ -36,7 +36,14 @@ const sections = {
   routeRequest: loadTemplate('location-route-request.liquid'),
   routeResponse: loadTemplate('location-route-response.liquid'),
   routeRedirect: loadTemplate('location-route-redirect.liquid'),
+  routeMirror: loadTemplate('location-route-mirror.liquid'),
 };
+const mirrorTargetTemplate = loadTemplate('location-mirror-target.liquid');
+
+/** The body of a RequestMirror target: an internal location proxying the copy to its upstream. */
+export function renderMirrorTarget(m: { uri: string; upstream: string }): NginxText {
+  return new NginxText(renderTemplate(mirrorTargetTemplate, { m }));
+}
 // A location that cannot reach its backend as asked (proxy-ssl-verify without a CA): 502, as NGINX
 // answers when an upstream's certificate fails verification.
 const PROXY_SSL_REFUSED = '        return 502;\n';
@@ -136,6 +143,7 @@ export function renderLocationBody(b: BodyView): NginxText {
     if (b.request) add(b.grpc ? 'grpcRequest' : 'proxyRequest');
     else text += b.grpc ? plainRequest.grpc : plainRequest.proxy;
     if (route && route.requestHeaders.length > 0) add('routeRequest');
+    if (route && route.mirrors.length > 0) add('routeMirror');
     add(b.grpc ? 'grpc' : 'proxy');
   }
   return new NginxText(text);

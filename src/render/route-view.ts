@@ -6,6 +6,7 @@
 // (every Ingress location) gets nothing from here, so its output is what it always was.
 import type { Location, PathChange, RequestCondition } from '../model/types.ts';
 import { shortId } from './names.ts';
+import { RESERVED_PREFIX } from '../model/grammar.ts';
 
 /** The upstream name a weighted share gets when its backend cannot be used: the balancer answers 500. */
 export const INVALID_UPSTREAM = 'wharf.invalid';
@@ -21,6 +22,8 @@ export interface RouteView {
   /** In order: removals (value ''), replacements, then additions (`variable` from an append map). */
   requestHeaders: { name: string; value: string; variable: string | null }[];
   responseHeaders: { hide: string[]; add: { name: string; value: string }[] } | null;
+  /** RequestMirror: the internal locations (ServerView.mirrorLocations) a copy of each request goes to. */
+  mirrors: string[];
   redirect: {
     code: number;
     url: { scheme: string | null; host: string | null; port: number | null; rewritten: boolean };
@@ -89,7 +92,12 @@ export interface RouteCtx {
   fragment: string;
   maps: RouteMapsView;
   conditionNames: Map<string, string>;
+  /** The server's mirror targets (ServerView.mirrorLocations), one per upstream. */
+  mirrorLocations: { uri: string; upstream: string }[];
 }
+
+/** Where a server's internal mirror locations live (paths there are refused in routes and Ingresses). */
+const MIRROR_PREFIX = `${RESERVED_PREFIX}/mirror/`;
 
 /** The shares of weighted backends as split_clients writes them (the last takes the rest). */
 function splitParts(shares: { upstream: string; weight: number }[]): { percent: string; upstream: string }[] {
@@ -109,7 +117,7 @@ function splitParts(shares: { upstream: string; weight: number }[]): { percent: 
 export function routeOf(loc: Location, rc: RouteCtx, id: string): { route: RouteView | null; upstream: string | null } {
   const upstream = loc.backend?.upstream ?? null;
   if (!loc.backends && !loc.filters) return { route: null, upstream };
-  const route: RouteView = { dispatch: null, weighted: null, fail: null, requestHeaders: [], responseHeaders: null, redirect: null };
+  const route: RouteView = { dispatch: null, weighted: null, fail: null, requestHeaders: [], responseHeaders: null, mirrors: [], redirect: null };
   let chosen = upstream;
   const f = loc.filters ?? {};
   if (f.redirect) {
@@ -139,6 +147,11 @@ export function routeOf(loc: Location, rc: RouteCtx, id: string): { route: Route
       rc.maps.appends.push({ name: a.name, value: a.value, variable });
       route.requestHeaders.push({ name: a.name, value: a.value, variable });
     }
+  }
+  for (const m of f.mirrors ?? []) {
+    const uri = `${MIRROR_PREFIX}${shortId(m.upstream)}`;
+    if (!rc.mirrorLocations.some((l) => l.uri === uri)) rc.mirrorLocations.push({ uri, upstream: m.upstream });
+    if (!route.mirrors.includes(uri)) route.mirrors.push(uri);
   }
   if (f.responseHeaders) {
     const h = f.responseHeaders;

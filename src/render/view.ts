@@ -182,6 +182,8 @@ export interface ServerView {
   namedLocations: { name: string; body: BodyView }[];
   /** The http-level maps and split_clients of routes (empty for most servers). */
   routeMaps: RouteMapsView;
+  /** RequestMirror's internal locations: each proxies a copy of a request to one upstream (empty for most servers). */
+  mirrorLocations: { uri: string; upstream: string }[];
 }
 
 /** The input of templates/www-redirect.liquid: the server that redirects a host's www twin to it. */
@@ -210,7 +212,7 @@ function nginxLocations(loc: Location, regexMode: boolean): { modifier: Location
     if (loc.path.length > 1 && loc.path.endsWith('/')) return [{ modifier: 'regex', path: `^${escapeRegex(loc.path)}$` }];
     return [{ modifier: 'exact', path: loc.path }];
   }
-  if (loc.match === 'Regex') return [{ modifier: 'iregex', path: `^${loc.path}` }];
+  if (loc.match === 'Regex') return [{ modifier: loc.caseSensitive ? 'regex' : 'iregex', path: `^${loc.path}` }];
   if (loc.path === '/') return [{ modifier: 'prefix', path: '/' }];
   // Prefix matches element by element: `/foo` is `/foo` itself and everything under `/foo/`. Among
   // regex locations (checked in order, longest path first) it has to be a regex too.
@@ -458,7 +460,7 @@ function dispatchBody(group: Location[], groups: readonly Location[][], ctx: Ctx
   return { ...bareBody(group[0]!.source), route: { ...NO_ROUTE, dispatch } };
 }
 
-const NO_ROUTE: RouteView = { dispatch: null, weighted: null, fail: null, requestHeaders: [], responseHeaders: null, redirect: null };
+const NO_ROUTE: RouteView = { dispatch: null, weighted: null, fail: null, requestHeaders: [], responseHeaders: null, mirrors: [], redirect: null };
 
 /** A body that does nothing of its own (the route part says what it does). */
 function bareBody(source: ObjectRef): BodyView {
@@ -514,6 +516,7 @@ export function serverView(
     fallback: null,
     namedLocations: [],
     routeMaps: emptyRouteMaps(),
+    mirrorLocations: [],
   };
   const files: Record<string, FileOut> = {};
   if (opts.tls) {
@@ -521,7 +524,7 @@ export function serverView(
     files['tls.key'] = { content: opts.tls.key, secret: true };
     if (opts.clientAuth) files['ca.crt'] = { content: opts.clientAuth.ca, secret: false };
   }
-  const ctx: Ctx = { fragment, hsts, view, files, routes: { fragment, maps: view.routeMaps, conditionNames: new Map() } };
+  const ctx: Ctx = { fragment, hsts, view, files, routes: { fragment, maps: view.routeMaps, conditionNames: new Map(), mirrorLocations: view.mirrorLocations } };
   const regexMode = locations.some((l) => l.match === 'Regex');
   // NGINX refuses two `location`s with the same path; the model has resolved conflicts, so a
   // duplicate here can only be a lower-precedence twin (Prefix `/foo` after Exact `/foo`).

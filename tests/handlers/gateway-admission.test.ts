@@ -132,12 +132,19 @@ test('another controller\'s objects are allowed untouched, even malformed', asyn
   assert.equal((await send(gateway('x', 'other', [{ name: 'tcp', port: 1, protocol: 'TCP' }]))).warnings, undefined);
 });
 
-test('a GatewayClass and a ReferenceGrant are checked against their schemas; a GRPCRoute is allowed with a warning', async () => {
+test('a GatewayClass and a ReferenceGrant are checked against their schemas; a GRPCRoute like an HTTPRoute', async () => {
   const grant = { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: { name: 'g', namespace: 'default' }, spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'other' }], to: [{ group: '', kind: 'Service' }] } };
   assert.equal((await send(grant as KubeObject)).allowed, true);
   const ours = await send({ apiVersion: GW, kind: 'GatewayClass', metadata: { name: 'mine' }, spec: { controllerName: 'wharf.io/gateway-controller' } });
   assert.equal(ours.allowed, true);
-  const grpc = await send({ apiVersion: GW, kind: 'GRPCRoute', metadata: { name: 'g', namespace: 'default' }, spec: { parentRefs: [{ name: 'gw' }] } });
-  assert.equal(grpc.allowed, true);
-  assert.deepEqual(grpc.warnings, ['kind: GRPCRoute is not served by this version of wharf yet; it is accepted but routes nothing']);
+  const grpc = (rules: object[]): KubeObject => ({ apiVersion: GW, kind: 'GRPCRoute', metadata: { name: 'g', namespace: 'default' }, spec: { parentRefs: [{ name: 'gw' }], hostnames: ['grpc.example.com'], rules } });
+  // Gateway gw has an HTTP listener only, which does not take GRPCRoutes (no h2c): allowed, with the reason.
+  const ok = await send(grpc([{ matches: [{ method: { service: 'helloworld.Greeter', method: 'SayHello' } }], backendRefs: [{ name: 'web', port: 80 }] }]));
+  assert.equal(ok.allowed, true);
+  assert.deepEqual(ok.warnings, ['spec.parentRefs[0]: not accepted by Gateway default/gw: NotAllowedByListeners: no listener allows routes from this na...']);
+  const bad = await send(grpc([{ matches: [{ method: { type: 'RegularExpression', service: 'a"; include x; #' } }], backendRefs: [{ name: 'web', port: 80 }] }]));
+  assert.equal(bad.allowed, false);
+  assert.match(bad.status!.message, /^spec\.rules\[0\]\.matches\[0\]\.method\.service: Invalid value: /);
+  const missing = await send(grpc([{ backendRefs: [{ name: 'nope', port: 80 }] }]));
+  assert.ok(missing.warnings?.includes('spec.parentRefs[0]: BackendNotFound: spec.rules[0].backendRefs[0]: Service default/nope not found'), JSON.stringify(missing.warnings));
 });

@@ -6,12 +6,12 @@
 import { objectKey, type ObjectKey } from './cluster-state.ts';
 import type { GatewayApiObject, GRPCRoute, Gateway, GatewayClass, HTTPRoute, Namespace, ReferenceGrant } from './gateway-schemas.ts';
 import { translateGRPCRoute } from './translate-grpcroute.ts';
-import { servedClasses, servedListeners } from './gateway-listeners.ts';
+import { servedClasses, servedListeners, type ServedListener } from './gateway-listeners.ts';
 import { GATEWAY_CONTROLLER_NAME, type GatewayClassStatus, type GatewayStatus, type RouteStatus } from './gateway-status.ts';
 import type { Secret, Service } from './schemas.ts';
 import type { TlsMaterial } from './secrets.ts';
 import type { Translation } from './translate-ingress.ts';
-import { translateHTTPRoute } from './translate-httproute.ts';
+import { translateHTTPRoute, type RouteWorld } from './translate-httproute.ts';
 
 /** Everything the Gateway API objects lead to at one moment. */
 export interface GatewayResult {
@@ -19,7 +19,17 @@ export interface GatewayResult {
   translations: Map<ObjectKey, Translation>;
   classes: GatewayClassStatus[];
   gateways: GatewayStatus[];
-  routes: RouteStatus[];
+  /** By route key. */
+  routes: Map<ObjectKey, RouteStatus>;
+}
+
+/** What one route's change changed (GatewayStore.routeChanged). */
+export interface RouteChange {
+  result: GatewayResult;
+  /** The route's key among the translations. */
+  routeKey: ObjectKey;
+  /** gatewayObjectKey of every status that may differ: the route's, and the Gateways it joined or left. */
+  statusKeys: string[];
 }
 
 /** The key of any Gateway API object or Namespace among the store's objects: `Kind namespace/name`. */
@@ -99,23 +109,73 @@ export class GatewayStore {
     });
   }
 
+  /** The last full translation's world and listeners, and the listeners each route attaches to. */
+  private last: { world: RouteWorld; listeners: ServedListener[]; attached: Map<ObjectKey, Set<ServedListener>>; result: GatewayResult } | null = null;
+
+  /** Whether a Gateway listener names this Secret as its certificate (only then does a Secret matter here). */
+  usesSecret(namespace: string, name: string): boolean {
+    for (const gw of this.gateways.values()) {
+      for (const l of gw.spec.listeners) {
+        for (const ref of l.tls?.certificateRefs ?? []) if (ref.name === name && (ref.namespace ?? gw.metadata.namespace) === namespace) return true;
+      }
+    }
+    return false;
+  }
+
   /** Translates every route and concludes every status. */
   translate(services: ReadonlyMap<ObjectKey, Service>, secrets: ReadonlyMap<ObjectKey, Secret>, tlsOf: (s: Secret) => TlsMaterial): GatewayResult {
     const world = { classes: this.classes, gateways: this.gateways, grants: this.grants, namespaces: this.namespaces, secrets, services, tlsOf };
     const { served, statuses: classes } = servedClasses(world);
     const { listeners, statuses } = servedListeners(world, served);
     const translations = new Map<ObjectKey, Translation>();
-    const routes: RouteStatus[] = [];
+    const routes = new Map<ObjectKey, RouteStatus>();
+    const attachedOf = new Map<ObjectKey, Set<ServedListener>>();
     const all = [...[...this.routes.values()], ...[...this.grpcRoutes.values()]];
     all.sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || objectKey(a.metadata.namespace, a.metadata.name).localeCompare(objectKey(b.metadata.namespace, b.metadata.name)));
     for (const route of all) {
       const { translation, status, attached } = route.kind === 'HTTPRoute' ? translateHTTPRoute(route, listeners, world) : translateGRPCRoute(route, listeners, world);
       if (status.parents.length === 0) continue;
       translations.set(translation.key, translation);
-      routes.push(status);
-      for (const l of new Set(attached)) l.status.attachedRoutes++;
+      routes.set(translation.key, status);
+      const set = new Set(attached);
+      attachedOf.set(translation.key, set);
+      for (const l of set) l.status.attachedRoutes++;
     }
-    return { translations, classes, gateways: [...statuses.values()], routes };
+    const result = { translations, classes, gateways: [...statuses.values()], routes };
+    this.last = { world, listeners, attached: attachedOf, result };
+    return result;
+  }
+
+  /**
+   * One route was put or removed: translates it alone against the listeners of the last full
+   * translation (nothing else it depends on changed) and moves the attachedRoutes counts of the
+   * listeners it joined or left. O(the route + the listeners); null when there was no full
+   * translation yet. The returned result is the last one, updated in place.
+   */
+  routeChanged(kind: 'HTTPRoute' | 'GRPCRoute', namespace: string, name: string): RouteChange | null {
+    if (!this.last) return null;
+    const { world, listeners, attached, result } = this.last;
+    const key = `${kind} ${namespace}/${name}`;
+    const route = kind === 'HTTPRoute' ? this.routes.get(objectKey(namespace, name)) : this.grpcRoutes.get(objectKey(namespace, name));
+    const before = attached.get(key) ?? new Set<ServedListener>();
+    let after = new Set<ServedListener>();
+    result.translations.delete(key);
+    result.routes.delete(key);
+    attached.delete(key);
+    if (route) {
+      const { translation, status, attached: joined } = route.kind === 'HTTPRoute' ? translateHTTPRoute(route, listeners, world) : translateGRPCRoute(route, listeners, world);
+      if (status.parents.length > 0) {
+        result.translations.set(key, translation);
+        result.routes.set(key, status);
+        after = new Set(joined);
+        attached.set(key, after);
+      }
+    }
+    const gateways = new Set<Gateway>();
+    for (const l of before) if (!after.has(l)) (l.status.attachedRoutes--, gateways.add(l.gateway));
+    for (const l of after) if (!before.has(l)) (l.status.attachedRoutes++, gateways.add(l.gateway));
+    const statusKeys = [gatewayObjectKey(kind, namespace, name), ...[...gateways].map((g) => gatewayObjectKey('Gateway', g.metadata.namespace, g.metadata.name))];
+    return { result, routeKey: key, statusKeys };
   }
 }
 

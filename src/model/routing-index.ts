@@ -72,6 +72,13 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   if (set.size === 0) map.delete(key);
 }
 
+/** The route a route key (`Kind namespace/name`) names. */
+function routeOfKey(key: ObjectKey): { kind: 'HTTPRoute' | 'GRPCRoute'; namespace: string; name: string } {
+  const space = key.indexOf(' ');
+  const slash = key.indexOf('/');
+  return { kind: key.slice(0, space) as 'HTTPRoute' | 'GRPCRoute', namespace: key.slice(space + 1, slash), name: key.slice(slash + 1) };
+}
+
 /** The cluster state plus indexes; also a ClusterState itself (read-only maps). */
 export class RoutingIndex implements ClusterState {
   readonly settings: ControllerSettings;
@@ -105,7 +112,7 @@ export class RoutingIndex implements ClusterState {
   private readonly proxySslMemo = new WeakMap<Secret, ReturnType<typeof proxySslOf>>();
   private readonly ctx: TranslateContext;
   private readonly gateway = new GatewayStore();
-  private gatewayResult: GatewayResult = { translations: new Map(), classes: [], gateways: [], routes: [] };
+  private gatewayResult: GatewayResult = { translations: new Map(), classes: [], gateways: [], routes: new Map() };
   private gatewayStatuses = new Map<string, { json: string; status: GatewayClassStatus | GatewayStatus | RouteStatus }>();
   /** Inside batch(): the Gateway API translation waits for the end of the batch. */
   private gatewayDeferred: 'no' | 'clean' | 'dirty' = 'no';
@@ -148,9 +155,25 @@ export class RoutingIndex implements ClusterState {
    * Redoes the Gateway API translation, then re-indexes the routes whose Translation changed and
    * notes the objects whose status changed.
    */
-  private regateway(out: Collector): void {
+  private regateway(out: Collector, route?: { kind: 'HTTPRoute' | 'GRPCRoute'; namespace: string; name: string }): void {
     if (this.gatewayDeferred !== 'no') {
       this.gatewayDeferred = 'dirty';
+      return;
+    }
+    // One route changed: only it is translated again (its listeners' counts move), not every route.
+    const change = route ? this.gateway.routeChanged(route.kind, route.namespace, route.name) : null;
+    if (change) {
+      this.gatewayResult = change.result;
+      if (translationFingerprint(this.translations.get(change.routeKey)) !== translationFingerprint(change.result.translations.get(change.routeKey))) this.retranslate(change.routeKey, out);
+      for (const key of change.statusKeys) {
+        const [kind, rest] = [key.slice(0, key.indexOf(' ')), key.slice(key.indexOf(' ') + 1)];
+        const status = kind === 'Gateway' ? change.result.gateways.find((g) => `${g.ref.namespace}/${g.ref.name}` === rest) : change.result.routes.get(key);
+        const json = status ? JSON.stringify(status) : undefined;
+        if (this.gatewayStatuses.get(key)?.json === json) continue;
+        out.gatewayObjects.add(key);
+        if (status) this.gatewayStatuses.set(key, { json: json!, status });
+        else this.gatewayStatuses.delete(key);
+      }
       return;
     }
     const before = this.gatewayResult.translations;
@@ -160,7 +183,7 @@ export class RoutingIndex implements ClusterState {
       if (translationFingerprint(before.get(key)) !== translationFingerprint(after.get(key))) this.retranslate(key, out);
     }
     const next = new Map<string, { json: string; status: GatewayClassStatus | GatewayStatus | RouteStatus }>();
-    for (const status of [...this.gatewayResult.classes, ...this.gatewayResult.gateways, ...this.gatewayResult.routes]) {
+    for (const status of [...this.gatewayResult.classes, ...this.gatewayResult.gateways, ...this.gatewayResult.routes.values()]) {
       next.set(gatewayObjectKey(status.ref.kind, status.ref.namespace, status.ref.name), { json: JSON.stringify(status), status });
     }
     for (const key of new Set([...this.gatewayStatuses.keys(), ...next.keys()])) {
@@ -209,7 +232,8 @@ export class RoutingIndex implements ClusterState {
   /** Every status wharf concludes for the Gateway API objects it serves. */
   gatewayStatusList(): { classes: GatewayClassStatus[]; gateways: GatewayStatus[]; routes: RouteStatus[] } {
     const { classes, gateways, routes } = this.gatewayResult;
-    return { classes, gateways, routes };
+    // Sorted by key: a route changed alone goes to the end of the map.
+    return { classes, gateways, routes: [...routes.entries()].sort(([a], [b]) => cmp(a, b)).map(([, r]) => r) };
   }
 
   private memo<T>(cache: WeakMap<Secret, T>, secret: Secret, compute: (s: Secret) => T): T {
@@ -265,20 +289,27 @@ export class RoutingIndex implements ClusterState {
       case 'Service':
         if (obj) this._services.set(key, obj as Service);
         else this._services.delete(key);
-        for (const k of [...(this.serviceUsers.get(key) ?? [])]) if (!k.includes(' ')) this.retranslate(k, out);
-        if (this.gateway.active) this.regateway(out);
+        for (const k of [...(this.serviceUsers.get(key) ?? [])]) {
+          if (!k.includes(' ')) this.retranslate(k, out);
+          // A route that names this Service (resolved or not): that route alone.
+          else this.regateway(out, routeOfKey(k));
+        }
         this.serviceUpstreams(key, out);
         break;
       case 'Secret':
         if (obj) this._secrets.set(key, obj as Secret);
         else this._secrets.delete(key);
         for (const k of [...(this.secretUsers.get(key) ?? [])]) if (!k.includes(' ')) this.retranslate(k, out);
-        if (this.gateway.active) this.regateway(out);
+        // Listener certificates: every route may attach differently.
+        if (this.gateway.usesSecret(namespace, name)) this.regateway(out);
+        break;
+      case 'HTTPRoute':
+      case 'GRPCRoute':
+        this.gateway.put(kind, namespace, name, obj as GatewayApiObject | null);
+        this.regateway(out, { kind, namespace, name });
         break;
       case 'GatewayClass':
       case 'Gateway':
-      case 'HTTPRoute':
-      case 'GRPCRoute':
       case 'ReferenceGrant':
       case 'Namespace':
         this.gateway.put(kind, namespace, name, obj as GatewayApiObject | null);

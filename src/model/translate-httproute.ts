@@ -76,6 +76,8 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
   const rules = route.spec.rules.map((rule, ri) => {
     const backends = rule.backendRefs.map((b, bi): WeightedBackend => {
       const field = `spec.rules[${ri}].backendRefs[${bi}]`;
+      // Every Service it names, found or not: its coming or going translates this route again.
+      if (b.group === '' && b.kind === 'Service') services.add(objectKey(b.namespace ?? ns, b.name));
       const r = resolveBackend(b, ns, world, field, as.kind);
       if ('reason' in r) {
         unresolved ??= r;

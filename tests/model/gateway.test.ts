@@ -2,9 +2,9 @@
 // update says it affects, and values refused before they could reach NGINX.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { conformanceModel, gatewayClass, INFRA } from '../gateway/conformance.ts';
+import { conformanceModel, gatewayClass, INFRA, manifests } from '../gateway/conformance.ts';
 import { RoutingIndex } from '../../src/model/routing-index.ts';
-import { defaultControllerSettings, parseObject } from '../../src/model/index.ts';
+import { defaultControllerSettings, parseObject, stateFromObjects } from '../../src/model/index.ts';
 import type { GatewayStatus, RouteStatus } from '../../src/model/gateway-status.ts';
 
 const route = (name: string, namespace: string, spec: object) => ({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name, namespace, generation: 3, creationTimestamp: '2025-01-01T00:00:00Z' }, spec });
@@ -102,4 +102,29 @@ test('a batch (a relist) translates the Gateway API objects once, at its end, an
   assert.deepEqual(all.gatewayObjects, ['Gateway default/gw', 'GatewayClass /wharf', 'HTTPRoute default/r1', 'HTTPRoute default/r2']);
   assert.deepEqual(all.upstreams, ['default-svc-80']);
   assert.ok(index.server('b.example.com'));
+});
+
+test('routes changed one at a time (translated alone) give the same model and statuses as all translated at once', () => {
+  const objects = [gatewayClass, ...manifests('base/manifests.yaml'), ...manifests('tests/httproute-hostname-intersection.yaml'), ...manifests('tests/httproute-matching-across-routes.yaml'), ...manifests('tests/httproute-reference-grant.yaml')];
+  const parsed = objects.map((o) => {
+    const p = parseObject(o);
+    assert.ok(p.ok);
+    return p.value;
+  });
+  const { state } = stateFromObjects(objects);
+  const whole = new RoutingIndex(defaultControllerSettings, state);
+  const stepwise = new RoutingIndex(defaultControllerSettings);
+  const isRoute = (o: { kind: string }) => o.kind === 'HTTPRoute';
+  for (const o of parsed.filter((o) => !isRoute(o))) stepwise.upsert(o);
+  for (const o of parsed.filter(isRoute)) stepwise.upsert(o);
+  // One removed and put back, one Service removed and put back: each of these translates only the routes concerned.
+  const r = parsed.find((o) => isRoute(o) && o.metadata.name === 'matching-part1')!;
+  stepwise.remove('HTTPRoute', r.metadata.namespace, r.metadata.name);
+  stepwise.upsert(r);
+  const svc = parsed.find((o) => o.kind === 'Service' && o.metadata.name === 'web-backend')!;
+  const gone = stepwise.remove('Service', svc.metadata.namespace, svc.metadata.name);
+  assert.deepEqual(gone.gatewayObjects, ['HTTPRoute gateway-conformance-infra/reference-grant']);
+  stepwise.upsert(svc);
+  assert.deepEqual(JSON.stringify(stepwise.model()), JSON.stringify(whole.model()));
+  assert.deepEqual(JSON.stringify(stepwise.gatewayStatusList()), JSON.stringify(whole.gatewayStatusList()));
 });

@@ -15,9 +15,13 @@
 // BENCH_HANDLER_NODE_ARGS: Node flags for the handler process; by default none, so that it runs as
 // `wharf handler` runs anywhere, with the heap settings it gives itself (src/handlers/heap-defaults.ts).
 // The JSON also says how much CPU the handler and the load generator used: both share the machine.
+// The Gateway API variant (`httproutes`, `route_admission_p99_ms`, bench/routes.ts) runs after the
+// HTTP load, in this process: review() over 5,000 HTTPRoutes (the handler's view does not take the
+// Gateway API kinds yet, so there is no HTTP path for them to measure).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpuSecondsOf, memoryOf, nodeFlagsOf, percentile, postObjects, send, startHandlerProcess, tokenFile } from './handler-process.ts';
+import { routeAdmissionBench } from './routes.ts';
 
 const ingresses = Number(process.env.BENCH_INGRESSES ?? 10_000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -226,6 +230,7 @@ async function main(): Promise<void> {
     const generatorCpu = cpuPct('self', cpuBefore.generator);
     latencies.sort((a, b) => a - b);
     const mem = memoryOf(handler.process.pid!);
+    const routeAdmission = routeAdmissionBench();
     const after = (await send(`${handler.url}/metrics`, 'GET', {})).body;
     console.log(after.split('\n').filter((l) => /^nodejs_heap_size_(used|total)_bytes|^nodejs_gc_duration_seconds_(sum|count)/.test(l)).join('\n'));
     console.log(`decisions: ${JSON.stringify(decisions)}; handler peak RSS ${mem.peakMb} MB`);
@@ -245,6 +250,7 @@ async function main(): Promise<void> {
         handler_node_flags: nodeFlagsOf(handler.process.pid!).join(' '),
         ...large,
         load_average: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number),
+        ...routeAdmission,
       }),
     );
   } finally {

@@ -1,7 +1,9 @@
 // Render benchmark: 10,000 Ingresses over 2,000 hosts (TLS on a quarter of the hosts, a realistic
 // mix of annotations). Measures the full render of the model, re-rendering one host after one
-// Ingress changed, and one Ingress through the model as the admission webhook does it. Prints one
-// JSON object as the last line. Wall-clock figures (`*_ms`) depend on what else runs on the machine;
+// Ingress changed, and one Ingress through the model as the admission webhook does it; then the
+// Gateway API variant (bench/routes.ts: 5,000 HTTPRoutes with header and query matches over 1,000
+// hostnames), whose full render the issue wants within the Ingresses' measured in the same run
+// (`route_vs_ingress_render`: the ratio of the two). Prints one JSON object as the last line. Wall-clock figures (`*_ms`) depend on what else runs on the machine;
 // `*_cpu_ms` are this process's CPU time for the same work, which a busy machine inflates less
 // (a process waiting for a core shows in wall time only).
 import { spawnSync } from 'node:child_process';
@@ -10,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultControllerSettings, parseIngress, RoutingIndex, stateFromObjects, validateIngress } from '../src/model/index.ts';
 import { BodyCache, renderHost, renderModel } from '../src/render/index.ts';
+import { routeBench } from './routes.ts';
 
 const INGRESSES = 10_000;
 const HOSTS = 2_000;
@@ -126,6 +129,7 @@ for (let k = 0; k < 2000; k++) {
   validateCpuTimes.push(cpuMs(process.cpuUsage(c0)));
 }
 
+const routes = routeBench();
 console.log(`${model.servers.length} hosts (${tlsHosts} with TLS), ${full.fragments.length} fragments; build_model_ms is src/model's part`);
 console.log(JSON.stringify({
   ingresses: INGRESSES,
@@ -142,4 +146,7 @@ console.log(JSON.stringify({
   validate_cpu_ms_p99: p99(validateCpuTimes),
   config_mb: Number((full.fragments.reduce((n, f) => n + f.config.length, 0) / 1e6).toFixed(1)),
   rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
+  ...routes,
+  route_vs_ingress_render: Number((routes.route_full_render_ms! / fullRenderMs).toFixed(2)),
+  route_vs_ingress_render_cpu: Number((routes.route_full_render_cpu_ms! / fullRenderCpuMs).toFixed(2)),
 }));

@@ -5,8 +5,23 @@ import { z } from 'zod';
 import type { Problem } from '../model/types.ts';
 import { collapseWarnings } from './warning-collapse.ts';
 
-/** Validates one Ingress (as received, namespace filled in) against the cluster as the view holds it. */
-export type IngressValidator = (ingress: Record<string, unknown>) => Problem[];
+/**
+ * Validates one object (as received, namespace filled in) against the cluster as the view holds it:
+ * an Ingress, or one of the Gateway API kinds in REVIEWED.
+ */
+export type ObjectValidator = (object: Record<string, unknown>, kind: ReviewedKind) => Problem[];
+
+/** What the webhook reviews, by API group: everything else is allowed untouched. */
+const REVIEWED = {
+  'networking.k8s.io': ['Ingress'],
+  'gateway.networking.k8s.io': ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'ReferenceGrant'],
+} as const;
+export type ReviewedKind = (typeof REVIEWED)[keyof typeof REVIEWED][number];
+
+function reviewedKind(kind: { group: string; kind: string }): ReviewedKind | null {
+  const kinds = (REVIEWED as Record<string, readonly string[]>)[kind.group];
+  return kinds?.includes(kind.kind) ? (kind.kind as ReviewedKind) : null;
+}
 
 /** Kubernetes shows at most 120 characters of a warning; longer ones are cut by us, not by it. */
 export const MAX_WARNING_LENGTH = 120;
@@ -62,9 +77,9 @@ function oneLine(text: string, max: number): string {
 /**
  * A warning that fits Kubernetes' 120 characters. In `field: Invalid value: "v": reason` (and
  * `Not found`, `Unsupported value`) the field and the reason are what a person needs, so the quoted
- * value is shortened (`"abc..."`), or left out when even a few characters do not fit (then the
- * kind of problem too, which the reason says in words); only a field and reason longer than 120
- * together are cut at the end.
+ * value is shortened (`"abc..."`), or left out when even a few characters do not fit, and then the
+ * kind of problem too if the rest still does not fit (the reason says it in words); only a field and
+ * reason longer than 120 together are cut at the end.
  */
 export function shortWarning(message: string): string {
   const flat = oneLine(message, 4096);
@@ -115,11 +130,11 @@ export function readReview(json: unknown): z.infer<typeof AdmissionReview> & { r
   return r.data as ReturnType<typeof readReview>;
 }
 
-/** The Ingress under review, with what the API server fills in later (namespace, generated name). */
-function ingressUnderReview(request: z.infer<typeof AdmissionRequest>): Record<string, unknown> {
+/** The object under review, with what the API server fills in later (namespace, generated name). */
+function objectUnderReview(request: z.infer<typeof AdmissionRequest>, kind: ReviewedKind): Record<string, unknown> {
   const object = request.object;
   if (typeof object !== 'object' || object === null || Array.isArray(object)) {
-    throw new MalformedReview(`request.object: Required value: a ${request.operation} review carries the Ingress`);
+    throw new MalformedReview(`request.object: Required value: a ${request.operation} review carries the ${kind}`);
   }
   const o = object as Record<string, unknown>;
   const metadata = typeof o.metadata === 'object' && o.metadata !== null ? { ...(o.metadata as Record<string, unknown>) } : {};
@@ -129,15 +144,16 @@ function ingressUnderReview(request: z.infer<typeof AdmissionRequest>): Record<s
   return { ...o, metadata };
 }
 
-/** What a review asks: an Ingress to validate, or nothing to check (the answer is ready). */
+/** What a review asks: an object to validate, or nothing to check (the answer is ready). */
 export type ReviewTarget =
-  | { ingress: Record<string, unknown>; answer: (problems: Problem[], extraWarnings?: string[]) => { body: AdmissionResponse; decision: Decision } }
-  | { ingress: null; answer: () => { body: AdmissionResponse; decision: Decision } };
+  | { object: Record<string, unknown>; kind: ReviewedKind; answer: (problems: Problem[], extraWarnings?: string[]) => { body: AdmissionResponse; decision: Decision } }
+  | { object: null; answer: () => { body: AdmissionResponse; decision: Decision } };
 
 /**
- * Reads one review (or throws MalformedReview): Ingress CREATE and UPDATE are to be validated (errors
- * deny with 403 and the problems in one line; warnings are passed on); everything else is allowed
- * untouched. Validating is the caller's, so that it may take its time over a large Ingress.
+ * Reads one review (or throws MalformedReview): CREATE and UPDATE of an Ingress or a Gateway API
+ * kind are to be validated (errors deny with 403 and the problems in one line; warnings are passed
+ * on); everything else is allowed untouched. Validating is the caller's, so that it may take its
+ * time over a large object.
  */
 export function reviewTarget(json: unknown): ReviewTarget {
   const { request } = readReview(json);
@@ -146,12 +162,13 @@ export function reviewTarget(json: unknown): ReviewTarget {
     kind: 'AdmissionReview',
     response: { uid: request.uid, allowed, ...rest },
   });
-  const isIngress = request.kind.group === 'networking.k8s.io' && request.kind.kind === 'Ingress';
-  if (!isIngress || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) {
-    return { ingress: null, answer: () => ({ body: answer(true), decision: 'skipped' }) };
+  const kind = reviewedKind(request.kind);
+  if (!kind || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) {
+    return { object: null, answer: () => ({ body: answer(true), decision: 'skipped' }) };
   }
   return {
-    ingress: ingressUnderReview(request),
+    object: objectUnderReview(request, kind),
+    kind,
     answer: (problems, extraWarnings = []) => {
       const errors = problems.filter((p) => p.severity === 'error');
       const warnings = [...collapseWarnings(problems.filter((p) => p.severity === 'warning')), ...extraWarnings].map(shortWarning);
@@ -165,8 +182,8 @@ export function reviewTarget(json: unknown): ReviewTarget {
   };
 }
 
-/** Answers one review at once (reviewTarget, then `validate` on its Ingress). */
-export function review(json: unknown, validate: IngressValidator, extraWarnings: string[] = []): { body: AdmissionResponse; decision: Decision } {
+/** Answers one review at once (reviewTarget, then `validate` on its object). */
+export function review(json: unknown, validate: ObjectValidator, extraWarnings: string[] = []): { body: AdmissionResponse; decision: Decision } {
   const target = reviewTarget(json);
-  return target.ingress === null ? target.answer() : target.answer(validate(target.ingress), extraWarnings);
+  return target.object === null ? target.answer() : target.answer(validate(target.object, target.kind), extraWarnings);
 }

@@ -11,7 +11,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { RoutingIndex, validationSteps, type ControllerSettings } from '../model/index.ts';
+import { RoutingIndex, validateGatewayObject, validationSteps, type ControllerSettings } from '../model/index.ts';
 import { objectOnlyProblems } from '../model/view-checks.ts';
 import type { Affected } from '../model/routing-index.ts';
 import { runSteps } from '../model/steps.ts';
@@ -61,6 +61,12 @@ export interface AppDeps {
    * (handled or not, problems, hosts), or `'all'` after a full list replaced the view: status and Events.
    */
   onIngresses?: (keys: string[] | 'all') => void;
+  /**
+   * Told which Gateway API objects' status the model now concludes differently (`Kind namespace/name`,
+   * GatewayClass with an empty namespace): read each with `desired.index.gatewayStatus(kind,
+   * namespace, name)` (null: no longer wharf's) and hand it to the status writer.
+   */
+  onGatewayObjects?: (keys: string[]) => void;
   /**
    * The resourceVersion up to which this replica's view is complete beyond its lists (its watches of
    * the API server; 0 when unknown). A snapshot stands for the view as of the higher of this and the
@@ -118,11 +124,15 @@ export interface HandlerApp {
 /** The model's index, remembering which Ingresses each change affected (Affected.ingresses). */
 class ObservedIndex extends RoutingIndex {
   readonly touched = new Set<string>();
+  readonly touchedGateway = new Set<string>();
   override upsert(obj: ModelObject): Affected {
     return this.#note(super.upsert(obj));
   }
   override remove(kind: KubeKind, namespace: string, name: string): Affected {
     return this.#note(super.remove(kind, namespace, name));
+  }
+  override batch(changes: (index: this) => Affected[]): Affected {
+    return this.#note(super.batch(changes));
   }
   /** The Ingresses touched since the last call. */
   drain(): string[] {
@@ -130,8 +140,15 @@ class ObservedIndex extends RoutingIndex {
     this.touched.clear();
     return keys;
   }
+  /** The Gateway API objects whose status changed since the last call. */
+  drainGateway(): string[] {
+    const keys = [...this.touchedGateway];
+    this.touchedGateway.clear();
+    return keys;
+  }
   #note(a: Affected): Affected {
     for (const k of a.ingresses) this.touched.add(k);
+    for (const k of a.gatewayObjects) this.touchedGateway.add(k);
     return a;
   }
 }
@@ -165,6 +182,8 @@ export function createApp(deps: AppDeps): HandlerApp {
     const keys = index.drain();
     if (all) deps.onIngresses?.('all');
     else if (keys.length) deps.onIngresses?.(keys);
+    const gateway = index.drainGateway();
+    if (gateway.length) deps.onGatewayObjects?.(gateway);
   };
 
   const app = new Hono();
@@ -197,11 +216,12 @@ export function createApp(deps: AppDeps): HandlerApp {
     }
     yield;
     const target = reviewTarget(json);
-    if (target.ingress === null) return target.answer();
+    if (target.object === null) return target.answer();
     // Admission answers from the first second: until the view holds the cluster, only the checks of
     // the object itself count (a missing Secret is not known missing), and the answer says so.
     const synced = view.synced;
-    const problems = yield* validationSteps(target.ingress, index, settings.controller);
+    const problems =
+      target.kind === 'Ingress' ? yield* validationSteps(target.object, index, settings.controller) : validateGatewayObject(target.object, index, settings.controller);
     return synced ? target.answer(problems) : target.answer(objectOnlyProblems(problems), [NOT_SYNCED_WARNING]);
   }
   app.post(

@@ -84,6 +84,7 @@ export function nextRevision(base: number, low: number, held: number | undefined
   return held !== undefined && revision <= held ? above(held, low) : revision;
 }
 
+/** Referenced kinds before the kinds that refer to them. */
 const RELIST_ORDER: Record<Kind, number> = {
   IngressClass: 0,
   GatewayClass: 0,
@@ -158,25 +159,19 @@ export class DesiredConfig {
 
   /** A relist replaced objects: apply them all to the model, recompute what they affect with base ≥ L. */
   relisted(changed: { key: ObjectKey; current: KubeObject | null }[], listVersion: number): DesiredUpdate {
-    const all: Affected = { hosts: [], defaultServer: false, global: false, upstreams: [], ingresses: [] };
-    const hosts = new Set<string>();
-    const upstreams = new Set<string>();
-    // Objects others refer to first, Ingresses last: each Ingress is then translated once, not again
-    // for every IngressClass, Service and Secret that arrives after it.
+    // Objects others refer to first, Ingresses and routes last: each Ingress is then translated once,
+    // not again for every IngressClass, Service and Secret that arrives after it; the Gateway API
+    // objects are translated once, at the end of the batch.
     const ordered = [...changed].sort((x, y) => RELIST_ORDER[x.key.kind] - RELIST_ORDER[y.key.kind]);
-    for (const c of ordered) {
-      this.#reportSlice(c.current);
-      const a = c.current ? this.#index.upsert(c.current as unknown as ModelObject) : this.#index.remove(c.key.kind as KubeKind, c.key.namespace, c.key.name);
-      for (const h of a.hosts) hosts.add(h);
-      for (const u of a.upstreams) upstreams.add(u);
-      all.defaultServer ||= a.defaultServer;
-      all.global ||= a.global;
-    }
+    const all = this.#index.batch((index) =>
+      ordered.map((c) => {
+        this.#reportSlice(c.current);
+        return c.current ? index.upsert(c.current as unknown as ModelObject) : index.remove(c.key.kind as KubeKind, c.key.namespace, c.key.name);
+      }),
+    );
     // The first list (nothing held yet) computes `_main` and `_default` even from an empty cluster.
     if (!this.#fragments.has(MAIN_FRAGMENT)) all.global = true;
     if (!this.#fragments.has(DEFAULT_FRAGMENT)) all.defaultServer = true;
-    all.hosts = [...hosts];
-    all.upstreams = [...upstreams];
     // Tombstones older than the list are not needed any more: anything recomputed now is ≥ L.
     for (const [n, r] of this.#deletedFragments) if (r < listVersion * SLOT) this.#deletedFragments.delete(n);
     for (const [n, r] of this.#deletedEndpoints) if (r < listVersion * SLOT) this.#deletedEndpoints.delete(n);
@@ -291,10 +286,12 @@ export class DesiredConfig {
     const see = (kind: Kind, namespace: string, name: string) => {
       v = Math.max(v, this.#view.versionOf({ kind, namespace, name }));
     };
-    for (const s of sources) see('Ingress', s.namespace, s.name);
+    // Sources are Ingresses and routes, both kinds of the view.
+    for (const s of sources) see(s.kind as Kind, s.namespace, s.name);
     if (server?.tls) see('Secret', server.tls.secret.namespace, server.tls.secret.name);
     for (const l of locations) {
       if (l.backend) see('Service', l.backend.namespace, l.backend.service);
+      for (const w of l.backends ?? []) if (w.backend) see('Service', w.backend.namespace, w.backend.service);
       if (l.canary) {
         see('Service', l.canary.backend.namespace, l.canary.backend.service);
         see('Ingress', l.canary.source.namespace, l.canary.source.name);

@@ -7,6 +7,8 @@ import { RoutingIndex } from './routing-index.ts';
 import { runSteps } from './steps.ts';
 import { parseIngress, parseObject, type ConfigMap, type EndpointSlice, type Ingress, type IngressClass, type Secret, type Service } from './schemas.ts';
 import type { Problem, RoutingModel } from './types.ts';
+import { gatewayObjectKey } from './gateway-index.ts';
+import type { GatewayApiObject } from './gateway-schemas.ts';
 
 /** The routing model of a state: deterministic (same state, same model, sorted throughout). */
 export function buildModel(state: ClusterState, settings: ControllerSettings): RoutingModel {
@@ -40,6 +42,20 @@ export function* validationSteps(obj: unknown, state: ClusterState, settings: Co
   return yield* index.validationSteps(parsed.value);
 }
 
+/**
+ * The admission webhook's check of one Gateway API object (GatewayClass, Gateway, HTTPRoute,
+ * GRPCRoute, ReferenceGrant, as it arrives): schema errors, then what only the model can say
+ * (validate-gateway.ts).
+ */
+export function validateGatewayObject(obj: unknown, state: ClusterState, settings: ControllerSettings): Problem[] {
+  const index = state instanceof RoutingIndex && state.settings === settings ? state : new RoutingIndex(settings, state);
+  const parsed = parseObject(obj);
+  if (!parsed.ok) return index.mightServeGatewayObject(obj) ? parsed.problems : [];
+  const o = parsed.value;
+  if (o.kind !== 'GatewayClass' && o.kind !== 'Gateway' && o.kind !== 'HTTPRoute' && o.kind !== 'GRPCRoute' && o.kind !== 'ReferenceGrant') return [];
+  return index.validateParsedGatewayObject(o);
+}
+
 /** For an Ingress too malformed to parse: false only when its class clearly names another controller's class. */
 function mightBeOurs(obj: unknown, settings: ControllerSettings): boolean {
   const o = obj as { spec?: { ingressClassName?: unknown }; metadata?: { annotations?: Record<string, unknown> } } | null;
@@ -58,6 +74,7 @@ export function stateFromObjects(objects: readonly unknown[]): { state: ClusterS
   const endpointSlices = new Map<string, EndpointSlice>();
   const secrets = new Map<string, Secret>();
   let configMap: ConfigMap | null = null;
+  const gatewayApi = new Map<string, GatewayApiObject>();
   const problems: Problem[] = [];
   for (const raw of objects) {
     const parsed = parseObject(raw);
@@ -86,7 +103,9 @@ export function stateFromObjects(objects: readonly unknown[]): { state: ClusterS
       case 'ConfigMap':
         configMap = o;
         break;
+      default:
+        gatewayApi.set(gatewayObjectKey(o.kind, o.metadata.namespace, o.metadata.name), o);
     }
   }
-  return { state: { ingresses, ingressClasses, services, endpointSlices, secrets, configMap }, problems };
+  return { state: { ingresses, ingressClasses, services, endpointSlices, secrets, configMap, gatewayApi }, problems };
 }

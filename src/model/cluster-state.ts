@@ -1,6 +1,7 @@
 // The input of the model's pure functions: the objects of the cluster wharf reads, already parsed,
 // and the controller's own settings. The handler tier's view of the cluster produces a ClusterState.
 import type { ObjectLimits } from './object-limits.ts';
+import type { GatewayApiObject } from './gateway-schemas.ts';
 import type { ConfigMap, EndpointSlice, Ingress, IngressClass, Secret, Service } from './schemas.ts';
 
 /** `namespace/name`: the key of every namespaced object in a ClusterState. */
@@ -28,6 +29,8 @@ export interface ClusterState {
   readonly secrets: ReadonlyMap<ObjectKey, Secret>;
   /** wharf's global settings ConfigMap, or null when there is none (defaults apply). */
   readonly configMap: ConfigMap | null;
+  /** Gateway API objects and Namespaces, by `Kind namespace/name` (absent: none). */
+  readonly gatewayApi?: ReadonlyMap<string, GatewayApiObject>;
 }
 
 /** What this wharf installation is: which Ingresses are its own. */

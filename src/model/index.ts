@@ -114,6 +114,6 @@ export { defaultGlobalSettings, parseGlobalSettings } from './global-settings.ts
 export { endpointsFor, serviceKeyOfSlice, sliceProblems } from './endpoints.ts';
 export { plainUpstreamName } from './upstreams.ts';
 export { RoutingIndex, type Affected } from './routing-index.ts';
-export { buildModel, stateFromObjects, validateIngress, validationSteps } from './build.ts';
+export { buildModel, stateFromObjects, validateGatewayObject, validateIngress, validationSteps } from './build.ts';
 export { pathMatches, routeRequest, serverFor } from './match.ts';
 export { defaultObjectLimits, LIMIT_FLAGS, type ObjectLimits } from './object-limits.ts';

@@ -18,9 +18,38 @@ export function compareAge(a: Translation, b: Translation): number {
 
 const MATCH_ORDER: Record<Location['match'], number> = { Exact: 0, Prefix: 1, Regex: 2 };
 
-/** NGINX precedence: longest path first, then Exact, Prefix, Regex at equal length, then path. */
+/**
+ * NGINX precedence: longest path first, then Exact, Prefix, Regex at equal length, then path; on
+ * one path, the Gateway API's order between conditions: a method first, then more headers, then
+ * more query parameters (locations without conditions last). Ties keep their order (the sort is
+ * stable: older sources first).
+ */
 export function compareLocations(a: Location, b: Location): number {
-  return b.path.length - a.path.length || MATCH_ORDER[a.match] - MATCH_ORDER[b.match] || cmp(a.path, b.path);
+  return b.path.length - a.path.length || MATCH_ORDER[a.match] - MATCH_ORDER[b.match] || cmp(a.path, b.path) || compareConditions(a, b);
+}
+
+function conditionRank(l: Location): [number, number, number] {
+  let method = 0, headers = 0, query = 0;
+  for (const c of l.conditions ?? []) {
+    if (c.on === 'method') method = 1;
+    else if (c.on === 'header') headers++;
+    else if (c.on === 'query') query++;
+  }
+  return [method, headers, query];
+}
+
+function compareConditions(a: Location, b: Location): number {
+  if (!a.conditions?.length && !b.conditions?.length) return 0;
+  const [am, ah, aq] = conditionRank(a);
+  const [bm, bh, bq] = conditionRank(b);
+  return bm - am || bh - ah || bq - aq || (b.conditions?.length ?? 0) - (a.conditions?.length ?? 0);
+}
+
+/** What makes two locations the same claim: match and path, and the conditions when there are any. */
+export function claimKey(l: Pick<Location, 'match' | 'path' | 'conditions'>): string {
+  const base = `${l.match} ${l.path}`;
+  if (!l.conditions?.length) return base;
+  return `${base} ${l.conditions.map((c) => `${c.on}:${c.name}:${c.match}:${c.value}`).sort().join('\u0000')}`;
 }
 
 export function compareRefs(a: ObjectRef, b: ObjectRef): number {
@@ -66,19 +95,21 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
     for (const c of candidatesOn(t, host)) {
       const location = { ...c.location, backend: c.location.backend && withName(c.location.backend) };
       if (c.location.defaultBackend) location.defaultBackend = withName(c.location.defaultBackend);
+      if (c.location.backends) location.backends = c.location.backends.map((w) => ({ weight: w.weight, backend: w.backend && withName(w.backend) }));
+      if (c.location.filters?.mirrors) location.filters = { ...c.location.filters, mirrors: c.location.filters.mirrors.map(withName) };
       if (c.fallback) {
         fallback ??= { location, owner: t, sslRedirect: c.sslRedirect };
         continue;
       }
-      const key = `${c.location.match} ${c.location.path}`;
+      const key = claimKey(c.location);
       const held = claims.get(key);
       if (!held) {
         claims.set(key, { location, owner: t, sslRedirect: c.sslRedirect });
       } else if (held.owner === t) {
-        list.invalid('DuplicatePath', c.field, c.location.path, `${c.location.match} path repeated in this Ingress; the first one is used`, 'warning');
+        list.invalid('DuplicatePath', c.field, c.location.path, `${c.location.match} path repeated in this ${t.ref.kind}; the first one is used`, 'warning');
       } else {
         const where = host === DEFAULT_HOST ? 'the default server' : `host ${host}`;
-        list.invalid('HostPathConflict', c.field, c.location.path, `${where} path is already served by older Ingress ${describe(held.owner)}`, 'warning');
+        list.invalid('HostPathConflict', c.field, c.location.path, `${where} path is already served by older ${held.owner.ref.kind} ${describe(held.owner)}`, 'warning');
       }
     }
     problems.push(...list.items);
@@ -170,6 +201,7 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
       sources: [...sources.values()].sort(compareRefs),
       ...(clientAuth ? { clientAuth } : {}),
       ...(snippet ? { snippet } : {}),
+      ...(host.startsWith('*.') && [...owners].some((o) => o.deepWildcards) ? { deepWildcard: true } : {}),
     },
     problems,
   };

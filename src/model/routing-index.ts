@@ -14,6 +14,10 @@ import { snippetPolicy } from './snippet-rules.ts';
 import { runSteps } from './steps.ts';
 import { DEFAULT_HOST, translateIngress, translationSteps, type TranslateContext, type Translation } from './translate-ingress.ts';
 import type { GlobalSettings, ObjectRef, Problem, RoutingModel, Server, ServiceBackend } from './types.ts';
+import { GatewayStore, gatewayObjectKey, translationFingerprint, type GatewayResult } from './gateway-index.ts';
+import { gatewayProblems } from './validate-gateway.ts';
+import type { GatewayApiObject } from './gateway-schemas.ts';
+import type { GatewayClassStatus, GatewayStatus, RouteStatus } from './gateway-status.ts';
 import { UpstreamNames, upstreamRefKey, type Rename } from './upstreams.ts';
 
 /** What one change may have changed: re-render these, re-send these endpoint sets. */
@@ -28,6 +32,11 @@ export interface Affected {
   upstreams: string[];
   /** Ingresses whose problems or hosts may differ (sorted keys): for Events and status. */
   ingresses: ObjectKey[];
+  /**
+   * Gateway API objects whose status changed (sorted `Kind namespace/name`, GatewayClass with an
+   * empty namespace): hand `gatewayStatus(kind, namespace, name)` of each to the status writer.
+   */
+  gatewayObjects: string[];
 }
 
 class Collector {
@@ -36,6 +45,7 @@ class Collector {
   readonly names = new Set<string>();
   readonly upstreams = new Set<string>();
   readonly ingresses = new Set<ObjectKey>();
+  readonly gatewayObjects = new Set<string>();
   global = false;
   done(): Affected {
     const hosts = [...this.hosts].filter((h) => h !== DEFAULT_HOST).sort(cmp);
@@ -44,7 +54,9 @@ class Collector {
       defaultServer: this.hosts.has(DEFAULT_HOST),
       global: this.global,
       upstreams: [...this.upstreams].sort(cmp),
-      ingresses: [...this.ingresses].sort(cmp),
+      // Route keys ("HTTPRoute ns/name") share the index's translations; they are reported as Gateway API objects.
+      ingresses: [...this.ingresses].filter((k) => !k.includes(' ')).sort(cmp),
+      gatewayObjects: [...this.gatewayObjects].sort(cmp),
     };
   }
 }
@@ -60,6 +72,13 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   if (!set) return;
   set.delete(value);
   if (set.size === 0) map.delete(key);
+}
+
+/** The route a route key (`Kind namespace/name`) names. */
+function routeOfKey(key: ObjectKey): { kind: 'HTTPRoute' | 'GRPCRoute'; namespace: string; name: string } {
+  const space = key.indexOf(' ');
+  const slash = key.indexOf('/');
+  return { kind: key.slice(0, space) as 'HTTPRoute' | 'GRPCRoute', namespace: key.slice(space + 1, slash), name: key.slice(slash + 1) };
 }
 
 /** The cluster state plus indexes; also a ClusterState itself (read-only maps). */
@@ -94,6 +113,11 @@ export class RoutingIndex implements ClusterState {
   private readonly caMemo = new WeakMap<Secret, ReturnType<typeof clientCaOf>>();
   private readonly proxySslMemo = new WeakMap<Secret, ReturnType<typeof proxySslOf>>();
   private readonly ctx: TranslateContext;
+  private readonly gateway = new GatewayStore();
+  private gatewayResult: GatewayResult = { translations: new Map(), classes: [], gateways: [], routes: new Map() };
+  private gatewayStatuses = new Map<string, { json: string; status: GatewayClassStatus | GatewayStatus | RouteStatus }>();
+  /** Inside batch(): the Gateway API translation waits for the end of the batch. */
+  private gatewayDeferred: 'no' | 'clean' | 'dirty' = 'no';
 
   constructor(settings: ControllerSettings, state?: ClusterState) {
     this.settings = settings;
@@ -119,6 +143,100 @@ export class RoutingIndex implements ClusterState {
       this._ingresses.set(k, ing);
       this.retranslate(k, new Collector());
     }
+    if (state.gatewayApi?.size) {
+      for (const o of state.gatewayApi.values()) this.gateway.put(o.kind, o.metadata.namespace, o.metadata.name, o);
+      this.regateway(new Collector());
+    }
+  }
+
+  /** The Gateway API objects and Namespaces held, by `Kind namespace/name`. */
+  get gatewayApi(): ReadonlyMap<string, GatewayApiObject> {
+    return this.gateway.objects();
+  }
+
+  /**
+   * Redoes the Gateway API translation, then re-indexes the routes whose Translation changed and
+   * notes the objects whose status changed.
+   */
+  private regateway(out: Collector, route?: { kind: 'HTTPRoute' | 'GRPCRoute'; namespace: string; name: string }): void {
+    if (this.gatewayDeferred !== 'no') {
+      this.gatewayDeferred = 'dirty';
+      return;
+    }
+    // One route changed: only it is translated again (its listeners' counts move), not every route.
+    const change = route ? this.gateway.routeChanged(route.kind, route.namespace, route.name) : null;
+    if (change) {
+      this.gatewayResult = change.result;
+      if (translationFingerprint(this.translations.get(change.routeKey)) !== translationFingerprint(change.result.translations.get(change.routeKey))) this.retranslate(change.routeKey, out);
+      for (const key of change.statusKeys) {
+        const [kind, rest] = [key.slice(0, key.indexOf(' ')), key.slice(key.indexOf(' ') + 1)];
+        const status = kind === 'Gateway' ? change.result.gateways.find((g) => `${g.ref.namespace}/${g.ref.name}` === rest) : change.result.routes.get(key);
+        const json = status ? JSON.stringify(status) : undefined;
+        if (this.gatewayStatuses.get(key)?.json === json) continue;
+        out.gatewayObjects.add(key);
+        if (status) this.gatewayStatuses.set(key, { json: json!, status });
+        else this.gatewayStatuses.delete(key);
+      }
+      return;
+    }
+    const before = this.gatewayResult.translations;
+    this.gatewayResult = this.gateway.translate(this._services, this._secrets, this.ctx.tlsOf);
+    const after = this.gatewayResult.translations;
+    for (const key of new Set([...before.keys(), ...after.keys()])) {
+      if (translationFingerprint(before.get(key)) !== translationFingerprint(after.get(key))) this.retranslate(key, out);
+    }
+    const next = new Map<string, { json: string; status: GatewayClassStatus | GatewayStatus | RouteStatus }>();
+    for (const status of [...this.gatewayResult.classes, ...this.gatewayResult.gateways, ...this.gatewayResult.routes.values()]) {
+      next.set(gatewayObjectKey(status.ref.kind, status.ref.namespace, status.ref.name), { json: JSON.stringify(status), status });
+    }
+    for (const key of new Set([...this.gatewayStatuses.keys(), ...next.keys()])) {
+      if (this.gatewayStatuses.get(key)?.json !== next.get(key)?.json) out.gatewayObjects.add(key);
+    }
+    this.gatewayStatuses = next;
+  }
+
+  /**
+   * Applies many changes (a relist) with the Gateway API translation done once at the end rather
+   * than after each: `changes` runs its upserts and removes, and the result is what they all
+   * affected, the routes' hosts and statuses included.
+   */
+  batch(changes: (index: this) => Affected[]): Affected {
+    this.gatewayDeferred = 'clean';
+    let results: Affected[];
+    try {
+      results = changes(this);
+    } finally {
+      const dirty = (this.gatewayDeferred as string) === 'dirty';
+      this.gatewayDeferred = 'no';
+      if (dirty) {
+        const out = new Collector();
+        this.regateway(out);
+        this.spreadNames(out);
+        for (const h of out.hosts) for (const k of this.hostIngresses.get(h) ?? []) out.ingresses.add(k);
+        results = [...(results! ?? []), out.done()];
+      }
+    }
+    const set = (f: (a: Affected) => string[]) => [...new Set(results.flatMap(f))].sort(cmp);
+    return {
+      hosts: set((a) => a.hosts),
+      defaultServer: results.some((a) => a.defaultServer),
+      global: results.some((a) => a.global),
+      upstreams: set((a) => a.upstreams),
+      ingresses: set((a) => a.ingresses),
+      gatewayObjects: set((a) => a.gatewayObjects),
+    };
+  }
+
+  /** What wharf concludes about a GatewayClass, Gateway or HTTPRoute it serves (null: not one of its own). */
+  gatewayStatus(kind: string, namespace: string, name: string): GatewayClassStatus | GatewayStatus | RouteStatus | null {
+    return this.gatewayStatuses.get(gatewayObjectKey(kind, kind === 'GatewayClass' ? '' : namespace, name))?.status ?? null;
+  }
+
+  /** Every status wharf concludes for the Gateway API objects it serves. */
+  gatewayStatusList(): { classes: GatewayClassStatus[]; gateways: GatewayStatus[]; routes: RouteStatus[] } {
+    const { classes, gateways, routes } = this.gatewayResult;
+    // Sorted by key: a route changed alone goes to the end of the map.
+    return { classes, gateways, routes: [...routes.entries()].sort(([a], [b]) => cmp(a, b)).map(([, r]) => r) };
   }
 
   private memo<T>(cache: WeakMap<Secret, T>, secret: Secret, compute: (s: Secret) => T): T {
@@ -154,7 +272,7 @@ export class RoutingIndex implements ClusterState {
 
   /** Removes an object; removing one that is not there changes nothing. */
   remove(kind: KubeKind, namespace: string, name: string): Affected {
-    return this.apply(kind, kind === 'IngressClass' ? '' : namespace, name, null);
+    return this.apply(kind, kind === 'IngressClass' || kind === 'GatewayClass' || kind === 'Namespace' ? '' : namespace, name, null);
   }
 
   private apply(kind: KubeKind, namespace: string, name: string, obj: KubeObject | null): Affected {
@@ -174,13 +292,31 @@ export class RoutingIndex implements ClusterState {
       case 'Service':
         if (obj) this._services.set(key, obj as Service);
         else this._services.delete(key);
-        for (const k of [...(this.serviceUsers.get(key) ?? [])]) this.retranslate(k, out);
+        for (const k of [...(this.serviceUsers.get(key) ?? [])]) {
+          if (!k.includes(' ')) this.retranslate(k, out);
+          // A route that names this Service (resolved or not): that route alone.
+          else this.regateway(out, routeOfKey(k));
+        }
         this.serviceUpstreams(key, out);
         break;
       case 'Secret':
         if (obj) this._secrets.set(key, obj as Secret);
         else this._secrets.delete(key);
-        for (const k of [...(this.secretUsers.get(key) ?? [])]) this.retranslate(k, out);
+        for (const k of [...(this.secretUsers.get(key) ?? [])]) if (!k.includes(' ')) this.retranslate(k, out);
+        // Listener certificates: every route may attach differently.
+        if (this.gateway.usesSecret(namespace, name)) this.regateway(out);
+        break;
+      case 'HTTPRoute':
+      case 'GRPCRoute':
+        this.gateway.put(kind, namespace, name, obj as GatewayApiObject | null);
+        this.regateway(out, { kind, namespace, name });
+        break;
+      case 'GatewayClass':
+      case 'Gateway':
+      case 'ReferenceGrant':
+      case 'Namespace':
+        this.gateway.put(kind, namespace, name, obj as GatewayApiObject | null);
+        this.regateway(out);
         break;
       case 'EndpointSlice': {
         const old = this._slices.get(key);
@@ -244,8 +380,9 @@ export class RoutingIndex implements ClusterState {
   /** Redoes one Ingress's Translation and every index that depends on it. */
   private retranslate(key: ObjectKey, out: Collector): void {
     const old = this.translations.get(key);
-    const ingress = this._ingresses.get(key);
-    const next = ingress ? translateIngress(ingress, this.ctx) : undefined;
+    // Route keys ("HTTPRoute ns/name") take the Gateway API translation's result; others are Ingresses.
+    const ingress = key.includes(' ') ? undefined : this._ingresses.get(key);
+    const next = key.includes(' ') ? this.gatewayResult.translations.get(key) : ingress ? translateIngress(ingress, this.ctx) : undefined;
     if (!old && !next) return;
     out.ingresses.add(key);
     const renamed: Rename[] = [];
@@ -490,6 +627,22 @@ export class RoutingIndex implements ClusterState {
       yield;
     }
     return out.sort(compareProblems);
+  }
+
+  /**
+   * Admission: the Problems of a Gateway API object (parsed) if it replaced its current version,
+   * against the current state (validate-gateway.ts). O(Gateways + its hosts).
+   */
+  /** Admission: whether a Gateway API object that does not parse could be wharf's (GatewayStore.mightServe). */
+  mightServeGatewayObject(raw: unknown): boolean {
+    return this.gateway.mightServe(raw);
+  }
+
+  validateParsedGatewayObject(o: GatewayApiObject): Problem[] {
+    const check = this.gateway.check(o, this._services, this._secrets, this.ctx.tlsOf);
+    const ref: ObjectRef = { kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name };
+    const contributors = (host: string) => [...(this.hostIngresses.get(host) ?? [])].map((k) => this.translations.get(k)!);
+    return gatewayProblems(ref, check, contributors, this.globalSettings).sort(compareProblems);
   }
 
   /** The object reference of an Ingress key, if held. */

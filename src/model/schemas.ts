@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { invalidMessage, requiredMessage } from './problems.ts';
 import type { ObjectRef, Problem } from './types.ts';
+import { gatewaySchemas, type GatewayApiObject } from './gateway-schemas.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Name formats (Kubernetes' own validation), reused by the model's checks.
@@ -189,7 +190,7 @@ const ConfigMapSchema = z.object({
 export type ConfigMap = z.output<typeof ConfigMapSchema>;
 
 /** Any object the model reads. */
-export type KubeObject = Ingress | IngressClass | Service | EndpointSlice | Secret | ConfigMap;
+export type KubeObject = Ingress | IngressClass | Service | EndpointSlice | Secret | ConfigMap | GatewayApiObject;
 export type KubeKind = KubeObject['kind'];
 
 // Compiled once, at module load: the admission path parses with these.
@@ -200,6 +201,7 @@ const compiled = {
   EndpointSlice: z.compile(EndpointSliceSchema),
   Secret: z.compile(SecretSchema),
   ConfigMap: z.compile(ConfigMapSchema),
+  ...gatewaySchemas,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -256,7 +258,7 @@ function refOf(kind: KubeKind, raw: unknown): ObjectRef {
     const v = valueAt(meta, [k]);
     return typeof v === 'string' ? v : '';
   };
-  const ns = kind === 'IngressClass' ? '' : str('namespace') || 'default';
+  const ns = kind === 'IngressClass' || kind === 'GatewayClass' || kind === 'Namespace' ? '' : str('namespace') || 'default';
   const uid = str('uid');
   return uid ? { kind, namespace: ns, name: str('name'), uid } : { kind, namespace: ns, name: str('name') };
 }
@@ -290,7 +292,7 @@ export const parseSecret = (raw: unknown) => parseWith('Secret', raw);
 /** v1 ConfigMap. */
 export const parseConfigMap = (raw: unknown) => parseWith('ConfigMap', raw);
 
-const KINDS: readonly KubeKind[] = ['Ingress', 'IngressClass', 'Service', 'EndpointSlice', 'Secret', 'ConfigMap'];
+const KINDS: readonly KubeKind[] = ['Ingress', 'IngressClass', 'Service', 'EndpointSlice', 'Secret', 'ConfigMap', 'GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'ReferenceGrant', 'Namespace'];
 
 /** Any object wharf reads, by its `kind`; other kinds are a problem (wharf does not read them). */
 export function parseObject(raw: unknown): Parsed<KubeObject> {

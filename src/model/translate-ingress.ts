@@ -85,6 +85,8 @@ export interface Translation {
   clientAuth: { ca: string; depth: number; secret: ObjectRef; field: string } | null;
   /** server-snippet's directives for the servers of its hosts; null when none (most). */
   serverSnippet: SnippetDirective[] | null;
+  /** Its wildcard hosts match names of any depth (Gateway API routes); absent for Ingresses. */
+  deepWildcards?: boolean;
 }
 
 /** What translating an Ingress reads besides the Ingress. */

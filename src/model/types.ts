@@ -4,7 +4,7 @@
 
 /** The object a route, a problem or a warning comes from. */
 export interface ObjectRef {
-  kind: 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'ConfigMap';
+  kind: 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'ConfigMap' | 'GatewayClass' | 'Gateway' | 'HTTPRoute' | 'GRPCRoute' | 'ReferenceGrant' | 'Namespace';
   namespace: string;
   name: string;
   uid?: string;
@@ -176,6 +176,52 @@ export interface Canary {
   source: ObjectRef;
 }
 
+/**
+ * A test on the request besides its path, all of which a Location's `conditions` require (Gateway
+ * API matches). `value` is the exact value, or a regex (PCRE, unanchored) that passed the model's
+ * grammar. Evaluated inside NGINX by `map`s the renderer writes, never by `if`.
+ */
+export interface RequestCondition {
+  /** A request header (`name` lowercase), a query parameter (`name` as written), the method, or the path (`name` ''). */
+  on: 'header' | 'query' | 'method' | 'path';
+  name: string;
+  match: 'Exact' | 'RegularExpression' | 'Prefix';
+  value: string;
+}
+
+/** One backend of a weighted set (Gateway API backendRefs). */
+export interface WeightedBackend {
+  /** Null: a reference that cannot be used (missing Service, refused by a ReferenceGrant): its share answers 500. */
+  backend: ServiceBackend | null;
+  /** Relative weight; 0 gets no request. */
+  weight: number;
+}
+
+/** Header changes: names as written (NGINX compares them case-insensitively); values plain printable ASCII. */
+export interface HeaderChanges {
+  set: { name: string; value: string }[];
+  add: { name: string; value: string }[];
+  remove: string[];
+}
+
+/** A path change of a redirect or rewrite: the whole path, or the part the location's Prefix path matched. */
+export interface PathChange {
+  type: 'ReplaceFullPath' | 'ReplacePrefixMatch';
+  value: string;
+}
+
+/** What a route does to a request besides choosing a backend (Gateway API filters). */
+export interface RouteFilters {
+  requestHeaders?: HeaderChanges;
+  responseHeaders?: HeaderChanges;
+  /** Answer with a redirect instead of proxying. scheme/hostname null: the request's; port null: none written. */
+  redirect?: { scheme: 'http' | 'https' | null; hostname: string | null; port: number | null; path: PathChange | null; code: 301 | 302 | 303 | 307 | 308 };
+  /** The path the backend gets (the Host header is settings.upstreamVhost). */
+  rewritePath?: PathChange;
+  /** Copies of each request go to these backends too; their answers are dropped. */
+  mirrors?: ServiceBackend[];
+}
+
 export interface Location {
   /** Exact and Prefix paths as written in the Ingress, a Prefix's trailing slash removed (but "/"). */
   path: string;
@@ -185,8 +231,8 @@ export interface Location {
    */
   match: 'Exact' | 'Prefix' | 'Regex';
   /**
-   * Null for a location that only redirects (permanent-redirect, app-root…). The model never makes
-   * one today (the Ingress API requires a backend): settings.redirect/appRoot take precedence.
+   * Null for a location that only redirects (settings.redirect, filters.redirect) or that has
+   * weighted `backends` instead; otherwise null answers 503. settings.redirect/appRoot take precedence.
    */
   backend: ServiceBackend | null;
   canary?: Canary;
@@ -198,6 +244,17 @@ export interface Location {
   settings: LocationSettings;
   /** The Ingress this location comes from (the oldest one, when several claim it). */
   source: ObjectRef;
+  /**
+   * More conditions than the path (absent or empty: every request on the path). Several Locations
+   * may share a path with different conditions; they are tried in the model's order (the Gateway
+   * API's precedence), then the Locations of shorter Prefix paths that also match.
+   */
+  conditions?: RequestCondition[];
+  /** A Regex path compared case-sensitively (Gateway API routes); absent: case-insensitive, as ingress-nginx. */
+  caseSensitive?: boolean;
+  /** Weighted backends: when set, they replace `backend` (which is then null). */
+  backends?: WeightedBackend[];
+  filters?: RouteFilters;
 }
 
 export interface Tls {
@@ -211,8 +268,13 @@ export interface Tls {
 
 /** One virtual host: every Ingress rule for it, merged. */
 export interface Server {
-  /** Lowercase DNS name, or a wildcard `*.example.com` (one label). */
+  /** Lowercase DNS name, or a wildcard `*.example.com` (one label, unless deepWildcard). */
   host: string;
+  /**
+   * The wildcard host matches names of any depth (`*.example.com` matches `a.b.example.com`), as
+   * the Gateway API's hostnames do: set when a route contributes to it.
+   */
+  deepWildcard?: boolean;
   /** Sorted: longest path first, Exact before Prefix at equal length; deterministic. */
   locations: Location[];
   tls: Tls | null;

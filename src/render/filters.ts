@@ -116,7 +116,10 @@ function serverName(value: unknown): string {
   const s = text('nginx_server_name', value);
   if (DNS_NAME.test(s)) return s;
   if (WILDCARD.test(s)) return quote(`~^[^.]+${s.slice(1).replace(/\./g, '\\.')}$`);
-  throw new UnsafeValueError('nginx_server_name', s, 'not a lowercase DNS name or *.wildcard');
+  // `**.example.com`: every name under example.com, however deep (the Gateway API's wildcards):
+  // NGINX's own wildcard form, which it prefers to regex names.
+  if (s.startsWith('**.') && WILDCARD.test(s.slice(1))) return s.slice(1);
+  throw new UnsafeValueError('nginx_server_name', s, 'not a lowercase DNS name, *.wildcard or **.wildcard');
 }
 
 /** `$name` of one of wharf's own variables (written by the templates, never from a user). */

@@ -5,7 +5,7 @@ import type { FragmentPut } from '../protocol/agent-api.ts';
 import type { GlobalSettings, Location, ObjectRef, RoutingModel, Server } from '../model/types.ts';
 import { loadTemplate, renderTemplate } from './engine.ts';
 import { NginxText, UnsafeValueError } from './filters.ts';
-import { BodyCache, renderErrorLocationBody, renderLocationBody } from './location.ts';
+import { BodyCache, renderErrorLocationBody, renderLocationBody, renderMirrorTarget } from './location.ts';
 import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, fragmentName } from './names.ts';
 import { serverView, type BodyView, type LocationView, type ServerView, type WwwRedirectView } from './view.ts';
 
@@ -35,6 +35,14 @@ const mainTemplate = loadTemplate('main.liquid');
 const wwwRedirectTemplate = loadTemplate('www-redirect.liquid');
 const tlsTemplate = loadTemplate('server-tls.liquid');
 const clientAuthTemplate = loadTemplate('server-client-auth.liquid');
+const routeMapsTemplate = loadTemplate('route-maps.liquid');
+
+/** The http-level maps and split_clients of a server's routes, after its server block ('' for most). */
+function routeMaps(view: ServerView): string {
+  const m = view.routeMaps;
+  if (m.conditions.length + m.selections.length + m.appends.length + m.splits.length === 0) return '';
+  return renderTemplate(routeMapsTemplate, view);
+}
 const NO_TLS = new NginxText('');
 
 /** The TLS lines of a host's server block, client-certificate verification included when asked for. */
@@ -60,6 +68,9 @@ function withBodies(view: ServerView, cache: BodyCache | undefined): object {
   });
   // custom-http-errors' named locations follow the rules' locations (a server without them adds nothing).
   for (const e of view.errorLocations) locations.push({ modifier: 'named', path: e.name, source: `${e.namespace}/${e.ingress}`, text: renderErrorLocationBody(e) });
+  // RequestMirror's internal targets, then routes' named locations (the targets of a shared path's selection map).
+  for (const m of view.mirrorLocations) locations.push({ modifier: 'exact', path: m.uri, source: 'mirror', text: renderMirrorTarget(m) });
+  for (const n of view.namedLocations) locations.push({ modifier: 'named', path: n.name, source: n.body.source, text: cache ? cache.body(n.body) : renderLocationBody(n.body) });
   return { ...view, locations };
 }
 
@@ -79,8 +90,9 @@ export function renderHost(server: Server, global: GlobalSettings, cache?: BodyC
     aliases: server.aliases,
     clientAuth: server.clientAuth,
     snippet: server.snippet,
+    deepWildcard: server.deepWildcard,
   });
-  let config = renderTemplate(hostTemplate, { ...withBodies(view, cache), tlsLines: tlsLines(view) });
+  let config = renderTemplate(hostTemplate, { ...withBodies(view, cache), tlsLines: tlsLines(view) }) + routeMaps(view);
   // Chosen here, not by a tag in host.liquid: a host without the annotation evaluates nothing for it.
   if (server.wwwRedirect) {
     const www = server.wwwRedirect;
@@ -102,7 +114,7 @@ export function renderDefaultServer(
     sources: defaultServer.sources,
     global,
   });
-  return { name: DEFAULT_FRAGMENT, config: renderTemplate(defaultTemplate, withBodies(view, cache)), files: sortedFiles(files) };
+  return { name: DEFAULT_FRAGMENT, config: renderTemplate(defaultTemplate, withBodies(view, cache)) + routeMaps(view), files: sortedFiles(files) };
 }
 
 /** The http-level settings of the global ConfigMap. */

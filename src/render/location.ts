@@ -32,7 +32,19 @@ const sections = {
   proxySsl: loadTemplate('location-proxy-ssl.liquid'),
   grpcSsl: loadTemplate('location-grpc-ssl.liquid'),
   snippet: loadTemplate('location-snippet.liquid'),
+  routeDispatch: loadTemplate('location-route-dispatch.liquid'),
+  routeUpstream: loadTemplate('location-route-upstream.liquid'),
+  routeRequest: loadTemplate('location-route-request.liquid'),
+  routeResponse: loadTemplate('location-route-response.liquid'),
+  routeRedirect: loadTemplate('location-route-redirect.liquid'),
+  routeMirror: loadTemplate('location-route-mirror.liquid'),
 };
+const mirrorTargetTemplate = loadTemplate('location-mirror-target.liquid');
+
+/** The body of a RequestMirror target: an internal location proxying the copy to its upstream. */
+export function renderMirrorTarget(m: { uri: string; upstream: string }): NginxText {
+  return new NginxText(renderTemplate(mirrorTargetTemplate, { m }));
+}
 // A location that cannot reach its backend as asked (proxy-ssl-verify without a CA): 502, as NGINX
 // answers when an upstream's certificate fails verification.
 const PROXY_SSL_REFUSED = '        return 502;\n';
@@ -94,21 +106,32 @@ export function renderLocationBody(b: BodyView): NginxText {
   const add = (section: keyof typeof sections) => {
     text += renderTemplate(sections[section], scope);
   };
+  const route = b.route;
+  if (route) {
+    // A hand-off to the route the conditions choose, or a fixed answer: nothing else runs here.
+    if (route.dispatch !== null) {
+      add('routeDispatch');
+      return new NginxText(text);
+    }
+    if (route.fail !== null) return new NginxText(route.fail === 404 ? '        return 404;\n' : '        return 500;\n');
+  }
   if (b.httpsRedirect) add('httpsRedirect');
   // Client certificates are checked before any answer, as NGINX's ssl_verify_client would.
   if (b.clientAuth) add('clientAuth');
   // Refused TLS to the backend answers before anything else could reach it.
   if (b.proxySsl) text += b.proxySsl.refused ? PROXY_SSL_REFUSED : PROXY_SSL_ISOLATED;
   if (b.escapedUri || b.appRoot !== null || b.redirect !== null || b.noBackend) add('answer');
-  if (b.redirect === null && !b.noBackend) {
-    add('upstream');
+  if (route?.redirect) add('routeRedirect');
+  else if (b.redirect === null && !b.noBackend) {
+    add(route?.weighted ? 'routeUpstream' : 'upstream');
     if (b.defaultBackend) add('defaultBackend');
     if (b.canary) add('canary');
     if (b.affinity || b.hashBy !== null) add('hash');
     if (b.cors) add('cors');
     if (b.rewrite) add('rewrite');
     if (b.deny.length > 0 || b.allow.length > 0 || b.basicAuth || b.externalAuth || b.limitReqs.length > 0 || b.limitConn || b.bodySize !== null) add('access');
-    if (b.cors || b.affinity || b.hsts) add('headers');
+    if (route?.responseHeaders) add('routeResponse');
+    else if (b.cors || b.affinity || b.hsts) add('headers');
     const t = b.tuning;
     if (t) {
       if (t.connectTimeout !== null || t.readTimeout !== null || t.sendTimeout !== null || t.bufferSize !== null) add('tuning');
@@ -121,6 +144,8 @@ export function renderLocationBody(b: BodyView): NginxText {
     if (b.snippet) add('snippet');
     if (b.request) add(b.grpc ? 'grpcRequest' : 'proxyRequest');
     else text += b.grpc ? plainRequest.grpc : plainRequest.proxy;
+    if (route && route.requestHeaders.length > 0) add('routeRequest');
+    if (route && route.mirrors.length > 0) add('routeMirror');
     add(b.grpc ? 'grpc' : 'proxy');
   }
   return new NginxText(text);

@@ -5,6 +5,7 @@ import type { GlobalSettings, Location, ObjectRef, Server, SnippetDirective, Ver
 import { RESERVED_PREFIX } from '../model/index.ts';
 import { shortId } from './names.ts';
 import { UnsafeValueError } from './filters.ts';
+import { ancestors, emptyRouteMaps, pathRewrite, routeOf, selection, type RouteCtx, type RouteMapsView, type RouteView } from './route-view.ts';
 
 /** A file shipped with a fragment (FragmentPut.files). */
 export interface FileOut {
@@ -64,6 +65,8 @@ export interface BodyView {
   proxySsl: ProxySslView | null;
   /** configuration-snippet's directives: null when the Ingress has none (most). */
   snippet: SnippetDirective[] | null;
+  /** Conditions, weights and filters of a route (route-view.ts): null for Ingress locations. */
+  route: RouteView | null;
 }
 
 /** proxy-ssl-* (grpc_ssl_* for GRPCS): the files and settings of the connection to the backend. */
@@ -181,6 +184,12 @@ export interface ServerView {
   fallback: { httpsRedirect: boolean } | null;
   /** server-snippet's directives (empty for most servers). */
   snippet: SnippetDirective[];
+  /** Named locations of routes that share a path with conditions (empty for most servers). */
+  namedLocations: { name: string; body: BodyView }[];
+  /** The http-level maps and split_clients of routes (empty for most servers). */
+  routeMaps: RouteMapsView;
+  /** RequestMirror's internal locations: each proxies a copy of a request to one upstream (empty for most servers). */
+  mirrorLocations: { uri: string; upstream: string }[];
 }
 
 /** The input of templates/www-redirect.liquid: the server that redirects a host's www twin to it. */
@@ -209,7 +218,7 @@ function nginxLocations(loc: Location, regexMode: boolean): { modifier: Location
     if (loc.path.length > 1 && loc.path.endsWith('/')) return [{ modifier: 'regex', path: `^${escapeRegex(loc.path)}$` }];
     return [{ modifier: 'exact', path: loc.path }];
   }
-  if (loc.match === 'Regex') return [{ modifier: 'iregex', path: `^${loc.path}` }];
+  if (loc.match === 'Regex') return [{ modifier: loc.caseSensitive ? 'regex' : 'iregex', path: `^${loc.path}` }];
   if (loc.path === '/') return [{ modifier: 'prefix', path: '/' }];
   // Prefix matches element by element: `/foo` is `/foo` itself and everything under `/foo/`. Among
   // regex locations (checked in order, longest path first) it has to be a regex too.
@@ -225,6 +234,12 @@ interface Ctx {
   hsts: boolean;
   view: ServerView;
   files: Record<string, FileOut>;
+  routes: RouteCtx;
+}
+
+/** A location's identity on its server: match, path and conditions. */
+function locationId(loc: Location): string {
+  return loc.conditions?.length ? `${loc.match} ${loc.path} ${JSON.stringify(loc.conditions)}` : `${loc.match} ${loc.path}`;
 }
 
 function body(loc: Location, ctx: Ctx): BodyView {
@@ -269,6 +284,8 @@ function body(loc: Location, ctx: Ctx): BodyView {
   if (s.rewriteTarget !== undefined) {
     // Capture groups come from the location's own regex; other paths are replaced as a whole.
     rewrite = { regex: loc.match === 'Regex' ? `(?i)^${loc.path}` : '^', target: s.rewriteTarget };
+  } else if (loc.filters?.rewritePath && !loc.filters.redirect) {
+    rewrite = pathRewrite(loc.filters.rewritePath, loc.path, loc.match);
   }
   const cors = s.cors
     ? {
@@ -318,8 +335,10 @@ function body(loc: Location, ctx: Ctx): BodyView {
     const refused = c.refused || ctx.view.clientAuth === null;
     clientAuth = { refused, verify: c.verify, errorPage: c.errorPage ?? null, matchCn: c.matchCn ?? null, passCertificate: c.passCertificate };
   }
+  const { route, upstream } = routeOf(loc, ctx.routes, locationId(loc));
   return {
     source: ref(loc.source),
+    route,
     proxySsl: s.proxySsl ? proxySslOf(s.proxySsl, ctx) : null,
     // The model's sslRedirect is already the effective value (TLS host, ssl-redirect not "false").
     httpsRedirect: s.sslRedirect || s.forceSslRedirect,
@@ -328,8 +347,8 @@ function body(loc: Location, ctx: Ctx): BodyView {
       (s.redirect?.url.includes('$escaped_request_uri') ?? false),
     appRoot: s.appRoot ?? null,
     redirect: s.redirect ? { url: s.redirect.url, code: s.redirect.code } : null,
-    noBackend: loc.backend === null && !s.redirect,
-    upstream: loc.backend?.upstream ?? null,
+    noBackend: loc.backend === null && !s.redirect && route === null,
+    upstream,
     scheme: s.backendProtocol.toLowerCase() as BodyView['scheme'],
     grpc,
     canary,
@@ -348,7 +367,7 @@ function body(loc: Location, ctx: Ctx): BodyView {
     tuning: tuningOf(s, grpc),
     request: requestOf(s, grpc),
     // add_header in a location replaces the server's: the location repeats HSTS when it writes any.
-    hsts: ctx.hsts && (cors !== null || affinity !== null || (s.snippet?.some((d) => d.name === 'add_header') ?? false)),
+    hsts: ctx.hsts && (cors !== null || affinity !== null || route?.responseHeaders != null || (s.snippet?.some((d) => d.name === 'add_header') ?? false)),
     defaultBackend,
     clientAuth,
     snippet: s.snippet ?? null,
@@ -419,6 +438,59 @@ function requestOf(s: Location['settings'], grpc: boolean): RequestView | null {
   return { http10, vhost: s.upstreamVhost ?? null, forwardedPrefix: s.xForwardedPrefix ?? null };
 }
 
+/**
+ * The model's locations by match and path, in order: one group each, except that locations sharing
+ * a path with conditions (routes) are one group, in their precedence order.
+ */
+function pathGroups(locations: readonly Location[]): Location[][] {
+  if (!locations.some((l) => l.conditions?.length)) return locations.map((l) => [l]);
+  const groups = new Map<string, Location[]>();
+  for (const l of locations) {
+    const key = `${l.match} ${l.path}`;
+    const g = groups.get(key);
+    if (g) g.push(l);
+    else groups.set(key, [l]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * The body of a location whose first route has conditions: a hand-off to the named location of the
+ * first route whose conditions hold (its own, then those of shorter Prefix paths), or 404.
+ */
+function dispatchBody(group: Location[], groups: readonly Location[][], ctx: Ctx): BodyView {
+  const all = [...group, ...ancestors(group[0]!, groups)];
+  const end = all.findIndex((l) => !l.conditions?.length);
+  const candidates = end === -1 ? all : all.slice(0, end + 1);
+  const named = candidates.map((l) => namedLocation(l, ctx));
+  const noRoute = namedLocation(null, ctx);
+  const dispatch = selection(`${group[0]!.match} ${group[0]!.path}`, candidates, named, noRoute, ctx.routes);
+  return { ...bareBody(group[0]!.source), route: { ...NO_ROUTE, dispatch } };
+}
+
+const NO_ROUTE: RouteView = { dispatch: null, weighted: null, fail: null, requestHeaders: [], responseHeaders: null, mirrors: [], redirect: null };
+
+/** A body that does nothing of its own (the route part says what it does). */
+function bareBody(source: ObjectRef): BodyView {
+  return {
+    source: ref(source), httpsRedirect: false, escapedUri: false, appRoot: null, redirect: null, noBackend: false, upstream: null,
+    scheme: 'http', grpc: false, canary: null, affinity: null, hashBy: null, cors: null, rewrite: null, deny: [], allow: [],
+    basicAuth: null, externalAuth: null, authHeaders: [], limitReqs: [], limitConn: null, bodySize: null, tuning: null,
+    request: null, hsts: false, defaultBackend: null, clientAuth: null, proxySsl: null, snippet: null, route: null,
+  };
+}
+
+/** The named location of a route (rendered once per server), or (null) of the server's 404. */
+function namedLocation(loc: Location | null, ctx: Ctx): string {
+  const id = loc ? locationId(loc) : '404';
+  const name = `wharf_r_${shortId(`${ctx.fragment} ${id}`)}`;
+  if (!ctx.view.namedLocations.some((n) => n.name === name)) {
+    const b = loc ? body(loc, ctx) : { ...bareBody({ kind: 'Ingress', namespace: '', name: '' }), source: 'none', route: { ...NO_ROUTE, fail: 404 as const } };
+    ctx.view.namedLocations.push({ name, body: b });
+  }
+  return name;
+}
+
 /** The view of one server block: a host's, or (host null) the default server's. */
 export function serverView(
   fragment: string,
@@ -430,6 +502,8 @@ export function serverView(
     sources: ObjectRef[];
     global: GlobalSettings;
     aliases?: string[] | undefined;
+    /** A wildcard host matches names of any depth (Server.deepWildcard). */
+    deepWildcard?: boolean | undefined;
     clientAuth?: Server['clientAuth'];
     snippet?: Server['snippet'];
   },
@@ -438,7 +512,7 @@ export function serverView(
   const view: ServerView = {
     fragment,
     host,
-    serverNames: host === null ? [] : opts.aliases ? [host, ...opts.aliases] : [host],
+    serverNames: host === null ? [] : [opts.deepWildcard ? `*${host}` : host, ...(opts.aliases ?? [])],
     sources: opts.sources.map(ref),
     tls: opts.tls ? { cert: `files/${fragment}/tls.crt`, key: `files/${fragment}/tls.key` } : null,
     clientAuth: opts.tls && opts.clientAuth ? { ca: `files/${fragment}/ca.crt`, depth: opts.clientAuth.depth } : null,
@@ -450,6 +524,9 @@ export function serverView(
     locations: [],
     fallback: null,
     snippet: opts.snippet?.directives ?? [],
+    namedLocations: [],
+    routeMaps: emptyRouteMaps(),
+    mirrorLocations: [],
   };
   const files: Record<string, FileOut> = {};
   if (opts.tls) {
@@ -457,19 +534,21 @@ export function serverView(
     files['tls.key'] = { content: opts.tls.key, secret: true };
     if (opts.clientAuth) files['ca.crt'] = { content: opts.clientAuth.ca, secret: false };
   }
-  const ctx: Ctx = { fragment, hsts, view, files };
+  const ctx: Ctx = { fragment, hsts, view, files, routes: { fragment, maps: view.routeMaps, conditionNames: new Map(), mirrorLocations: view.mirrorLocations } };
   const regexMode = locations.some((l) => l.match === 'Regex');
   // NGINX refuses two `location`s with the same path; the model has resolved conflicts, so a
   // duplicate here can only be a lower-precedence twin (Prefix `/foo` after Exact `/foo`).
   const seen = new Set<string>();
   const seenBodies = new Set<string>();
-  for (const loc of locations) {
+  const groups = pathGroups(locations);
+  for (const group of groups) {
+    const loc = group[0]!;
     const blocks = nginxLocations(loc, regexMode).filter((b) => !seen.has(`${b.modifier} ${b.path}`));
     if (blocks.length === 0) continue;
     const key = `${loc.match} ${loc.path}`;
     if (seenBodies.has(key)) continue;
     seenBodies.add(key);
-    const b = body(loc, ctx);
+    const b = loc.conditions?.length ? dispatchBody(group, groups, ctx) : body(loc, ctx);
     for (const block of blocks) {
       seen.add(`${block.modifier} ${block.path}`);
       view.locations.push({ ...block, body: b });

@@ -8,10 +8,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNginx, type TestNginx } from '../support/nginx.ts';
-import { buildModel, defaultControllerSettings, parseSnippet, SNIPPET_DIRECTIVES, stateFromObjects, validateIngress } from '../../src/model/index.ts';
+import { buildModel, defaultControllerSettings, stateFromObjects, validateIngress } from '../../src/model/index.ts';
 import { renderModel, type Fragment } from '../../src/render/index.ts';
-import { parseConfig, type Directive } from './nginx-config.ts';
-import { templateDirectives } from './template-directives.ts';
+import { parseConfig } from './nginx-config.ts';
+import { inspect } from './fragment-inspect.ts';
 import { ANNOTATION, authSecretObject, caSecretObject, nginxTest, selfSigned, serviceObject, tlsSecretObject } from './helpers.ts';
 import { corpus } from './corpus.ts';
 import { prng } from '../support/prng.ts';
@@ -262,48 +262,6 @@ function randomConfigMap(g: Gen): object {
   };
   for (const [k, valid] of Object.entries(keys)) if (g.chance(0.5)) data[k] = value(g, valid);
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'wharf', namespace: 'wharf', uid: 'uid-cm' }, data };
-}
-
-/** What a fragment may say: the templates' directives, and the snippet allowlist's (written from parsed arguments). */
-const allowed = new Set([...templateDirectives(), ...Object.keys(SNIPPET_DIRECTIVES)]);
-/** Directives only snippets write: each must read back as a snippet of its own would. */
-const snippetOnly = Object.keys(SNIPPET_DIRECTIVES).filter((d) => !templateDirectives().has(d));
-const LISTEN_FILES = new Set(['listen-http.conf', 'listen-https.conf', 'listen-default.conf']);
-
-/** Checks what a fragment says to NGINX; returns what is wrong, or null. */
-function inspect(f: Fragment): string | null {
-  let directives: Directive[];
-  try {
-    directives = parseConfig(f.config);
-  } catch (e) {
-    return `does not parse: ${(e as Error).message}`;
-  }
-  const servers = directives.filter((d) => d.name === 'server');
-  // A host's fragment may add the server that redirects its www twin (from-to-www-redirect).
-  if (f.name !== '_main' && (servers.length < 1 || servers.length > (f.name === '_default' ? 1 : 2))) return `has ${servers.length} server blocks`;
-  const top = new Set(['server', 'limit_req_zone', 'limit_conn_zone']);
-  if (f.name !== '_main') for (const d of directives) if (!top.has(d.name)) return `has ${d.name} at http level`;
-  const walk = (ds: Directive[]): string | null => {
-    for (const d of ds) {
-      if (!allowed.has(d.name)) return `line ${d.line}: directive ${d.name} is not one the templates write nor on the snippet allowlist`;
-      if (snippetOnly.includes(d.name) && d.block === null) {
-        // Parsed back as NGINX reads it and through the allowlist again: the arguments pass their grammar.
-        const again = parseSnippet(`${d.name} ${d.args.map((a) => `"${a.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(' ')};`, 'location', { headersMore: true });
-        if (!again.ok) return `line ${d.line}: ${d.name} does not pass the allowlist again: ${again.message}`;
-      }
-      if (d.name === 'include' && !(d.args.length === 1 && LISTEN_FILES.has(d.args[0]!))) return `line ${d.line}: include ${d.args.join(' ')}`;
-      if (['ssl_certificate', 'ssl_certificate_key', 'ssl_client_certificate', 'auth_basic_user_file'].includes(d.name)) {
-        const file = d.args[0] ?? '';
-        if (!file.startsWith(`files/${f.name}/`) || !(file.slice(`files/${f.name}/`.length) in f.files)) return `line ${d.line}: ${d.name} ${file} is not a file of the fragment`;
-      }
-      if (d.block) {
-        const inner = walk(d.block);
-        if (inner) return inner;
-      }
-    }
-    return null;
-  };
-  return walk(directives);
 }
 
 let nginx: TestNginx;

@@ -115,6 +115,10 @@ function _M.access()
   if not name or name == "" then
     return -- a location that does not proxy to a Service
   end
+  if name == "wharf.invalid" then
+    -- A weighted share whose backend cannot be used (src/render/route-view.ts INVALID_UPSTREAM).
+    return ngx.exit(500)
+  end
   if not peers or #peers == 0 then
     ngx.status = 503
     ngx.header["Content-Type"] = "text/plain"

@@ -1,0 +1,161 @@
+// GatewayClasses and Gateways → the listeners wharf serves, with their status: which classes are
+// wharf's (controllerName), each listener's protocol, hostname, TLS certificate (a Secret in the
+// Gateway's namespace, or elsewhere with a ReferenceGrant) and the routes it allows. Pure.
+import { objectKey, type ObjectKey } from './cluster-state.ts';
+import { GATEWAY_GROUP, type Gateway, type GatewayClass, type LabelSelector, type Listener, type Namespace, type ReferenceGrant } from './gateway-schemas.ts';
+import { GATEWAY_CONTROLLER_NAME, type Condition, type GatewayClassStatus, type GatewayStatus, type ListenerStatus } from './gateway-status.ts';
+import { checkHost } from './grammar.ts';
+import type { Secret } from './schemas.ts';
+import type { TlsMaterial } from './secrets.ts';
+import type { Tls } from './types.ts';
+
+/** A listener of a served Gateway, as routes attach to it. */
+export interface ServedListener {
+  gateway: Gateway;
+  gatewayKey: ObjectKey;
+  listener: Listener;
+  index: number;
+  protocol: 'HTTP' | 'HTTPS';
+  /** Null when the listener is not usable (its status says why): routes cannot attach. */
+  usable: boolean;
+  tls: Tls | null;
+  /** Route kinds it allows (HTTPRoute unless allowedRoutes.kinds says otherwise). */
+  kinds: string[];
+  status: ListenerStatus;
+}
+
+export interface GatewayWorld {
+  classes: ReadonlyMap<string, GatewayClass>;
+  gateways: ReadonlyMap<ObjectKey, Gateway>;
+  grants: ReadonlyMap<ObjectKey, ReferenceGrant>;
+  namespaces: ReadonlyMap<string, Namespace>;
+  secrets: ReadonlyMap<ObjectKey, Secret>;
+  tlsOf(secret: Secret): TlsMaterial;
+}
+
+export const condition = (type: string, ok: boolean, reason: string, message: string): Condition => ({ type, status: ok ? 'True' : 'False', reason, message });
+
+/** True when a ReferenceGrant in `toNamespace` lets `from` (group, kind, namespace) refer to `to` (group, kind, name). */
+export function granted(grants: ReadonlyMap<ObjectKey, ReferenceGrant>, from: { group: string; kind: string; namespace: string }, to: { group: string; kind: string; namespace: string; name: string }): boolean {
+  for (const g of grants.values()) {
+    if (g.metadata.namespace !== to.namespace) continue;
+    if (!g.spec.from.some((f) => f.group === from.group && f.kind === from.kind && f.namespace === from.namespace)) continue;
+    if (g.spec.to.some((t) => t.group === to.group && t.kind === to.kind && (t.name === undefined || t.name === to.name))) return true;
+  }
+  return false;
+}
+
+/** Whether a Namespace's labels satisfy a label selector. */
+export function selects(selector: LabelSelector, labels: Record<string, string>): boolean {
+  for (const [k, v] of Object.entries(selector.matchLabels)) if (labels[k] !== v) return false;
+  for (const e of selector.matchExpressions) {
+    const has = Object.hasOwn(labels, e.key);
+    if (e.operator === 'Exists' && !has) return false;
+    if (e.operator === 'DoesNotExist' && has) return false;
+    if (e.operator === 'In' && !(has && e.values.includes(labels[e.key]!))) return false;
+    if (e.operator === 'NotIn' && has && e.values.includes(labels[e.key]!)) return false;
+  }
+  return true;
+}
+
+/** The GatewayClasses wharf serves (by name) and every class's status (wharf's only). */
+export function servedClasses(world: GatewayWorld): { served: Set<string>; statuses: GatewayClassStatus[] } {
+  const served = new Set<string>();
+  const statuses: GatewayClassStatus[] = [];
+  for (const c of [...world.classes.values()].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
+    if (c.spec.controllerName !== GATEWAY_CONTROLLER_NAME) continue;
+    served.add(c.metadata.name);
+    statuses.push({
+      ref: { kind: 'GatewayClass', namespace: '', name: c.metadata.name, generation: c.metadata.generation },
+      conditions: [condition('Accepted', true, 'Accepted', `served by ${GATEWAY_CONTROLLER_NAME}`)],
+    });
+  }
+  return { served, statuses };
+}
+
+/** The listeners of every Gateway of a served class, and each such Gateway's status (attachedRoutes filled in later). */
+export function servedListeners(world: GatewayWorld, served: ReadonlySet<string>): { listeners: ServedListener[]; statuses: Map<ObjectKey, GatewayStatus> } {
+  const listeners: ServedListener[] = [];
+  const statuses = new Map<ObjectKey, GatewayStatus>();
+  const keys = [...world.gateways.keys()].sort();
+  for (const key of keys) {
+    const gw = world.gateways.get(key)!;
+    if (!served.has(gw.spec.gatewayClassName)) continue;
+    const ns = gw.metadata.namespace;
+    const mine: ServedListener[] = gw.spec.listeners.map((l, index) => listenerOf(world, gw, key, l, index));
+    // Two listeners on one port with the same hostname (or both none) conflict: neither is served.
+    for (const a of mine) {
+      const twin = mine.find((b) => b !== a && b.listener.port === a.listener.port && (b.listener.hostname ?? '') === (a.listener.hostname ?? ''));
+      const protocolClash = mine.find((b) => b !== a && b.listener.port === a.listener.port && b.protocol !== a.protocol);
+      const conflicted = twin !== undefined || protocolClash !== undefined;
+      a.status.conditions.splice(2, 0, conflicted
+        ? condition('Conflicted', true, twin ? 'HostnameConflict' : 'ProtocolConflict', `listener ${(twin ?? protocolClash)!.listener.name} uses the same port${twin ? ' and hostname' : ' with another protocol'}`)
+        : condition('Conflicted', false, 'NoConflicts', 'no conflicts'));
+      if (conflicted) a.usable = false;
+      a.status.conditions.push(condition('Programmed', a.usable, a.usable ? 'Programmed' : 'Invalid', a.usable ? 'served by NGINX' : 'not served: see the other conditions'));
+    }
+    listeners.push(...mine);
+    const valid = mine.every((l) => l.usable);
+    statuses.set(key, {
+      ref: { kind: 'Gateway', namespace: ns, name: gw.metadata.name, generation: gw.metadata.generation },
+      conditions: [
+        condition('Accepted', true, valid ? 'Accepted' : 'ListenersNotValid', valid ? 'accepted' : 'some listeners are not valid'),
+        condition('Programmed', mine.some((l) => l.usable), mine.some((l) => l.usable) ? 'Programmed' : 'Invalid', 'served by NGINX on its HTTP and HTTPS ports'),
+      ],
+      listeners: mine.map((l) => l.status),
+    });
+  }
+  return { listeners, statuses };
+}
+
+function listenerOf(world: GatewayWorld, gw: Gateway, gatewayKey: ObjectKey, l: Listener, index: number): ServedListener {
+  const status: ListenerStatus = { name: l.name, supportedKinds: [], attachedRoutes: 0, conditions: [] };
+  const out: ServedListener = { gateway: gw, gatewayKey, listener: l, index, protocol: 'HTTP', usable: true, tls: null, kinds: [], status };
+  const fail = (type: string, reason: string, message: string) => {
+    out.usable = false;
+    return condition(type, false, reason, message);
+  };
+  let accepted = condition('Accepted', true, 'Accepted', 'accepted');
+  let resolved = condition('ResolvedRefs', true, 'ResolvedRefs', 'references resolved');
+  if (l.protocol === 'HTTP' || l.protocol === 'HTTPS') out.protocol = l.protocol;
+  else accepted = fail('Accepted', 'UnsupportedProtocol', `protocol ${l.protocol} is not supported (HTTP and HTTPS are)`);
+  if (l.hostname !== undefined && checkHost(l.hostname) !== null) accepted = fail('Accepted', 'UnsupportedValue', `hostname ${JSON.stringify(l.hostname)}: ${checkHost(l.hostname)}`);
+  // Route kinds: HTTPRoute, and GRPCRoute on HTTPS listeners only: gRPC needs HTTP/2, which the
+  // agent's HTTP port (HTTP/1.1) does not speak in cleartext (no h2c: README).
+  const asked = l.allowedRoutes.kinds;
+  const known = l.protocol === 'HTTPS' ? ['HTTPRoute', 'GRPCRoute'] : ['HTTPRoute'];
+  out.kinds = asked.length === 0 ? known : asked.filter((k) => k.group === GATEWAY_GROUP && known.includes(k.kind)).map((k) => k.kind);
+  status.supportedKinds = out.kinds.map((kind) => ({ group: GATEWAY_GROUP, kind }));
+  if (asked.length > 0 && out.kinds.length < asked.length) resolved = condition('ResolvedRefs', false, 'InvalidRouteKinds', 'HTTP listeners take HTTPRoute, HTTPS listeners HTTPRoute and GRPCRoute');
+  if (out.protocol === 'HTTPS' && out.usable) {
+    const tlsCfg = l.tls;
+    if (!tlsCfg || tlsCfg.certificateRefs.length === 0) accepted = fail('Accepted', 'UnsupportedValue', 'an HTTPS listener needs tls.certificateRefs');
+    else if (tlsCfg.mode !== 'Terminate') accepted = fail('Accepted', 'UnsupportedValue', `tls.mode ${tlsCfg.mode} is not supported (Terminate is)`);
+    else {
+      const ref = tlsCfg.certificateRefs[0]!;
+      const ns = ref.namespace ?? gw.metadata.namespace;
+      const secret = world.secrets.get(objectKey(ns, ref.name));
+      if (ref.group !== '' || ref.kind !== 'Secret') resolved = fail('ResolvedRefs', 'InvalidCertificateRef', `certificateRefs[0] must be a core Secret, not ${ref.group || 'core'}/${ref.kind}`);
+      else if (ns !== gw.metadata.namespace && !granted(world.grants, { group: GATEWAY_GROUP, kind: 'Gateway', namespace: gw.metadata.namespace }, { group: '', kind: 'Secret', namespace: ns, name: ref.name })) {
+        resolved = fail('ResolvedRefs', 'RefNotPermitted', `Secret ${ns}/${ref.name} is in another namespace and no ReferenceGrant allows it`);
+      } else if (!secret) resolved = fail('ResolvedRefs', 'InvalidCertificateRef', `Secret ${ns}/${ref.name} not found`);
+      else {
+        const m = world.tlsOf(secret);
+        if (!m.ok) resolved = fail('ResolvedRefs', 'InvalidCertificateRef', `Secret ${ns}/${ref.name}: ${m.reason}`);
+        else out.tls = { secret: { kind: 'Secret', namespace: ns, name: ref.name }, cert: m.cert, key: m.key, names: m.names };
+      }
+    }
+  }
+  status.conditions.push(accepted, resolved);
+  return out;
+}
+
+/** Whether a route in `routeNamespace` may attach to a listener, by its allowedRoutes.namespaces. */
+export function namespaceAllowed(world: GatewayWorld, l: ServedListener, routeNamespace: string): boolean {
+  const from = l.listener.allowedRoutes.namespaces;
+  if (from.from === 'All') return true;
+  if (from.from === 'Same') return routeNamespace === l.gateway.metadata.namespace;
+  const ns = world.namespaces.get(routeNamespace);
+  // Kubernetes labels every Namespace with its name.
+  return from.selector !== undefined && selects(from.selector, { ...(ns?.metadata.labels ?? {}), 'kubernetes.io/metadata.name': routeNamespace });
+}

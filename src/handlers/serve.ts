@@ -11,7 +11,8 @@ import { getHeapStatistics } from 'node:v8';
 import { serve } from '@hono/node-server';
 import { collectDefaultMetrics } from 'prom-client';
 import { ApiPresence } from '../cluster/api-presence.ts';
-import { GatewayStatusWriter } from '../cluster/gateway-status-writer.ts';
+import { GatewayStatusWriter, type GatewayStatusSink } from '../cluster/gateway-status-writer.ts';
+import type { RoutingIndex } from '../model/index.ts';
 import { KubernetesReader } from '../cluster/kubernetes-reader.ts';
 import { KubernetesViewFeed, type ChangeSink } from '../cluster/kubernetes-view-feed.ts';
 import { EventRecorder } from '../cluster/status-events.ts';
@@ -172,6 +173,11 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
       if (key.kind === 'ConfigMap') configProblems.update(view.get(key));
     },
     onIngresses: (keys) => verdicts?.affected(keys),
+    // The model's new conclusions about Gateway API objects go to their status writer.
+    onGatewayObjects: (keys) => {
+      const writer = status?.gateway;
+      if (writer) for (const key of keys) publishGatewayStatus(writer, handler.desired.index, key);
+    },
     // The watches have seen every write up to the oldest of their positions (bookmarks included).
     // A stream whose API is not there (no Gateway API CRDs) holds nothing and has no position.
     watchedUpTo: () => (feed?.synced && sink?.settled ? Math.min(...feed.watchers.filter((w) => !w.notServed).map((w) => numericVersion(w.resourceVersion))) : 0),
@@ -421,4 +427,18 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+/**
+ * Hands the model's conclusion about one Gateway API object (`Kind namespace/name`, as the index
+ * names it) to the status writer; an object the model no longer concludes about is forgotten.
+ */
+function publishGatewayStatus(writer: GatewayStatusSink, index: Pick<RoutingIndex, 'gatewayStatus'>, key: string): void {
+  const m = /^(\S+) ([^/]*)\/(.+)$/.exec(key);
+  if (!m) return;
+  const [, kind, namespace, name] = m as unknown as [string, string, string, string];
+  if (kind !== 'GatewayClass' && kind !== 'Gateway' && kind !== 'HTTPRoute' && kind !== 'GRPCRoute') return;
+  const status = index.gatewayStatus(kind, namespace, name);
+  if (status) writer.set(status);
+  else writer.forget(kind, namespace, name);
 }

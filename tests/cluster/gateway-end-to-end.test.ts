@@ -1,0 +1,76 @@
+// The Gateway API from the API server to the objects' status, as `wharf handler` runs it: the
+// handler lists and watches the Gateway API kinds, the model concludes about each object, and the
+// status writer publishes those conclusions where kubectl shows them (GatewayClass and Gateway
+// conditions, the route's parent entry with wharf's controllerName), and follows a change.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeApiServer } from '../support/kube-apiserver.ts';
+import { quietLog, service } from '../support/kube-apiserver-fixtures.ts';
+import { gateway, gatewayClass, httpRoute } from '../support/gateway-fixtures.ts';
+import { eventually } from '../support/http.ts';
+import { makeClients } from '../../src/cluster/kubernetes-client.ts';
+import { KubernetesReader } from '../../src/cluster/kubernetes-reader.ts';
+import { startHandler } from '../../src/handlers/serve.ts';
+import { CONTROLLER_NAME } from '../../src/model/index.ts';
+import { GATEWAY_CONTROLLER_NAME } from '../../src/model/gateway-status.ts';
+
+type Cond = { type: string; status: string; reason: string; observedGeneration?: number };
+const condition = (conds: Cond[] | undefined, type: string) => conds?.find((c) => c.type === type);
+
+test('the handler publishes what the model concludes about GatewayClass, Gateway and HTTPRoutes, and follows a change', async (t) => {
+  const api = await FakeApiServer.start();
+  t.after(() => api.close());
+  api.put({ ...service('wharf-nginx', 'wharf', { type: 'LoadBalancer' }), status: { loadBalancer: { ingress: [{ ip: '192.0.2.7' }] } } });
+  api.put(gatewayClass('wharf'));
+  api.put(gateway('gw', 'shop'));
+  api.put(service('cafe', 'shop'));
+  api.put(httpRoute('cafe', 'shop'));
+  api.put(httpRoute('nowhere', 'shop', [{ name: 'gw' }], ['nowhere.example.com']));
+  const clients = makeClients(api.kubeConfig('wharf'));
+  const running = await startHandler({
+    host: '127.0.0.1',
+    port: 0,
+    tls: null,
+    agents: [],
+    agentService: null,
+    agentToken: 'gateway-e2e-token-0123456789abcdef',
+    eventsToken: 'gateway-e2e-token-0123456789abcdef',
+    relistIntervalMs: 3_600_000,
+    controller: { controllerName: CONTROLLER_NAME, ingressClassName: 'wharf', watchIngressWithoutClass: false },
+    reader: new KubernetesReader(clients),
+    watch: { clients, scope: {}, backoff: { baseMs: 20 } },
+    status: { clients, publish: { service: { namespace: 'wharf', name: 'wharf-nginx' } }, leaseNamespace: 'wharf', identity: 'wharf-0', renewIntervalMs: 100, leaseDurationMs: 1500, retryMs: 50 },
+    log: quietLog,
+  });
+  t.after(() => running.close());
+
+  const parentOf = (name: string) => (api.get('HTTPRoute', 'shop', name)?.status?.parents as { controllerName: string; conditions: Cond[] }[] | undefined)?.[0];
+  const published = () =>
+    condition(api.get('GatewayClass', '', 'wharf')?.status?.conditions, 'Accepted')?.status === 'True' &&
+    condition(api.get('Gateway', 'shop', 'gw')?.status?.conditions, 'Programmed') !== undefined &&
+    parentOf('cafe') !== undefined &&
+    parentOf('nowhere') !== undefined;
+  assert.ok(await eventually(published, 15_000), 'GatewayClass, Gateway and both routes got a status');
+
+  const gw = api.get('Gateway', 'shop', 'gw')!.status;
+  assert.equal(condition(gw.conditions, 'Accepted')?.status, 'True');
+  assert.deepEqual(gw.addresses, [{ type: 'IPAddress', value: '192.0.2.7' }], 'the Gateway carries the published address');
+  assert.equal(gw.listeners?.[0]?.attachedRoutes, 2, 'both routes attach to the HTTP listener');
+
+  const cafe = parentOf('cafe')!;
+  assert.equal(cafe.controllerName, GATEWAY_CONTROLLER_NAME);
+  assert.equal(condition(cafe.conditions, 'Accepted')?.status, 'True');
+  assert.equal(condition(cafe.conditions, 'ResolvedRefs')?.status, 'True');
+  assert.equal(condition(cafe.conditions, 'Accepted')?.observedGeneration, api.get('HTTPRoute', 'shop', 'cafe')!.metadata.generation);
+  // A backend Service that does not exist: accepted, but its references do not resolve.
+  const nowhere = parentOf('nowhere')!;
+  assert.equal(condition(nowhere.conditions, 'ResolvedRefs')?.status, 'False');
+  assert.equal(condition(nowhere.conditions, 'ResolvedRefs')?.reason, 'BackendNotFound');
+
+  // The Service goes away: the watch tells the model, and the route's status follows.
+  api.remove('Service', 'shop', 'cafe');
+  assert.ok(
+    await eventually(() => condition(parentOf('cafe')?.conditions, 'ResolvedRefs')?.reason === 'BackendNotFound', 10_000),
+    `cafe's ResolvedRefs after its Service was deleted: ${JSON.stringify(condition(parentOf('cafe')?.conditions, 'ResolvedRefs'))}`,
+  );
+});

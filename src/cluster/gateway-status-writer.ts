@@ -17,6 +17,7 @@ import type { GatewayClassStatus, GatewayStatus, RouteStatus } from '../model/ga
 import { gatewayAddresses, metaTime, nextGatewayClassStatus, nextGatewayStatus, nextRouteStatus, type GatewayStatusAddress, type NextStatus } from './gateway-status-merge.ts';
 import { apiFailure, describeApiError, type KubeClients } from './kubernetes-client.ts';
 import { toWire, type StreamSpec } from './kubernetes-resources.ts';
+import { ReconcileQueue } from './reconcile-queue.ts';
 import { StreamWatcher, type StreamEvent, type StreamWatcherOptions } from './kubernetes-watch.ts';
 import { addressesOfService, formatAddresses, normalizeAddresses } from './status-address.ts';
 import type { Ownership } from './status-members.ts';
@@ -72,10 +73,7 @@ export class GatewayStatusWriter implements GatewayStatusSink {
   #objects = new Map<string, KubeObject>();
   #wanted = new Map<string, GatewayApiStatus>();
   #addresses: GatewayStatusAddress[] | null;
-  #dirty = new Set<string>();
-  #active = new Set<string>();
-  #retries = new Set<NodeJS.Timeout>();
-  #idle: (() => void)[] = [];
+  readonly #work: ReconcileQueue;
   #stopped = false;
   #listed = new Set<StreamSpec>();
   #onStarted!: () => void;
@@ -83,6 +81,15 @@ export class GatewayStatusWriter implements GatewayStatusSink {
 
   constructor(options: GatewayStatusWriterOptions) {
     this.#o = options;
+    this.#work = new ReconcileQueue({
+      reconcile: (key) => this.#reconcile(key),
+      onFailure: (key, e) => {
+        this.stats.failures++;
+        this.#log.warn('could not write the status of a Gateway API object; trying again later', { object: key, error: e.message });
+      },
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      ...(options.retryMs ? { retryMs: options.retryMs } : {}),
+    });
     this.#log = options.log.child({ part: 'gateway-status' });
     this.#addresses = 'addresses' in options.publish ? gatewayAddresses(normalizeAddresses(options.publish.addresses)) : null;
     // A kind whose API is not served counts as listed (empty): the writer starts without it.
@@ -104,11 +111,9 @@ export class GatewayStatusWriter implements GatewayStatusSink {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const t of this.#retries) clearTimeout(t);
-    this.#retries.clear();
-    this.#dirty.clear();
+    const drained = this.#work.stop();
     await Promise.all(this.#watchers.map((w) => w.stop()));
-    await this.idle();
+    await drained;
   }
 
   set(status: GatewayApiStatus): void {
@@ -129,8 +134,7 @@ export class GatewayStatusWriter implements GatewayStatusSink {
 
   /** Resolves when nothing is queued or being written (failed writes waiting for a retry excepted). */
   idle(): Promise<void> {
-    if (this.#dirty.size === 0 && this.#active.size === 0) return Promise.resolve();
-    return new Promise((r) => this.#idle.push(r));
+    return this.#work.idle();
   }
 
   #onEvent(e: StreamEvent): void {
@@ -180,40 +184,7 @@ export class GatewayStatusWriter implements GatewayStatusSink {
   }
 
   #queue(key: string): void {
-    if (this.#stopped) return;
-    this.#dirty.add(key);
-    this.#pump();
-  }
-
-  #pump(): void {
-    const limit = this.#o.concurrency ?? 4;
-    for (const key of this.#dirty) {
-      if (this.#active.size >= limit) break;
-      if (this.#active.has(key)) continue;
-      this.#dirty.delete(key);
-      this.#active.add(key);
-      void this.#reconcile(key)
-        .catch((e) => {
-          this.stats.failures++;
-          this.#log.warn('could not write the status of a Gateway API object; trying again later', { object: key, error: (e as Error).message });
-          this.#retryLater(key);
-        })
-        .finally(() => {
-          this.#active.delete(key);
-          this.#pump();
-          if (this.#dirty.size === 0 && this.#active.size === 0) for (const r of this.#idle.splice(0)) r();
-        });
-    }
-  }
-
-  #retryLater(key: string): void {
-    if (this.#stopped) return;
-    const t = setTimeout(() => {
-      this.#retries.delete(t);
-      this.#queue(key);
-    }, this.#o.retryMs ?? 5000);
-    t.unref();
-    this.#retries.add(t);
+    this.#work.add(key);
   }
 
   #next(wanted: GatewayApiStatus, current: Record<string, unknown>): NextStatus {

@@ -15,6 +15,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import { apiFailure, describeApiError, type KubeClients } from './kubernetes-client.ts';
 import { toWire, type StreamSpec } from './kubernetes-resources.ts';
+import { ReconcileQueue } from './reconcile-queue.ts';
 import { StreamWatcher, type StreamEvent, type StreamWatcherOptions } from './kubernetes-watch.ts';
 import { addressesOfService, formatAddresses, normalizeAddresses, sameAddresses, type LoadBalancerIngress } from './status-address.ts';
 import { EventRecorder } from './status-events.ts';
@@ -70,10 +71,7 @@ export class IngressStatusWriter {
   #addresses: LoadBalancerIngress[] | null;
   /** uid → what the last Event said (generation, reason, message): say it once. */
   #said = new Map<string, string>();
-  #dirty = new Set<string>();
-  #active = new Set<string>();
-  #retries = new Set<NodeJS.Timeout>();
-  #idle: (() => void)[] = [];
+  readonly #work: ReconcileQueue;
   #stopped = false;
   #listed = new Set<StreamSpec>();
   #onStarted!: () => void;
@@ -81,6 +79,15 @@ export class IngressStatusWriter {
 
   constructor(options: IngressStatusWriterOptions) {
     this.#o = options;
+    this.#work = new ReconcileQueue({
+      reconcile: (key) => this.#reconcile(key),
+      onFailure: (key, e) => {
+        this.stats.failures++;
+        this.#log.warn('could not write the status or Event of an Ingress; trying again later', { ingress: key, error: e.message });
+      },
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      ...(options.retryMs ? { retryMs: options.retryMs } : {}),
+    });
     this.#log = options.log.child({ part: 'status' });
     this.#recorder = new EventRecorder(options.clients, options.instance);
     this.#addresses = 'addresses' in options.publish ? normalizeAddresses(options.publish.addresses) : null;
@@ -102,11 +109,9 @@ export class IngressStatusWriter {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const t of this.#retries) clearTimeout(t);
-    this.#retries.clear();
-    this.#dirty.clear();
+    const drained = this.#work.stop();
     await Promise.all(this.#watchers.map((w) => w.stop()));
-    await this.idle();
+    await drained;
   }
 
   /** The handler's conclusion about an Ingress: call it after every recompute that may change it. */
@@ -133,8 +138,7 @@ export class IngressStatusWriter {
 
   /** Resolves when nothing is queued or being written (failed writes waiting for a retry excepted). */
   idle(): Promise<void> {
-    if (this.#dirty.size === 0 && this.#active.size === 0) return Promise.resolve();
-    return new Promise((r) => this.#idle.push(r));
+    return this.#work.idle();
   }
 
   #onEvent(e: StreamEvent): void {
@@ -190,40 +194,7 @@ export class IngressStatusWriter {
   }
 
   #queue(key: string): void {
-    if (this.#stopped) return;
-    this.#dirty.add(key);
-    this.#pump();
-  }
-
-  #pump(): void {
-    const limit = this.#o.concurrency ?? 4;
-    for (const key of this.#dirty) {
-      if (this.#active.size >= limit) break;
-      if (this.#active.has(key)) continue;
-      this.#dirty.delete(key);
-      this.#active.add(key);
-      void this.#reconcile(key)
-        .catch((e) => {
-          this.stats.failures++;
-          this.#log.warn('could not write the status or Event of an Ingress; trying again later', { ingress: key, error: (e as Error).message });
-          this.#retryLater(key);
-        })
-        .finally(() => {
-          this.#active.delete(key);
-          this.#pump();
-          if (this.#dirty.size === 0 && this.#active.size === 0) for (const r of this.#idle.splice(0)) r();
-        });
-    }
-  }
-
-  #retryLater(key: string): void {
-    if (this.#stopped) return;
-    const t = setTimeout(() => {
-      this.#retries.delete(t);
-      this.#queue(key);
-    }, this.#o.retryMs ?? 5000);
-    t.unref();
-    this.#retries.add(t);
+    this.#work.add(key);
   }
 
   async #reconcile(key: string): Promise<void> {

@@ -1,4 +1,4 @@
-// The handler tier's side of the agent API (README "Agent API", src/protocol/agent-api.ts): one
+// The handler tier's side of the agent API (docs/architecture.md "Agent API", src/protocol/agent-api.ts): one
 // client per agent, plain fetch with keep-alive, every call authenticated with the agent token and
 // bounded by a timeout. Failures are thrown as AgentError, which says whether a retry can help.
 import type { Batch, EndpointsPut, EndpointsResult, FragmentResult } from '../protocol/agent-api.ts';

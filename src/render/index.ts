@@ -1,4 +1,4 @@
-// The render API: routing model → the fragments the agent includes (README "How NGINX is laid out").
+// The render API: routing model → the fragments the agent includes (docs/architecture.md "How NGINX is laid out").
 // Pure and synchronous; the same model always gives the same bytes, so an unchanged host never
 // causes a reload. Templates are parsed once, when this module loads.
 import type { FragmentPut } from '../protocol/agent-api.ts';

@@ -8,7 +8,7 @@
 // ClusterRole predates the kind) is not there either: read as empty, said once by the stream, asked
 // again as slowly (`apiAbsence`).
 import type { Logger } from '../log.ts';
-import { apiFailure } from './kubernetes-client.ts';
+import { apiFailure } from './api-failure.ts';
 import type { StreamSpec } from './kubernetes-resources.ts';
 import { API_VERSIONS, type Kind } from './view.ts';
 

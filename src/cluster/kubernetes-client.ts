@@ -1,6 +1,6 @@
 // Connecting to the Kubernetes API with @kubernetes/client-node: where the credentials come from
-// (a kubeconfig file, KUBECONFIG, or the Pod's service account), the typed API clients wharf uses,
-// and API errors turned into one readable line (client-node's own message dumps every header).
+// (a kubeconfig file, KUBECONFIG, or the Pod's service account), and the typed API clients wharf
+// uses. Loading this module loads the client (868 modules): import it only where a cluster is used.
 import { existsSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 
@@ -49,35 +49,5 @@ export function makeClients(kubeConfig: k8s.KubeConfig): KubeClients {
   };
 }
 
-/** An API error as wharf reasons about it: the HTTP code, Kubernetes' reason, and its message. */
-export interface ApiFailure {
-  code: number;
-  reason: string;
-  message: string;
-}
-
-/** Reads an error from client-node (ApiException, a watch's failed request) or the network; null code 0. */
-export function apiFailure(e: unknown): ApiFailure {
-  if (e instanceof k8s.ApiException) {
-    let body: unknown = e.body;
-    if (typeof body === 'string') {
-      try {
-        body = JSON.parse(body);
-      } catch {
-        // a non-JSON body (a proxy's error page): keep the text
-      }
-    }
-    const status = typeof body === 'object' && body !== null ? (body as { reason?: string; message?: string }) : {};
-    return { code: e.code, reason: status.reason ?? '', message: status.message ?? (typeof body === 'string' ? body.slice(0, 300) : `HTTP ${e.code}`) };
-  }
-  const err = e as { statusCode?: number; message?: string; cause?: { message?: string; code?: string } };
-  if (typeof err?.statusCode === 'number') return { code: err.statusCode, reason: '', message: err.message ?? `HTTP ${err.statusCode}` };
-  const cause = err?.cause?.code ?? err?.cause?.message;
-  return { code: 0, reason: '', message: `${err?.message ?? String(e)}${cause ? ` (${cause})` : ''}` };
-}
-
-/** `HTTP 403 Forbidden: secrets is forbidden: …` or the network error, for logs and wrapped errors. */
-export function describeApiError(e: unknown): string {
-  const f = apiFailure(e);
-  return f.code ? `HTTP ${f.code}${f.reason ? ` ${f.reason}` : ''}: ${f.message}` : f.message;
-}
+// Read without the client (src/cluster/api-failure.ts); exported here too for the cluster code.
+export { apiFailure, describeApiError, type ApiFailure } from './api-failure.ts';

@@ -2,7 +2,8 @@
 // of the kind wharf reads, paged (limit/continue, one consistent snapshot), and whose get(key) reads
 // one object for Knative's reference-mode events. The handler's relist (src/handlers/app.ts) calls it.
 import { apiAbsence, type ApiPresence } from './api-presence.ts';
-import { describeApiError, apiFailure, type KubeClients } from './kubernetes-client.ts';
+import { describeApiError, apiFailure } from './api-failure.ts';
+import type { KubeClients } from './kubernetes-client.ts';
 import { listPage, OLDER_VERSIONS, readObject, streamName, streamsFor, TLS_SECRET_TYPE, type StreamSpec, type WatchScope } from './kubernetes-resources.ts';
 import { CLUSTER_SCOPED, compareVersions, formatKey, type ClusterReader, type Kind, type KindList, type KubeObject, type ObjectKey } from './view.ts';
 

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type * as k8s from '@kubernetes/client-node';
-import { loadKubeConfig, makeClients, type KubeClients } from '../cluster/kubernetes-client.ts';
+import type { KubeClients } from '../cluster/kubernetes-client.ts';
 import { KubernetesReader } from '../cluster/kubernetes-reader.ts';
 import type { WatchScope } from '../cluster/kubernetes-resources.ts';
 import { parsePublishAddresses } from '../cluster/status-address.ts';
@@ -281,6 +281,8 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
   } else {
     let clients: KubeClients;
     let kubeConfig: k8s.KubeConfig;
+    // Loaded here, not at the top: the client is 868 modules, and `wharf local` and --no-list never use it.
+    const { loadKubeConfig, makeClients } = await import('../cluster/kubernetes-client.ts');
     try {
       kubeConfig = loadKubeConfig(values.kubeconfig);
       clients = makeClients(kubeConfig);

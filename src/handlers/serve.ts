@@ -11,13 +11,15 @@ import { getHeapStatistics } from 'node:v8';
 import { serve } from '@hono/node-server';
 import { collectDefaultMetrics } from 'prom-client';
 import { ApiPresence } from '../cluster/api-presence.ts';
-import { GatewayStatusWriter, type GatewayStatusSink } from '../cluster/gateway-status-writer.ts';
+import type { GatewayStatusWriter, GatewayStatusSink } from '../cluster/gateway-status-writer.ts';
 import type { RoutingIndex } from '../model/index.ts';
 import { KubernetesReader } from '../cluster/kubernetes-reader.ts';
-import { KubernetesViewFeed, type ChangeSink } from '../cluster/kubernetes-view-feed.ts';
-import { EventRecorder } from '../cluster/status-events.ts';
-import { ReplicaMembership } from '../cluster/status-members.ts';
-import { IngressStatusWriter } from '../cluster/status-writer.ts';
+// The cluster's watches and status writers load @kubernetes/client-node (868 modules): they are
+// imported where a handler uses a cluster (clusterParts below), so `wharf local` never loads it.
+import type { KubernetesViewFeed, ChangeSink } from '../cluster/kubernetes-view-feed.ts';
+import type { EventRecorder } from '../cluster/status-events.ts';
+import type { ReplicaMembership } from '../cluster/status-members.ts';
+import type { IngressStatusWriter } from '../cluster/status-writer.ts';
 import { MemoryView } from '../cluster/view-memory.ts';
 import { numericVersion, type Change, type ClusterReader, type Kind, type KindList, type KubeObject } from '../cluster/view.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -55,6 +57,17 @@ export interface RunningHandler {
    */
   status: { membership: ReplicaMembership; writer: IngressStatusWriter; quarantine: QuarantineWatch; gateway: GatewayStatusWriter | null } | null;
   close(): Promise<void>;
+}
+
+/** The status writers, loaded only by a handler that writes status (they load the Kubernetes client). */
+async function statusParts() {
+  const [members, writer, gateway, events] = await Promise.all([
+    import('../cluster/status-members.ts'),
+    import('../cluster/status-writer.ts'),
+    import('../cluster/gateway-status-writer.ts'),
+    import('../cluster/status-events.ts'),
+  ]);
+  return { ReplicaMembership: members.ReplicaMembership, IngressStatusWriter: writer.IngressStatusWriter, GatewayStatusWriter: gateway.GatewayStatusWriter, EventRecorder: events.EventRecorder };
 }
 
 /** A reader with nothing in it: the start of a view fed by events only (--no-list). */
@@ -187,6 +200,7 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
   let status: RunningHandler['status'] = null;
   if (o.status) {
     const s = o.status;
+    const { ReplicaMembership, IngressStatusWriter, GatewayStatusWriter, EventRecorder } = await statusParts();
     const membership = new ReplicaMembership({
       clients: s.clients,
       namespace: s.leaseNamespace,
@@ -288,6 +302,7 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
     if (o.watch && o.reader) {
       // The view follows the API server itself: every replica is current, whichever one an event reached.
       sink = new HandlerSink(handler, log);
+      const { KubernetesViewFeed } = await import('../cluster/kubernetes-view-feed.ts');
       feed = new KubernetesViewFeed({
         clients: o.watch.clients,
         sink,
@@ -403,6 +418,11 @@ function serveCertificate(servers: Server[], tls: NonNullable<HandlerOptions['tl
 /** The `wharf handler` command. */
 export async function main(argv: string[]): Promise<void> {
   if (!argv.includes('--help') && !argv.includes('-h')) applyHeapDefaults();
+  // `wharf handler` talks to a cluster (unless --no-list): its client is loaded here, before the
+  // handler starts and is timed, as when it was imported statically (and no longer twice, before
+  // the heap defaults' restart too). Local mode starts the handler through listenHandler and never
+  // loads it.
+  if (!argv.includes('--no-list')) await Promise.all([import('../cluster/kubernetes-client.ts'), import('../cluster/kubernetes-view-feed.ts'), statusParts()]);
   const log = createLogger({ component: 'handler' });
   log.info('handler starting', { pid: process.pid });
   let options: HandlerOptions | null;

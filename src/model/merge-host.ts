@@ -38,11 +38,14 @@ function conditionRank(l: Location): [number, number, number] {
   return [method, headers, query];
 }
 
+/** Conditions that weigh in precedence: the scheme does not (it says which listeners a route is on). */
+const ranked = (l: Location): number => (l.conditions ?? []).filter((c) => c.on !== 'scheme').length;
+
 function compareConditions(a: Location, b: Location): number {
   if (!a.conditions?.length && !b.conditions?.length) return 0;
   const [am, ah, aq] = conditionRank(a);
   const [bm, bh, bq] = conditionRank(b);
-  return bm - am || bh - ah || bq - aq || (b.conditions?.length ?? 0) - (a.conditions?.length ?? 0);
+  return bm - am || bh - ah || bq - aq || ranked(b) - ranked(a);
 }
 
 /** What makes two locations the same claim: match and path, and the conditions when there are any. */
@@ -90,10 +93,41 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
   let fallback: { location: Location; owner: Translation; sslRedirect: boolean | undefined } | null = null;
   const withName = (b: ServiceBackend): ServiceBackend => ({ ...b, upstream: nameOf(b) });
 
+  let tls: Tls | null = null;
+  if (host !== DEFAULT_HOST) {
+    let tlsOwner: Translation | null = null;
+    for (const t of ordered) {
+      const mine = t.tls.get(host);
+      if (!mine) continue;
+      if (!tlsOwner) {
+        tlsOwner = t;
+        tls = mine.tls;
+      } else if (mine.tls.secret.name !== tls!.secret.name || mine.tls.secret.namespace !== tls!.secret.namespace) {
+        problems.push({
+          object: t.ref,
+          severity: 'warning',
+          reason: 'TlsConflict',
+          field: mine.field,
+          message: `${mine.field}: Invalid value: ${JSON.stringify(mine.tls.secret.name)}: host ${host} already uses the Secret of older Ingress ${describe(tlsOwner)}`,
+        });
+      }
+    }
+  }
+
+  // A server without TLS is served over plain HTTP only (the default server refuses TLS handshakes):
+  // a route's `scheme http` condition (it attached to HTTP listeners only) always holds there, and
+  // is left out, so such routes render as they would without it.
+  const plainOnly = tls === null;
+
   for (const t of ordered) {
     const list = new ProblemList(t.ref);
     for (const c of candidatesOn(t, host)) {
       const location = { ...c.location, backend: c.location.backend && withName(c.location.backend) };
+      if (plainOnly && location.conditions?.some((x) => x.on === 'scheme' && x.value === 'http')) {
+        const rest = location.conditions.filter((x) => x.on !== 'scheme');
+        if (rest.length > 0) location.conditions = rest;
+        else delete location.conditions;
+      }
       if (c.location.defaultBackend) location.defaultBackend = withName(c.location.defaultBackend);
       if (c.location.backends) location.backends = c.location.backends.map((w) => ({ weight: w.weight, backend: w.backend && withName(w.backend) }));
       if (c.location.filters?.mirrors) location.filters = { ...c.location.filters, mirrors: c.location.filters.mirrors.map(withName) };
@@ -101,7 +135,7 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
         fallback ??= { location, owner: t, sslRedirect: c.sslRedirect };
         continue;
       }
-      const key = claimKey(c.location);
+      const key = claimKey(location);
       const held = claims.get(key);
       if (!held) {
         claims.set(key, { location, owner: t, sslRedirect: c.sslRedirect });
@@ -139,27 +173,6 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
       }
     }
     problems.push(...list.items);
-  }
-
-  let tls: Tls | null = null;
-  if (host !== DEFAULT_HOST) {
-    let tlsOwner: Translation | null = null;
-    for (const t of ordered) {
-      const mine = t.tls.get(host);
-      if (!mine) continue;
-      if (!tlsOwner) {
-        tlsOwner = t;
-        tls = mine.tls;
-      } else if (mine.tls.secret.name !== tls!.secret.name || mine.tls.secret.namespace !== tls!.secret.namespace) {
-        problems.push({
-          object: t.ref,
-          severity: 'warning',
-          reason: 'TlsConflict',
-          field: mine.field,
-          message: `${mine.field}: Invalid value: ${JSON.stringify(mine.tls.secret.name)}: host ${host} already uses the Secret of older Ingress ${describe(tlsOwner)}`,
-        });
-      }
-    }
   }
 
   const claimOwners = new Set([...claims.values()].map((c) => c.owner));

@@ -126,7 +126,8 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
     else {
       const allowed = named.filter((l) => l.usable && namespaceAllowed(world, l, ns) && l.kinds.includes(as.kind));
       const matching = allowed.map((l) => ({ l, names: hostsFor(l, route.spec.hostnames) })).filter((x) => x.names.length > 0);
-      if (allowed.length === 0) accepted = condition('Accepted', false, 'NotAllowedByListeners', 'no listener allows routes from this namespace or of this kind');
+      if (!named.some((l) => l.usable)) accepted = condition('Accepted', false, 'NotAllowedByListeners', 'no listener it names is served (the Gateway\'s listener status says why)');
+      else if (allowed.length === 0) accepted = condition('Accepted', false, 'NotAllowedByListeners', 'no listener allows routes from this namespace or of this kind');
       else if (matching.length === 0) accepted = condition('Accepted', false, 'NoMatchingListenerHostname', 'no hostname of the route matches a listener\'s');
       else {
         accepted = condition('Accepted', true, 'Accepted', 'accepted');

@@ -127,6 +127,17 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
   // is left out, so such routes render as they would without it.
   const plainOnly = tls === null;
 
+  /**
+   * The older claim that serves every request a scheme-only location (a route of listeners of one
+   * protocol) would: the same path and other conditions without a scheme (an Ingress, a route of
+   * both protocols). It wins, as between two claims of the same key.
+   */
+  const shadowing = (l: Location, t: Translation) => {
+    if (!l.conditions?.some((c) => c.on === 'scheme')) return undefined;
+    const held = claims.get(claimKey({ ...l, conditions: l.conditions.filter((c) => c.on !== 'scheme') }));
+    return held && held.owner !== t ? held : undefined;
+  };
+
   for (const t of ordered) {
     const list = new ProblemList(t.ref);
     for (const c of candidatesOn(t, host)) {
@@ -141,7 +152,7 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
         continue;
       }
       const key = claimKey(location);
-      const held = claims.get(key);
+      const held = claims.get(key) ?? shadowing(location, t);
       if (!held) {
         claims.set(key, { location, owner: t, sslRedirect: c.sslRedirect });
       } else if (held.owner === t) {

@@ -97,3 +97,18 @@ test('on a host with a certificate, a route of the HTTP listener answers plain H
   assert.equal(who(s.body), 'coffee');
   assert.equal((await plain('plain.example.com', '/secure')).status, 404);
 });
+
+test('an older Ingress on a path holds it against a newer route of the HTTPS listener only, with a warning for the route', () => {
+  const ingress = {
+    apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'old', namespace: 'default', creationTimestamp: '2024-01-01T00:00:00Z' },
+    spec: { ingressClassName: 'wharf', rules: [{ host: 'cafe.example.com', http: { paths: [{ path: '/tea', pathType: 'Prefix', backend: { service: { name: 'coffee', port: { number: 8080 } } } }] } }] },
+  };
+  const { state, problems } = stateFromObjects([...objects, ingress]);
+  assert.deepEqual(problems, []);
+  const index = new RoutingIndex(defaultControllerSettings, state);
+  assert.deepEqual(index.problemsOf('HTTPRoute default/cafe').map((p) => [p.reason, p.message]), [
+    ['HostPathConflict', 'spec.rules[0].matches[0]: Invalid value: "/tea": host cafe.example.com path is already served by older Ingress default/old'],
+  ]);
+  const tea = buildModel(index, defaultControllerSettings).servers.find((s) => s.host === 'cafe.example.com')!.locations.filter((l) => l.path === '/tea');
+  assert.deepEqual(tea.map((l) => l.source.kind), ['Ingress']);
+});

@@ -92,7 +92,11 @@ export function servedListeners(world: GatewayWorld, served: ReadonlySet<string>
         ? condition('Conflicted', true, twin ? 'HostnameConflict' : 'ProtocolConflict', `listener ${(twin ?? protocolClash)!.listener.name} uses the same port${twin ? ' and hostname' : ' with another protocol'}`)
         : condition('Conflicted', false, 'NoConflicts', 'no conflicts'));
       if (conflicted) a.usable = false;
-      a.status.conditions.push(condition('Programmed', a.usable, a.usable ? 'Programmed' : 'Invalid', a.usable ? 'served by NGINX' : 'not served: see the other conditions'));
+      // Not programmed: the first condition that says why, in its own words.
+      const why = a.status.conditions.find((c) => (c.type === 'Conflicted' ? c.status === 'True' : c.status === 'False'));
+      a.status.conditions.push(a.usable
+        ? condition('Programmed', true, 'Programmed', 'served by NGINX')
+        : condition('Programmed', false, why?.reason === 'PortUnavailable' ? 'PortUnavailable' : 'Invalid', `not served: ${why?.message ?? 'see the other conditions'}`));
     }
     listeners.push(...mine);
     const valid = mine.every((l) => l.usable);
@@ -119,6 +123,13 @@ function listenerOf(world: GatewayWorld, gw: Gateway, gatewayKey: ObjectKey, l: 
   let resolved = condition('ResolvedRefs', true, 'ResolvedRefs', 'references resolved');
   if (l.protocol === 'HTTP' || l.protocol === 'HTTPS') out.protocol = l.protocol;
   else accepted = fail('Accepted', 'UnsupportedProtocol', `protocol ${l.protocol} is not supported (HTTP and HTTPS are)`);
+  // NGINX serves a listener on the agent's HTTP or HTTPS port, which the NGINX Service exposes as 80
+  // and 443 (local mode: --http-port and --https-port). A listener declared on another port is not
+  // served at all, rather than on a port it did not ask for (README, Gateway API).
+  const servedPort = out.protocol === 'HTTPS' ? 443 : 80;
+  if (out.usable && l.port !== servedPort) {
+    accepted = fail('Accepted', 'PortUnavailable', `port ${l.port}: wharf serves HTTP on 80, HTTPS on 443 only`);
+  }
   if (l.hostname !== undefined && checkHost(l.hostname) !== null) accepted = fail('Accepted', 'UnsupportedValue', `hostname ${JSON.stringify(l.hostname)}: ${checkHost(l.hostname)}`);
   // Route kinds: HTTPRoute, and GRPCRoute on HTTPS listeners only: gRPC needs HTTP/2, which the
   // agent's HTTP port (HTTP/1.1) does not speak in cleartext (no h2c: README).

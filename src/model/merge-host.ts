@@ -38,11 +38,22 @@ function conditionRank(l: Location): [number, number, number] {
   return [method, headers, query];
 }
 
+/** Conditions that weigh in precedence: the scheme does not (it says which listeners a route is on). */
+const ranked = (l: Location): number => (l.conditions ?? []).filter((c) => c.on !== 'scheme').length;
+
 function compareConditions(a: Location, b: Location): number {
   if (!a.conditions?.length && !b.conditions?.length) return 0;
   const [am, ah, aq] = conditionRank(a);
   const [bm, bh, bq] = conditionRank(b);
-  return bm - am || bh - ah || bq - aq || (b.conditions?.length ?? 0) - (a.conditions?.length ?? 0);
+  return bm - am || bh - ah || bq - aq || ranked(b) - ranked(a);
+}
+
+/** A route's location without its scheme condition (built anew: no `delete`, which slows V8's objects). */
+function withoutScheme(l: Location, withName: (b: ServiceBackend) => ServiceBackend): Location {
+  const kept = l.conditions!.filter((x) => x.on !== 'scheme');
+  if (kept.length > 0) return { ...l, backend: l.backend && withName(l.backend), conditions: kept };
+  const { conditions: _, ...rest } = l;
+  return { ...rest, backend: l.backend && withName(l.backend) };
 }
 
 /** What makes two locations the same claim: match and path, and the conditions when there are any. */
@@ -90,10 +101,49 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
   let fallback: { location: Location; owner: Translation; sslRedirect: boolean | undefined } | null = null;
   const withName = (b: ServiceBackend): ServiceBackend => ({ ...b, upstream: nameOf(b) });
 
+  let tls: Tls | null = null;
+  if (host !== DEFAULT_HOST) {
+    let tlsOwner: Translation | null = null;
+    for (const t of ordered) {
+      const mine = t.tls.get(host);
+      if (!mine) continue;
+      if (!tlsOwner) {
+        tlsOwner = t;
+        tls = mine.tls;
+      } else if (mine.tls.secret.name !== tls!.secret.name || mine.tls.secret.namespace !== tls!.secret.namespace) {
+        problems.push({
+          object: t.ref,
+          severity: 'warning',
+          reason: 'TlsConflict',
+          field: mine.field,
+          message: `${mine.field}: Invalid value: ${JSON.stringify(mine.tls.secret.name)}: host ${host} already uses the Secret of older Ingress ${describe(tlsOwner)}`,
+        });
+      }
+    }
+  }
+
+  // A server without TLS is served over plain HTTP only (the default server refuses TLS handshakes):
+  // a route's `scheme http` condition (it attached to HTTP listeners only) always holds there, and
+  // is left out, so such routes render as they would without it.
+  const plainOnly = tls === null;
+
+  /**
+   * The older claim that serves every request a scheme-only location (a route of listeners of one
+   * protocol) would: the same path and other conditions without a scheme (an Ingress, a route of
+   * both protocols). It wins, as between two claims of the same key.
+   */
+  const shadowing = (l: Location, t: Translation) => {
+    if (!l.conditions?.some((c) => c.on === 'scheme')) return undefined;
+    const held = claims.get(claimKey({ ...l, conditions: l.conditions.filter((c) => c.on !== 'scheme') }));
+    return held && held.owner !== t ? held : undefined;
+  };
+
   for (const t of ordered) {
     const list = new ProblemList(t.ref);
     for (const c of candidatesOn(t, host)) {
-      const location = { ...c.location, backend: c.location.backend && withName(c.location.backend) };
+      const location = plainOnly && c.location.conditions?.some((x) => x.on === 'scheme' && x.value === 'http')
+        ? withoutScheme(c.location, withName)
+        : { ...c.location, backend: c.location.backend && withName(c.location.backend) };
       if (c.location.defaultBackend) location.defaultBackend = withName(c.location.defaultBackend);
       if (c.location.backends) location.backends = c.location.backends.map((w) => ({ weight: w.weight, backend: w.backend && withName(w.backend) }));
       if (c.location.filters?.mirrors) location.filters = { ...c.location.filters, mirrors: c.location.filters.mirrors.map(withName) };
@@ -101,8 +151,8 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
         fallback ??= { location, owner: t, sslRedirect: c.sslRedirect };
         continue;
       }
-      const key = claimKey(c.location);
-      const held = claims.get(key);
+      const key = claimKey(location);
+      const held = claims.get(key) ?? shadowing(location, t);
       if (!held) {
         claims.set(key, { location, owner: t, sslRedirect: c.sslRedirect });
       } else if (held.owner === t) {
@@ -139,27 +189,6 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
       }
     }
     problems.push(...list.items);
-  }
-
-  let tls: Tls | null = null;
-  if (host !== DEFAULT_HOST) {
-    let tlsOwner: Translation | null = null;
-    for (const t of ordered) {
-      const mine = t.tls.get(host);
-      if (!mine) continue;
-      if (!tlsOwner) {
-        tlsOwner = t;
-        tls = mine.tls;
-      } else if (mine.tls.secret.name !== tls!.secret.name || mine.tls.secret.namespace !== tls!.secret.namespace) {
-        problems.push({
-          object: t.ref,
-          severity: 'warning',
-          reason: 'TlsConflict',
-          field: mine.field,
-          message: `${mine.field}: Invalid value: ${JSON.stringify(mine.tls.secret.name)}: host ${host} already uses the Secret of older Ingress ${describe(tlsOwner)}`,
-        });
-      }
-    }
   }
 
   const claimOwners = new Set([...claims.values()].map((c) => c.owner));

@@ -110,7 +110,9 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
 
   const hosts = new Set<string>();
   const attached: ServedListener[] = [];
-  const seen = new Set<string>();
+  // Per host, the listeners the route reaches it through (in parentRef order): its locations are
+  // made once all parentRefs are weighed, so they say which protocols they are served on.
+  const through = new Map<string, ServedListener[]>();
   route.spec.parentRefs.forEach((p, pi) => {
     if (p.group !== GATEWAY_GROUP || p.kind !== 'Gateway') return;
     const parentRef: ParentRef = { group: p.group, kind: p.kind, namespace: p.namespace ?? ns, name: p.name, ...(p.sectionName !== undefined ? { sectionName: p.sectionName } : {}), ...(p.port !== undefined ? { port: p.port } : {}) };
@@ -124,7 +126,8 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
     else {
       const allowed = named.filter((l) => l.usable && namespaceAllowed(world, l, ns) && l.kinds.includes(as.kind));
       const matching = allowed.map((l) => ({ l, names: hostsFor(l, route.spec.hostnames) })).filter((x) => x.names.length > 0);
-      if (allowed.length === 0) accepted = condition('Accepted', false, 'NotAllowedByListeners', 'no listener allows routes from this namespace or of this kind');
+      if (!named.some((l) => l.usable)) accepted = condition('Accepted', false, 'NotAllowedByListeners', 'no listener it names is served (the Gateway\'s listener status says why)');
+      else if (allowed.length === 0) accepted = condition('Accepted', false, 'NotAllowedByListeners', 'no listener allows routes from this namespace or of this kind');
       else if (matching.length === 0) accepted = condition('Accepted', false, 'NoMatchingListenerHostname', 'no hostname of the route matches a listener\'s');
       else {
         accepted = condition('Accepted', true, 'Accepted', 'accepted');
@@ -133,7 +136,9 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
           for (const host of names) {
             hosts.add(host);
             if (l.tls && host !== DEFAULT_HOST && !t.tls.has(host)) t.tls.set(host, { tls: l.tls, field: `spec.parentRefs[${pi}]` });
-            for (const r of rules) addCandidates(t, r, host, l, seen, list, as.protocol);
+            const ls = through.get(host);
+            if (!ls) through.set(host, [l]);
+            else if (!ls.includes(l)) ls.push(l);
           }
         }
       }
@@ -141,6 +146,8 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
     const resolved = unresolved ? condition('ResolvedRefs', false, unresolved.reason, unresolved.message) : condition('ResolvedRefs', true, 'ResolvedRefs', 'references resolved');
     status.parents.push({ parentRef, conditions: [accepted, resolved] } satisfies RouteParentStatus);
   });
+  const parsed = new Map<string, ReturnType<typeof matchOf>>();
+  for (const [host, ls] of through) addHostCandidates(t, rules, host, ls, parsed, list, as.protocol);
 
   t.problems = list.items;
   t.rejected = list.hasErrors;
@@ -298,22 +305,44 @@ function matchOf(m: RouteRule['matches'][number], field: string, list: ProblemLi
   return ok ? { path, match, conditions } : null;
 }
 
-/** The Locations of a rule on one host through one listener (once per host: the first listener's). */
-function addCandidates(
-  t: Translation,
-  r: { rule: RouteRule; ri: number; backends: WeightedBackend[]; filters: ReturnType<typeof filtersOf> },
-  host: string,
-  l: ServedListener,
-  seen: Set<string>,
-  list: ProblemList,
-  protocol: RouteKind['protocol'],
-): void {
+type TranslatedRule = { rule: RouteRule; ri: number; backends: WeightedBackend[]; filters: ReturnType<typeof filtersOf> };
+
+/**
+ * The Locations of a route on one host, reached through `ls` (its listeners there, at least one). A
+ * route is served only on the protocols of the listeners it attached to: when they are not both
+ * HTTP and HTTPS, each Location has the listener's scheme as a condition (plain HTTP to a route of
+ * an HTTPS listener is not served by it). When both, and the Locations would be the same through
+ * either, they have no such condition. The first listener of a protocol sets the redirect port.
+ */
+function addHostCandidates(t: Translation, rules: readonly TranslatedRule[], host: string, ls: readonly ServedListener[], parsed: Map<string, ReturnType<typeof matchOf>>, list: ProblemList, protocol: RouteKind['protocol']): void {
+  const firstOf = (p: ServedListener['protocol']) => ls.find((l) => l.protocol === p);
+  const http = firstOf('HTTP'), https = firstOf('HTTPS');
+  const through = (l: ServedListener) => rules.flatMap((r) => candidatesOf(t.ref, r, host, l, parsed, list, protocol));
+  if (http && https) {
+    const a = through(http), b = through(https);
+    if (JSON.stringify(a) === JSON.stringify(b)) {
+      t.candidates.push(...a);
+      return;
+    }
+    t.candidates.push(...withScheme(a, 'http'), ...withScheme(b, 'https'));
+    return;
+  }
+  const only = (http ?? https)!;
+  t.candidates.push(...withScheme(through(only), only.protocol === 'HTTP' ? 'http' : 'https'));
+}
+
+/** Candidates whose Locations also require the request's scheme. */
+function withScheme(cs: Candidate[], scheme: 'http' | 'https'): Candidate[] {
+  return cs.map((c) => ({ ...c, location: { ...c.location, conditions: [...(c.location.conditions ?? []), { on: 'scheme', name: '', match: 'Exact', value: scheme }] } }));
+}
+
+/** The Locations of a rule on one host through one listener (each match parsed once: its problems are reported once). */
+function candidatesOf(source: ObjectRef, r: TranslatedRule, host: string, l: ServedListener, parsedMatches: Map<string, ReturnType<typeof matchOf>>, list: ProblemList, protocol: RouteKind['protocol']): Candidate[] {
+  const out: Candidate[] = [];
   r.rule.matches.forEach((m, mi) => {
     const field = `spec.rules[${r.ri}].matches[${mi}]`;
-    const once = `${host} ${field}`;
-    if (seen.has(once)) return;
-    seen.add(once);
-    const parsed = matchOf(m, field, list);
+    if (!parsedMatches.has(field)) parsedMatches.set(field, matchOf(m, field, list));
+    const parsed = parsedMatches.get(field);
     if (!parsed) return;
     const filters: RouteFilters = { ...r.filters.filters };
     const rd = r.filters.redirect;
@@ -333,13 +362,13 @@ function addCandidates(
       backend: null,
       backends: r.backends,
       settings: { backendProtocol: protocol, sslRedirect: false, forceSslRedirect: false, ...(r.filters.rewriteHost ? { upstreamVhost: r.filters.rewriteHost } : {}) },
-      source: t.ref,
+      source,
       ...(parsed.conditions.length > 0 ? { conditions: parsed.conditions } : {}),
       ...(hasFilters(filters) ? { filters } : {}),
     };
-    const c: Candidate = { host, location, sslRedirect: false, field, fallback: false };
-    t.candidates.push(c);
+    out.push({ host, location, sslRedirect: false, field, fallback: false });
   });
+  return out;
 }
 
 function hasFilters(f: RouteFilters): boolean {

@@ -182,8 +182,12 @@ export interface Canary {
  * grammar. Evaluated inside NGINX by `map`s the renderer writes, never by `if`.
  */
 export interface RequestCondition {
-  /** A request header (`name` lowercase), a query parameter (`name` as written), the method, or the path (`name` ''). */
-  on: 'header' | 'query' | 'method' | 'path';
+  /**
+   * A request header (`name` lowercase), a query parameter (`name` as written), the method, the path
+   * (`name` ''), or the scheme (`name` '', value `http` or `https`: the protocol of the listeners a
+   * route attached to, so it is served on those only).
+   */
+  on: 'header' | 'query' | 'method' | 'path' | 'scheme';
   name: string;
   match: 'Exact' | 'RegularExpression' | 'Prefix';
   value: string;

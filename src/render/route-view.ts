@@ -67,6 +67,8 @@ export function conditionRegex(c: RequestCondition): { source: string; regex: st
       };
     case 'method':
       return { source: 'request_method', regex: `^${literalRegex(c.value)}$` };
+    case 'scheme':
+      return { source: 'scheme', regex: `^${literalRegex(c.value)}$` };
     case 'path':
       if (c.match === 'Exact') return { source: 'uri', regex: `^${literalRegex(c.value)}$` };
       if (c.match === 'Prefix') return { source: 'uri', regex: c.value === '/' ? '^/' : `^${literalRegex(c.value)}(?:/|$)` };

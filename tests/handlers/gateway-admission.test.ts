@@ -125,6 +125,12 @@ test('allowed with a warning: a Gateway listener wharf cannot serve', async () =
   assert.deepEqual(r.warnings, ['spec.listeners[0]: listener tcp is not served: UnsupportedProtocol: protocol TCP is not supported (HTTP and HTTPS are)']);
 });
 
+test('allowed with a warning: a listener on a port wharf does not serve (not on 80 or 443 instead)', async () => {
+  const r = await send(gateway('ports', 'wharf', [{ name: 'http', port: 80, protocol: 'HTTP' }, { name: 'alt', port: 8000, protocol: 'HTTP' }]));
+  assert.equal(r.allowed, true);
+  assert.deepEqual(r.warnings, ['spec.listeners[1]: listener alt is not served: PortUnavailable: port 8000: wharf serves HTTP on 80, HTTPS on 443 only']);
+});
+
 test('another controller\'s objects are allowed untouched, even malformed', async () => {
   const theirs = { ...route('theirs', { parentRefs: [{ name: 'theirs' }], rules: [rule({ filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'X', value: '$x' }] } }] })] }) };
   assert.deepEqual((await send(theirs)).allowed, true);

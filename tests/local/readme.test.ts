@@ -1,40 +1,24 @@
-// The README's quick start, checked as a person would follow it: `wharf local` with its defaults
-// (what `npm start` runs after setting up), then every `$ curl` line of the README's console block,
-// whose output must be what the README prints under it.
+// The README's console blocks, checked as a person would follow them: `wharf local` with its
+// defaults (what `npm start` runs after setting up), then every `$ curl` line of the quick start's
+// block, whose output must be what the README prints under it; then the same for the Gateway API
+// section's block against `wharf local --manifests examples/gateway`. One file: both use the
+// default ports, so they run one after the other.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startWharfLocal } from '../support/wharf-local.ts';
+import { anyEndpoint, readmeExamples, root } from './readme-console.ts';
 
 const run = promisify(execFile);
-const root = new URL('../../', import.meta.url).pathname;
 
-/** The commands of the quick start's console block and the output the README promises for each. */
-function readmeExamples(): { command: string; expected: string }[] {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const quickStart = readme.slice(readme.indexOf('## Quick start'));
-  const block = /```console\n([\s\S]*?)```/.exec(quickStart)?.[1];
-  assert.ok(block, 'the README quick start has a console block');
-  const examples: { command: string; expected: string }[] = [];
-  for (const line of block.split('\n')) {
-    if (line.startsWith('$ ')) examples.push({ command: line.slice(2), expected: '' });
-    else if (line !== '' && examples.length) examples.at(-1)!.expected += `${line}\n`;
-  }
-  return examples;
-}
-
-// The example balances two endpoints per Service, so either may answer.
-const anyEndpoint = (text: string) => text.replace(/\b(tea|coffee)-[12]\b/g, '$1-N');
-
-test("the README's curl lines print what the README says, right after npm start", async (t) => {
-  const examples = readmeExamples();
-  assert.ok(examples.length >= 5, 'the quick start shows at least five commands');
+/** Starts `wharf local ARGS`, waits for `ready`, and runs each example's command against it. */
+async function runExamples(t: import('node:test').TestContext, examples: { command: string; expected: string }[], args: string[], ready: RegExp): Promise<void> {
   const workDir = mkdtempSync(join(tmpdir(), 'wharf-readme-'));
-  const local = await startWharfLocal([], workDir, /^Try:$/m);
+  const local = await startWharfLocal(args, workDir, ready);
   t.after(async () => {
     await local.stop();
     rmSync(workDir, { recursive: true, force: true });
@@ -43,4 +27,16 @@ test("the README's curl lines print what the README says, right after npm start"
     const { stdout } = await run('bash', ['-c', command], { cwd: root });
     assert.equal(anyEndpoint(stdout), anyEndpoint(expected), `$ ${command}`);
   }
+}
+
+test("the README's curl lines print what the README says, right after npm start", async (t) => {
+  const examples = readmeExamples('## Quick start');
+  assert.ok(examples.length >= 5, 'the quick start shows at least five commands');
+  await runExamples(t, examples, [], /^Try:$/m);
+});
+
+test("the README's Gateway API curl lines print what the README says, with wharf local --manifests examples/gateway", async (t) => {
+  const examples = readmeExamples('## Gateway API');
+  assert.ok(examples.length >= 5, 'the Gateway API section shows at least five commands');
+  await runExamples(t, examples, ['--manifests', 'examples/gateway'], /Ctrl-C stops everything\.$/m);
 });

@@ -20,7 +20,7 @@ function routeBlock(d: Directive): string | null {
   }
   if (d.args.length !== 2 || !VAR.test(d.args[1]!)) return `map ${d.args.join(' ')}`;
   const source = d.args[0]!;
-  if (!/^\$(?:http_[a-z0-9_]+|args|request_method|uri)$/.test(source) && !/^(?:\$\{wharf_c_[0-9a-f]{12}\})+$/.test(source)) return `map source ${source}`;
+  if (!/^\$(?:http_[a-z0-9_]+|args|request_method|uri|scheme)$/.test(source) && !/^(?:\$\{wharf_c_[0-9a-f]{12}\})+$/.test(source)) return `map source ${source}`;
   for (const e of entries) {
     if (e.args.length !== 1) return `map entry ${e.name} with ${e.args.length} values`;
     const v = e.args[0]!;

@@ -51,7 +51,8 @@ function objects(): object[] {
 /**
  * The admission webhook's review of one route at a time (new or changed, a third with another
  * header), with the validator POST /admission gives review() (src/handlers/app.ts), in this process:
- * the handler's view does not take the Gateway API kinds yet, so this is one step below HTTP.
+ * one step below HTTP (the handler's view takes the Gateway API kinds now; a run over HTTP with the
+ * routes in the handler's view is still to be written).
  */
 function admissionOf(index: RoutingIndex): number[] {
   const times: number[] = [];

@@ -3,34 +3,18 @@
 // the access log on a stdout that is a socket.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freePort, startBackend } from '../support/backend.ts';
 import { eventually, request } from '../support/http.ts';
 import { proxyFragment } from './harness.ts';
 import { parseAgentArgs, parseDuration, UsageError } from '../../src/agent/main.ts';
 import { AGENT_MALLOC_ENV, AGENT_V8_FLAGS } from '../../src/agent/relaunch.ts';
-import { alive } from '../support/processes.ts';
+import { alive, runAgent, type AgentRun } from '../support/processes.ts';
 
-const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(args: string[]): Run {
-  const child = spawn(process.execPath, [cli, 'agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, output: () => output, exited };
-}
+const run = runAgent;
 
 /**
  * A test that failed midway may have left an NGINX behind: stops its process group (the agent starts
@@ -109,7 +93,7 @@ test('SIGTERM stops NGINX gracefully and exits; a killed agent\'s NGINX is taken
     '--prefix', join(prefix, 'nginx'), '--token-file', tokenFile, '--listen', `127.0.0.1:${apiPort}`,
     '--http-listen', `127.0.0.1:${httpPort}`, '--https-listen', 'none', '--worker-processes', '1', '--worker-shutdown-timeout', '2s',
   ];
-  const runs: Run[] = [];
+  const runs: AgentRun[] = [];
   try {
     const first = run(args);
     runs.push(first);

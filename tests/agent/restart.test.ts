@@ -4,36 +4,20 @@
 // is not ready before that.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startBackend } from '../support/backend.ts';
 import { eventually, request } from '../support/http.ts';
-import { alive } from '../support/processes.ts';
+import { alive, runAgent, type AgentRun } from '../support/processes.ts';
 import { backendOf, proxyFragment } from './harness.ts';
 
-const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const TOKEN = 'restart-test-token-0123';
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(args: string[]): Run {
-  const child = spawn(process.execPath, [cli, 'agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, output: () => output, exited };
-}
+const run = runAgent;
 
 /** A prefix, ports and the agent's flags; `cleanup` stops whatever a failed test left behind. */
 async function setup(extra: string[] = []) {
@@ -46,7 +30,7 @@ async function setup(extra: string[] = []) {
     '--prefix', prefix, '--token-file', tokenFile, '--listen', `127.0.0.1:${apiPort}`, '--http-listen', `127.0.0.1:${httpPort}`,
     '--https-listen', 'none', '--worker-processes', '1', '--worker-shutdown-timeout', '2s', ...extra,
   ];
-  const runs: Run[] = [];
+  const runs: AgentRun[] = [];
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`http://127.0.0.1:${apiPort}${path}`, {
       method,

@@ -5,7 +5,6 @@
 // can only serve an injection, which is an error.
 import { ANNOTATION_RULES, NIGHTMARE_GRAMMARS, type AnnotationDraft } from './annotation-rules.ts';
 import { parseSnippet, type SnippetContext, type SnippetDirective, type SnippetPolicy } from './snippet-rules.ts';
-import { describeForbidden, NEVER_IN_A_VALUE } from './grammar.ts';
 import { ProblemList, cmp } from './problems.ts';
 import type { ClientAuth, LocationSettings, ObjectRef, Problem, ProxySsl } from './types.ts';
 
@@ -111,17 +110,15 @@ export function parseAnnotations(
       else seen.add(name);
       continue;
     }
+    // Never rendered, so its value cannot reach NGINX: ignored with a warning whatever it holds
+    // (a migrating team's `on; $x` must not deny the Ingress). IngressNightmare's injection points
+    // still refuse an attack, so that it is seen rather than silently carried along.
     const grammar = NIGHTMARE_GRAMMARS[name];
-    const refused = grammar ? grammar(value.trim()) : unsafeUnknownValue(value);
+    const refused = grammar ? grammar(value.trim()) : null;
     if (refused) problems.invalid('InvalidAnnotation', field, value, `${refused} (wharf does not support this annotation either)`);
     else problems.add('warning', 'UnsupportedAnnotation', field, `${field}: not supported by wharf; ignored`);
   }
   return { value: combine(d, seen, present, object.namespace, problems, snippets), problems: problems.items };
-}
-
-/** Why the value of an unknown annotation is refused: it carries characters only an injection needs. */
-function unsafeUnknownValue(value: string): string | null {
-  return describeForbidden(value, NEVER_IN_A_VALUE) ?? (value.includes('$') ? '"$" (an NGINX variable) is not allowed here' : null);
 }
 
 /** Cross-annotation rules: defaults, companions without their parent, exclusive pairs. */

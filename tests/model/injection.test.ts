@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { parseAnnotations, parseSnippet, SNIPPET_DIRECTIVES } from '../../src/model/index.ts';
 import { checkSnippetVariable } from '../../src/model/snippet-rules.ts';
 import { filters } from '../../src/render/filters.ts';
+import { renderModel } from '../../src/render/index.ts';
 import { parseConfig } from '../render/nginx-config.ts';
 import { ANNOTATION_RULES } from '../../src/model/annotation-rules.ts';
 import { AN, annotated, build, ingress, path, rule } from './fixtures.ts';
@@ -64,12 +65,24 @@ describe('every supported annotation refuses every payload', () => {
       }
     });
   }
-  it('unknown annotations under the prefix refuse them too', () => {
-    for (const name of ['proxy-redirect-from', 'proxy-redirect-to', 'custom-http-errors', 'custom-headers']) {
+  it("IngressNightmare's injection points that wharf does not read (mirror-*) refuse them too", () => {
+    for (const name of ['mirror-target', 'mirror-uri', 'mirror-host']) {
       for (const [what, value] of Object.entries(PAYLOADS)) {
         if (BARE.has(what)) continue; // not rendered at all: a warning says so
         const { problems } = parseAnnotations({ [AN + name]: value }, { kind: 'Ingress', namespace: 'default', name: 'x' });
         assert.equal(problems[0]?.severity, 'error', `${name}=${JSON.stringify(value)}`);
+      }
+    }
+  });
+  it('any other annotation wharf does not read is ignored with a warning, whatever its value, and none of it is rendered', () => {
+    for (const name of ['proxy-redirect-from', 'custom-headers', 'not-a-real-option']) {
+      for (const [what, value] of Object.entries(PAYLOADS)) {
+        const { problems } = parseAnnotations({ [AN + name]: value }, { kind: 'Ingress', namespace: 'default', name: 'x' });
+        assert.deepEqual(problems.map((p) => [p.severity, p.reason]), [['warning', 'UnsupportedAnnotation']], `${name}=${what}`);
+        const model = build([annotated({ [AN + name]: value })]);
+        assert.equal(model.servers.length, 1, `${name}=${what}: the Ingress is served`);
+        const config = renderModel(model).fragments.map((f) => f.config).join('\n');
+        assert.ok(!config.includes(value.trim()), `${name}=${what}: its value reached a fragment`);
       }
     }
   });

@@ -5,15 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeApiServer } from '../support/kube-apiserver.ts';
+import { startHandlerAgainst } from '../support/handler-against-api.ts';
 import { configMap, ingressClass, service } from '../support/kube-apiserver-fixtures.ts';
 import { eventually } from '../support/http.ts';
-import { makeClients } from '../../src/cluster/kubernetes-client.ts';
-import { KubernetesReader } from '../../src/cluster/kubernetes-reader.ts';
-import { startHandler } from '../../src/handlers/serve.ts';
 import { createLogger } from '../../src/log.ts';
-import { CONTROLLER_NAME } from '../../src/model/index.ts';
 
-const TOKEN = 'config-events-token-0123456789';
 
 test('a refused or ignored ConfigMap key becomes a Warning Event on the ConfigMap and a log line, once per distinct problem, not per sync', async (t) => {
   const api = await FakeApiServer.start();
@@ -22,23 +18,7 @@ test('a refused or ignored ConfigMap key becomes a Warning Event on the ConfigMa
   api.put({ ...service('wharf-nginx', 'wharf', { type: 'LoadBalancer' }), status: { loadBalancer: { ingress: [{ ip: '203.0.113.9' }] } } });
   api.put(configMap('wharf', 'wharf', { 'proxy-read-timeout': 'soon', 'enable-vts-status': 'true', 'ssl-redirect': 'false' }));
   const lines: Record<string, unknown>[] = [];
-  const clients = makeClients(api.kubeConfig('handler-0'));
-  const scope = { configMap: { namespace: 'wharf', name: 'wharf' } };
-  const running = await startHandler({
-    host: '127.0.0.1',
-    port: 0,
-    tls: null,
-    agents: [],
-    agentService: null,
-    agentToken: TOKEN,
-    eventsToken: TOKEN,
-    relistIntervalMs: 3_600_000,
-    controller: { controllerName: CONTROLLER_NAME, ingressClassName: 'wharf', watchIngressWithoutClass: false, configMap: 'wharf/wharf' },
-    reader: new KubernetesReader(clients, scope),
-    watch: { clients, scope, backoff: { baseMs: 20 } },
-    status: { clients, publish: { service: { namespace: 'wharf', name: 'wharf-nginx' } }, leaseNamespace: 'wharf', identity: 'handler-0', renewIntervalMs: 100, leaseDurationMs: 1500, retryMs: 50 },
-    log: createLogger({}, (l) => lines.push(JSON.parse(l))),
-  });
+  const running = await startHandlerAgainst(api, { identity: 'handler-0', configMap: true, log: createLogger({}, (l) => lines.push(JSON.parse(l))) });
   t.after(() => running.close());
 
   const configEvents = () => api.list('Event').filter((e) => e.involvedObject.kind === 'ConfigMap');

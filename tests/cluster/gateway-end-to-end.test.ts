@@ -5,13 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeApiServer } from '../support/kube-apiserver.ts';
-import { quietLog, service } from '../support/kube-apiserver-fixtures.ts';
+import { startHandlerAgainst } from '../support/handler-against-api.ts';
+import { service } from '../support/kube-apiserver-fixtures.ts';
 import { gateway, gatewayClass, httpRoute } from '../support/gateway-fixtures.ts';
 import { eventually } from '../support/http.ts';
-import { makeClients } from '../../src/cluster/kubernetes-client.ts';
-import { KubernetesReader } from '../../src/cluster/kubernetes-reader.ts';
-import { startHandler } from '../../src/handlers/serve.ts';
-import { CONTROLLER_NAME } from '../../src/model/index.ts';
 import { GATEWAY_CONTROLLER_NAME } from '../../src/model/gateway-status.ts';
 
 type Cond = { type: string; status: string; reason: string; observedGeneration?: number };
@@ -26,22 +23,7 @@ test('the handler publishes what the model concludes about GatewayClass, Gateway
   api.put(service('cafe', 'shop'));
   api.put(httpRoute('cafe', 'shop'));
   api.put(httpRoute('nowhere', 'shop', [{ name: 'gw' }], ['nowhere.example.com']));
-  const clients = makeClients(api.kubeConfig('wharf'));
-  const running = await startHandler({
-    host: '127.0.0.1',
-    port: 0,
-    tls: null,
-    agents: [],
-    agentService: null,
-    agentToken: 'gateway-e2e-token-0123456789abcdef',
-    eventsToken: 'gateway-e2e-token-0123456789abcdef',
-    relistIntervalMs: 3_600_000,
-    controller: { controllerName: CONTROLLER_NAME, ingressClassName: 'wharf', watchIngressWithoutClass: false },
-    reader: new KubernetesReader(clients),
-    watch: { clients, scope: {}, backoff: { baseMs: 20 } },
-    status: { clients, publish: { service: { namespace: 'wharf', name: 'wharf-nginx' } }, leaseNamespace: 'wharf', identity: 'wharf-0', renewIntervalMs: 100, leaseDurationMs: 1500, retryMs: 50 },
-    log: quietLog,
-  });
+  const running = await startHandlerAgainst(api, { identity: 'wharf-0' });
   t.after(() => running.close());
 
   const parentOf = (name: string) => (api.get('HTTPRoute', 'shop', name)?.status?.parents as { controllerName: string; conditions: Cond[] }[] | undefined)?.[0];

@@ -5,36 +5,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeApiServer } from '../support/kube-apiserver.ts';
-import { quietLog, service } from '../support/kube-apiserver-fixtures.ts';
+import { startHandlerAgainst } from '../support/handler-against-api.ts';
+import { service } from '../support/kube-apiserver-fixtures.ts';
 import { gateway, httpRoute } from '../support/gateway-fixtures.ts';
 import { eventually } from '../support/http.ts';
-import { makeClients } from '../../src/cluster/kubernetes-client.ts';
-import { KubernetesReader } from '../../src/cluster/kubernetes-reader.ts';
-import { startHandler, type RunningHandler } from '../../src/handlers/serve.ts';
-import { CONTROLLER_NAME } from '../../src/model/index.ts';
+import { type RunningHandler } from '../../src/handlers/serve.ts';
 import type { RouteStatus } from '../../src/model/gateway-status.ts';
 
-const TOKEN = 'gateway-replicas-token-0123456789';
 const ROUTES = Array.from({ length: 12 }, (_, i) => `route-${i}`);
 type Hooks = { after: (fn: () => Promise<unknown> | void) => void };
 
 async function replica(t: Hooks, api: FakeApiServer, identity: string): Promise<RunningHandler> {
-  const clients = makeClients(api.kubeConfig(identity));
-  const running = await startHandler({
-    host: '127.0.0.1',
-    port: 0,
-    tls: null,
-    agents: [],
-    agentService: null,
-    agentToken: TOKEN,
-    eventsToken: TOKEN,
-    relistIntervalMs: 3_600_000,
-    controller: { controllerName: CONTROLLER_NAME, ingressClassName: 'wharf', watchIngressWithoutClass: false },
-    reader: new KubernetesReader(clients),
-    watch: { clients, scope: {}, backoff: { baseMs: 20 } },
-    status: { clients, publish: { service: { namespace: 'wharf', name: 'wharf-nginx' } }, leaseNamespace: 'wharf', identity, renewIntervalMs: 100, leaseDurationMs: 1500, retryMs: 50 },
-    log: quietLog,
-  });
+  const running = await startHandlerAgainst(api, { identity });
   t.after(() => running.close());
   return running;
 }

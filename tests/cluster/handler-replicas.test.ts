@@ -8,15 +8,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FakeApiServer } from '../support/kube-apiserver.ts';
-import { ingress, ingressClass, quietLog, service } from '../support/kube-apiserver-fixtures.ts';
+import { startHandlerAgainst } from '../support/handler-against-api.ts';
+import { ingress, ingressClass, service } from '../support/kube-apiserver-fixtures.ts';
 import type { Obj } from '../support/kube-apiserver-store.ts';
 import { eventually } from '../support/http.ts';
-import { makeClients } from '../../src/cluster/kubernetes-client.ts';
-import { KubernetesReader } from '../../src/cluster/kubernetes-reader.ts';
-import { startHandler, type RunningHandler } from '../../src/handlers/serve.ts';
-import { CONTROLLER_NAME } from '../../src/model/index.ts';
+import { type RunningHandler } from '../../src/handlers/serve.ts';
 
-const TOKEN = 'replicas-test-token-0123456789';
 const NAMES = Array.from({ length: 12 }, (_, i) => `app-${i}`);
 
 type Hooks = { after: (fn: () => Promise<unknown> | void) => void };
@@ -53,32 +50,7 @@ async function agentStandIn(t: Hooks) {
 }
 
 async function replica(t: Hooks, api: FakeApiServer, identity: string, agent: string): Promise<RunningHandler> {
-  const clients = makeClients(api.kubeConfig(identity));
-  const scope = { configMap: { namespace: 'wharf', name: 'wharf' } };
-  const running = await startHandler({
-    host: '127.0.0.1',
-    port: 0,
-    tls: null,
-    agents: [agent],
-    agentService: null,
-    agentToken: TOKEN,
-    eventsToken: TOKEN,
-    relistIntervalMs: 3_600_000,
-    controller: { controllerName: CONTROLLER_NAME, ingressClassName: 'wharf', watchIngressWithoutClass: false, configMap: 'wharf/wharf' },
-    reader: new KubernetesReader(clients, scope),
-    watch: { clients, scope, backoff: { baseMs: 20 } },
-    status: {
-      clients,
-      publish: { service: { namespace: 'wharf', name: 'wharf-nginx' } },
-      leaseNamespace: 'wharf',
-      identity,
-      renewIntervalMs: 100,
-      leaseDurationMs: 1500,
-      quarantinePollMs: 100,
-      retryMs: 50,
-    },
-    log: quietLog,
-  });
+  const running = await startHandlerAgainst(api, { identity, agents: [agent], configMap: true, quarantinePollMs: 100 });
   t.after(() => running.close());
   return running;
 }

@@ -13,7 +13,8 @@ import type { RouteStatus } from '../../src/model/gateway-status.ts';
 import assert from 'node:assert/strict';
 import { startBackend, type Backend } from '../support/backend.ts';
 import { request } from '../support/http.ts';
-import type { TestNginx } from '../support/nginx.ts';
+import { after, before, test } from 'node:test';
+import { startNginx, type TestNginx } from '../support/nginx.ts';
 import { loadFragments } from '../render/helpers.ts';
 
 const dir = fileURLToPath(new URL('../../../shared/gateway-api/conformance/', import.meta.url));
@@ -129,4 +130,22 @@ export async function runRow(nginx: TestNginx, backends: Backends, row: Row): Pr
     for (const [k, v] of Object.entries(c.backendHeaders ?? {})) assert.equal(got.headers[k], v, `${what}: header ${k}`);
     for (const k of c.absentHeaders ?? []) assert.equal(got.headers[k], undefined, `${what}: header ${k} should be absent`);
   }
+}
+
+/**
+ * One NGINX and one set of backends for a file of conformance rows, a test per row named for the
+ * conformance test it restates; the file's other tests reach them through the returned getters.
+ */
+export function conformanceRows(rows: Row[]): { nginx: () => TestNginx; backends: Backends } {
+  let nginx: TestNginx;
+  const backends = new Backends();
+  before(async () => {
+    nginx = await startNginx();
+  });
+  after(async () => {
+    await nginx?.stop();
+    await backends.close();
+  });
+  for (const row of rows) test(`${row.conformance} (conformance/tests/${row.manifest}.go)`, () => runRow(nginx, backends, row));
+  return { nginx: () => nginx, backends };
 }

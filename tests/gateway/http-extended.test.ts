@@ -3,9 +3,7 @@
 // (kubernetes-sigs/gateway-api conformance/tests/<name>.go) with its manifest from ../shared.
 // Redirects are checked by their exact Location: the listener is port 80 over HTTP, so a redirect
 // that keeps scheme and port writes no port.
-import { test, before, after } from 'node:test';
-import { startNginx, type TestNginx } from '../support/nginx.ts';
-import { Backends, runRow, type Row } from './conformance.ts';
+import { conformanceRows, type Row } from './conformance.ts';
 
 const rewritten = { 'x-header-add': 'header-val-1', 'x-header-add-append': 'append-val-1,header-val-2', 'x-header-set': 'set-overwrites-values' };
 const rewriteHeaders = { 'X-Header-Remove': 'remove-val', 'X-Header-Add-Append': 'append-val-1', 'X-Header-Set': 'set-val' };
@@ -152,16 +150,4 @@ const rows: Row[] = [
   },
 ];
 
-let nginx: TestNginx;
-const backends = new Backends();
-
-before(async () => {
-  nginx = await startNginx();
-});
-
-after(async () => {
-  await nginx?.stop();
-  await backends.close();
-});
-
-for (const row of rows) test(`${row.conformance} (conformance/tests/${row.manifest}.go)`, () => runRow(nginx, backends, row));
+conformanceRows(rows);

@@ -2,12 +2,11 @@
 // public suite (kubernetes-sigs/gateway-api conformance/tests/<name>.go), with its manifests from
 // ../shared and the requests and answers its .go file lists; the status it checks is checked on the
 // model (RoutingIndex.gatewayStatus).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNginx, type TestNginx } from '../support/nginx.ts';
 import { request } from '../support/http.ts';
 import { loadFragments, selfSigned, tlsSecretObject } from '../render/helpers.ts';
-import { Backends, conformanceModel, INFRA, runRow, type Row } from './conformance.ts';
+import { conformanceModel, conformanceRows, INFRA, type Row } from './conformance.ts';
 import type { RouteStatus } from '../../src/model/gateway-status.ts';
 
 const rows: Row[] = [
@@ -189,21 +188,10 @@ const rows: Row[] = [
   { conformance: 'HTTPRouteReferenceGrant', manifest: 'httproute-reference-grant', resolved: { 'reference-grant': 'ResolvedRefs' }, cases: [{ path: '/', backend: 'web-backend' }] },
 ];
 
-let nginx: TestNginx;
-const backends = new Backends();
-
-before(async () => {
-  nginx = await startNginx();
-});
-
-after(async () => {
-  await nginx?.stop();
-  await backends.close();
-});
-
-for (const row of rows) test(`${row.conformance} (conformance/tests/${row.manifest}.go)`, () => runRow(nginx, backends, row));
+const { nginx: nginxOf, backends } = conformanceRows(rows);
 
 test('HTTPRouteWeight (conformance/tests/httproute-weight.go): 70/30/0 within tolerance, nothing to weight 0', async () => {
+  const nginx = nginxOf();
   const { model, fragments } = conformanceModel('httproute-weight');
   await loadFragments(nginx, fragments);
   for (const u of model.upstreams) await nginx.setEndpoints(u.upstream, [(await backends.for(u.service)).address]);
@@ -222,6 +210,7 @@ test('HTTPRouteWeight (conformance/tests/httproute-weight.go): 70/30/0 within to
 test('HTTPRouteHTTPSListener (conformance/tests/httproute-https-listener.go): HTTPS by SNI with the listener\'s certificate', async () => {
   const pair = selfSigned('example.org', ['second-example.org']);
   const secret = { ...(tlsSecretObject('tls-validity-checks-certificate', pair) as { metadata: object }), metadata: { name: 'tls-validity-checks-certificate', namespace: INFRA } };
+  const nginx = nginxOf();
   const { index, model, fragments } = conformanceModel('httproute-https-listener', [secret]);
   for (const route of ['httproute-https-test', 'httproute-https-test-no-hostname']) {
     assert.deepEqual((index.gatewayStatus('HTTPRoute', INFRA, route) as RouteStatus).parents.map((p) => p.conditions.map((c) => c.reason)), [['Accepted', 'ResolvedRefs']]);

@@ -42,10 +42,47 @@ end
 
 local _M = {}
 
--- Per-worker cache of parsed endpoint lists, keyed by upstream; reparsed when the raw value changes.
+-- Per-worker cache of parsed endpoint lists, keyed by upstream, with the version they were read at.
 local cache = {}
 -- Per-worker round-robin positions.
 local cursor = {}
+
+-- Beside each upstream's endpoints, the dict holds a version (key VERSION .. name) that every write
+-- sets after storing the endpoints, from one counter (key SEQUENCE) so that a version is never
+-- reused, not even after a delete. A request reads that number, not the endpoint string: getting a
+-- string out of a shared dict copies it, and with 1,000 endpoints that was 20 KB on every request.
+-- A name cannot start with "#" (the control location's pattern), so these keys never collide.
+local VERSION = "#v "
+local SEQUENCE = "#sequence"
+local HASH = ("#"):byte()
+local version_keys = {}
+local function version_key(name)
+  local k = version_keys[name]
+  if not k then
+    k = VERSION .. name
+    version_keys[name] = k
+  end
+  return k
+end
+
+-- The next version; safe_add/incr never evict other keys to make room (add with init would).
+local function next_version()
+  local v, err = dict:incr(SEQUENCE, 1)
+  if v then
+    return v
+  end
+  if err ~= "not found" then
+    return nil, err
+  end
+  local ok, add_err = dict:safe_add(SEQUENCE, 1)
+  if ok then
+    return 1
+  end
+  if add_err ~= "exists" then
+    return nil, add_err
+  end
+  return dict:incr(SEQUENCE, 1)
+end
 
 -- The peers of a dict value. The control socket stored only checked endpoints; they are parsed with
 -- the same strict grammar here, which gives IPv6 hosts in brackets, the form set_current_peer needs
@@ -61,20 +98,35 @@ local function parse(raw)
   return peers
 end
 
+-- The endpoints of an upstream, re-read from the dict only when its version moved. Reading the
+-- version before the endpoints means a write racing with the read is at worst read again by the
+-- next request, never missed: the cache never holds a version newer than its endpoints.
 local function peers_of(name)
   if not name or name == "" then
     return nil
   end
-  local raw = dict:get(name)
-  if not raw or raw == "" then
-    return nil
-  end
+  local version = dict:get(version_key(name))
   local entry = cache[name]
-  if entry and entry.raw == raw then
+  if version ~= nil and entry and entry.version == version then
     return entry.peers
   end
+  local raw = dict:get(name)
+  if not raw or raw == "" then
+    cache[name] = nil
+    return nil
+  end
+  if version == nil then
+    -- Written before versions existed (NGINX reloaded into this code keeps its dict): compare the
+    -- string itself until the next write.
+    if entry and entry.raw == raw then
+      return entry.peers
+    end
+    local peers = parse(raw)
+    cache[name] = { raw = raw, peers = peers }
+    return peers
+  end
   local peers = parse(raw)
-  cache[name] = { raw = raw, peers = peers }
+  cache[name] = { version = version, peers = peers }
   return peers
 end
 
@@ -248,6 +300,19 @@ function _M.control_endpoints(name)
     end
     local normalized = table.concat(tokens, " ")
     local stored, err = dict:safe_set(name, normalized)
+    if stored then
+      -- After the endpoints: a reader that sees the new version finds the new endpoints.
+      local version
+      version, err = next_version()
+      stored = version ~= nil
+      if stored then
+        stored, err = dict:safe_set(version_key(name), version)
+      end
+      if not stored then
+        -- No room for the version: without one, readers compare the endpoints themselves.
+        dict:delete(version_key(name))
+      end
+    end
     if not stored then
       ngx.status = 507
       ngx.say("cannot store endpoints: ", err)
@@ -255,6 +320,7 @@ function _M.control_endpoints(name)
     end
     ngx.say("ok")
   elseif method == "DELETE" then
+    dict:delete(version_key(name))
     dict:delete(name)
     ngx.say("ok")
   elseif method == "GET" then
@@ -273,7 +339,9 @@ function _M.control_list()
   local keys = dict:get_keys(0)
   table.sort(keys)
   for _, k in ipairs(keys) do
-    ngx.say(k, " ", dict:get(k) or "")
+    if k:byte(1) ~= HASH then -- wharf's own keys (versions, the sequence), not upstreams
+      ngx.say(k, " ", dict:get(k) or "")
+    end
   end
 end
 

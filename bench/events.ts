@@ -5,6 +5,11 @@
 //   - events_per_s: EndpointSlice events for many upstreams posted at a fixed concurrency, until the
 //     handler answered them all.
 //   - reloads_during_endpoint_events: NGINX reloads while only EndpointSlices changed (must be 0).
+//   - the floor, in the same run: the same endpoint change sent straight to the agent's endpoint API
+//     (an upstream only the benchmark writes, behind a host the handler rendered) and observed by the
+//     same probe, interleaved with the CloudEvent samples (direct_p50_ms, direct_p99_ms and
+//     event_over_direct_p50/_p99: the cost of the handler tier); and the same number of endpoint
+//     PUTs at the same concurrency (direct_per_s, events_per_s_over_direct).
 //   - with `--fault` (npm run bench:events -- --fault), then the fault run of bench/events-fault.ts: a
 //     busy EndpointSlice watch cut after an outage and a healthy period (watch_recovery_ms_max).
 // Prints one JSON object as the last line. Environment: BENCH_SAMPLES (200), BENCH_EVENTS (2000),
@@ -75,7 +80,8 @@ async function eventsRun(): Promise<Record<string, unknown>> {
   };
   try {
     // Setup: the measured host, plus `upstreams` more hosts for the throughput run (reloads happen here).
-    const objects: object[] = [service('web'), ingress('web', 'bench.example.com', 'web'), slice('web', a.address)];
+    // `direct` has no EndpointSlice: only the benchmark writes its upstream, through the agent's API.
+    const objects: object[] = [service('web'), ingress('web', 'bench.example.com', 'web'), slice('web', a.address), service('direct'), ingress('direct', 'direct.example.com', 'direct')];
     for (let i = 0; i < upstreams; i++) objects.push(service(`s${i}`), ingress(`i${i}`, `h${i}.example.com`, `s${i}`));
     await postObjects(handler.url, token, objects, 200);
     const deadline = Date.now() + 30_000;
@@ -87,17 +93,32 @@ async function eventsRun(): Promise<Record<string, unknown>> {
     await new Promise((r) => setTimeout(r, 1000));
     const reloadsBefore = await reloads(agent.url);
 
-    // Latency: flip the endpoint between a and b, poll NGINX until it routes to the new one.
+    // Latency: flip the endpoint between a and b, poll NGINX until it routes to the new one; each
+    // CloudEvent sample is followed by its floor, the same flip sent straight to the agent.
+    const agentHeaders = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    // Above any revision the handler gives (it counts from 1).
+    let directRevision = 1e12;
+    const putDirect = async (upstream: string, address: string) => {
+      const r = await send(`${agent.url}/v1/endpoints/${upstream}`, 'PUT', agentHeaders, JSON.stringify({ revision: directRevision++, endpoints: [address] }));
+      if (r.status !== 200) throw new Error(`endpoint PUT answered ${r.status}: ${r.body.slice(0, 300)}`);
+    };
+    const flip = async (host: string, target: { name: string }, change: () => Promise<void>, i: number) => {
+      const started = performance.now();
+      await change();
+      for (;;) {
+        if ((await backendAt(host)) === target.name) break;
+        if (performance.now() - started > 10_000) throw new Error(`sample ${i}: NGINX did not route ${host} to ${target.name} within 10 s`);
+      }
+      return performance.now() - started;
+    };
+    await putDirect('bench-direct-80', a.address);
+    while ((await backendAt('direct.example.com')) !== 'a') await new Promise((r) => setTimeout(r, 20));
     const latencies: number[] = [];
+    const direct: number[] = [];
     for (let i = 0; i < samples; i++) {
       const target = i % 2 === 0 ? b : a;
-      const started = performance.now();
-      await postEvent(slice('web', target.address));
-      for (;;) {
-        if ((await backendAt('bench.example.com')) === target.name) break;
-        if (performance.now() - started > 10_000) throw new Error(`sample ${i}: NGINX did not route to ${target.name} within 10 s`);
-      }
-      latencies.push(performance.now() - started);
+      latencies.push(await flip('bench.example.com', target, () => postEvent(slice('web', target.address)), i));
+      direct.push(await flip('direct.example.com', target, () => putDirect('bench-direct-80', target.address), i));
     }
 
     // Throughput: EndpointSlice events for `upstreams` services, `concurrency` at a time.
@@ -109,15 +130,33 @@ async function eventsRun(): Promise<Record<string, unknown>> {
       }),
     );
     const elapsed = (performance.now() - started) / 1000;
+    // Its floor: as many endpoint PUTs straight to the agent, at the same concurrency, on upstreams
+    // only the benchmark writes.
+    next = 0;
+    const directStarted = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        for (let i = next++; i < events; i = next++) await putDirect(`bench-direct-s${i % upstreams}-80`, i % 2 ? a.address : b.address);
+      }),
+    );
+    const directElapsed = (performance.now() - directStarted) / 1000;
     await new Promise((r) => setTimeout(r, 500));
     const reloadsDuring = (await reloads(agent.url)) - reloadsBefore;
     latencies.sort((x, y) => x - y);
+    direct.sort((x, y) => x - y);
+    const round = (x: number) => Number(x.toFixed(2));
     return {
       events,
       events_per_s: Math.round(events / elapsed),
+      direct_per_s: Math.round(events / directElapsed),
+      events_per_s_over_direct: round(directElapsed / elapsed),
       endpoint_samples: samples,
-      endpoint_event_to_nginx_ms_p50: Number(percentile(latencies, 50).toFixed(2)),
-      endpoint_event_to_nginx_ms_p99: Number(percentile(latencies, 99).toFixed(2)),
+      endpoint_event_to_nginx_ms_p50: round(percentile(latencies, 50)),
+      endpoint_event_to_nginx_ms_p99: round(percentile(latencies, 99)),
+      direct_p50_ms: round(percentile(direct, 50)),
+      direct_p99_ms: round(percentile(direct, 99)),
+      event_over_direct_p50: round(percentile(latencies, 50) / percentile(direct, 50)),
+      event_over_direct_p99: round(percentile(latencies, 99) / percentile(direct, 99)),
       reloads_during_endpoint_events: reloadsDuring,
     };
   } finally {

@@ -5,6 +5,7 @@
 // sends the next request when the body is complete. It handles what NGINX sends a keep-alive client:
 // fixed-length bodies and a closed connection (keepalive_requests), after which it connects again.
 import net from 'node:net';
+import { percentile } from './handler-process.ts';
 
 export interface LoadTarget {
   port: number;
@@ -24,12 +25,6 @@ export interface LoadResult {
   rps: number;
   p50_ms: number;
   p99_ms: number;
-}
-
-export function percentile(xs: ArrayLike<number>, p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = Float64Array.from(xs).sort();
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
@@ -104,6 +99,7 @@ export function closedLoop(target: LoadTarget, o: { connections: number; duratio
     connect();
   });
   return Promise.all(Array.from({ length: o.connections }, one)).then(() => {
+    latencies.sort((a, b) => a - b);
     const seconds = (performance.now() - started) / 1000;
     return {
       requests: latencies.length,

@@ -7,18 +7,6 @@ import { findNginx } from '../src/agent/nginx-install.ts';
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
-/** Seconds of CPU (user + system) a process has used, from /proc (0 when it is gone). */
-export function cpuSeconds(pid: number): number {
-  try {
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-  } catch {
-    return 0;
-  }
-}
-
 /** Children of a process (for NGINX: its master's workers), from /proc. */
 export function childPids(pid: number): number[] {
   try {

@@ -25,7 +25,8 @@ import { checkInputs } from '../src/check/check.ts';
 import { hostFragment, renderReport } from '../src/check/render.ts';
 import { defaultControllerSettings } from '../src/model/index.ts';
 import { closedLoop, type LoadResult } from './load.ts';
-import { childPids, cpuSeconds, runRecord } from './machine.ts';
+import { cpuSecondsOf } from './handler-process.ts';
+import { childPids, runRecord } from './machine.ts';
 
 const quick = process.argv.includes('--quick');
 const cfg = quick ? { rounds: 3, roundMs: 1500, connections: 16 } : { rounds: 6, roundMs: 3000, connections: 32 };
@@ -166,7 +167,7 @@ async function main(): Promise<void> {
 
     const one = await run(1);
     const many = await run(1000);
-    const nginxCpu = [nginxMaster, ...childPids(nginxMaster)].reduce((s, p) => s + cpuSeconds(p), 0);
+    const nginxCpu = [nginxMaster, ...childPids(nginxMaster)].reduce((s, p) => s + cpuSecondsOf(p), 0);
     const result = {
       benchmark: 'proxy',
       quick,
@@ -186,7 +187,7 @@ async function main(): Promise<void> {
       data_path_rps_over_static_1000: round(many.ratioRps, 3),
       data_path_p99_over_static_1000: round(many.ratioP99, 3),
       errors: one.errors + many.errors,
-      ...record.end({ agent: cpuSeconds(child.pid!), nginx: nginxCpu }),
+      ...record.end({ agent: cpuSecondsOf(child.pid!), nginx: nginxCpu }),
     };
     console.log(JSON.stringify(result));
   } catch (e) {

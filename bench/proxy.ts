@@ -71,7 +71,7 @@ function staticFragment(rendered: string, endpoints: readonly string[]): string 
   const server = rendered
     .replace(new RegExp(`server_name ${LUA_HOST.replaceAll('.', '\\.')}`, 'g'), `server_name ${STATIC_HOST}`)
     .replace(/^\s*set \$wharf_upstream .*;\n/gm, '')
-    .replaceAll('proxy_pass http://$wharf_backend;', 'proxy_pass http://wharf_bench_static;');
+    .replaceAll('include proxy-pass-http.conf;', 'proxy_pass http://wharf_bench_static;');
   if (!server.includes('wharf_bench_static')) throw new Error(`no proxy_pass to replace in:\n${rendered}`);
   // The same keepalive as wharf's balancer upstream (templates/nginx.conf.liquid).
   return `upstream wharf_bench_static {\n${endpoints.map((e) => `    server ${e};\n`).join('')}    keepalive 64;\n    keepalive_timeout 60s;\n}\n${server}`;

@@ -3,11 +3,22 @@
 // Ingress changed, and one Ingress through the model as the admission webhook does it; then the
 // Gateway API variant (bench/routes.ts: 5,000 HTTPRoutes with header and query matches over 1,000
 // hostnames), whose full render the issue wants within the Ingresses' measured in the same run
-// (`route_vs_ingress_render`: the ratio of the two). Prints one JSON object as the last line. Wall-clock figures (`*_ms`) depend on what else runs on the machine;
+// (`route_vs_ingress_render`: the ratio of the two). The floor of the full render is NGINX's own
+// parse of its output: `nginx -t` of the same fragments in a `wharf agent`'s prefix (its skeleton,
+// its NGINX), alternating with the render, three times each (`full_render_over_nginx_parse`: what
+// producing the configuration costs against reading it). Prints one JSON object as the last line.
+// Wall-clock figures (`*_ms`) depend on what else runs on the machine;
 // `*_cpu_ms` are this process's CPU time for the same work, which a busy machine inflates less
 // (a process waiting for a core shows in wall time only).
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../tests/support/backend.ts';
+import { writeFragments } from '../src/check/render.ts';
+import { findNginx } from '../src/agent/nginx-install.ts';
+import { runRecord } from './machine.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultControllerSettings, parseIngress, RoutingIndex, stateFromObjects, validateIngress } from '../src/model/index.ts';
@@ -61,6 +72,46 @@ function ingress(i: number, variant = 0): object {
   };
 }
 
+/** A `wharf agent` (and its NGINX) in a temporary prefix, to parse rendered fragments with the
+ * agent's own skeleton; `nginxTest` writes the fragments there and times `nginx -t` of the whole. */
+async function agentPrefix(): Promise<{ nginxTest(fragments: Parameters<typeof writeFragments>[1]): Promise<number>; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-render-'));
+  const prefix = join(dir, 'nginx');
+  writeFileSync(join(dir, 'token'), randomBytes(24).toString('hex'));
+  const [apiPort, httpPort, httpsPort] = [await freePort(), await freePort(), await freePort()];
+  const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+  const child = spawn(process.execPath, [cli, 'agent', '--prefix', prefix, '--token-file', join(dir, 'token'), '--listen', `127.0.0.1:${apiPort}`,
+    '--http-listen', `127.0.0.1:${httpPort}`, '--https-listen', `127.0.0.1:${httpsPort}`, '--worker-processes', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-20_000); });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  for (let i = 0; !(await fetch(`http://127.0.0.1:${apiPort}/nginx-ready`).then((r) => r.ok, () => false)); i++) {
+    if (i > 300) throw new Error(`the agent did not become ready:\n${log}`);
+    await sleep(50);
+  }
+  const bin = findNginx().bin;
+  return {
+    async nginxTest(fragments) {
+      await writeFragments(prefix, fragments);
+      if (!existsSync(join(prefix, 'nginx.conf'))) throw new Error('the agent wrote no nginx.conf');
+      const t0 = performance.now();
+      const r = spawnSync(bin, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-t', '-q', '-e', 'stderr'], { encoding: 'utf8' });
+      const ms = performance.now() - t0;
+      if (r.status !== 0) throw new Error(`nginx -t refused the rendered configuration: ${r.stderr.slice(0, 2000)}`);
+      return ms;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(15_000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      // BENCH_KEEP_PREFIX=1 keeps the prefix, to look into what NGINX spends its parse on.
+      if (process.env.BENCH_KEEP_PREFIX) process.stderr.write(`bench: the rendered configuration is in ${prefix}\n`);
+      else rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const record = runRecord();
 const pair = selfSigned();
 const objects: object[] = [];
 for (let i = 0; i < INGRESSES; i++) objects.push(ingress(i));
@@ -78,15 +129,30 @@ const index = new RoutingIndex(settings, state);
 const model = index.model();
 const buildModelMs = performance.now() - t;
 
-// Full render (warm-up first: the first render compiles the partials and the JIT warms up).
+// Full render (warm-up first: the first render compiles the partials and the JIT warms up),
+// alternating with NGINX's parse of the result.
 renderModel(model);
 const cpuMs = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
-let cpu = process.cpuUsage();
-t = performance.now();
-const full = renderModel(model);
-const fullRenderMs = performance.now() - t;
-const fullRenderCpuMs = cpuMs(process.cpuUsage(cpu));
-if (full.failures.length) throw new Error(`refused fragments: ${full.failures.map((f) => f.error.message).join('; ')}`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const renders: { ms: number; cpuMs: number }[] = [];
+const parses: number[] = [];
+const nginx = await agentPrefix();
+let full!: ReturnType<typeof renderModel>;
+try {
+  for (let k = 0; k < 3; k++) {
+    const cpu = process.cpuUsage();
+    t = performance.now();
+    full = renderModel(model);
+    renders.push({ ms: performance.now() - t, cpuMs: cpuMs(process.cpuUsage(cpu)) });
+    if (full.failures.length) throw new Error(`refused fragments: ${full.failures.map((f) => f.error.message).join('; ')}`);
+    parses.push(await nginx.nginxTest(full.fragments));
+  }
+} finally {
+  await nginx.stop();
+}
+const fullRenderMs = median(renders.map((r) => r.ms));
+const fullRenderCpuMs = median(renders.map((r) => r.cpuMs));
+const nginxParseMs = median(parses);
 const tlsHosts = model.servers.filter((s) => s.tls).length;
 
 const quantile = (xs: number[], q: number) => Number([...xs].sort((a, b) => a - b)[Math.floor(xs.length * q)]!.toFixed(3));
@@ -138,6 +204,8 @@ console.log(JSON.stringify({
   build_model_ms: Math.round(buildModelMs),
   full_render_ms: Math.round(fullRenderMs),
   full_render_cpu_ms: Math.round(fullRenderCpuMs),
+  nginx_parse_ms: Math.round(nginxParseMs),
+  full_render_over_nginx_parse: Number((fullRenderMs / nginxParseMs).toFixed(2)),
   fragment_render_ms_p99: p99(renderTimes),
   fragment_render_ms_p50: quantile(renderTimes, 0.5),
   fragment_render_cpu_ms_p99: p99(renderCpuTimes),
@@ -149,4 +217,5 @@ console.log(JSON.stringify({
   ...routes,
   route_vs_ingress_render: Number((routes.route_full_render_ms! / fullRenderMs).toFixed(2)),
   route_vs_ingress_render_cpu: Number((routes.route_full_render_cpu_ms! / fullRenderCpuMs).toFixed(2)),
+  ...record.end(),
 }));

@@ -4,6 +4,7 @@
 // split_clients of routes with entries of the shapes route-maps.liquid writes.
 import { parseSnippet, SNIPPET_DIRECTIVES } from '../../src/model/index.ts';
 import type { Fragment } from '../../src/render/index.ts';
+import { FRAGMENT_INCLUDES } from '../../src/render/skeleton.ts';
 import { parseConfig, type Directive } from './nginx-config.ts';
 import { templateDirectives } from './template-directives.ts';
 
@@ -35,7 +36,7 @@ function routeBlock(d: Directive): string | null {
 const allowed = new Set([...templateDirectives(), ...Object.keys(SNIPPET_DIRECTIVES)]);
 /** Directives only snippets write: each must read back as a snippet of its own would. */
 const snippetOnly = Object.keys(SNIPPET_DIRECTIVES).filter((d) => !templateDirectives().has(d));
-const LISTEN_FILES = new Set(['listen-http.conf', 'listen-https.conf', 'listen-default.conf']);
+const AGENT_FILES = new Set(FRAGMENT_INCLUDES);
 
 /** Checks what a fragment says to NGINX; returns what is wrong, or null. */
 export function inspect(f: Fragment): string | null {
@@ -65,7 +66,7 @@ export function inspect(f: Fragment): string | null {
         const again = parseSnippet(`${d.name} ${d.args.map((a) => `"${a.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(' ')};`, 'location', { headersMore: true });
         if (!again.ok) return `line ${d.line}: ${d.name} does not pass the allowlist again: ${again.message}`;
       }
-      if (d.name === 'include' && !(d.args.length === 1 && LISTEN_FILES.has(d.args[0]!))) return `line ${d.line}: include ${d.args.join(' ')}`;
+      if (d.name === 'include' && !(d.args.length === 1 && AGENT_FILES.has(d.args[0]!))) return `line ${d.line}: include ${d.args.join(' ')}`;
       if (['ssl_certificate', 'ssl_certificate_key', 'ssl_client_certificate', 'auth_basic_user_file'].includes(d.name)) {
         const file = d.args[0] ?? '';
         if (!file.startsWith(`files/${f.name}/`) || !(file.slice(`files/${f.name}/`.length) in f.files)) return `line ${d.line}: ${d.name} ${file} is not a file of the fragment`;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { startNginx, type TestNginx } from '../support/nginx.ts';
 import { startBackend, type Backend, freePort } from '../support/backend.ts';
 import { request } from '../support/http.ts';
-import { renderSkeleton, renderVersion } from '../../src/render/skeleton.ts';
+import { FRAGMENT_INCLUDES, renderSkeleton, renderVersion } from '../../src/render/skeleton.ts';
 import { UnsafeValueError } from '../../src/render/filters.ts';
 
 const appFragment = `server {
@@ -15,7 +15,7 @@ const appFragment = `server {
         set $wharf_upstream "default-app-80";
         proxy_http_version 1.1;
         proxy_set_header Connection $wharf_connection_upgrade;
-        proxy_pass http://$wharf_backend;
+        include proxy-pass-http.conf;
     }
 }
 `;
@@ -94,6 +94,22 @@ test('the headers-more module is loaded when installed (snippets\' more_* direct
   const module = '/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so';
   assert.match(renderSkeleton({ ...base, headersMoreModule: module })['nginx.conf'], new RegExp(`^load_module ${module.replace(/\./g, '\\.')};$`, 'm'));
   assert.doesNotMatch(renderSkeleton({ ...base, headersMoreModule: null })['nginx.conf'], /headers_more/);
+});
+
+test('the files a fragment may include are the skeleton\'s; proxy_pass names the balancer with Lua, $wharf_backend without', () => {
+  const base = {
+    runDir: '/tmp/run', privateDir: '/tmp/private', user: null, errorLogLevel: 'warn' as const,
+    accessLog: false, workerProcesses: 1, workerConnections: 512, workerShutdownTimeoutSeconds: 10,
+    httpListen: ['80'], httpsListen: ['443'],
+  };
+  const lua = renderSkeleton({ ...base, lua: { ndkModule: '/m/ndk.so', luaModule: '/m/lua.so', packagePath: '/x/?.lua;;', endpointsDictMb: 8 } });
+  const plain = renderSkeleton({ ...base, lua: null });
+  assert.deepEqual(Object.keys(lua).filter((k) => k !== 'nginx.conf').sort(), [...FRAGMENT_INCLUDES].sort());
+  assert.equal(lua['proxy-pass-http.conf'], 'proxy_pass http://wharf_balancer;\n');
+  assert.equal(lua['proxy-pass-https-isolated.conf'], 'proxy_pass https://wharf_balancer_isolated;\n');
+  assert.equal(lua['grpcs-pass.conf'], 'grpc_pass grpcs://wharf_balancer;\n');
+  assert.equal(plain['proxy-pass-http.conf'], 'proxy_pass http://$wharf_backend;\n');
+  assert.equal(plain['grpcs-pass-isolated.conf'], 'grpc_pass grpcs://$wharf_backend;\n');
 });
 
 test('without the Lua module, endpoints come as static upstreams and an empty one answers 503', async (t) => {

@@ -16,3 +16,8 @@ export const READ_DIFFERENTLY: Readonly<Record<string, string>> = {
   'auth-cache-key': 'must name a variable that tells clients apart ($http_*, $cookie_*, $arg_*, $remote_user, $remote_addr); answers are kept per location',
   'proxy-ssl-verify': 'a backend certificate is never left unverified: without a usable ca.crt the location answers 502 (ingress-nginx drops the settings)',
 };
+
+/** ConfigMap key → what differs from ingress-nginx (the guide's and the report's "read differently"). */
+export const KEYS_READ_DIFFERENTLY: Readonly<Record<string, string>> = {
+  'allow-snippet-annotations': 'unset or "true": snippets are accepted when every directive is on the allowlist (ingress-nginx: refused by default, pasted verbatim when "true"); "false" refuses every snippet',
+};

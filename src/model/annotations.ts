@@ -20,7 +20,7 @@ const DEFAULT_REALM = 'Authentication Required';
 const DEFAULT_AUTH_CACHE_VALID = ['200 202 401 5m'];
 
 /** The snippet annotations wharf parses, and where each goes. */
-const SNIPPETS: Readonly<Record<string, SnippetContext>> = {
+export const SNIPPETS: Readonly<Record<string, SnippetContext>> = {
   'configuration-snippet': 'location',
   'server-snippet': 'server',
   'auth-snippet': 'auth',

@@ -173,6 +173,9 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
       const held = claims.get(`${c.match} ${c.path}`);
       if (!held) {
         list.invalid('CanaryWithoutPrimary', c.field, c.path, `no other Ingress serves this path on ${host === DEFAULT_HOST ? 'the default server' : host}; the canary is ignored`, 'warning');
+      } else if (held.location.backend?.external || c.backend.external) {
+        // The balancer splits traffic between endpoint sets; an ExternalName backend is a name NGINX resolves.
+        list.invalid('ExternalNameService', c.field, c.path, 'the canary or its primary is an ExternalName Service, which wharf proxies to by name without the balancer; the canary is ignored', 'warning');
       } else if (held.location.canary) {
         list.invalid('CanaryConflict', c.field, c.path, `older canary ${held.location.canary.source.namespace}/${held.location.canary.source.name} already serves this path`, 'warning');
       } else {

@@ -66,6 +66,17 @@ describe('Service checks', () => {
       assert.deepEqual(model.servers[0]!.locations[0]!.backend?.external, { host: 'api.example.com', port: want });
     }
   });
+  it('a canary on an ExternalName primary is ignored with a warning (the balancer is not involved)', () => {
+    const ext = { kind: 'Service', metadata: { name: 'web' }, spec: { type: 'ExternalName', externalName: 'example.com' } };
+    const model = build([
+      ingress('main', [rule('a.com', path('/', 'Prefix', 'web'))]),
+      ingress('canary', [rule('a.com', path('/', 'Prefix', 'next'))], { annotations: { 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': '50' }, created: '2030-01-01T00:00:00Z' }),
+      ext,
+      service('next', [{ port: 80 }]),
+    ]);
+    assert.equal(model.servers[0]!.locations[0]!.canary, undefined);
+    assert.deepEqual(reasons(model.problems), ['warning ExternalNameService canary spec.rules[0].http.paths[0].path']);
+  });
   it('a resource backend is an error', () => {
     const i = ingress('i', []);
     (i.spec as Record<string, unknown>).defaultBackend = { resource: { apiGroup: 'k8s.example.com', kind: 'StorageBucket', name: 'b' } };

@@ -356,7 +356,9 @@ export const filters: Record<string, Filter> = {
       attrs += `; SameSite=${v.sameSite}`;
     }
     if (v.secure === true) attrs += '; Secure';
-    return new NginxText(quote(`${name}=$request_id${attrs}; HttpOnly`));
+    // session-cookie-secure unset: Secure when the request came over HTTPS, as ingress-nginx does.
+    const secureOnHttps = v.secure === null || v.secure === undefined ? '$wharf_https_secure' : '';
+    return new NginxText(quote(`${name}=$request_id${attrs}; HttpOnly${secureOnHttps}`));
   },
   // An ExternalName backend as `proxy_pass http://$var` takes it: a DNS name or IPv4 address and a
   // port, double-quoted (NGINX resolves the name at request time through its resolver).

@@ -30,7 +30,7 @@ export interface BodyView {
   scheme: 'http' | 'https' | 'grpc' | 'grpcs';
   grpc: boolean;
   canary: { upstream: string; weight: number; weightTotal: number; header: string | null; headerValue: string | null } | null;
-  affinity: { cookieName: string; cookiePath: string | null; cookieMaxAgeSeconds: number | null; sameSite: string | null; secure: boolean } | null;
+  affinity: { cookieName: string; cookiePath: string | null; cookieMaxAgeSeconds: number | null; sameSite: string | null; secure: boolean | null } | null;
   hashBy: string | null;
   cors: {
     anyOrigin: boolean;
@@ -328,7 +328,7 @@ function body(loc: Location, ctx: Ctx): BodyView {
         cookiePath: s.affinity.cookiePath ?? null,
         cookieMaxAgeSeconds: s.affinity.cookieMaxAgeSeconds ?? null,
         sameSite: s.affinity.sameSite ?? null,
-        secure: s.affinity.secure ?? false,
+        secure: s.affinity.secure ?? null,
       }
     : null;
   const grpc = s.backendProtocol === 'GRPC' || s.backendProtocol === 'GRPCS';

@@ -35,7 +35,7 @@ export function checkAuthCacheKey(v: string): string | null {
 }
 
 /** One proxy_cache_valid item: status codes (or `any`) separated by spaces, then a time. */
-const CACHE_VALID = /^(?:(?:[1-5][0-9]{2}|any) ){0,16}[0-9]{1,7}(?:ms|s|m|h|d)$/;
+const CACHE_VALID = /^(?:(?:[1-5][0-9]{2}|any) ){0,16}[0-9]{1,7}(?:ms|s|m|h|d|w|M|y)$/;
 
 /** auth-cache-duration: `200 202 10m, 401 1m` → one proxy_cache_valid per item, spaces normalized. */
 const authCacheDuration: AnnotationParser = (v, d) => {

@@ -385,7 +385,7 @@ export const filters: Record<string, Filter> = {
     return new NginxText(quote(s));
   },
   // One proxy_cache_valid line's arguments: status codes (or `any`), then a time.
-  nginx_cache_valid: check('nginx_cache_valid', /^(?:(?:[1-5][0-9]{2}|any) ){0,16}[0-9]{1,7}(?:ms|s|m|h|d)$/, 'not status codes then a time'),
+  nginx_cache_valid: check('nginx_cache_valid', /^(?:(?:[1-5][0-9]{2}|any) ){0,16}[0-9]{1,7}(?:ms|s|m|h|d|w|M|y)$/, 'not status codes then a time'),
   // upstream-hash-by: NGINX request variables and plain characters, double-quoted; only known variables.
   nginx_hash_key: (value) => {
     const s = text('nginx_hash_key', value);

@@ -20,8 +20,8 @@ describe('accepted', () => {
     assert.deepEqual(settings?.externalAuth, { url: 'http://auth.example.com/', responseHeaders: [], method: 'GET', cache: { key: '$remote_user$http_authorization', valid: ['200 202 401 5m'] } });
   });
   it('auth-cache-duration: items separated by commas, spaces normalized', () => {
-    const { settings } = settingsOf({ 'auth-url': 'http://a/', 'auth-cache-key': '$cookie__oauth2_proxy', 'auth-cache-duration': '200  202 10m , 401 30s,any 1m' });
-    assert.deepEqual(settings?.externalAuth?.cache, { key: '$cookie__oauth2_proxy', valid: ['200 202 10m', '401 30s', 'any 1m'] });
+    const { settings } = settingsOf({ 'auth-url': 'http://a/', 'auth-cache-key': '$cookie__oauth2_proxy', 'auth-cache-duration': '200  202 10m , 401 30s,any 1m, 404 1w' });
+    assert.deepEqual(settings?.externalAuth?.cache, { key: '$cookie__oauth2_proxy', valid: ['200 202 10m', '401 30s', 'any 1m', '404 1w'] });
   });
   it('session-cookie-*: samesite, secure, expires as the max age', () => {
     const { settings, problems } = settingsOf({ affinity: 'cookie', 'session-cookie-samesite': 'None', 'session-cookie-secure': 'true', 'session-cookie-expires': '172800' });

@@ -33,6 +33,8 @@ export interface AgentOptions {
    * (IPv4 or [IPv6], optional port). Default: the nameservers of /etc/resolv.conf; [] for none.
    */
   resolvers?: string[];
+  /** Seconds NGINX keeps a resolved name (the resolver's valid=); default 30. */
+  resolverValidSeconds?: number;
   /** How long a reload may take to answer the new version on the version socket. */
   reloadTimeoutMs?: number;
   /** auto: Lua when installed; reload: static upstreams and reloads even with Lua (a baseline). */
@@ -72,6 +74,7 @@ export function skeletonParams(
     user: host.worker?.user ?? null,
     group: host.worker?.group ?? null,
     resolvers: host.resolvers,
+    ...(o.resolverValidSeconds !== undefined ? { resolverValidSeconds: o.resolverValidSeconds } : {}),
     errorLogLevel: o.errorLogLevel ?? 'warn',
     accessLog: o.accessLog ?? false,
     workerProcesses: o.workerProcesses ?? 'auto',

@@ -29,6 +29,8 @@ Runs NGINX in DIR (which the agent owns and writes nothing outside of) and serve
   --resolver ADDR                 DNS server NGINX asks for external auth's host names, repeatable:
                                   IP, IP:PORT or [IPv6]:PORT ("none" for none; default: the
                                   nameservers of /etc/resolv.conf)
+  --resolver-valid DUR            how long NGINX keeps a resolved name (ExternalName backends, external
+                                  auth) before it asks again (default 30s)
   --reload-timeout DUR            how long a reload may take to serve the new version (default 30s)
   --endpoint-mode auto|lua|reload lua: endpoints through the Lua shared dict; reload: static
                                   upstreams and reloads (default auto: lua when installed)
@@ -95,6 +97,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
         'worker-shutdown-timeout': { type: 'string', default: '60s' },
         'worker-user': { type: 'string', default: 'nobody' },
         resolver: { type: 'string', multiple: true },
+        'resolver-valid': { type: 'string', default: '30s' },
         'reload-timeout': { type: 'string', default: '30s' },
         'endpoint-mode': { type: 'string', default: 'auto' },
         'snapshot-url': { type: 'string' },
@@ -141,6 +144,8 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
       return address;
     });
   }
+  const resolverValidMs = parseDuration('--resolver-valid', values['resolver-valid']);
+  if (resolverValidMs < 1000 || resolverValidMs > 86_400_000) throw new UsageError('--resolver-valid: Invalid value: between 1s and 24h');
   const worker = values['worker-user'];
   if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/.test(worker)) throw new UsageError(`--worker-user: Invalid value: ${JSON.stringify(worker)}: expected a user name`);
   const publicHttpsPort = Number(values['public-https-port']);
@@ -162,6 +167,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
       workerShutdownTimeoutSeconds: Math.ceil(shutdownMs / 1000),
       workerUser: worker,
       ...(resolvers ? { resolvers } : {}),
+      resolverValidSeconds: Math.ceil(resolverValidMs / 1000),
       reloadTimeoutMs,
       endpointMode: mode,
       accessLog: values['access-log'],

@@ -12,5 +12,12 @@ export const READ_DIFFERENTLY: Readonly<Record<string, string>> = {
   'auth-tls-secret': "checked per location: only this Ingress's locations refuse a client (ingress-nginx: every location of the host); plain HTTP to them gets 400",
   'auth-tls-verify-client': "checked per location: only this Ingress's locations refuse a client (ingress-nginx: every location of the host)",
   'proxy-ssl-secret': 'a missing or unusable Secret answers 502 until fixed (ingress-nginx drops the settings); no keepalive to these backends',
+  'session-cookie-expires': 'written as Max-Age (the same lifetime) rather than an Expires date; session-cookie-max-age wins when both are set',
+  'auth-cache-key': 'must name a variable that tells clients apart ($http_*, $cookie_*, $arg_*, $remote_user, $remote_addr); answers are kept per location',
   'proxy-ssl-verify': 'a backend certificate is never left unverified: without a usable ca.crt the location answers 502 (ingress-nginx drops the settings)',
+};
+
+/** ConfigMap key → what differs from ingress-nginx (the guide's and the report's "read differently"). */
+export const KEYS_READ_DIFFERENTLY: Readonly<Record<string, string>> = {
+  'allow-snippet-annotations': 'unset or "true": snippets are accepted when every directive is on the allowlist (ingress-nginx: refused by default, pasted verbatim when "true"); "false" refuses every snippet',
 };

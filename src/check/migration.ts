@@ -1,12 +1,14 @@
 // `wharf check --from ingress-nginx`: for each Ingress and the ConfigMap, what wharf does with each
 // `nginx.ingress.kubernetes.io/*` annotation and each ConfigMap key, derived from the model's own
-// tables (ANNOTATION_RULES, SETTING_KEYS) and the very problems admission finds, plus the one table of
-// differences (differences.ts); then how many objects are ready and how many need a change.
+// tables (ANNOTATION_RULES, SETTING_KEYS) and the very problems admission finds, plus the tables of
+// differences (differences.ts, through keys-guide.ts's rows, which docs/ingress-nginx-keys.md also
+// shows); then how many objects are ready and how many need a change.
 import { ANNOTATION_RULES } from '../model/annotation-rules.ts';
 import { ANNOTATION_PREFIX, annotationField } from '../model/annotations.ts';
 import { SETTING_KEYS } from '../model/global-settings.ts';
 import type { CheckedObject, CheckReport, Finding } from './check.ts';
-import { READ_DIFFERENTLY } from './differences.ts';
+import { KEYS_READ_DIFFERENTLY } from './differences.ts';
+import { annotationRow } from './keys-guide.ts';
 import { objectName } from './output.ts';
 
 export type KeyStatus = 'read' | 'read differently' | 'ignored' | 'refused';
@@ -69,14 +71,15 @@ function entryOf(o: CheckedObject): MigrationEntry | null {
       const own = o.findings.filter((f) => f.field === field);
       // Snippets are the model's own business (refused, or read when safe): they are not ignored.
       const known = !own.some((f) => f.reason === 'UnsupportedAnnotation') && (name in ANNOTATION_RULES || name.endsWith('-snippet'));
-      keys.push(keyVerdict(key, field, own, known, READ_DIFFERENTLY[name], o.input.lineOf(field)));
+      const row = annotationRow(name);
+      keys.push(keyVerdict(key, field, own, known, row.status === 'read differently' ? row.note : undefined, o.input.lineOf(field)));
     }
   } else if (o.input.kind === 'ConfigMap') {
     const data = (o.object.data ?? {}) as Record<string, unknown>;
     for (const key of Object.keys(data).sort()) {
       const field = `data[${key}]`;
       const own = o.findings.filter((f) => f.field === field);
-      keys.push(keyVerdict(key, field, own, SETTING_KEYS.includes(key), undefined, o.input.lineOf(field)));
+      keys.push(keyVerdict(key, field, own, SETTING_KEYS.includes(key), KEYS_READ_DIFFERENTLY[key], o.input.lineOf(field)));
     }
   } else if (o.findings.length === 0) {
     return null; // Services, Secrets, …: listed only when something is wrong with them

@@ -22,6 +22,7 @@ import {
   parseSize,
   splitList,
 } from './grammar.ts';
+import { AUTH_COOKIE_RULES } from './auth-cookie-rules.ts';
 import { cmp, quote } from './problems.ts';
 import type { BackendProtocol, LocationSettings } from './types.ts';
 
@@ -34,7 +35,7 @@ export interface AnnotationDraft {
   enableCors?: boolean;
   cors: { origins?: string[]; methods?: string[]; headers?: string[]; expose?: string[]; credentials?: boolean; maxAge?: number };
   affinity?: 'cookie';
-  cookie: { name?: string; path?: string; maxAge?: number };
+  cookie: { name?: string; path?: string; maxAge?: number; expires?: number; sameSite?: 'None' | 'Lax' | 'Strict'; secure?: boolean };
   canary?: boolean;
   canaryWeight?: number;
   canaryWeightTotal?: number;
@@ -47,6 +48,11 @@ export interface AnnotationDraft {
   authUrl?: string;
   authSignin?: string;
   authResponseHeaders?: string[];
+  authMethod?: string;
+  authCacheKey?: string;
+  /** auth-cache-duration: proxy_cache_valid items such as "200 202 10m". */
+  authCacheDuration?: string[];
+  enableGlobalAuth?: boolean;
   whitelist?: string[];
   allowlist?: string[];
   permanentRedirect?: string;
@@ -434,6 +440,7 @@ export const ANNOTATION_RULES: Readonly<Record<string, AnnotationParser>> = {
   },
   'proxy-ssl-protocols': sslProtocols,
   'proxy-ssl-ciphers': checked(checkCiphers, (d, v) => (d.proxySslCiphers = v)),
+  ...AUTH_COOKIE_RULES,
 };
 
 /**

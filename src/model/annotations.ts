@@ -16,9 +16,11 @@ const DEFAULT_CORS_HEADERS = 'DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modi
 const DEFAULT_CORS_MAX_AGE = 1728000;
 const DEFAULT_COOKIE_NAME = 'INGRESSCOOKIE';
 const DEFAULT_REALM = 'Authentication Required';
+/** auth-cache-duration when only auth-cache-key is set (ingress-nginx's default). */
+const DEFAULT_AUTH_CACHE_VALID = ['200 202 401 5m'];
 
 /** The snippet annotations wharf parses, and where each goes. */
-const SNIPPETS: Readonly<Record<string, SnippetContext>> = {
+export const SNIPPETS: Readonly<Record<string, SnippetContext>> = {
   'configuration-snippet': 'location',
   'server-snippet': 'server',
   'auth-snippet': 'auth',
@@ -173,13 +175,18 @@ function combine(
   if (d.affinity === 'cookie') {
     settings.affinity = { cookieName: d.cookie.name ?? DEFAULT_COOKIE_NAME };
     if (d.cookie.path !== undefined) settings.affinity.cookiePath = d.cookie.path;
-    if (d.cookie.maxAge !== undefined) settings.affinity.cookieMaxAgeSeconds = d.cookie.maxAge;
+    // session-cookie-expires is written as Max-Age (the same lifetime; NGINX cannot compute a date):
+    // session-cookie-max-age wins when both are set, as it does in browsers.
+    const maxAge = d.cookie.maxAge ?? d.cookie.expires;
+    if (maxAge !== undefined) settings.affinity.cookieMaxAgeSeconds = maxAge;
+    if (d.cookie.sameSite !== undefined) settings.affinity.sameSite = d.cookie.sameSite;
+    if (d.cookie.secure !== undefined) settings.affinity.secure = d.cookie.secure;
     if (settings.upstreamHashBy !== undefined) {
       delete settings.upstreamHashBy;
       ignored(['upstream-hash-by'], 'affinity is set');
     }
   } else {
-    ignored(['session-cookie-name', 'session-cookie-path', 'session-cookie-max-age'], 'affinity is not "cookie"');
+    ignored(['session-cookie-name', 'session-cookie-path', 'session-cookie-max-age', 'session-cookie-expires', 'session-cookie-samesite', 'session-cookie-secure'], 'affinity is not "cookie"');
   }
 
   if (settings.backendProtocol === 'GRPC' || settings.backendProtocol === 'GRPCS') {
@@ -227,10 +234,15 @@ function combine(
     settings.externalAuth = { url: d.authUrl, responseHeaders: d.authResponseHeaders ?? [] };
     if (d.authSignin !== undefined) settings.externalAuth.signin = d.authSignin;
     if (snippets.auth) settings.externalAuth.snippet = snippets.auth;
+    if (d.authMethod !== undefined) settings.externalAuth.method = d.authMethod;
+    if (d.authCacheKey !== undefined) settings.externalAuth.cache = { key: d.authCacheKey, valid: d.authCacheDuration ?? DEFAULT_AUTH_CACHE_VALID };
+    else ignored(['auth-cache-duration'], 'auth-cache-key is not set');
   } else {
-    ignored(['auth-signin', 'auth-response-headers'], 'auth-url is not set');
+    ignored(['auth-signin', 'auth-response-headers', 'auth-method', 'auth-cache-key', 'auth-cache-duration'], 'auth-url is not set');
     ignored(['auth-snippet'], 'auth-url is not set (auth-snippet goes into the request to the auth service)');
   }
+
+  if (d.enableGlobalAuth === false) settings.globalAuth = false;
 
   if (d.permanentRedirect !== undefined && d.temporalRedirect !== undefined) {
     problems.forbidden('InvalidAnnotation', annotationField(`${ANNOTATION_PREFIX}temporal-redirect`), 'set only one of permanent-redirect and temporal-redirect');

@@ -1,4 +1,5 @@
 // wharf's global settings from its ConfigMap (the keys ingress-nginx users know), with defaults.
+import { GLOBAL_AUTH_KEYS, settleGlobalAuth } from './global-auth.ts';
 import { parseBool, parseInteger, parseSize } from './grammar.ts';
 import { ProblemList } from './problems.ts';
 import type { ConfigMap } from './schemas.ts';
@@ -47,6 +48,7 @@ const KEYS: Record<string, KeyRule> = {
     out.allowSnippetAnnotations = b;
     return null;
   },
+  ...GLOBAL_AUTH_KEYS,
 };
 
 /** The ConfigMap keys wharf reads (the migration report lists the others as ignored). */
@@ -69,5 +71,6 @@ export function parseGlobalSettings(configMap: ConfigMap | null): { settings: Gl
     const reason = rule(value.trim(), settings);
     if (reason) problems.invalid('InvalidSetting', field, value, `${reason}; the default is used`);
   }
+  settleGlobalAuth(settings);
   return { settings, problems: problems.items };
 }

@@ -7,6 +7,7 @@ import { wwwTwin } from './grammar.ts';
 import { canariesOn, candidatesOn } from './host-candidates.ts';
 import { ProblemList, cmp } from './problems.ts';
 import { DEFAULT_HOST, type Translation } from './translate-ingress.ts';
+import { withGlobalAuth } from './global-auth.ts';
 import type { GlobalSettings, Location, LocationSettings, ObjectRef, Problem, Server, ServiceBackend, Tls } from './types.ts';
 import type { UpstreamRef } from './upstreams.ts';
 
@@ -172,6 +173,9 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
       const held = claims.get(`${c.match} ${c.path}`);
       if (!held) {
         list.invalid('CanaryWithoutPrimary', c.field, c.path, `no other Ingress serves this path on ${host === DEFAULT_HOST ? 'the default server' : host}; the canary is ignored`, 'warning');
+      } else if (held.location.backend?.external || c.backend.external) {
+        // The balancer splits traffic between endpoint sets; an ExternalName backend is a name NGINX resolves.
+        list.invalid('ExternalNameService', c.field, c.path, 'the canary or its primary is an ExternalName Service, which wharf proxies to by name without the balancer; the canary is ignored', 'warning');
       } else if (held.location.canary) {
         list.invalid('CanaryConflict', c.field, c.path, `older canary ${held.location.canary.source.namespace}/${held.location.canary.source.name} already serves this path`, 'warning');
       } else {
@@ -198,16 +202,23 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
   const sources = new Map<string, ObjectRef>();
   const owners = new Set<Translation>();
   // Locations of one Ingress share one settings object per effective sslRedirect (fewer copies).
-  const settingsFor = new Map<LocationSettings, [LocationSettings | null, LocationSettings | null]>();
+  // A second pair for the locations the ConfigMap's global-auth-url applies to.
+  const settingsFor = new Map<LocationSettings, (LocationSettings | null)[]>();
   for (const { location, owner, sslRedirect } of claims.values()) {
     const redirect = location.settings.forceSslRedirect || (tls !== null && (sslRedirect ?? global.sslRedirect));
     let pair = settingsFor.get(location.settings);
-    if (!pair) settingsFor.set(location.settings, (pair = [null, null]));
-    const i = redirect ? 1 : 0;
+    if (!pair) settingsFor.set(location.settings, (pair = [null, null, null, null]));
+    const externalAuth = withGlobalAuth(location, global);
+    const globalAuth = externalAuth !== location.settings.externalAuth;
+    const i = (redirect ? 1 : 0) + (globalAuth ? 2 : 0);
     // Settings belong to one Ingress (their owner), so `refused` is the same for every use of them.
     const settings = (pair[i] ??= refused.has(owner) && location.settings.clientAuth
       ? { ...location.settings, sslRedirect: redirect, clientAuth: { ...location.settings.clientAuth, refused: true } }
       : { ...location.settings, sslRedirect: redirect });
+    if (globalAuth) {
+      if (externalAuth) settings.externalAuth = externalAuth;
+      else delete settings.externalAuth;
+    }
     location.settings = settings;
     locations.push(location);
     owners.add(owner);

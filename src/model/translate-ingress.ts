@@ -224,8 +224,8 @@ export function* translationSteps(ingress: Ingress, ctx: TranslateContext): Gene
       serviceKeys.add(key);
       t.services.push(key);
     }
-    checkService(ctx.services.get(key), b.service.name, b.service.port, `${field}.service`, problems);
-    return { upstream: '', namespace: ns, service: b.service.name, port: b.service.port };
+    const external = checkService(ctx.services.get(key), b.service.name, b.service.port, `${field}.service`, problems);
+    return { upstream: '', namespace: ns, service: b.service.name, port: b.service.port, ...(external ? { external } : {}) };
   };
 
   const defaultBackend = ann.defaultBackend ? defaultBackendOf(ann.defaultBackend, ns, ctx, t, problems) : null;
@@ -402,21 +402,44 @@ function defaultBackendOf(d: { service: string; field: string }, ns: string, ctx
   return { upstream: '', namespace: ns, service: d.service, port: first.port };
 }
 
-/** Warnings for a backend whose Service is missing, has no such port, or is ExternalName. */
-function checkService(service: Service | undefined, name: string, port: number | string, field: string, problems: ProblemList): void {
+/**
+ * Warnings for a backend whose Service is missing or has no such port; for an ExternalName Service,
+ * the name and port NGINX proxies to (externalNameOf), or undefined with a warning.
+ */
+function checkService(service: Service | undefined, name: string, port: number | string, field: string, problems: ProblemList): ServiceBackend['external'] {
   if (!service) {
     problems.notFound('ServiceNotFound', `${field}.name`, name, 'no such Service in this namespace; requests get 503 until it exists');
-    return;
+    return undefined;
   }
-  if (service.spec.type === 'ExternalName') {
-    problems.forbidden('ExternalNameService', `${field}.name`, 'ExternalName Services are refused: wharf only routes to endpoints', 'warning');
-    return;
-  }
+  if (service.spec.type === 'ExternalName') return externalNameOf(service, port, field, problems);
   if (!findServicePort(service, port)) {
     const what = typeof port === 'number' ? 'number' : 'name';
     problems.notFound('ServicePortNotFound', `${field}.port.${what}`, port, `Service ${service.metadata.name} has no such port; requests get 503`);
   }
 }
+
+/**
+ * An ExternalName Service as a backend: its externalName (a DNS name NGINX resolves at request time
+ * through its resolver, re-resolved as answers expire, or an IPv4 address) and the port: the
+ * Ingress's port number, or the number of the Service port it names. Its value reaches NGINX, so it
+ * must pass checkHost; otherwise requests get 503 and the Ingress a warning.
+ */
+function externalNameOf(service: Service, port: number | string, field: string, problems: ProblemList): ServiceBackend['external'] {
+  const host = (service.spec.externalName ?? '').toLowerCase().replace(/\.$/, '');
+  const reason = IPV4.test(host) ? null : checkHost(host);
+  if (host === '' || reason !== null || host.startsWith('*.')) {
+    problems.invalid('ExternalNameService', `${field}.name`, service.spec.externalName ?? '', `the ExternalName Service's spec.externalName ${host === '' ? 'is empty' : reason ?? 'must not be a wildcard'}; requests get 503`, 'warning');
+    return undefined;
+  }
+  const number = typeof port === 'number' ? port : findServicePort(service, port)?.port;
+  if (number === undefined) {
+    problems.notFound('ServicePortNotFound', `${field}.port.name`, port, `Service ${service.metadata.name} has no such port; requests get 503`);
+    return undefined;
+  }
+  return { host, port: number };
+}
+
+const IPV4 = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$/;
 
 /** spec.tls → TLS per rule host of this Ingress (exact host, or a wildcard TLS host one label up). */
 function translateTls(ingress: Ingress, ruleHosts: string[], ctx: TranslateContext, t: Translation, problems: ProblemList): void {

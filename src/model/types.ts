@@ -34,6 +34,11 @@ export interface ServiceBackend {
   service: string;
   /** The Service port as the Ingress references it, by number or by name. */
   port: number | string;
+  /**
+   * An ExternalName Service: the DNS name (or IPv4 address) and port NGINX proxies to, resolving the
+   * name at request time through its `resolver` (no endpoints, no Lua balancer); absent for most.
+   */
+  external?: { host: string; port: number };
 }
 
 /**
@@ -96,12 +101,23 @@ export interface LocationSettings {
     maxAgeSeconds: number;
   };
   /** Sticky sessions by cookie. */
-  affinity?: { cookieName: string; cookiePath?: string; cookieMaxAgeSeconds?: number };
+  affinity?: { cookieName: string; cookiePath?: string; cookieMaxAgeSeconds?: number; sameSite?: 'None' | 'Lax' | 'Strict'; secure?: boolean };
   /** An NGINX variable expression from a strict grammar, e.g. "$remote_addr" or "$arg_user". */
   upstreamHashBy?: string;
   basicAuth?: { realm: string; /** htpasswd file content, from the auth Secret */ htpasswd: string; secret: ObjectRef };
   /** auth-url and its companions; `snippet`: auth-snippet's directives, for the auth request's location. */
-  externalAuth?: { url: string; signin?: string; responseHeaders: string[]; snippet?: SnippetDirective[] };
+  externalAuth?: {
+    url: string;
+    signin?: string;
+    responseHeaders: string[];
+    snippet?: SnippetDirective[];
+    /** auth-method: the method of the auth request (absent: the client's). */
+    method?: string;
+    /** auth-cache-key/-duration: answers of the auth service kept per key, for these proxy_cache_valid lines. */
+    cache?: { key: string; valid: string[] };
+  };
+  /** enable-global-auth "false": the ConfigMap's global-auth-url does not apply to this location. */
+  globalAuth?: false;
   /**
    * Client-certificate authentication (auth-tls-*): what this location checks. The CA and depth are
    * the server's (Server.clientAuth). `refused`: the CA is missing or invalid, the host has no TLS,
@@ -321,6 +337,8 @@ export interface GlobalSettings {
    * off`); absent or true: the handler's --snippets decides.
    */
   allowSnippetAnnotations?: boolean;
+  /** global-auth-url and its companions: external auth for every Ingress location without its own. */
+  globalAuth?: { url: string; signin?: string; responseHeaders: string[]; method?: string };
   /** Extra settings are added here as they are supported; unknown keys produce a warning. */
 }
 

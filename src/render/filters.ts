@@ -90,6 +90,8 @@ const HASH_VARIABLES = new Set([
   'host', 'http_host', 'scheme', 'server_name', 'server_port', 'request_method', 'request_id',
 ]);
 const HASH_VARIABLE_PREFIX = /^(?:http_|arg_|cookie_)[A-Za-z0-9_]{1,64}$/;
+/** Variables auth-cache-key may use besides the http_/arg_/cookie_ families (auth-cookie-rules.ts). */
+const AUTH_CACHE_VARIABLES: ReadonlySet<string> = new Set(['remote_user', 'remote_addr', 'host', 'uri', 'request_uri', 'scheme', 'request_method', 'server_name']);
 const FILE = /^files\/[a-z0-9_][a-z0-9._-]{0,239}\/[a-z0-9][a-z0-9._-]{0,127}$/;
 const ZONE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$/;
 const UPSTREAM = /^[a-z0-9][a-z0-9.-]{0,252}$/;
@@ -339,7 +341,7 @@ export const filters: Record<string, Filter> = {
   // The Set-Cookie value of cookie affinity, double-quoted: the cookie carries the request id that
   // became this client's hash key. Takes {cookieName, cookiePath, cookieMaxAgeSeconds}.
   nginx_affinity_cookie: (value) => {
-    const v = value as { cookieName?: unknown; cookiePath?: unknown; cookieMaxAgeSeconds?: unknown } | null;
+    const v = value as { cookieName?: unknown; cookiePath?: unknown; cookieMaxAgeSeconds?: unknown; sameSite?: unknown; secure?: unknown } | null;
     if (typeof v !== 'object' || v === null) throw new UnsafeValueError('nginx_affinity_cookie', value, 'not a cookie setting');
     const name = text('nginx_affinity_cookie', v.cookieName);
     if (!COOKIE_NAME.test(name)) throw new UnsafeValueError('nginx_affinity_cookie', name, 'not a cookie name (RFC 6265 token)');
@@ -349,8 +351,41 @@ export const filters: Record<string, Filter> = {
     if (v.cookieMaxAgeSeconds !== null && v.cookieMaxAgeSeconds !== undefined) {
       attrs += `; Max-Age=${integer('nginx_affinity_cookie', v.cookieMaxAgeSeconds, 0, 2_147_483_647)}`;
     }
-    return new NginxText(quote(`${name}=$request_id${attrs}; HttpOnly`));
+    if (v.sameSite !== null && v.sameSite !== undefined) {
+      if (v.sameSite !== 'None' && v.sameSite !== 'Lax' && v.sameSite !== 'Strict') throw new UnsafeValueError('nginx_affinity_cookie', v.sameSite, 'not None, Lax or Strict');
+      attrs += `; SameSite=${v.sameSite}`;
+    }
+    if (v.secure === true) attrs += '; Secure';
+    // session-cookie-secure unset: Secure when the request came over HTTPS, as ingress-nginx does.
+    const secureOnHttps = v.secure === null || v.secure === undefined ? '$wharf_https_secure' : '';
+    return new NginxText(quote(`${name}=$request_id${attrs}; HttpOnly${secureOnHttps}`));
   },
+  // An ExternalName backend as `proxy_pass http://$var` takes it: a DNS name or IPv4 address and a
+  // port, double-quoted (NGINX resolves the name at request time through its resolver).
+  nginx_external_backend: (value) => {
+    const s = text('nginx_external_backend', value);
+    const m = /^([a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?):([0-9]{1,5})$/.exec(s);
+    if (!m || m[1]!.includes('..') || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+      throw new UnsafeValueError('nginx_external_backend', s, 'not a DNS name or IPv4 address with a port');
+    }
+    return new NginxText(quote(s));
+  },
+  // The directory of a server's auth cache, relative to NGINX's prefix: run/auth-cache-<fragment>.
+  nginx_cache_path: check('nginx_cache_path', /^run\/auth-cache-[a-z0-9_][a-z0-9._-]{0,239}$/, 'not run/auth-cache-<fragment>'),
+  // auth-method: an HTTP method in capitals.
+  nginx_method: check('nginx_method', /^(?:GET|HEAD|POST|PUT|PATCH|DELETE|CONNECT|OPTIONS|TRACE)$/, 'not an HTTP method ingress-nginx allows in auth-method'),
+  // auth-cache-key after the auth location's path: variables from auth-cache-key's list and plain
+  // characters, double-quoted.
+  nginx_auth_cache_key: (value) => {
+    const s = text('nginx_auth_cache_key', value);
+    if (!/^(?:\$[A-Za-z0-9_]+|[A-Za-z0-9_.:\/-]){1,512}$/.test(s)) throw new UnsafeValueError('nginx_auth_cache_key', s, 'not NGINX variables and [A-Za-z0-9_.:/-]');
+    for (const m of s.matchAll(/\$([A-Za-z0-9_]+)/g)) {
+      if (!AUTH_CACHE_VARIABLES.has(m[1]!) && !HASH_VARIABLE_PREFIX.test(m[1]!)) throw new UnsafeValueError('nginx_auth_cache_key', s, `variable $${m[1]} is not one auth-cache-key may use`);
+    }
+    return new NginxText(quote(s));
+  },
+  // One proxy_cache_valid line's arguments: status codes (or `any`), then a time.
+  nginx_cache_valid: check('nginx_cache_valid', /^(?:(?:[1-5][0-9]{2}|any) ){0,16}[0-9]{1,7}(?:ms|s|m|h|d|w|M|y)$/, 'not status codes then a time'),
   // upstream-hash-by: NGINX request variables and plain characters, double-quoted; only known variables.
   nginx_hash_key: (value) => {
     const s = text('nginx_hash_key', value);

@@ -42,6 +42,8 @@ export interface SkeletonParams {
    * variable): IPv4 or [IPv6] addresses with an optional port. None: no `resolver` directive.
    */
   resolvers?: string[];
+  /** How long NGINX keeps a resolved name before asking again (ExternalName backends, external auth); default 30. */
+  resolverValidSeconds?: number;
 }
 
 /** The files that fragments rely on, by name relative to the NGINX prefix. */
@@ -107,6 +109,7 @@ export function renderSkeleton(params: SkeletonParams): SkeletonFiles {
       publicHttpsPort: params.publicHttpsPort ?? 443,
       group: params.group ?? null,
       resolvers: params.resolvers ?? [],
+      resolverValidSeconds: params.resolverValidSeconds ?? 30,
       headersMoreModule: params.headersMoreModule ?? null,
     }),
     'listen-http.conf': listenLines(params.httpListen, ''),

@@ -24,11 +24,13 @@ export interface BodyView {
   /** Neither a backend nor a redirect: answer 503. */
   noBackend: boolean;
   upstream: string | null;
+  /** An ExternalName backend, `name:port`, proxied to directly (NGINX resolves the name); null for most. */
+  external: string | null;
   /** `proxy_pass http://` / `https://`, or `grpc_pass grpc://` / `grpcs://`. */
   scheme: 'http' | 'https' | 'grpc' | 'grpcs';
   grpc: boolean;
   canary: { upstream: string; weight: number; weightTotal: number; header: string | null; headerValue: string | null } | null;
-  affinity: { cookieName: string; cookiePath: string | null; cookieMaxAgeSeconds: number | null } | null;
+  affinity: { cookieName: string; cookiePath: string | null; cookieMaxAgeSeconds: number | null; sameSite: string | null; secure: boolean | null } | null;
   hashBy: string | null;
   cors: {
     anyOrigin: boolean;
@@ -157,6 +159,10 @@ export interface LocationView {
 export interface AuthLocationView {
   uri: string;
   url: string;
+  /** auth-method; null: the client's. */
+  method: string | null;
+  /** auth-cache-key/-duration: the server's cache zone, the whole key and the proxy_cache_valid lines. */
+  cache: { zone: string; key: string; valid: string[] } | null;
   /** auth-snippet's directives (empty for most). */
   snippet: SnippetDirective[];
 }
@@ -177,6 +183,8 @@ export interface ServerView {
   limitReqZones: { name: string; rate: number; perMinute: boolean }[];
   limitConnZones: { name: string }[];
   authLocations: AuthLocationView[];
+  /** The proxy_cache_path of auth-cache-key (relative to NGINX's prefix) and its zone; null for most servers. */
+  authCache: { path: string; zone: string } | null;
   /** custom-http-errors' named locations (empty for most servers). */
   errorLocations: ErrorLocationView[];
   locations: LocationView[];
@@ -273,7 +281,14 @@ function body(loc: Location, ctx: Ctx): BodyView {
   let externalAuth: BodyView['externalAuth'] = null;
   if (s.externalAuth) {
     const uri = `${RESERVED_PREFIX}/auth/${id}`;
-    ctx.view.authLocations.push({ uri, url: s.externalAuth.url, snippet: s.externalAuth.snippet ?? [] });
+    const c = s.externalAuth.cache;
+    let cache: AuthLocationView['cache'] = null;
+    if (c) {
+      ctx.view.authCache ??= { path: `run/auth-cache-${ctx.fragment}`, zone: `${ctx.fragment}_auth` };
+      // The auth location's path first: each location keeps its own answers.
+      cache = { zone: ctx.view.authCache.zone, key: `${uri}:${c.key}`, valid: c.valid };
+    }
+    ctx.view.authLocations.push({ uri, url: s.externalAuth.url, method: s.externalAuth.method ?? null, cache, snippet: s.externalAuth.snippet ?? [] });
     externalAuth = {
       uri,
       signin: s.externalAuth.signin ?? null,
@@ -308,7 +323,13 @@ function body(loc: Location, ctx: Ctx): BodyView {
       }
     : null;
   const affinity = s.affinity
-    ? { cookieName: s.affinity.cookieName, cookiePath: s.affinity.cookiePath ?? null, cookieMaxAgeSeconds: s.affinity.cookieMaxAgeSeconds ?? null }
+    ? {
+        cookieName: s.affinity.cookieName,
+        cookiePath: s.affinity.cookiePath ?? null,
+        cookieMaxAgeSeconds: s.affinity.cookieMaxAgeSeconds ?? null,
+        sameSite: s.affinity.sameSite ?? null,
+        secure: s.affinity.secure ?? null,
+      }
     : null;
   const grpc = s.backendProtocol === 'GRPC' || s.backendProtocol === 'GRPCS';
   let defaultBackend: BodyView['defaultBackend'] = null;
@@ -348,7 +369,8 @@ function body(loc: Location, ctx: Ctx): BodyView {
     appRoot: s.appRoot ?? null,
     redirect: s.redirect ? { url: s.redirect.url, code: s.redirect.code } : null,
     noBackend: loc.backend === null && !s.redirect && route === null,
-    upstream,
+    upstream: loc.backend?.external ? null : upstream,
+    external: loc.backend?.external && !route ? `${loc.backend.external.host}:${loc.backend.external.port}` : null,
     scheme: s.backendProtocol.toLowerCase() as BodyView['scheme'],
     grpc,
     canary,
@@ -473,7 +495,7 @@ const NO_ROUTE: RouteView = { dispatch: null, weighted: null, fail: null, reques
 /** A body that does nothing of its own (the route part says what it does). */
 function bareBody(source: ObjectRef): BodyView {
   return {
-    source: ref(source), httpsRedirect: false, escapedUri: false, appRoot: null, redirect: null, noBackend: false, upstream: null,
+    source: ref(source), httpsRedirect: false, escapedUri: false, appRoot: null, redirect: null, noBackend: false, upstream: null, external: null,
     scheme: 'http', grpc: false, canary: null, affinity: null, hashBy: null, cors: null, rewrite: null, deny: [], allow: [],
     basicAuth: null, externalAuth: null, authHeaders: [], limitReqs: [], limitConn: null, bodySize: null, tuning: null,
     request: null, hsts: false, defaultBackend: null, clientAuth: null, proxySsl: null, snippet: null, route: null,
@@ -520,6 +542,7 @@ export function serverView(
     limitReqZones: [],
     limitConnZones: [],
     authLocations: [],
+    authCache: null,
     errorLocations: [],
     locations: [],
     fallback: null,

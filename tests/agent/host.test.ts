@@ -103,6 +103,19 @@ test('flags: --resolver (repeatable, or none) and --worker-user', () => {
   assert.throws(() => parseAgentArgs([...base, '--worker-user', 'a b']), (e: unknown) => e instanceof UsageError && /--worker-user: Invalid value/.test(e.message));
 });
 
+test('flags: --resolver-valid, how long NGINX keeps a resolved name (default 30s, as ingress-nginx)', () => {
+  const base = ['--prefix', '/srv/nginx', '--token-file', 't'];
+  const valid = (extra: string[]) => {
+    const a = parseAgentArgs([...base, ...extra]);
+    return a === 'help' ? null : a.options.resolverValidSeconds;
+  };
+  assert.equal(valid([]), 30);
+  assert.equal(valid(['--resolver-valid', '5s']), 5);
+  assert.equal(valid(['--resolver-valid', '2m']), 120);
+  assert.throws(() => parseAgentArgs([...base, '--resolver-valid', '100ms']), (e: unknown) => e instanceof UsageError && /--resolver-valid: Invalid value: between 1s and 24h/.test(e.message));
+  assert.match(skeleton({ resolvers: ['10.96.0.10'], resolverValidSeconds: 5 }), /^    resolver 10\.96\.0\.10 valid=5s;$/m);
+});
+
 test('workerUser: as root, the named user and its primary group; otherwise nobody to switch to', () => {
   const passwd = 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nwww-data:x:33:33::/var/www:/usr/sbin/nologin\n';
   const group = 'root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\n';

@@ -37,9 +37,18 @@ describe('Service checks', () => {
     'Service missing': { objects: [], want: ['spec.rules[0].http.paths[0].backend.service.name: Not found: "web": no such Service in this namespace; requests get 503 until it exists'] },
     'port number missing': { objects: [service('web', [{ port: 81 }])], want: ['spec.rules[0].http.paths[0].backend.service.port.number: Not found: 80: Service web has no such port; requests get 503'] },
     'port name missing': { objects: [service('web', [{ name: 'grpc', port: 80 }])], port: 'http', want: ['spec.rules[0].http.paths[0].backend.service.port.name: Not found: "http": Service web has no such port; requests get 503'] },
-    'ExternalName refused': {
+    'ExternalName: proxied to by name': {
       objects: [{ kind: 'Service', metadata: { name: 'web' }, spec: { type: 'ExternalName', externalName: 'example.com' } }],
-      want: ['spec.rules[0].http.paths[0].backend.service.name: Forbidden: ExternalName Services are refused: wharf only routes to endpoints'],
+      want: [],
+    },
+    'ExternalName by a port name it lacks': {
+      objects: [{ kind: 'Service', metadata: { name: 'web' }, spec: { type: 'ExternalName', externalName: 'example.com' } }],
+      port: 'http',
+      want: ['spec.rules[0].http.paths[0].backend.service.port.name: Not found: "http": Service web has no such port; requests get 503'],
+    },
+    'ExternalName with a name NGINX must not see': {
+      objects: [{ kind: 'Service', metadata: { name: 'web' }, spec: { type: 'ExternalName', externalName: 'a.com;' } }],
+      want: ['spec.rules[0].http.paths[0].backend.service.name: Invalid value: "a.com;": the ExternalName Service\'s spec.externalName must be a lowercase RFC 1123 subdomain: labels of a-z, 0-9 and \'-\', starting and ending with a letter or digit, joined by \'.\'; requests get 503'],
     },
   };
   for (const [name, c] of Object.entries(cases)) {
@@ -50,6 +59,24 @@ describe('Service checks', () => {
       assert.equal(model.servers.length, 1, 'a Service problem is a warning: the location stays (503 until endpoints exist)');
     });
   }
+  it('an ExternalName backend carries its name and port, by number or by the Service port\'s name', () => {
+    const ext = { kind: 'Service', metadata: { name: 'web' }, spec: { type: 'ExternalName', externalName: 'API.Example.com.', ports: [{ name: 'https', port: 8443 }] } };
+    for (const [port, want] of [[443, 443], ['https', 8443]] as const) {
+      const model = build([ingress('i', [rule('a.com', path('/', 'Prefix', 'web', port))]), ext]);
+      assert.deepEqual(model.servers[0]!.locations[0]!.backend?.external, { host: 'api.example.com', port: want });
+    }
+  });
+  it('a canary on an ExternalName primary is ignored with a warning (the balancer is not involved)', () => {
+    const ext = { kind: 'Service', metadata: { name: 'web' }, spec: { type: 'ExternalName', externalName: 'example.com' } };
+    const model = build([
+      ingress('main', [rule('a.com', path('/', 'Prefix', 'web'))]),
+      ingress('canary', [rule('a.com', path('/', 'Prefix', 'next'))], { annotations: { 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': '50' }, created: '2030-01-01T00:00:00Z' }),
+      ext,
+      service('next', [{ port: 80 }]),
+    ]);
+    assert.equal(model.servers[0]!.locations[0]!.canary, undefined);
+    assert.deepEqual(reasons(model.problems), ['warning ExternalNameService canary spec.rules[0].http.paths[0].path']);
+  });
   it('a resource backend is an error', () => {
     const i = ingress('i', []);
     (i.spec as Record<string, unknown>).defaultBackend = { resource: { apiGroup: 'k8s.example.com', kind: 'StorageBucket', name: 'b' } };

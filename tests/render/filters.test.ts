@@ -94,6 +94,11 @@ const refused: [string, unknown][] = [
   ['nginx_upstream', 'UPPER-80'], ['nginx_rewrite_target', '/$0'], ['nginx_rewrite_target', '/$name'], ['nginx_rewrite_target', 'http://evil/'],
   ['nginx_redirect_code', 200], ['nginx_comment', 'a\nb'],
   ['nginx_affinity_cookie', { cookieName: 'route', cookiePath: '/a b' }], ['nginx_affinity_cookie', null],
+  ['nginx_affinity_cookie', { cookieName: 'route', sameSite: 'lax; Domain=evil' }],
+  ['nginx_external_backend', 'api.example.com'], ['nginx_external_backend', 'api..example.com:80'], ['nginx_external_backend', 'a.com:0'], ['nginx_external_backend', '$host:80'],
+  ['nginx_method', 'get'], ['nginx_method', 'GET POST'],
+  ['nginx_auth_cache_key', '$request_body'], ['nginx_auth_cache_key', 'a b'], ['nginx_cache_valid', '200'], ['nginx_cache_valid', '200 5m 1m'],
+  ['nginx_cache_path', '/etc/x'], ['nginx_cache_path', 'run/auth-cache-../x'],
 ];
 
 test('each filter refuses values outside its grammar', () => {

@@ -169,7 +169,7 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
     annotations: { affinity: 'cookie', 'session-cookie-name': 'route-id', 'session-cookie-max-age': '3600' },
     lines: [[
       'set $wharf_affinity_cookie "";', 'set $wharf_hash_key "";', 'if ($http_cookie ~ "(?:^|;\\\\s*)route-id=([^;]+)") {', 'set $wharf_hash_key $1;', '}',
-      'if ($wharf_hash_key = "") {', 'set $wharf_hash_key $request_id;', 'set $wharf_affinity_cookie "route-id=$request_id; Path=/; Max-Age=3600; HttpOnly";', '}',
+      'if ($wharf_hash_key = "") {', 'set $wharf_hash_key $request_id;', 'set $wharf_affinity_cookie "route-id=$request_id; Path=/; Max-Age=3600; HttpOnly$wharf_https_secure";', '}',
     ], ['add_header Set-Cookie $wharf_affinity_cookie;']],
   },
   { name: 'upstream-hash-by', annotations: { 'upstream-hash-by': '$arg_user' }, lines: [['set $wharf_upstream "default-app-80";', 'set $wharf_hash_key "$arg_user";']] },

@@ -255,6 +255,8 @@ async function main(): Promise<void> {
       endpoint_update_during_reload_ms_p50: round(percentile(during, 50), 2),
       endpoint_update_during_reload_ms_p99: round(percentile(during, 99), 2),
       endpoint_update_during_reload_samples: during.length,
+      // The same update with no reload running is its floor.
+      during_reload_over_idle: round(percentile(during, 99) / percentile(idle, 99), 2),
       slow_reload_ms: Math.round(percentile(reloadTimes, 50)),
       slow_reload_tls_servers: cfg.tlsServers,
       burst_changes: cfg.burst,

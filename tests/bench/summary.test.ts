@@ -1,0 +1,37 @@
+// `npm run bench` ends with one table for a person: each figure beside its floor from the same run,
+// the ratio, the target and whether it is met. And `npm run bench:proxy` in its quick form: the
+// generator, the rendered location and the static one all answer (no error), so its ratios mean
+// what they say.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { table } from '../../bench/all.ts';
+
+const row = (rows: string[][], figure: string) => rows.find((r) => r[1]!.startsWith(`${figure} `) || r[1] === figure);
+
+test('the summary judges a ratio target on the ratio and an absolute one on the figure, and says which failed', () => {
+  const rows = table({
+    events: { endpoint_event_to_nginx_ms_p50: 6, direct_p50_ms: 3, event_over_direct_p50: 2, endpoint_event_to_nginx_ms_p99: 12, direct_p99_ms: 10, event_over_direct_p99: 1.2, events_per_s: 500, direct_per_s: 1000 },
+    admission: { p99_ms: 4.2, reviews_per_s: 8000, large_review_ms: 120, small_review_during_large_p99_ms: 60, small_review_alone_p99_ms: 2 },
+    proxy: null,
+  });
+  assert.deepEqual(row(rows, 'endpoint_event_to_nginx_ms_p50')!.slice(2), ['6', '3', '2', 'ratio <= 1.3', 'NO']);
+  assert.deepEqual(row(rows, 'endpoint_event_to_nginx_ms_p99')!.slice(2), ['12', '10', '1.20', 'ratio <= 1.3', 'yes']);
+  // No ratio field printed: figure over floor.
+  assert.equal(row(rows, 'events_per_s')![4], '0.50');
+  assert.deepEqual(row(rows, 'large_review_ms')!.slice(5), ['figure <= 300', 'yes']);
+  assert.deepEqual(row(rows, 'small_review_during_large_p99_ms')!.slice(2), ['60', '2', '30', 'figure <= 50', 'NO']);
+  // A benchmark that failed says so; one that was not run has no rows.
+  assert.equal(row(rows, 'lua_rps')![2], 'failed');
+  assert.equal(row(rows, 'full_render_ms'), undefined);
+});
+
+test('bench:proxy --quick: both hosts answer every request, and the JSON has both sides and their ratios', { timeout: 180_000 }, () => {
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL('../../bench/proxy.ts', import.meta.url)), '--quick'], { encoding: 'utf8', timeout: 170_000 });
+  assert.equal(r.status, 0, r.stderr.slice(-3000));
+  const json = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+  assert.equal(json.errors, 0, r.stderr.slice(-2000));
+  for (const k of ['static_rps', 'lua_rps', 'static_rps_1000', 'lua_rps_1000']) assert.ok(json[k]! > 100, `${k}: ${json[k]}`);
+  assert.ok(json.data_path_rps_over_static! > 0 && json.data_path_p99_over_static! > 0);
+});

@@ -15,11 +15,16 @@
 // BENCH_HANDLER_NODE_ARGS: Node flags for the handler process; by default none, so that it runs as
 // `wharf handler` runs anywhere, with the heap settings it gives itself (src/handlers/heap-defaults.ts).
 // The JSON also says how much CPU the handler and the load generator used: both share the machine.
+// The floor, in the same run: bench/admission-floor.ts, a bare node:http server on the same Node
+// that parses the same reviews and answers them allowed, measured by the same generator in turns
+// with the handler (floor_p99_ms, p99_over_floor, reviews_per_s_over_floor).
 // The Gateway API variant (`httproutes`, `route_admission_p99_ms`, bench/routes.ts) runs after the
 // HTTP load, in this process: review() over 5,000 HTTPRoutes (the handler's view does not take the
 // Gateway API kinds yet, so there is no HTTP path for them to measure).
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { cpuSecondsOf, memoryOf, nodeFlagsOf, percentile, postObjects, send, startHandlerProcess, tokenFile } from './handler-process.ts';
 import { routeAdmissionBench } from './routes.ts';
 
@@ -179,6 +184,19 @@ async function largeReviews(url: string, handlerPid: number): Promise<Record<str
   };
 }
 
+const FLOOR_ROUNDS = 4;
+
+/** bench/admission-floor.ts as a child process of the same Node. */
+async function startFloor(): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./admission-floor.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.once('exit', (code) => reject(new Error(`the floor server exited with ${code}`)));
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return { url: `http://127.0.0.1:${port}`, stop: async () => { child.kill('SIGTERM'); await exited; } };
+}
+
 async function main(): Promise<void> {
   const token = randomBytes(24).toString('hex');
   const tf = tokenFile(token);
@@ -203,31 +221,49 @@ async function main(): Promise<void> {
     // Warm-up: JIT and connections.
     for (let i = 0; i < 2000; i += concurrency) await Promise.all(bodies.slice(i % 1000, (i % 1000) + concurrency).map((b) => send(`${handler.url}/admission`, 'POST', headers, b)));
 
+    // The handler and its floor (bench/admission-floor.ts) take turns, FLOOR_ROUNDS each, so a burst
+    // of outside load hits both.
+    const floor = await startFloor();
+    for (let i = 0; i < 500; i += concurrency) await Promise.all(bodies.slice(i, i + concurrency).map((b) => send(`${floor.url}/admission`, 'POST', headers, b)));
     const latencies: number[] = [];
+    const floorLatencies: number[] = [];
     const decisions = { allowed: 0, warned: 0, denied: 0 };
     let next = 0;
-    const deadline = performance.now() + seconds * 1000;
-    const started = performance.now();
+    let elapsedMs = 0;
+    let floorElapsedMs = 0;
     const cpuBefore = { handler: cpuSecondsOf(handler.process.pid!), generator: cpuSecondsOf('self') };
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (performance.now() < deadline) {
-          const body = bodies[next++ % bodies.length]!;
-          const t = performance.now();
-          const r = await send(`${handler.url}/admission`, 'POST', headers, body);
-          latencies.push(performance.now() - t);
-          if (r.status !== 200) throw new Error(`review answered ${r.status}: ${r.body.slice(0, 300)}`);
-          // Substring checks, not JSON.parse: the load generator shares the machine with the handler.
-          if (r.body.includes('"allowed":false')) decisions.denied++;
-          else if (r.body.includes('"warnings"')) decisions.warned++;
-          else decisions.allowed++;
-        }
-      }),
-    );
-    const elapsed = (performance.now() - started) / 1000;
+    const segment = async (url: string, into: number[], count: boolean): Promise<number> => {
+      const deadline = performance.now() + (seconds * 1000) / FLOOR_ROUNDS;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (performance.now() < deadline) {
+            const body = bodies[next++ % bodies.length]!;
+            const t = performance.now();
+            const r = await send(`${url}/admission`, 'POST', headers, body);
+            into.push(performance.now() - t);
+            if (r.status !== 200) throw new Error(`review answered ${r.status}: ${r.body.slice(0, 300)}`);
+            if (!count) continue;
+            // Substring checks, not JSON.parse: the load generator shares the machine with the handler.
+            if (r.body.includes('"allowed":false')) decisions.denied++;
+            else if (r.body.includes('"warnings"')) decisions.warned++;
+            else decisions.allowed++;
+          }
+        }),
+      );
+      return performance.now() - started;
+    };
+    for (let round = 0; round < FLOOR_ROUNDS; round++) {
+      floorElapsedMs += await segment(floor.url, floorLatencies, false);
+      elapsedMs += await segment(handler.url, latencies, true);
+    }
+    await floor.stop();
+    const elapsed = elapsedMs / 1000;
+    floorLatencies.sort((a, b) => a - b);
     const cpuPct = (pid: number | 'self', before: number) => Math.round(((cpuSecondsOf(pid) - before) / elapsed) * 100);
+    // CPU over the handler's own segments: the floor's run in between, so the share is of the whole.
     const handlerCpu = cpuPct(handler.process.pid!, cpuBefore.handler);
-    const generatorCpu = cpuPct('self', cpuBefore.generator);
+    const generatorCpu = Math.round(((cpuSecondsOf('self') - cpuBefore.generator) / ((elapsedMs + floorElapsedMs) / 1000)) * 100);
     latencies.sort((a, b) => a - b);
     const mem = memoryOf(handler.process.pid!);
     const routeAdmission = routeAdmissionBench();
@@ -243,6 +279,11 @@ async function main(): Promise<void> {
         reviews_per_s: Math.round(latencies.length / elapsed),
         p50_ms: Number(percentile(latencies, 50).toFixed(2)),
         p99_ms: Number(percentile(latencies, 99).toFixed(2)),
+        floor_reviews_per_s: Math.round(floorLatencies.length / (floorElapsedMs / 1000)),
+        floor_p50_ms: Number(percentile(floorLatencies, 50).toFixed(2)),
+        floor_p99_ms: Number(percentile(floorLatencies, 99).toFixed(2)),
+        p99_over_floor: Number((percentile(latencies, 99) / percentile(floorLatencies, 99)).toFixed(2)),
+        reviews_per_s_over_floor: Number((latencies.length / elapsed / (floorLatencies.length / (floorElapsedMs / 1000))).toFixed(2)),
         handler_rss_mb: mem.rssMb,
         handler_peak_rss_mb: mem.peakMb,
         handler_cpu_pct: handlerCpu,

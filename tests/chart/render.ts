@@ -28,6 +28,8 @@ export interface RenderOptions {
   apiVersions?: string[];
   /** Extra files of the chart, by path relative to the chart (e.g. a dashboard for .Files.Glob). */
   files?: Record<string, string>;
+  /** The chart's files outside templates/ in place of the real ones (a chart without dashboards). */
+  chartFiles?: Record<string, string>;
 }
 
 /** Helm's merge of user values into the chart's: maps merge key by key, null deletes a key. */
@@ -125,6 +127,8 @@ function functions(): Record<string, Func> {
     keys: (m) => Object.keys(m as object),
     kindIs: (kind, v) => kindOf(v) === kind,
     ternary: (a, b, cond) => (truthy(cond) ? a : b),
+    omit: (m, ...keys) => Object.fromEntries(Object.entries(m as object).filter(([k]) => !keys.includes(k))),
+    mul: (...ns) => ns.reduce<number>((acc, n) => acc * toInt(n), 1),
     // Cluster and randomness, as under `helm template`.
     lookup: () => ({}),
     randAlphaNum: (n) => 'x'.repeat(toInt(n)),
@@ -144,7 +148,7 @@ function kindOf(v: unknown): string {
 }
 
 /** The chart's own files outside templates/, for .Files (Helm leaves templates/ out). */
-function chartFiles(extra: Record<string, string>): Record<string, string> {
+function chartFiles(): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (dir: string) => {
     for (const f of readdirSync(dir)) {
@@ -156,7 +160,7 @@ function chartFiles(extra: Record<string, string>): Record<string, string> {
     }
   };
   walk(chartDir);
-  return { ...out, ...extra };
+  return out;
 }
 
 /** Helm's .Files.Glob result: ranged as path → content, .AsConfig as a ConfigMap's data. */
@@ -200,7 +204,7 @@ export function render(values: Values = {}, options: RenderOptions = {}): Render
     Release: { Name: options.releaseName ?? 'wharf', Namespace: options.namespace ?? 'wharf', Service: 'Helm', IsInstall: true, IsUpgrade: false, Revision: 1 },
     Chart: { Name: chart.name, Version: chart.version, AppVersion: chart.appVersion },
     Capabilities: { APIVersions: { Has: (v: unknown) => apiVersions.has(String(v)) }, KubeVersion: { Version: 'v1.33.0', Major: '1', Minor: '33' } },
-    Files: filesObject(chartFiles(options.files ?? {})),
+    Files: filesObject({ ...(options.chartFiles ?? chartFiles()), ...options.files }),
   };
   const out: RenderedObject[] = [];
   for (const f of files) {

@@ -25,7 +25,7 @@ const PENDING: Record<string, string> = {
 const sets: Record<string, Values> = {
   'default values': {},
   'every optional flag, status from a Service': {
-    handler: { watchIngressWithoutClass: true, defaultSSLCertificate: 'default/wildcard', publishService: { pathOverride: 'edge/lb' }, extraArgs: { 'relist-interval': '10m' } },
+    handler: { watchIngressWithoutClass: true, defaultSSLCertificate: 'default/wildcard', publishService: { pathOverride: 'edge/lb' }, extraArgs: { 'relist-interval': '10m', 'no-watch': true } },
     nginx: { extraArgs: ['--ipv6-listen=off'] },
     gatewayAPI: { enabled: false },
   },

@@ -76,8 +76,10 @@ test('handler: watchIngressWithoutClass, defaultSSLCertificate, and extraArgs as
   assert.ok(args.includes('--watch-ingress-without-class'));
   assert.ok(args.includes('--default-ssl-certificate=default/wildcard-tls'));
   assert.throws(() => handlerArgs({ handler: { defaultSSLCertificate: 'wildcard-tls' } }), /defaultSSLCertificate must match pattern/, 'NAMESPACE/NAME');
-  const fromMap = handlerArgs({ handler: { extraArgs: { 'default-ssl-certificate': 'default/wildcard-tls', 'watch-ingress-without-class': '', 'relist-interval': '10m' } } });
-  assert.deepEqual(fromMap.slice(-3), ['--default-ssl-certificate=default/wildcard-tls', '--relist-interval=10m', '--watch-ingress-without-class']);
+  const fromMap = handlerArgs({ handler: { extraArgs: { 'default-ssl-certificate': 'default/wildcard-tls', 'watch-ingress-without-class': '', 'relist-interval': '10m', 'no-watch': true, 'no-list': false } } });
+  // wharf's switches take no value: true (or "") is the bare flag, false leaves it out.
+  assert.deepEqual(fromMap.slice(-4), ['--default-ssl-certificate=default/wildcard-tls', '--no-watch', '--relist-interval=10m', '--watch-ingress-without-class']);
+  assert.equal(fromMap.some((a) => a.startsWith('--no-list')), false);
   assert.deepEqual(handlerArgs({ handler: { extraArgs: ['--relist-interval=10m'] } }).at(-1), '--relist-interval=10m');
   assert.deepEqual(nginxContainer(render({ nginx: { extraArgs: { 'ipv6-listen': 'off' } } })).args.at(-1), '--ipv6-listen=off');
 });

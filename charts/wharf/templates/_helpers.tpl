@@ -46,12 +46,17 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/*
 extraArgs as container args, one "- ARG" line each: a list is taken as it is, a map (ingress-nginx's
-form) becomes --KEY=VALUE, or --KEY for an empty value. Call with the list or map.
+form) becomes --KEY=VALUE; --KEY for an empty value or true (wharf's switches take no value), and
+nothing for false. Call with the list or map.
 */}}
 {{- define "wharf.extraArgs" -}}
 {{- if kindIs "map" . }}
 {{- range $key, $value := . }}
-- {{ ternary (printf "--%s=%v" $key $value) (printf "--%s" $key) (ne (toString $value) "") | quote }}
+{{- if has (toString $value) (list "" "true") }}
+- {{ printf "--%s" $key | quote }}
+{{- else if ne (toString $value) "false" }}
+- {{ printf "--%s=%v" $key $value | quote }}
+{{- end }}
 {{- end }}
 {{- else }}
 {{- range . }}

@@ -3,7 +3,7 @@
 // pods, and the Prometheus and Grafana objects. Rendered by render.ts (helm template's stand-in).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './chart-files.ts';
 import { ofKind, one, render, RenderError, type RenderedObject, type Values } from './render.ts';
@@ -332,3 +332,16 @@ function sourceTexts(dir: string): string[] {
     .filter((f) => /\.(ts|liquid|lua)$/.test(f) && !f.endsWith('.test.ts'))
     .map((f) => readFileSync(join(root, f), 'utf8'));
 }
+
+test('Grafana dashboard: the chart\'s own dashboards/*.json, each a key of the ConfigMap', () => {
+  const dir = join(repoRoot, 'charts', 'wharf', 'dashboards');
+  const own = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
+  const maps = ofKind(render({ metrics: { grafanaDashboard: { enabled: true } } }), 'ConfigMap').filter((c) => c.metadata.name === 'wharf-dashboards');
+  if (own.length === 0) {
+    assert.equal(maps.length, 0, 'the chart holds no dashboard yet: nothing to render');
+    return;
+  }
+  assert.equal(maps.length, 1);
+  assert.deepEqual(Object.keys(maps[0]!.data).sort(), own);
+  for (const f of own) assert.deepEqual(JSON.parse(maps[0]!.data[f]), JSON.parse(readFileSync(join(dir, f), 'utf8')), `${f} is carried whole`);
+});

@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lookupPath, readRepoFile, valuesYaml } from './chart-files.ts';
+import { parse } from 'yaml';
+import { leafPaths, lookupPath, readRepoFile, valuesYaml } from './chart-files.ts';
+import { one, render, type Values } from './render.ts';
 
 interface Row { line: number; theirs: string; ours: string[]; notes: string }
 
@@ -68,4 +70,20 @@ test('the keys most set in public values files (issue 18) map to a wharf value o
     const leaf = key.split('.').at(-1)!;
     assert.ok(row.ours.some((k) => k.split('.').at(-1) === leaf), `controller.${key} → ${row.ours.join(', ') || '—'}: not the same name`);
   }
+});
+
+test('the moved values file: each ingress-nginx key has its row, the row\'s wharf key is set, and the file renders', () => {
+  const [theirs, ours] = [...readRepoFile('docs/chart-values.md').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1]!) as Values);
+  assert.ok(theirs && ours, 'two yaml blocks');
+  for (const key of leafPaths(theirs)) {
+    const row = table.find((r) => covers(r, key)) ?? table.find((r) => key.startsWith(`${r.theirs}.`));
+    assert.ok(row && row.ours.length > 0, `${key}: no row with a wharf value`);
+    assert.ok(row.ours.some((k) => lookupPath(ours, k).found), `${key} → ${row.ours.join(', ')}: not set in the moved file`);
+    assert.ok(!row.theirs.endsWith('.*'), `${key}: the moved file uses keys with rows of their own`);
+    assert.deepEqual(lookupPath(ours, row.ours[0]!).value, lookupPath(theirs, row.theirs).value, `${key}: the same value`);
+  }
+  const objects = render(ours);
+  assert.equal(one(objects, 'Deployment', 'wharf-nginx').spec.replicas, 3);
+  assert.equal(one(objects, 'ServiceMonitor', 'wharf').metadata.labels.release, 'kube-prometheus-stack');
+  assert.deepEqual(one(objects, 'ConfigMap', 'wharf-config').data, { 'proxy-body-size': '16m', 'use-forwarded-headers': 'true' });
 });

@@ -1,7 +1,8 @@
-// Reads charts/wharf for the chart tests. No Go-template rendering happens here (no helm binary can
-// be installed on these machines, and a renderer of our own would test itself): templates are read
+// Reads charts/wharf for the chart tests. Here no Go-template rendering happens: templates are read
 // as text, and `skeleton()` only blanks out the template actions so that the YAML around them can be
-// parsed. Nothing is evaluated: both sides of an `if` stay, a `range` body appears once.
+// parsed. Nothing is evaluated: both sides of an `if` stay, a `range` body appears once. Tests of
+// what a value renders to use render.ts (Go's template rules and Helm's objects, since no helm
+// binary can be installed on these machines), whose own rules are checked in render.test.ts.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';

@@ -38,9 +38,51 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
-{{/* The image reference every container uses. */}}
+{{/* The image reference every container uses: REPOSITORY:TAG, and @DIGEST when one is set. */}}
 {{- define "wharf.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- with .Values.image.digest }}@{{ . }}{{ end -}}
+{{- end -}}
+
+{{/*
+extraArgs as container args, one "- ARG" line each: a list is taken as it is, a map (ingress-nginx's
+form) becomes --KEY=VALUE; --KEY for an empty value or true (wharf's switches take no value), and
+nothing for false. Call with the list or map.
+*/}}
+{{- define "wharf.extraArgs" -}}
+{{- if kindIs "map" . }}
+{{- range $key, $value := . }}
+{{- if has (toString $value) (list "" "true") }}
+- {{ printf "--%s" $key | quote }}
+{{- else if ne (toString $value) "false" }}
+- {{ printf "--%s=%v" $key $value | quote }}
+{{- end }}
+{{- end }}
+{{- else }}
+{{- range . }}
+- {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Annotations of every wharf ServiceAccount (serviceAccount.annotations), as a metadata entry or nothing. */}}
+{{- define "wharf.serviceAccountAnnotations" -}}
+{{- with .Values.serviceAccount.annotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* The peers admitted to scrape /metrics: networkPolicy.metricsFrom, else Prometheus's pods while scraping is on; empty otherwise. */}}
+{{- define "wharf.metricsPeers" -}}
+{{- if .Values.networkPolicy.metricsFrom }}
+{{- toYaml .Values.networkPolicy.metricsFrom }}
+{{- else if or .Values.metrics.enabled .Values.metrics.serviceMonitor.enabled .Values.metrics.podMonitor.enabled }}
+- namespaceSelector: {}
+  podSelector:
+    matchLabels:
+      app.kubernetes.io/name: prometheus
+{{- end }}
 {{- end -}}
 
 {{/* Resource names, one place each, so that references between templates cannot drift. */}}
@@ -50,6 +92,8 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "wharf.agentsName" -}}{{ include "wharf.fullname" . }}-agents{{- end -}}
 {{- define "wharf.sourceName" -}}{{ include "wharf.fullname" . }}-source{{- end -}}
 {{- define "wharf.configName" -}}{{ include "wharf.fullname" . }}-config{{- end -}}
+{{- define "wharf.nginxMetricsName" -}}{{ include "wharf.fullname" . }}-nginx-metrics{{- end -}}
+{{- define "wharf.handlerMetricsName" -}}{{ include "wharf.fullname" . }}-handler-metrics{{- end -}}
 {{- define "wharf.handlerTlsSecret" -}}{{ include "wharf.fullname" . }}-handler-tls{{- end -}}
 {{- define "wharf.tokensSecret" -}}{{ default (printf "%s-tokens" (include "wharf.fullname" .)) .Values.tokens.existingSecret }}{{- end -}}
 

@@ -91,6 +91,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       httpListen: [`${o.address}:${o.httpPort}`],
       httpsListen: [`${o.address}:${o.httpsPort}`],
       publicHttpsPort: o.httpsPort,
+      publicHttpPort: o.httpPort,
       workerProcesses: WORKERS,
       workerShutdownTimeoutSeconds: 5,
       logger: terminal.logger('agent'),

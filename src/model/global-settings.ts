@@ -1,4 +1,5 @@
 // wharf's global settings from its ConfigMap (the keys ingress-nginx users know), with defaults.
+import { CLIENT_ADDRESS_KEYS, clientAddressProblems, defaultClientAddressSettings } from './client-address.ts';
 import { parseBool, parseInteger, parseSize } from './grammar.ts';
 import { ProblemList } from './problems.ts';
 import type { ConfigMap } from './schemas.ts';
@@ -12,6 +13,7 @@ export const defaultGlobalSettings: Readonly<GlobalSettings> = Object.freeze({
   proxySendTimeout: 60,
   sslRedirect: true,
   hsts: true,
+  ...defaultClientAddressSettings,
 });
 
 type KeyRule = (value: string, out: GlobalSettings) => string | null;
@@ -47,6 +49,7 @@ const KEYS: Record<string, KeyRule> = {
     out.allowSnippetAnnotations = b;
     return null;
   },
+  ...CLIENT_ADDRESS_KEYS,
 };
 
 /** The ConfigMap keys wharf reads (the migration report lists the others as ignored). */
@@ -69,5 +72,6 @@ export function parseGlobalSettings(configMap: ConfigMap | null): { settings: Gl
     const reason = rule(value.trim(), settings);
     if (reason) problems.invalid('InvalidSetting', field, value, `${reason}; the default is used`);
   }
+  clientAddressProblems(settings, problems);
   return { settings, problems: problems.items };
 }

@@ -343,6 +343,8 @@ export class RoutingIndex implements ClusterState {
         }
         if (JSON.stringify(this.globalSettings) !== before) {
           for (const h of this.hostIngresses.keys()) out.hosts.add(h);
+          // The default server too, with or without rules (use-proxy-protocol changes its listen sockets).
+          out.hosts.add(DEFAULT_HOST);
           this.merged.clear();
           this.named.clear();
         }

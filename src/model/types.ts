@@ -2,6 +2,8 @@
 // src/model (pure), rendered by src/render (pure), consumed by the handler tier. Everything here is
 // already validated: every string in it passed the check for the place it will be written to.
 
+import type { ClientAddressSettings } from './client-address.ts';
+
 /** The object a route, a problem or a warning comes from. */
 export interface ObjectRef {
   kind: 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'ConfigMap' | 'GatewayClass' | 'Gateway' | 'HTTPRoute' | 'GRPCRoute' | 'ReferenceGrant' | 'Namespace';
@@ -309,7 +311,7 @@ export interface Server {
 }
 
 /** Settings from the global ConfigMap (wharf's equivalents of ingress-nginx's). */
-export interface GlobalSettings {
+export interface GlobalSettings extends ClientAddressSettings {
   proxyBodySize: string;
   proxyConnectTimeout: number;
   proxyReadTimeout: number;

@@ -5,6 +5,7 @@ import type { FragmentPut } from '../protocol/agent-api.ts';
 import type { GlobalSettings, Location, ObjectRef, RoutingModel, Server } from '../model/types.ts';
 import { loadTemplate, renderTemplate } from './engine.ts';
 import { NginxText, UnsafeValueError } from './filters.ts';
+import { renderClientAddress } from './client-address.ts';
 import { BodyCache, renderErrorLocationBody, renderLocationBody, renderMirrorTarget } from './location.ts';
 import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, fragmentName } from './names.ts';
 import { serverView, type BodyView, type LocationView, type ServerView, type WwwRedirectView } from './view.ts';
@@ -114,12 +115,12 @@ export function renderDefaultServer(
     sources: defaultServer.sources,
     global,
   });
-  return { name: DEFAULT_FRAGMENT, config: renderTemplate(defaultTemplate, withBodies(view, cache)) + routeMaps(view), files: sortedFiles(files) };
+  return { name: DEFAULT_FRAGMENT, config: renderTemplate(defaultTemplate, { ...withBodies(view, cache), proxyProtocol: global.useProxyProtocol }) + routeMaps(view), files: sortedFiles(files) };
 }
 
 /** The http-level settings of the global ConfigMap. */
 export function renderMain(global: GlobalSettings): Fragment {
-  return { name: MAIN_FRAGMENT, config: renderTemplate(mainTemplate, { ...global }), files: {} };
+  return { name: MAIN_FRAGMENT, config: renderTemplate(mainTemplate, { ...global }) + renderClientAddress(global), files: {} };
 }
 
 /**

@@ -37,6 +37,8 @@ export interface SkeletonParams {
    * maps 443 to NGINX's own port, or NGINX's port itself when clients reach it directly (local mode).
    */
   publicHttpsPort?: number;
+  /** The port clients use for plain HTTP (80 behind a Service), sent to backends as X-Forwarded-Port. */
+  publicHttpPort?: number;
   /**
    * DNS servers for names NGINX resolves at request time (external auth's `proxy_pass` to a
    * variable): IPv4 or [IPv6] addresses with an optional port. None: no `resolver` directive.
@@ -50,6 +52,8 @@ export interface SkeletonFiles {
   'listen-http.conf': string;
   'listen-https.conf': string;
   'listen-default.conf': string;
+  /** listen-default.conf with proxy_protocol (use-proxy-protocol: the default server includes it). */
+  'listen-default-proxy-protocol.conf': string;
 }
 
 const LISTEN = /^((\d{1,3}\.){3}\d{1,3}:|\[[0-9a-fA-F:]+\]:)?\d{1,5}$/;
@@ -63,6 +67,21 @@ function listenLines(addresses: string[], suffix: string): string {
     .join('');
 }
 
+/** Each listen port with the port clients reach it on; a port both lists name is NGINX's own. */
+function publicPorts(params: SkeletonParams): { listen: number; public: number }[] {
+  const out = new Map<number, number>();
+  const add = (addresses: string[], publicPort: number | undefined) => {
+    for (const a of addresses) {
+      const port = Number(/(\d{1,5})$/.exec(a)?.[1]);
+      // An address that is not IP:PORT is refused by listenLines.
+      if (Number.isInteger(port) && publicPort !== undefined && port !== publicPort && !out.has(port)) out.set(port, publicPort);
+    }
+  };
+  add(params.httpsListen, params.publicHttpsPort ?? 443);
+  add(params.httpListen, params.publicHttpPort ?? 80);
+  return [...out].sort(([a], [b]) => a - b).map(([listen, p]) => ({ listen, public: p }));
+}
+
 const nginxConf = loadTemplate('nginx.conf.liquid');
 
 /** Renders the agent's files; throws on a setting that is not safe to write. */
@@ -74,12 +93,17 @@ export function renderSkeleton(params: SkeletonParams): SkeletonFiles {
       group: params.group ?? null,
       resolvers: params.resolvers ?? [],
       headersMoreModule: params.headersMoreModule ?? null,
+      publicPorts: publicPorts(params),
     }),
     'listen-http.conf': listenLines(params.httpListen, ''),
     'listen-https.conf': listenLines(params.httpsListen, ' ssl http2'),
     'listen-default.conf':
       listenLines(params.httpListen, ' default_server') +
       listenLines(params.httpsListen, ' ssl http2 default_server') +
+      (params.httpsListen.length > 0 ? 'ssl_reject_handshake on;\n' : ''),
+    'listen-default-proxy-protocol.conf':
+      listenLines(params.httpListen, ' proxy_protocol default_server') +
+      listenLines(params.httpsListen, ' ssl http2 proxy_protocol default_server') +
       (params.httpsListen.length > 0 ? 'ssl_reject_handshake on;\n' : ''),
   };
 }

@@ -49,7 +49,7 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
     opts: { tls: true },
     lines: [
       ['include listen-https.conf;', 'ssl_certificate files/app.test/tls.crt;', 'ssl_certificate_key files/app.test/tls.key;', 'add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;'],
-      ['set $wharf_https_redirect $scheme;', 'if ($uri ~ "^/\\.well-known/acme-challenge/") {', 'set $wharf_https_redirect acme;', '}', 'if ($wharf_https_redirect = http) {', 'return 308 https://$host$wharf_https_port$request_uri;', '}'],
+      ['set $wharf_https_redirect $wharf_client_scheme;', 'if ($uri ~ "^/\\.well-known/acme-challenge/") {', 'set $wharf_https_redirect acme;', '}', 'if ($wharf_https_redirect = http) {', 'return 308 https://$host$wharf_https_port$request_uri;', '}'],
     ],
   },
   {

@@ -270,6 +270,8 @@ export interface Tls {
   key: string;
   /** The lowercase DNS names the certificate is valid for (its DNS subjectAltNames, or its CN when it has none). */
   names: string[];
+  /** --default-ssl-certificate's, for a TLS entry without a usable certificate of its own (absent: the entry's own). */
+  fromDefault?: boolean;
 }
 
 /** One virtual host: every Ingress rule for it, merged. */
@@ -330,7 +332,8 @@ export interface RoutingModel {
   /** Sorted by host. */
   servers: Server[];
   /** The default server: rules without a host, then spec.defaultBackend of the oldest Ingress that has one. */
-  defaultServer: { locations: Location[]; sources: ObjectRef[] };
+  /** `tls`: the default certificate (--default-ssl-certificate), when there is a usable one. */
+  defaultServer: { locations: Location[]; sources: ObjectRef[]; tls?: Tls | null };
   global: GlobalSettings;
   /**
    * Every upstream an accepted Ingress references, sorted by name: locations and canaries, and

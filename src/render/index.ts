@@ -2,7 +2,7 @@
 // Pure and synchronous; the same model always gives the same bytes, so an unchanged host never
 // causes a reload. Templates are parsed once, when this module loads.
 import type { FragmentPut } from '../protocol/agent-api.ts';
-import type { GlobalSettings, Location, ObjectRef, RoutingModel, Server } from '../model/types.ts';
+import type { GlobalSettings, Location, ObjectRef, RoutingModel, Server, Tls } from '../model/types.ts';
 import { loadTemplate, renderTemplate } from './engine.ts';
 import { NginxText, UnsafeValueError } from './filters.ts';
 import { renderClientAddress } from './client-address.ts';
@@ -103,14 +103,18 @@ export function renderHost(server: Server, global: GlobalSettings, cache?: BodyC
   return { name, config, files: sortedFiles(files) };
 }
 
-/** The default server: rules without a host, spec.defaultBackend, and 404 for everything else. */
+/**
+ * The default server: rules without a host, spec.defaultBackend, and 404 for everything else; over
+ * TLS, the default certificate when there is one, else handshakes are refused.
+ */
 export function renderDefaultServer(
-  defaultServer: { locations: Location[]; sources: ObjectRef[] },
+  defaultServer: { locations: Location[]; sources: ObjectRef[]; tls?: Tls | null },
   global: GlobalSettings,
   cache?: BodyCache,
 ): Fragment {
   const { view, files } = serverView(DEFAULT_FRAGMENT, null, defaultServer.locations, {
-    tls: null,
+    // The default certificate: files of this fragment, as a host's own certificate is of its fragment.
+    tls: defaultServer.tls ?? null,
     sslRedirect: false,
     sources: defaultServer.sources,
     global,

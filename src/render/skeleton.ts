@@ -97,14 +97,10 @@ export function renderSkeleton(params: SkeletonParams): SkeletonFiles {
     }),
     'listen-http.conf': listenLines(params.httpListen, ''),
     'listen-https.conf': listenLines(params.httpsListen, ' ssl http2'),
-    'listen-default.conf':
-      listenLines(params.httpListen, ' default_server') +
-      listenLines(params.httpsListen, ' ssl http2 default_server') +
-      (params.httpsListen.length > 0 ? 'ssl_reject_handshake on;\n' : ''),
+    // The default server says whether it presents a certificate or refuses handshakes (ssl_reject_handshake).
+    'listen-default.conf': listenLines(params.httpListen, ' default_server') + listenLines(params.httpsListen, ' ssl http2 default_server'),
     'listen-default-proxy-protocol.conf':
-      listenLines(params.httpListen, ' proxy_protocol default_server') +
-      listenLines(params.httpsListen, ' ssl http2 proxy_protocol default_server') +
-      (params.httpsListen.length > 0 ? 'ssl_reject_handshake on;\n' : ''),
+      listenLines(params.httpListen, ' proxy_protocol default_server') + listenLines(params.httpsListen, ' ssl http2 proxy_protocol default_server'),
   };
 }
 
@@ -120,6 +116,7 @@ export function renderVersion(version: number): string {
  */
 export const builtinDefaultServer = `server {
     include listen-default.conf;
+    ssl_reject_handshake on;
     location / {
         return 404;
     }

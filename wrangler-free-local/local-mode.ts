@@ -27,6 +27,8 @@ export interface LocalOptions {
   /** 0: any free port. */
   handlerPort: number;
   agentPort: number;
+  /** --default-ssl-certificate: `namespace/name` of a TLS Secret among the manifests. */
+  defaultSslCertificate?: string;
   /** Echo servers to start as backends, e.g. the cafe example's. */
   backends: { name: string; port: number }[];
   out: (line: string) => void;
@@ -91,6 +93,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       httpListen: [`${o.address}:${o.httpPort}`],
       httpsListen: [`${o.address}:${o.httpsPort}`],
       publicHttpsPort: o.httpsPort,
+      publicHttpPort: o.httpPort,
       workerProcesses: WORKERS,
       workerShutdownTimeoutSeconds: 5,
       logger: terminal.logger('agent'),
@@ -111,7 +114,12 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       agentToken,
       eventsToken,
       relistIntervalMs: 60_000,
-      controller: { ...defaultControllerSettings, watchIngressWithoutClass: true, headersMore: headersMoreModule() !== null },
+      controller: {
+        ...defaultControllerSettings,
+        watchIngressWithoutClass: true,
+        headersMore: headersMoreModule() !== null,
+        ...(o.defaultSslCertificate ? { defaultSslCertificate: o.defaultSslCertificate } : {}),
+      },
       reader,
       log: terminal.logger('handler'),
     });

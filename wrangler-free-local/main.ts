@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import type { LocalMode } from './local-mode.ts';
 import { ExitGuard } from './exit-guard.ts';
 import { applyLocalHeapDefaults } from './heap.ts';
+import { parseDefaultCertificateFlag } from '../src/model/default-certificate.ts';
 
 const exampleDir = fileURLToPath(new URL('../examples/cafe/', import.meta.url));
 /** The Gateway API cafe: the same backends. */
@@ -25,6 +26,9 @@ NGINX, and a watcher that turns every file change into CloudEvents. No cluster n
   --handler-port N      the handler's port (default 7070)
   --agent-port N        the agent's API port (default 7071)
   --work-dir DIR        NGINX's files and the full log (default .wharf/local)
+  --default-ssl-certificate NS/NAME
+                        the kubernetes.io/tls Secret of the folder that the default server presents,
+                        and TLS hosts without a usable certificate of their own
   --no-backends         do not start the cafe example's echo servers`;
 
 function port(flag: string, value: string): number {
@@ -44,6 +48,7 @@ export async function main(argv: string[]): Promise<void> {
       'handler-port': { type: 'string', default: '7070' },
       'agent-port': { type: 'string', default: '7071' },
       'work-dir': { type: 'string', default: '.wharf/local' },
+      'default-ssl-certificate': { type: 'string' },
       'no-backends': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -62,6 +67,12 @@ export async function main(argv: string[]): Promise<void> {
   const manifests = resolve(values.manifests ?? exampleDir);
   const isExample = manifests === resolve(exampleDir);
   if (!(await stat(manifests).catch(() => null))?.isDirectory()) throw new Error(`--manifests: ${manifests} is not a folder`);
+  let defaultSslCertificate: string | undefined;
+  if (values['default-ssl-certificate'] !== undefined) {
+    const key = parseDefaultCertificateFlag(values['default-ssl-certificate']);
+    if (key === null) throw new Error(`--default-ssl-certificate: Invalid value: ${JSON.stringify(values['default-ssl-certificate'])}: expected NAMESPACE/NAME of a kubernetes.io/tls Secret`);
+    defaultSslCertificate = key;
+  }
   const httpPort = port('--http-port', values['http-port']);
   const httpsPort = port('--https-port', values['https-port']);
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -94,6 +105,7 @@ export async function main(argv: string[]): Promise<void> {
       httpsPort,
       handlerPort: port('--handler-port', values['handler-port']),
       agentPort: port('--agent-port', values['agent-port']),
+      ...(defaultSslCertificate ? { defaultSslCertificate } : {}),
       backends: (isExample || manifests === resolve(gatewayExampleDir)) && !values['no-backends'] ? cafeBackends : [],
       out,
       signal: guard.signal,

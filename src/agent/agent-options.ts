@@ -23,6 +23,8 @@ export interface AgentOptions {
   ipv6Listen?: 'auto' | 'off';
   /** The port clients use for HTTPS (redirects to HTTPS name it when it is not 443). */
   publicHttpsPort?: number;
+  /** The port clients use for plain HTTP (default 80), sent to backends as X-Forwarded-Port. */
+  publicHttpPort?: number;
   workerProcesses?: number | 'auto';
   workerConnections?: number;
   workerShutdownTimeoutSeconds?: number;
@@ -83,6 +85,7 @@ export function skeletonParams(
     httpListen: o.httpListen ?? ['80'],
     httpsListen: o.httpsListen ?? ['443'],
     publicHttpsPort: o.publicHttpsPort ?? 443,
+    publicHttpPort: o.publicHttpPort ?? 80,
   };
 }
 

@@ -21,7 +21,10 @@ Runs NGINX in DIR (which the agent owns and writes nothing outside of) and serve
                                   address and on [::1] beside 127.0.0.1, where the host has IPv6;
                                   off: only the addresses given (default auto)
   --public-https-port N           the port clients use for HTTPS, named in redirects to HTTPS unless 443
-                                  (default 443: a Service maps it to NGINX's port)
+                                  (default 443: a Service maps it to NGINX's port); backends get it
+                                  as X-Forwarded-Port
+  --public-http-port N            the port clients use for plain HTTP, sent to backends as
+                                  X-Forwarded-Port (default 80)
   --worker-processes N|auto       NGINX worker processes (default auto)
   --worker-shutdown-timeout DUR   how long old workers may drain after a reload (default 60s)
   --worker-user NAME              the user NGINX's workers run as when the agent runs as root; it owns
@@ -73,6 +76,13 @@ function parseSize(flag: string, value: string): number {
   return bytes;
 }
 
+/** A TCP port from 1 to 65535. */
+function portFlag(flag: string, value: string): number {
+  const port = Number(value);
+  if (!/^\d{1,5}$/.test(value) || port < 1 || port > 65535) throw new UsageError(`${flag}: Invalid value: ${JSON.stringify(value)}: expected a port number`);
+  return port;
+}
+
 function absolute(p: string): string {
   return isAbsolute(p) ? p : resolve(p);
 }
@@ -93,6 +103,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
         'https-listen': { type: 'string', multiple: true },
         'ipv6-listen': { type: 'string', default: 'auto' },
         'public-https-port': { type: 'string', default: '443' },
+        'public-http-port': { type: 'string', default: '80' },
         'worker-processes': { type: 'string', default: 'auto' },
         'worker-shutdown-timeout': { type: 'string', default: '60s' },
         'worker-user': { type: 'string', default: 'nobody' },
@@ -148,10 +159,8 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
   if (resolverValidMs < 1000 || resolverValidMs > 86_400_000) throw new UsageError('--resolver-valid: Invalid value: between 1s and 24h');
   const worker = values['worker-user'];
   if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/.test(worker)) throw new UsageError(`--worker-user: Invalid value: ${JSON.stringify(worker)}: expected a user name`);
-  const publicHttpsPort = Number(values['public-https-port']);
-  if (!/^\d{1,5}$/.test(values['public-https-port']) || publicHttpsPort < 1 || publicHttpsPort > 65535) {
-    throw new UsageError(`--public-https-port: Invalid value: ${JSON.stringify(values['public-https-port'])}: expected a port number`);
-  }
+  const publicHttpsPort = portFlag('--public-https-port', values['public-https-port']);
+  const publicHttpPort = portFlag('--public-http-port', values['public-http-port']);
   const batchBytes = parseSize('--max-batch-size', values['max-batch-size']);
   return {
     tokenFile: absolute(values['token-file']),
@@ -163,6 +172,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
       httpsListen: https.length === 1 && https[0] === 'none' ? [] : https,
       ipv6Listen,
       publicHttpsPort,
+      publicHttpPort,
       workerProcesses: workers === 'auto' ? 'auto' : Number(workers),
       workerShutdownTimeoutSeconds: Math.ceil(shutdownMs / 1000),
       workerUser: worker,

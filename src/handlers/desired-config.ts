@@ -261,7 +261,8 @@ export class DesiredConfig {
     if (affected.global) this.#setFragment(update, MAIN_FRAGMENT, () => renderMain(global), this.#versionOf(this.#configMap), trigger);
     if (affected.defaultServer) {
       const d = this.#index.defaultServer();
-      this.#setFragment(update, DEFAULT_FRAGMENT, () => renderDefaultServer(d, global), this.#contributors(d.sources, d.locations), trigger);
+      // The default certificate's Secret contributes: a renewal is newer content.
+      this.#setFragment(update, DEFAULT_FRAGMENT, () => renderDefaultServer(d, global), this.#contributors(d.sources, d.locations, { tls: d.tls ?? null }), trigger);
     }
     for (const host of affected.hosts) {
       const server = this.#index.server(host);
@@ -281,7 +282,7 @@ export class DesiredConfig {
   }
 
   /** The highest resourceVersion among the objects a server is made of. */
-  #contributors(sources: Server['sources'], locations: Location[], server?: Server): number {
+  #contributors(sources: Server['sources'], locations: Location[], server?: Pick<Server, 'tls'>): number {
     let v = this.#versionOf(this.#configMap);
     const see = (kind: Kind, namespace: string, name: string) => {
       v = Math.max(v, this.#view.versionOf({ kind, namespace, name }));

@@ -1,6 +1,7 @@
 // `wharf handler`'s command line: flags in, HandlerOptions out (src/handlers/serve.ts runs them).
 // Every problem is a UsageError naming the flag and what to fix; the Kubernetes credentials are
 // loaded here, so a handler without them stops at once with a message instead of listing nothing.
+import { parseDefaultCertificateFlag } from '../model/default-certificate.ts';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type * as k8s from '@kubernetes/client-node';
@@ -51,6 +52,10 @@ Cluster (credentials: --kubeconfig, else KUBECONFIG, ~/.kube/config, or the Pod'
   --kubeconfig FILE             the kubeconfig to use
   --namespace NS                read one namespace only (default: all)
   --configmap NS/NAME           the global settings ConfigMap (others are ignored)
+  --default-ssl-certificate NS/NAME
+                                the kubernetes.io/tls Secret the default server presents, and TLS hosts
+                                without a usable certificate of their own (no secretName, or a Secret
+                                that is missing or refused)
   --auth-secret-selector SEL    label selector of the Opaque Secrets holding htpasswd files (default: every Opaque Secret)
   --no-auth-secrets             read no Opaque Secrets (no basic auth)
   --no-gateway-api              read no Gateway API kinds nor Namespaces (default: read them where the CRDs are installed)
@@ -191,6 +196,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
         kubeconfig: { type: 'string' },
         namespace: { type: 'string' },
         configmap: { type: 'string' },
+        'default-ssl-certificate': { type: 'string' },
         'auth-secret-selector': { type: 'string' },
         'no-auth-secrets': { type: 'boolean', default: false },
         'no-gateway-api': { type: 'boolean', default: false },
@@ -252,6 +258,16 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
         `--agent-service: Invalid value: "${agentService.namespace}/${agentService.name}": the handler reads only namespace ${values.namespace} (--namespace), so it cannot see the agents' EndpointSlices in ${agentService.namespace}; run the agents in ${values.namespace}, or name them with --agent URL`,
       );
     }
+  }
+  let defaultSslCertificate: string | undefined;
+  if (values['default-ssl-certificate'] !== undefined) {
+    const key = parseDefaultCertificateFlag(values['default-ssl-certificate']);
+    if (key === null) throw new UsageError(`--default-ssl-certificate: Invalid value: ${JSON.stringify(values['default-ssl-certificate'])}: expected NAMESPACE/NAME of a kubernetes.io/tls Secret`);
+    // The view holds one namespace with --namespace: a Secret elsewhere would never be seen.
+    if (scope.namespace !== undefined && !key.startsWith(`${scope.namespace}/`)) {
+      throw new UsageError(`--default-ssl-certificate: Invalid value: ${JSON.stringify(key)}: the handler reads only namespace ${scope.namespace} (--namespace); put the Secret there`);
+    }
+    defaultSslCertificate = key;
   }
   if (values['no-auth-secrets'] && values['auth-secret-selector']) throw new UsageError('--auth-secret-selector and --no-auth-secrets: give one or neither');
   if (values['no-auth-secrets']) scope.authSecrets = false;
@@ -325,6 +341,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
       // more_* snippet directives need the module the agents load; the same image runs both.
       headersMore: headersMoreModule() !== null,
       ...(values.configmap ? { configMap: values.configmap } : {}),
+      ...(defaultSslCertificate ? { defaultSslCertificate } : {}),
       limits,
     },
     reader,

@@ -55,6 +55,11 @@ export interface ControllerSettings {
   headersMore?: boolean;
   /** How large one Ingress may be (rules, paths, hosts); absent: defaultObjectLimits. */
   limits?: ObjectLimits;
+  /**
+   * `namespace/name` of the kubernetes.io/tls Secret the default server presents, and TLS hosts
+   * without a usable certificate of their own (--default-ssl-certificate). Absent: none.
+   */
+  defaultSslCertificate?: ObjectKey;
 }
 
 export const CONTROLLER_NAME = 'wharf.io/ingress-controller';

@@ -1,5 +1,6 @@
 // wharf's global settings from its ConfigMap (the keys ingress-nginx users know), with defaults.
 import { GLOBAL_AUTH_KEYS, settleGlobalAuth } from './global-auth.ts';
+import { CLIENT_ADDRESS_KEYS, clientAddressProblems, defaultClientAddressSettings } from './client-address.ts';
 import { parseBool, parseInteger, parseSize } from './grammar.ts';
 import { ProblemList } from './problems.ts';
 import type { ConfigMap } from './schemas.ts';
@@ -13,6 +14,7 @@ export const defaultGlobalSettings: Readonly<GlobalSettings> = Object.freeze({
   proxySendTimeout: 60,
   sslRedirect: true,
   hsts: true,
+  ...defaultClientAddressSettings,
 });
 
 type KeyRule = (value: string, out: GlobalSettings) => string | null;
@@ -49,6 +51,7 @@ const KEYS: Record<string, KeyRule> = {
     return null;
   },
   ...GLOBAL_AUTH_KEYS,
+  ...CLIENT_ADDRESS_KEYS,
 };
 
 /** The ConfigMap keys wharf reads (the migration report lists the others as ignored). */
@@ -72,5 +75,6 @@ export function parseGlobalSettings(configMap: ConfigMap | null): { settings: Gl
     if (reason) problems.invalid('InvalidSetting', field, value, `${reason}; the default is used`);
   }
   settleGlobalAuth(settings);
+  clientAddressProblems(settings, problems);
   return { settings, problems: problems.items };
 }

@@ -3,6 +3,7 @@
 // warning for the loser, canaries attached to their primary location, TLS from the oldest Ingress
 // that has it, effective ssl-redirect, locations in NGINX precedence order. O(size of the host).
 import { ANNOTATION_PREFIX } from './annotations.ts';
+import { defaultMismatch } from './default-certificate.ts';
 import { wwwTwin } from './grammar.ts';
 import { canariesOn, candidatesOn } from './host-candidates.ts';
 import { ProblemList, cmp } from './problems.ts';
@@ -105,9 +106,15 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
   let tls: Tls | null = null;
   if (host !== DEFAULT_HOST) {
     let tlsOwner: Translation | null = null;
+    // An Ingress's own certificate wins over the default one another Ingress of the host asks for.
+    let defaultTls: Tls | null = null;
     for (const t of ordered) {
       const mine = t.tls.get(host);
       if (!mine) continue;
+      if (mine.tls.fromDefault) {
+        defaultTls ??= mine.tls;
+        continue;
+      }
       if (!tlsOwner) {
         tlsOwner = t;
         tls = mine.tls;
@@ -119,6 +126,15 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
           field: mine.field,
           message: `${mine.field}: Invalid value: ${JSON.stringify(mine.tls.secret.name)}: host ${host} already uses the Secret of older Ingress ${describe(tlsOwner)}`,
         });
+      }
+    }
+    tls ??= defaultTls;
+    // Said to every Ingress that asked for the default certificate on the host.
+    if (tls?.fromDefault) {
+      for (const t of ordered) {
+        const mine = t.tls.get(host);
+        const problem = mine?.tls.fromDefault ? defaultMismatch(tls, host, t.ref, mine.field) : null;
+        if (problem) problems.push(problem);
       }
     }
   }

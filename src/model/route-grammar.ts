@@ -3,7 +3,7 @@
 import { checkHeaderName } from './grammar.ts';
 
 /** Request headers wharf itself sets towards the backend: a route may not set, add or remove them. */
-const WHARF_REQUEST_HEADERS = new Set(['host', 'connection', 'upgrade', 'x-real-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port']);
+const WHARF_REQUEST_HEADERS = new Set(['host', 'connection', 'upgrade', 'x-real-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-original-forwarded-for']);
 
 /** A header a route matches on or changes: what `$http_<name>` and proxy_set_header can name. */
 export function checkRouteHeaderName(name: string): string | null {

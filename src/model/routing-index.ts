@@ -4,6 +4,7 @@
 // changed, and `server(host)` rebuilds one host in O(that host). Pure data: no I/O, no clock.
 import { objectKey, type ClusterState, type ControllerSettings, type ObjectKey } from './cluster-state.ts';
 import { endpointsFor, serviceKeyOfSlice } from './endpoints.ts';
+import { defaultCertificate, type DefaultCertificate } from './default-certificate.ts';
 import { parseGlobalSettings } from './global-settings.ts';
 import { mergeHost, type MergedHost } from './merge-host.ts';
 import { resolveNames, type NameLookup } from './server-names.ts';
@@ -112,6 +113,7 @@ export class RoutingIndex implements ClusterState {
   private readonly htpasswdMemo = new WeakMap<Secret, ReturnType<typeof htpasswdOf>>();
   private readonly caMemo = new WeakMap<Secret, ReturnType<typeof clientCaOf>>();
   private readonly proxySslMemo = new WeakMap<Secret, ReturnType<typeof proxySslOf>>();
+  private defaultCert: { secret: Secret | undefined; value: DefaultCertificate | null } | null = null;
   private readonly ctx: TranslateContext;
   private readonly gateway = new GatewayStore();
   private gatewayResult: GatewayResult = { translations: new Map(), classes: [], gateways: [], routes: new Map() };
@@ -131,6 +133,7 @@ export class RoutingIndex implements ClusterState {
       clientCaOf: (s) => this.memo(this.caMemo, s, clientCaOf),
       proxySslOf: (s) => this.memo(this.proxySslMemo, s, proxySslOf),
       snippetPolicy: () => snippetPolicy(this.settings, this.globalSettings),
+      defaultCertificate: () => this.defaultCertificate(),
     };
     ({ settings: this.globalSettings, problems: this.globalProblems } = parseGlobalSettings(null));
     if (!state) return;
@@ -239,6 +242,15 @@ export class RoutingIndex implements ClusterState {
     return { classes, gateways, routes: [...routes.entries()].sort(([a], [b]) => cmp(a, b)).map(([, r]) => r) };
   }
 
+  /** --default-ssl-certificate's Secret as the model uses it (the same object while the Secret is). */
+  private defaultCertificate(): DefaultCertificate | null {
+    const key = this.settings.defaultSslCertificate;
+    if (key === undefined) return null;
+    const secret = this._secrets.get(key);
+    if (!this.defaultCert || this.defaultCert.secret !== secret) this.defaultCert = { secret, value: defaultCertificate(key, this._secrets, this.ctx.tlsOf) };
+    return this.defaultCert.value;
+  }
+
   private memo<T>(cache: WeakMap<Secret, T>, secret: Secret, compute: (s: Secret) => T): T {
     let v = cache.get(secret);
     if (v === undefined) cache.set(secret, (v = compute(secret)));
@@ -303,6 +315,8 @@ export class RoutingIndex implements ClusterState {
         if (obj) this._secrets.set(key, obj as Secret);
         else this._secrets.delete(key);
         for (const k of [...(this.secretUsers.get(key) ?? [])]) if (!k.includes(' ')) this.retranslate(k, out);
+        // The default server presents the default certificate.
+        if (key === this.settings.defaultSslCertificate) out.hosts.add(DEFAULT_HOST);
         // Listener certificates: every route may attach differently.
         if (this.gateway.usesSecret(namespace, name)) this.regateway(out);
         break;
@@ -343,6 +357,8 @@ export class RoutingIndex implements ClusterState {
         }
         if (JSON.stringify(this.globalSettings) !== before) {
           for (const h of this.hostIngresses.keys()) out.hosts.add(h);
+          // The default server too, with or without rules (use-proxy-protocol changes its listen sockets).
+          out.hosts.add(DEFAULT_HOST);
           this.merged.clear();
           this.named.clear();
         }
@@ -503,7 +519,8 @@ export class RoutingIndex implements ClusterState {
   /** The default server: rules without a host, then spec.defaultBackend of the oldest Ingress. */
   defaultServer(): RoutingModel['defaultServer'] {
     const s = this.mergedHost(DEFAULT_HOST).server;
-    return s ? { locations: s.locations, sources: s.sources } : { locations: [], sources: [] };
+    const tls = this.defaultCertificate()?.tls ?? null;
+    return s ? { locations: s.locations, sources: s.sources, tls } : { locations: [], sources: [], tls };
   }
 
   /** Settings from the ConfigMap (defaults when there is none). */

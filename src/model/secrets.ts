@@ -179,3 +179,10 @@ export function proxySslOf(secret: Secret): ProxySslMaterial {
   }
   return { ok: true, cert, key, ca };
 }
+
+/** True when a certificate with these names is valid for `name` (a `*.` name covers one label). */
+export function certificateCovers(names: readonly string[], name: string): boolean {
+  const dot = name.indexOf('.');
+  const parent = dot > 0 && !name.startsWith('*.') ? name.slice(dot) : null;
+  return names.some((n) => n === name || (parent !== null && n.startsWith('*.') && n.slice(1) === parent));
+}

@@ -7,6 +7,7 @@
 import { ANNOTATION_PREFIX } from './annotations.ts';
 import { compareAge, type MergedHost, type NameRequest } from './merge-host.ts';
 import { ProblemList, cmp } from './problems.ts';
+import { certificateCovers } from './secrets.ts';
 import type { Problem, Server, Tls } from './types.ts';
 
 /** What resolving one host's names reads about other hosts. */
@@ -19,12 +20,6 @@ export interface NameLookup {
 
 const KIND_ORDER: Record<NameRequest['kind'], number> = { alias: 0, www: 1 };
 
-/** True when a certificate with these names is valid for `name` (a `*.` name covers one label). */
-export function certificateCovers(names: readonly string[], name: string): boolean {
-  const dot = name.indexOf('.');
-  const parent = dot > 0 && !name.startsWith('*.') ? name.slice(dot) : null;
-  return names.some((n) => n === name || (parent !== null && n.startsWith('*.') && n.slice(1) === parent));
-}
 
 /** The request that gets `name` among every host asking for it. */
 function winnerOf(name: string, lookup: NameLookup): { request: NameRequest; host: string } {

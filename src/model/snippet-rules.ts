@@ -128,6 +128,7 @@ const WHARF_REQUEST_HEADERS: Record<string, string> = {
   'x-forwarded-proto': 'wharf sends it itself',
   'x-forwarded-host': 'wharf sends it itself',
   'x-forwarded-port': 'wharf sends it itself',
+  'x-original-forwarded-for': 'wharf sends it itself',
   upgrade: 'wharf forwards WebSocket upgrades itself',
   connection: 'wharf forwards WebSocket upgrades itself',
   'ssl-client-cert': 'use the nginx.ingress.kubernetes.io/auth-tls-pass-certificate-to-upstream annotation',

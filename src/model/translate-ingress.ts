@@ -6,6 +6,7 @@ import { ANNOTATION_PREFIX, annotationField, parseAnnotations, type IngressAnnot
 import { objectKey, type ControllerSettings, type ObjectKey } from './cluster-state.ts';
 import { findServicePort } from './endpoints.ts';
 import { captureGroups, checkHost, checkPlainPath, checkRegexPath, highestCaptureRef, wwwTwin } from './grammar.ts';
+import { servedWith, useDefault, type DefaultCertificate } from './default-certificate.ts';
 import { isHandled } from './ingress-class.ts';
 import { runSteps } from './steps.ts';
 import { defaultObjectLimits, limitProblems } from './object-limits.ts';
@@ -102,6 +103,8 @@ export interface TranslateContext {
   proxySslOf(secret: Secret): ProxySslMaterial;
   /** How snippet annotations are treated now (the handler's flag and the ConfigMap). */
   snippetPolicy(): SnippetPolicy;
+  /** --default-ssl-certificate, when given (absent or null: none). */
+  defaultCertificate?(): DefaultCertificate | null;
 }
 
 /** The reference of an Ingress in Problems and sources. */
@@ -460,6 +463,12 @@ function translateTls(ingress: Ingress, ruleHosts: string[], ctx: TranslateConte
     const own = exact.has(host) ? [host] : [];
     return host.startsWith('*.') ? [...own, ...(below.get(host.slice(1)) ?? [])] : own;
   };
+  // --default-ssl-certificate: for entries without a usable certificate of their own.
+  const def = ctx.defaultCertificate?.() ?? null;
+  const fallback = () => {
+    const tls = useDefault(def, t.secrets);
+    return tls ? { tls } : null;
+  };
   ingress.spec.tls.forEach((entry, k) => {
     const field = `spec.tls[${k}]`;
     if (entry.hosts.length === 0) {
@@ -468,17 +477,22 @@ function translateTls(ingress: Ingress, ruleHosts: string[], ctx: TranslateConte
     }
     let material: { tls: Tls } | null = null;
     if (!entry.secretName) {
-      problems.required('TlsSecretNotFound', `${field}.secretName`, 'no Secret: these hosts are served without TLS', 'warning');
+      // No secretName with a default certificate is how ingress-nginx users ask for it: no warning then.
+      material = fallback();
+      if (!material) problems.required('TlsSecretNotFound', `${field}.secretName`, `no Secret: ${servedWith(def)}`, 'warning');
     } else {
       const secretKey = objectKey(ns, entry.secretName);
       t.secrets.push(secretKey);
       const secret = ctx.secrets.get(secretKey);
       if (!secret) {
-        problems.add('warning', 'TlsSecretNotFound', `${field}.secretName`, `${field}.secretName: Not found: ${JSON.stringify(entry.secretName)}: these hosts are served without TLS`);
+        material = fallback();
+        problems.add('warning', 'TlsSecretNotFound', `${field}.secretName`, `${field}.secretName: Not found: ${JSON.stringify(entry.secretName)}: ${servedWith(def)}`);
       } else {
         const m = ctx.tlsOf(secret);
-        if (!m.ok) problems.invalid('InvalidTlsSecret', `${field}.secretName`, entry.secretName, `Secret ${m.reason}; these hosts are served without TLS`, 'warning');
-        else material = { tls: { secret: { kind: 'Secret', namespace: ns, name: entry.secretName }, cert: m.cert, key: m.key, names: m.names } };
+        if (!m.ok) {
+          material = fallback();
+          problems.invalid('InvalidTlsSecret', `${field}.secretName`, entry.secretName, `Secret ${m.reason}; ${servedWith(def)}`, 'warning');
+        } else material = { tls: { secret: { kind: 'Secret', namespace: ns, name: entry.secretName }, cert: m.cert, key: m.key, names: m.names } };
       }
     }
     entry.hosts.forEach((host, h) => {

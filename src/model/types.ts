@@ -2,6 +2,8 @@
 // src/model (pure), rendered by src/render (pure), consumed by the handler tier. Everything here is
 // already validated: every string in it passed the check for the place it will be written to.
 
+import type { ClientAddressSettings } from './client-address.ts';
+
 /** The object a route, a problem or a warning comes from. */
 export interface ObjectRef {
   kind: 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'ConfigMap' | 'GatewayClass' | 'Gateway' | 'HTTPRoute' | 'GRPCRoute' | 'ReferenceGrant' | 'Namespace';
@@ -284,6 +286,8 @@ export interface Tls {
   key: string;
   /** The lowercase DNS names the certificate is valid for (its DNS subjectAltNames, or its CN when it has none). */
   names: string[];
+  /** --default-ssl-certificate's, for a TLS entry without a usable certificate of its own (absent: the entry's own). */
+  fromDefault?: boolean;
 }
 
 /** One virtual host: every Ingress rule for it, merged. */
@@ -325,7 +329,7 @@ export interface Server {
 }
 
 /** Settings from the global ConfigMap (wharf's equivalents of ingress-nginx's). */
-export interface GlobalSettings {
+export interface GlobalSettings extends ClientAddressSettings {
   proxyBodySize: string;
   proxyConnectTimeout: number;
   proxyReadTimeout: number;
@@ -346,7 +350,8 @@ export interface RoutingModel {
   /** Sorted by host. */
   servers: Server[];
   /** The default server: rules without a host, then spec.defaultBackend of the oldest Ingress that has one. */
-  defaultServer: { locations: Location[]; sources: ObjectRef[] };
+  /** `tls`: the default certificate (--default-ssl-certificate), when there is a usable one. */
+  defaultServer: { locations: Location[]; sources: ObjectRef[]; tls?: Tls | null };
   global: GlobalSettings;
   /**
    * Every upstream an accepted Ingress references, sorted by name: locations and canaries, and

@@ -2,9 +2,10 @@
 // Pure and synchronous; the same model always gives the same bytes, so an unchanged host never
 // causes a reload. Templates are parsed once, when this module loads.
 import type { FragmentPut } from '../protocol/agent-api.ts';
-import type { GlobalSettings, Location, ObjectRef, RoutingModel, Server } from '../model/types.ts';
+import type { GlobalSettings, Location, ObjectRef, RoutingModel, Server, Tls } from '../model/types.ts';
 import { loadTemplate, renderTemplate } from './engine.ts';
 import { NginxText, UnsafeValueError } from './filters.ts';
+import { renderClientAddress } from './client-address.ts';
 import { BodyCache, renderErrorLocationBody, renderLocationBody, renderMirrorTarget } from './location.ts';
 import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, fragmentName } from './names.ts';
 import { serverView, type BodyView, type LocationView, type ServerView, type WwwRedirectView } from './view.ts';
@@ -102,24 +103,28 @@ export function renderHost(server: Server, global: GlobalSettings, cache?: BodyC
   return { name, config, files: sortedFiles(files) };
 }
 
-/** The default server: rules without a host, spec.defaultBackend, and 404 for everything else. */
+/**
+ * The default server: rules without a host, spec.defaultBackend, and 404 for everything else; over
+ * TLS, the default certificate when there is one, else handshakes are refused.
+ */
 export function renderDefaultServer(
-  defaultServer: { locations: Location[]; sources: ObjectRef[] },
+  defaultServer: { locations: Location[]; sources: ObjectRef[]; tls?: Tls | null },
   global: GlobalSettings,
   cache?: BodyCache,
 ): Fragment {
   const { view, files } = serverView(DEFAULT_FRAGMENT, null, defaultServer.locations, {
-    tls: null,
+    // The default certificate: files of this fragment, as a host's own certificate is of its fragment.
+    tls: defaultServer.tls ?? null,
     sslRedirect: false,
     sources: defaultServer.sources,
     global,
   });
-  return { name: DEFAULT_FRAGMENT, config: renderTemplate(defaultTemplate, withBodies(view, cache)) + routeMaps(view), files: sortedFiles(files) };
+  return { name: DEFAULT_FRAGMENT, config: renderTemplate(defaultTemplate, { ...withBodies(view, cache), proxyProtocol: global.useProxyProtocol }) + routeMaps(view), files: sortedFiles(files) };
 }
 
 /** The http-level settings of the global ConfigMap. */
 export function renderMain(global: GlobalSettings): Fragment {
-  return { name: MAIN_FRAGMENT, config: renderTemplate(mainTemplate, { ...global }), files: {} };
+  return { name: MAIN_FRAGMENT, config: renderTemplate(mainTemplate, { ...global }) + renderClientAddress(global), files: {} };
 }
 
 /**

@@ -37,6 +37,8 @@ export interface SkeletonParams {
    * maps 443 to NGINX's own port, or NGINX's port itself when clients reach it directly (local mode).
    */
   publicHttpsPort?: number;
+  /** The port clients use for plain HTTP (80 behind a Service), sent to backends as X-Forwarded-Port. */
+  publicHttpPort?: number;
   /**
    * DNS servers for names NGINX resolves at request time (external auth's `proxy_pass` to a
    * variable): IPv4 or [IPv6] addresses with an optional port. None: no `resolver` directive.
@@ -52,6 +54,8 @@ export interface SkeletonFiles {
   'listen-http.conf': string;
   'listen-https.conf': string;
   'listen-default.conf': string;
+  /** listen-default.conf with proxy_protocol (use-proxy-protocol: the default server includes it). */
+  'listen-default-proxy-protocol.conf': string;
   'proxy-pass-http.conf': string;
   'proxy-pass-https.conf': string;
   'proxy-pass-https-isolated.conf': string;
@@ -62,7 +66,7 @@ export interface SkeletonFiles {
 
 /** The agent's files a fragment may include: every skeleton file but nginx.conf itself. */
 export const FRAGMENT_INCLUDES: readonly string[] = Object.freeze([
-  'listen-http.conf', 'listen-https.conf', 'listen-default.conf',
+  'listen-http.conf', 'listen-https.conf', 'listen-default.conf', 'listen-default-proxy-protocol.conf',
   'proxy-pass-http.conf', 'proxy-pass-https.conf', 'proxy-pass-https-isolated.conf',
   'grpc-pass.conf', 'grpcs-pass.conf', 'grpcs-pass-isolated.conf',
 ] satisfies readonly Exclude<keyof SkeletonFiles, 'nginx.conf'>[]);
@@ -99,6 +103,21 @@ function listenLines(addresses: string[], suffix: string): string {
     .join('');
 }
 
+/** Each listen port with the port clients reach it on; a port both lists name is NGINX's own. */
+function publicPorts(params: SkeletonParams): { listen: number; public: number }[] {
+  const out = new Map<number, number>();
+  const add = (addresses: string[], publicPort: number | undefined) => {
+    for (const a of addresses) {
+      const port = Number(/(\d{1,5})$/.exec(a)?.[1]);
+      // An address that is not IP:PORT is refused by listenLines.
+      if (Number.isInteger(port) && publicPort !== undefined && port !== publicPort && !out.has(port)) out.set(port, publicPort);
+    }
+  };
+  add(params.httpsListen, params.publicHttpsPort ?? 443);
+  add(params.httpListen, params.publicHttpPort ?? 80);
+  return [...out].sort(([a], [b]) => a - b).map(([listen, p]) => ({ listen, public: p }));
+}
+
 const nginxConf = loadTemplate('nginx.conf.liquid');
 
 /** Renders the agent's files; throws on a setting that is not safe to write. */
@@ -111,13 +130,14 @@ export function renderSkeleton(params: SkeletonParams): SkeletonFiles {
       resolvers: params.resolvers ?? [],
       resolverValidSeconds: params.resolverValidSeconds ?? 30,
       headersMoreModule: params.headersMoreModule ?? null,
+      publicPorts: publicPorts(params),
     }),
     'listen-http.conf': listenLines(params.httpListen, ''),
     'listen-https.conf': listenLines(params.httpsListen, ' ssl http2'),
-    'listen-default.conf':
-      listenLines(params.httpListen, ' default_server') +
-      listenLines(params.httpsListen, ' ssl http2 default_server') +
-      (params.httpsListen.length > 0 ? 'ssl_reject_handshake on;\n' : ''),
+    // The default server says whether it presents a certificate or refuses handshakes (ssl_reject_handshake).
+    'listen-default.conf': listenLines(params.httpListen, ' default_server') + listenLines(params.httpsListen, ' ssl http2 default_server'),
+    'listen-default-proxy-protocol.conf':
+      listenLines(params.httpListen, ' proxy_protocol default_server') + listenLines(params.httpsListen, ' ssl http2 proxy_protocol default_server'),
     ...passFiles(params.lua !== null),
   };
 }
@@ -134,6 +154,7 @@ export function renderVersion(version: number): string {
  */
 export const builtinDefaultServer = `server {
     include listen-default.conf;
+    ssl_reject_handshake on;
     location / {
         return 404;
     }

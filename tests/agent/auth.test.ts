@@ -32,11 +32,13 @@ test('basic auth through the agent: workers read the htpasswd file, no other use
     authSecretObject('htpasswd', htpasswd),
   ]);
   const host = fragments.find((f) => f.name === 'staff.example.com')!;
+  // With `_main`, as the handler tier sends it: hosts use its variables (the client's address).
+  const main = fragments.find((f) => f.name === '_main')!;
   const put = await agent.api('POST', '/v1/batch?wait=1', {
-    fragments: [{ ...host, revision: 1 }],
+    fragments: [{ ...host, revision: 1 }, { ...main, revision: 1 }],
     endpoints: [{ upstream: 'default-app-80', revision: 1, endpoints: [app.address] }],
   });
-  assert.equal(put.json.fragments[0].status, 'applied', put.text);
+  assert.deepEqual(put.json.fragments.map((f: { status: string }) => f.status), ['applied', 'applied'], put.text);
 
   const get = (headers: Record<string, string> = {}) => request({ port: agent.httpPort, host: 'staff.example.com', path: '/', headers });
   assert.equal((await get()).status, 401, 'no credentials');
@@ -81,11 +83,13 @@ test('external auth to a host name: NGINX resolves it through the skeleton\'s re
     serviceObject('app'),
   ]);
   const host = fragments.find((f) => f.name === 'guarded.example.com')!;
+  // With `_main`, as the handler tier sends it: hosts use its variables (the client's address).
+  const main = fragments.find((f) => f.name === '_main')!;
   const put = await agent.api('POST', '/v1/batch?wait=1', {
-    fragments: [{ ...host, revision: 1 }],
+    fragments: [{ ...host, revision: 1 }, { ...main, revision: 1 }],
     endpoints: [{ upstream: 'default-app-80', revision: 1, endpoints: [app.address] }],
   });
-  assert.equal(put.json.fragments[0].status, 'applied', put.text);
+  assert.deepEqual(put.json.fragments.map((f: { status: string }) => f.status), ['applied', 'applied'], put.text);
 
   const get = (headers: Record<string, string> = {}) => request({ port: agent.httpPort, host: 'guarded.example.com', path: '/x', headers });
   const allowed = await get({ 'x-pass': 'yes' });

@@ -44,6 +44,8 @@ const usageCases: [string, string[], RegExp][] = [
   ['a bad --reload-timeout', ['--prefix', '/tmp/x', '--token-file', '/tmp/t', '--reload-timeout', 'soon'], /--reload-timeout: Invalid value: "soon"/],
   ['a snapshot URL without its token file', ['--prefix', '/tmp/x', '--token-file', '/tmp/t', '--snapshot-url', 'http://h/snapshot'], /give both or neither/],
   ['an unknown flag', ['--prefix', '/tmp/x', '--token-file', '/tmp/t', '--frobnicate'], /Unknown option '--frobnicate'/],
+  ['a public HTTP port that is not one', ['--prefix', '/tmp/x', '--token-file', '/tmp/t', '--public-http-port', '0'], /--public-http-port: Invalid value: "0": expected a port number/],
+  ['a public HTTPS port that is not one', ['--prefix', '/tmp/x', '--token-file', '/tmp/t', '--public-https-port', '443s'], /--public-https-port: Invalid value: "443s": expected a port number/],
 ];
 
 for (const [name, argv, message] of usageCases) {
@@ -62,6 +64,9 @@ test('flags: defaults and repeatable listen addresses', () => {
   assert.equal(a.options.workerShutdownTimeoutSeconds, 60);
   assert.equal(a.options.reloadTimeoutMs, 30_000);
   assert.equal(a.options.endpointMode, 'auto');
+  // The ports clients use (X-Forwarded-Port): a Service's 80 and 443 unless told.
+  assert.equal(a.options.publicHttpPort, 80);
+  assert.equal(a.options.publicHttpsPort, 443);
   assert.ok(a.tokenFile.startsWith('/'));
   assert.equal(parseDuration('--x', '250ms'), 250);
   assert.equal(parseDuration('--x', '2m'), 120_000);

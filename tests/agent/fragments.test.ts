@@ -209,7 +209,8 @@ test('a new revision with unchanged bytes causes no reload', async () => {
 test('_default replaces the built-in default server, and deleting it restores the built-in', async () => {
   await t.api('PUT', '/v1/fragments/_default?wait=1', {
     revision: 1,
-    config: 'server {\n    include listen-default.conf;\n    location / {\n        set $wharf_upstream "default-b-80";\n        proxy_pass http://$wharf_backend;\n    }\n}\n',
+    // A default server says what TLS clients get: a certificate, or (here) a refused handshake.
+    config: 'server {\n    include listen-default.conf;\n    ssl_reject_handshake on;\n    location / {\n        set $wharf_upstream "default-b-80";\n        proxy_pass http://$wharf_backend;\n    }\n}\n',
   });
   await servedBy('unknown.example.com', 'b');
   await t.api('DELETE', '/v1/fragments/_default?revision=2&wait=1');

@@ -22,7 +22,7 @@ test('--from ingress-nginx: each annotation and ConfigMap key read, read differe
     out[5]!,
     `${FILE}:50: ConfigMap ingress-nginx/ingress-nginx-controller: ready`,
     `  ${FILE}:59: proxy-body-size: read`,
-    `  ${FILE}:60: use-forwarded-headers: ignored: wharf does not read it`,
+    `  ${FILE}:60: use-geoip2: ignored: wharf does not read it`,
     'summary: 3 objects: 2 ready, 1 needs a change; 2 annotations or keys ignored, 1 refused',
   ]);
   assert.match(out[5]!, new RegExp(`^  ${FILE}:29: nginx\\.ingress\\.kubernetes\\.io/configuration-snippet: refused: `));

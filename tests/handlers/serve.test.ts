@@ -74,6 +74,12 @@ test('flags are checked with a message naming the flag and the fix', async (t) =
     ['a snippet mode wharf does not have', ['--no-list', '--agent-token-file', token, '--snippets', 'all'], /--snippets: Unsupported value: "all": supported values: "off", "safe"/],
     ['a limit that is not a number', ['--no-list', '--agent-token-file', token, '--max-rules-per-ingress', 'many'], /--max-rules-per-ingress: Invalid value: "many": expected a whole number of at least 1/],
     ['a limit of zero', ['--no-list', '--agent-token-file', token, '--max-hosts-per-ingress', '0'], /--max-hosts-per-ingress: Invalid value: "0"/],
+    ['a default certificate that is not NS/NAME', ['--no-list', '--agent-token-file', token, '--default-ssl-certificate', 'wildcard'], /--default-ssl-certificate: Invalid value: "wildcard": expected NAMESPACE\/NAME of a kubernetes\.io\/tls Secret/],
+    [
+      'a default certificate in a namespace the handler does not read',
+      ['--agent-token-file', token, '--kubeconfig', f.write('kc4', KUBECONFIG), '--namespace', 'shop', '--default-ssl-certificate', 'wharf/wildcard'],
+      /--default-ssl-certificate: Invalid value: "wharf\/wildcard": the handler reads only namespace shop \(--namespace\); put the Secret there/,
+    ],
   ];
   for (const [name, argv, message] of cases) {
     await assert.rejects(parseHandlerArgs(argv), (e: Error) => e instanceof UsageError && message.test(e.message), name);
@@ -89,6 +95,9 @@ test('flags are checked with a message naming the flag and the fix', async (t) =
   assert.equal(ok!.controller.headersMore, existsSync('/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so'));
   const off = await parseHandlerArgs(['--no-list', '--agent-token-file', token, '--snippets', 'off']);
   assert.equal(off!.controller.snippets, 'off');
+  assert.equal(ok!.controller.defaultSslCertificate, undefined);
+  const withDefault = await parseHandlerArgs(['--no-list', '--agent-token-file', token, '--default-ssl-certificate', 'wharf/wildcard-tls']);
+  assert.equal(withDefault!.controller.defaultSslCertificate, 'wharf/wildcard-tls');
   assert.deepEqual(ok!.controller.limits, { rules: 10_000, paths: 500, hosts: 10_000 });
 });
 

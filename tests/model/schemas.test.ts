@@ -1,5 +1,6 @@
 // Schemas: what does not parse becomes Problems with Kubernetes' field paths and messages; unknown
 // fields are accepted (and dropped).
+import { defaultClientAddressSettings } from '../../src/model/client-address.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
@@ -137,7 +138,7 @@ describe('global settings from the ConfigMap', () => {
     const r = parseConfigMap({ kind: 'ConfigMap', metadata: { name: 'wharf', namespace: 'wharf' }, data: { 'proxy-body-size': '10M', 'proxy-read-timeout': '120', hsts: 'false', 'proxy-connect-timeout': '5s', 'use-gzip': 'true' } });
     assert.ok(r.ok);
     const { settings, problems } = parseGlobalSettings(r.value);
-    assert.deepEqual(settings, { proxyBodySize: '10m', proxyConnectTimeout: 5, proxyReadTimeout: 60 * 2, proxySendTimeout: 60, sslRedirect: true, hsts: false });
+    assert.deepEqual(settings, { proxyBodySize: '10m', proxyConnectTimeout: 5, proxyReadTimeout: 60 * 2, proxySendTimeout: 60, sslRedirect: true, hsts: false, ...defaultClientAddressSettings });
     assert.deepEqual(
       problems.map((p) => [p.severity, p.message]),
       [
@@ -147,6 +148,6 @@ describe('global settings from the ConfigMap', () => {
     );
   });
   it('defaults without a ConfigMap', () => {
-    assert.deepEqual(parseGlobalSettings(null), { settings: { proxyBodySize: '1m', proxyConnectTimeout: 5, proxyReadTimeout: 60, proxySendTimeout: 60, sslRedirect: true, hsts: true }, problems: [] });
+    assert.deepEqual(parseGlobalSettings(null), { settings: { proxyBodySize: '1m', proxyConnectTimeout: 5, proxyReadTimeout: 60, proxySendTimeout: 60, sslRedirect: true, hsts: true, ...defaultClientAddressSettings }, problems: [] });
   });
 });

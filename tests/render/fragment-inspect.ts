@@ -54,12 +54,16 @@ export function inspect(f: Fragment): string | null {
   // Routes' maps and split_clients: a variable of wharf's own, entries of the shapes route-maps.liquid writes.
   for (const d of directives) {
     if (d.name !== 'map' && d.name !== 'split_clients') continue;
+    // `_main`'s maps are client-address.liquid's, fixed but for the header names its filters check.
+    if (f.name === '_main') continue;
     const wrong = routeBlock(d);
     if (wrong) return `line ${d.line}: ${wrong}`;
   }
   const walk = (ds: Directive[]): string | null => {
     for (const d of ds) {
       if (d.name === 'map' || d.name === 'split_clients') continue;
+      // `_main`'s geo of trusted peers: CIDRs (nginx_cidr) and 1.
+      if (d.name === 'geo' && f.name === '_main' && (d.block ?? []).every((e) => e.args.length === 1 && /^[0-9a-f.:/]+$|^default$/.test(e.name))) continue;
       if (!allowed.has(d.name)) return `line ${d.line}: directive ${d.name} is not one the templates write nor on the snippet allowlist`;
       if (snippetOnly.includes(d.name) && d.block === null) {
         // Parsed back as NGINX reads it and through the allowlist again: the arguments pass their grammar.

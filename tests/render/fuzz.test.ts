@@ -259,6 +259,8 @@ function randomConfigMap(g: Gen): object {
   const keys: Record<string, readonly string[]> = {
     'proxy-body-size': ['1m', '0', '10g'], 'proxy-connect-timeout': ['5'], 'proxy-read-timeout': ['60'], 'proxy-send-timeout': ['60'],
     'ssl-redirect': BOOL, hsts: BOOL, 'x-unknown': ['1'],
+    'use-forwarded-headers': BOOL, 'use-proxy-protocol': BOOL, 'compute-full-forwarded-for': BOOL, 'enable-real-ip': BOOL,
+    'forwarded-for-header': ['X-Forwarded-For', 'CF-Connecting-IP'], 'proxy-real-ip-cidr': ['10.0.0.0/8', '10.0.0.0/8, 2001:db8::/32', '0.0.0.0/0'],
   };
   for (const [k, valid] of Object.entries(keys)) if (g.chance(0.5)) data[k] = value(g, valid);
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'wharf', namespace: 'wharf', uid: 'uid-cm' }, data };

@@ -112,6 +112,26 @@ test('the files a fragment may include are the skeleton\'s; proxy_pass names the
   assert.equal(plain['grpcs-pass-isolated.conf'], 'grpc_pass grpcs://$wharf_backend;\n');
 });
 
+test('each listen port maps to the port clients reach it on (X-Forwarded-Port), and PROXY protocol has its own default listen file', () => {
+  const base = {
+    runDir: '/tmp/run', privateDir: '/tmp/private', lua: null, user: null, errorLogLevel: 'warn' as const,
+    accessLog: false, workerProcesses: 1, workerConnections: 512, workerShutdownTimeoutSeconds: 10,
+    httpListen: ['0.0.0.0:8080', '[::]:8080'], httpsListen: ['0.0.0.0:8443', '[::]:8443'],
+  };
+  const map = (conf: string) => /map \$server_port \$wharf_public_port \{([^}]*)\}/.exec(conf)![1]!.trim().split('\n').map((l) => l.trim());
+  // Behind a Service: 8080 → 80, 8443 → 443 (the defaults), anything else as it is.
+  assert.deepEqual(map(renderSkeleton(base)['nginx.conf']), ['default $server_port;', '8080 80;', '8443 443;']);
+  // Reached directly (local mode): NGINX's own ports are the public ones.
+  assert.deepEqual(map(renderSkeleton({ ...base, publicHttpPort: 8080, publicHttpsPort: 8443 })['nginx.conf']), ['default $server_port;']);
+  const files = renderSkeleton(base);
+  assert.equal(files['listen-default-proxy-protocol.conf'], [
+    'listen 0.0.0.0:8080 proxy_protocol default_server;', 'listen [::]:8080 proxy_protocol default_server;',
+    'listen 0.0.0.0:8443 ssl http2 proxy_protocol default_server;', 'listen [::]:8443 ssl http2 proxy_protocol default_server;', '',
+  ].join('\n'));
+  // The default server, not the listen file, says whether TLS clients get a certificate.
+  assert.doesNotMatch(files['listen-default.conf'], /ssl_reject_handshake/);
+});
+
 test('without the Lua module, endpoints come as static upstreams and an empty one answers 503', async (t) => {
   const plain = await startNginx({ lua: false, fragments: { 'host-app.example.com': appFragment } });
   t.after(() => plain.stop());

@@ -29,6 +29,8 @@ export interface StartOptions {
   files?: Record<string, string>;
   lua?: boolean;
   workerProcesses?: number;
+  /** Ports clients use (X-Forwarded-Port, redirects): default, the skeleton's (80 and 443). */
+  publicPorts?: { http: number; https: number };
 }
 
 export async function startNginx(opts: StartOptions = {}): Promise<TestNginx> {
@@ -55,6 +57,7 @@ export async function startNginx(opts: StartOptions = {}): Promise<TestNginx> {
     workerShutdownTimeoutSeconds: 5,
     httpListen: [`127.0.0.1:${httpPort}`],
     httpsListen: [`127.0.0.1:${httpsPort}`],
+    ...(opts.publicPorts ? { publicHttpPort: opts.publicPorts.http, publicHttpsPort: opts.publicPorts.https } : {}),
   };
   for (const [name, text] of Object.entries(renderSkeleton(params))) writeFileSync(join(prefix, name), text);
   let version = 1;

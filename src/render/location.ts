@@ -38,6 +38,7 @@ const sections = {
   routeResponse: loadTemplate('location-route-response.liquid'),
   routeRedirect: loadTemplate('location-route-redirect.liquid'),
   routeMirror: loadTemplate('location-route-mirror.liquid'),
+  metrics: loadTemplate('location-metrics.liquid'),
 };
 const mirrorTargetTemplate = loadTemplate('location-mirror-target.liquid');
 
@@ -106,6 +107,8 @@ export function renderLocationBody(b: BodyView): NginxText {
   const add = (section: keyof typeof sections) => {
     text += renderTemplate(sections[section], scope);
   };
+  // The request metrics' labels come first: every answer below, redirects included, is counted.
+  if (b.metrics !== null) add('metrics');
   const route = b.route;
   if (route) {
     // A hand-off to the route the conditions choose, or a fixed answer: nothing else runs here.
@@ -113,7 +116,7 @@ export function renderLocationBody(b: BodyView): NginxText {
       add('routeDispatch');
       return new NginxText(text);
     }
-    if (route.fail !== null) return new NginxText(route.fail === 404 ? '        return 404;\n' : '        return 500;\n');
+    if (route.fail !== null) return new NginxText(text + (route.fail === 404 ? '        return 404;\n' : '        return 500;\n'));
   }
   if (b.httpsRedirect) add('httpsRedirect');
   // Client certificates are checked before any answer, as NGINX's ssl_verify_client would.

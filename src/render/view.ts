@@ -16,6 +16,11 @@ export interface FileOut {
 /** What a proxying location does; one model Location gives one body, used by 1–2 `location` blocks. */
 export interface BodyView {
   source: string;
+  /**
+   * The request metrics' labels of the location: base64 of JSON [kind, namespace, name, service,
+   * path pattern] (request-metrics.ts). Null: not counted.
+   */
+  metrics: string | null;
   httpsRedirect: boolean;
   /** A URL here uses `$escaped_request_uri` (auth-signin's `rd` does): the location sets it. */
   escapedUri: boolean;
@@ -338,6 +343,7 @@ function body(loc: Location, ctx: Ctx): BodyView {
   const { route, upstream } = routeOf(loc, ctx.routes, locationId(loc));
   return {
     source: ref(loc.source),
+    metrics: metricsLabels(loc),
     route,
     proxySsl: s.proxySsl ? proxySslOf(s.proxySsl, ctx) : null,
     // The model's sslRedirect is already the effective value (TLS host, ssl-redirect not "false").
@@ -372,6 +378,17 @@ function body(loc: Location, ctx: Ctx): BodyView {
     clientAuth,
     snippet: s.snippet ?? null,
   };
+}
+
+/**
+ * The labels a location's requests are counted under, encoded so that no user string reaches the
+ * file as text: the Ingress's or route's kind, namespace and name, the Service (the weighted ones,
+ * comma-separated; none for a redirect) and the path as the rule writes it.
+ */
+export function metricsLabels(loc: Location): string {
+  const services = loc.backend ? [loc.backend.service] : [...new Set((loc.backends ?? []).flatMap((w) => (w.backend ? [w.backend.service] : [])))];
+  const labels = [loc.source.kind, loc.source.namespace, loc.source.name, services.join(','), loc.path];
+  return Buffer.from(JSON.stringify(labels)).toString('base64');
 }
 
 /** The proxy-ssl-* view of a location, shipping the Secret's files with the fragment. */
@@ -465,7 +482,7 @@ function dispatchBody(group: Location[], groups: readonly Location[][], ctx: Ctx
   const named = candidates.map((l) => namedLocation(l, ctx));
   const noRoute = namedLocation(null, ctx);
   const dispatch = selection(`${group[0]!.match} ${group[0]!.path}`, candidates, named, noRoute, ctx.routes);
-  return { ...bareBody(group[0]!.source), route: { ...NO_ROUTE, dispatch } };
+  return { ...bareBody(group[0]!.source), metrics: metricsLabels(group[0]!), route: { ...NO_ROUTE, dispatch } };
 }
 
 const NO_ROUTE: RouteView = { dispatch: null, weighted: null, fail: null, requestHeaders: [], responseHeaders: null, mirrors: [], redirect: null };
@@ -473,7 +490,7 @@ const NO_ROUTE: RouteView = { dispatch: null, weighted: null, fail: null, reques
 /** A body that does nothing of its own (the route part says what it does). */
 function bareBody(source: ObjectRef): BodyView {
   return {
-    source: ref(source), httpsRedirect: false, escapedUri: false, appRoot: null, redirect: null, noBackend: false, upstream: null,
+    source: ref(source), metrics: null, httpsRedirect: false, escapedUri: false, appRoot: null, redirect: null, noBackend: false, upstream: null,
     scheme: 'http', grpc: false, canary: null, affinity: null, hashBy: null, cors: null, rewrite: null, deny: [], allow: [],
     basicAuth: null, externalAuth: null, authHeaders: [], limitReqs: [], limitConn: null, bodySize: null, tuning: null,
     request: null, hsts: false, defaultBackend: null, clientAuth: null, proxySsl: null, snippet: null, route: null,

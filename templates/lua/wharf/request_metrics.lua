@@ -1,0 +1,178 @@
+-- wharf's request metrics, counted in NGINX's log phase and read by the agent on each scrape.
+--
+-- Every location rendered from an Ingress or a route sets $wharf_metrics (templates/
+-- location-metrics.liquid): base64 of a JSON array [kind, namespace, name, service, path], the path
+-- being the rule's pattern, never the request's URI. A series is that value plus the server name
+-- (the rule's host as configured, wildcards included), the method (unknown ones become OTHER), the
+-- status class (2xx) and the canary upstream when the request went to the canary. So the number of
+-- series is bounded by the configuration, and by `max_series` on top: a request whose series would
+-- be past it is counted in `overflow` only.
+--
+-- Storage, in the shared dict `wharf_request_metrics` (kept across reloads, like the endpoints):
+--   s:<series>  -> id       n:<id> -> series        next, series, overflow: counters
+--   <id><m><i>  -> count of observations in bucket i (1-based, #bounds + 1 is +Inf) of metric m
+--   <id><m>s    -> sum of the observations of metric m
+-- with m one of d (request time), u (upstream response time), q (request length), r (bytes sent).
+-- Counts are stored per bucket, not cumulated, so one request is one increment per metric; the
+-- request count is the count of d. The agent cumulates, names and labels them (src/agent/request-metrics.ts).
+local ngx = ngx
+local dict = ngx.shared.wharf_request_metrics
+local tonumber = tonumber
+local concat = table.concat
+local floor = math.floor
+
+local _M = {}
+
+-- ingress-nginx's default buckets: --time-buckets, --length-buckets; bytes sent uses the union of
+-- --length-buckets and --size-buckets, so one stored histogram gives both response_size and bytes_sent.
+local BOUNDS = {
+  d = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 },
+  u = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 },
+  q = { 10, 20, 30, 40, 50, 60, 70, 80, 90, 100 },
+  r = { 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 1000, 10000, 100000, 1000000, 10000000 },
+}
+local ORDER = { "d", "u", "q", "r" }
+
+local METHODS = {
+  GET = true, HEAD = true, POST = true, PUT = true, DELETE = true, PATCH = true, OPTIONS = true,
+  CONNECT = true, TRACE = true,
+}
+local CLASSES = { "1xx", "2xx", "3xx", "4xx", "5xx" }
+
+local max_series = 5000
+-- Per worker: series -> id, so only a worker's first request of a series reads the dict for it.
+local known = {}
+
+-- Called from init_by_lua with the agent's settings.
+function _M.configure(o)
+  max_series = o.max_series or max_series
+end
+
+local function bucket(bounds, v)
+  for i = 1, #bounds do
+    if v <= bounds[i] then
+      return i
+    end
+  end
+  return #bounds + 1
+end
+
+local function observe(id, m, v)
+  if not v then
+    return
+  end
+  dict:incr(id .. m .. bucket(BOUNDS[m], v), 1, 0)
+  dict:incr(id .. m .. "s", v, 0)
+end
+
+local function series_id(series)
+  local id = known[series]
+  if id then
+    return id
+  end
+  id = dict:get("s:" .. series)
+  if not id then
+    if (dict:get("series") or 0) >= max_series then
+      dict:incr("overflow", 1, 0)
+      return nil
+    end
+    local fresh = dict:incr("next", 1, 0)
+    if dict:add("s:" .. series, fresh) then
+      dict:set("n:" .. fresh, series)
+      dict:incr("series", 1, 0)
+      id = fresh
+    else
+      -- Another worker added it first (or the dict is full: then nothing is counted).
+      id = dict:get("s:" .. series)
+      if not id then
+        return nil
+      end
+    end
+  end
+  known[series] = id
+  return id
+end
+
+-- $upstream_response_time: "0.004", or one figure per attempt ("0.004, 0.002"; " : " between
+-- internal redirects); "-" for an attempt without a response. The sum of the attempts, or nil.
+local function upstream_seconds(raw)
+  if not raw or raw == "" then
+    return nil
+  end
+  local v = tonumber(raw)
+  if v then
+    return v
+  end
+  local sum, any = 0, false
+  for figure in raw:gmatch("[%d.]+") do
+    sum = sum + (tonumber(figure) or 0)
+    any = true
+  end
+  return any and sum or nil
+end
+
+-- Log phase of every request (nginx.conf's http-level log_by_lua_block).
+function _M.log()
+  local route = ngx.var.wharf_metrics
+  if not route or route == "" then
+    return -- not an Ingress's or a route's location: the default server, the agent's sockets
+  end
+  local method = ngx.req.get_method()
+  if not METHODS[method] then
+    method = "OTHER"
+  end
+  local class = CLASSES[floor(ngx.status / 100)] or "other"
+  local canary = ""
+  local chosen = ngx.ctx.wharf_name
+  if chosen and chosen == ngx.var.wharf_canary_upstream then
+    canary = chosen
+  end
+  local id = series_id(route .. " " .. ngx.var.server_name .. " " .. method .. " " .. class .. " " .. canary)
+  if not id then
+    return
+  end
+  observe(id, "d", tonumber(ngx.var.request_time))
+  observe(id, "u", upstream_seconds(ngx.var.upstream_response_time))
+  observe(id, "q", tonumber(ngx.var.request_length))
+  observe(id, "r", tonumber(ngx.var.bytes_sent))
+end
+
+-- GET /request-metrics on the agent's control socket: the bucket bounds, then one line per series
+-- ("<series>\t<metric>=<count>,<count>,...,<sum>\t..."; a metric without observations is left out),
+-- then the totals.
+function _M.dump()
+  local out = {}
+  for _, m in ipairs(ORDER) do
+    out[#out + 1] = "bounds\t" .. m .. "\t" .. concat(BOUNDS[m], ",")
+  end
+  local last = dict:get("next") or 0
+  for id = 1, last do
+    local series = dict:get("n:" .. id)
+    if series then
+      local line = { series }
+      for _, m in ipairs(ORDER) do
+        local counts, any = {}, false
+        for i = 1, #BOUNDS[m] + 1 do
+          local c = dict:get(id .. m .. i) or 0
+          if c > 0 then
+            any = true
+          end
+          counts[i] = c
+        end
+        if any then
+          counts[#counts + 1] = dict:get(id .. m .. "s") or 0
+          line[#line + 1] = m .. "=" .. concat(counts, ",")
+        end
+      end
+      if #line > 1 then
+        out[#out + 1] = "series\t" .. concat(line, "\t")
+      end
+    end
+  end
+  out[#out + 1] = "overflow\t" .. (dict:get("overflow") or 0)
+  out[#out + 1] = "count\t" .. (dict:get("series") or 0)
+  out[#out + 1] = "max\t" .. max_series
+  ngx.say(concat(out, "\n"))
+end
+
+return _M

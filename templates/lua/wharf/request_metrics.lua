@@ -13,8 +13,9 @@
 --   <id><m><i>  -> count of observations in bucket i (1-based, #bounds + 1 is +Inf) of metric m
 --   <id><m>s    -> sum of the observations of metric m
 -- with m one of d (request time), u (upstream response time), q (request length), r (bytes sent).
--- Counts are stored per bucket, not cumulated, so one request is one increment per metric; the
--- request count is the count of d. The agent cumulates, names and labels them (src/agent/request-metrics.ts).
+-- Counts are stored per bucket, not cumulated; the request count is the count of d. A request only
+-- adds to its worker's Lua tables; a timer adds those to the dict every second, at worker exit
+-- (reloads) and before a dump, so the agent sees other workers' requests at most a second late. The agent cumulates, names and labels them (src/agent/request-metrics.ts).
 local ngx = ngx
 local dict = ngx.shared.wharf_request_metrics
 local tonumber = tonumber
@@ -40,37 +41,86 @@ local METHODS = {
 local CLASSES = { "1xx", "2xx", "3xx", "4xx", "5xx" }
 
 local max_series = 5000
--- Per worker: series -> id, so only a worker's first request of a series reads the dict for it.
+-- Per worker: series -> its counts since the last flush ({ id, d = {...}, ds = sum, ... }), so a
+-- request touches Lua tables only; a timer adds them to the dict every second (and at worker exit).
 local known = {}
+local dirty = {}
+local timer_started = false
 
 -- Called from init_by_lua with the agent's settings.
 function _M.configure(o)
   max_series = o.max_series or max_series
 end
 
-local function bucket(bounds, v)
-  for i = 1, #bounds do
-    if v <= bounds[i] then
-      return i
+local SUM = { d = "ds", u = "us", q = "qs", r = "rs" }
+
+local function new_entry(id)
+  local e = { id = id, n = 0 }
+  for _, m in ipairs(ORDER) do
+    local counts = {}
+    for i = 1, #BOUNDS[m] + 1 do
+      counts[i] = 0
     end
+    e[m] = counts
+    e[SUM[m]] = 0
   end
-  return #bounds + 1
+  return e
 end
 
-local function observe(id, m, v)
+-- Adds this worker's counts to the dict and clears them.
+local function flush()
+  local pending = dirty
+  dirty = {}
+  for e in pairs(pending) do
+    local id = e.id
+    for _, m in ipairs(ORDER) do
+      local counts = e[m]
+      for i = 1, #counts do
+        local c = counts[i]
+        if c > 0 then
+          dict:incr(id .. m .. i, c, 0)
+          counts[i] = 0
+        end
+      end
+      local sum_key = SUM[m]
+      if e[sum_key] ~= 0 then
+        dict:incr(id .. sum_key, e[sum_key], 0)
+        e[sum_key] = 0
+      end
+    end
+  end
+end
+_M.flush = flush
+
+-- Every second, and once more with premature = true when the worker exits (a reload).
+local function on_timer()
+  flush()
+end
+
+local function observe(e, m, v)
   if not v then
     return
   end
-  dict:incr(id .. m .. bucket(BOUNDS[m], v), 1, 0)
-  dict:incr(id .. m .. "s", v, 0)
+  local counts = e[m]
+  local bounds = BOUNDS[m]
+  local i = #bounds + 1
+  for k = 1, #bounds do
+    if v <= bounds[k] then
+      i = k
+      break
+    end
+  end
+  counts[i] = counts[i] + 1
+  local sum_key = SUM[m]
+  e[sum_key] = e[sum_key] + v
 end
 
-local function series_id(series)
-  local id = known[series]
-  if id then
-    return id
+local function series_entry(series)
+  local e = known[series]
+  if e then
+    return e
   end
-  id = dict:get("s:" .. series)
+  local id = dict:get("s:" .. series)
   if not id then
     if (dict:get("series") or 0) >= max_series then
       dict:incr("overflow", 1, 0)
@@ -89,8 +139,9 @@ local function series_id(series)
       end
     end
   end
-  known[series] = id
-  return id
+  e = new_entry(id)
+  known[series] = e
+  return e
 end
 
 -- $upstream_response_time: "0.004", or one figure per attempt ("0.004, 0.002"; " : " between
@@ -113,7 +164,8 @@ end
 
 -- Log phase of every request (nginx.conf's http-level log_by_lua_block).
 function _M.log()
-  local route = ngx.var.wharf_metrics
+  local var = ngx.var
+  local route = var.wharf_metrics
   if not route or route == "" then
     return -- not an Ingress's or a route's location: the default server, the agent's sockets
   end
@@ -122,25 +174,29 @@ function _M.log()
     method = "OTHER"
   end
   local class = CLASSES[floor(ngx.status / 100)] or "other"
-  local canary = ""
-  local chosen = ngx.ctx.wharf_name
-  if chosen and chosen == ngx.var.wharf_canary_upstream then
-    canary = chosen
+  local canary = var.wharf_canary_upstream
+  if canary ~= "" and ngx.ctx.wharf_name ~= canary then
+    canary = ""
   end
-  local id = series_id(route .. " " .. ngx.var.server_name .. " " .. method .. " " .. class .. " " .. canary)
-  if not id then
+  local e = series_entry(route .. " " .. var.server_name .. " " .. method .. " " .. class .. " " .. canary)
+  if not e then
     return
   end
-  observe(id, "d", tonumber(ngx.var.request_time))
-  observe(id, "u", upstream_seconds(ngx.var.upstream_response_time))
-  observe(id, "q", tonumber(ngx.var.request_length))
-  observe(id, "r", tonumber(ngx.var.bytes_sent))
+  observe(e, "d", ngx.now() - ngx.req.start_time())
+  observe(e, "u", upstream_seconds(var.upstream_response_time))
+  observe(e, "q", tonumber(var.request_length))
+  observe(e, "r", tonumber(var.bytes_sent))
+  dirty[e] = true
+  if not timer_started then
+    timer_started = ngx.timer.every(1, on_timer) and true or false
+  end
 end
 
 -- GET /request-metrics on the agent's control socket: the bucket bounds, then one line per series
 -- ("<series>\t<metric>=<count>,<count>,...,<sum>\t..."; a metric without observations is left out),
 -- then the totals.
 function _M.dump()
+  flush() -- this worker's counts; the other workers' are at most a second old
   local out = {}
   for _, m in ipairs(ORDER) do
     out[#out + 1] = "bounds\t" .. m .. "\t" .. concat(BOUNDS[m], ",")
@@ -160,7 +216,7 @@ function _M.dump()
           counts[i] = c
         end
         if any then
-          counts[#counts + 1] = dict:get(id .. m .. "s") or 0
+          counts[#counts + 1] = dict:get(id .. SUM[m]) or 0
           line[#line + 1] = m .. "=" .. concat(counts, ",")
         end
       end

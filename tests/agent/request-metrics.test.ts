@@ -179,3 +179,46 @@ test('without the Lua module (endpoint mode reload) there are no request metrics
   assert.doesNotMatch(text, /nginx_ingress_controller_requests/);
   assert.equal(t.logs.filter((l) => l.includes('request metrics: none')).length, 1);
 });
+
+test('Gateway API routes are counted under their kind, namespace and name; a request sent to a canary names it', async () => {
+  const t = await startAgent();
+  const app = await backend('app');
+  const gw = 'gateway.networking.k8s.io/v1';
+  const route = {
+    apiVersion: gw,
+    kind: 'HTTPRoute',
+    metadata: { name: 'shop-route', namespace: 'default' },
+    spec: {
+      parentRefs: [{ name: 'gw' }],
+      hostnames: ['routes.example.com'],
+      rules: [
+        // A condition beside the path: the path's location hands off to a named location per route rule.
+        { matches: [{ path: { type: 'PathPrefix', value: '/cart' }, headers: [{ name: 'x-beta', value: '1' }] }], backendRefs: [{ name: 'beta', port: 80 }] },
+        { matches: [{ path: { type: 'PathPrefix', value: '/cart' } }], backendRefs: [{ name: 'cart', port: 80, weight: 1 }, { name: 'cart2', port: 80, weight: 1 }] },
+      ],
+    },
+  };
+  const objects = [
+    { apiVersion: gw, kind: 'GatewayClass', metadata: { name: 'wharf' }, spec: { controllerName: 'wharf.io/gateway-controller' } },
+    { apiVersion: gw, kind: 'Gateway', metadata: { name: 'gw', namespace: 'default' }, spec: { gatewayClassName: 'wharf', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] } },
+    route,
+    ingressObject({ name: 'main', rules: [{ host: 'canary.example.com', paths: [{ pathType: 'Prefix', path: '/', service: 'stable' }] }] }),
+    ingressObject({ name: 'main-canary', annotations: { canary: 'true', 'canary-weight': '100' }, rules: [{ host: 'canary.example.com', paths: [{ pathType: 'Prefix', path: '/', service: 'preview' }] }] }),
+    ...['beta', 'cart', 'cart2', 'stable', 'preview'].map(serviceObject),
+  ];
+  const { fragments } = renderObjects(objects);
+  const r = await t.api('POST', '/v1/batch?wait=1', {
+    fragments: fragments.map((f) => ({ ...f, revision: 1 })),
+    endpoints: ['beta', 'cart', 'cart2', 'stable', 'preview'].map((s) => ({ upstream: `default-${s}-80`, revision: 1, endpoints: [app.address] })),
+  });
+  assert.equal(r.status, 200, r.text);
+  for (let i = 0; i < 4; i++) assert.equal((await get(t, 'routes.example.com', `/cart/${i}`)).status, 200);
+  assert.equal((await request({ port: t.httpPort, host: 'routes.example.com', path: '/cart/x', headers: { 'x-beta': '1' } })).status, 200);
+  for (let i = 0; i < 2; i++) assert.equal((await get(t, 'canary.example.com', '/')).status, 200);
+
+  const m = await scrape(t);
+  const routeSeries = { kind: 'HTTPRoute', namespace: 'default', ingress: 'shop-route', host: 'routes.example.com', path: '/cart', status: '2xx' };
+  assert.equal(sample(m, 'nginx_ingress_controller_requests', { ...routeSeries, service: 'cart,cart2' }), 4);
+  assert.equal(sample(m, 'nginx_ingress_controller_requests', { ...routeSeries, service: 'beta' }), 1);
+  assert.equal(sample(m, 'nginx_ingress_controller_requests', { kind: 'Ingress', ingress: 'main', service: 'stable', canary: 'default-preview-80' }), 2);
+});

@@ -48,13 +48,13 @@ const HISTOGRAMS: { name: string; help: string; stored: string; bounds: number[]
 /** The label names of each series, in the order ingress-nginx's exporter prints them (plus kind). */
 const SERIES_LABELS = ['canary', 'host', 'ingress', 'kind', 'method', 'namespace', 'path', 'service', 'status'] as const;
 
-/** The [kind, namespace, name, service, path] a location sets in $wharf_metrics (src/render/view.ts metricsLabels). */
+/** The [kind, namespace, name, service, path, host] a location sets in $wharf_metrics (src/render/view.ts metricsLabels). */
 function routeLabels(encoded: string): Record<string, string> | null {
   try {
-    const v: unknown = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
-    if (!Array.isArray(v) || v.length !== 5 || !v.every((x) => typeof x === 'string')) return null;
-    const [kind, namespace, ingress, service, path] = v as string[];
-    return { kind: kind!, namespace: namespace!, ingress: ingress!, service: service!, path: path! };
+    const v: unknown = JSON.parse(Buffer.from(encoded.replace(/^\./, ''), 'base64').toString('utf8'));
+    if (!Array.isArray(v) || v.length !== 6 || !v.every((x) => typeof x === 'string')) return null;
+    const [kind, namespace, ingress, service, path, host] = v as string[];
+    return { kind: kind!, namespace: namespace!, ingress: ingress!, service: service!, path: path!, host: host! };
   } catch {
     return null;
   }
@@ -75,14 +75,14 @@ export function parseRequestMetricsDump(text: string): RequestMetricsDump {
     else if (kind === 'count') dump.count = Number(fields[1]) || 0;
     else if (kind === 'max') dump.max = Number(fields[1]) || 0;
     else if (kind === 'series' && fields.length >= 3) {
-      // "<route> <host> <method> <status class> <canary>" (the canary may be empty).
+      // "<route> <method> <status class> <canary>" (the canary may be empty).
       const parts = fields[1]!.split(' ');
-      const route = parts.length === 5 ? routeLabels(parts[0]!) : null;
+      const route = parts.length === 4 ? routeLabels(parts[0]!) : null;
       if (!route) {
         dump.unreadable++;
         continue;
       }
-      const labels = { ...route, host: parts[1]!, method: parts[2]!, status: parts[3]!, canary: parts[4]! };
+      const labels = { ...route, method: parts[1]!, status: parts[2]!, canary: parts[3]! };
       const metrics: Record<string, Stored> = {};
       for (const f of fields.slice(2)) {
         const eq = f.indexOf('=');

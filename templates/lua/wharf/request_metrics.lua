@@ -1,12 +1,13 @@
 -- wharf's request metrics, counted in NGINX's log phase and read by the agent on each scrape.
 --
 -- Every location rendered from an Ingress or a route sets $wharf_metrics (templates/
--- location-metrics.liquid): base64 of a JSON array [kind, namespace, name, service, path], the path
--- being the rule's pattern, never the request's URI. A series is that value plus the server name
--- (the rule's host as configured, wildcards included), the method (unknown ones become OTHER), the
--- status class (2xx) and the canary upstream when the request went to the canary. So the number of
--- series is bounded by the configuration, and by `max_series` on top: a request whose series would
--- be past it is counted in `overflow` only.
+-- location-metrics.liquid): base64 of a JSON array [kind, namespace, name, service, path, host], the
+-- path being the rule's pattern, never the request's URI, and the host the rule's (wildcards
+-- included), never the Host header; after a "." when the location has a canary. A series is that
+-- value plus the method (unknown ones become OTHER), the status class (2xx) and the canary
+-- upstream when the request went to the canary. So the number of series is bounded by the
+-- configuration, and by `max_series` on top: a request whose series would be past it is counted in
+-- `overflow` only.
 --
 -- Storage, in the shared dict `wharf_request_metrics` (kept across reloads, like the endpoints):
 --   s:<series>  -> id       n:<id> -> series        next, series, overflow: counters
@@ -15,12 +16,15 @@
 -- with m one of d (request time), u (upstream response time), q (request length), r (bytes sent).
 -- Counts are stored per bucket, not cumulated; the request count is the count of d. A request only
 -- adds to its worker's Lua tables; a timer adds those to the dict every second, at worker exit
--- (reloads) and before a dump, so the agent sees other workers' requests at most a second late. The agent cumulates, names and labels them (src/agent/request-metrics.ts).
+-- (reloads) and before a dump, so the agent sees other workers' requests at most a second late.
+-- The agent cumulates, names and labels them (src/agent/request-metrics.ts).
 local ngx = ngx
 local dict = ngx.shared.wharf_request_metrics
 local tonumber = tonumber
 local concat = table.concat
 local floor = math.floor
+local byte = string.byte
+local DOT = 46
 
 local _M = {}
 
@@ -115,11 +119,29 @@ local function observe(e, m, v)
   e[sum_key] = e[sum_key] + v
 end
 
-local function series_entry(series)
-  local e = known[series]
+-- The entry of a series, from the dict (and added to it, below the limit) on this worker's first
+-- request of it. Nested tables rather than one key: no string is built for a request.
+local function series_entry(route, method, class, canary)
+  local by_method = known[route]
+  if not by_method then
+    by_method = {}
+    known[route] = by_method
+  end
+  local by_class = by_method[method]
+  if not by_class then
+    by_class = {}
+    by_method[method] = by_class
+  end
+  local by_canary = by_class[class]
+  if not by_canary then
+    by_canary = {}
+    by_class[class] = by_canary
+  end
+  local e = by_canary[canary]
   if e then
     return e
   end
+  local series = route .. " " .. method .. " " .. class .. " " .. canary
   local id = dict:get("s:" .. series)
   if not id then
     if (dict:get("series") or 0) >= max_series then
@@ -140,7 +162,7 @@ local function series_entry(series)
     end
   end
   e = new_entry(id)
-  known[series] = e
+  by_canary[canary] = e
   return e
 end
 
@@ -174,11 +196,15 @@ function _M.log()
     method = "OTHER"
   end
   local class = CLASSES[floor(ngx.status / 100)] or "other"
-  local canary = var.wharf_canary_upstream
-  if canary ~= "" and ngx.ctx.wharf_name ~= canary then
-    canary = ""
+  local canary = ""
+  if byte(route, 1) == DOT then
+    -- A location with a canary: was this request sent to it?
+    local name = var.wharf_canary_upstream
+    if name ~= "" and ngx.ctx.wharf_name == name then
+      canary = name
+    end
   end
-  local e = series_entry(route .. " " .. var.server_name .. " " .. method .. " " .. class .. " " .. canary)
+  local e = series_entry(route, method, class, canary)
   if not e then
     return
   end

@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBackend, type Backend } from '../support/backend.ts';
-import { request } from '../support/http.ts';
+import { eventually, request } from '../support/http.ts';
 import { startTestAgent, type TestAgent } from './harness.ts';
 import { ingressObject, renderObjects, serviceObject, type IngressSpec } from '../render/helpers.ts';
 import { unixRequest } from '../../src/agent/unix-http.ts';
@@ -221,4 +221,25 @@ test('Gateway API routes are counted under their kind, namespace and name; a req
   assert.equal(sample(m, 'nginx_ingress_controller_requests', { ...routeSeries, service: 'cart,cart2' }), 4);
   assert.equal(sample(m, 'nginx_ingress_controller_requests', { ...routeSeries, service: 'beta' }), 1);
   assert.equal(sample(m, 'nginx_ingress_controller_requests', { kind: 'Ingress', ingress: 'main', service: 'stable', canary: 'default-preview-80' }), 2);
+});
+
+test('a request that a reload finds in flight is counted when it ends in the retiring worker', async () => {
+  const t = await startAgent();
+  const slow = await backend('slow', (req, res) => {
+    req.resume();
+    setTimeout(() => res.end('late'), req.url === '/download' ? 1000 : 0);
+  });
+  const spec: IngressSpec = { name: 'slow', rules: [{ host: 'slow.example.com', paths: [{ pathType: 'Prefix', path: '/', service: 'slow' }] }] };
+  await applyIngresses(t, [spec], { slow: [slow.address] });
+  // A first request starts the worker's flush timer, which a reload fires one last time.
+  assert.equal((await get(t, 'slow.example.com', '/')).status, 200);
+  const inFlight = get(t, 'slow.example.com', '/download');
+  await new Promise((r) => setTimeout(r, 200));
+  // A reload while the request waits for its backend: the old worker finishes it, then exits.
+  await applyIngresses(t, [spec, { name: 'other', rules: [{ host: 'other.example.com', paths: [{ pathType: 'Prefix', path: '/', service: 'slow' }] }] }], { slow: [slow.address] }, 2);
+  assert.equal((await inFlight).status, 200);
+  await t.retired();
+  const count = await eventually(async () => (sample(await scrape(t), 'nginx_ingress_controller_requests', { ingress: 'slow' }) ?? 0) >= 2, 5000, 100);
+  assert.ok(count, 'the request that ended in the retiring worker was not counted');
+  assert.equal(sample(await scrape(t), 'nginx_ingress_controller_requests', { ingress: 'slow' }), 2);
 });

@@ -96,8 +96,15 @@ local function flush()
 end
 _M.flush = flush
 
--- Every second, and once more with premature = true when the worker exits (a reload).
-local function on_timer()
+-- Set once this worker is shutting down (a reload): its timer has run for the last time, so the
+-- requests it still finishes are added to the dict at once.
+local exiting = false
+
+-- Every second, and once more with premature = true when the worker starts to exit.
+local function on_timer(premature)
+  if premature then
+    exiting = true
+  end
   flush()
 end
 
@@ -213,8 +220,16 @@ function _M.log()
   observe(e, "q", tonumber(var.request_length))
   observe(e, "r", tonumber(var.bytes_sent))
   dirty[e] = true
-  if not timer_started then
-    timer_started = ngx.timer.every(1, on_timer) and true or false
+  if exiting then
+    flush()
+  elseif not timer_started then
+    if ngx.timer.every(1, on_timer) then
+      timer_started = true
+    else
+      -- No timer in a worker that is exiting already: this request goes to the dict now.
+      exiting = ngx.worker.exiting()
+      flush()
+    end
   end
 end
 

@@ -387,10 +387,22 @@ function body(loc: Location, ctx: Ctx): BodyView {
  */
 export function metricsLabels(loc: Location, host: string): string {
   const services = loc.backend ? [loc.backend.service] : [...new Set((loc.backends ?? []).flatMap((w) => (w.backend ? [w.backend.service] : [])))];
-  const labels = [loc.source.kind, loc.source.namespace, loc.source.name, services.join(','), loc.path, host];
-  // A leading "." tells the log phase that the location may send a request to a canary: only then
-  // does it read the canary variable (one lookup fewer for every other request).
-  return (loc.canary ? '.' : '') + Buffer.from(JSON.stringify(labels)).toString('base64');
+  const encode = (path: string, service: string) =>
+    // A leading "." tells the log phase that the location may send a request to a canary: only
+    // then does it read the canary variable (one lookup fewer for every other request).
+    (loc.canary ? '.' : '') + Buffer.from(JSON.stringify([loc.source.kind, loc.source.namespace, loc.source.name, service, path, host])).toString('base64');
+  const encoded = encode(clipLabel(loc.path), clipLabel(services.join(',')));
+  // NGINX refuses a configuration token longer than 4096 bytes: a path of escapes keeps only its hash.
+  return encoded.length <= MAX_METRICS_VALUE ? encoded : encode(`#${shortId(loc.path)}`, `#${shortId(services.join(','))}`);
+}
+
+/** Longest $wharf_metrics value (base64), well under NGINX's 4096-byte limit on one token. */
+const MAX_METRICS_VALUE = 3000;
+const MAX_LABEL = 200;
+
+/** A label value of at most 200 characters: a longer one keeps its start and a hash of the whole. */
+function clipLabel(value: string): string {
+  return value.length <= MAX_LABEL ? value : `${value.slice(0, MAX_LABEL - 14)}…#${shortId(value)}`;
 }
 
 /** The proxy-ssl-* view of a location, shipping the Secret's files with the fragment. */

@@ -16,11 +16,6 @@ export interface FileOut {
 /** What a proxying location does; one model Location gives one body, used by 1–2 `location` blocks. */
 export interface BodyView {
   source: string;
-  /**
-   * The request metrics' labels of the location: base64 of JSON [kind, namespace, name, service,
-   * path pattern, server name], after a "." when it has a canary (request-metrics.ts). Null: not counted.
-   */
-  metrics: string | null;
   httpsRedirect: boolean;
   /** A URL here uses `$escaped_request_uri` (auth-signin's `rd` does): the location sets it. */
   escapedUri: boolean;
@@ -157,6 +152,11 @@ export interface LocationView {
   modifier: 'exact' | 'prefix' | 'regex' | 'iregex';
   path: string;
   body: BodyView;
+  /**
+   * The request metrics' labels of the location (metricsLabels), written before its body and kept
+   * out of it, so that equal bodies on other paths still share one rendering. Null: not counted.
+   */
+  metrics: string | null;
 }
 
 export interface AuthLocationView {
@@ -190,7 +190,7 @@ export interface ServerView {
   /** server-snippet's directives (empty for most servers). */
   snippet: SnippetDirective[];
   /** Named locations of routes that share a path with conditions (empty for most servers). */
-  namedLocations: { name: string; body: BodyView }[];
+  namedLocations: { name: string; body: BodyView; metrics: string | null }[];
   /** The http-level maps and split_clients of routes (empty for most servers). */
   routeMaps: RouteMapsView;
   /** RequestMirror's internal locations: each proxies a copy of a request to one upstream (empty for most servers). */
@@ -343,7 +343,6 @@ function body(loc: Location, ctx: Ctx): BodyView {
   const { route, upstream } = routeOf(loc, ctx.routes, locationId(loc));
   return {
     source: ref(loc.source),
-    metrics: metricsLabels(loc, ctx.view.serverNames[0] ?? ''),
     route,
     proxySsl: s.proxySsl ? proxySslOf(s.proxySsl, ctx) : null,
     // The model's sslRedirect is already the effective value (TLS host, ssl-redirect not "false").
@@ -496,7 +495,7 @@ function dispatchBody(group: Location[], groups: readonly Location[][], ctx: Ctx
   const named = candidates.map((l) => namedLocation(l, ctx));
   const noRoute = namedLocation(null, ctx);
   const dispatch = selection(`${group[0]!.match} ${group[0]!.path}`, candidates, named, noRoute, ctx.routes);
-  return { ...bareBody(group[0]!.source), metrics: metricsLabels(group[0]!, ctx.view.serverNames[0] ?? ''), route: { ...NO_ROUTE, dispatch } };
+  return { ...bareBody(group[0]!.source), route: { ...NO_ROUTE, dispatch } };
 }
 
 const NO_ROUTE: RouteView = { dispatch: null, weighted: null, fail: null, requestHeaders: [], responseHeaders: null, mirrors: [], redirect: null };
@@ -504,7 +503,7 @@ const NO_ROUTE: RouteView = { dispatch: null, weighted: null, fail: null, reques
 /** A body that does nothing of its own (the route part says what it does). */
 function bareBody(source: ObjectRef): BodyView {
   return {
-    source: ref(source), metrics: null, httpsRedirect: false, escapedUri: false, appRoot: null, redirect: null, noBackend: false, upstream: null,
+    source: ref(source), httpsRedirect: false, escapedUri: false, appRoot: null, redirect: null, noBackend: false, upstream: null,
     scheme: 'http', grpc: false, canary: null, affinity: null, hashBy: null, cors: null, rewrite: null, deny: [], allow: [],
     basicAuth: null, externalAuth: null, authHeaders: [], limitReqs: [], limitConn: null, bodySize: null, tuning: null,
     request: null, hsts: false, defaultBackend: null, clientAuth: null, proxySsl: null, snippet: null, route: null,
@@ -517,7 +516,7 @@ function namedLocation(loc: Location | null, ctx: Ctx): string {
   const name = `wharf_r_${shortId(`${ctx.fragment} ${id}`)}`;
   if (!ctx.view.namedLocations.some((n) => n.name === name)) {
     const b = loc ? body(loc, ctx) : { ...bareBody({ kind: 'Ingress', namespace: '', name: '' }), source: 'none', route: { ...NO_ROUTE, fail: 404 as const } };
-    ctx.view.namedLocations.push({ name, body: b });
+    ctx.view.namedLocations.push({ name, body: b, metrics: loc ? metricsLabels(loc, ctx.view.serverNames[0] ?? '') : null });
   }
   return name;
 }
@@ -580,9 +579,10 @@ export function serverView(
     if (seenBodies.has(key)) continue;
     seenBodies.add(key);
     const b = loc.conditions?.length ? dispatchBody(group, groups, ctx) : body(loc, ctx);
+    const metrics = metricsLabels(loc, view.serverNames[0] ?? '');
     for (const block of blocks) {
       seen.add(`${block.modifier} ${block.path}`);
-      view.locations.push({ ...block, body: b });
+      view.locations.push({ ...block, body: b, metrics });
     }
   }
   for (const a of view.authLocations) {

@@ -1,7 +1,7 @@
 -- wharf's request metrics, counted in NGINX's log phase and read by the agent on each scrape.
 --
--- Every location rendered from an Ingress or a route sets $wharf_metrics (templates/
--- location-metrics.liquid): base64 of a JSON array [kind, namespace, name, service, path, host], the
+-- Every location rendered from an Ingress or a route sets $wharf_metrics (src/render/location.ts
+-- renderMetricsLine): base64 of a JSON array [kind, namespace, name, service, path, host], the
 -- path being the rule's pattern, never the request's URI, and the host the rule's (wildcards
 -- included), never the Host header; after a "." when the location has a canary. A series is that
 -- value plus the method (unknown ones become OTHER), the status class (2xx) and the canary

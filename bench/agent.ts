@@ -8,7 +8,9 @@
 //  - the agent's memory: idle once ready, right after all of the above (its resident set and peak),
 //    and once it has been quiet for a few seconds. The agent runs as `wharf agent` runs anywhere
 //    (`node src/cli.ts agent`, which restarts itself in the same process with its V8 flags, malloc
-//    settings and compile cache: see src/agent/relaunch.ts).
+//    settings and compile cache: see src/agent/relaunch.ts);
+//  - the cost of the request metrics on the request path (bench/metrics-overhead.ts:
+//    metrics_overhead_pct); `--metrics-only` measures only that.
 // Prints one JSON object as the last line. `--quick` runs in under a minute. Figures depend on the
 // machine and on what else runs on it (here: 2 shared cores).
 import { spawn } from 'node:child_process';
@@ -23,6 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../tests/support/backend.ts';
 import { proxyFragment, selfSignedCert, tlsFragment } from '../tests/agent/harness.ts';
 import { acceptingWorkerIds, stillAccepting } from '../src/agent/nginx-workers.ts';
+import { measureMetricsOverhead } from './metrics-overhead.ts';
 
 const quick = process.argv.includes('--quick');
 const cfg = quick
@@ -80,6 +83,12 @@ function memory(pid: number): { rss: number; hwm: number; anon: number } {
 
 async function main(): Promise<void> {
   const started = performance.now();
+  // First, while nothing else of this benchmark runs: NGINX with and without the metrics' log phase.
+  const metricsFigures = await measureMetricsOverhead({ rounds: quick ? 4 : 8, seconds: quick ? 2 : 3, connections: 32, say });
+  if (process.argv.includes('--metrics-only')) {
+    console.log(JSON.stringify({ quick, ...metricsFigures, duration_s: round((performance.now() - started) / 1000) }));
+    return;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-agent-'));
   const prefix = join(dir, 'nginx');
   const token = randomBytes(24).toString('hex');
@@ -274,6 +283,7 @@ async function main(): Promise<void> {
       agent_rss_anon_mb: round(mem.anon),
       agent_rss_settled_mb: round(settled.rss),
       agent_settle_s: cfg.settleMs / 1000,
+      ...metricsFigures,
       duration_s: round((performance.now() - started) / 1000),
     };
     child.kill('SIGTERM');

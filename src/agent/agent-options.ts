@@ -2,7 +2,8 @@
 // settings), and the shape of its state as GET /v1/state reports it.
 import type { Logger } from '../log.ts';
 import type { FragmentResult } from '../protocol/agent-api.ts';
-import type { LuaSettings, SkeletonParams } from '../render/skeleton.ts';
+import type { LuaSettings, RequestMetricsSettings, SkeletonParams } from '../render/skeleton.ts';
+import type { ControllerLabels } from './request-metrics.ts';
 import type { ApiLimits } from './api.ts';
 import type { PrefixLayout } from './layout.ts';
 import type { NginxInstall } from './nginx-install.ts';
@@ -49,6 +50,22 @@ export interface AgentOptions {
   limits?: Partial<ApiLimits>;
   /** Reload coalescing: a burst still arriving is over after this much quiet (ms). */
   burstQuietMs?: number;
+  /**
+   * Request metrics per Ingress, path, service and status class, counted by NGINX's log phase (Lua
+   * mode only; default true), with at most `requestMetricsMaxSeries` series (default 5000).
+   */
+  requestMetrics?: boolean;
+  requestMetricsMaxSeries?: number;
+  /** ingress-nginx's constant labels of the request metrics (default: the controller name, POD_NAMESPACE, POD_NAME or the host name). */
+  controllerLabels?: ControllerLabels;
+}
+
+/** The request metrics' settings in the skeleton: null when off or without Lua. */
+export function requestMetricsSettings(o: AgentOptions, mode: 'lua' | 'reload'): RequestMetricsSettings | null {
+  if (mode !== 'lua' || o.requestMetrics === false) return null;
+  const maxSeries = o.requestMetricsMaxSeries ?? 5000;
+  // About 4 KB a series at worst (its names, and one entry per bucket of four histograms), twice over.
+  return { maxSeries, dictMb: Math.ceil((maxSeries * 8) / 1024) + 1 };
 }
 
 /** Lua when asked for or available; reload when asked for or when NGINX lacks the Lua module. */
@@ -72,6 +89,7 @@ export function skeletonParams(
     runDir: layout.runDir,
     privateDir: layout.privateDir,
     lua,
+    requestMetrics: lua ? requestMetricsSettings(o, 'lua') : null,
     headersMoreModule: host.headersMoreModule ?? null,
     user: host.worker?.user ?? null,
     group: host.worker?.group ?? null,

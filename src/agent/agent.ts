@@ -28,6 +28,7 @@ import { keepPrevious } from './kept-config.ts';
 import { KeptEndpointsWriter } from './kept-endpoints.ts';
 import { systemResolvers } from './resolvers.ts';
 import { workerUser } from './worker-user.ts';
+import { defaultControllerLabels } from './controller-labels.ts';
 
 export class Agent implements AgentControl {
   private readonly opts: AgentOptions;
@@ -91,6 +92,9 @@ export class Agent implements AgentControl {
     const mode = chooseEndpointMode(o.endpointMode ?? 'auto', this.install);
     this.mode = mode.mode;
     this.log.info(mode.message, { nginx: this.install.bin, nginxVersion: this.install.version, endpointMode: this.mode, headersMore: this.install.headersMore !== null });
+    if (this.mode === 'reload' && o.requestMetrics !== false) {
+      this.log.warn('request metrics: none (nginx_ingress_controller_requests and the other request metrics are counted by the Lua module, which endpoint mode reload does not load)');
+    }
     const worker = workerUser(o.workerUser ?? 'nobody');
     if (worker) this.log.info('NGINX workers run as an unprivileged user; secret files are theirs', { user: worker.user, group: worker.group });
     const resolvers = o.resolvers ?? (await systemResolvers(this.log));
@@ -133,6 +137,7 @@ export class Agent implements AgentControl {
       ready: () => this.ready(),
       endpointMode: this.mode,
       statusSocket: this.layout.statusSocket,
+      requestMetrics: params.requestMetrics ? { socketPath: this.layout.endpointsSocket, labels: o.controllerLabels ?? defaultControllerLabels() } : null,
     });
     this.queue = new ReloadQueue(() => this.runReload(), {
       quietMs: o.burstQuietMs ?? 5,

@@ -37,6 +37,11 @@ Runs NGINX in DIR (which the agent owns and writes nothing outside of) and serve
   --reload-timeout DUR            how long a reload may take to serve the new version (default 30s)
   --endpoint-mode auto|lua|reload lua: endpoints through the Lua shared dict; reload: static
                                   upstreams and reloads (default auto: lua when installed)
+  --request-metrics on|off        request metrics per Ingress, path, service and status class
+                                  (nginx_ingress_controller_requests, ...), counted by NGINX's log
+                                  phase; lua endpoint mode only (default on)
+  --request-metrics-max-series N  series kept at most; requests of further ones are counted in
+                                  wharf_request_metrics_overflow_total only (default 5000)
   --snapshot-url URL              at start, GET the whole desired state from the handler tier
   --snapshot-token-file FILE      bearer token for --snapshot-url
   --max-batch-size SIZE           largest POST /v1/batch and snapshot accepted: bytes, or with Ki, Mi
@@ -111,6 +116,8 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
         'resolver-valid': { type: 'string', default: '30s' },
         'reload-timeout': { type: 'string', default: '30s' },
         'endpoint-mode': { type: 'string', default: 'auto' },
+        'request-metrics': { type: 'string', default: 'on' },
+        'request-metrics-max-series': { type: 'string', default: '5000' },
         'snapshot-url': { type: 'string' },
         'snapshot-token-file': { type: 'string' },
         'max-batch-size': { type: 'string', default: '128Mi' },
@@ -132,6 +139,12 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
   if (workers !== 'auto' && !/^[1-9]\d{0,3}$/.test(workers)) throw new UsageError(`--worker-processes: Invalid value: ${JSON.stringify(workers)}: expected a number or auto`);
   const mode = values['endpoint-mode'];
   if (mode !== 'auto' && mode !== 'lua' && mode !== 'reload') throw new UsageError(`--endpoint-mode: Invalid value: ${JSON.stringify(mode)}: expected auto, lua or reload`);
+  const requestMetrics = values['request-metrics'];
+  if (requestMetrics !== 'on' && requestMetrics !== 'off') throw new UsageError(`--request-metrics: Invalid value: ${JSON.stringify(requestMetrics)}: expected on or off`);
+  const maxSeries = values['request-metrics-max-series'];
+  if (!/^[1-9]\d{0,5}$/.test(maxSeries) || Number(maxSeries) > 100_000) {
+    throw new UsageError(`--request-metrics-max-series: Invalid value: ${JSON.stringify(maxSeries)}: expected a number from 1 to 100000`);
+  }
   const ipv6Listen = values['ipv6-listen'];
   if (ipv6Listen !== 'auto' && ipv6Listen !== 'off') throw new UsageError(`--ipv6-listen: Invalid value: ${JSON.stringify(ipv6Listen)}: expected auto or off`);
   const level = values['error-log-level'];
@@ -180,6 +193,8 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
       resolverValidSeconds: Math.ceil(resolverValidMs / 1000),
       reloadTimeoutMs,
       endpointMode: mode,
+      requestMetrics: requestMetrics === 'on',
+      requestMetricsMaxSeries: Number(maxSeries),
       accessLog: values['access-log'],
       limits: { batchBytes },
       errorLogLevel: level as AgentOptions['errorLogLevel'],

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import type * as Prom from 'prom-client';
 import type { ReloadReport } from './reloader.ts';
 import { parseStubStatus, unixRequest, type StubStatus } from './unix-http.ts';
+import { formatRequestMetrics, parseRequestMetricsDump, type ControllerLabels } from './request-metrics.ts';
 
 // The four prom-client classes the agent uses, each from its own file: the package's index also
 // loads its Pushgateway (node:https, node:zlib) and default-metrics collectors (node:v8,
@@ -27,6 +28,8 @@ export interface MetricsSources {
   ready: () => boolean;
   endpointMode: 'lua' | 'reload';
   statusSocket: string;
+  /** Where NGINX's request metrics are read on each scrape (the control socket); null: none counted. */
+  requestMetrics?: { socketPath: string; labels: ControllerLabels } | null;
 }
 
 export class AgentMetrics {
@@ -40,8 +43,10 @@ export class AgentMetrics {
   private readonly endpointUpdates: Counter<'via' | 'result'>;
   private readonly endpointLatency: Histogram<'via'>;
   private readonly restarts: Counter;
+  private readonly requestMetrics: MetricsSources['requestMetrics'];
 
   constructor(src: MetricsSources) {
+    this.requestMetrics = src.requestMetrics ?? null;
     const registers = [this.registry];
     this.reloads = new Counter({
       name: 'wharf_agent_reloads_total',
@@ -154,9 +159,24 @@ export class AgentMetrics {
     this.restarts.inc();
   }
 
+  /** The agent's own metrics, then NGINX's request metrics (read now; left out when NGINX does not answer). */
   async text(): Promise<string> {
-    return this.registry.metrics();
+    const [own, requests] = await Promise.all([this.registry.metrics(), this.requestMetricsText()]);
+    return own + requests;
   }
+
+  private async requestMetricsText(): Promise<string> {
+    const r = this.requestMetrics;
+    if (!r) return '';
+    try {
+      const reply = await unixRequest({ socketPath: r.socketPath, path: '/request-metrics', timeoutMs: 5000 });
+      if (reply.status !== 200) return '';
+      return formatRequestMetrics(parseRequestMetricsDump(reply.body), r.labels);
+    } catch {
+      return '';
+    }
+  }
+
 
   get contentType(): string {
     return this.registry.contentType;

@@ -112,6 +112,8 @@ function url(filter: string, value: unknown): string {
 }
 
 const COMMENT = /^[A-Za-z0-9_.:/*,=-]{0,512}$/;
+// Base64 (the request metrics' labels of a location): no character NGINX gives a meaning in a string.
+const BASE64 = /^\.?[A-Za-z0-9+/]{1,4000}={0,2}$/;
 
 /** One server_name: a DNS name as is, a one-label wildcard as a regex (see nginx_server_name). */
 function serverName(value: unknown): string {
@@ -428,6 +430,12 @@ export const filters: Record<string, Filter> = {
   },
   // The text of a `#` comment (object names, hosts): no newline can end it early.
   nginx_comment: check('nginx_comment', COMMENT, 'not comment text of [A-Za-z0-9_.:/*,=-]'),
+  /** A double-quoted base64 string, optionally after a "." (a `set` value read by Lua and decoded by the agent). */
+  nginx_base64: (value) => {
+    const s = text('nginx_base64', value);
+    if (!BASE64.test(s) || s.replace(/^\./, '').length % 4 !== 0) throw new UnsafeValueError('nginx_base64', s, 'not base64 of at most 4000 characters (after an optional ".")');
+    return new NginxText(`"${s}"`);
+  },
   // One directive of an accepted snippet (configuration-, server-, auth-snippet), without its `;`.
   nginx_snippet_directive: snippetDirective,
   // A list of comment words (object names), joined by spaces.

@@ -6,7 +6,7 @@ import type { GlobalSettings, Location, ObjectRef, RoutingModel, Server, Tls } f
 import { loadTemplate, renderTemplate } from './engine.ts';
 import { NginxText, UnsafeValueError } from './filters.ts';
 import { renderClientAddress } from './client-address.ts';
-import { BodyCache, renderErrorLocationBody, renderLocationBody, renderMirrorTarget } from './location.ts';
+import { BodyCache, renderErrorLocationBody, renderLocationBody, renderMetricsLine, renderMirrorTarget } from './location.ts';
 import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, fragmentName } from './names.ts';
 import { serverView, type BodyView, type LocationView, type ServerView, type WwwRedirectView } from './view.ts';
 
@@ -62,7 +62,7 @@ function withBodies(view: ServerView, cache: BodyCache | undefined): object {
   const locations: { modifier: LocationView['modifier'] | 'named'; path: string; source: string; text: NginxText }[] = view.locations.map((l) => {
     let text = texts.get(l.body);
     if (!text) {
-      text = cache ? cache.body(l.body) : renderLocationBody(l.body);
+      text = withMetrics(l.metrics, cache ? cache.body(l.body) : renderLocationBody(l.body));
       texts.set(l.body, text);
     }
     return { modifier: l.modifier, path: l.path, source: l.body.source, text };
@@ -71,8 +71,13 @@ function withBodies(view: ServerView, cache: BodyCache | undefined): object {
   for (const e of view.errorLocations) locations.push({ modifier: 'named', path: e.name, source: `${e.namespace}/${e.ingress}`, text: renderErrorLocationBody(e) });
   // RequestMirror's internal targets, then routes' named locations (the targets of a shared path's selection map).
   for (const m of view.mirrorLocations) locations.push({ modifier: 'exact', path: m.uri, source: 'mirror', text: renderMirrorTarget(m) });
-  for (const n of view.namedLocations) locations.push({ modifier: 'named', path: n.name, source: n.body.source, text: cache ? cache.body(n.body) : renderLocationBody(n.body) });
+  for (const n of view.namedLocations) locations.push({ modifier: 'named', path: n.name, source: n.body.source, text: withMetrics(n.metrics, cache ? cache.body(n.body) : renderLocationBody(n.body)) });
   return { ...view, locations };
+}
+
+/** A location's body after the line that gives it its request metrics' labels. */
+function withMetrics(metrics: string | null, body: NginxText): NginxText {
+  return metrics === null ? body : new NginxText(renderMetricsLine(metrics) + body.text);
 }
 
 /**

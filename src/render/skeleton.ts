@@ -12,6 +12,13 @@ export interface LuaSettings {
   endpointsDictMb: number;
 }
 
+export interface RequestMetricsSettings {
+  /** Series past this many are counted in an overflow counter only. */
+  maxSeries: number;
+  /** Size of their shared dict; like the endpoints', it must not change while NGINX runs. */
+  dictMb: number;
+}
+
 export interface SkeletonParams {
   /** Directory of sockets, pid and temp files readable by NGINX's workers. */
   runDir: string;
@@ -19,6 +26,11 @@ export interface SkeletonParams {
   privateDir: string;
   /** Null when NGINX has no Lua module: endpoints then come as static upstreams (upstreams.conf). */
   lua: LuaSettings | null;
+  /**
+   * Request metrics counted in the log phase (templates/lua/wharf/request_metrics.lua); only with
+   * `lua`. Null or absent: no log phase at all.
+   */
+  requestMetrics?: RequestMetricsSettings | null;
   /** The headers-more module's path (snippets' more_* directives), loaded when set. */
   headersMoreModule?: string | null;
   /** The user NGINX's workers run as (only when the master runs as root), and its group. */
@@ -131,6 +143,7 @@ export function renderSkeleton(params: SkeletonParams): SkeletonFiles {
       resolverValidSeconds: params.resolverValidSeconds ?? 30,
       headersMoreModule: params.headersMoreModule ?? null,
       publicPorts: publicPorts(params),
+      requestMetrics: params.lua ? (params.requestMetrics ?? null) : null,
     }),
     'listen-http.conf': listenLines(params.httpListen, ''),
     'listen-https.conf': listenLines(params.httpsListen, ' ssl http2'),

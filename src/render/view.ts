@@ -154,6 +154,11 @@ export interface LocationView {
   modifier: 'exact' | 'prefix' | 'regex' | 'iregex';
   path: string;
   body: BodyView;
+  /**
+   * The request metrics' labels of the location (metricsLabels), written before its body and kept
+   * out of it, so that equal bodies on other paths still share one rendering. Null: not counted.
+   */
+  metrics: string | null;
 }
 
 export interface AuthLocationView {
@@ -193,7 +198,7 @@ export interface ServerView {
   /** server-snippet's directives (empty for most servers). */
   snippet: SnippetDirective[];
   /** Named locations of routes that share a path with conditions (empty for most servers). */
-  namedLocations: { name: string; body: BodyView }[];
+  namedLocations: { name: string; body: BodyView; metrics: string | null }[];
   /** The http-level maps and split_clients of routes (empty for most servers). */
   routeMaps: RouteMapsView;
   /** RequestMirror's internal locations: each proxies a copy of a request to one upstream (empty for most servers). */
@@ -396,6 +401,31 @@ function body(loc: Location, ctx: Ctx): BodyView {
   };
 }
 
+/**
+ * The labels a location's requests are counted under, encoded so that no user string reaches the
+ * file as text: the Ingress's or route's kind, namespace and name, the Service (the weighted ones,
+ * comma-separated; none for a redirect) and the path as the rule writes it.
+ */
+export function metricsLabels(loc: Location, host: string): string {
+  const services = loc.backend ? [loc.backend.service] : [...new Set((loc.backends ?? []).flatMap((w) => (w.backend ? [w.backend.service] : [])))];
+  const encode = (path: string, service: string) =>
+    // A leading "." tells the log phase that the location may send a request to a canary: only
+    // then does it read the canary variable (one lookup fewer for every other request).
+    (loc.canary ? '.' : '') + Buffer.from(JSON.stringify([loc.source.kind, loc.source.namespace, loc.source.name, service, path, host])).toString('base64');
+  const encoded = encode(clipLabel(loc.path), clipLabel(services.join(',')));
+  // NGINX refuses a configuration token longer than 4096 bytes: a path of escapes keeps only its hash.
+  return encoded.length <= MAX_METRICS_VALUE ? encoded : encode(`#${shortId(loc.path)}`, `#${shortId(services.join(','))}`);
+}
+
+/** Longest $wharf_metrics value (base64), well under NGINX's 4096-byte limit on one token. */
+const MAX_METRICS_VALUE = 3000;
+const MAX_LABEL = 200;
+
+/** A label value of at most 200 characters: a longer one keeps its start and a hash of the whole. */
+function clipLabel(value: string): string {
+  return value.length <= MAX_LABEL ? value : `${value.slice(0, MAX_LABEL - 14)}…#${shortId(value)}`;
+}
+
 /** The proxy-ssl-* view of a location, shipping the Secret's files with the fragment. */
 function proxySslOf(p: NonNullable<Location['settings']['proxySsl']>, ctx: Ctx): ProxySslView {
   const v: ProxySslView = {
@@ -508,7 +538,7 @@ function namedLocation(loc: Location | null, ctx: Ctx): string {
   const name = `wharf_r_${shortId(`${ctx.fragment} ${id}`)}`;
   if (!ctx.view.namedLocations.some((n) => n.name === name)) {
     const b = loc ? body(loc, ctx) : { ...bareBody({ kind: 'Ingress', namespace: '', name: '' }), source: 'none', route: { ...NO_ROUTE, fail: 404 as const } };
-    ctx.view.namedLocations.push({ name, body: b });
+    ctx.view.namedLocations.push({ name, body: b, metrics: loc ? metricsLabels(loc, ctx.view.serverNames[0] ?? '') : null });
   }
   return name;
 }
@@ -572,9 +602,10 @@ export function serverView(
     if (seenBodies.has(key)) continue;
     seenBodies.add(key);
     const b = loc.conditions?.length ? dispatchBody(group, groups, ctx) : body(loc, ctx);
+    const metrics = metricsLabels(loc, view.serverNames[0] ?? '');
     for (const block of blocks) {
       seen.add(`${block.modifier} ${block.path}`);
-      view.locations.push({ ...block, body: b });
+      view.locations.push({ ...block, body: b, metrics });
     }
   }
   for (const a of view.authLocations) {

@@ -310,19 +310,12 @@ test('Grafana dashboard: a ConfigMap of the chart\'s dashboards/*.json labelled 
   assert.equal(elsewhere.metadata.labels.my_label, 'x');
 });
 
-/**
- * Metrics the default alerts read that another change of issue 18 adds to the agent (ingress-nginx's
- * request metrics): while no file under src/ or templates/ names one, it is accepted here; once one
- * does, it is checked like the rest.
- */
-const PENDING_METRICS = new Set(['nginx_ingress_controller_requests']);
-
 test('PrometheusRule: every metric the default alerts read is one wharf exports', () => {
   const rules = one(render({ metrics: { prometheusRule: { enabled: true } } }), 'PrometheusRule', 'wharf').spec.groups[0].rules as Doc[];
   const names = new Set(rules.flatMap((r) => [...String(r.expr).matchAll(/\b((?:wharf|nginx_ingress_controller)_[a-z_]+)\b/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, ''))));
   assert.ok(names.size >= 6, [...names].join(', '));
   const sources = [...sourceTexts('src'), ...sourceTexts('templates')].join('\n');
-  const missing = [...names].filter((n) => !sources.includes(`'${n}'`) && !sources.includes(`"${n}"`) && !sources.includes(`${n} `) && !PENDING_METRICS.has(n));
+  const missing = [...names].filter((n) => !sources.includes(`'${n}'`) && !sources.includes(`"${n}"`) && !sources.includes(`${n} `));
   assert.deepEqual(missing, [], 'alerts on metrics no code exports would never fire');
 });
 

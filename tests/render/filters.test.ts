@@ -63,6 +63,8 @@ const accepted: [string, unknown, string][] = [
   ['nginx_rewrite_target', '/$2?x=$1', '"/$2?x=$1"'],
   ['nginx_redirect_code', 308, '308'],
   ['nginx_comment', 'default/app', 'default/app'],
+  ['nginx_base64', 'WyJhIl0=', '"WyJhIl0="'],
+  ['nginx_base64', '.WyJhIl0=', '".WyJhIl0="'],
 ];
 
 for (const [name, value, want] of accepted) {
@@ -93,6 +95,7 @@ const refused: [string, unknown][] = [
   ['nginx_var', 'Bad-Name'], ['nginx_zone', ''], ['nginx_file', '/etc/passwd'], ['nginx_file', 'files/../../etc/passwd'],
   ['nginx_upstream', 'UPPER-80'], ['nginx_rewrite_target', '/$0'], ['nginx_rewrite_target', '/$name'], ['nginx_rewrite_target', 'http://evil/'],
   ['nginx_redirect_code', 200], ['nginx_comment', 'a\nb'],
+  ['nginx_base64', ''], ['nginx_base64', 'WyJhIl0'], ['nginx_base64', 'Wy$a'], ['nginx_base64', 'Wy"a'], ['nginx_base64', 'WyJh Il0='], ['nginx_base64', '..WyJhIl0='],
   ['nginx_affinity_cookie', { cookieName: 'route', cookiePath: '/a b' }], ['nginx_affinity_cookie', null],
   ['nginx_affinity_cookie', { cookieName: 'route', sameSite: 'lax; Domain=evil' }],
   ['nginx_external_backend', 'api.example.com'], ['nginx_external_backend', 'api..example.com:80'], ['nginx_external_backend', 'a.com:0'], ['nginx_external_backend', '$host:80'],

@@ -41,7 +41,7 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
     name: 'rewrite-target with capture groups: a case-insensitive regex location and a rewrite before the proxy',
     annotations: { 'use-regex': 'true', 'rewrite-target': '/$2' },
     opts: { path: '/api(/|$)(.*)', pathType: 'ImplementationSpecific' },
-    lines: [['location ~* "^/api(/|$)(.*)" {', '# default/app', 'set $wharf_upstream "default-app-80";', 'rewrite "(?i)^/api(/|$)(.*)" "/$2" break;']],
+    lines: [['location ~* "^/api(/|$)(.*)" {', /^set \$wharf_metrics "/, '# default/app', 'set $wharf_upstream "default-app-80";', 'rewrite "(?i)^/api(/|$)(.*)" "/$2" break;']],
   },
   {
     name: 'ssl-redirect on a TLS host: 308 to https, ACME challenges excepted; HSTS',
@@ -278,7 +278,7 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
     name: 'auth-tls without TLS on the host: the location answers 403 and the server asks nothing',
     annotations: { 'auth-tls-secret': 'client-ca' },
     opts: { extra: [caSecretObject('client-ca', cert.cert)] },
-    lines: [['location = "/app" {', 'return 403;']],
+    lines: [['location = "/app" {', /^set \$wharf_metrics "/, 'return 403;']],
     absent: [/ssl_client_certificate|ssl_verify_client|ssl-client-/],
   },
   {
@@ -302,7 +302,7 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
   {
     name: 'proxy-ssl-verify on without ca.crt: the location answers 502 and verifies nothing it could not',
     annotations: { 'backend-protocol': 'HTTPS', 'proxy-ssl-secret': 'app-tls', 'proxy-ssl-verify': 'on' },
-    lines: [['location = "/app" {', 'return 502;']],
+    lines: [['location = "/app" {', /^set \$wharf_metrics "/, 'return 502;']],
     absent: [/proxy_ssl/, /wharf_tls_isolated/],
   },
 ];

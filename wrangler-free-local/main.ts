@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import type { LocalMode } from './local-mode.ts';
 import { ExitGuard } from './exit-guard.ts';
 import { applyLocalHeapDefaults } from './heap.ts';
+import { parseNamespacedName } from '../src/cli-flags.ts';
 
 const exampleDir = fileURLToPath(new URL('../examples/cafe/', import.meta.url));
 /** The Gateway API cafe: the same backends. */
@@ -25,7 +26,10 @@ NGINX, and a watcher that turns every file change into CloudEvents. No cluster n
   --handler-port N      the handler's port (default 7070)
   --agent-port N        the agent's API port (default 7071)
   --work-dir DIR        NGINX's files and the full log (default .wharf/local)
-  --no-backends         do not start the cafe example's echo servers`;
+  --no-backends         do not start the cafe example's echo servers
+  --default-backend-service NS/NAME
+                        the Service of the manifests that answers what no rule matches, Services
+                        without endpoints and the ConfigMap's custom-http-errors`;
 
 function port(flag: string, value: string): number {
   const n = Number(value);
@@ -45,6 +49,7 @@ export async function main(argv: string[]): Promise<void> {
       'agent-port': { type: 'string', default: '7071' },
       'work-dir': { type: 'string', default: '.wharf/local' },
       'no-backends': { type: 'boolean', default: false },
+      'default-backend-service': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -62,6 +67,8 @@ export async function main(argv: string[]): Promise<void> {
   const manifests = resolve(values.manifests ?? exampleDir);
   const isExample = manifests === resolve(exampleDir);
   if (!(await stat(manifests).catch(() => null))?.isDirectory()) throw new Error(`--manifests: ${manifests} is not a folder`);
+  const defaultBackend = values['default-backend-service'];
+  if (defaultBackend !== undefined) parseNamespacedName('--default-backend-service', defaultBackend);
   const httpPort = port('--http-port', values['http-port']);
   const httpsPort = port('--https-port', values['https-port']);
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -97,6 +104,7 @@ export async function main(argv: string[]): Promise<void> {
       backends: (isExample || manifests === resolve(gatewayExampleDir)) && !values['no-backends'] ? cafeBackends : [],
       out,
       signal: guard.signal,
+      ...(defaultBackend !== undefined ? { defaultBackendService: defaultBackend } : {}),
     });
   } catch (e) {
     guard.finish();

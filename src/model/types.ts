@@ -309,6 +309,10 @@ export interface Server {
 }
 
 /** Settings from the global ConfigMap (wharf's equivalents of ingress-nginx's). */
+import type { HttpSettings } from './settings-http.ts';
+import type { HstsHeader } from './settings-hsts.ts';
+import type { AgentNginxSettings } from './settings-agent.ts';
+
 export interface GlobalSettings {
   proxyBodySize: string;
   proxyConnectTimeout: number;
@@ -321,6 +325,23 @@ export interface GlobalSettings {
    * off`); absent or true: the handler's --snippets decides.
    */
   allowSnippetAnnotations?: boolean;
+  /**
+   * custom-http-errors (ConfigMap): the codes every location without its own custom-http-errors
+   * sends to its default backend (settings-errors.ts). Absent: none.
+   */
+  customHttpErrors?: number[];
+  /**
+   * The handler's --default-backend-service, resolved against its Service (first port): it answers
+   * what no rule matches, locations whose Service has no ready endpoint, and customHttpErrors.
+   * Absent: no flag, or its Service is missing or has no port (then 404 and 503 as without it).
+   */
+  defaultBackend?: ServiceBackend;
+  /** http-level keys (settings-http.ts); absent: ingress-nginx's defaults. Rendered in `_main` only. */
+  http?: HttpSettings;
+  /** hsts-max-age, hsts-include-subdomains, hsts-preload (settings-hsts.ts); absent: the defaults. */
+  hstsHeader?: HstsHeader;
+  /** Keys of the agent's own nginx.conf (settings-agent.ts), shipped in `_main`; absent: none set. */
+  agent?: AgentNginxSettings;
   /** Extra settings are added here as they are supported; unknown keys produce a warning. */
 }
 

@@ -4,6 +4,8 @@
 import type { FragmentPut } from '../protocol/agent-api.ts';
 import type { GlobalSettings, Location, ObjectRef, RoutingModel, Server } from '../model/types.ts';
 import { loadTemplate, renderTemplate } from './engine.ts';
+import { defaultHttpSettings } from '../model/settings-http.ts';
+import { AGENT_SETTINGS_FILE } from '../model/settings-agent.ts';
 import { NginxText, UnsafeValueError } from './filters.ts';
 import { BodyCache, renderErrorLocationBody, renderLocationBody, renderMirrorTarget } from './location.ts';
 import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, fragmentName } from './names.ts';
@@ -117,9 +119,17 @@ export function renderDefaultServer(
   return { name: DEFAULT_FRAGMENT, config: renderTemplate(defaultTemplate, withBodies(view, cache)) + routeMaps(view), files: sortedFiles(files) };
 }
 
-/** The http-level settings of the global ConfigMap. */
+/**
+ * The http-level settings of the global ConfigMap, and (file agent.json) the ones the agent puts in
+ * its own nginx.conf (settings-agent.ts).
+ */
 export function renderMain(global: GlobalSettings): Fragment {
-  return { name: MAIN_FRAGMENT, config: renderTemplate(mainTemplate, { ...global }), files: {} };
+  const h = global.http ?? defaultHttpSettings;
+  const config = renderTemplate(mainTemplate, { ...global, h, brotli: h.enableBrotli });
+  const agent = global.agent ?? {};
+  const files: Fragment['files'] = {};
+  if (Object.keys(agent).length) files[AGENT_SETTINGS_FILE] = { content: `${JSON.stringify(agent)}\n`, secret: false };
+  return { name: MAIN_FRAGMENT, config, files };
 }
 
 /**

@@ -69,11 +69,12 @@ export interface BodyView {
   /** Conditions, weights and filters of a route (route-view.ts): null for Ingress locations. */
   route: RouteView | null;
   /**
-   * Who this location serves, for the access log and the controller-wide error pages
-   * ($wharf_namespace, $wharf_ingress_name, $wharf_service_name, $wharf_service_port): null for
-   * locations without one Service.
+   * Who this location serves, "namespace ingress service port" in $wharf_location, which the
+   * skeleton's maps split into $wharf_namespace, $wharf_ingress_name, $wharf_service_name and
+   * $wharf_service_port (the access log, the controller-wide error pages): null for locations
+   * without one Service. One `set` per location: the maps run only when a log line or page reads them.
    */
-  identity: { namespace: string; ingress: string; service: string; port: string } | null;
+  identity: string | null;
 }
 
 /** proxy-ssl-* (grpc_ssl_* for GRPCS): the files and settings of the connection to the backend. */
@@ -396,7 +397,7 @@ function body(loc: Location, ctx: Ctx): BodyView {
     defaultBackend,
     clientAuth,
     snippet: s.snippet ?? null,
-    identity: loc.backend && !route ? { namespace: loc.source.namespace, ingress: loc.source.name, service: loc.backend.service, port: String(loc.backend.port) } : null,
+    identity: loc.backend && !route ? `${loc.source.namespace} ${loc.source.name} ${loc.backend.service} ${loc.backend.port}` : null,
   };
 }
 

@@ -27,9 +27,7 @@ function hostFragment(annotations: Record<string, string>, opts: { path?: string
 }
 
 /** The lines that say who a location serves (for the access log and the controller-wide error pages). */
-const identity = (ingress: string, service: string): string[] => [
-  'set $wharf_namespace "default";', `set $wharf_ingress_name "${ingress}";`, `set $wharf_service_name "${service}";`, 'set $wharf_service_port "80";',
-];
+const identity = (ingress: string, service: string): string[] => [`set $wharf_location "default ${ingress} ${service} 80";`];
 const APP = identity('app', 'app');
 
 /** Asserts that `expected` appear as consecutive lines (indentation ignored) in `config`. */

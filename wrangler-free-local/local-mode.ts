@@ -9,7 +9,7 @@ import { waitOneGeneration } from '../src/agent/nginx-workers.ts';
 import { EventSender } from '../src/cluster/event-sender.ts';
 import { ManifestSource } from '../src/cluster/manifest-source.ts';
 import { defaultControllerSettings, parseObject } from '../src/model/index.ts';
-import { headersMoreModule } from '../src/agent/nginx-install.ts';
+import { brotliModule, headersMoreModule } from '../src/agent/nginx-install.ts';
 import { httpAgentClient } from '../src/handlers/agent-client.ts';
 import { startHandler, type RunningHandler } from '../src/handlers/serve.ts';
 import { AdmittedReader } from './admitted-reader.ts';
@@ -34,6 +34,8 @@ export interface LocalOptions {
   out: (line: string) => void;
   /** Aborting it stops start-up where it is: what started so far is stopped, and startLocal rejects. */
   signal?: AbortSignal;
+  /** `namespace/name` of the Service that answers what no rule matches (--default-backend-service). */
+  defaultBackendService?: string;
 }
 
 export interface LocalMode {
@@ -119,6 +121,8 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
         watchIngressWithoutClass: true,
         headersMore: headersMoreModule() !== null,
         ...(o.defaultSslCertificate ? { defaultSslCertificate: o.defaultSslCertificate } : {}),
+        brotli: brotliModule() !== null,
+        ...(o.defaultBackendService ? { defaultBackendService: o.defaultBackendService } : {}),
       },
       reader,
       log: terminal.logger('handler'),

@@ -8,6 +8,7 @@ import type { LocalMode } from './local-mode.ts';
 import { ExitGuard } from './exit-guard.ts';
 import { applyLocalHeapDefaults } from './heap.ts';
 import { parseDefaultCertificateFlag } from '../src/model/default-certificate.ts';
+import { parseNamespacedName } from '../src/cli-flags.ts';
 
 const exampleDir = fileURLToPath(new URL('../examples/cafe/', import.meta.url));
 /** The Gateway API cafe: the same backends. */
@@ -26,10 +27,13 @@ NGINX, and a watcher that turns every file change into CloudEvents. No cluster n
   --handler-port N      the handler's port (default 7070)
   --agent-port N        the agent's API port (default 7071)
   --work-dir DIR        NGINX's files and the full log (default .wharf/local)
+  --no-backends         do not start the cafe example's echo servers
   --default-ssl-certificate NS/NAME
                         the kubernetes.io/tls Secret of the folder that the default server presents,
                         and TLS hosts without a usable certificate of their own
-  --no-backends         do not start the cafe example's echo servers`;
+  --default-backend-service NS/NAME
+                        the Service of the manifests that answers what no rule matches, Services
+                        without endpoints and the ConfigMap's custom-http-errors`;
 
 function port(flag: string, value: string): number {
   const n = Number(value);
@@ -50,6 +54,7 @@ export async function main(argv: string[]): Promise<void> {
       'work-dir': { type: 'string', default: '.wharf/local' },
       'default-ssl-certificate': { type: 'string' },
       'no-backends': { type: 'boolean', default: false },
+      'default-backend-service': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -73,6 +78,8 @@ export async function main(argv: string[]): Promise<void> {
     if (key === null) throw new Error(`--default-ssl-certificate: Invalid value: ${JSON.stringify(values['default-ssl-certificate'])}: expected NAMESPACE/NAME of a kubernetes.io/tls Secret`);
     defaultSslCertificate = key;
   }
+  const defaultBackend = values['default-backend-service'];
+  if (defaultBackend !== undefined) parseNamespacedName('--default-backend-service', defaultBackend);
   const httpPort = port('--http-port', values['http-port']);
   const httpsPort = port('--https-port', values['https-port']);
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -109,6 +116,7 @@ export async function main(argv: string[]): Promise<void> {
       backends: (isExample || manifests === resolve(gatewayExampleDir)) && !values['no-backends'] ? cafeBackends : [],
       out,
       signal: guard.signal,
+      ...(defaultBackend !== undefined ? { defaultBackendService: defaultBackend } : {}),
     });
   } catch (e) {
     guard.finish();

@@ -83,7 +83,7 @@ export function skeletonParams(
   o: AgentOptions,
   layout: PrefixLayout,
   lua: LuaSettings | null,
-  host: { worker: WorkerUser | null; resolvers: string[]; headersMoreModule?: string | null } = { worker: null, resolvers: [] },
+  host: { worker: WorkerUser | null; resolvers: string[]; headersMoreModule?: string | null; brotliModule?: string | null } = { worker: null, resolvers: [] },
 ): SkeletonParams {
   return {
     runDir: layout.runDir,
@@ -91,6 +91,7 @@ export function skeletonParams(
     lua,
     requestMetrics: lua ? requestMetricsSettings(o, 'lua') : null,
     headersMoreModule: host.headersMoreModule ?? null,
+    brotliModule: host.brotliModule ?? null,
     user: host.worker?.user ?? null,
     group: host.worker?.group ?? null,
     resolvers: host.resolvers,

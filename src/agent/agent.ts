@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createLogger, type Logger } from '../log.ts';
 import type { Batch, EndpointsPut, EndpointsResult, FragmentPut, FragmentResult } from '../protocol/agent-api.ts';
-import { renderSkeleton } from '../render/skeleton.ts';
+import { renderSkeleton, withAgentSettings } from '../render/skeleton.ts';
 import { chooseEndpointMode, skeletonParams, type AgentOptions, type AgentState } from './agent-options.ts';
 import { apiTimeouts, createAgentApi, defaultLimits, type AgentControl, type BatchResult } from './api.ts';
 import { EndpointPusher } from './endpoint-pusher.ts';
@@ -99,7 +99,7 @@ export class Agent implements AgentControl {
     if (worker) this.log.info('NGINX workers run as an unprivileged user; secret files are theirs', { user: worker.user, group: worker.group });
     const resolvers = o.resolvers ?? (await systemResolvers(this.log));
     const listen = await listenAddresses({ httpListen: o.httpListen ?? ['80'], httpsListen: o.httpsListen ?? ['443'], ipv6: o.ipv6Listen ?? 'auto' }, this.log);
-    const params = skeletonParams({ ...o, ...listen }, this.layout, this.mode === 'lua' ? this.install.lua : null, { worker, resolvers, headersMoreModule: this.install.headersMore });
+    const params = skeletonParams({ ...o, ...listen }, this.layout, this.mode === 'lua' ? this.install.lua : null, { worker, resolvers, headersMoreModule: this.install.headersMore, brotliModule: this.install.brotli });
     const skeleton = renderSkeleton(params);
     this.nginx = new NginxProcess({ bin: this.install.bin, layout: this.layout, logger: this.log, accessLog: params.accessLog });
     await this.layout.prepare();
@@ -117,6 +117,7 @@ export class Agent implements AgentControl {
       endpoints: this.endpoints,
       endpointMode: this.mode,
       nginxConf: skeleton['nginx.conf'],
+      renderConf: (settings) => renderSkeleton(withAgentSettings(params, settings))['nginx.conf'],
       reloadTimeoutMs: o.reloadTimeoutMs ?? 30_000,
       secretOwner: worker,
       logger: this.log,

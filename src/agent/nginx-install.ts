@@ -16,6 +16,8 @@ export interface NginxInstall {
    * that snippets may use more_* directives; null when it is not installed.
    */
   headersMore: string | null;
+  /** The brotli module (Debian's libnginx-mod-http-brotli-filter), for the ConfigMap's enable-brotli; null when absent. */
+  brotli: string | null;
 }
 
 const wharfLuaDir = fileURLToPath(new URL('../../templates/lua/', import.meta.url));
@@ -33,9 +35,10 @@ export function findNginx(opts: { bin?: string; modulesDir?: string; endpointsDi
     const luaModule = `${modulesDir}/ngx_http_lua_module.so`;
     const ndkModule = `${modulesDir}/ndk_http_module.so`;
     const headersMore = headersMoreModule(modulesDir);
+    const brotli = brotliModule(modulesDir);
     const missing = [luaModule, ndkModule, '/usr/share/lua/5.1/resty/core.lua'].filter((p) => !existsSync(p));
     if (missing.length) {
-      return { bin, version, lua: null, luaMissing: `missing ${missing.join(', ')} (apt-get install ${packages})`, headersMore };
+      return { bin, version, lua: null, luaMissing: `missing ${missing.join(', ')} (apt-get install ${packages})`, headersMore, brotli };
     }
     const lua: LuaSettings = {
       luaModule,
@@ -43,7 +46,7 @@ export function findNginx(opts: { bin?: string; modulesDir?: string; endpointsDi
       packagePath: `${wharfLuaDir}?.lua;/usr/share/lua/5.1/?.lua;`,
       endpointsDictMb: opts.endpointsDictMb ?? 32,
     };
-    return { bin, version, lua, luaMissing: null, headersMore };
+    return { bin, version, lua, luaMissing: null, headersMore, brotli };
   }
   throw new Error(`NGINX not found: install it (apt-get install ${packages}) or set WHARF_NGINX to the nginx binary`);
 }
@@ -55,5 +58,14 @@ export function findNginx(opts: { bin?: string; modulesDir?: string; endpointsDi
  */
 export function headersMoreModule(modulesDir = process.env.WHARF_NGINX_MODULES ?? '/usr/lib/nginx/modules'): string | null {
   const path = `${modulesDir}/ngx_http_headers_more_filter_module.so`;
+  return existsSync(path) ? path : null;
+}
+
+/**
+ * The path of NGINX's brotli filter module in `modulesDir`, or null when it is not installed. The
+ * agent loads it; the handler tier honours enable-brotli only when it is there (the same image).
+ */
+export function brotliModule(modulesDir = process.env.WHARF_NGINX_MODULES ?? '/usr/lib/nginx/modules'): string | null {
+  const path = `${modulesDir}/ngx_http_brotli_filter_module.so`;
   return existsSync(path) ? path : null;
 }

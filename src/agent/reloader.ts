@@ -8,6 +8,7 @@
 // `_main`, `_default` and the changed fragments only; whatever that cannot catch (a clash with an
 // unchanged fragment) the master itself refuses on reload, keeping its old configuration, and the
 // agent then tests the whole configuration and quarantines from that.
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.ts';
 import { renderVersion } from '../render/skeleton.ts';
@@ -19,6 +20,7 @@ import { parseNginxError, stripLogPrefix } from './nginx-error.ts';
 import type { NginxProcess } from './nginx-process.ts';
 import { acceptingWorkerIds, type WorkerId } from './nginx-workers.ts';
 import { confirmVersion, type ConfirmOutcome } from './version-confirmation.ts';
+import { AGENT_SETTINGS_FILE, agentSettingsFromJson, type AgentNginxSettings } from '../model/settings-agent.ts';
 
 export type ReloadResult = 'noop' | 'success' | 'partial' | 'rejected' | 'failed' | 'timeout';
 
@@ -58,6 +60,11 @@ export interface ReloaderOptions {
   endpointMode: 'lua' | 'reload';
   /** The rendered nginx.conf, for the partial test configuration. */
   nginxConf: string;
+  /**
+   * nginx.conf with what the ConfigMap sets of it (the `_main` fragment's agent.json; null: none).
+   * Without it nginx.conf never changes. A change goes to disk with `_main`, and goes back with it.
+   */
+  renderConf?: (settings: AgentNginxSettings | null) => string;
   reloadTimeoutMs: number;
   /** Owner of secret files (NGINX's workers when the master runs as root); null: the agent's user. */
   secretOwner?: FileOwner | null;
@@ -82,6 +89,8 @@ export class Reloader {
   private unconfirmedUpstreams: { upstream: string; revision: number }[] | null = null;
   private upstreamsOnDisk = '';
   private readonly partialTests: boolean;
+  /** nginx.conf as on disk (the ConfigMap's agent settings may change it). */
+  private confOnDisk: string;
   private startedOnce = false;
   private restartFailures = 0;
   /** Failed runs in a row that asked for a retry: each waits twice as long (1 s to 30 s). */
@@ -96,21 +105,50 @@ export class Reloader {
     this.log = o.logger.child({ component: 'reload' });
     this.files = new FragmentFiles(o.layout, o.secretOwner ?? null);
     this.partialTests = o.nginxConf.split(FRAGMENT_INCLUDE).length === 2;
+    this.confOnDisk = o.nginxConf;
     if (!this.partialTests) this.log.warn(`nginx.conf has no single "${FRAGMENT_INCLUDE}": every reload tests the whole configuration`);
   }
 
   /** Writes the files of the first start: version, upstreams.conf, the partial-test config, `_default`. */
   async prepare(): Promise<void> {
     const { layout } = this.o;
-    await layout.writeAtomic(layout.nginxConf, this.o.nginxConf);
-    if (this.partialTests) {
-      await layout.writeAtomic(layout.testConf, this.o.nginxConf.replace(FRAGMENT_INCLUDE, `include ${layout.testIncludes};`));
+    // A `_main` kept from the previous agent carries the ConfigMap's settings of nginx.conf.
+    let conf = this.o.nginxConf;
+    if (this.o.renderConf) {
+      const kept = await readFile(layout.fragmentFile('_main', AGENT_SETTINGS_FILE), 'utf8').catch(() => undefined);
+      conf = this.o.renderConf(agentSettingsFromJson(kept));
     }
+    await this.writeConf(conf);
     this.writtenVersion = this.o.fragments.desiredVersion;
     await layout.writeAtomic(layout.versionConf, renderVersion(this.writtenVersion));
     this.upstreamsOnDisk = renderUpstreams([]);
     await layout.writeAtomic(layout.upstreamsConf, this.upstreamsOnDisk);
     await this.files.write('_default', effectiveContent('_default', null));
+  }
+
+  /** Writes nginx.conf (and the partial-test config made from it). */
+  private async writeConf(conf: string): Promise<void> {
+    const { layout } = this.o;
+    await layout.writeAtomic(layout.nginxConf, conf);
+    if (this.partialTests) await layout.writeAtomic(layout.testConf, conf.replace(FRAGMENT_INCLUDE, `include ${layout.testIncludes};`));
+    this.confOnDisk = conf;
+  }
+
+  /** nginx.conf for this content of `_main` (its agent.json); null when nginx.conf does not follow `_main`. */
+  private confFor(main: StoredContent | null): string | null {
+    if (!this.o.renderConf) return null;
+    const text = main?.bytes?.files[AGENT_SETTINGS_FILE]?.content;
+    const settings = agentSettingsFromJson(text);
+    if (text !== undefined && !settings) this.log.warn('the ConfigMap\'s settings of nginx.conf (_main, agent.json) are not valid; the flags\' values are used');
+    return this.o.renderConf(settings);
+  }
+
+  /** Writes `_main`'s content back (quarantine, revert) with the nginx.conf that goes with it. */
+  private async putBack(c: Change): Promise<void> {
+    await this.files.write(c.name, c.previous);
+    if (c.name !== '_main') return;
+    const conf = this.confFor(c.previous);
+    if (conf !== null && conf !== this.confOnDisk) await this.writeConf(conf);
   }
 
   /** The master died: the next run starts it again. */
@@ -190,6 +228,9 @@ export class Reloader {
         const previous = await this.files.readMany(batch.filter((c) => this.files.has(c.name)).map((c) => c.name));
         for (const c of batch) c.previous = previous.get(c.name) ?? null;
         await this.files.writeMany(batch.map((c) => ({ name: c.name, content: c.content })));
+        const main = batch.find((c) => c.name === '_main');
+        const conf = main ? this.confFor(main.content) : null;
+        if (conf !== null && conf !== this.confOnDisk) await this.writeConf(conf);
         if (upstreams) await layout.writeAtomic(layout.upstreamsConf, upstreams.text);
         if (upstreams) this.upstreamsOnDisk = upstreams.text;
         await layout.writeAtomic(layout.versionConf, renderVersion(version));
@@ -352,14 +393,14 @@ export class Reloader {
         await this.revert(remaining, upstreams, quarantined, `${line} (not traceable to one fragment of the batch: the whole batch was reverted)`);
         return [];
       }
-      await this.files.write(culprit.name, culprit.previous);
+      await this.putBack(culprit);
       fragments.markQuarantined(culprit.name, culprit.desired, line);
       quarantined.push({ name: culprit.name, error: line });
       this.log.warn('fragment quarantined: NGINX refused it; its previous content keeps serving', { fragment: culprit.name, error: line });
       remaining = remaining.filter((c) => c !== culprit);
       if (++rounds >= maxRounds && remaining.length > 0) {
         // Bounded: the rest waits for the next run, which quarantines the next few.
-        for (const c of remaining) await this.files.write(c.name, c.previous);
+        for (const c of remaining) await this.putBack(c);
         fragments.markDirty(remaining.map((c) => c.name));
         this.o.requestRun(0);
         return [];
@@ -374,7 +415,7 @@ export class Reloader {
     error: string,
   ): Promise<void> {
     for (const c of batch) {
-      await this.files.write(c.name, c.previous);
+      await this.putBack(c);
       this.o.fragments.markQuarantined(c.name, c.desired, error);
       quarantined.push({ name: c.name, error });
     }

@@ -289,6 +289,9 @@ export class DesiredConfig {
     };
     // Sources are Ingresses and routes, both kinds of the view.
     for (const s of sources) see(s.kind as Kind, s.namespace, s.name);
+    // --default-backend-service's Service: every server's fallback and error pages name it.
+    const fallback = this.#index.global().defaultBackend;
+    if (fallback) see('Service', fallback.namespace, fallback.service);
     if (server?.tls) see('Secret', server.tls.secret.namespace, server.tls.secret.name);
     for (const l of locations) {
       if (l.backend) see('Service', l.backend.namespace, l.backend.service);

@@ -12,7 +12,7 @@ import { parsePublishAddresses } from '../cluster/status-address.ts';
 import type { PublishSource } from '../cluster/status-writer.ts';
 import type { ClusterReader } from '../cluster/view.ts';
 import type { Logger } from '../log.ts';
-import { headersMoreModule } from '../agent/nginx-install.ts';
+import { brotliModule, headersMoreModule } from '../agent/nginx-install.ts';
 import { CONTROLLER_NAME, defaultObjectLimits, LIMIT_FLAGS, type ControllerSettings, type ObjectLimits } from '../model/index.ts';
 import { parseAgentService, type AgentService } from './agent-discovery.ts';
 import { httpAgentClient } from './agent-client.ts';
@@ -44,6 +44,9 @@ configuration to every agent, and writes Ingress status and Events.
   --snippets off|safe           configuration-, server- and auth-snippet annotations: safe (default) accepts
                                 the directives of wharf's allowlist, off denies every Ingress with a snippet
                                 (the ConfigMap's allow-snippet-annotations: "false" turns them off too)
+  --default-backend-service NS/NAME
+                                the Service (its first port) that answers requests no rule matches, locations
+                                whose Service has no ready endpoint, and the ConfigMap's custom-http-errors
   --max-rules-per-ingress N     refuse an Ingress with more rules (default 10000)
   --max-paths-per-ingress N     refuse an Ingress with more paths, all rules together (default 20000)
   --max-hosts-per-ingress N     refuse an Ingress naming more distinct hosts in its rules and TLS (default 10000)
@@ -190,6 +193,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
         'ingress-class': { type: 'string', default: 'wharf' },
         'watch-ingress-without-class': { type: 'boolean', default: false },
         snippets: { type: 'string', default: 'safe' },
+        'default-backend-service': { type: 'string' },
         'max-rules-per-ingress': { type: 'string' },
         'max-paths-per-ingress': { type: 'string' },
         'max-hosts-per-ingress': { type: 'string' },
@@ -269,6 +273,13 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
     }
     defaultSslCertificate = key;
   }
+  const defaultBackend = values['default-backend-service'];
+  if (defaultBackend !== undefined) {
+    const ref = parseNamespacedName('--default-backend-service', defaultBackend);
+    if (scope.namespace !== undefined && ref.namespace !== scope.namespace) {
+      throw new UsageError(`--default-backend-service: Invalid value: ${JSON.stringify(defaultBackend)}: the handler reads only namespace ${scope.namespace} (--namespace), so it cannot see this Service`);
+    }
+  }
   if (values['no-auth-secrets'] && values['auth-secret-selector']) throw new UsageError('--auth-secret-selector and --no-auth-secrets: give one or neither');
   if (values['no-auth-secrets']) scope.authSecrets = false;
   else if (values['auth-secret-selector']) scope.authSecrets = { labelSelector: values['auth-secret-selector'] };
@@ -340,8 +351,10 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
       snippets,
       // more_* snippet directives need the module the agents load; the same image runs both.
       headersMore: headersMoreModule() !== null,
+      brotli: brotliModule() !== null,
       ...(values.configmap ? { configMap: values.configmap } : {}),
       ...(defaultSslCertificate ? { defaultSslCertificate } : {}),
+      ...(defaultBackend !== undefined ? { defaultBackendService: defaultBackend } : {}),
       limits,
     },
     reader,

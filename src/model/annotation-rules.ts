@@ -280,7 +280,7 @@ function checkSslName(v: string): string | null {
 }
 
 /** The TLS versions NGINX 1.22 knows, in its spelling; SSLv2 and SSLv3 are broken and refused. */
-const SSL_PROTOCOLS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+export const SSL_PROTOCOLS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
 /** proxy-ssl-protocols: TLS versions separated by spaces, duplicates dropped, in version order. */
 const sslProtocols: AnnotationParser = (v, d) => {
@@ -299,7 +299,7 @@ const sslProtocols: AnnotationParser = (v, d) => {
  * configuration when a string selects no cipher, so it must select one (checked with OpenSSL).
  */
 const CIPHER_ITEM = /^(?:[!+-]?[A-Za-z0-9][A-Za-z0-9._-]{0,63}(?:\+[A-Za-z0-9][A-Za-z0-9._-]{0,63}){0,7}|@STRENGTH|@SECLEVEL=[0-5])$/;
-function checkCiphers(v: string): string | null {
+export function checkCiphers(v: string): string | null {
   if (v.length > 1024) return 'must be at most 1024 characters';
   const items = v.split(':');
   for (const item of items) {

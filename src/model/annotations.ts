@@ -280,9 +280,10 @@ function combine(
   } else if (d.defaultBackend !== undefined) {
     defaultBackend = { service: d.defaultBackend, field: annotationField(`${ANNOTATION_PREFIX}default-backend`) };
     if (d.customHttpErrors !== undefined) settings.customHttpErrors = d.customHttpErrors;
-  } else {
-    // ingress-nginx sends these to its global default backend; wharf has none to render a page.
-    ignored(['custom-http-errors'], 'default-backend is not set (wharf has no global default backend to render error pages)');
+  } else if (d.customHttpErrors !== undefined) {
+    // ingress-nginx sends these to its global default backend (--default-backend-service); the
+    // translation drops them with a warning when wharf runs without one.
+    settings.customHttpErrors = d.customHttpErrors;
   }
 
   let clientAuth: IngressAnnotations['clientAuth'] = null;

@@ -53,6 +53,13 @@ export interface ControllerSettings {
   snippets?: 'off' | 'safe';
   /** NGINX has the headers-more module, so more_* directives may be used in snippets. Absent: true. */
   headersMore?: boolean;
+  /** NGINX has the brotli module, so the ConfigMap's enable-brotli applies. Absent: true. */
+  brotli?: boolean;
+  /**
+   * `namespace/name` of the Service that answers what no rule matches and renders error pages for
+   * every Ingress (--default-backend-service, as ingress-nginx's flag). Absent: none.
+   */
+  defaultBackendService?: ObjectKey;
   /** How large one Ingress may be (rules, paths, hosts); absent: defaultObjectLimits. */
   limits?: ObjectLimits;
   /**

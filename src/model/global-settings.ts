@@ -4,6 +4,11 @@ import { CLIENT_ADDRESS_KEYS, clientAddressProblems, defaultClientAddressSetting
 import { parseBool, parseInteger, parseSize } from './grammar.ts';
 import { ProblemList } from './problems.ts';
 import type { ConfigMap } from './schemas.ts';
+import { ERROR_PAGE_KEYS } from './settings-errors.ts';
+import { HTTP_KEYS } from './settings-http.ts';
+import { HSTS_KEYS } from './settings-hsts.ts';
+import { AGENT_KEYS } from './settings-agent.ts';
+import { descriptionsOf, rulesOf, type KeyRule } from './settings-table.ts';
 import type { GlobalSettings, Problem } from './types.ts';
 
 /** What wharf runs with when the ConfigMap is absent or does not set a key (ingress-nginx's defaults). */
@@ -16,8 +21,6 @@ export const defaultGlobalSettings: Readonly<GlobalSettings> = Object.freeze({
   hsts: true,
   ...defaultClientAddressSettings,
 });
-
-type KeyRule = (value: string, out: GlobalSettings) => string | null;
 
 const seconds = (key: 'proxyConnectTimeout' | 'proxyReadTimeout' | 'proxySendTimeout'): KeyRule => (v, out) => {
   const n = parseInteger(v, 1, 86400);
@@ -52,13 +55,20 @@ const KEYS: Record<string, KeyRule> = {
   },
   ...GLOBAL_AUTH_KEYS,
   ...CLIENT_ADDRESS_KEYS,
+  ...rulesOf(ERROR_PAGE_KEYS),
+  ...rulesOf(HTTP_KEYS),
+  ...rulesOf(HSTS_KEYS),
+  ...rulesOf(AGENT_KEYS),
 };
+
+/** What wharf does with the keys of the settings-*.ts tables, by key (for the migration guide). */
+export const SETTING_DESCRIPTIONS: Readonly<Record<string, string>> = Object.freeze(descriptionsOf(ERROR_PAGE_KEYS, HTTP_KEYS, HSTS_KEYS, AGENT_KEYS));
 
 /** The ConfigMap keys wharf reads (the migration report lists the others as ignored). */
 export const SETTING_KEYS: readonly string[] = Object.freeze(Object.keys(KEYS).sort());
 
 /** The global settings a ConfigMap gives; an invalid value is an error and keeps the default. */
-export function parseGlobalSettings(configMap: ConfigMap | null): { settings: GlobalSettings; problems: Problem[] } {
+export function parseGlobalSettings(configMap: ConfigMap | null, nginx: { brotli?: boolean | undefined } = {}): { settings: GlobalSettings; problems: Problem[] } {
   const settings: GlobalSettings = { ...defaultGlobalSettings };
   if (!configMap) return { settings, problems: [] };
   const { namespace, name, uid } = configMap.metadata;
@@ -76,5 +86,10 @@ export function parseGlobalSettings(configMap: ConfigMap | null): { settings: Gl
   }
   settleGlobalAuth(settings);
   clientAddressProblems(settings, problems);
+  if (settings.http?.enableBrotli && nginx.brotli === false) {
+    settings.http.enableBrotli = false;
+    const field = 'data[enable-brotli]';
+    problems.add('warning', 'IgnoredSetting', field, `${field}: ignored: NGINX has no brotli module (Debian's libnginx-mod-http-brotli-filter)`);
+  }
   return { settings, problems: problems.items };
 }

@@ -6,6 +6,8 @@ import { objectKey, type ClusterState, type ControllerSettings, type ObjectKey }
 import { endpointsFor, serviceKeyOfSlice } from './endpoints.ts';
 import { defaultCertificate, type DefaultCertificate } from './default-certificate.ts';
 import { parseGlobalSettings } from './global-settings.ts';
+import { DEFAULT_BACKEND_USER, defaultBackendRef } from './global-default-backend.ts';
+import { hostSettingsDigest } from './settings-table.ts';
 import { mergeHost, type MergedHost } from './merge-host.ts';
 import { resolveNames, type NameLookup } from './server-names.ts';
 import { cmp, compareProblems } from './problems.ts';
@@ -19,7 +21,7 @@ import { GatewayStore, gatewayObjectKey, translationFingerprint, type GatewayRes
 import { gatewayProblems } from './validate-gateway.ts';
 import type { GatewayApiObject } from './gateway-schemas.ts';
 import type { GatewayClassStatus, GatewayStatus, RouteStatus } from './gateway-status.ts';
-import { UpstreamNames, upstreamRefKey, type Rename } from './upstreams.ts';
+import { UpstreamNames, upstreamRefKey, type Rename, type UpstreamRef } from './upstreams.ts';
 
 /** What one change may have changed: re-render these, re-send these endpoint sets. */
 export interface Affected {
@@ -109,6 +111,8 @@ export class RoutingIndex implements ClusterState {
   };
   private globalSettings: GlobalSettings;
   private globalProblems: Problem[];
+  /** --default-backend-service's upstream while its Service has a port (global-default-backend.ts). */
+  private defaultBackend: UpstreamRef | null = null;
   private readonly tlsMemo = new WeakMap<Secret, TlsMaterial>();
   private readonly htpasswdMemo = new WeakMap<Secret, ReturnType<typeof htpasswdOf>>();
   private readonly caMemo = new WeakMap<Secret, ReturnType<typeof clientCaOf>>();
@@ -135,13 +139,14 @@ export class RoutingIndex implements ClusterState {
       snippetPolicy: () => snippetPolicy(this.settings, this.globalSettings),
       defaultCertificate: () => this.defaultCertificate(),
     };
-    ({ settings: this.globalSettings, problems: this.globalProblems } = parseGlobalSettings(null));
+    ({ settings: this.globalSettings, problems: this.globalProblems } = parseGlobalSettings(null, this.settings));
     if (!state) return;
     for (const c of state.ingressClasses.values()) this._classes.set(c.metadata.name, c);
     for (const [k, s] of state.services) this._services.set(k, s);
     for (const [k, s] of state.secrets) this._secrets.set(k, s);
     for (const [k, s] of state.endpointSlices) this.putSlice(k, s);
     if (state.configMap) this.putConfigMap(state.configMap);
+    this.refreshDefaultBackend(new Collector());
     for (const [k, ing] of state.ingresses) {
       this._ingresses.set(k, ing);
       this.retranslate(k, new Collector());
@@ -310,6 +315,7 @@ export class RoutingIndex implements ClusterState {
           else this.regateway(out, routeOfKey(k));
         }
         this.serviceUpstreams(key, out);
+        if (key === this.settings.defaultBackendService) this.refreshDefaultBackend(out);
         break;
       case 'Secret':
         if (obj) this._secrets.set(key, obj as Secret);
@@ -343,25 +349,21 @@ export class RoutingIndex implements ClusterState {
       }
       case 'ConfigMap': {
         if (this.settings.configMap !== undefined && key !== this.settings.configMap) break;
-        const before = JSON.stringify(this.globalSettings);
+        const before = hostSettingsDigest(this.globalSettings);
         const snippetsOff = this.globalSettings.allowSnippetAnnotations === false;
         if (obj) this.putConfigMap(obj as ConfigMap);
         else {
           this._configMap = null;
-          ({ settings: this.globalSettings, problems: this.globalProblems } = parseGlobalSettings(null));
+          ({ settings: this.globalSettings, problems: this.globalProblems } = parseGlobalSettings(null, this.settings));
+          this.refreshDefaultBackend(null);
         }
         out.global = true;
         // allow-snippet-annotations decides whether Ingresses with snippets are accepted at all.
         if (snippetsOff !== (this.globalSettings.allowSnippetAnnotations === false)) {
           for (const k of [...this._ingresses.keys()]) this.retranslate(k, out);
         }
-        if (JSON.stringify(this.globalSettings) !== before) {
-          for (const h of this.hostIngresses.keys()) out.hosts.add(h);
-          // The default server too, with or without rules (use-proxy-protocol changes its listen sockets).
-          out.hosts.add(DEFAULT_HOST);
-          this.merged.clear();
-          this.named.clear();
-        }
+        // Settings only `_main` uses (settings-table.ts) re-render no host.
+        if (hostSettingsDigest(this.globalSettings) !== before) this.everyServer(out);
         break;
       }
     }
@@ -373,7 +375,57 @@ export class RoutingIndex implements ClusterState {
 
   private putConfigMap(cm: ConfigMap): void {
     this._configMap = cm;
-    ({ settings: this.globalSettings, problems: this.globalProblems } = parseGlobalSettings(cm));
+    ({ settings: this.globalSettings, problems: this.globalProblems } = parseGlobalSettings(cm, this.settings));
+    this.refreshDefaultBackend(null);
+  }
+
+  /** Every server (the default one too) may differ: a setting they all use changed. */
+  private everyServer(out: Collector): void {
+    for (const h of this.hostIngresses.keys()) out.hosts.add(h);
+    out.hosts.add(DEFAULT_HOST);
+    this.merged.clear();
+    this.named.clear();
+  }
+
+  /**
+   * Resolves --default-backend-service against its Service again and puts it into the global
+   * settings; with `out`, a change of its upstream is noted (its endpoint set, every server).
+   */
+  private refreshDefaultBackend(out: Collector | null): void {
+    const ref = defaultBackendRef(this.settings.defaultBackendService, this._services);
+    const old = this.defaultBackend;
+    const before = JSON.stringify(this.globalSettings.defaultBackend);
+    if ((old && upstreamRefKey(old)) !== (ref && upstreamRefKey(ref))) {
+      const renamed: Rename[] = [];
+      if (ref) {
+        renamed.push(...this.names.add(ref, DEFAULT_BACKEND_USER));
+        out?.upstreams.add(this.names.nameOf(ref));
+      }
+      if (old) {
+        out?.upstreams.add(this.names.nameOf(old));
+        renamed.push(...this.names.remove(old, DEFAULT_BACKEND_USER));
+      }
+      this.defaultBackend = ref;
+      if (out) this.noteRenames(renamed, out);
+    }
+    if (ref) this.globalSettings.defaultBackend = { upstream: this.names.nameOf(ref), ...ref };
+    else delete this.globalSettings.defaultBackend;
+    if (out && JSON.stringify(this.globalSettings.defaultBackend) !== before) {
+      out.global = true;
+      this.everyServer(out);
+    }
+  }
+
+  /** Upstreams renamed by a collision appearing or going away: their users' hosts render again. */
+  private noteRenames(renamed: Rename[], out: Collector): void {
+    for (const { ref, from, to } of renamed) {
+      out.upstreams.add(from);
+      out.upstreams.add(to);
+      for (const user of this.names.usersOf(ref)) {
+        out.ingresses.add(user);
+        for (const h of this.translations.get(user)?.hosts ?? []) out.hosts.add(h);
+      }
+    }
   }
 
   private putSlice(key: ObjectKey, slice: EndpointSlice): void {
@@ -445,14 +497,9 @@ export class RoutingIndex implements ClusterState {
         if (this.names.usersOf(r).size === 0) out.upstreams.add(name);
       }
     }
-    for (const { ref, from, to } of renamed) {
-      out.upstreams.add(from);
-      out.upstreams.add(to);
-      for (const user of this.names.usersOf(ref)) {
-        out.ingresses.add(user);
-        for (const h of this.translations.get(user)?.hosts ?? []) out.hosts.add(h);
-      }
-    }
+    this.noteRenames(renamed, out);
+    // The default backend's own name may have moved with a collision.
+    if (this.defaultBackend && renamed.some((r) => upstreamRefKey(r.ref) === upstreamRefKey(this.defaultBackend!))) this.refreshDefaultBackend(out);
     for (const h of out.hosts) {
       this.merged.delete(h);
       this.named.delete(h);

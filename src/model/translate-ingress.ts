@@ -232,10 +232,13 @@ export function* translationSteps(ingress: Ingress, ctx: TranslateContext): Gene
   };
 
   const defaultBackend = ann.defaultBackend ? defaultBackendOf(ann.defaultBackend, ns, ctx, t, problems) : null;
-  if (!defaultBackend && settings.customHttpErrors) {
+  if (!defaultBackend && settings.customHttpErrors && (ann.defaultBackend || !ctx.settings.defaultBackendService)) {
     delete settings.customHttpErrors;
     const field = annotationField(`${ANNOTATION_PREFIX}custom-http-errors`);
-    problems.add('warning', 'IgnoredAnnotation', field, `${field}: ignored until the default-backend Service exists and has a port`);
+    const why = ann.defaultBackend
+      ? 'ignored until the default-backend Service exists and has a port'
+      : 'ignored: default-backend is not set and wharf runs without --default-backend-service (nothing renders the pages)';
+    problems.add('warning', 'IgnoredAnnotation', field, `${field}: ${why}`);
   }
   const withDefault = defaultBackend ? { defaultBackend } : {};
 

@@ -329,6 +329,10 @@ export interface Server {
 }
 
 /** Settings from the global ConfigMap (wharf's equivalents of ingress-nginx's). */
+import type { HttpSettings } from './settings-http.ts';
+import type { HstsHeader } from './settings-hsts.ts';
+import type { AgentNginxSettings } from './settings-agent.ts';
+
 export interface GlobalSettings extends ClientAddressSettings {
   proxyBodySize: string;
   proxyConnectTimeout: number;
@@ -343,6 +347,23 @@ export interface GlobalSettings extends ClientAddressSettings {
   allowSnippetAnnotations?: boolean;
   /** global-auth-url and its companions: external auth for every Ingress location without its own. */
   globalAuth?: { url: string; signin?: string; responseHeaders: string[]; method?: string };
+  /**
+   * custom-http-errors (ConfigMap): the codes every location without its own custom-http-errors
+   * sends to its default backend (settings-errors.ts). Absent: none.
+   */
+  customHttpErrors?: number[];
+  /**
+   * The handler's --default-backend-service, resolved against its Service (first port): it answers
+   * what no rule matches, locations whose Service has no ready endpoint, and customHttpErrors.
+   * Absent: no flag, or its Service is missing or has no port (then 404 and 503 as without it).
+   */
+  defaultBackend?: ServiceBackend;
+  /** http-level keys (settings-http.ts); absent: ingress-nginx's defaults. Rendered in `_main` only. */
+  http?: HttpSettings;
+  /** hsts-max-age, hsts-include-subdomains, hsts-preload (settings-hsts.ts); absent: the defaults. */
+  hstsHeader?: HstsHeader;
+  /** Keys of the agent's own nginx.conf (settings-agent.ts), shipped in `_main`; absent: none set. */
+  agent?: AgentNginxSettings;
   /** Extra settings are added here as they are supported; unknown keys produce a warning. */
 }
 

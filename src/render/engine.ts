@@ -3,6 +3,7 @@ import { Liquid, type Template } from 'liquidjs';
 import { fileURLToPath } from 'node:url';
 import { filters, NginxText, UnsafeValueError } from './filters.ts';
 import { routeFilters } from './route-filters.ts';
+import { settingsFilters } from './settings-filters.ts';
 
 /** Where the templates live (the repository's templates/ folder). */
 export const templatesDir = fileURLToPath(new URL('../../templates/', import.meta.url));
@@ -33,7 +34,7 @@ export function createEngine(): Liquid {
     // date filters no template uses.
     locale: 'en-US',
   });
-  for (const [name, fn] of Object.entries({ ...filters, ...routeFilters })) engine.registerFilter(name, fn);
+  for (const [name, fn] of Object.entries({ ...filters, ...routeFilters, ...settingsFilters })) engine.registerFilter(name, fn);
   return engine;
 }
 

@@ -4,6 +4,8 @@
 import type { FragmentPut } from '../protocol/agent-api.ts';
 import type { GlobalSettings, Location, ObjectRef, RoutingModel, Server, Tls } from '../model/types.ts';
 import { loadTemplate, renderTemplate } from './engine.ts';
+import { defaultHttpSettings } from '../model/settings-http.ts';
+import { AGENT_SETTINGS_FILE } from '../model/settings-agent.ts';
 import { NginxText, UnsafeValueError } from './filters.ts';
 import { renderClientAddress } from './client-address.ts';
 import { BodyCache, renderErrorLocationBody, renderLocationBody, renderMetricsLine, renderMirrorTarget } from './location.ts';
@@ -127,9 +129,17 @@ export function renderDefaultServer(
   return { name: DEFAULT_FRAGMENT, config: renderTemplate(defaultTemplate, { ...withBodies(view, cache), proxyProtocol: global.useProxyProtocol }) + routeMaps(view), files: sortedFiles(files) };
 }
 
-/** The http-level settings of the global ConfigMap. */
+/**
+ * The http-level settings of the global ConfigMap, and (file agent.json) the ones the agent puts in
+ * its own nginx.conf (settings-agent.ts).
+ */
 export function renderMain(global: GlobalSettings): Fragment {
-  return { name: MAIN_FRAGMENT, config: renderTemplate(mainTemplate, { ...global }) + renderClientAddress(global), files: {} };
+  const h = global.http ?? defaultHttpSettings;
+  const config = renderTemplate(mainTemplate, { ...global, h, brotli: h.enableBrotli }) + renderClientAddress(global);
+  const agent = global.agent ?? {};
+  const files: Fragment['files'] = {};
+  if (Object.keys(agent).length) files[AGENT_SETTINGS_FILE] = { content: `${JSON.stringify(agent)}\n`, secret: false };
+  return { name: MAIN_FRAGMENT, config, files };
 }
 
 /**

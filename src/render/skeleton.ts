@@ -2,6 +2,7 @@
 // unix-socket servers), the listen includes that fragments use, and the built-in default server.
 // The handler tier never renders these: they depend on the agent's paths and ports only.
 import { loadTemplate, renderTemplate } from './engine.ts';
+import { defaultAgentNginxSettings, type AgentNginxSettings } from '../model/settings-agent.ts';
 
 export interface LuaSettings {
   ndkModule: string;
@@ -33,6 +34,12 @@ export interface SkeletonParams {
   requestMetrics?: RequestMetricsSettings | null;
   /** The headers-more module's path (snippets' more_* directives), loaded when set. */
   headersMoreModule?: string | null;
+  /** The brotli module's path (the ConfigMap's enable-brotli), loaded when set. */
+  brotliModule?: string | null;
+  /** Idle connections to backends each worker keeps (upstream-keepalive-connections; 0: none). Default 320. */
+  upstreamKeepalive?: number;
+  /** The access log line (log-format-upstream, normalized; log-format-escape-json). Default: ingress-nginx's. */
+  logFormat?: { format: string; escapeJson: boolean };
   /** The user NGINX's workers run as (only when the master runs as root), and its group. */
   user: string | null;
   group?: string | null;
@@ -132,6 +139,24 @@ function publicPorts(params: SkeletonParams): { listen: number; public: number }
 
 const nginxConf = loadTemplate('nginx.conf.liquid');
 
+/**
+ * The agent's parameters with what the ConfigMap sets of its nginx.conf (the `_main` fragment's
+ * agent.json) in place of its flags' values.
+ */
+export function withAgentSettings(params: SkeletonParams, s: AgentNginxSettings | null): SkeletonParams {
+  if (!s) return params;
+  const logFormat = s.logFormat !== undefined || s.logEscapeJson !== undefined
+    ? { format: s.logFormat ?? defaultAgentNginxSettings.logFormat, escapeJson: s.logEscapeJson ?? defaultAgentNginxSettings.logEscapeJson }
+    : params.logFormat;
+  return {
+    ...params,
+    workerProcesses: s.workerProcesses ?? params.workerProcesses,
+    workerConnections: s.workerConnections ?? params.workerConnections,
+    ...(s.upstreamKeepalive !== undefined ? { upstreamKeepalive: s.upstreamKeepalive } : {}),
+    ...(logFormat ? { logFormat } : {}),
+  };
+}
+
 /** Renders the agent's files; throws on a setting that is not safe to write. */
 export function renderSkeleton(params: SkeletonParams): SkeletonFiles {
   return {
@@ -144,6 +169,9 @@ export function renderSkeleton(params: SkeletonParams): SkeletonFiles {
       headersMoreModule: params.headersMoreModule ?? null,
       publicPorts: publicPorts(params),
       requestMetrics: params.lua ? (params.requestMetrics ?? null) : null,
+      brotliModule: params.brotliModule ?? null,
+      upstreamKeepalive: params.upstreamKeepalive ?? defaultAgentNginxSettings.upstreamKeepalive,
+      logFormat: params.logFormat ?? { format: defaultAgentNginxSettings.logFormat, escapeJson: defaultAgentNginxSettings.logEscapeJson },
     }),
     'listen-http.conf': listenLines(params.httpListen, ''),
     'listen-https.conf': listenLines(params.httpsListen, ' ssl http2'),
@@ -163,11 +191,13 @@ export function renderVersion(version: number): string {
 
 /**
  * The default server used while the handler tier has sent no `default` fragment: every request
- * that no host matches gets 404, and TLS handshakes for unknown names are refused.
+ * that no host matches gets 404 (without NGINX's version: server_tokens comes with `_main`), and TLS
+ * handshakes for unknown names are refused.
  */
 export const builtinDefaultServer = `server {
     include listen-default.conf;
     ssl_reject_handshake on;
+    server_tokens off;
     location / {
         return 404;
     }

@@ -1,6 +1,7 @@
 // Turns the routing model into the NGINX-shaped view the templates loop over: which `location`
 // blocks a Kubernetes path becomes, which zones, internal locations and files a host needs. No NGINX
 // text is written here; every string still passes a filter in the template.
+import { defaultHstsHeader, type HstsHeader } from '../model/settings-hsts.ts';
 import type { GlobalSettings, Location, ObjectRef, Server, SnippetDirective, VerifyClient } from '../model/types.ts';
 import { RESERVED_PREFIX } from '../model/index.ts';
 import { shortId } from './names.ts';
@@ -58,7 +59,7 @@ export interface BodyView {
   /** What the request to the backend changes: null for HTTP/1.1 with the client's Host (most locations). */
   request: RequestView | null;
   /** This location writes add_header, so it must repeat the server's HSTS header. */
-  hsts: boolean;
+  hsts: HstsHeader | null;
   /** default-backend (and its custom-http-errors pages): null when the location has none (most). */
   defaultBackend: DefaultBackendView | null;
   /** Client-certificate checks (auth-tls-*): null when the location has none (most). */
@@ -69,6 +70,13 @@ export interface BodyView {
   snippet: SnippetDirective[] | null;
   /** Conditions, weights and filters of a route (route-view.ts): null for Ingress locations. */
   route: RouteView | null;
+  /**
+   * Who this location serves, "namespace ingress service port" in $wharf_location, which the
+   * skeleton's maps split into $wharf_namespace, $wharf_ingress_name, $wharf_service_name and
+   * $wharf_service_port (the access log, the controller-wide error pages): null for locations
+   * without one Service. One `set` per location: the maps run only when a log line or page reads them.
+   */
+  identity: string | null;
 }
 
 /** proxy-ssl-* (grpc_ssl_* for GRPCS): the files and settings of the connection to the backend. */
@@ -115,10 +123,14 @@ export interface ErrorLocationView {
   name: string;
   code: number;
   upstream: string;
-  namespace: string;
-  ingress: string;
-  service: string;
-  port: number | string;
+  /**
+   * The intercepted location's Ingress and Service; null for the controller-wide pages, shared by
+   * every location of a server, which send the location's $wharf_* variables instead.
+   */
+  namespace: string | null;
+  ingress: string | null;
+  service: string | null;
+  port: number | string | null;
 }
 
 /**
@@ -183,7 +195,7 @@ export interface ServerView {
   tls: { cert: string; key: string } | null;
   /** The CA file and depth of client-certificate verification (auth-tls-*); null for most servers. */
   clientAuth: { ca: string; depth: number } | null;
-  hsts: boolean;
+  hsts: HstsHeader | null;
   /** Per second, or per minute when `perMinute`. */
   limitReqZones: { name: string; rate: number; perMinute: boolean }[];
   limitConnZones: { name: string }[];
@@ -193,8 +205,11 @@ export interface ServerView {
   /** custom-http-errors' named locations (empty for most servers). */
   errorLocations: ErrorLocationView[];
   locations: LocationView[];
-  /** `location /` answering 404 (redirecting first when httpsRedirect), when no rule covers `/`. */
-  fallback: { httpsRedirect: boolean } | null;
+  /**
+   * `location /` when no rule covers `/`: 404 (redirecting first when httpsRedirect), or the
+   * controller-wide default backend's answer when there is one (--default-backend-service).
+   */
+  fallback: { httpsRedirect: boolean; defaultBackend: string | null } | null;
   /** server-snippet's directives (empty for most servers). */
   snippet: SnippetDirective[];
   /** Named locations of routes that share a path with conditions (empty for most servers). */
@@ -244,7 +259,8 @@ function nginxLocations(loc: Location, regexMode: boolean): { modifier: Location
 
 interface Ctx {
   fragment: string;
-  hsts: boolean;
+  hsts: HstsHeader | null;
+  global: GlobalSettings;
   view: ServerView;
   files: Record<string, FileOut>;
   routes: RouteCtx;
@@ -338,9 +354,19 @@ function body(loc: Location, ctx: Ctx): BodyView {
     : null;
   const grpc = s.backendProtocol === 'GRPC' || s.backendProtocol === 'GRPCS';
   let defaultBackend: BodyView['defaultBackend'] = null;
-  if (loc.defaultBackend && loc.backend && !s.redirect) {
+  const codes = s.customHttpErrors ?? ctx.global.customHttpErrors ?? [];
+  // ingress-nginx's flag and key are for Ingresses: Gateway API routes keep the specification's answers.
+  if (!loc.defaultBackend && ctx.global.defaultBackend && loc.backend && !s.redirect && loc.source.kind === 'Ingress') {
+    // The controller-wide default backend: one named location per code for the whole server.
+    const pages = codes.map((code) => ({ code, name: `wharf_error_default_${code}` }));
+    for (const p of pages) {
+      if (ctx.view.errorLocations.some((e) => e.name === p.name)) continue;
+      ctx.view.errorLocations.push({ name: p.name, code: p.code, upstream: ctx.global.defaultBackend.upstream, namespace: null, ingress: null, service: null, port: null });
+    }
+    defaultBackend = { upstream: ctx.global.defaultBackend.upstream, pages };
+  } else if (loc.defaultBackend && loc.backend && !s.redirect) {
     const fallback = loc.defaultBackend;
-    const pages = (s.customHttpErrors ?? []).map((code) => ({ code, name: `wharf_error_${id}_${code}` }));
+    const pages = codes.map((code) => ({ code, name: `wharf_error_${id}_${code}` }));
     for (const p of pages) {
       ctx.view.errorLocations.push({
         name: p.name,
@@ -394,10 +420,11 @@ function body(loc: Location, ctx: Ctx): BodyView {
     tuning: tuningOf(s, grpc),
     request: requestOf(s, grpc),
     // add_header in a location replaces the server's: the location repeats HSTS when it writes any.
-    hsts: ctx.hsts && (cors !== null || affinity !== null || route?.responseHeaders != null || (s.snippet?.some((d) => d.name === 'add_header') ?? false)),
+    hsts: ctx.hsts && (cors !== null || affinity !== null || route?.responseHeaders != null || (s.snippet?.some((d) => d.name === 'add_header') ?? false)) ? ctx.hsts : null,
     defaultBackend,
     clientAuth,
     snippet: s.snippet ?? null,
+    identity: loc.backend && !route ? `${loc.source.namespace} ${loc.source.name} ${loc.backend.service} ${loc.backend.port}` : null,
   };
 }
 
@@ -528,7 +555,7 @@ function bareBody(source: ObjectRef): BodyView {
     source: ref(source), httpsRedirect: false, escapedUri: false, appRoot: null, redirect: null, noBackend: false, upstream: null, external: null,
     scheme: 'http', grpc: false, canary: null, affinity: null, hashBy: null, cors: null, rewrite: null, deny: [], allow: [],
     basicAuth: null, externalAuth: null, authHeaders: [], limitReqs: [], limitConn: null, bodySize: null, tuning: null,
-    request: null, hsts: false, defaultBackend: null, clientAuth: null, proxySsl: null, snippet: null, route: null,
+    request: null, hsts: null, defaultBackend: null, clientAuth: null, proxySsl: null, snippet: null, route: null, identity: null,
   };
 }
 
@@ -560,7 +587,7 @@ export function serverView(
     snippet?: Server['snippet'];
   },
 ): ViewResult {
-  const hsts = opts.tls !== null && opts.global.hsts;
+  const hsts = opts.tls !== null && opts.global.hsts ? (opts.global.hstsHeader ?? defaultHstsHeader) : null;
   const view: ServerView = {
     fragment,
     host,
@@ -587,7 +614,7 @@ export function serverView(
     files['tls.key'] = { content: opts.tls.key, secret: true };
     if (opts.clientAuth) files['ca.crt'] = { content: opts.clientAuth.ca, secret: false };
   }
-  const ctx: Ctx = { fragment, hsts, view, files, routes: { fragment, maps: view.routeMaps, conditionNames: new Map(), mirrorLocations: view.mirrorLocations } };
+  const ctx: Ctx = { fragment, hsts, global: opts.global, view, files, routes: { fragment, maps: view.routeMaps, conditionNames: new Map(), mirrorLocations: view.mirrorLocations } };
   const regexMode = locations.some((l) => l.match === 'Regex');
   // NGINX refuses two `location`s with the same path; the model has resolved conflicts, so a
   // duplicate here can only be a lower-precedence twin (Prefix `/foo` after Exact `/foo`).
@@ -611,6 +638,9 @@ export function serverView(
   for (const a of view.authLocations) {
     if (seen.has(`exact ${a.uri}`)) throw new UnsafeValueError('location', a.uri, 'the path is reserved for wharf (external auth)');
   }
-  if (!seen.has('prefix /')) view.fallback = { httpsRedirect: opts.sslRedirect };
+  if (!seen.has('prefix /')) {
+    const ingressesOnly = opts.sources.every((o) => o.kind === 'Ingress');
+    view.fallback = { httpsRedirect: opts.sslRedirect, defaultBackend: ingressesOnly ? (opts.global.defaultBackend?.upstream ?? null) : null };
+  }
   return { view, files };
 }

@@ -23,6 +23,7 @@ test('values.yaml is valid against values.schema.json', () => {
 const accepted: { name: string; change: (v: Values) => void }[] = [
   { name: 'NGINX as a DaemonSet with hostPorts and a NodePort Service', change: (v) => { v.nginx.kind = 'DaemonSet'; v.nginx.hostPorts.enabled = true; v.nginx.service.type = 'NodePort'; v.nginx.service.nodePorts.http = 30080; } },
   { name: 'Knative source with cert-manager and its CA', change: (v) => { v.source.mode = 'knative'; v.certManager.enabled = true; v.source.knative.caCert = '-----BEGIN CERTIFICATE-----\n…'; } },
+  { name: 'a default backend Service', change: (v) => { v.handler.defaultBackendService = 'wharf/error-pages'; } },
   { name: 'a number of worker processes', change: (v) => { v.nginx.workerProcesses = 4; } },
   { name: 'global settings as strings', change: (v) => { v.config = { 'proxy-body-size': '8m', 'ssl-redirect': 'false' }; } },
   { name: 'control plane CIDRs, IPv4 and IPv6', change: (v) => { v.networkPolicy.controlPlaneCIDRs = ['10.0.0.0/16', 'fd00::/64']; } },
@@ -47,6 +48,7 @@ const refused: { name: string; change: (v: Values) => void; path: string; keywor
   { name: 'failurePolicy Allow', change: (v) => { v.webhook.failurePolicy = 'Allow'; }, path: '/webhook/failurePolicy', keyword: 'enum' },
   { name: 'a webhook timeout above the API server\'s 30 s', change: (v) => { v.webhook.timeoutSeconds = 31; }, path: '/webhook/timeoutSeconds', keyword: 'maximum' },
   { name: 'a snippet mode wharf does not have', change: (v) => { v.handler.snippets = 'unsafe'; }, path: '/handler/snippets', keyword: 'enum' },
+  { name: 'a default backend without its namespace', change: (v) => { v.handler.defaultBackendService = 'error-pages'; }, path: '/handler/defaultBackendService', keyword: 'pattern' },
   { name: 'an unknown source mode', change: (v) => { v.source.mode = 'kafka'; }, path: '/source/mode', keyword: 'enum' },
   { name: 'no control plane CIDR (would admit every pod)', change: (v) => { v.networkPolicy.controlPlaneCIDRs = []; }, path: '/networkPolicy/controlPlaneCIDRs', keyword: 'minItems' },
   { name: 'a CIDR that is a host name', change: (v) => { v.networkPolicy.controlPlaneCIDRs = ['api.example.com']; }, path: '/networkPolicy/controlPlaneCIDRs/0', keyword: 'pattern' },

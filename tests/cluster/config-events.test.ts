@@ -57,3 +57,19 @@ test('a refused or ignored ConfigMap key becomes a Warning Event on the ConfigMa
   assert.equal(logged('data[hsts]: Invalid value'), 1);
   assert.equal(logged('data[enable-vts-status]: Unsupported key'), 1);
 });
+
+test('a refused tuning key (ssl-ciphers, log-format-upstream) is a Warning Event on the ConfigMap naming the key, the value and the reason', async (t) => {
+  const api = await FakeApiServer.start();
+  t.after(() => api.close());
+  api.put(ingressClass('wharf'));
+  api.put(configMap('wharf', 'wharf', { 'ssl-ciphers': 'HIGH;}', 'log-format-upstream': "$status'", 'gzip-level': '5' }));
+  const running = await startHandlerAgainst(api, { identity: 'handler-0', configMap: true, log: createLogger({}, () => {}) });
+  t.after(() => running.close());
+  const said = () => api.list('Event').filter((e) => e.involvedObject.kind === 'ConfigMap').map((e) => `${e.type} ${e.reason} ${e.message}`).sort();
+  assert.ok(await eventually(() => said().length === 2, 10_000), `Events: ${JSON.stringify(said())}`);
+  assert.deepEqual(said(), [
+    'Warning InvalidSetting data[log-format-upstream]: Invalid value: "$status\'": column 8: "\'" is not allowed: the format is printable ASCII without \' or \\; the default is used',
+    'Warning InvalidSetting data[ssl-ciphers]: Invalid value: "HIGH;}": item "HIGH;}" must be an OpenSSL cipher name or alias (A-Z a-z 0-9 . _ -, joined by "+", optionally after ! - or +), @STRENGTH or @SECLEVEL=n, items separated by ":"; the default is used',
+  ]);
+  assert.equal(running.handler.desired.index.global().http?.gzipLevel, 5, 'the valid key applies');
+});

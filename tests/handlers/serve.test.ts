@@ -72,6 +72,7 @@ test('flags are checked with a message naming the flag and the fix', async (t) =
     ['a renewal too short', ['--no-list', '--agent-token-file', token, '--status-renew-interval', '10ms'], /--status-renew-interval: Invalid value: at least 100ms/],
     ['an unknown flag', ['--agent-token-file', token, '--frobnicate'], /Unknown option '--frobnicate'/],
     ['a snippet mode wharf does not have', ['--no-list', '--agent-token-file', token, '--snippets', 'all'], /--snippets: Unsupported value: "all": supported values: "off", "safe"/],
+    ['a default backend without its namespace', ['--no-list', '--agent-token-file', token, '--default-backend-service', 'errors'], /--default-backend-service: Invalid value: "errors": expected namespace\/name/],
     ['a limit that is not a number', ['--no-list', '--agent-token-file', token, '--max-rules-per-ingress', 'many'], /--max-rules-per-ingress: Invalid value: "many": expected a whole number of at least 1/],
     ['a limit of zero', ['--no-list', '--agent-token-file', token, '--max-hosts-per-ingress', '0'], /--max-hosts-per-ingress: Invalid value: "0"/],
     ['a default certificate that is not NS/NAME', ['--no-list', '--agent-token-file', token, '--default-ssl-certificate', 'wildcard'], /--default-ssl-certificate: Invalid value: "wildcard": expected NAMESPACE\/NAME of a kubernetes\.io\/tls Secret/],
@@ -93,11 +94,14 @@ test('flags are checked with a message naming the flag and the fix', async (t) =
   assert.equal(ok!.controller.configMap, 'wharf/wharf-config');
   assert.equal(ok!.controller.snippets, 'safe', 'snippets are parsed against the allowlist by default');
   assert.equal(ok!.controller.headersMore, existsSync('/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so'));
+  assert.equal(ok!.controller.defaultBackendService, undefined);
+  const withBackend = await parseHandlerArgs(['--no-list', '--agent-token-file', token, '--default-backend-service', 'wharf/errors']);
+  assert.equal(withBackend!.controller.defaultBackendService, 'wharf/errors');
   const off = await parseHandlerArgs(['--no-list', '--agent-token-file', token, '--snippets', 'off']);
   assert.equal(off!.controller.snippets, 'off');
   assert.equal(ok!.controller.defaultSslCertificate, undefined);
-  const withDefault = await parseHandlerArgs(['--no-list', '--agent-token-file', token, '--default-ssl-certificate', 'wharf/wildcard-tls']);
-  assert.equal(withDefault!.controller.defaultSslCertificate, 'wharf/wildcard-tls');
+  const withCertificate = await parseHandlerArgs(['--no-list', '--agent-token-file', token, '--default-ssl-certificate', 'wharf/wildcard-tls']);
+  assert.equal(withCertificate!.controller.defaultSslCertificate, 'wharf/wildcard-tls');
   assert.deepEqual(ok!.controller.limits, { rules: 10_000, paths: 500, hosts: 10_000 });
 });
 

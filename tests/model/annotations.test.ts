@@ -351,9 +351,9 @@ describe('default-backend and custom-http-errors', () => {
     assert.equal(loc.defaultBackend?.upstream, 'default-errors-8080');
     assert.equal(loc.settings.customHttpErrors, undefined);
   });
-  it('custom-http-errors without default-backend is ignored with a warning (wharf has no global default backend)', () => {
+  it('custom-http-errors without default-backend is ignored with a warning when wharf has no --default-backend-service', () => {
     const { settings, problems } = settingsOf(a({ 'custom-http-errors': '404' }));
-    assert.deepEqual(messages(problems), [`${field('custom-http-errors')}: ignored: default-backend is not set (wharf has no global default backend to render error pages)`]);
+    assert.deepEqual(messages(problems), [`${field('custom-http-errors')}: ignored: default-backend is not set and wharf runs without --default-backend-service (nothing renders the pages)`]);
     assert.equal(settings?.customHttpErrors, undefined);
   });
   it('a missing default-backend Service is a warning like a missing backend Service; custom-http-errors wait for it', () => {

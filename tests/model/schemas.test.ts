@@ -135,7 +135,7 @@ describe('other kinds', () => {
 
 describe('global settings from the ConfigMap', () => {
   it('reads the keys, warns on unknown ones, keeps defaults for invalid values', () => {
-    const r = parseConfigMap({ kind: 'ConfigMap', metadata: { name: 'wharf', namespace: 'wharf' }, data: { 'proxy-body-size': '10M', 'proxy-read-timeout': '120', hsts: 'false', 'proxy-connect-timeout': '5s', 'use-gzip': 'true' } });
+    const r = parseConfigMap({ kind: 'ConfigMap', metadata: { name: 'wharf', namespace: 'wharf' }, data: { 'proxy-body-size': '10M', 'proxy-read-timeout': '120', hsts: 'false', 'proxy-connect-timeout': '5s', 'use-geoip2': 'true' } });
     assert.ok(r.ok);
     const { settings, problems } = parseGlobalSettings(r.value);
     assert.deepEqual(settings, { proxyBodySize: '10m', proxyConnectTimeout: 5, proxyReadTimeout: 60 * 2, proxySendTimeout: 60, sslRedirect: true, hsts: false, ...defaultClientAddressSettings });
@@ -143,7 +143,7 @@ describe('global settings from the ConfigMap', () => {
       problems.map((p) => [p.severity, p.message]),
       [
         ['error', 'data[proxy-connect-timeout]: Invalid value: "5s": must be a whole number of seconds between 1 and 86400; the default is used'],
-        ['warning', 'data[use-gzip]: Unsupported key: wharf does not read it; it is ignored'],
+        ['warning', 'data[use-geoip2]: Unsupported key: wharf does not read it; it is ignored'],
       ],
     );
   });

@@ -26,6 +26,10 @@ function hostFragment(annotations: Record<string, string>, opts: { path?: string
   return f;
 }
 
+/** The lines that say who a location serves (for the access log and the controller-wide error pages). */
+const identity = (ingress: string, service: string): string[] => [`set $wharf_location "default ${ingress} ${service} 80";`];
+const APP = identity('app', 'app');
+
 /** Asserts that `expected` appear as consecutive lines (indentation ignored) in `config`. */
 function assertLines(config: string, expected: (string | RegExp)[]): void {
   const lines = config.split('\n').map((l) => l.trim());
@@ -41,7 +45,7 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
     name: 'rewrite-target with capture groups: a case-insensitive regex location and a rewrite before the proxy',
     annotations: { 'use-regex': 'true', 'rewrite-target': '/$2' },
     opts: { path: '/api(/|$)(.*)', pathType: 'ImplementationSpecific' },
-    lines: [['location ~* "^/api(/|$)(.*)" {', /^set \$wharf_metrics "/, '# default/app', 'set $wharf_upstream "default-app-80";', 'rewrite "(?i)^/api(/|$)(.*)" "/$2" break;']],
+    lines: [['location ~* "^/api(/|$)(.*)" {', /^set \$wharf_metrics "/, '# default/app', 'set $wharf_upstream "default-app-80";', ...APP, 'rewrite "(?i)^/api(/|$)(.*)" "/$2" break;']],
   },
   {
     name: 'ssl-redirect on a TLS host: 308 to https, ACME challenges excepted; HSTS',
@@ -103,7 +107,7 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
   {
     name: 'denylist-source-range alone: deny each range, everyone else passes',
     annotations: { 'denylist-source-range': '10.1.0.0/16, 2001:db8::/32' },
-    lines: [['set $wharf_upstream "default-app-80";', 'deny 10.1.0.0/16;', 'deny 2001:db8::/32;', 'proxy_http_version 1.1;']],
+    lines: [['set $wharf_upstream "default-app-80";', ...APP, 'deny 10.1.0.0/16;', 'deny 2001:db8::/32;', 'proxy_http_version 1.1;']],
     absent: [/allow /, /deny all/],
   },
   {
@@ -120,7 +124,7 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
   {
     name: 'proxy-http-version 1.0 replaces 1.1',
     annotations: { 'proxy-http-version': '1.0' },
-    lines: [['set $wharf_upstream "default-app-80";', 'proxy_http_version 1.0;', 'proxy_set_header Host $host;', 'proxy_set_header X-Real-IP $remote_addr;']],
+    lines: [['set $wharf_upstream "default-app-80";', ...APP, 'proxy_http_version 1.0;', 'proxy_set_header Host $host;', 'proxy_set_header X-Real-IP $remote_addr;']],
     absent: [/proxy_http_version 1\.1/],
   },
   {
@@ -172,7 +176,7 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
       'if ($wharf_hash_key = "") {', 'set $wharf_hash_key $request_id;', 'set $wharf_affinity_cookie "route-id=$request_id; Path=/; Max-Age=3600; HttpOnly$wharf_https_secure";', '}',
     ], ['add_header Set-Cookie $wharf_affinity_cookie;']],
   },
-  { name: 'upstream-hash-by', annotations: { 'upstream-hash-by': '$arg_user' }, lines: [['set $wharf_upstream "default-app-80";', 'set $wharf_hash_key "$arg_user";']] },
+  { name: 'upstream-hash-by', annotations: { 'upstream-hash-by': '$arg_user' }, lines: [['set $wharf_upstream "default-app-80";', ...APP, 'set $wharf_hash_key "$arg_user";']] },
   {
     name: 'basic auth: realm and the htpasswd file shipped with the fragment',
     annotations: { 'auth-type': 'basic', 'auth-secret': 'htpasswd', 'auth-realm': 'Staff only' },
@@ -189,7 +193,7 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
       ['proxy_set_header X-User $wharf_auth_header_0;', 'proxy_set_header X-Email $wharf_auth_header_1;'],
     ],
   },
-  { name: 'app-root redirects / only', annotations: { 'app-root': '/app1' }, opts: { path: '/' }, lines: [['if ($uri = "/") {', 'return 302 "/app1";', '}', '# default/app', 'set $wharf_upstream "default-app-80";']] },
+  { name: 'app-root redirects / only', annotations: { 'app-root': '/app1' }, opts: { path: '/' }, lines: [['if ($uri = "/") {', 'return 302 "/app1";', '}', '# default/app', 'set $wharf_upstream "default-app-80";', ...APP]] },
   { name: 'permanent-redirect', annotations: { 'permanent-redirect': 'https://new.test/x' }, lines: [['return 301 "https://new.test/x";']], absent: [/proxy_pass/] },
   { name: 'permanent-redirect-code', annotations: { 'permanent-redirect': 'https://new.test/', 'permanent-redirect-code': '308' }, lines: [['return 308 "https://new.test/";']] },
   { name: 'temporal-redirect', annotations: { 'temporal-redirect': 'https://tmp.test/$request_uri' }, lines: [['return 302 "https://tmp.test/$request_uri";']] },
@@ -218,7 +222,7 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
     name: 'default-backend: the balancer\'s fallback upstream, set before the proxy; no error pages without custom-http-errors',
     annotations: { 'default-backend': 'errors' },
     opts: { extra: [serviceObject('errors')] },
-    lines: [['set $wharf_upstream "default-app-80";', 'set $wharf_default_upstream "default-errors-80";', 'proxy_http_version 1.1;']],
+    lines: [['set $wharf_upstream "default-app-80";', ...APP, 'set $wharf_default_upstream "default-errors-80";', 'proxy_http_version 1.1;']],
     absent: [/error_page/, /intercept_errors/, /location @/],
   },
   {
@@ -247,7 +251,7 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
   {
     name: 'custom-http-errors without default-backend renders nothing',
     annotations: { 'custom-http-errors': '404' },
-    lines: [['set $wharf_upstream "default-app-80";', 'proxy_http_version 1.1;']],
+    lines: [['set $wharf_upstream "default-app-80";', ...APP, 'proxy_http_version 1.1;']],
     absent: [/error_page/, /intercept_errors/, /wharf_default_upstream/],
   },
   {
@@ -326,7 +330,7 @@ test('canary: weight and header choose $wharf_upstream before the proxy; the can
   ]);
   const f = fragments.find((x) => x.name === 'app.test')!;
   assertLines(f.config, [
-    'set $wharf_upstream "default-main-80";', 'set $wharf_canary_upstream "default-canary-80";', 'set $wharf_canary_weight 20;', 'set $wharf_canary_weight_total 100;',
+    'set $wharf_upstream "default-main-80";', ...identity('main', 'main'), 'set $wharf_canary_upstream "default-canary-80";', 'set $wharf_canary_weight 20;', 'set $wharf_canary_weight_total 100;',
     'if ($http_x_canary = "yes") {', 'set $wharf_upstream "default-canary-80";', 'set $wharf_canary_weight 0;', '}',
   ]);
   assert.equal(f.config.match(/^\s*location /gm)?.length, 1, 'one location for /');

@@ -49,6 +49,7 @@ export async function startNginx(opts: StartOptions = {}): Promise<TestNginx> {
     privateDir,
     lua: opts.lua === false ? null : install.lua,
     headersMoreModule: install.headersMore,
+    brotliModule: install.brotli,
     user: null,
     errorLogLevel: 'warn',
     accessLog: false,

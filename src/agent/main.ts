@@ -34,6 +34,9 @@ Runs NGINX in DIR (which the agent owns and writes nothing outside of) and serve
                                   upstreams and reloads (default auto: lua when installed)
   --snapshot-url URL              at start, GET the whole desired state from the handler tier
   --snapshot-token-file FILE      bearer token for --snapshot-url
+  --certificate-store-size SIZE   memory for TLS certificates served by SNI (the Lua module's shared
+                                  dict): bytes, or with Ki, Mi or Gi (default 64Mi, about 10,000
+                                  certificates with their keys); a full store refuses new ones (507)
   --max-batch-size SIZE           largest POST /v1/batch and snapshot accepted: bytes, or with Ki, Mi
                                   or Gi (default 128Mi; a snapshot takes about 10 KB a host)
   --access-log                    NGINX access log (JSON lines) on stdout
@@ -100,6 +103,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
         'snapshot-url': { type: 'string' },
         'snapshot-token-file': { type: 'string' },
         'max-batch-size': { type: 'string', default: '128Mi' },
+        'certificate-store-size': { type: 'string', default: '64Mi' },
         'access-log': { type: 'boolean', default: false },
         'error-log-level': { type: 'string', default: 'warn' },
         nginx: { type: 'string' },
@@ -148,6 +152,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
     throw new UsageError(`--public-https-port: Invalid value: ${JSON.stringify(values['public-https-port'])}: expected a port number`);
   }
   const batchBytes = parseSize('--max-batch-size', values['max-batch-size']);
+  const certificateStoreMb = Math.ceil(parseSize('--certificate-store-size', values['certificate-store-size']) / (1 << 20));
   return {
     tokenFile: absolute(values['token-file']),
     snapshot: snapshotUrl ? { url: snapshotUrl, tokenFile: absolute(values['snapshot-token-file']!) } : null,
@@ -166,6 +171,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
       endpointMode: mode,
       accessLog: values['access-log'],
       limits: { batchBytes },
+      certificateStoreMb,
       errorLogLevel: level as AgentOptions['errorLogLevel'],
       ...(values.nginx ? { nginxBin: values.nginx } : {}),
     },

@@ -62,8 +62,8 @@ export function tlsMaterial(secret: Secret): TlsMaterial {
   return certificateAndKey(certText, keyText);
 }
 
-/** Checks a PEM certificate chain and its key: PEM, a parsable certificate and a key that matches it. */
-function certificateAndKey(certText: string, keyText: string): TlsMaterial {
+/** Checks a PEM certificate chain and its key: PEM, a parsable certificate and a key that matches it (the agent checks what it is sent with it too). */
+export function certificateAndKey(certText: string, keyText: string): TlsMaterial {
   const certs = pemBlocks(certText);
   if (!certs || certs.length === 0 || certs.some((b) => b.label !== 'CERTIFICATE')) {
     return { ok: false, reason: 'tls.crt is not a PEM certificate chain' };

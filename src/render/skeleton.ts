@@ -10,6 +10,8 @@ export interface LuaSettings {
   packagePath: string;
   /** Size of the endpoint dict; it must not change while NGINX runs (a new size drops the data). */
   endpointsDictMb: number;
+  /** Size of the certificate dict (--certificate-store-size), likewise fixed while NGINX runs. */
+  certificatesDictMb: number;
 }
 
 export interface SkeletonParams {
@@ -50,6 +52,26 @@ export interface SkeletonFiles {
   'listen-http.conf': string;
   'listen-https.conf': string;
   'listen-default.conf': string;
+  /**
+   * For servers whose certificate the agent stores (certificates by name): the TLS listen, and with
+   * the Lua module the certificate chosen by SNI at each handshake. Without it, the server's
+   * `include certificates/NAME.con[f];` brings the files the agent wrote (certificate-files.ts).
+   */
+  'listen-https-sni.conf': string;
+}
+
+/** The certificate NGINX needs to accept a TLS listen; never served (Lua sets the real one or refuses). */
+export interface PlaceholderPaths {
+  cert: string;
+  key: string;
+}
+
+/** Server-level lines that choose the certificate by SNI from the agent's store (certificates.lua). */
+function bySniLines(placeholder: PlaceholderPaths): string {
+  for (const p of [placeholder.cert, placeholder.key]) {
+    if (!/^\/[A-Za-z0-9._\/-]+$/.test(p)) throw new Error(`placeholder certificate path ${JSON.stringify(p)}: expected an absolute path of [A-Za-z0-9._/-]`);
+  }
+  return `ssl_certificate ${placeholder.cert};\nssl_certificate_key ${placeholder.key};\nssl_certificate_by_lua_block { wharf_certificates.serve() }\n`;
 }
 
 const LISTEN = /^((\d{1,3}\.){3}\d{1,3}:|\[[0-9a-fA-F:]+\]:)?\d{1,5}$/;
@@ -66,7 +88,10 @@ function listenLines(addresses: string[], suffix: string): string {
 const nginxConf = loadTemplate('nginx.conf.liquid');
 
 /** Renders the agent's files; throws on a setting that is not safe to write. */
-export function renderSkeleton(params: SkeletonParams): SkeletonFiles {
+export function renderSkeleton(params: SkeletonParams, placeholder: PlaceholderPaths | null = null): SkeletonFiles {
+  // With the Lua module the default server takes its certificate from the store too: `_default` when
+  // the store has one, else the handshake is refused (what ssl_reject_handshake does without Lua).
+  const sni = params.lua && placeholder ? bySniLines(placeholder) : '';
   return {
     'nginx.conf': renderTemplate(nginxConf, {
       ...params,
@@ -80,7 +105,8 @@ export function renderSkeleton(params: SkeletonParams): SkeletonFiles {
     'listen-default.conf':
       listenLines(params.httpListen, ' default_server') +
       listenLines(params.httpsListen, ' ssl http2 default_server') +
-      (params.httpsListen.length > 0 ? 'ssl_reject_handshake on;\n' : ''),
+      (params.httpsListen.length > 0 ? sni || 'ssl_reject_handshake on;\n' : ''),
+    'listen-https-sni.conf': listenLines(params.httpsListen, ' ssl http2') + (params.httpsListen.length > 0 ? sni : ''),
   };
 }
 

@@ -29,7 +29,16 @@ function pemBlocks(text: string): { label: string; pem: string }[] | null {
 }
 
 /** PEM certificate chain and key of a kubernetes.io/tls Secret, or the reason there is none. */
-export type TlsMaterial = { ok: true; cert: string; key: string; names: string[] } | { ok: false; reason: string };
+export type TlsMaterial =
+  | {
+      ok: true;
+      cert: string;
+      key: string;
+      names: string[];
+      /** Set when the Secret's current content was refused (why) and this is its previous, usable one. */
+      refused?: string;
+    }
+  | { ok: false; reason: string };
 
 /**
  * The DNS names a certificate is valid for, lowercase: its DNS subjectAltNames, or its subject CN

@@ -455,7 +455,8 @@ function translateTls(ingress: Ingress, ruleHosts: string[], ctx: TranslateConte
       } else {
         const m = ctx.tlsOf(secret);
         if (!m.ok) problems.invalid('InvalidTlsSecret', `${field}.secretName`, entry.secretName, `Secret ${m.reason}; these hosts are served without TLS`, 'warning');
-        else material = { tls: { secret: { kind: 'Secret', namespace: ns, name: entry.secretName }, cert: m.cert, key: m.key, names: m.names } };
+        else if (m.refused) problems.invalid('InvalidTlsSecret', `${field}.secretName`, entry.secretName, `Secret ${m.refused}; its previous certificate keeps serving`, 'warning');
+        if (m.ok) material = { tls: { secret: { kind: 'Secret', namespace: ns, name: entry.secretName }, cert: m.cert, key: m.key, names: m.names } };
       }
     }
     entry.hosts.forEach((host, h) => {

@@ -7,9 +7,11 @@ import { loadTemplate, renderTemplate } from './engine.ts';
 import { NginxText, UnsafeValueError } from './filters.ts';
 import { BodyCache, renderErrorLocationBody, renderLocationBody, renderMirrorTarget } from './location.ts';
 import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, fragmentName } from './names.ts';
+import { serverCertificates, type Certificate } from './certificates.ts';
 import { serverView, type BodyView, type LocationView, type ServerView, type WwwRedirectView } from './view.ts';
 
-export { fragmentName, MAIN_FRAGMENT, DEFAULT_FRAGMENT } from './names.ts';
+export { fragmentName, certificateName, MAIN_FRAGMENT, DEFAULT_FRAGMENT } from './names.ts';
+export { serverCertificates, type Certificate } from './certificates.ts';
 export { UnsafeValueError } from './filters.ts';
 export { BodyCache } from './location.ts';
 
@@ -27,6 +29,8 @@ export interface RenderedModel {
   /** `_main`, `_default`, then one per host in the model's host order. */
   fragments: Fragment[];
   failures: RenderFailure[];
+  /** The certificates the TLS hosts need in the agent's store, by name (src/render/certificates.ts). */
+  certificates: Certificate[];
 }
 
 const hostTemplate = loadTemplate('host.liquid');
@@ -140,7 +144,8 @@ export function renderModel(model: RoutingModel, cache?: BodyCache): RenderedMod
   attempt(MAIN_FRAGMENT, null, () => renderMain(model.global));
   attempt(DEFAULT_FRAGMENT, null, () => renderDefaultServer(model.defaultServer, model.global, cache));
   for (const server of model.servers) attempt(fragmentName(server.host), server.host, () => renderHost(server, model.global, cache));
-  return { fragments, failures };
+  const certificates = model.servers.flatMap(serverCertificates).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { fragments, failures, certificates };
 }
 
 function sortedFiles(files: Fragment['files']): Fragment['files'] {

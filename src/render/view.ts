@@ -3,7 +3,7 @@
 // text is written here; every string still passes a filter in the template.
 import type { GlobalSettings, Location, ObjectRef, Server, SnippetDirective, VerifyClient } from '../model/types.ts';
 import { RESERVED_PREFIX } from '../model/index.ts';
-import { shortId } from './names.ts';
+import { certificateName, shortId } from './names.ts';
 import { UnsafeValueError } from './filters.ts';
 import { ancestors, emptyRouteMaps, pathRewrite, routeOf, selection, type RouteCtx, type RouteMapsView, type RouteView } from './route-view.ts';
 
@@ -169,7 +169,11 @@ export interface ServerView {
   /** server_name: the host, then its server-alias names (empty for the default server). */
   serverNames: string[];
   sources: string[];
-  tls: { cert: string; key: string } | null;
+  /**
+   * The name of the server's certificate in the agent's store (certificates.ts): its host's.
+   * The certificate itself is not in the fragment, so a renewal changes no fragment.
+   */
+  tls: { name: string } | null;
   /** The CA file and depth of client-certificate verification (auth-tls-*); null for most servers. */
   clientAuth: { ca: string; depth: number } | null;
   hsts: boolean;
@@ -196,7 +200,7 @@ export interface ServerView {
 export interface WwwRedirectView {
   from: string;
   to: string;
-  /** The host's certificate files, when they cover `from`; null: plain HTTP only. */
+  /** The host's certificate, when it covers `from`; null: plain HTTP only. */
   tls: ServerView['tls'];
 }
 
@@ -514,7 +518,7 @@ export function serverView(
     host,
     serverNames: host === null ? [] : [opts.deepWildcard ? `*${host}` : host, ...(opts.aliases ?? [])],
     sources: opts.sources.map(ref),
-    tls: opts.tls ? { cert: `files/${fragment}/tls.crt`, key: `files/${fragment}/tls.key` } : null,
+    tls: opts.tls && host !== null ? { name: certificateName(host) } : null,
     clientAuth: opts.tls && opts.clientAuth ? { ca: `files/${fragment}/ca.crt`, depth: opts.clientAuth.depth } : null,
     hsts,
     limitReqZones: [],
@@ -529,11 +533,7 @@ export function serverView(
     mirrorLocations: [],
   };
   const files: Record<string, FileOut> = {};
-  if (opts.tls) {
-    files['tls.crt'] = { content: opts.tls.cert, secret: false };
-    files['tls.key'] = { content: opts.tls.key, secret: true };
-    if (opts.clientAuth) files['ca.crt'] = { content: opts.clientAuth.ca, secret: false };
-  }
+  if (opts.tls && opts.clientAuth) files['ca.crt'] = { content: opts.clientAuth.ca, secret: false };
   const ctx: Ctx = { fragment, hsts, view, files, routes: { fragment, maps: view.routeMaps, conditionNames: new Map(), mirrorLocations: view.mirrorLocations } };
   const regexMode = locations.some((l) => l.match === 'Regex');
   // NGINX refuses two `location`s with the same path; the model has resolved conflicts, so a

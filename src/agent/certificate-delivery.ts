@@ -61,6 +61,11 @@ export class CertificateDelivery {
   /** Writes the placeholder and takes back what the previous agent kept; returns how many. */
   async prepare(): Promise<number> {
     await writePlaceholderCertificate(this.o.layout, CertificateDelivery.placeholderPaths(this.o.layout));
+    if (this.o.mode === 'lua') {
+      // Files an agent without Lua left on this prefix: keys on disk this mode does not need.
+      await this.o.layout.remove(this.o.layout.certificatesDir);
+      await this.o.layout.ensureDir(this.o.layout.certificatesDir);
+    }
     const kept = this.o.mode === 'lua' ? await readKeptCertificates(this.o.layout) : await readCertificateFiles(this.o.layout);
     for (const [name, pem] of kept) this.store.set(name, KEPT_REVISION, pem);
     return kept.size;

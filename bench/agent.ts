@@ -5,6 +5,10 @@
 //    version socket on the same configuration, and the same until the old workers stop accepting
 //    (what "applied" waits for);
 //  - the reloads needed for a burst of 1000 fragment changes sent as individual API calls;
+//  - certificates by SNI (docs/certificates.md): a renewed certificate (new serial) until a new
+//    handshake gets it, while such a reload runs; the reloads of 1000 renewals in a burst; and TLS
+//    handshakes per second through the Lua store (1000 certificates loaded, names in rotation)
+//    against a server with a static ssl_certificate of the same key, in the same run;
 //  - the agent's memory: idle once ready, right after all of the above (its resident set and peak),
 //    and once it has been quiet for a few seconds. The agent runs as `wharf agent` runs anywhere
 //    (`node src/cli.ts agent`, which restarts itself in the same process with its V8 flags, malloc
@@ -24,13 +28,43 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../tests/support/backend.ts';
 import { proxyFragment, selfSignedCert, tlsFragment } from '../tests/agent/harness.ts';
+import { bare, makeCertificate, servedSerial } from '../tests/support/certificates.ts';
+import { connect } from 'node:tls';
 import { acceptingWorkerIds, stillAccepting } from '../src/agent/nginx-workers.ts';
 import { measureMetricsOverhead } from './metrics-overhead.ts';
 
 const quick = process.argv.includes('--quick');
 const cfg = quick
-  ? { hosts: 300, idleSamples: 60, applySamples: 12, tlsServers: 2200, duringRounds: 2, burst: 1000, settleMs: 10_000 }
-  : { hosts: 1000, idleSamples: 300, applySamples: 40, tlsServers: 2500, duringRounds: 5, burst: 1000, settleMs: 15_000 };
+  ? { hosts: 300, idleSamples: 60, applySamples: 12, tlsServers: 2200, duringRounds: 2, burst: 1000, settleMs: 10_000, certificates: 1000, handshakeMs: 2000, handshakeRounds: 4 }
+  : { hosts: 1000, idleSamples: 300, applySamples: 40, tlsServers: 2500, duringRounds: 5, burst: 1000, settleMs: 15_000, certificates: 1000, handshakeMs: 3000, handshakeRounds: 6 };
+
+/** Full TLS handshakes per second to 127.0.0.1:port, `concurrency` at a time, SNI from `names` in rotation. */
+async function handshakeRate(port: number, names: string[], ms: number, concurrency = 8): Promise<number> {
+  let done = 0;
+  let failed = 0;
+  let i = 0;
+  const end = performance.now() + ms;
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port, servername: names[i++ % names.length]!, rejectUnauthorized: false });
+      s.once('secureConnect', () => {
+        done++;
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => {
+        failed++;
+        s.destroy();
+        resolve();
+      });
+    });
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) await one();
+  }));
+  if (failed > 0) throw new Error(`${failed} handshakes failed (${names[0]})`);
+  return done / ((performance.now() - t0) / 1000);
+}
 
 const say = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -251,6 +285,94 @@ async function main(): Promise<void> {
     }
     say(`endpoint update during reloads: ${during.length} samples, p50 ${percentile(during, 50).toFixed(2)} ms, p99 ${percentile(during, 99).toFixed(2)} ms`);
 
+    // 6. Certificates by SNI. A renewal (new serial) while such a reload runs, until a new handshake
+    // gets it.
+    const [certA, certB] = await Promise.all([makeCertificate(['renew.bench.test'], { rsa: true }), makeCertificate(['renew.bench.test'], { rsa: true })]);
+    let certRevision = 1;
+    const certPut = async (name: string, c: { cert: string; key: string }) => {
+      const r = await api('PUT', `/v1/certificates/${name}`, { revision: ++certRevision, cert: c.cert, key: c.key });
+      if (r.json.status !== 'applied') throw new Error(`certificate ${name}: ${r.status} ${JSON.stringify(r.json)}`);
+    };
+    await certPut('renew.bench.test', certA);
+    const certSample = async (): Promise<number> => {
+      const next = certRevision % 2 === 0 ? certB : certA;
+      const t0 = performance.now();
+      await certPut('renew.bench.test', next);
+      while ((await servedSerial(httpsPort, 'renew.bench.test')) !== bare(next.serial));
+      return performance.now() - t0;
+    };
+    const certDuring: number[] = [];
+    const certReloadsBefore = (await state()).reloads;
+    let certReloadRuns = 0;
+    for (let round = 0; round < cfg.duringRounds; round++) {
+      let done = false;
+      const reload = slowReload().then((ms) => {
+        done = true;
+        reloadTimes.push(ms);
+      });
+      certReloadRuns++;
+      await sleep(20);
+      while (!done) {
+        const ms = await certSample();
+        if (!done) certDuring.push(ms);
+        await sleep(10);
+      }
+      await reload;
+      await sleep(1500);
+    }
+    const certUpdateReloads = (await state()).reloads - certReloadsBefore - certReloadRuns;
+    say(`certificate renewal during reloads: ${certDuring.length} samples, p50 ${percentile(certDuring, 50).toFixed(2)} ms, p99 ${percentile(certDuring, 99).toFixed(2)} ms; reloads beside the slow ones: ${certUpdateReloads}`);
+
+    // 1000 certificates, then 1000 renewals in a burst (individual calls, 16 at a time): no reload.
+    const certNames = Array.from({ length: cfg.certificates }, (_, i) => `c${i}.bench.test`);
+    for (let start = 0; start < certNames.length; start += 250) {
+      const certificates = certNames.slice(start, start + 250).map((name) => ({ name, revision: 1, cert: pair.cert, key: pair.key }));
+      const r = await api('POST', '/v1/batch', { certificates });
+      if (r.status !== 200) throw new Error(`certificate batch: ${r.status} ${JSON.stringify(r.json).slice(0, 300)}`);
+    }
+    const renewalsBefore = (await state()).reloads;
+    const renewalStart = performance.now();
+    let nextRenewal = 0;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (nextRenewal < certNames.length) {
+        const name = certNames[nextRenewal++]!;
+        const r = await api('PUT', `/v1/certificates/${name}`, { revision: 2, cert: certB.cert, key: certB.key });
+        if (r.json.status !== 'applied') throw new Error(`renewal ${name}: ${r.status} ${JSON.stringify(r.json)}`);
+      }
+    }));
+    const renewalMs = performance.now() - renewalStart;
+    await sleep(500);
+    const renewalReloads = (await state()).reloads - renewalsBefore;
+    if ((await servedSerial(httpsPort, certNames[certNames.length - 1]!)) !== bare(certB.serial)) throw new Error('the last renewal is not served');
+    say(`${certNames.length} renewals in a burst: ${renewalReloads} reloads, ${renewalMs.toFixed(0)} ms`);
+    // Back to the bench's key, so both paths below sign with the same RSA 2048 key.
+    for (let start = 0; start < certNames.length; start += 250) {
+      await api('POST', '/v1/batch', { certificates: certNames.slice(start, start + 250).map((name) => ({ name, revision: 3, cert: pair.cert, key: pair.key })) });
+    }
+
+    // Handshakes per second: SNI in rotation over the 1000 names (the Lua store) against one server
+    // with a static ssl_certificate of the same key (tls1.bench.test), alternating, same run.
+    // Warm: one handshake for every name first. A key's first signature in a worker costs about
+    // another one (OpenSSL sets up its RSA blinding then), for a static certificate as for a stored one.
+    for (let k = 0; k < certNames.length; k += 8) await Promise.all(certNames.slice(k, k + 8).map((n) => servedSerial(httpsPort, n)));
+    await handshakeRate(httpsPort, certNames, 1000);
+    await handshakeRate(httpsPort, ['tls1.bench.test'], 1000);
+    let luaCount = 0;
+    let staticCount = 0;
+    const luaRates: number[] = [];
+    const staticRates: number[] = [];
+    for (let r = 0; r < cfg.handshakeRounds; r++) {
+      const l = await handshakeRate(httpsPort, certNames, cfg.handshakeMs);
+      const s = await handshakeRate(httpsPort, ['tls1.bench.test'], cfg.handshakeMs);
+      luaRates.push(l);
+      staticRates.push(s);
+      luaCount += l;
+      staticCount += s;
+    }
+    const luaRate = luaCount / cfg.handshakeRounds;
+    const staticRate = staticCount / cfg.handshakeRounds;
+    say(`TLS handshakes/s: Lua ${luaRate.toFixed(0)} (${luaRates.map((x) => x.toFixed(0)).join(', ')}), static ${staticRate.toFixed(0)} (${staticRates.map((x) => x.toFixed(0)).join(', ')})`);
+
     const mem = memory(child.pid!);
     // And once it has been quiet for a while: V8's memory reducer runs after about 8 s without load.
     await sleep(cfg.settleMs);
@@ -268,6 +390,17 @@ async function main(): Promise<void> {
       during_reload_over_idle: round(percentile(during, 99) / percentile(idle, 99), 2),
       slow_reload_ms: Math.round(percentile(reloadTimes, 50)),
       slow_reload_tls_servers: cfg.tlsServers,
+      cert_update_during_reload_ms_p50: round(percentile(certDuring, 50), 2),
+      cert_update_during_reload_ms_p99: round(percentile(certDuring, 99), 2),
+      cert_update_during_reload_samples: certDuring.length,
+      cert_update_reloads: certUpdateReloads,
+      cert_renewals: certNames.length,
+      cert_renewals_reloads: renewalReloads,
+      cert_renewals_ms: Math.round(renewalMs),
+      tls_certificates_loaded: certNames.length,
+      tls_handshakes_per_s_lua: Math.round(luaRate),
+      tls_handshakes_per_s_static: Math.round(staticRate),
+      tls_handshakes_lua_over_static: round(luaRate / staticRate, 3),
       burst_changes: cfg.burst,
       burst_reloads: burstReloads,
       burst_ms: Math.round(burstMs),

@@ -28,6 +28,12 @@ export interface RolloutOptions {
   readyDelayMs: number;
   /** An unrelated Ingress changes this often while the rollout runs (0: never). */
   changeEveryMs: number;
+  /**
+   * What the unrelated changes are: `ingress` (an annotation of one TLS Ingress: a reload each) or
+   * `certificates` (a renewal of one TLS Secret after another, alternating with `renewal`: no reload).
+   */
+  changes?: 'ingress' | 'certificates';
+  renewal?: { cert: string; key: string } | null;
   /** Steady load before the first unrelated change. */
   warmupMs: number;
   /** From the first unrelated change to the rollout's first step. */
@@ -172,7 +178,10 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutRun> {
     let changeN = 0;
     const changeLoop = (async () => {
       while (changing) {
-        const r = await events.update(ingress('site-0', 'site0.rollout.test', 'site', { tlsSecret: 'site-0-tls', annotations: { 'nginx.ingress.kubernetes.io/proxy-read-timeout': String(61 + changeN++) } }));
+        const n = changeN++;
+        const r = o.changes === 'certificates'
+          ? await events.update(tlsSecret(`site-${n % o.tlsServers}-tls`, Math.floor(n / o.tlsServers) % 2 === 0 ? o.renewal! : o.certificate!))
+          : await events.update(ingress('site-0', 'site0.rollout.test', 'site', { tlsSecret: 'site-0-tls', annotations: { 'nginx.ingress.kubernetes.io/proxy-read-timeout': String(61 + n) } }));
         changes.push(r.acceptedAt);
         await sleep(o.changeEveryMs);
       }

@@ -12,7 +12,9 @@
 // Prints one JSON object as the last line; writes every request to bench/out/rollout.json and the
 // plot to bench/out/rollout.svg (`node bench/plot-rollout.ts IN.json OUT.svg` draws it again).
 // Options: --quick, --rate N, --tls-servers N, --grace-ms N, --ready-ms N, --change-every-ms N,
-// --workers N|auto, --modes lua,reload, --out FILE, --no-keepalive-retry.
+// --workers N|auto, --modes lua,reload, --out FILE, --no-keepalive-retry, --changes ingress|certificates.
+// `--changes certificates --modes lua`: the unrelated changes are certificate renewals (one TLS
+// Secret after another), which wharf serves without a reload: `reloads` should stay 0.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, loadavg } from 'node:os';
 import { dirname } from 'node:path';
@@ -37,18 +39,23 @@ async function main(): Promise<void> {
       modes: { type: 'string', default: 'lua,reload' },
       out: { type: 'string', default: 'bench/out/rollout.json' },
       'no-keepalive-retry': { type: 'boolean', default: false },
+      changes: { type: 'string', default: 'ingress' },
     },
   });
   const quick = values.quick!;
   const modes = values.modes!.split(',').map((m) => m.trim());
   for (const m of modes) if (m !== 'lua' && m !== 'reload') throw new Error(`--modes: Invalid value: ${JSON.stringify(m)}: expected lua and/or reload`);
   const tlsServers = Number(values['tls-servers'] ?? (quick ? 1500 : 4000));
+  const changes = values.changes;
+  if (changes !== 'ingress' && changes !== 'certificates') throw new Error(`--changes: Invalid value: ${JSON.stringify(changes)}: expected ingress or certificates`);
   const started = performance.now();
   say(`making a certificate for ${tlsServers} TLS Ingresses`);
   const base: Omit<RolloutOptions, 'endpointMode'> = {
     rate: Number(values.rate),
     tlsServers,
     certificate: tlsServers > 0 ? certificate() : null,
+    changes,
+    renewal: changes === 'certificates' && tlsServers > 0 ? certificate() : null,
     replicas: 4,
     graceMs: Number(values['grace-ms']),
     readyDelayMs: Number(values['ready-ms']),
@@ -90,11 +97,14 @@ async function main(): Promise<void> {
     [`${prefix}removed_routing_ms_max`]: r.removed_routing_ms_max,
     [`${prefix}dead_endpoint_tries`]: r.dead_endpoint_tries,
     [`${prefix}keepalive_retries`]: r.keepalive_retries,
+    [`${prefix}reloads`]: r.reloads,
     [`${prefix}reload_ms`]: r.reload_ms,
     [`${prefix}reload_busy_share`]: r.reload_busy_share,
     [`${prefix}converged_s`]: r.converged_s,
   } : {};
-  const targets = wharf && baseline
+  const targets = changes === 'certificates'
+    ? wharf ? { failed_is_0: wharf.failed === 0, reloads_0: wharf.reloads === 0 } : null
+    : wharf && baseline
     ? { failed_is_0: wharf.failed === 0, stale_routing_le_50ms: wharf.stale_routing_ms_max <= 50, baseline_fails: baseline.failed > 0, reloads_ge_3s: Math.min(...wharf.reload_ms, ...baseline.reload_ms) >= 3000 }
     : null;
   const result = {
@@ -105,6 +115,7 @@ async function main(): Promise<void> {
     grace_ms: base.graceMs,
     ready_ms: base.readyDelayMs,
     change_every_ms: base.changeEveryMs,
+    changes,
     workers: base.workerProcesses,
     keepalive_retry: base.retryReused,
     ...pick(wharf, ''),
@@ -116,7 +127,7 @@ async function main(): Promise<void> {
   const file = {
     generated: new Date().toISOString(),
     machine: { cpus: cpus().length, memory_gib: Math.round(totalmem() / 2 ** 30), loadavg_at_end: loadavg().map((x) => Math.round(x * 100) / 100) },
-    options: { ...base, certificate: undefined, log: undefined },
+    options: { ...base, certificate: undefined, renewal: undefined, log: undefined },
     result,
     runs,
   };

@@ -48,6 +48,8 @@ export interface AgentOptions {
   nginxBin?: string;
   logger?: Logger;
   limits?: Partial<ApiLimits>;
+  /** Size of NGINX's certificate store in MiB (--certificate-store-size; default 64). */
+  certificateStoreMb?: number;
   /** Reload coalescing: a burst still arriving is over after this much quiet (ms). */
   burstQuietMs?: number;
   /**
@@ -118,8 +120,12 @@ export interface AgentState {
   queueDepth: number;
   reloads: number;
   lastReload: (Omit<ReloadReport, 'durationMs'> & { durationMs: number; at: string }) | null;
-  counts: { fragments: number; quarantined: number; endpointSets: number };
+  counts: { fragments: number; quarantined: number; endpointSets: number; certificates: number };
+  /** lua: certificates served from NGINX's memory by SNI; reload: as files, after a reload. */
+  certificateMode: 'lua' | 'reload';
   /** Empty in a summary. */
   fragments: (FragmentResult & { deleted: boolean })[];
   endpoints: { upstream: string; revision: number; endpoints: number | null; appliedRevision: number | null }[];
+  /** Names and revisions only: never a certificate's or a key's content. Empty in a summary. */
+  certificates: { name: string; revision: number; deleted: boolean; appliedRevision: number | null; error?: string }[];
 }

@@ -4,7 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createLogger, type Logger } from '../log.ts';
-import type { Batch, EndpointsPut, EndpointsResult, FragmentPut, FragmentResult } from '../protocol/agent-api.ts';
+import type { Batch, CertificatePut, CertificateResult, EndpointsPut, EndpointsResult, FragmentPut, FragmentResult } from '../protocol/agent-api.ts';
 import { renderSkeleton, withAgentSettings } from '../render/skeleton.ts';
 import { chooseEndpointMode, skeletonParams, type AgentOptions, type AgentState } from './agent-options.ts';
 import { apiTimeouts, createAgentApi, defaultLimits, type AgentControl, type BatchResult } from './api.ts';
@@ -26,6 +26,7 @@ import { RepeatedError } from './repeated-log.ts';
 import { ChangeWaiters } from './change-waiters.ts';
 import { keepPrevious } from './kept-config.ts';
 import { KeptEndpointsWriter } from './kept-endpoints.ts';
+import { CertificateDelivery } from './certificate-delivery.ts';
 import { systemResolvers } from './resolvers.ts';
 import { workerUser } from './worker-user.ts';
 import { defaultControllerLabels } from './controller-labels.ts';
@@ -36,6 +37,8 @@ export class Agent implements AgentControl {
   readonly layout: PrefixLayout;
   private readonly fragments = new FragmentStore();
   private readonly endpoints = new EndpointStore();
+  /** TLS certificates by name: the Lua store at once, or files and a reload (certificate-delivery.ts). */
+  private certificates!: CertificateDelivery;
   private install!: NginxInstall;
   private mode: 'lua' | 'reload' = 'lua';
   private nginx!: NginxProcess;
@@ -88,7 +91,7 @@ export class Agent implements AgentControl {
   /** Starts NGINX with the first configuration, then the API; rejects with the reason if either fails. */
   async start(): Promise<void> {
     const o = this.opts;
-    this.install = findNginx({ bin: o.nginxBin });
+    this.install = findNginx({ bin: o.nginxBin, certificatesDictMb: o.certificateStoreMb });
     const mode = chooseEndpointMode(o.endpointMode ?? 'auto', this.install);
     this.mode = mode.mode;
     this.log.info(mode.message, { nginx: this.install.bin, nginxVersion: this.install.version, endpointMode: this.mode, headersMore: this.install.headersMore !== null });
@@ -100,13 +103,28 @@ export class Agent implements AgentControl {
     const resolvers = o.resolvers ?? (await systemResolvers(this.log));
     const listen = await listenAddresses({ httpListen: o.httpListen ?? ['80'], httpsListen: o.httpsListen ?? ['443'], ipv6: o.ipv6Listen ?? 'auto' }, this.log);
     const params = skeletonParams({ ...o, ...listen }, this.layout, this.mode === 'lua' ? this.install.lua : null, { worker, resolvers, headersMoreModule: this.install.headersMore, brotliModule: this.install.brotli });
-    const skeleton = renderSkeleton(params);
+    const skeleton = renderSkeleton(params, CertificateDelivery.placeholderPaths(this.layout));
     this.nginx = new NginxProcess({ bin: this.install.bin, layout: this.layout, logger: this.log, accessLog: params.accessLog });
     await this.layout.prepare();
     // What the previous agent's NGINX served is served again until the complete configuration
     // arrives; an NGINX still running keeps serving it until the first start replaces it.
     const kept = await keepPrevious(this.layout, this.mode, this.fragments, this.endpoints);
-    if (kept.fragments + kept.endpointSets > 0) this.log.info('serving what the previous agent served until the complete configuration arrives', kept);
+    this.certificates = new CertificateDelivery({
+      mode: this.mode,
+      layout: this.layout,
+      logger: this.log,
+      secretOwner: worker,
+      nginxReady: () => this.nginx.running && !this.reloader.needsStart,
+      requestReload: () => {
+        this.fragments.bumpVersion();
+        this.queue.request();
+        return this.fragments.desiredVersion;
+      },
+      appliedVersion: () => this.reloader.appliedVersion,
+    });
+    const keptCertificates = await this.certificates.prepare();
+    this.log.info(this.certificates.modeMessage(this.install.luaMissing));
+    if (kept.fragments + kept.endpointSets + keptCertificates > 0) this.log.info('serving what the previous agent served until the complete configuration arrives', { ...kept, certificates: keptCertificates });
     for (const [name, text] of Object.entries(skeleton)) {
       if (name !== 'nginx.conf') await this.layout.writeAtomic(`${this.layout.prefix}/${name}`, text);
     }
@@ -123,6 +141,7 @@ export class Agent implements AgentControl {
       logger: this.log,
       onStarted: () => this.afterMasterStart(),
       requestRun: (ms) => (ms > 0 ? this.queue.requestAfter(ms) : this.queue.request()),
+      otherFiles: this.certificates.files,
     });
     await this.reloader.prepare();
     if (this.mode === 'lua') {
@@ -222,6 +241,7 @@ export class Agent implements AgentControl {
     await this.nginx?.stop(graceMs);
     this.pusher?.close();
     await this.keptEndpoints?.flush();
+    await this.certificates?.close();
     this.waiters.releaseAll();
     this.log.info('agent stopped');
   }
@@ -230,6 +250,7 @@ export class Agent implements AgentControl {
     const run = this.waiters.started();
     const report = await this.reloader.run();
     this.record(report);
+    this.certificates.reloaded();
     // A run that failed and retries later: whoever waits for what it carried gets the reason now
     // rather than at the end of its wait (the change is kept and retried).
     this.waiters.ended(run, report.retryInMs !== undefined && report.error ? { error: report.error, retryInMs: report.retryInMs } : undefined);
@@ -262,6 +283,7 @@ export class Agent implements AgentControl {
   }
 
   private async afterMasterStart(): Promise<void> {
+    await this.certificates.afterMasterStart();
     if (!this.pusher || this.endpoints.size === 0) return;
     const t = performance.now();
     const failed = await this.pusher.pushAll();
@@ -292,6 +314,20 @@ export class Agent implements AgentControl {
 
   deleteEndpoints(upstream: string, revision: number): Promise<EndpointsResult> {
     return this.setEndpoints(upstream, revision, null);
+  }
+
+  async putCertificate(name: string, body: CertificatePut): Promise<CertificateResult> {
+    return this.recordCertificate(await this.certificates.set(name, body.revision, { cert: body.cert, key: body.key }));
+  }
+
+  async deleteCertificate(name: string, revision: number): Promise<CertificateResult> {
+    return this.recordCertificate(await this.certificates.set(name, revision, null));
+  }
+
+  private recordCertificate(r: CertificateResult & { seconds: number }): CertificateResult {
+    const { seconds, ...result } = r;
+    this.metricsRegistry.recordCertificateUpdate(result.via, result.status, seconds);
+    return result;
   }
 
   private async setEndpoints(upstream: string, revision: number, list: string[] | null): Promise<EndpointsResult> {
@@ -328,6 +364,8 @@ export class Agent implements AgentControl {
   }
 
   async applyBatch(batch: Batch): Promise<BatchResult> {
+    // Certificates first: a fragment of this batch may serve one (its files exist before the reload).
+    const certificates = (await this.certificates.applyBatch(batch.certificates ?? [], batch.complete && batch.certificates ? (batch.revision ?? Infinity) : null)).map((r) => this.recordCertificate(r));
     const fragments: FragmentResult[] = [];
     for (const f of batch.fragments) {
       fragments.push('deleted' in f ? this.fragments.set(f.name, f.revision, null) : this.fragments.set(f.name, f.revision, toContent(f)));
@@ -364,7 +402,7 @@ export class Agent implements AgentControl {
       }));
     }
     if (this.fragments.dirtyCount > 0 || (this.mode === 'reload' && changed.some((c) => c.change === 'changed'))) this.queue.request();
-    const result = { version: this.fragments.desiredVersion, fragments, endpoints };
+    const result = { version: this.fragments.desiredVersion, fragments, endpoints, ...(certificates.length ? { certificates } : {}) };
     if (batch.complete && !this.initialReady) {
       // The whole desired state: ready once NGINX serves it (never on a partial or kept one).
       void this.served(result).then(() => this.setReady('complete configuration'));
@@ -387,10 +425,11 @@ export class Agent implements AgentControl {
         const s = this.endpoints.get(r.upstream);
         return s && (s.appliedRevision ?? -1) >= r.revision ? { ...r, status: 'applied' } : r;
       }),
+      ...(results.certificates ? { certificates: results.certificates.map((r) => this.certificates.settled(r)) } : {}),
     });
     const done = () => {
       const c = current();
-      return !c.fragments.some((f) => f.status === 'pending') && !c.endpoints.some((e) => e.status === 'pending');
+      return !c.fragments.some((f) => f.status === 'pending') && !c.endpoints.some((e) => e.status === 'pending') && !(c.certificates ?? []).some((e) => e.status === 'pending');
     };
     const failure = !done() && !this.stopping ? await this.waiters.wait(done, timeoutMs) : undefined;
     const settled = current();
@@ -413,7 +452,8 @@ export class Agent implements AgentControl {
       queueDepth: this.queue?.depth ?? 0,
       reloads: this.reloadCount,
       lastReload: this.lastReport,
-      counts: { fragments: this.fragments.size, quarantined, endpointSets: this.endpoints.size },
+      counts: { fragments: this.fragments.size, quarantined, endpointSets: this.endpoints.size, certificates: this.certificates?.size ?? 0 },
+      certificateMode: this.mode,
       fragments: summary ? [] : this.fragments.all().map((e) => ({ ...this.fragments.result(e), deleted: e.desired === null })),
       endpoints: summary ? [] : this.endpoints.all().map((s) => ({
         upstream: s.upstream,
@@ -421,6 +461,7 @@ export class Agent implements AgentControl {
         endpoints: s.endpoints ? s.endpoints.length : null,
         appliedRevision: s.appliedRevision,
       })),
+      certificates: summary ? [] : (this.certificates?.state() ?? []),
     };
   }
 

@@ -10,13 +10,18 @@ import type { z } from 'zod';
 import type { Logger } from '../log.ts';
 import {
   Batch,
+  CERTIFICATE_NAME,
+  CertificatePut,
+  MAX_CERTIFICATE_BYTES,
   EndpointsPut,
   FRAGMENT_NAME,
   FragmentPut,
   UPSTREAM_NAME,
+  type CertificateResult,
   type EndpointsResult,
   type FragmentResult,
 } from '../protocol/agent-api.ts';
+import { certificateAndKey } from '../model/secrets.ts';
 import { checkBearer } from './auth.ts';
 
 /** What the API drives; the Agent implements it (and local mode may call it directly). */
@@ -25,6 +30,9 @@ export interface AgentControl {
   deleteFragment(name: string, revision: number): FragmentResult;
   putEndpoints(upstream: string, body: EndpointsPut): Promise<EndpointsResult>;
   deleteEndpoints(upstream: string, revision: number): Promise<EndpointsResult>;
+  /** The pair is checked already (a matching key); the result says whether NGINX serves it. */
+  putCertificate(name: string, body: CertificatePut): Promise<CertificateResult>;
+  deleteCertificate(name: string, revision: number): Promise<CertificateResult>;
   applyBatch(batch: Batch): Promise<BatchResult>;
   /** Waits until these results are settled (applied, quarantined or superseded), bounded. */
   settle(results: BatchResult): Promise<BatchResult>;
@@ -38,6 +46,8 @@ export interface BatchResult {
   version: number;
   fragments: FragmentResult[];
   endpoints: EndpointsResult[];
+  /** Only when the batch carried certificates (or a complete batch removed some). */
+  certificates?: CertificateResult[];
   /** From settle(): the reload that should have carried these failed; the agent retries it later. */
   failure?: { error: string; retryInMs: number };
 }
@@ -149,19 +159,36 @@ function parseBody<T>(text: string, schema: z.ZodType<T>): T {
   return r.data;
 }
 
-function checkName(kind: 'fragment' | 'upstream', raw: string): string {
+/**
+ * A certificate and its key as the agent stores them: the PEM chain and key normalized, or 400 naming
+ * the field and why (a key that does not match its certificate never reaches NGINX). Never quotes them.
+ */
+function checkPair(field: string, body: { cert: string; key: string }): { cert: string; key: string } {
+  const m = certificateAndKey(body.cert, body.key);
+  if (!m.ok) {
+    // The reasons name the Secret's keys: tls.crt is `cert` here, tls.key `key`.
+    const which = m.reason.startsWith('tls.key') ? 'key' : 'cert';
+    const reason = m.reason.replace(/^tls\.(crt|key) /, '').replace(/tls\.crt/g, 'cert').replace(/tls\.key/g, 'key');
+    badRequest(`${field}${field ? '.' : ''}${which}: Invalid value: ${reason}`);
+  }
+  return { cert: m.cert, key: m.key };
+}
+
+function checkName(kind: 'fragment' | 'upstream' | 'certificate', raw: string): string {
   let value: string;
   try {
     value = decodeURIComponent(raw);
   } catch {
     value = raw;
   }
-  const re = kind === 'fragment' ? FRAGMENT_NAME : UPSTREAM_NAME;
+  const re = kind === 'fragment' ? FRAGMENT_NAME : kind === 'upstream' ? UPSTREAM_NAME : CERTIFICATE_NAME;
   if (!re.test(value)) {
     const rule =
       kind === 'fragment'
         ? 'fragment names are _main, _default or a host name ([a-z0-9._-], a leading * written as _)'
-        : 'upstream names are namespace-service-port ([a-z0-9.-], starting with a letter or digit)';
+        : kind === 'upstream'
+          ? 'upstream names are namespace-service-port ([a-z0-9.-], starting with a letter or digit)'
+          : 'certificate names are _default or a TLS name ([a-z0-9.-], a leading *. written as _.)';
     badRequest(`${kind}: Invalid value: ${quote(value)}: ${rule}`);
   }
   return value;
@@ -261,6 +288,26 @@ export function createAgentApi(
         return true;
       }
     }
+    if ((m = /^\/v1\/certificates\/([^/]+)$/.exec(path))) {
+      let result: CertificateResult | null = null;
+      if (method === 'PUT') {
+        const name = checkName('certificate', m[1]!);
+        requireJson(req);
+        const body = parseBody(await readBody(req, 2 * MAX_CERTIFICATE_BYTES + 1024, 'a certificate'), CertificatePut);
+        result = await control.putCertificate(name, { revision: body.revision, ...checkPair('', body) });
+      } else if (method === 'DELETE') {
+        result = await control.deleteCertificate(checkName('certificate', m[1]!), revisionParam(query));
+      }
+      if (result) {
+        if (wait && result.status === 'pending') {
+          const settled = await control.settle({ version: 0, fragments: [], endpoints: [], certificates: [result] });
+          result = settled.certificates![0]!;
+          if (settled.failure) return notApplied(res, result, settled.failure);
+        }
+        sendJson(res, result.status === 'failed' ? 507 : statusOf(result.status === 'pending'), result);
+        return true;
+      }
+    }
     if (path === '/v1/batch' && method === 'POST') {
       requireJson(req);
       const body = parseBody(await readBody(req, limits.batchBytes, 'a batch (--max-batch-size)'), Batch);
@@ -274,13 +321,19 @@ export function createAgentApi(
         if (upstreams.has(e.upstream)) badRequest(`endpoints[${i}].upstream: Duplicate value: ${quote(e.upstream)}`);
         upstreams.add(e.upstream);
       }
+      const certificates = new Set<string>();
+      body.certificates = body.certificates?.map((c, i) => {
+        if (certificates.has(c.name)) badRequest(`certificates[${i}].name: Duplicate value: ${quote(c.name)}`);
+        certificates.add(c.name);
+        return 'deleted' in c ? c : { ...c, ...checkPair(`certificates[${i}]`, c) };
+      });
       let result = await control.applyBatch(body);
       if (wait) result = await control.settle(result);
       if (result.failure) {
         const { failure, ...rest } = result;
         return notApplied(res, rest, failure);
       }
-      const pending = result.fragments.some((f) => f.status === 'pending') || result.endpoints.some((e) => e.status === 'pending');
+      const pending = result.fragments.some((f) => f.status === 'pending') || result.endpoints.some((e) => e.status === 'pending') || (result.certificates ?? []).some((c) => c.status === 'pending');
       sendJson(res, statusOf(pending), result);
       return true;
     }

@@ -32,6 +32,11 @@ export class PrefixLayout {
   readonly endpointsSocket: string;
   /** The endpoint sets, kept for the next agent (kept-endpoints.ts). */
   readonly keptEndpoints: string;
+  /** The Lua certificate store's control socket, and its certificates kept for the next agent (0600). */
+  readonly certificatesSocket: string;
+  readonly keptCertificates: string;
+  /** Without the Lua module: certificates as files, `certificates/NAME.{conf,crt,key}` (certificate-files.ts). */
+  readonly certificatesDir: string;
   /** Node's compile cache for `wharf agent` (see relaunch.ts); kept across restarts. */
   readonly compileCacheDir: string;
   private tempCounter = 0;
@@ -55,6 +60,9 @@ export class PrefixLayout {
     this.statusSocket = join(this.runDir, 'nginx-status.sock');
     this.endpointsSocket = join(this.privateDir, 'endpoints.sock');
     this.keptEndpoints = join(this.privateDir, 'endpoints.kept');
+    this.certificatesSocket = join(this.privateDir, 'certificates.sock');
+    this.keptCertificates = join(this.privateDir, 'certificates.kept');
+    this.certificatesDir = join(this.prefix, 'certificates');
     this.compileCacheDir = join(this.prefix, 'node-compile-cache');
     const longest = this.sockets().reduce((a, b) => (b.length > a.length ? b : a));
     if (Buffer.byteLength(longest) > 107) {
@@ -80,7 +88,7 @@ export class PrefixLayout {
   /** Unix sockets NGINX listens on; a master killed with SIGKILL leaves them behind and the next one
    * cannot bind until they are removed. */
   sockets(): string[] {
-    return [this.versionSocket, this.statusSocket, this.endpointsSocket, join(this.runDir, 'no-endpoints.sock')];
+    return [this.versionSocket, this.statusSocket, this.endpointsSocket, this.certificatesSocket, join(this.runDir, 'no-endpoints.sock')];
   }
 
   /**
@@ -98,6 +106,7 @@ export class PrefixLayout {
     await chmod(this.privateDir, 0o700);
     await mkdir(this.fragmentsDir, { recursive: true });
     await mkdir(this.filesDir, { recursive: true, mode: 0o755 });
+    await mkdir(this.certificatesDir, { recursive: true, mode: 0o755 });
     for (const f of await readdir(this.prefix)) {
       if (f.startsWith('.wharf-tmp-')) await rm(join(this.prefix, f), { force: true });
     }

@@ -44,6 +44,9 @@ Runs NGINX in DIR (which the agent owns and writes nothing outside of) and serve
                                   wharf_request_metrics_overflow_total only (default 5000)
   --snapshot-url URL              at start, GET the whole desired state from the handler tier
   --snapshot-token-file FILE      bearer token for --snapshot-url
+  --certificate-store-size SIZE   memory for TLS certificates served by SNI (the Lua module's shared
+                                  dict): bytes, or with Ki, Mi or Gi (default 64Mi, about 10,000
+                                  certificates with their keys); a full store refuses new ones (507)
   --max-batch-size SIZE           largest POST /v1/batch and snapshot accepted: bytes, or with Ki, Mi
                                   or Gi (default 128Mi; a snapshot takes about 10 KB a host)
   --access-log                    NGINX access log (JSON lines) on stdout
@@ -121,6 +124,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
         'snapshot-url': { type: 'string' },
         'snapshot-token-file': { type: 'string' },
         'max-batch-size': { type: 'string', default: '128Mi' },
+        'certificate-store-size': { type: 'string', default: '64Mi' },
         'access-log': { type: 'boolean', default: false },
         'error-log-level': { type: 'string', default: 'warn' },
         nginx: { type: 'string' },
@@ -175,6 +179,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
   const publicHttpsPort = portFlag('--public-https-port', values['public-https-port']);
   const publicHttpPort = portFlag('--public-http-port', values['public-http-port']);
   const batchBytes = parseSize('--max-batch-size', values['max-batch-size']);
+  const certificateStoreMb = Math.ceil(parseSize('--certificate-store-size', values['certificate-store-size']) / (1 << 20));
   return {
     tokenFile: absolute(values['token-file']),
     snapshot: snapshotUrl ? { url: snapshotUrl, tokenFile: absolute(values['snapshot-token-file']!) } : null,
@@ -197,6 +202,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
       requestMetricsMaxSeries: Number(maxSeries),
       accessLog: values['access-log'],
       limits: { batchBytes },
+      certificateStoreMb,
       errorLogLevel: level as AgentOptions['errorLogLevel'],
       ...(values.nginx ? { nginxBin: values.nginx } : {}),
     },

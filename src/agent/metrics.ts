@@ -44,6 +44,8 @@ export class AgentMetrics {
   private readonly endpointLatency: Histogram<'via'>;
   private readonly restarts: Counter;
   private readonly requestMetrics: MetricsSources['requestMetrics'];
+  private readonly certificateUpdates: Counter<'via' | 'result'>;
+  private readonly certificateLatency: Histogram<'via'>;
 
   constructor(src: MetricsSources) {
     this.requestMetrics = src.requestMetrics ?? null;
@@ -96,6 +98,19 @@ export class AgentMetrics {
       registers,
     });
     this.restarts = new Counter({ name: 'wharf_agent_nginx_restarts_total', help: 'NGINX master restarts after it died.', registers });
+    this.certificateUpdates = new Counter({
+      name: 'wharf_agent_certificate_updates_total',
+      help: 'Certificate puts and deletes by path (lua: served at once; reload: files and a reload) and result (applied, pending, stale, failed).',
+      labelNames: ['via', 'result'],
+      registers,
+    });
+    this.certificateLatency = new Histogram({
+      name: 'wharf_agent_certificate_update_duration_seconds',
+      help: 'From the API call to NGINX holding the certificate (lua) or accepting it for the next reload (reload).',
+      labelNames: ['via'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
     // One read of stub_status per scrape, shared by the gauges below (prom-client collects them together).
     let scrape: { at: number; status: Promise<StubStatus | null> } | null = null;
     const stubStatus = (): Promise<StubStatus | null> => {
@@ -153,6 +168,11 @@ export class AgentMetrics {
   recordEndpointUpdate(via: 'lua' | 'reload', result: 'applied' | 'pending' | 'stale' | 'failed', seconds: number): void {
     this.endpointUpdates.inc({ via, result });
     if (result !== 'stale') this.endpointLatency.observe({ via }, seconds);
+  }
+
+  recordCertificateUpdate(via: 'lua' | 'reload', result: 'applied' | 'pending' | 'stale' | 'failed', seconds: number): void {
+    this.certificateUpdates.inc({ via, result });
+    if (result !== 'stale') this.certificateLatency.observe({ via }, seconds);
   }
 
   recordRestart(): void {

@@ -24,7 +24,7 @@ const wharfLuaDir = fileURLToPath(new URL('../../templates/lua/', import.meta.ur
 const packages = 'nginx-light libnginx-mod-http-lua lua-resty-core libnginx-mod-http-ndk';
 
 /** Looks NGINX up (the option, $WHARF_NGINX, PATH, /usr/sbin/nginx) and checks for the Lua module. */
-export function findNginx(opts: { bin?: string; modulesDir?: string; endpointsDictMb?: number } = {}): NginxInstall {
+export function findNginx(opts: { bin?: string; modulesDir?: string; endpointsDictMb?: number; certificatesDictMb?: number | undefined } = {}): NginxInstall {
   const candidates = [opts.bin, process.env.WHARF_NGINX, 'nginx', '/usr/sbin/nginx'].filter((c): c is string => !!c);
   for (const bin of candidates) {
     // `nginx -v` prints "nginx version: nginx/1.22.1" on stderr.
@@ -45,6 +45,7 @@ export function findNginx(opts: { bin?: string; modulesDir?: string; endpointsDi
       ndkModule,
       packagePath: `${wharfLuaDir}?.lua;/usr/share/lua/5.1/?.lua;`,
       endpointsDictMb: opts.endpointsDictMb ?? 32,
+      certificatesDictMb: opts.certificatesDictMb ?? 64,
     };
     return { bin, version, lua, luaMissing: null, headersMore, brotli };
   }

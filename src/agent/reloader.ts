@@ -73,6 +73,12 @@ export interface ReloaderOptions {
   onStarted: () => Promise<void>;
   /** Asks the queue for another run (after a failure, with a delay; 0: right after this one). */
   requestRun: (delayMs: number) => void;
+  /**
+   * Files written outside the fragments since the last run (certificates without the Lua module):
+   * true makes this run reload even when no fragment changed. `restore` puts the flag back when the
+   * run could not write.
+   */
+  otherFiles?: { takeChanged: () => boolean; markChanged: () => void };
   /** Most quarantine-and-retest rounds in one run. */
   maxQuarantineRounds?: number;
 }
@@ -212,7 +218,8 @@ export class Reloader {
       if (text !== this.upstreamsOnDisk) upstreams = { text, previous: this.upstreamsOnDisk, revisions };
       else for (const r of revisions) endpoints.markApplied(r.upstream, r.revision);
     }
-    const changeCount = batch.length + (upstreams ? 1 : 0);
+    const other = this.o.otherFiles?.takeChanged() ? 1 : 0;
+    const changeCount = batch.length + (upstreams ? 1 : 0) + other;
     if (changeCount === 0 && !this.needsStart && this.unconfirmed.size === 0 && !this.unconfirmedUpstreams) return report('noop');
     if (this.stopping) {
       fragments.markDirty(names);
@@ -245,11 +252,12 @@ export class Reloader {
       // last good configuration. Try again later, backing off (the Agent logs the report).
       fragments.markDirty(names);
       if (upstreams) endpoints.markChanged();
+      if (other) this.o.otherFiles!.markChanged();
       return report('failed', { error: `cannot write the configuration: ${(e as Error).message}`, changes: changeCount, retryInMs: this.retryLater() });
     }
     for (const c of batch) this.unconfirmed.set(c.name, c.desired);
     if (upstreams && this.upstreamsOnDisk === upstreams.text) this.unconfirmedUpstreams = upstreams.revisions;
-    const accepted = batch.length + (upstreams && this.upstreamsOnDisk === upstreams.text ? 1 : 0);
+    const accepted = batch.length + (upstreams && this.upstreamsOnDisk === upstreams.text ? 1 : 0) + other;
     if (accepted === 0 && !this.needsStart && this.unconfirmed.size === 0 && !this.unconfirmedUpstreams) {
       return report(changeCount > 0 ? 'rejected' : 'noop', { changes: changeCount, quarantined });
     }

@@ -8,7 +8,7 @@ import { checkInputs, hasDenial, type CheckOptions, type CheckReport } from './c
 import { InputError, readAllStdin, readInputs } from './documents.ts';
 import { migrationReport, migrationText } from './migration.ts';
 import { findingLine, otherClassIngresses, reportJson, summaryLine } from './output.ts';
-import { hostFragment, renderReport, renderText, writeFragments } from './render.ts';
+import { certificatesOf, hostFragment, renderReport, renderText, writeFragments } from './render.ts';
 
 const COMMON = `  --ingress-class NAME          the IngressClass wharf serves (default wharf)
   --watch-ingress-without-class Ingresses that name no class are wharf's too
@@ -144,8 +144,9 @@ export async function renderMain(argv: string[]): Promise<void> {
       }
       fragments = [one];
     }
-    process.stdout.write(renderText(fragments));
-    if (values.out !== undefined) await writeFragments(values.out, fragments);
+    const certificates = certificatesOf(rendered, fragments);
+    process.stdout.write(renderText(fragments, certificates));
+    if (values.out !== undefined) await writeFragments(values.out, fragments, certificates);
     return hasDenial(report.findings) || rendered.failures.length ? 1 : 0;
   });
 }

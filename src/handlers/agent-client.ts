@@ -21,6 +21,8 @@ export interface AgentState {
   fragments: { name: string; revision: number; status?: string; deleted?: boolean }[];
   /** `endpoints` is the count of endpoints, null for a deleted set. */
   endpoints?: { upstream: string; revision: number; endpoints?: number | null }[];
+  /** Names and revisions of the certificates it holds (deleted: a tombstone). */
+  certificates?: { name: string; revision: number; deleted?: boolean }[];
 }
 
 /** The calls the fan-out makes. An interface, so tests can put an in-memory agent behind it. */

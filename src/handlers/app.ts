@@ -24,7 +24,7 @@ import { admissionControlDefaults, callerTimeoutMs, LargeReviewLane, limitInFlig
 import { MalformedEvents, parseEvents, type ReceivedEvent } from './cloudevents.ts';
 import { applyEvents, parseListed, resolveEvents } from './changes.ts';
 import { DesiredConfig, parseForModel } from './desired-config.ts';
-import type { AgentSink, DesiredUpdate } from './fanout.ts';
+import { isEmptyUpdate, mergeUpdate, type AgentSink, type DesiredUpdate } from './fanout.ts';
 import { createHandlerMetrics, type HandlerMetrics } from './metrics.ts';
 import { bearerToken, limitBody, requireContentType, requireReady } from './middleware.ts';
 import { readinessReport, type ReadinessReport } from './readiness.ts';
@@ -287,7 +287,7 @@ export function createApp(deps: AppDeps): HandlerApp {
           throw new HTTPException(400, { message: e.message });
         }
         const { results, update } = applyEvents(resolved, { view, desired, metrics, ...(deps.onChange ? { onChange: deps.onChange } : {}) });
-        if (update.fragments.length || update.endpoints.length) agents.publish(update);
+        if (!isEmptyUpdate(update)) agents.publish(update);
         tellIngresses();
         return c.json({ results });
       } finally {
@@ -329,7 +329,7 @@ export function createApp(deps: AppDeps): HandlerApp {
       started = true;
       agents.start(snapshot);
     } else {
-      if (update.fragments.length || update.endpoints.length) agents.publish(update);
+      if (!isEmptyUpdate(update)) agents.publish(update);
       // Compare once the relist's own pushes are delivered, so they are not mistaken for gaps.
       await Promise.race([agents.idle(), new Promise((r) => setTimeout(r, 10_000).unref())]);
       await agents.reconcile((state) => desired.reconcile(state, listVersion));
@@ -399,11 +399,9 @@ export function createApp(deps: AppDeps): HandlerApp {
       outcomes.push({ object, result: applied.outcome });
       if (applied.outcome !== 'applied') continue;
       deps.onChange?.(change.key);
-      const u = desired.applied(change.key, applied.current, view.versionOf(change.key));
-      update.fragments.push(...u.fragments);
-      update.endpoints.push(...u.endpoints);
+      mergeUpdate(update, desired.applied(change.key, applied.current, view.versionOf(change.key)));
     }
-    if (update.fragments.length || update.endpoints.length) agents.publish(update);
+    if (!isEmptyUpdate(update)) agents.publish(update);
     tellIngresses();
     return outcomes;
   }

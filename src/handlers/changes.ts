@@ -8,7 +8,7 @@ import type { PrepareItems } from '../cluster/view-relist.ts';
 import type { Logger } from '../log.ts';
 import { MalformedEvents, type ReceivedEvent } from './cloudevents.ts';
 import { parseForModel, type DesiredConfig } from './desired-config.ts';
-import type { DesiredUpdate } from './fanout.ts';
+import { mergeUpdate, type DesiredUpdate } from './fanout.ts';
 import type { HandlerMetrics } from './metrics.ts';
 
 /** Per-event outcome in the /events response. */
@@ -104,9 +104,7 @@ export function applyEvents(resolved: Resolved[], deps: ApplyDeps): { results: E
     }
     results.push({ id: event.id, object: what, result: 'applied' });
     deps.onChange?.(change.key);
-    const u = deps.desired.applied(change.key, applied.current, deps.view.versionOf(change.key));
-    update.fragments.push(...u.fragments);
-    update.endpoints.push(...u.endpoints);
+    mergeUpdate(update, deps.desired.applied(change.key, applied.current, deps.view.versionOf(change.key)));
   }
   return { results, update };
 }

@@ -3,7 +3,9 @@
 // recomputes exactly what it affects (the model's RoutingIndex says what): an Ingress → its old and
 // new hosts, a Secret → the hosts using it, a Service → its Ingresses' hosts and its upstreams, the
 // ConfigMap → `_main` (and the hosts, when a setting they use changed), an EndpointSlice → only its
-// upstreams' endpoint sets, never a fragment.
+// upstreams' endpoint sets, never a fragment. A TLS host's certificates (its name, its aliases, its
+// www twin: src/render/certificates.ts) are sent apart from its fragment, so a renewed certificate
+// (a changed Secret) changes certificates only: no fragment, no reload.
 //
 // ## Revisions: how any number of replicas, each seeing any subset of the events, agree
 //
@@ -35,12 +37,12 @@ import { parseObject, sliceProblems, type EndpointSlice, type KubeObject as Mode
 import type { Affected } from '../model/routing-index.ts';
 import type { KubeKind } from '../model/schemas.ts';
 import type { Location, Server } from '../model/types.ts';
-import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, UnsafeValueError, fragmentName, renderDefaultServer, renderHost, renderMain, type Fragment } from '../render/index.ts';
+import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, UnsafeValueError, fragmentName, renderDefaultServer, renderHost, renderMain, serverCertificates, type Certificate, type Fragment } from '../render/index.ts';
 import type { Batch } from '../protocol/agent-api.ts';
 import type { Logger } from '../log.ts';
 import { isKind, type ClusterView, type Kind, type KubeObject, type ObjectKey } from '../cluster/view.ts';
 import type { AgentState } from './agent-client.ts';
-import type { DesiredUpdate, EndpointChange, FragmentChange } from './fanout.ts';
+import type { CertificateChange, DesiredUpdate, EndpointChange, FragmentChange } from './fanout.ts';
 import type { HandlerMetrics } from './metrics.ts';
 
 /** Revisions are base × SLOT + bump × HASH + 10 bits of the content's hash. */
@@ -58,6 +60,13 @@ interface HeldFragment {
 interface HeldEndpoints {
   change: Extract<EndpointChange, { endpoints: string[] }>;
   digest: string;
+}
+
+interface HeldCertificate {
+  change: Extract<CertificateChange, { cert: string }>;
+  digest: string;
+  /** The host whose server needs it (a name belongs to one host: aliases are names no other host has). */
+  host: string;
 }
 
 function digestOf(f: Fragment): string {
@@ -125,6 +134,10 @@ export class DesiredConfig {
   /** Revisions of deleted fragments and endpoint sets, so a re-creation goes above them. */
   readonly #deletedFragments = new Map<string, number>();
   readonly #deletedEndpoints = new Map<string, number>();
+  readonly #certificates = new Map<string, HeldCertificate>();
+  readonly #deletedCertificates = new Map<string, number>();
+  /** Host → the certificate names its server needs now. */
+  readonly #hostCertificates = new Map<string, string[]>();
 
   constructor(options: DesiredConfigOptions) {
     this.#index = options.index;
@@ -175,6 +188,7 @@ export class DesiredConfig {
     // Tombstones older than the list are not needed any more: anything recomputed now is ≥ L.
     for (const [n, r] of this.#deletedFragments) if (r < listVersion * SLOT) this.#deletedFragments.delete(n);
     for (const [n, r] of this.#deletedEndpoints) if (r < listVersion * SLOT) this.#deletedEndpoints.delete(n);
+    for (const [n, r] of this.#deletedCertificates) if (r < listVersion * SLOT) this.#deletedCertificates.delete(n);
     return this.#recompute(all, listVersion);
   }
 
@@ -191,6 +205,8 @@ export class DesiredConfig {
     const batch: Batch & { revision?: number } = {
       fragments: [...this.#fragments.values()].map((f) => f.change),
       endpoints: [...this.#endpoints.values()].map((e) => e.change),
+      // Always a list, even empty: the agent then removes the certificates it does not name.
+      certificates: [...this.#certificates.values()].map((c) => c.change),
       complete: true,
     };
     if (completeUpTo > 0) batch.revision = Math.min(completeUpTo, MAX_BASE) * SLOT;
@@ -204,6 +220,10 @@ export class DesiredConfig {
 
   endpointSet(upstream: string): EndpointChange | undefined {
     return this.#endpoints.get(upstream)?.change;
+  }
+
+  certificate(name: string): CertificateChange | undefined {
+    return this.#certificates.get(name)?.change;
   }
 
   counts(): { fragments: number; endpoints: number } {
@@ -251,6 +271,15 @@ export class DesiredConfig {
         update.endpoints.push(held.change);
       }
     }
+    if (agent.certificates) {
+      const certs = new Map(agent.certificates.filter((c) => !c.deleted).map((c) => [c.name, c.revision]));
+      for (const [name, held] of this.#certificates) {
+        const next = answer(held.change.revision, certs.get(name));
+        if (next === null) continue;
+        held.change = { ...held.change, revision: next };
+        (update.certificates ??= []).push(held.change);
+      }
+    }
     return update;
   }
 
@@ -269,6 +298,8 @@ export class DesiredConfig {
       const name = fragmentName(host);
       if (!server) this.#setFragment(update, name, null, 0, trigger);
       else this.#setFragment(update, name, () => renderHost(server, global), this.#contributors(server.sources, server.locations, server), trigger);
+      const secret = server?.tls?.secret;
+      this.#setCertificates(update, host, server ? serverCertificates(server) : [], secret ? this.#view.versionOf({ kind: 'Secret', namespace: secret.namespace, name: secret.name }) : 0, trigger);
     }
     if (affected.hosts.length || affected.defaultServer || affected.global) this.#metrics.renderSeconds.observe((performance.now() - started) / 1000);
     for (const upstream of affected.upstreams) this.#setEndpoints(update, upstream, this.#index.endpoints(upstream), trigger);
@@ -334,6 +365,37 @@ export class DesiredConfig {
     this.#fragments.set(name, { change, digest });
     this.#deletedFragments.delete(name);
     update.fragments.push(change);
+  }
+
+  /** The certificates `host` needs now: new or changed ones pushed, the ones it no longer needs deleted. */
+  #setCertificates(update: DesiredUpdate, host: string, certificates: Certificate[], secretVersion: number, trigger: number): void {
+    const before = this.#hostCertificates.get(host) ?? [];
+    if (before.length === 0 && certificates.length === 0) return;
+    const base = Math.max(secretVersion, trigger);
+    const names = new Set(certificates.map((c) => c.name));
+    for (const name of before) {
+      const held = this.#certificates.get(name);
+      if (names.has(name) || !held || held.host !== host) continue;
+      this.#certificates.delete(name);
+      const revision = nextRevision(base, 0, held.change.revision);
+      this.#deletedCertificates.set(name, revision);
+      (update.certificates ??= []).push({ name, revision, deleted: true });
+    }
+    for (const c of certificates) {
+      const held = this.#certificates.get(c.name);
+      const digest = createHash('sha256').update(c.cert).update('\0').update(c.key).digest('hex');
+      if (held && held.digest === digest) {
+        held.host = host;
+        continue;
+      }
+      const revision = nextRevision(base, lowBits(digest), held?.change.revision ?? this.#deletedCertificates.get(c.name));
+      const change = { name: c.name, revision, cert: c.cert, key: c.key };
+      this.#certificates.set(c.name, { change, digest, host });
+      this.#deletedCertificates.delete(c.name);
+      (update.certificates ??= []).push(change);
+    }
+    if (names.size) this.#hostCertificates.set(host, [...names]);
+    else this.#hostCertificates.delete(host);
   }
 
   #setEndpoints(update: DesiredUpdate, upstream: string, endpoints: string[] | null, trigger: number): void {

@@ -1,6 +1,9 @@
 // Fan-out: every desired change goes to every agent. Per agent, two lanes that never wait for each
 // other: fragments (batched into POST /v1/batch, one request in flight: the agent reloads once per
 // batch) and endpoints (PUT /v1/endpoints, several in flight, never queued behind fragments).
+// Certificates ride in the fragment lane's batches, ahead of the fragments (a new TLS host's
+// fragment and its certificate arrive together); the agent applies them without waiting for the
+// reload, so they never wait behind one either.
 //
 // - Newest wins per key: a queued change is replaced by a newer revision of the same fragment or
 //   upstream, so a burst of changes to one host costs one push.
@@ -17,11 +20,26 @@ import type { HandlerMetrics } from './metrics.ts';
 
 export type FragmentChange = Batch['fragments'][number];
 export type EndpointChange = Batch['endpoints'][number];
+export type CertificateChange = NonNullable<Batch['certificates']>[number];
 
 /** A set of changes to push: what one event (or a relist) changed in the desired configuration. */
 export interface DesiredUpdate {
   fragments: FragmentChange[];
   endpoints: EndpointChange[];
+  /** Absent or empty for most changes: only TLS Secrets and TLS hosts change certificates. */
+  certificates?: CertificateChange[];
+}
+
+/** Whether an update changes nothing. */
+export function isEmptyUpdate(u: DesiredUpdate): boolean {
+  return u.fragments.length === 0 && u.endpoints.length === 0 && !u.certificates?.length;
+}
+
+/** Appends `from` to `into` (the updates of several events, pushed as one). */
+export function mergeUpdate(into: DesiredUpdate, from: DesiredUpdate): void {
+  into.fragments.push(...from.fragments);
+  into.endpoints.push(...from.endpoints);
+  if (from.certificates?.length) (into.certificates ??= []).push(...from.certificates);
 }
 
 /** What the app needs from the fan-out (tests pass a recording one). */
@@ -73,6 +91,8 @@ const sizeOf = (f: FragmentChange): number => {
   return n;
 };
 
+const certificateSize = (c: CertificateChange): number => ('deleted' in c ? 64 : c.cert.length + c.key.length + 64);
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /** One agent: its two lanes and its state. */
@@ -80,6 +100,7 @@ class AgentLink {
   readonly client: AgentClient;
   readonly fragments = new Map<string, FragmentChange>();
   readonly endpoints = new Map<string, EndpointChange>();
+  readonly certificates = new Map<string, CertificateChange>();
   queuedBytes = 0;
   needsSnapshot = true;
   snapshotInFlight = false;
@@ -97,10 +118,11 @@ class AgentLink {
     this.client = client;
   }
   get quiet(): boolean {
-    return !this.fragmentLaneBusy && this.endpointsInFlight === 0 && this.fragments.size === 0 && this.endpoints.size === 0 && !this.needsSnapshot;
+    return !this.fragmentLaneBusy && this.endpointsInFlight === 0 && this.fragments.size === 0 && this.endpoints.size === 0 && this.certificates.size === 0 && !this.needsSnapshot;
   }
   dropQueues(): void {
     this.fragments.clear();
+    this.certificates.clear();
     this.endpoints.clear();
     this.queuedBytes = 0;
   }
@@ -171,6 +193,13 @@ export class AgentFanout implements AgentSink {
         if (queued && queued.revision >= e.revision) continue;
         link.endpoints.set(e.upstream, e);
       }
+      for (const c of update.certificates ?? []) {
+        const queued = link.certificates.get(c.name);
+        if (queued && queued.revision >= c.revision) continue;
+        if (queued) link.queuedBytes -= certificateSize(queued);
+        link.certificates.set(c.name, c);
+        link.queuedBytes += certificateSize(c);
+      }
       if (link.queuedBytes > this.#o.maxQueuedBytes || link.endpoints.size > this.#o.maxQueuedEndpoints) {
         this.#o.log.warn('agent queue over its cap; the agent will get the full snapshot instead', { agent: link.client.url, bytes: link.queuedBytes, endpoints: link.endpoints.size });
         link.dropQueues();
@@ -191,8 +220,8 @@ export class AgentFanout implements AgentSink {
         continue;
       }
       const update = compare(state);
-      if (update.fragments.length || update.endpoints.length) {
-        this.#o.log.info('agent differs from the desired configuration after a relist; pushing again', { agent: link.client.url, fragments: update.fragments.length, endpoints: update.endpoints.length });
+      if (!isEmptyUpdate(update)) {
+        this.#o.log.info('agent differs from the desired configuration after a relist; pushing again', { agent: link.client.url, fragments: update.fragments.length, endpoints: update.endpoints.length, certificates: update.certificates?.length ?? 0 });
         this.publish(update);
       }
     }
@@ -230,7 +259,7 @@ export class AgentFanout implements AgentSink {
 
   #kick(link: AgentLink): void {
     if (!this.#snapshot || this.#closed || link.removed) return;
-    if (!link.fragmentLaneBusy && (link.needsSnapshot || link.fragments.size)) void this.#runFragments(link);
+    if (!link.fragmentLaneBusy && (link.needsSnapshot || link.fragments.size || link.certificates.size)) void this.#runFragments(link);
     this.#runEndpoints(link);
     this.#notify();
   }
@@ -273,6 +302,7 @@ export class AgentFanout implements AgentSink {
       while (!this.#closed && !link.removed) {
         let batch: Batch;
         let taken: FragmentChange[] = [];
+        const takenCertificates: CertificateChange[] = [];
         if (link.needsSnapshot) {
           // Taken now, so it holds everything desired so far; later changes queue behind it.
           batch = this.#snapshot!();
@@ -280,14 +310,19 @@ export class AgentFanout implements AgentSink {
           link.needsSnapshot = false;
           link.snapshotInFlight = true;
         } else {
-          if (link.fragments.size === 0) break;
+          if (link.fragments.size === 0 && link.certificates.size === 0) break;
           let bytes = 0;
+          for (const c of link.certificates.values()) {
+            if (takenCertificates.length && bytes + certificateSize(c) > this.#o.maxBatchBytes) break;
+            takenCertificates.push(c);
+            bytes += certificateSize(c);
+          }
           for (const f of link.fragments.values()) {
-            if (taken.length && bytes + sizeOf(f) > this.#o.maxBatchBytes) break;
+            if ((taken.length || takenCertificates.length) && bytes + sizeOf(f) > this.#o.maxBatchBytes) break;
             taken.push(f);
             bytes += sizeOf(f);
           }
-          batch = { fragments: taken, endpoints: [], complete: false };
+          batch = { fragments: taken, endpoints: [], ...(takenCertificates.length ? { certificates: takenCertificates } : {}), complete: false };
         }
         const started = performance.now();
         try {
@@ -300,11 +335,18 @@ export class AgentFanout implements AgentSink {
               link.queuedBytes -= sizeOf(f);
             }
           }
+          for (const c of takenCertificates) {
+            if (link.certificates.get(c.name) === c) {
+              link.certificates.delete(c.name);
+              link.queuedBytes -= certificateSize(c);
+            }
+          }
         } catch (e) {
           if (batch.complete) link.needsSnapshot = true;
           if (e instanceof AgentError && !e.retry) {
             this.#o.log.error('agent refused changes as malformed; dropped (a wharf bug: please report it)', { agent: link.client.url, error: e.message, fragments: batch.fragments.map((f) => f.name).slice(0, 20) });
             for (const f of taken) if (link.fragments.get(f.name) === f) link.fragments.delete(f.name);
+            for (const c of takenCertificates) if (link.certificates.get(c.name) === c) link.certificates.delete(c.name);
             if (batch.complete) link.needsSnapshot = false;
             continue;
           }

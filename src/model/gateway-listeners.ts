@@ -153,7 +153,11 @@ function listenerOf(world: GatewayWorld, gw: Gateway, gatewayKey: ObjectKey, l: 
       else {
         const m = world.tlsOf(secret);
         if (!m.ok) resolved = fail('ResolvedRefs', 'InvalidCertificateRef', `Secret ${ns}/${ref.name}: ${m.reason}`);
-        else out.tls = { secret: { kind: 'Secret', namespace: ns, name: ref.name }, cert: m.cert, key: m.key, names: m.names };
+        else {
+          out.tls = { secret: { kind: 'Secret', namespace: ns, name: ref.name }, cert: m.cert, key: m.key, names: m.names };
+          // The Secret's new content was refused: the previous certificate serves, and the status says why.
+          if (m.refused) resolved = condition('ResolvedRefs', true, 'ResolvedRefs', `Secret ${ns}/${ref.name}: ${m.refused}; its previous certificate keeps serving`);
+        }
       }
     }
   }

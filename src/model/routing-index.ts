@@ -114,6 +114,12 @@ export class RoutingIndex implements ClusterState {
   /** --default-backend-service's upstream while its Service has a port (global-default-backend.ts). */
   private defaultBackend: UpstreamRef | null = null;
   private readonly tlsMemo = new WeakMap<Secret, TlsMaterial>();
+  /**
+   * The last usable certificate and key of each TLS Secret: when a change breaks them (a key that
+   * does not match its certificate), hosts keep serving these, with a warning, rather than lose TLS.
+   * Only what this index saw: one that starts with the broken Secret serves the hosts without TLS.
+   */
+  private readonly usableTls = new Map<ObjectKey, Extract<TlsMaterial, { ok: true }>>();
   private readonly htpasswdMemo = new WeakMap<Secret, ReturnType<typeof htpasswdOf>>();
   private readonly caMemo = new WeakMap<Secret, ReturnType<typeof clientCaOf>>();
   private readonly proxySslMemo = new WeakMap<Secret, ReturnType<typeof proxySslOf>>();
@@ -132,7 +138,7 @@ export class RoutingIndex implements ClusterState {
       ingressClasses: this._classes,
       services: this._services,
       secrets: this._secrets,
-      tlsOf: (s) => this.memo(this.tlsMemo, s, tlsMaterial),
+      tlsOf: (s) => this.memo(this.tlsMemo, s, (x) => this.tlsOrPrevious(x)),
       htpasswdOf: (s) => this.memo(this.htpasswdMemo, s, htpasswdOf),
       clientCaOf: (s) => this.memo(this.caMemo, s, clientCaOf),
       proxySslOf: (s) => this.memo(this.proxySslMemo, s, proxySslOf),
@@ -256,6 +262,17 @@ export class RoutingIndex implements ClusterState {
     return this.defaultCert.value;
   }
 
+  private tlsOrPrevious(secret: Secret): TlsMaterial {
+    const key = objectKey(secret.metadata.namespace, secret.metadata.name);
+    const m = tlsMaterial(secret);
+    if (m.ok) {
+      this.usableTls.set(key, m);
+      return m;
+    }
+    const previous = this.usableTls.get(key);
+    return previous && secret.type === 'kubernetes.io/tls' ? { ...previous, refused: m.reason } : m;
+  }
+
   private memo<T>(cache: WeakMap<Secret, T>, secret: Secret, compute: (s: Secret) => T): T {
     let v = cache.get(secret);
     if (v === undefined) cache.set(secret, (v = compute(secret)));
@@ -319,7 +336,10 @@ export class RoutingIndex implements ClusterState {
         break;
       case 'Secret':
         if (obj) this._secrets.set(key, obj as Secret);
-        else this._secrets.delete(key);
+        else {
+          this._secrets.delete(key);
+          this.usableTls.delete(key);
+        }
         for (const k of [...(this.secretUsers.get(key) ?? [])]) if (!k.includes(' ')) this.retranslate(k, out);
         // The default server presents the default certificate.
         if (key === this.settings.defaultSslCertificate) out.hosts.add(DEFAULT_HOST);

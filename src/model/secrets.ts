@@ -29,7 +29,16 @@ function pemBlocks(text: string): { label: string; pem: string }[] | null {
 }
 
 /** PEM certificate chain and key of a kubernetes.io/tls Secret, or the reason there is none. */
-export type TlsMaterial = { ok: true; cert: string; key: string; names: string[] } | { ok: false; reason: string };
+export type TlsMaterial =
+  | {
+      ok: true;
+      cert: string;
+      key: string;
+      names: string[];
+      /** Set when the Secret's current content was refused (why) and this is its previous, usable one. */
+      refused?: string;
+    }
+  | { ok: false; reason: string };
 
 /**
  * The DNS names a certificate is valid for, lowercase: its DNS subjectAltNames, or its subject CN
@@ -62,8 +71,8 @@ export function tlsMaterial(secret: Secret): TlsMaterial {
   return certificateAndKey(certText, keyText);
 }
 
-/** Checks a PEM certificate chain and its key: PEM, a parsable certificate and a key that matches it. */
-function certificateAndKey(certText: string, keyText: string): TlsMaterial {
+/** Checks a PEM certificate chain and its key: PEM, a parsable certificate and a key that matches it (the agent checks what it is sent with it too). */
+export function certificateAndKey(certText: string, keyText: string): TlsMaterial {
   const certs = pemBlocks(certText);
   if (!certs || certs.length === 0 || certs.some((b) => b.label !== 'CERTIFICATE')) {
     return { ok: false, reason: 'tls.crt is not a PEM certificate chain' };

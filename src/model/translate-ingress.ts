@@ -495,7 +495,10 @@ function translateTls(ingress: Ingress, ruleHosts: string[], ctx: TranslateConte
         if (!m.ok) {
           material = fallback();
           problems.invalid('InvalidTlsSecret', `${field}.secretName`, entry.secretName, `Secret ${m.reason}; ${servedWith(def)}`, 'warning');
-        } else material = { tls: { secret: { kind: 'Secret', namespace: ns, name: entry.secretName }, cert: m.cert, key: m.key, names: m.names } };
+        } else {
+          if (m.refused) problems.invalid('InvalidTlsSecret', `${field}.secretName`, entry.secretName, `Secret ${m.refused}; its previous certificate keeps serving`, 'warning');
+          material = { tls: { secret: { kind: 'Secret', namespace: ns, name: entry.secretName }, cert: m.cert, key: m.key, names: m.names } };
+        }
       }
     }
     entry.hosts.forEach((host, h) => {

@@ -10,7 +10,15 @@ export const FILE_NAME = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 /** Upstream names, `namespace-service-port` (the model keeps them unique). */
 export const UPSTREAM_NAME = /^[a-z0-9][a-z0-9.-]{0,252}$/;
 
+/**
+ * Certificate names: the TLS name a certificate is served for (SNI), a leading `*` written as `_`
+ * (`_.example.com`), or `_default` for names no certificate is stored for (and handshakes without SNI).
+ */
+export const CERTIFICATE_NAME = /^(?:_default|_\.[a-z0-9][a-z0-9.-]{0,250}|[a-z0-9][a-z0-9.-]{0,252})$/;
+
 export const MAX_FRAGMENT_BYTES = 1 << 20;
+/** A certificate chain and its key in PEM: a long chain of 4096-bit RSA certificates fits. */
+export const MAX_CERTIFICATE_BYTES = 64 << 10;
 export const MAX_ENDPOINTS = 10_000;
 
 const revision = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -42,6 +50,13 @@ export const EndpointsPut = z.object({
   endpoints: z.array(endpoint).max(MAX_ENDPOINTS),
 });
 
+/** Body of PUT /v1/certificates/{name}: a PEM certificate chain (leaf first) and its unencrypted PEM key. */
+export const CertificatePut = z.object({
+  revision,
+  cert: z.string().min(1).max(MAX_CERTIFICATE_BYTES),
+  key: z.string().min(1).max(MAX_CERTIFICATE_BYTES),
+});
+
 /** Body of POST /v1/batch, and of the handler tier's GET /snapshot: applied with one reload. */
 export const Batch = z.object({
   fragments: z
@@ -60,7 +75,19 @@ export const Batch = z.object({
       ]),
     )
     .default([]),
-  /** A snapshot is the whole desired state: fragments and endpoint sets it does not name are removed. */
+  /**
+   * Applied before the batch's fragments (a fragment may serve a certificate the same batch brings).
+   * A complete batch removes the certificates it does not name only when it has this list.
+   */
+  certificates: z
+    .array(
+      z.union([
+        CertificatePut.extend({ name: z.string().regex(CERTIFICATE_NAME) }),
+        z.object({ name: z.string().regex(CERTIFICATE_NAME), revision, deleted: z.literal(true) }),
+      ]),
+    )
+    .optional(),
+  /** A snapshot is the whole desired state: fragments, endpoint sets and certificates it does not name are removed. */
   complete: z.boolean().default(false),
   /**
    * Optional, with `complete: true`: the revision the snapshot was built at (the handler tier sends
@@ -75,6 +102,7 @@ export const Batch = z.object({
 
 export type FragmentPut = z.infer<typeof FragmentPut>;
 export type EndpointsPut = z.infer<typeof EndpointsPut>;
+export type CertificatePut = z.infer<typeof CertificatePut>;
 export type Batch = z.infer<typeof Batch>;
 
 /** What happened to one fragment, as the agent reports it. */
@@ -100,4 +128,14 @@ export interface EndpointsResult {
   status: 'applied' | 'stale' | 'pending';
   /** `lua`: in the workers at once; `reload`: waits for a coalesced reload (no Lua module). */
   via: 'lua' | 'reload';
+}
+
+export interface CertificateResult {
+  name: string;
+  revision: number;
+  /** `failed`: NGINX could not store it (`error` says why); the previous certificate keeps serving. */
+  status: 'applied' | 'stale' | 'pending' | 'failed';
+  /** `lua`: served to new handshakes at once; `reload`: files, served after a coalesced reload. */
+  via: 'lua' | 'reload';
+  error?: string;
 }

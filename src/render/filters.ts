@@ -3,6 +3,7 @@
 // UnsafeValueError otherwise. They return NginxText, which the engine's output guard requires.
 import { isIPv6 } from 'node:net';
 import { checkSnippetVariable, SNIPPET_DIRECTIVES } from '../model/snippet-rules.ts';
+import { CERTIFICATE_NAME } from '../protocol/agent-api.ts';
 
 /** A string that a filter has checked for the NGINX context it is written into. */
 export class NginxText {
@@ -408,6 +409,8 @@ export const filters: Record<string, Filter> = {
   nginx_zone: check('nginx_zone', ZONE, 'not a zone name of [A-Za-z0-9_.-]'),
   // A file shipped with a fragment, relative to the NGINX prefix: files/<fragment>/<file>.
   nginx_file: check('nginx_file', FILE, 'not files/<fragment>/<file>'),
+  // A certificate's name in the agent's store (certificates by SNI): `include certificates/NAME.con[f];`.
+  nginx_certificate_name: check('nginx_certificate_name', CERTIFICATE_NAME, 'not a certificate name (a host, a leading *. written as _.)'),
   // An upstream name (`namespace-service-port`), double-quoted.
   nginx_upstream: (value) => {
     const s = text('nginx_upstream', value);

@@ -10,9 +10,11 @@ import { NginxText, UnsafeValueError } from './filters.ts';
 import { renderClientAddress } from './client-address.ts';
 import { BodyCache, renderErrorLocationBody, renderLocationBody, renderMetricsLine, renderMirrorTarget } from './location.ts';
 import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, fragmentName } from './names.ts';
+import { serverCertificates, type Certificate } from './certificates.ts';
 import { serverView, type BodyView, type LocationView, type ServerView, type WwwRedirectView } from './view.ts';
 
-export { fragmentName, MAIN_FRAGMENT, DEFAULT_FRAGMENT } from './names.ts';
+export { fragmentName, certificateName, MAIN_FRAGMENT, DEFAULT_FRAGMENT } from './names.ts';
+export { serverCertificates, type Certificate } from './certificates.ts';
 export { UnsafeValueError } from './filters.ts';
 export { BodyCache } from './location.ts';
 
@@ -30,6 +32,8 @@ export interface RenderedModel {
   /** `_main`, `_default`, then one per host in the model's host order. */
   fragments: Fragment[];
   failures: RenderFailure[];
+  /** The certificates the TLS hosts need in the agent's store, by name (src/render/certificates.ts). */
+  certificates: Certificate[];
 }
 
 const hostTemplate = loadTemplate('host.liquid');
@@ -160,7 +164,8 @@ export function renderModel(model: RoutingModel, cache?: BodyCache): RenderedMod
   attempt(MAIN_FRAGMENT, null, () => renderMain(model.global));
   attempt(DEFAULT_FRAGMENT, null, () => renderDefaultServer(model.defaultServer, model.global, cache));
   for (const server of model.servers) attempt(fragmentName(server.host), server.host, () => renderHost(server, model.global, cache));
-  return { fragments, failures };
+  const certificates = model.servers.flatMap(serverCertificates).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { fragments, failures, certificates };
 }
 
 function sortedFiles(files: Fragment['files']): Fragment['files'] {

@@ -21,6 +21,15 @@ export function fragmentName(host: string): string {
   return `${name.slice(0, MAX_FRAGMENT - 17)}_${shortId(host, 16)}`;
 }
 
+/**
+ * The name a TLS name's certificate has in the agent's store: the name itself, a leading `*` written
+ * `_` (CERTIFICATE_NAME in src/protocol/agent-api.ts). Unlike fragment names never shortened: NGINX
+ * looks it up by the name the client sends.
+ */
+export function certificateName(host: string): string {
+  return host.startsWith('*.') ? `_${host.slice(1)}` : host;
+}
+
 /** The http-level global settings fragment. */
 export const MAIN_FRAGMENT = '_main';
 /** The default server's fragment: rules without a host, spec.defaultBackend, 404 for the rest. */

@@ -11,6 +11,8 @@ export interface LuaSettings {
   packagePath: string;
   /** Size of the endpoint dict; it must not change while NGINX runs (a new size drops the data). */
   endpointsDictMb: number;
+  /** Size of the certificate dict (--certificate-store-size), likewise fixed while NGINX runs. */
+  certificatesDictMb: number;
 }
 
 export interface RequestMetricsSettings {
@@ -75,6 +77,18 @@ export interface SkeletonFiles {
   'listen-default.conf': string;
   /** listen-default.conf with proxy_protocol (use-proxy-protocol: the default server includes it). */
   'listen-default-proxy-protocol.conf': string;
+  /**
+   * For servers whose certificate the agent stores (certificates by name): the TLS listen, and with
+   * the Lua module the certificate chosen by SNI at each handshake. Without it, the server's
+   * `include certificates/NAME.con[f];` brings the files the agent wrote (certificate-files.ts).
+   */
+  'listen-https-sni.conf': string;
+  /**
+   * What the default server does with a TLS client no host claims when it has no certificate of its
+   * own (--default-ssl-certificate): with the Lua module, the agent's store decides (its `_default`
+   * certificate, else the handshake is refused); without it, the handshake is refused.
+   */
+  'default-server-tls.conf': string;
   'proxy-pass-http.conf': string;
   'proxy-pass-https.conf': string;
   'proxy-pass-https-isolated.conf': string;
@@ -85,7 +99,8 @@ export interface SkeletonFiles {
 
 /** The agent's files a fragment may include: every skeleton file but nginx.conf itself. */
 export const FRAGMENT_INCLUDES: readonly string[] = Object.freeze([
-  'listen-http.conf', 'listen-https.conf', 'listen-default.conf', 'listen-default-proxy-protocol.conf',
+  'listen-http.conf', 'listen-https.conf', 'listen-https-sni.conf', 'listen-default.conf', 'listen-default-proxy-protocol.conf',
+  'default-server-tls.conf',
   'proxy-pass-http.conf', 'proxy-pass-https.conf', 'proxy-pass-https-isolated.conf',
   'grpc-pass.conf', 'grpcs-pass.conf', 'grpcs-pass-isolated.conf',
 ] satisfies readonly Exclude<keyof SkeletonFiles, 'nginx.conf'>[]);
@@ -109,6 +124,20 @@ function passFiles(lua: boolean): Pick<SkeletonFiles, 'proxy-pass-http.conf' | '
     'grpcs-pass.conf': `grpc_pass grpcs://${to(false)};\n`,
     'grpcs-pass-isolated.conf': `grpc_pass grpcs://${to(true)};\n`,
   };
+}
+
+/** The certificate NGINX needs to accept a TLS listen; never served (Lua sets the real one or refuses). */
+export interface PlaceholderPaths {
+  cert: string;
+  key: string;
+}
+
+/** Server-level lines that choose the certificate by SNI from the agent's store (certificates.lua). */
+function bySniLines(placeholder: PlaceholderPaths): string {
+  for (const p of [placeholder.cert, placeholder.key]) {
+    if (!/^\/[A-Za-z0-9._\/-]+$/.test(p)) throw new Error(`placeholder certificate path ${JSON.stringify(p)}: expected an absolute path of [A-Za-z0-9._/-]`);
+  }
+  return `ssl_certificate ${placeholder.cert};\nssl_certificate_key ${placeholder.key};\nssl_certificate_by_lua_block { wharf_certificates.serve() }\n`;
 }
 
 const LISTEN = /^((\d{1,3}\.){3}\d{1,3}:|\[[0-9a-fA-F:]+\]:)?\d{1,5}$/;
@@ -158,7 +187,10 @@ export function withAgentSettings(params: SkeletonParams, s: AgentNginxSettings 
 }
 
 /** Renders the agent's files; throws on a setting that is not safe to write. */
-export function renderSkeleton(params: SkeletonParams): SkeletonFiles {
+export function renderSkeleton(params: SkeletonParams, placeholder: PlaceholderPaths | null = null): SkeletonFiles {
+  // With the Lua module the default server takes its certificate from the store too: `_default` when
+  // the store has one, else the handshake is refused (what ssl_reject_handshake does without Lua).
+  const sni = params.lua && placeholder ? bySniLines(placeholder) : '';
   return {
     'nginx.conf': renderTemplate(nginxConf, {
       ...params,
@@ -175,10 +207,13 @@ export function renderSkeleton(params: SkeletonParams): SkeletonFiles {
     }),
     'listen-http.conf': listenLines(params.httpListen, ''),
     'listen-https.conf': listenLines(params.httpsListen, ' ssl http2'),
-    // The default server says whether it presents a certificate or refuses handshakes (ssl_reject_handshake).
+    // The default server says whether it presents a certificate or refuses handshakes
+    // (default-server.liquid): a client without SNI, or with a name no host claims, lands there.
     'listen-default.conf': listenLines(params.httpListen, ' default_server') + listenLines(params.httpsListen, ' ssl http2 default_server'),
     'listen-default-proxy-protocol.conf':
       listenLines(params.httpListen, ' proxy_protocol default_server') + listenLines(params.httpsListen, ' ssl http2 proxy_protocol default_server'),
+    'listen-https-sni.conf': listenLines(params.httpsListen, ' ssl http2') + (params.httpsListen.length > 0 ? sni : ''),
+    'default-server-tls.conf': params.httpsListen.length > 0 ? sni || 'ssl_reject_handshake on;\n' : '',
     ...passFiles(params.lua !== null),
   };
 }
@@ -196,7 +231,7 @@ export function renderVersion(version: number): string {
  */
 export const builtinDefaultServer = `server {
     include listen-default.conf;
-    ssl_reject_handshake on;
+    include default-server-tls.conf;
     server_tokens off;
     location / {
         return 404;

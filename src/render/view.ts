@@ -4,7 +4,7 @@
 import { defaultHstsHeader, type HstsHeader } from '../model/settings-hsts.ts';
 import type { GlobalSettings, Location, ObjectRef, Server, SnippetDirective, VerifyClient } from '../model/types.ts';
 import { RESERVED_PREFIX } from '../model/index.ts';
-import { shortId } from './names.ts';
+import { certificateName, shortId } from './names.ts';
 import { UnsafeValueError } from './filters.ts';
 import { ancestors, emptyRouteMaps, pathRewrite, routeOf, selection, type RouteCtx, type RouteMapsView, type RouteView } from './route-view.ts';
 
@@ -192,7 +192,12 @@ export interface ServerView {
   /** server_name: the host, then its server-alias names (empty for the default server). */
   serverNames: string[];
   sources: string[];
-  tls: { cert: string; key: string } | null;
+  /**
+   * The name of the server's certificate in the agent's store (certificates.ts): its host's.
+   * The certificate itself is not in the fragment, so a renewal changes no fragment. The default
+   * server's certificate (--default-ssl-certificate) is files of its fragment: `cert` and `key`.
+   */
+  tls: { name: string; cert?: string; key?: string } | null;
   /** The CA file and depth of client-certificate verification (auth-tls-*); null for most servers. */
   clientAuth: { ca: string; depth: number } | null;
   hsts: HstsHeader | null;
@@ -224,7 +229,7 @@ export interface ServerView {
 export interface WwwRedirectView {
   from: string;
   to: string;
-  /** The host's certificate files, when they cover `from`; null: plain HTTP only. */
+  /** The host's certificate, when it covers `from`; null: plain HTTP only. */
   tls: ServerView['tls'];
 }
 
@@ -593,7 +598,7 @@ export function serverView(
     host,
     serverNames: host === null ? [] : [opts.deepWildcard ? `*${host}` : host, ...(opts.aliases ?? [])],
     sources: opts.sources.map(ref),
-    tls: opts.tls ? { cert: `files/${fragment}/tls.crt`, key: `files/${fragment}/tls.key` } : null,
+    tls: !opts.tls ? null : host !== null ? { name: certificateName(host) } : { name: '', cert: `files/${fragment}/tls.crt`, key: `files/${fragment}/tls.key` },
     clientAuth: opts.tls && opts.clientAuth ? { ca: `files/${fragment}/ca.crt`, depth: opts.clientAuth.depth } : null,
     hsts,
     limitReqZones: [],
@@ -609,11 +614,13 @@ export function serverView(
     mirrorLocations: [],
   };
   const files: Record<string, FileOut> = {};
-  if (opts.tls) {
+  if (opts.tls && host === null) {
+    // The default server's certificate (--default-ssl-certificate) stays files of its fragment: it
+    // is served without SNI too, where the agent's store has no name to look up.
     files['tls.crt'] = { content: opts.tls.cert, secret: false };
     files['tls.key'] = { content: opts.tls.key, secret: true };
-    if (opts.clientAuth) files['ca.crt'] = { content: opts.clientAuth.ca, secret: false };
   }
+  if (opts.tls && opts.clientAuth) files['ca.crt'] = { content: opts.clientAuth.ca, secret: false };
   const ctx: Ctx = { fragment, hsts, global: opts.global, view, files, routes: { fragment, maps: view.routeMaps, conditionNames: new Map(), mirrorLocations: view.mirrorLocations } };
   const regexMode = locations.some((l) => l.match === 'Regex');
   // NGINX refuses two `location`s with the same path; the model has resolved conflicts, so a

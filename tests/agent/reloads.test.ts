@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startBackend, type Backend } from '../support/backend.ts';
 import { eventually } from '../support/http.ts';
 import { startTestAgent, proxyFragment, backendOf, selfSignedCert, tlsFragment, type TestAgent } from './harness.ts';
+import { bare, makeCertificate, servedSerial } from '../support/certificates.ts';
 
 const TLS_SERVERS = 1500;
 
@@ -92,4 +93,26 @@ test('200 fragment changes sent while a reload runs need at most 2 further reloa
   await t.retired();
   for (const host of hosts) assert.equal(backendOf(await t.get(host)), 'a', host);
   assert.equal((await coalesced()) - coalescedBefore, 200 - further, 'the metrics count the changes that shared a reload');
+});
+
+test('a new and a renewed certificate are served to new handshakes at once while a slow reload is in progress', async () => {
+  const first = await makeCertificate(['renew.example.com']);
+  assert.equal((await t.api('PUT', '/v1/certificates/renew.example.com', { revision: 1, ...first })).json.status, 'applied');
+  const reloadsBefore = (await t.api('GET', '/v1/state')).json.reloads;
+  const reload = await startSlowReload(4);
+  await sleep(300); // NGINX's master now parses 1500 TLS servers
+  const [renewed, added] = await Promise.all([makeCertificate(['renew.example.com']), makeCertificate(['added.example.com'])]);
+  const update = performance.now();
+  const r = await t.api('POST', '/v1/batch', { certificates: [{ name: 'renew.example.com', revision: 2, ...renewed }, { name: 'added.example.com', revision: 1, ...added }] });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(await servedSerial(t.httpsPort, 'renew.example.com'), bare(renewed.serial));
+  assert.equal(await servedSerial(t.httpsPort, 'added.example.com'), bare(added.serial));
+  const servedMs = performance.now() - update;
+  const during = (await t.api('GET', '/v1/state')).json;
+  assert.ok(during.appliedVersion < reload.version, `the reload was still in progress (applied ${during.appliedVersion}, reloading to ${reload.version})`);
+  assert.ok(servedMs < 500, `served ${servedMs.toFixed(0)} ms after the update`);
+  assert.ok(await eventually(async () => (await t.api('GET', '/v1/state')).json.appliedVersion >= reload.version, 20_000, 50));
+  assert.equal((await t.api('GET', '/v1/state')).json.reloads, reloadsBefore + 1, 'only the fragment change reloaded');
+  await t.retired();
+  assert.equal(await servedSerial(t.httpsPort, 'renew.example.com'), bare(renewed.serial), 'the new workers serve it too');
 });

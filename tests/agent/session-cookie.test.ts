@@ -15,7 +15,7 @@ test('session-cookie-samesite, -secure and -expires: the Set-Cookie the client g
   const agent = await startTestAgent();
   t.after(() => agent.stop());
   const paths = (service: string) => [{ pathType: 'Prefix' as const, path: '/', service }];
-  const { fragments } = renderObjects([
+  const { fragments, certificates } = renderObjects([
     ingressObject({ name: 'strict', rules: [{ host: 'strict.example.com', paths: paths('app') }], annotations: { affinity: 'cookie', 'session-cookie-name': 'route', 'session-cookie-samesite': 'Strict', 'session-cookie-secure': 'true', 'session-cookie-expires': '172800' } }),
     ingressObject({ name: 'both', rules: [{ host: 'both.example.com', paths: paths('app') }], annotations: { affinity: 'cookie', 'session-cookie-samesite': 'None', 'session-cookie-secure': 'true', 'session-cookie-expires': '172800', 'session-cookie-max-age': '60' } }),
     ingressObject({ name: 'tls', rules: [{ host: 'tls.example.com', paths: paths('app') }], tls: [{ hosts: ['tls.example.com'], secretName: 'tls' }], annotations: { affinity: 'cookie', 'ssl-redirect': 'false' } }),
@@ -25,6 +25,7 @@ test('session-cookie-samesite, -secure and -expires: the Set-Cookie the client g
   ]);
   const put = await agent.api('POST', '/v1/batch?wait=1', {
     fragments: fragments.map((f) => ({ ...f, revision: 1 })),
+    certificates: certificates.map((c) => ({ ...c, revision: 1 })),
     endpoints: [{ upstream: 'default-app-80', revision: 1, endpoints: [app.address] }],
   });
   assert.ok(put.json.fragments.every((f: { status: string }) => f.status === 'applied'), put.text);

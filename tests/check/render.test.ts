@@ -30,8 +30,8 @@ test("render prints the example's server block, the same bytes every time, and N
   const cafe = fragments.get('cafe.example.com')!;
   assert.match(cafe, /^server \{\n\s+server_name cafe\.example\.com;/m);
   assert.ok(cafe.includes('location ~ "^/tea(?:/|$)" {'), 'the /tea Prefix path, as a regex beside the regex path');
-  // Key files are named, never printed.
-  assert.match(cafe, /^# file files\/cafe\.example\.com\/tls\.key: \d+ bytes, secret \(not printed\)$/m);
+  // Certificates are named, never printed.
+  assert.match(run.stdout, /^# certificate cafe\.example\.com: \d+ bytes and a key \(not printed; NGINX's memory, or certificates\/cafe\.example\.com\.crt and \.key without Lua\)$/m);
   assert.doesNotMatch(run.stdout, /PRIVATE KEY/);
   // --out wrote what stdout shows, and the files NGINX needs.
   assert.deepEqual(readdirSync(join(out, 'fragments')).sort(), ['_default.conf', '_main.conf', 'cafe.example.com.conf', 'old.cafe.example.com.conf']);
@@ -50,7 +50,10 @@ test("render prints the example's server block, the same bytes every time, and N
     })();
     return { name, config, files: Object.fromEntries(names.map((f) => [f, { content: readFileSync(join(dir, f), 'utf8'), secret: false }])) };
   });
-  assert.equal(nginxTest(nginx, asFragments), '', 'nginx -t accepts the printed configuration');
+  // --out wrote the certificates as the agent writes them without the Lua module.
+  assert.deepEqual(readdirSync(join(out, 'certificates')).sort(), ['cafe.example.com.conf', 'cafe.example.com.crt', 'cafe.example.com.key']);
+  const certificates = [{ name: 'cafe.example.com', cert: readFileSync(join(out, 'certificates', 'cafe.example.com.crt'), 'utf8'), key: readFileSync(join(out, 'certificates', 'cafe.example.com.key'), 'utf8') }];
+  assert.equal(nginxTest(nginx, asFragments, certificates), '', 'nginx -t accepts the printed configuration');
 });
 
 test('render --host prints one host\'s fragment; an unknown host says which hosts there are', async () => {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { buildModel, defaultControllerSettings, stateFromObjects } from '../../src/model/index.ts';
 import { RoutingIndex } from '../../src/model/routing-index.ts';
-import { renderModel, type Fragment } from '../../src/render/index.ts';
+import { renderModel, type Certificate, type Fragment } from '../../src/render/index.ts';
 import type { RoutingModel } from '../../src/model/types.ts';
 import type { RouteStatus } from '../../src/model/gateway-status.ts';
 import assert from 'node:assert/strict';
@@ -34,14 +34,14 @@ export function manifests(file: string): object[] {
 export const gatewayClass = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: CLASS, generation: 1 }, spec: { controllerName: 'wharf.io/gateway-controller' } };
 
 /** The base manifests, one test's manifests and `extra` objects, through the model and the renderer. */
-export function conformanceModel(test: string, extra: object[] = []): { index: RoutingIndex; model: RoutingModel; fragments: Fragment[] } {
+export function conformanceModel(test: string, extra: object[] = []): { index: RoutingIndex; model: RoutingModel; fragments: Fragment[]; certificates: Certificate[] } {
   const { state, problems } = stateFromObjects([gatewayClass, ...manifests('base/manifests.yaml'), ...manifests(`tests/${test}.yaml`), ...extra]);
   if (problems.length) throw new Error(`manifests refused:\n${problems.map((p) => p.message).join('\n')}`);
   const index = new RoutingIndex(defaultControllerSettings, state);
   const model = buildModel(index, defaultControllerSettings);
-  const { fragments, failures } = renderModel(model);
+  const { fragments, failures, certificates } = renderModel(model);
   if (failures.length) throw new Error(`fragments refused:\n${failures.map((f) => `${f.name}: ${f.error.message}`).join('\n')}`);
-  return { index, model, fragments };
+  return { index, model, fragments, certificates };
 }
 
 /** One request of a conformance test and what must answer it. */
@@ -104,7 +104,7 @@ export class Backends {
 
 /** Loads a row's model into `nginx`, checks its statuses on the model, then sends its requests. */
 export async function runRow(nginx: TestNginx, backends: Backends, row: Row): Promise<void> {
-  const { index, model, fragments } = conformanceModel(row.manifest);
+  const { index, model, fragments, certificates } = conformanceModel(row.manifest);
   for (const [route, reason] of Object.entries(row.resolved ?? {})) {
     const status = index.gatewayStatus('HTTPRoute', INFRA, route) as RouteStatus | null;
     assert.ok(status, `no status for HTTPRoute ${route}`);
@@ -115,7 +115,7 @@ export async function runRow(nginx: TestNginx, backends: Backends, row: Row): Pr
       ]);
     }
   }
-  await loadFragments(nginx, fragments);
+  await loadFragments(nginx, fragments, certificates);
   for (const u of model.upstreams) await nginx.setEndpoints(u.upstream, [(await backends.for(u.service)).address]);
   for (const c of row.cases) {
     const what = `${c.method ?? 'GET'} ${c.host ?? ''}${c.path} ${JSON.stringify(c.headers ?? {})}`;

@@ -91,9 +91,9 @@ async function serve(objects: object[]): Promise<RoutingIndex> {
   assert.deepEqual(problems, []);
   const index = new RoutingIndex(defaultControllerSettings, state);
   const model = buildModel(index, defaultControllerSettings);
-  const { fragments, failures } = renderModel(model);
+  const { fragments, failures, certificates } = renderModel(model);
   assert.deepEqual(failures, []);
-  await loadFragments(nginx, fragments);
+  await loadFragments(nginx, fragments, certificates);
   for (const u of model.upstreams) await nginx.setEndpoints(u.upstream, [(grpc[u.service] ?? http[u.service])!.address]);
   return index;
 }

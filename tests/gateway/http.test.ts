@@ -211,11 +211,11 @@ test('HTTPRouteHTTPSListener (conformance/tests/httproute-https-listener.go): HT
   const pair = selfSigned('example.org', ['second-example.org']);
   const secret = { ...(tlsSecretObject('tls-validity-checks-certificate', pair) as { metadata: object }), metadata: { name: 'tls-validity-checks-certificate', namespace: INFRA } };
   const nginx = nginxOf();
-  const { index, model, fragments } = conformanceModel('httproute-https-listener', [secret]);
+  const { index, model, fragments, certificates } = conformanceModel('httproute-https-listener', [secret]);
   for (const route of ['httproute-https-test', 'httproute-https-test-no-hostname']) {
     assert.deepEqual((index.gatewayStatus('HTTPRoute', INFRA, route) as RouteStatus).parents.map((p) => p.conditions.map((c) => c.reason)), [['Accepted', 'ResolvedRefs']]);
   }
-  await loadFragments(nginx, fragments);
+  await loadFragments(nginx, fragments, certificates);
   for (const u of model.upstreams) await nginx.setEndpoints(u.upstream, [(await backends.for(u.service)).address]);
   const get = (host: string) => request({ port: nginx.httpsPort, host, path: '/', tls: true });
   const first = await get('example.org');

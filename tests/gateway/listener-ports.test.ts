@@ -39,9 +39,9 @@ before(async () => {
   assert.deepEqual(problems, []);
   index = new RoutingIndex(defaultControllerSettings, state);
   const model = buildModel(index, defaultControllerSettings);
-  const { fragments, failures } = renderModel(model);
+  const { fragments, failures, certificates } = renderModel(model);
   assert.deepEqual(failures, []);
-  await loadFragments(nginx, fragments);
+  await loadFragments(nginx, fragments, certificates);
   for (const u of model.upstreams) await nginx.setEndpoints(u.upstream, [web.address]);
 });
 after(async () => {

@@ -54,9 +54,9 @@ before(async () => {
   const { state, problems } = stateFromObjects(objects);
   assert.deepEqual(problems, []);
   const model = buildModel(new RoutingIndex(defaultControllerSettings, state), defaultControllerSettings);
-  const { fragments, failures } = renderModel(model);
+  const { fragments, failures, certificates } = renderModel(model);
   assert.deepEqual(failures, []);
-  await loadFragments(nginx, fragments);
+  await loadFragments(nginx, fragments, certificates);
   for (const u of model.upstreams) await nginx.setEndpoints(u.upstream, [backends[u.service]!.address]);
 });
 after(async () => {

@@ -56,10 +56,10 @@ function history(api: MemoryReader): Write[] {
   return w;
 }
 
-/** What an agent holds, without revisions: fragment configs and files, endpoint sets. */
+/** What an agent holds, without revisions: fragment configs and files, endpoint sets, certificates. */
 function holdings(agent: FakeAgent) {
   const files = Object.fromEntries([...agent.fragments].filter(([, f]) => f.config !== null).map(([n, f]) => [n, f.files]));
-  return { configs: agent.configs(), files, endpoints: agent.liveEndpoints() };
+  return { configs: agent.configs(), files, endpoints: agent.liveEndpoints(), certificates: agent.liveCertificates() };
 }
 
 /** What a fresh replica that lists the final state pushes. */

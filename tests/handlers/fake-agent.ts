@@ -8,6 +8,8 @@ import type { Batch, EndpointsPut } from '../../src/protocol/agent-api.ts';
 export interface FakeAgent extends AgentClient {
   fragments: Map<string, { revision: number; config: string | null; files: Record<string, { content: string; secret: boolean }> }>;
   endpoints: Map<string, { revision: number; endpoints: string[] | null }>;
+  /** Certificates by name: the PEM chain (null after a delete). */
+  certificates: Map<string, { revision: number; cert: string | null }>;
   /** Every call, in order: "batch(3,complete)", "endpoints(up)". */
   calls: string[];
   /** Throw this on every call while set (null: answer). */
@@ -17,11 +19,14 @@ export interface FakeAgent extends AgentClient {
   /** Live fragment configs by name (tombstones left out). */
   configs(): Record<string, string>;
   liveEndpoints(): Record<string, string[]>;
+  /** Live certificates: name → PEM chain. */
+  liveCertificates(): Record<string, string>;
 }
 
 export function fakeAgent(url = 'http://fake-agent'): FakeAgent {
   const fragments: FakeAgent['fragments'] = new Map();
   const endpoints: FakeAgent['endpoints'] = new Map();
+  const certificates: FakeAgent['certificates'] = new Map();
   const setEndpoints = (upstream: string, revision: number, list: string[] | null) => {
     const held = endpoints.get(upstream);
     if (held && held.revision >= revision) return 'stale' as const;
@@ -32,6 +37,7 @@ export function fakeAgent(url = 'http://fake-agent'): FakeAgent {
     url,
     fragments,
     endpoints,
+    certificates,
     calls: [],
     failWith: null,
     batchGate: null,
@@ -45,11 +51,20 @@ export function fakeAgent(url = 'http://fake-agent'): FakeAgent {
         fragments.set(f.name, 'deleted' in f ? { revision: f.revision, config: null, files: {} } : { revision: f.revision, config: f.config, files: f.files });
       }
       for (const e of batch.endpoints) setEndpoints(e.upstream, e.revision, 'deleted' in e ? null : e.endpoints);
+      for (const c of batch.certificates ?? []) {
+        const held = certificates.get(c.name);
+        if (held && held.revision >= c.revision) continue;
+        certificates.set(c.name, { revision: c.revision, cert: 'deleted' in c ? null : c.cert });
+      }
       if (batch.complete) {
         const named = new Set(batch.fragments.map((f) => f.name));
         for (const [name, f] of fragments) if (!named.has(name)) f.config = null;
         const upstreams = new Set(batch.endpoints.map((e) => e.upstream));
         for (const [u, e] of endpoints) if (!upstreams.has(u)) e.endpoints = null;
+        if (batch.certificates) {
+          const names = new Set(batch.certificates.map((c) => c.name));
+          for (const [n, c] of certificates) if (!names.has(n)) c.cert = null;
+        }
       }
       return {};
     },
@@ -68,10 +83,14 @@ export function fakeAgent(url = 'http://fake-agent'): FakeAgent {
       return {
         fragments: [...fragments].map(([name, f]) => ({ name, revision: f.revision, status: 'applied', deleted: f.config === null })),
         endpoints: [...endpoints].map(([upstream, e]) => ({ upstream, revision: e.revision, endpoints: e.endpoints ? e.endpoints.length : null })),
+        certificates: [...certificates].map(([name, c]) => ({ name, revision: c.revision, deleted: c.cert === null })),
       };
     },
     configs() {
       return Object.fromEntries([...fragments].filter(([, f]) => f.config !== null).map(([n, f]) => [n, f.config!]).sort());
+    },
+    liveCertificates() {
+      return Object.fromEntries([...certificates].filter(([, c]) => c.cert !== null).map(([n, c]) => [n, c.cert!]).sort());
     },
     liveEndpoints() {
       return Object.fromEntries([...endpoints].filter(([, e]) => e.endpoints !== null).map(([u, e]) => [u, e.endpoints!]).sort());

@@ -82,7 +82,7 @@ before(async () => {
   assert.deepEqual(problems.filter((p) => p.severity === 'error'), []);
   const model = buildModel(state, { ...defaultControllerSettings, configMap: 'ingress-nginx/ingress-nginx-controller' });
   assert.deepEqual(model.problems.filter((p) => p.severity === 'error').map((p) => p.message), []);
-  const { fragments, failures } = renderModel(model);
+  const { fragments, failures, certificates } = renderModel(model);
   assert.deepEqual(failures, []);
 
   await listen(oauth2Proxy, OAUTH2_PROXY);
@@ -103,7 +103,7 @@ before(async () => {
     endpoints.push({ upstream: u.upstream, revision: 1, endpoints: [address] });
   }
   agent = await startTestAgent({ resolvers: [dns.address] });
-  const put = await agent.api('POST', '/v1/batch?wait=1', { fragments: fragments.map((f) => ({ ...f, revision: 1 })), endpoints });
+  const put = await agent.api('POST', '/v1/batch?wait=1', { fragments: fragments.map((f) => ({ ...f, revision: 1 })), certificates: certificates.map((c) => ({ ...c, revision: 1 })), endpoints });
   assert.ok(put.json.fragments.every((f: { status: string }) => f.status === 'applied'), put.text);
 });
 

@@ -6,6 +6,7 @@ import { conformanceModel, gatewayClass, INFRA, manifests } from '../gateway/con
 import { RoutingIndex } from '../../src/model/routing-index.ts';
 import { defaultControllerSettings, parseObject, stateFromObjects } from '../../src/model/index.ts';
 import type { GatewayStatus, RouteStatus } from '../../src/model/gateway-status.ts';
+import { CERT, KEY, OTHER_KEY } from './tls-fixture.ts';
 
 const route = (name: string, namespace: string, spec: object) => ({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name, namespace, generation: 3, creationTimestamp: '2025-01-01T00:00:00Z' }, spec });
 const reasons = (s: RouteStatus | null) => s?.parents.map((p) => p.conditions.map((c) => `${c.type}=${c.status}:${c.reason}`).join(' '));
@@ -127,4 +128,26 @@ test('routes changed one at a time (translated alone) give the same model and st
   stepwise.upsert(svc);
   assert.deepEqual(JSON.stringify(stepwise.model()), JSON.stringify(whole.model()));
   assert.deepEqual(JSON.stringify(stepwise.gatewayStatusList()), JSON.stringify(whole.gatewayStatusList()));
+});
+
+test('an HTTPS listener whose Secret is changed into one that is refused keeps its previous certificate, and its status says why', () => {
+  const index = new RoutingIndex(defaultControllerSettings);
+  const up = (o: object) => {
+    const p = parseObject(o);
+    assert.ok(p.ok, JSON.stringify(!p.ok && p.problems));
+    return index.upsert(p.value);
+  };
+  const secret = (key: string) => ({ apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'gw-tls', namespace: 'default' }, data: { 'tls.crt': Buffer.from(CERT).toString('base64'), 'tls.key': Buffer.from(key).toString('base64') } });
+  up(gatewayClass);
+  up(secret(KEY));
+  up({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'default' }, spec: { gatewayClassName: 'wharf', listeners: [{ name: 'https', port: 443, protocol: 'HTTPS', hostname: 'example.com', tls: { mode: 'Terminate', certificateRefs: [{ name: 'gw-tls' }] } }] } });
+  up({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc', namespace: 'default' }, spec: { ports: [{ port: 80 }] } });
+  up(route('r', 'default', { parentRefs: [{ name: 'gw' }], hostnames: ['example.com'], rules: [{ backendRefs: [{ name: 'svc', port: 80 }] }] }));
+  assert.equal(index.server('example.com')?.tls?.key, KEY.trim() + '\n');
+  up(secret(OTHER_KEY));
+  assert.equal(index.server('example.com')?.tls?.key, KEY.trim() + '\n', 'the previous key, which matches');
+  const listener = (index.gatewayStatus('Gateway', 'default', 'gw') as GatewayStatus).listeners[0]!;
+  const resolved = listener.conditions.find((c) => c.type === 'ResolvedRefs')!;
+  assert.equal(resolved.status, 'True');
+  assert.equal(resolved.message, 'Secret default/gw-tls: tls.key does not match the certificate in tls.crt; its previous certificate keeps serving');
 });

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AN, build, ingress, messages, path, reasons, rule, tlsSecret } from './fixtures.ts';
 import { CERT, KEY, OTHER_KEY } from './tls-fixture.ts';
+import { RoutingIndex } from '../../src/model/routing-index.ts';
+import { defaultControllerSettings, parseObject } from '../../src/model/index.ts';
 
 const tlsIngress = (o: { secretName?: string; hosts?: string[]; annotations?: Record<string, string>; host?: string } = {}) =>
   ingress('i', [rule(o.host ?? 'example.com', path('/'))], { tls: [{ hosts: o.hosts ?? [o.host ?? 'example.com'], ...(o.secretName === '' ? {} : { secretName: o.secretName ?? 'cert' }) }], annotations: o.annotations ?? {} });
@@ -105,5 +107,29 @@ describe('TLS resolution', () => {
     const model = build([tlsIngress({ hosts: ['Example.com'] }), tlsSecret('cert', CERT, KEY)]);
     assert.deepEqual(messages(model.problems.filter((p) => p.severity === 'error')), ['spec.tls[0].hosts[0]: Invalid value: "Example.com": must be lowercase']);
     assert.deepEqual(model.servers, []);
+  });
+});
+
+describe('a TLS Secret changed into one that is refused', () => {
+  it('keeps its previous certificate with a warning; deleting the Secret drops TLS', () => {
+    const index = new RoutingIndex(defaultControllerSettings);
+    const parsed = (o: unknown) => {
+      const r = parseObject(o);
+      assert.ok(r.ok);
+      return r.value;
+    };
+    index.upsert(parsed(tlsIngress()));
+    index.upsert(parsed(tlsSecret('cert', CERT, KEY)));
+    assert.equal(index.model().servers[0]!.tls?.key, KEY.trim() + '\n');
+    index.upsert(parsed(tlsSecret('cert', CERT, OTHER_KEY)));
+    const model = index.model();
+    assert.equal(model.servers[0]!.tls?.key, KEY.trim() + '\n', 'the previous key, which matches');
+    assert.deepEqual(messages(model.problems).filter((m) => m.includes('Secret')), [
+      'spec.tls[0].secretName: Invalid value: "cert": Secret tls.key does not match the certificate in tls.crt; its previous certificate keeps serving',
+    ]);
+    index.remove('Secret', 'default', 'cert');
+    assert.equal(index.model().servers[0]!.tls, null);
+    index.upsert(parsed(tlsSecret('cert', CERT, OTHER_KEY)));
+    assert.equal(index.model().servers[0]!.tls, null, 'nothing usable seen since: served without TLS');
   });
 });

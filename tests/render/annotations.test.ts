@@ -170,7 +170,7 @@ before(async () => {
     site('fallback', { 'default-backend': 'errors' }, '/', 'empty'),
     site('nofallback', {}, '/', 'empty'),
   );
-  const { model, fragments } = renderObjects([
+  const { model, fragments, certificates } = renderObjects([
     ...specs.map(ingressObject),
     serviceObject('errors'),
     authSecretObject('htpasswd', htpasswd),
@@ -182,7 +182,7 @@ before(async () => {
     proxySslSecretObject('wrong-ca', { ca: upstreamTls.otherCa.cert }),
     proxySslSecretObject('proxy-client', { cert: upstreamTls.proxyClient.cert, key: upstreamTls.proxyClient.key }, 'kubernetes.io/tls'),
   ]);
-  await loadFragments(nginx, fragments);
+  await loadFragments(nginx, fragments, certificates);
   for (const u of model.upstreams) {
     const eps =
       u.service === 'pair' ? [backends.main!.address, backends.other!.address]

@@ -37,8 +37,8 @@ let app: Backend;
 /** Renders the Ingresses with this ConfigMap data (none: no ConfigMap) and loads them. */
 async function configure(data?: Record<string, string>): Promise<void> {
   const configMap = data ? [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'wharf', namespace: 'wharf', uid: 'uid-cm' }, data }] : [];
-  const { model, fragments } = renderObjects([...ingresses.map(ingressObject), tlsSecretObject('tls', cert), ...configMap]);
-  await loadFragments(nginx, fragments);
+  const { model, fragments, certificates } = renderObjects([...ingresses.map(ingressObject), tlsSecretObject('tls', cert), ...configMap]);
+  await loadFragments(nginx, fragments, certificates);
   await routeUpstreams(nginx, model, { app });
 }
 

@@ -57,9 +57,9 @@ before(async () => {
   const index = new RoutingIndex(settings, state);
   const model = index.model();
   assert.deepEqual(model.problems.filter((p) => p.severity === 'error'), []);
-  const { fragments, failures } = renderModel(model);
+  const { fragments, failures, certificates } = renderModel(model);
   assert.deepEqual(failures, []);
-  await loadFragments(nginx, fragments);
+  await loadFragments(nginx, fragments, certificates);
   for (const u of model.upstreams) await nginx.setEndpoints(u.upstream, u.service === 'nobody' ? [] : [backends[u.service]!.address]);
 });
 

@@ -62,9 +62,9 @@ after(async () => {
 describe('with --default-ssl-certificate', () => {
   before(async () => {
     const m = model(settings);
-    const { fragments, failures } = renderModel(m);
+    const { fragments, failures, certificates } = renderModel(m);
     assert.deepEqual(failures, []);
-    await loadFragments(nginx, fragments);
+    await loadFragments(nginx, fragments, certificates);
     await routeUpstreams(nginx, m, { app });
   });
 
@@ -95,7 +95,7 @@ describe('with --default-ssl-certificate', () => {
 describe('without it', () => {
   before(async () => {
     const m = model(defaultControllerSettings);
-    await loadFragments(nginx, renderModel(m).fragments);
+    { const r = renderModel(m); await loadFragments(nginx, r.fragments, r.certificates); }
     await routeUpstreams(nginx, m, { app });
   });
 

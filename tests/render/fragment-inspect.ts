@@ -70,7 +70,9 @@ export function inspect(f: Fragment): string | null {
         const again = parseSnippet(`${d.name} ${d.args.map((a) => `"${a.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(' ')};`, 'location', { headersMore: true });
         if (!again.ok) return `line ${d.line}: ${d.name} does not pass the allowlist again: ${again.message}`;
       }
-      if (d.name === 'include' && !(d.args.length === 1 && AGENT_FILES.has(d.args[0]!))) return `line ${d.line}: include ${d.args.join(' ')}`;
+      // The certificate of the host's own name (or of its www twin's server, the host's): certificates by name.
+      const ownCertificate = d.args[0] === `certificates/${f.name}.con[f]`;
+      if (d.name === 'include' && !(d.args.length === 1 && (AGENT_FILES.has(d.args[0]!) || ownCertificate))) return `line ${d.line}: include ${d.args.join(' ')}`;
       if (['ssl_certificate', 'ssl_certificate_key', 'ssl_client_certificate', 'auth_basic_user_file'].includes(d.name)) {
         const file = d.args[0] ?? '';
         if (!file.startsWith(`files/${f.name}/`) || !(file.slice(`files/${f.name}/`.length) in f.files)) return `line ${d.line}: ${d.name} ${file} is not a file of the fragment`;

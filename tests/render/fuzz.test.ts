@@ -292,7 +292,7 @@ test(`random Ingresses (seed ${SEED}, ${CASES} cases): what the model admits ren
     const ingresses = Array.from({ length: Math.min(BATCH, CASES - start) }, (_, k) => randomIngress(g, start + k));
     const { state } = stateFromObjects([...ingresses, ...fixedObjects, randomConfigMap(g)]);
     const model = buildModel(state, defaultControllerSettings);
-    const { fragments, failures } = renderModel(model);
+    const { fragments, failures, certificates } = renderModel(model);
     const failed = failures.map((f) => `${f.name}: ${f.error.message}`);
     assert.deepEqual(failed, [], `seed ${SEED}, batch at ${start}: the model admitted values the renderer refuses`);
     for (const f of fragments) {
@@ -309,7 +309,7 @@ test(`random Ingresses (seed ${SEED}, ${CASES} cases): what the model admits ren
         }
       }
     }
-    const problem = nginxTest(nginx, fragments);
+    const problem = nginxTest(nginx, fragments, certificates);
     assert.equal(problem, '', `seed ${SEED}, batch at ${start}: nginx -t refused the rendered config`);
     const sources = new Set(model.servers.flatMap((s) => s.sources.map((o) => o.name)));
     for (const o of model.defaultServer.sources) sources.add(o.name);

@@ -8,7 +8,8 @@ import { builtinDefaultServer } from '../../src/render/skeleton.ts';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { GlobalSettings, Location, LocationSettings, ObjectRef, RoutingModel, Server, ServiceBackend } from '../../src/model/types.ts';
-import { renderModel, type Fragment } from '../../src/render/index.ts';
+import { renderModel, type Certificate, type Fragment } from '../../src/render/index.ts';
+import { certificateInclude } from '../../src/agent/certificate-files.ts';
 import { buildModel, defaultControllerSettings, defaultGlobalSettings, stateFromObjects } from '../../src/model/index.ts';
 import type { TestNginx } from '../support/nginx.ts';
 
@@ -55,9 +56,9 @@ export function model(servers: Server[], defaultLocations: Location[] = []): Rou
  * under `files/<name>/`. The test NGINX names its built-in default server `default`; `_default`
  * replaces it.
  */
-export async function loadFragments(nginx: TestNginx, fragments: Fragment[]): Promise<void> {
+export async function loadFragments(nginx: TestNginx, fragments: Fragment[], certificates: Certificate[] = []): Promise<void> {
   const configs: Record<string, string> = {};
-  const files: Record<string, string> = {};
+  const files: Record<string, string> = certificateFiles(certificates);
   for (const f of fragments) {
     configs[f.name === '_default' ? 'default' : f.name] = f.config;
     for (const [file, { content }] of Object.entries(f.files)) files[`files/${f.name}/${file}`] = content;
@@ -70,10 +71,24 @@ export async function loadFragments(nginx: TestNginx, fragments: Fragment[]): Pr
 }
 
 /**
+ * The files the agent writes for certificates without the Lua module (the test NGINX takes them so):
+ * `certificates/NAME.conf` with the directives, `NAME.crt`, `NAME.key`.
+ */
+export function certificateFiles(certificates: Certificate[]): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const c of certificates) {
+    files[`certificates/${c.name}.conf`] = certificateInclude(c.name, true);
+    files[`certificates/${c.name}.crt`] = c.cert;
+    files[`certificates/${c.name}.key`] = c.key;
+  }
+  return files;
+}
+
+/**
  * `nginx -t` on the skeleton plus `fragments`, written into the test NGINX's prefix without
  * reloading it (and removed again); returns NGINX's complaint, or '' when it accepts them.
  */
-export function nginxTest(nginx: TestNginx, fragments: Fragment[]): string {
+export function nginxTest(nginx: TestNginx, fragments: Fragment[], certificates: Certificate[] = []): string {
   const written: string[] = [];
   const write = (path: string, content: string) => {
     mkdirSync(dirname(join(nginx.prefix, path)), { recursive: true });
@@ -81,6 +96,7 @@ export function nginxTest(nginx: TestNginx, fragments: Fragment[]): string {
     written.push(path);
   };
   try {
+    for (const [path, content] of Object.entries(certificateFiles(certificates))) write(path, content);
     for (const f of fragments) {
       const name = f.name === '_default' ? 'default' : f.name;
       write(`fragments/${name}.conf`, f.config);
@@ -260,15 +276,15 @@ export async function routeUpstreams(nginx: TestNginx, m: RoutingModel, backends
 }
 
 /** Objects → model → fragments, as the handler tier does it; fails on any error problem or refused fragment. */
-export function renderObjects(objects: object[]): { model: RoutingModel; fragments: Fragment[] } {
+export function renderObjects(objects: object[]): { model: RoutingModel; fragments: Fragment[]; certificates: Certificate[] } {
   const { state, problems } = stateFromObjects(objects);
   const errors = problems.filter((p) => p.severity === 'error');
   if (errors.length) throw new Error(`objects refused:\n${errors.map((p) => p.message).join('\n')}`);
   const m = buildModel(state, defaultControllerSettings);
   const modelErrors = m.problems.filter((p) => p.severity === 'error');
   if (modelErrors.length) throw new Error(`model problems:\n${modelErrors.map((p) => p.message).join('\n')}`);
-  const { fragments, failures } = renderModel(m);
+  const { fragments, failures, certificates } = renderModel(m);
   if (failures.length) throw new Error(`fragments refused:\n${failures.map((f) => `${f.name}: ${f.error.message}`).join('\n')}`);
-  return { model: m, fragments };
+  return { model: m, fragments, certificates };
 }
 

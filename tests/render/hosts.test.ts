@@ -50,8 +50,8 @@ function objects(specs: IngressSpec[]): object[] {
 }
 
 async function load(specs: IngressSpec[]): Promise<void> {
-  const { model, fragments } = renderObjects(objects(specs));
-  await loadFragments(nginx, fragments);
+  const { model, fragments, certificates } = renderObjects(objects(specs));
+  await loadFragments(nginx, fragments, certificates);
   await routeUpstreams(nginx, model, backends);
 }
 

@@ -52,7 +52,7 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
     annotations: {},
     opts: { tls: true },
     lines: [
-      ['include listen-https.conf;', 'ssl_certificate files/app.test/tls.crt;', 'ssl_certificate_key files/app.test/tls.key;', 'add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;'],
+      ['include listen-https-sni.conf;', 'include certificates/app.test.con[f];', 'add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;'],
       ['if ($wharf_plain_http) {', 'return 308 https://$host$wharf_https_port$request_uri;', '}'],
     ],
   },
@@ -213,10 +213,10 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
     absent: [/listen-https/],
   },
   {
-    name: 'from-to-www-redirect on a TLS host whose certificate covers the twin: the twin listens on HTTPS with the host\'s files',
+    name: 'from-to-www-redirect on a TLS host whose certificate covers the twin: the twin listens on HTTPS with the host\'s certificate',
     annotations: { 'from-to-www-redirect': 'true' },
     opts: { tls: true },
-    lines: [['server_name www.app.test;', 'include listen-http.conf;', 'include listen-https.conf;', 'ssl_certificate files/app.test/tls.crt;', 'ssl_certificate_key files/app.test/tls.key;', 'set $wharf_www_port "";']],
+    lines: [['server_name www.app.test;', 'include listen-http.conf;', 'include listen-https-sni.conf;', 'include certificates/app.test.con[f];', 'set $wharf_www_port "";']],
   },
   {
     name: 'default-backend: the balancer\'s fallback upstream, set before the proxy; no error pages without custom-http-errors',
@@ -259,7 +259,7 @@ const cases: { name: string; annotations: Record<string, string>; opts?: Paramet
     annotations: { 'auth-tls-secret': 'client-ca', 'auth-tls-verify-depth': '2', 'auth-tls-pass-certificate-to-upstream': 'true', 'auth-tls-match-cn': 'CN=alice|CN=bob smith' },
     opts: { tls: true, extra: [caSecretObject('client-ca', cert.cert)] },
     lines: [
-      ['ssl_certificate_key files/app.test/tls.key;', 'ssl_client_certificate files/app.test/ca.crt;', 'ssl_verify_client optional_no_ca;', 'ssl_verify_depth 2;'],
+      ['include certificates/app.test.con[f];', 'ssl_client_certificate files/app.test/ca.crt;', 'ssl_verify_client optional_no_ca;', 'ssl_verify_depth 2;'],
       ['return 308 https://$host$wharf_https_port$request_uri;', '}', 'if ($ssl_client_verify != SUCCESS) {', 'return 400;', '}', 'if ($ssl_client_s_dn !~ "CN=alice|CN=bob smith") {', 'return 403;', '}'],
       ['proxy_set_header ssl-client-cert $ssl_client_escaped_cert;', 'proxy_set_header ssl-client-verify $ssl_client_verify;', 'proxy_set_header ssl-client-subject-dn $ssl_client_s_dn;', 'proxy_set_header ssl-client-issuer-dn $ssl_client_i_dn;'],
     ],
@@ -336,12 +336,11 @@ test('canary: weight and header choose $wharf_upstream before the proxy; the can
   assert.equal(f.config.match(/^\s*location /gm)?.length, 1, 'one location for /');
 });
 
-test('TLS and htpasswd files are shipped with the fragment, keys and htpasswd as secrets', () => {
+test('htpasswd files are shipped with the fragment as secrets; the certificate is not (it goes to the agent\'s store by name)', () => {
   const f = hostFragment({ 'auth-type': 'basic', 'auth-secret': 'htpasswd' }, { tls: true });
   const names = Object.keys(f.files);
-  assert.equal(names.length, 3);
-  assert.deepEqual(f.files['tls.crt'], { content: cert.cert, secret: false });
-  assert.deepEqual(f.files['tls.key'], { content: cert.key, secret: true });
+  assert.equal(names.length, 1);
+  assert.ok(!f.config.includes('BEGIN'), 'no PEM in the config');
   const auth = names.find((n) => n.startsWith('auth-'))!;
   assert.deepEqual(f.files[auth], { content: htpasswd, secret: true });
 });

@@ -123,13 +123,13 @@ test(`random HTTPRoutes (seed ${SEED}, ${CASES} cases): what the model admits re
     const routes = Array.from({ length: Math.min(BATCH, CASES - start) }, (_, k) => randomRoute(g, start + k));
     const { state, problems } = stateFromObjects([...routes, ...fixedObjects]);
     const model = buildModel(state, defaultControllerSettings);
-    const { fragments, failures } = renderModel(model);
+    const { fragments, failures, certificates } = renderModel(model);
     assert.deepEqual(failures.map((f) => `${f.name}: ${f.error.message}`), [], `seed ${SEED}, batch at ${start}: the model admitted values the renderer refuses`);
     for (const f of fragments) {
       const wrong = inspect(f);
       assert.equal(wrong, null, `seed ${SEED}, batch at ${start}, fragment ${f.name}: ${wrong}\n${f.config}`);
     }
-    assert.equal(nginxTest(nginx, fragments), '', `seed ${SEED}, batch at ${start}: nginx -t refused the rendered config`);
+    assert.equal(nginxTest(nginx, fragments, certificates), '', `seed ${SEED}, batch at ${start}: nginx -t refused the rendered config`);
     const sources = new Set([...model.servers.flatMap((s) => s.sources), ...model.defaultServer.sources].map((o) => o.name));
     admitted += sources.size;
     dispatching += fragments.filter((f) => f.config.includes('error_page 418')).length;
@@ -195,8 +195,8 @@ test('the IngressNightmare corpus in any string field of an HTTPRoute is refused
   // What was admitted for an exact match renders, holds only template directives, and NGINX accepts it.
   assert.ok(escaped.length > 0);
   const { state: all } = stateFromObjects([...fixedObjects, ...escaped]);
-  const { fragments, failures } = renderModel(buildModel(all, defaultControllerSettings));
+  const { fragments, failures, certificates } = renderModel(buildModel(all, defaultControllerSettings));
   assert.deepEqual(failures, []);
   for (const f of fragments) assert.equal(inspect(f), null, f.config);
-  assert.equal(nginxTest(nginx, fragments), '');
+  assert.equal(nginxTest(nginx, fragments, certificates), '');
 });

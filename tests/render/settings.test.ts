@@ -55,9 +55,9 @@ before(async () => {
   assert.deepEqual(problems, []);
   const model = new RoutingIndex(defaultControllerSettings, state).model();
   assert.deepEqual(model.problems, []);
-  const { fragments, failures } = renderModel(model);
+  const { fragments, failures, certificates } = renderModel(model);
   assert.deepEqual(failures, []);
-  await loadFragments(nginx, fragments);
+  await loadFragments(nginx, fragments, certificates);
   for (const u of model.upstreams) await nginx.setEndpoints(u.upstream, [app.address]);
 });
 

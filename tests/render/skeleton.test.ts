@@ -102,7 +102,7 @@ test('the files a fragment may include are the skeleton\'s; proxy_pass names the
     accessLog: false, workerProcesses: 1, workerConnections: 512, workerShutdownTimeoutSeconds: 10,
     httpListen: ['80'], httpsListen: ['443'],
   };
-  const lua = renderSkeleton({ ...base, lua: { ndkModule: '/m/ndk.so', luaModule: '/m/lua.so', packagePath: '/x/?.lua;;', endpointsDictMb: 8 } });
+  const lua = renderSkeleton({ ...base, lua: { ndkModule: '/m/ndk.so', luaModule: '/m/lua.so', packagePath: '/x/?.lua;;', endpointsDictMb: 8, certificatesDictMb: 8 } });
   const plain = renderSkeleton({ ...base, lua: null });
   assert.deepEqual(Object.keys(lua).filter((k) => k !== 'nginx.conf').sort(), [...FRAGMENT_INCLUDES].sort());
   assert.equal(lua['proxy-pass-http.conf'], 'proxy_pass http://wharf_balancer;\n');

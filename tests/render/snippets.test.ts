@@ -39,7 +39,7 @@ before(async () => {
     res.end();
   });
   nginx = await startNginx();
-  const { model, fragments } = renderObjects([
+  const { model, fragments, certificates } = renderObjects([
     ingressObject(
       site('conf', {
         'configuration-snippet': [
@@ -62,7 +62,7 @@ before(async () => {
     ingressObject(site('authed', { 'auth-url': `http://127.0.0.1:${backends.auth.port}/check`, 'auth-snippet': 'proxy_set_header X-Auth-Scope admin;' })),
     tlsSecretObject('tls', cert),
   ]);
-  await loadFragments(nginx, fragments);
+  await loadFragments(nginx, fragments, certificates);
   for (const u of model.upstreams) await nginx.setEndpoints(u.upstream, [backends[u.service]!.address]);
 });
 

@@ -111,7 +111,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       agentToken,
       eventsToken,
       relistIntervalMs: 60_000,
-      controller: { ...defaultControllerSettings, watchIngressWithoutClass: true, headersMore: headersMoreModule() !== null },
+      controller: { ...defaultControllerSettings, watchIngressWithoutClass: true, headersMore: headersMoreModule() !== null, nginxPorts: { httpPort: o.httpPort, httpsPort: o.httpsPort } },
       reader,
       log: terminal.logger('handler'),
     });

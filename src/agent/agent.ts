@@ -118,6 +118,7 @@ export class Agent implements AgentControl {
       logger: this.log,
       onStarted: () => this.afterMasterStart(),
       requestRun: (ms) => (ms > 0 ? this.queue.requestAfter(ms) : this.queue.request()),
+      listen: { httpListen: params.httpListen, httpsListen: params.httpsListen },
     });
     await this.reloader.prepare();
     if (this.mode === 'lua') {

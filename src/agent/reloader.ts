@@ -15,6 +15,8 @@ import { renderUpstreams, type EndpointStore } from './endpoint-store.ts';
 import { FragmentFiles, effectiveContent } from './fragment-files.ts';
 import type { FragmentStore, StoredContent } from './fragment-store.ts';
 import type { FileOwner, PrefixLayout } from './layout.ts';
+import type { AgentListen } from '../render/listener-ports.ts';
+import { ListenerPortFiles } from './listener-port-files.ts';
 import { parseNginxError, stripLogPrefix } from './nginx-error.ts';
 import type { NginxProcess } from './nginx-process.ts';
 import { acceptingWorkerIds, type WorkerId } from './nginx-workers.ts';
@@ -68,6 +70,8 @@ export interface ReloaderOptions {
   requestRun: (delayMs: number) => void;
   /** Most quarantine-and-retest rounds in one run. */
   maxQuarantineRounds?: number;
+  /** NGINX's HTTP and HTTPS addresses, for Gateway listeners' own ports (listener-port-files.ts). */
+  listen?: AgentListen;
 }
 
 const FRAGMENT_INCLUDE = 'include fragments/*.conf;';
@@ -76,6 +80,7 @@ export class Reloader {
   private readonly o: ReloaderOptions;
   private readonly log: Logger;
   readonly files: FragmentFiles;
+  private readonly ports: ListenerPortFiles;
   /** Fragments on disk that passed the test but that no confirmed version carried yet. */
   private readonly unconfirmed = new Map<string, StoredContent | null>();
   /** Endpoint revisions in upstreams.conf on disk, not confirmed yet (reload mode). */
@@ -94,7 +99,8 @@ export class Reloader {
   constructor(o: ReloaderOptions) {
     this.o = o;
     this.log = o.logger.child({ component: 'reload' });
-    this.files = new FragmentFiles(o.layout, o.secretOwner ?? null);
+    this.ports = new ListenerPortFiles(o.layout, o.listen ?? { httpListen: ['80'], httpsListen: ['443'] }, this.log);
+    this.files = new FragmentFiles(o.layout, o.secretOwner ?? null, (name, config) => this.ports.track(name, config));
     this.partialTests = o.nginxConf.split(FRAGMENT_INCLUDE).length === 2;
     if (!this.partialTests) this.log.warn(`nginx.conf has no single "${FRAGMENT_INCLUDE}": every reload tests the whole configuration`);
   }
@@ -102,6 +108,7 @@ export class Reloader {
   /** Writes the files of the first start: version, upstreams.conf, the partial-test config, `_default`. */
   async prepare(): Promise<void> {
     const { layout } = this.o;
+    await this.ports.prepare();
     await layout.writeAtomic(layout.nginxConf, this.o.nginxConf);
     if (this.partialTests) {
       await layout.writeAtomic(layout.testConf, this.o.nginxConf.replace(FRAGMENT_INCLUDE, `include ${layout.testIncludes};`));
@@ -190,6 +197,7 @@ export class Reloader {
         const previous = await this.files.readMany(batch.filter((c) => this.files.has(c.name)).map((c) => c.name));
         for (const c of batch) c.previous = previous.get(c.name) ?? null;
         await this.files.writeMany(batch.map((c) => ({ name: c.name, content: c.content })));
+        await this.ports.addMissing();
         if (upstreams) await layout.writeAtomic(layout.upstreamsConf, upstreams.text);
         if (upstreams) this.upstreamsOnDisk = upstreams.text;
         await layout.writeAtomic(layout.versionConf, renderVersion(version));
@@ -238,6 +246,7 @@ export class Reloader {
     }
     const kind = outcome.result.kind;
     if (kind === 'confirmed') {
+      await this.ports.removeUnused().catch((e) => this.log.warn('cannot remove a Gateway listener port\'s files', { error: e }));
       if (!outcome.noSignal) {
         this.appliedVersion = this.writtenVersion;
         for (const [name, desired] of this.unconfirmed) fragments.markApplied(name, desired, this.appliedVersion);

@@ -8,6 +8,7 @@ import type { GatewayApiObject, GRPCRoute, Gateway, GatewayClass, HTTPRoute, Nam
 import { translateGRPCRoute } from './translate-grpcroute.ts';
 import { servedClasses, servedListeners, type ServedListener } from './gateway-listeners.ts';
 import { GATEWAY_CONTROLLER_NAME, type GatewayClassStatus, type GatewayStatus, type RouteStatus } from './gateway-status.ts';
+import type { NginxPorts } from './listener-ports.ts';
 import type { Secret, Service } from './schemas.ts';
 import type { TlsMaterial } from './secrets.ts';
 import type { Translation } from './translate-ingress.ts';
@@ -42,6 +43,11 @@ export class GatewayStore {
   private readonly grpcRoutes = new Map<ObjectKey, GRPCRoute>();
   private readonly grants = new Map<ObjectKey, ReferenceGrant>();
   private readonly namespaces = new Map<string, Namespace>();
+  private readonly nginxPorts: NginxPorts | undefined;
+
+  constructor(nginxPorts?: NginxPorts) {
+    this.nginxPorts = nginxPorts;
+  }
 
   /** True when there is a route or Gateway to translate (Services and Secrets matter only then). */
   get active(): boolean {
@@ -80,7 +86,7 @@ export class GatewayStore {
     const classes = o.kind === 'GatewayClass' ? new Map([...this.classes, [o.metadata.name, o]]) : this.classes;
     const gateways = o.kind === 'Gateway' ? new Map([...this.gateways, [key, o]]) : this.gateways;
     const grants = o.kind === 'ReferenceGrant' ? new Map([...this.grants, [key, o]]) : this.grants;
-    const world = { classes, gateways, grants, namespaces: this.namespaces, secrets, services, tlsOf };
+    const world = { classes, gateways, grants, namespaces: this.namespaces, secrets, services, tlsOf, nginxPorts: this.nginxPorts };
     const { served, statuses: classStatuses } = servedClasses(world);
     if (o.kind === 'GatewayClass') return { translation: null, status: classStatuses.find((s) => s.ref.name === o.metadata.name) ?? null };
     if (o.kind !== 'Gateway' && o.kind !== 'HTTPRoute' && o.kind !== 'GRPCRoute') return { translation: null, status: null };
@@ -124,7 +130,7 @@ export class GatewayStore {
 
   /** Translates every route and concludes every status. */
   translate(services: ReadonlyMap<ObjectKey, Service>, secrets: ReadonlyMap<ObjectKey, Secret>, tlsOf: (s: Secret) => TlsMaterial): GatewayResult {
-    const world = { classes: this.classes, gateways: this.gateways, grants: this.grants, namespaces: this.namespaces, secrets, services, tlsOf };
+    const world = { classes: this.classes, gateways: this.gateways, grants: this.grants, namespaces: this.namespaces, secrets, services, tlsOf, nginxPorts: this.nginxPorts };
     const { served, statuses: classes } = servedClasses(world);
     const { listeners, statuses } = servedListeners(world, served);
     const translations = new Map<ObjectKey, Translation>();

@@ -4,6 +4,7 @@
 import { objectKey, type ObjectKey } from './cluster-state.ts';
 import { GATEWAY_GROUP, type Gateway, type GatewayClass, type LabelSelector, type Listener, type Namespace, type ReferenceGrant } from './gateway-schemas.ts';
 import { GATEWAY_CONTROLLER_NAME, type Condition, type GatewayClassStatus, type GatewayStatus, type ListenerStatus } from './gateway-status.ts';
+import { IDENTITY_PORTS, listenerPort, type NginxPorts } from './listener-ports.ts';
 import { checkHost } from './grammar.ts';
 import type { Secret } from './schemas.ts';
 import type { TlsMaterial } from './secrets.ts';
@@ -31,6 +32,8 @@ export interface GatewayWorld {
   namespaces: ReadonlyMap<string, Namespace>;
   secrets: ReadonlyMap<ObjectKey, Secret>;
   tlsOf(secret: Secret): TlsMaterial;
+  /** NGINX's HTTP and HTTPS ports (ControllerSettings.nginxPorts); absent: 80 and 443. */
+  nginxPorts?: NginxPorts;
 }
 
 export const condition = (type: string, ok: boolean, reason: string, message: string): Condition => ({ type, status: ok ? 'True' : 'False', reason, message });
@@ -73,24 +76,57 @@ export function servedClasses(world: GatewayWorld): { served: Set<string>; statu
   return { served, statuses };
 }
 
+/** A Gateway's age for port conflicts between Gateways: creationTimestamp, then namespace/name. */
+function olderFirst(a: { gateway: Gateway; gatewayKey: ObjectKey }, b: { gateway: Gateway; gatewayKey: ObjectKey }): number {
+  const t = (g: Gateway) => {
+    const ms = g.metadata.creationTimestamp ? Date.parse(g.metadata.creationTimestamp) : NaN;
+    return Number.isNaN(ms) ? Infinity : ms;
+  };
+  return t(a.gateway) - t(b.gateway) || (a.gatewayKey < b.gatewayKey ? -1 : a.gatewayKey > b.gatewayKey ? 1 : 0);
+}
+
+/**
+ * The protocol each port is served with: one per port, as NGINX has one socket per port (TLS on it
+ * or not). 80 is HTTP and 443 HTTPS (the Ingresses' ports); any other port takes the protocol of the
+ * oldest Gateway with a valid listener there.
+ */
+function portProtocols(all: readonly ServedListener[]): Map<number, { protocol: ServedListener['protocol']; gateway: Gateway }> {
+  const owners = new Map<number, { protocol: ServedListener['protocol']; gateway: Gateway }>();
+  for (const l of [...all].filter((x) => x.usable).sort(olderFirst)) {
+    if (!owners.has(l.listener.port)) owners.set(l.listener.port, { protocol: l.protocol, gateway: l.gateway });
+  }
+  return owners;
+}
+
 /** The listeners of every Gateway of a served class, and each such Gateway's status (attachedRoutes filled in later). */
 export function servedListeners(world: GatewayWorld, served: ReadonlySet<string>): { listeners: ServedListener[]; statuses: Map<ObjectKey, GatewayStatus> } {
   const listeners: ServedListener[] = [];
   const statuses = new Map<ObjectKey, GatewayStatus>();
   const keys = [...world.gateways.keys()].sort();
+  const byGateway = new Map<ObjectKey, ServedListener[]>();
   for (const key of keys) {
     const gw = world.gateways.get(key)!;
     if (!served.has(gw.spec.gatewayClassName)) continue;
+    byGateway.set(key, gw.spec.listeners.map((l, index) => listenerOf(world, gw, key, l, index)));
+  }
+  const owners = portProtocols([...byGateway.values()].flat());
+  for (const [key, mine] of byGateway) {
+    const gw = world.gateways.get(key)!;
     const ns = gw.metadata.namespace;
-    const mine: ServedListener[] = gw.spec.listeners.map((l, index) => listenerOf(world, gw, key, l, index));
     // Two listeners on one port with the same hostname (or both none) conflict: neither is served.
+    // So do two on one port with different protocols, and a listener whose port an older Gateway
+    // serves with the other protocol.
     for (const a of mine) {
       const twin = mine.find((b) => b !== a && b.listener.port === a.listener.port && (b.listener.hostname ?? '') === (a.listener.hostname ?? ''));
       const protocolClash = mine.find((b) => b !== a && b.listener.port === a.listener.port && b.protocol !== a.protocol);
-      const conflicted = twin !== undefined || protocolClash !== undefined;
-      a.status.conditions.splice(2, 0, conflicted
+      const owner = owners.get(a.listener.port);
+      const otherGateway = owner && owner.gateway !== gw && owner.protocol !== a.protocol ? owner : undefined;
+      const conflicted = twin !== undefined || protocolClash !== undefined || otherGateway !== undefined;
+      a.status.conditions.splice(2, 0, twin || protocolClash
         ? condition('Conflicted', true, twin ? 'HostnameConflict' : 'ProtocolConflict', `listener ${(twin ?? protocolClash)!.listener.name} uses the same port${twin ? ' and hostname' : ' with another protocol'}`)
-        : condition('Conflicted', false, 'NoConflicts', 'no conflicts'));
+        : otherGateway
+          ? condition('Conflicted', true, 'ProtocolConflict', `port ${a.listener.port} is served with ${otherGateway.protocol} for the older Gateway ${otherGateway.gateway.metadata.namespace}/${otherGateway.gateway.metadata.name}`)
+          : condition('Conflicted', false, 'NoConflicts', 'no conflicts'));
       if (conflicted) a.usable = false;
       // Not programmed: the first condition that says why, in its own words.
       const why = a.status.conditions.find((c) => (c.type === 'Conflicted' ? c.status === 'True' : c.status === 'False'));
@@ -104,7 +140,7 @@ export function servedListeners(world: GatewayWorld, served: ReadonlySet<string>
       ref: { kind: 'Gateway', namespace: ns, name: gw.metadata.name, generation: gw.metadata.generation },
       conditions: [
         condition('Accepted', true, valid ? 'Accepted' : 'ListenersNotValid', valid ? 'accepted' : 'some listeners are not valid'),
-        condition('Programmed', mine.some((l) => l.usable), mine.some((l) => l.usable) ? 'Programmed' : 'Invalid', 'served by NGINX on its HTTP and HTTPS ports'),
+        condition('Programmed', mine.some((l) => l.usable), mine.some((l) => l.usable) ? 'Programmed' : 'Invalid', 'served by NGINX on its listeners\' ports'),
       ],
       listeners: mine.map((l) => l.status),
     });
@@ -123,12 +159,13 @@ function listenerOf(world: GatewayWorld, gw: Gateway, gatewayKey: ObjectKey, l: 
   let resolved = condition('ResolvedRefs', true, 'ResolvedRefs', 'references resolved');
   if (l.protocol === 'HTTP' || l.protocol === 'HTTPS') out.protocol = l.protocol;
   else accepted = fail('Accepted', 'UnsupportedProtocol', `protocol ${l.protocol} is not supported (HTTP and HTTPS are)`);
-  // NGINX serves a listener on the agent's HTTP or HTTPS port, which the NGINX Service exposes as 80
-  // and 443 (local mode: --http-port and --https-port). A listener declared on another port is not
-  // served at all, rather than on a port it did not ask for (README, Gateway API).
-  const servedPort = out.protocol === 'HTTPS' ? 443 : 80;
-  if (out.usable && l.port !== servedPort) {
-    accepted = fail('Accepted', 'PortUnavailable', `port ${l.port}: wharf serves HTTP on 80, HTTPS on 443 only`);
+  // 80 and 443 are NGINX's own HTTP and HTTPS ports (the Ingresses'); any other port is served on
+  // the port listener-ports.ts says, unless there is none.
+  if (out.usable && (l.port === 80 || l.port === 443) && out.protocol !== (l.port === 80 ? 'HTTP' : 'HTTPS')) {
+    accepted = fail('Accepted', 'PortUnavailable', `port ${l.port} is wharf's ${l.port === 80 ? 'HTTP' : 'HTTPS'} port`);
+  } else if (out.usable) {
+    const at = listenerPort(l.port, world.nginxPorts ?? IDENTITY_PORTS);
+    if (!at.ok) accepted = fail('Accepted', 'PortUnavailable', at.reason);
   }
   if (l.hostname !== undefined && checkHost(l.hostname) !== null) accepted = fail('Accepted', 'UnsupportedValue', `hostname ${JSON.stringify(l.hostname)}: ${checkHost(l.hostname)}`);
   // Route kinds: HTTPRoute, and GRPCRoute on HTTPS listeners only: gRPC needs HTTP/2, which the

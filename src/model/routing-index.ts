@@ -113,7 +113,7 @@ export class RoutingIndex implements ClusterState {
   private readonly caMemo = new WeakMap<Secret, ReturnType<typeof clientCaOf>>();
   private readonly proxySslMemo = new WeakMap<Secret, ReturnType<typeof proxySslOf>>();
   private readonly ctx: TranslateContext;
-  private readonly gateway = new GatewayStore();
+  private readonly gateway: GatewayStore;
   private gatewayResult: GatewayResult = { translations: new Map(), classes: [], gateways: [], routes: new Map() };
   private gatewayStatuses = new Map<string, { json: string; status: GatewayClassStatus | GatewayStatus | RouteStatus }>();
   /** Inside batch(): the Gateway API translation waits for the end of the batch. */
@@ -121,6 +121,7 @@ export class RoutingIndex implements ClusterState {
 
   constructor(settings: ControllerSettings, state?: ClusterState) {
     this.settings = settings;
+    this.gateway = new GatewayStore(settings.nginxPorts);
     this.ctx = {
       settings,
       ingressClasses: this._classes,

@@ -8,6 +8,7 @@ import { condition, granted, namespaceAllowed, type GatewayWorld, type ServedLis
 import { GATEWAY_GROUP, type HTTPRoute, type PathModifier, type RouteFilter, type RouteRule } from './gateway-schemas.ts';
 import type { Condition, ParentRef, RouteParentStatus, RouteStatus } from './gateway-status.ts';
 import { checkHost, checkPlainPath, checkRegexPath } from './grammar.ts';
+import { listenerHostKey, splitHostKey } from './listener-hosts.ts';
 import { ProblemList } from './problems.ts';
 import { checkHeaderValueToWrite, checkMatchRegex, checkMatchValue, checkModifiedRequestHeader, checkRouteHeaderName } from './route-grammar.ts';
 import type { Service } from './schemas.ts';
@@ -133,9 +134,11 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
         accepted = condition('Accepted', true, 'Accepted', 'accepted');
         for (const { l, names } of matching) {
           attached.push(l);
-          for (const host of names) {
+          for (const name of names) {
+            // A listener on its own port: its own server (listener-hosts.ts), TLS even without a name.
+            const host = listenerHostKey(name, l.listener.port);
             hosts.add(host);
-            if (l.tls && host !== DEFAULT_HOST && !t.tls.has(host)) t.tls.set(host, { tls: l.tls, field: `spec.parentRefs[${pi}]` });
+            if (l.tls && (host !== DEFAULT_HOST) && !t.tls.has(host)) t.tls.set(host, { tls: l.tls, field: `spec.parentRefs[${pi}]` });
             const ls = through.get(host);
             if (!ls) through.set(host, [l]);
             else if (!ls.includes(l)) ls.push(l);
@@ -328,6 +331,11 @@ function addHostCandidates(t: Translation, rules: readonly TranslatedRule[], hos
     return;
   }
   const only = (http ?? https)!;
+  // A server of a listener's own port has listeners of one protocol: no scheme to tell apart.
+  if (splitHostKey(host).port !== null) {
+    t.candidates.push(...through(only));
+    return;
+  }
   t.candidates.push(...withScheme(through(only), only.protocol === 'HTTP' ? 'http' : 'https'));
 }
 

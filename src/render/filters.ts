@@ -90,6 +90,8 @@ const HASH_VARIABLES = new Set([
   'host', 'http_host', 'scheme', 'server_name', 'server_port', 'request_method', 'request_id',
 ]);
 const HASH_VARIABLE_PREFIX = /^(?:http_|arg_|cookie_)[A-Za-z0-9_]{1,64}$/;
+/** The agent's listen includes: its HTTP and HTTPS ports, or a Gateway listener's port (listener-port-files.ts). */
+export const LISTEN_FILE = /^listen-(https?)(?:-([1-9][0-9]{0,4}))?\.conf$/;
 const FILE = /^files\/[a-z0-9_][a-z0-9._-]{0,239}\/[a-z0-9][a-z0-9._-]{0,127}$/;
 const ZONE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$/;
 const UPSTREAM = /^[a-z0-9][a-z0-9.-]{0,252}$/;
@@ -115,6 +117,8 @@ const COMMENT = /^[A-Za-z0-9_.:/*,=-]{0,512}$/;
 function serverName(value: unknown): string {
   const s = text('nginx_server_name', value);
   if (DNS_NAME.test(s)) return s;
+  // Every name: the routes without a hostname on a Gateway listener's own port (listener-hosts.ts).
+  if (s === '*') return '"~^"';
   if (WILDCARD.test(s)) return quote(`~^[^.]+${s.slice(1).replace(/\./g, '\\.')}$`);
   // `**.example.com`: every name under example.com, however deep (the Gateway API's wildcards):
   // NGINX's own wildcard form, which it prefers to regex names.
@@ -371,6 +375,8 @@ export const filters: Record<string, Filter> = {
   nginx_zone: check('nginx_zone', ZONE, 'not a zone name of [A-Za-z0-9_.-]'),
   // A file shipped with a fragment, relative to the NGINX prefix: files/<fragment>/<file>.
   nginx_file: check('nginx_file', FILE, 'not files/<fragment>/<file>'),
+  // One of the agent's listen includes (listen-http.conf, listen-https-8443.conf).
+  nginx_listen_file: check('nginx_listen_file', LISTEN_FILE, 'not listen-http[s][-PORT].conf'),
   // An upstream name (`namespace-service-port`), double-quoted.
   nginx_upstream: (value) => {
     const s = text('nginx_upstream', value);

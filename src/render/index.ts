@@ -3,6 +3,8 @@
 // causes a reload. Templates are parsed once, when this module loads.
 import type { FragmentPut } from '../protocol/agent-api.ts';
 import type { GlobalSettings, Location, ObjectRef, RoutingModel, Server } from '../model/types.ts';
+import { splitHostKey } from '../model/listener-hosts.ts';
+import { DEFAULT_HOST } from '../model/translate-ingress.ts';
 import { loadTemplate, renderTemplate } from './engine.ts';
 import { NginxText, UnsafeValueError } from './filters.ts';
 import { BodyCache, renderErrorLocationBody, renderLocationBody, renderMirrorTarget } from './location.ts';
@@ -82,7 +84,10 @@ function withBodies(view: ServerView, cache: BodyCache | undefined): object {
  */
 export function renderHost(server: Server, global: GlobalSettings, cache?: BodyCache): Fragment {
   const name = fragmentName(server.host);
-  const { view, files } = serverView(name, server.host, server.locations, {
+  const { host, port } = splitHostKey(server.host);
+  const { view, files } = serverView(name, host, server.locations, {
+    port,
+    everyName: host === DEFAULT_HOST,
     tls: server.tls,
     sslRedirect: server.sslRedirect,
     sources: server.sources,

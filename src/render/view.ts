@@ -168,6 +168,12 @@ export interface ServerView {
   host: string | null;
   /** server_name: the host, then its server-alias names (empty for the default server). */
   serverNames: string[];
+  /**
+   * The agent's listen includes for plain HTTP and TLS (null: none): its own ports for the Ingresses'
+   * hosts, a Gateway listener's port for a host served there (listener-hosts.ts).
+   */
+  listenHttp: string | null;
+  listenHttps: string | null;
   sources: string[];
   tls: { cert: string; key: string } | null;
   /** The CA file and depth of client-certificate verification (auth-tls-*); null for most servers. */
@@ -506,13 +512,19 @@ export function serverView(
     deepWildcard?: boolean | undefined;
     clientAuth?: Server['clientAuth'];
     snippet?: Server['snippet'];
+    /** A Gateway listener's own port (listener-hosts.ts): the server listens there only, with one protocol. */
+    port?: number | null;
+    /** The routes without a hostname on that port: every name. */
+    everyName?: boolean;
   },
 ): ViewResult {
   const hsts = opts.tls !== null && opts.global.hsts;
   const view: ServerView = {
     fragment,
     host,
-    serverNames: host === null ? [] : [opts.deepWildcard ? `*${host}` : host, ...(opts.aliases ?? [])],
+    serverNames: opts.everyName ? ['*'] : host === null ? [] : [opts.deepWildcard ? `*${host}` : host, ...(opts.aliases ?? [])],
+    listenHttp: opts.port == null ? 'listen-http.conf' : opts.tls ? null : `listen-http-${opts.port}.conf`,
+    listenHttps: opts.port == null ? 'listen-https.conf' : opts.tls ? `listen-https-${opts.port}.conf` : null,
     sources: opts.sources.map(ref),
     tls: opts.tls ? { cert: `files/${fragment}/tls.crt`, key: `files/${fragment}/tls.key` } : null,
     clientAuth: opts.tls && opts.clientAuth ? { ca: `files/${fragment}/ca.crt`, depth: opts.clientAuth.depth } : null,

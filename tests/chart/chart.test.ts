@@ -317,7 +317,7 @@ test('kind: NetworkPolicies: webhook port from the control plane CIDRs, agent AP
   assert.equal(schemaAt(schema, 'networkPolicy.controlPlaneCIDRs')?.minItems, 1, 'an empty `from` would admit everyone');
   const nginx = byName("⟦include 'wharf.nginxName' .⟧");
   const nginxRules = get(nginx, 'spec.ingress') as Doc[];
-  assert.deepEqual(nginxRules[0], { ports: [{ port: 'http', protocol: 'TCP' }, { port: 'https', protocol: 'TCP' }] }, 'NGINX ports open to all');
+  assert.deepEqual(nginxRules[0], { ports: [{ port: 'http', protocol: 'TCP' }, { port: 'https', protocol: 'TCP' }, { port: 'gw-⟦.⟧', protocol: 'TCP' }] }, 'NGINX ports (and Gateway listener ports) open to all');
   const agentRules = nginxRules.filter((r) => (r.ports as Doc[]).some((p) => p.port === 'agent-api'));
   assert.ok(agentRules.length >= 1);
   // The first agent-api rule admits the handler pods; the only other one is the opt-in metrics peers.

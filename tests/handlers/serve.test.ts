@@ -74,6 +74,7 @@ test('flags are checked with a message naming the flag and the fix', async (t) =
     ['a snippet mode wharf does not have', ['--no-list', '--agent-token-file', token, '--snippets', 'all'], /--snippets: Unsupported value: "all": supported values: "off", "safe"/],
     ['a limit that is not a number', ['--no-list', '--agent-token-file', token, '--max-rules-per-ingress', 'many'], /--max-rules-per-ingress: Invalid value: "many": expected a whole number of at least 1/],
     ['a limit of zero', ['--no-list', '--agent-token-file', token, '--max-hosts-per-ingress', '0'], /--max-hosts-per-ingress: Invalid value: "0"/],
+    ['NGINX ports that are not two ports', ['--no-list', '--agent-token-file', token, '--nginx-ports', '8080'], /--nginx-ports: Invalid value: "8080": expected HTTP,HTTPS/],
   ];
   for (const [name, argv, message] of cases) {
     await assert.rejects(parseHandlerArgs(argv), (e: Error) => e instanceof UsageError && message.test(e.message), name);
@@ -89,6 +90,9 @@ test('flags are checked with a message naming the flag and the fix', async (t) =
   assert.equal(ok!.controller.headersMore, existsSync('/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so'));
   const off = await parseHandlerArgs(['--no-list', '--agent-token-file', token, '--snippets', 'off']);
   assert.equal(off!.controller.snippets, 'off');
+  // Where the agents serve Gateway listeners: 80 and 443 unless told (the chart tells 8080,8443).
+  assert.deepEqual(ok!.controller.nginxPorts, { httpPort: 80, httpsPort: 443 });
+  assert.deepEqual((await parseHandlerArgs(['--no-list', '--agent-token-file', token, '--nginx-ports', '8080,8443']))!.controller.nginxPorts, { httpPort: 8080, httpsPort: 8443 });
   assert.deepEqual(ok!.controller.limits, { rules: 10_000, paths: 500, hosts: 10_000 });
 });
 

@@ -6,7 +6,8 @@
 import { objectKey, type ObjectKey } from './cluster-state.ts';
 import type { GatewayApiObject, GRPCRoute, Gateway, GatewayClass, HTTPRoute, Namespace, ReferenceGrant } from './gateway-schemas.ts';
 import { translateGRPCRoute } from './translate-grpcroute.ts';
-import { servedClasses, servedListeners, type ServedListener } from './gateway-listeners.ts';
+import { defaultServerTls, servedClasses, servedListeners, type ServedListener } from './gateway-listeners.ts';
+import type { Tls } from './types.ts';
 import { GATEWAY_CONTROLLER_NAME, type GatewayClassStatus, type GatewayStatus, type RouteStatus } from './gateway-status.ts';
 import type { NginxPorts } from './listener-ports.ts';
 import type { Secret, Service } from './schemas.ts';
@@ -22,6 +23,8 @@ export interface GatewayResult {
   gateways: GatewayStatus[];
   /** By route key. */
   routes: Map<ObjectKey, RouteStatus>;
+  /** The default server's certificate on 443 (gateway-listeners.ts defaultServerTls). */
+  defaultTls: Tls | null;
 }
 
 /** What one route's change changed (GatewayStore.routeChanged). */
@@ -147,7 +150,7 @@ export class GatewayStore {
       attachedOf.set(translation.key, set);
       for (const l of set) l.status.attachedRoutes++;
     }
-    const result = { translations, classes, gateways: [...statuses.values()], routes };
+    const result = { translations, classes, gateways: [...statuses.values()], routes, defaultTls: defaultServerTls(listeners) };
     this.last = { world, listeners, attached: attachedOf, result };
     return result;
   }

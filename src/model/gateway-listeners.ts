@@ -77,7 +77,7 @@ export function servedClasses(world: GatewayWorld): { served: Set<string>; statu
 }
 
 /** A Gateway's age for port conflicts between Gateways: creationTimestamp, then namespace/name. */
-function olderFirst(a: { gateway: Gateway; gatewayKey: ObjectKey }, b: { gateway: Gateway; gatewayKey: ObjectKey }): number {
+export function olderFirst(a: { gateway: Gateway; gatewayKey: ObjectKey }, b: { gateway: Gateway; gatewayKey: ObjectKey }): number {
   const t = (g: Gateway) => {
     const ms = g.metadata.creationTimestamp ? Date.parse(g.metadata.creationTimestamp) : NaN;
     return Number.isNaN(ms) ? Infinity : ms;
@@ -196,6 +196,16 @@ function listenerOf(world: GatewayWorld, gw: Gateway, gatewayKey: ObjectKey, l: 
   }
   status.conditions.push(accepted, resolved);
   return out;
+}
+
+/**
+ * The certificate the default server presents on 443 (to names no host has): that of the oldest
+ * Gateway's HTTPS listener on 443 without a hostname, which takes every name; null when there is
+ * none (the default server then refuses the handshake).
+ */
+export function defaultServerTls(listeners: readonly ServedListener[]): Tls | null {
+  const all = listeners.filter((l) => l.usable && l.protocol === 'HTTPS' && l.listener.port === 443 && l.listener.hostname === undefined && l.tls);
+  return [...all].sort(olderFirst)[0]?.tls ?? null;
 }
 
 /** Whether a route in `routeNamespace` may attach to a listener, by its allowedRoutes.namespaces. */

@@ -13,7 +13,7 @@ import { clientCaOf, htpasswdOf, proxySslOf, tlsMaterial, type TlsMaterial } fro
 import { snippetPolicy } from './snippet-rules.ts';
 import { runSteps } from './steps.ts';
 import { DEFAULT_HOST, translateIngress, translationSteps, type TranslateContext, type Translation } from './translate-ingress.ts';
-import type { GlobalSettings, ObjectRef, Problem, RoutingModel, Server, ServiceBackend } from './types.ts';
+import type { GlobalSettings, ObjectRef, Problem, RoutingModel, Server, ServiceBackend, Tls } from './types.ts';
 import { GatewayStore, gatewayObjectKey, translationFingerprint, type GatewayResult } from './gateway-index.ts';
 import { gatewayProblems } from './validate-gateway.ts';
 import type { GatewayApiObject } from './gateway-schemas.ts';
@@ -114,7 +114,7 @@ export class RoutingIndex implements ClusterState {
   private readonly proxySslMemo = new WeakMap<Secret, ReturnType<typeof proxySslOf>>();
   private readonly ctx: TranslateContext;
   private readonly gateway: GatewayStore;
-  private gatewayResult: GatewayResult = { translations: new Map(), classes: [], gateways: [], routes: new Map() };
+  private gatewayResult: GatewayResult = { translations: new Map(), classes: [], gateways: [], routes: new Map(), defaultTls: null };
   private gatewayStatuses = new Map<string, { json: string; status: GatewayClassStatus | GatewayStatus | RouteStatus }>();
   /** Inside batch(): the Gateway API translation waits for the end of the batch. */
   private gatewayDeferred: 'no' | 'clean' | 'dirty' = 'no';
@@ -181,7 +181,14 @@ export class RoutingIndex implements ClusterState {
       return;
     }
     const before = this.gatewayResult.translations;
+    const tlsBefore = this.gatewayResult.defaultTls;
     this.gatewayResult = this.gateway.translate(this._services, this._secrets, this.ctx.tlsOf);
+    const tlsAfter = this.gatewayResult.defaultTls;
+    if (JSON.stringify(tlsBefore) !== JSON.stringify(tlsAfter)) {
+      // The default server presents another certificate, or none: it is rendered again.
+      out.hosts.add(DEFAULT_HOST);
+      this.merged.delete(DEFAULT_HOST);
+    }
     const after = this.gatewayResult.translations;
     for (const key of new Set([...before.keys(), ...after.keys()])) {
       if (translationFingerprint(before.get(key)) !== translationFingerprint(after.get(key))) this.retranslate(key, out);
@@ -473,11 +480,16 @@ export class RoutingIndex implements ClusterState {
     }
   }
 
+  /** The default server's certificate when it has one (an HTTPS listener on 443 without a hostname). */
+  private defaultTlsFor(host: string): Tls | null {
+    return host === DEFAULT_HOST ? this.gatewayResult.defaultTls : null;
+  }
+
   private mergedHost(host: string): MergedHost {
     let m = this.merged.get(host);
     if (!m) {
       const contributors = [...(this.hostIngresses.get(host) ?? [])].map((k) => this.translations.get(k)!);
-      m = mergeHost(host, contributors, this.globalSettings, (r) => this.names.nameOf(r));
+      m = mergeHost(host, contributors, this.globalSettings, (r) => this.names.nameOf(r), this.defaultTlsFor(host));
       this.merged.set(host, m);
     }
     return m;
@@ -504,7 +516,8 @@ export class RoutingIndex implements ClusterState {
   /** The default server: rules without a host, then spec.defaultBackend of the oldest Ingress. */
   defaultServer(): RoutingModel['defaultServer'] {
     const s = this.mergedHost(DEFAULT_HOST).server;
-    return s ? { locations: s.locations, sources: s.sources } : { locations: [], sources: [] };
+    const tls = this.gatewayResult.defaultTls;
+    return s ? { locations: s.locations, sources: s.sources, tls } : { locations: [], sources: [], tls };
   }
 
   /** Settings from the ConfigMap (defaults when there is none). */
@@ -609,7 +622,7 @@ export class RoutingIndex implements ClusterState {
       let m = merges.get(h);
       if (!m) {
         const others = [...(this.hostIngresses.get(h) ?? [])].filter((k) => k !== t.key).map((k) => this.translations.get(k)!);
-        m = mergeHost(h, hostsOfT.has(h) ? [...others, t] : others, this.globalSettings, (r) => candidateNames.nameOf(r));
+        m = mergeHost(h, hostsOfT.has(h) ? [...others, t] : others, this.globalSettings, (r) => candidateNames.nameOf(r), this.defaultTlsFor(h));
         merges.set(h, m);
       }
       return m;

@@ -222,8 +222,11 @@ export interface RouteFilters {
   redirect?: { scheme: 'http' | 'https' | null; hostname: string | null; port: number | null; path: PathChange | null; code: 301 | 302 | 303 | 307 | 308 };
   /** The path the backend gets (the Host header is settings.upstreamVhost). */
   rewritePath?: PathChange;
-  /** Copies of each request go to these backends too; their answers are dropped. */
-  mirrors?: ServiceBackend[];
+  /**
+   * Copies of requests go to these backends too; their answers are dropped. `percent` (0.01 to
+   * 99.99, two decimals): of the requests, chosen at random; absent: every request.
+   */
+  mirrors?: (ServiceBackend & { percent?: number })[];
 }
 
 export interface Location {
@@ -328,7 +331,7 @@ export interface RoutingModel {
   /** Sorted by host. */
   servers: Server[];
   /** The default server: rules without a host, then spec.defaultBackend of the oldest Ingress that has one. */
-  defaultServer: { locations: Location[]; sources: ObjectRef[] };
+  defaultServer: { locations: Location[]; sources: ObjectRef[]; tls?: Tls | null };
   global: GlobalSettings;
   /**
    * Every upstream an accepted Ingress references, sorted by name: locations and canaries, and

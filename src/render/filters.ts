@@ -308,8 +308,12 @@ export const filters: Record<string, Filter> = {
   },
   // An OpenSSL cipher string (proxy_ssl_ciphers), bare: `:`-separated names, + joins, ! - + prefixes, @STRENGTH, @SECLEVEL=n.
   nginx_ssl_ciphers: check('nginx_ssl_ciphers', SSL_CIPHERS, 'not an OpenSSL cipher string of [A-Za-z0-9._-] names, ":" "+" "!" "-" and @STRENGTH / @SECLEVEL=n'),
-  // A duration in whole seconds, written `Ns`; bounded so that NGINX's milliseconds cannot overflow.
-  nginx_seconds: (value) => new NginxText(`${integer('nginx_seconds', value, 0, 2_147_483)}s`),
+  // A duration in seconds, written `Ns`; bounded so that NGINX's milliseconds cannot overflow.
+  // A fraction of a second (Gateway API timeouts: 500ms) is written in whole milliseconds.
+  nginx_seconds: (value) =>
+    typeof value === 'number' && !Number.isInteger(value) && Number.isFinite(value)
+      ? new NginxText(`${integer('nginx_seconds', Math.round(value * 1000), 1, 2_147_483_000)}ms`)
+      : new NginxText(`${integer('nginx_seconds', value, 0, 2_147_483)}s`),
   // A positive integer (rates, connection limits, weights' totals).
   nginx_positive_int: (value) => new NginxText(String(integer('nginx_positive_int', value, 1, 1_000_000_000))),
   // An HTTP header name, bare (add_header, proxy_set_header).

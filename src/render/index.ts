@@ -2,7 +2,7 @@
 // Pure and synchronous; the same model always gives the same bytes, so an unchanged host never
 // causes a reload. Templates are parsed once, when this module loads.
 import type { FragmentPut } from '../protocol/agent-api.ts';
-import type { GlobalSettings, Location, ObjectRef, RoutingModel, Server } from '../model/types.ts';
+import type { GlobalSettings, Location, ObjectRef, RoutingModel, Server, Tls } from '../model/types.ts';
 import { splitHostKey } from '../model/listener-hosts.ts';
 import { DEFAULT_HOST } from '../model/translate-ingress.ts';
 import { loadTemplate, renderTemplate } from './engine.ts';
@@ -42,7 +42,7 @@ const routeMapsTemplate = loadTemplate('route-maps.liquid');
 /** The http-level maps and split_clients of a server's routes, after its server block ('' for most). */
 function routeMaps(view: ServerView): string {
   const m = view.routeMaps;
-  if (m.conditions.length + m.selections.length + m.appends.length + m.splits.length === 0) return '';
+  if (m.conditions.length + m.selections.length + m.appends.length + m.splits.length + m.mirrorSamples.length === 0) return '';
   return renderTemplate(routeMapsTemplate, view);
 }
 const NO_TLS = new NginxText('');
@@ -109,12 +109,13 @@ export function renderHost(server: Server, global: GlobalSettings, cache?: BodyC
 
 /** The default server: rules without a host, spec.defaultBackend, and 404 for everything else. */
 export function renderDefaultServer(
-  defaultServer: { locations: Location[]; sources: ObjectRef[] },
+  defaultServer: { locations: Location[]; sources: ObjectRef[]; tls?: Tls | null },
   global: GlobalSettings,
   cache?: BodyCache,
 ): Fragment {
   const { view, files } = serverView(DEFAULT_FRAGMENT, null, defaultServer.locations, {
-    tls: null,
+    // With a certificate (an HTTPS listener on 443 without a hostname), unknown names get it, not a refused handshake.
+    tls: defaultServer.tls ?? null,
     sslRedirect: false,
     sources: defaultServer.sources,
     global,

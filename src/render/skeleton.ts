@@ -50,6 +50,8 @@ export interface SkeletonFiles {
   'listen-http.conf': string;
   'listen-https.conf': string;
   'listen-default.conf': string;
+  /** listen-default.conf for a default server with a certificate: TLS handshakes are not refused. */
+  'listen-default-cert.conf': string;
 }
 
 const LISTEN = /^((\d{1,3}\.){3}\d{1,3}:|\[[0-9a-fA-F:]+\]:)?\d{1,5}$/;
@@ -81,6 +83,7 @@ export function renderSkeleton(params: SkeletonParams): SkeletonFiles {
       listenLines(params.httpListen, ' default_server') +
       listenLines(params.httpsListen, ' ssl http2 default_server') +
       (params.httpsListen.length > 0 ? 'ssl_reject_handshake on;\n' : ''),
+    'listen-default-cert.conf': listenLines(params.httpListen, ' default_server') + listenLines(params.httpsListen, ' ssl http2 default_server'),
   };
 }
 

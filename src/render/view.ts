@@ -5,7 +5,7 @@ import type { GlobalSettings, Location, ObjectRef, Server, SnippetDirective, Ver
 import { RESERVED_PREFIX } from '../model/index.ts';
 import { shortId } from './names.ts';
 import { UnsafeValueError } from './filters.ts';
-import { ancestors, emptyRouteMaps, pathRewrite, routeOf, selection, type RouteCtx, type RouteMapsView, type RouteView } from './route-view.ts';
+import { ancestors, emptyRouteMaps, pathRewrite, routeOf, selection, type MirrorTarget, type RouteCtx, type RouteMapsView, type RouteView } from './route-view.ts';
 
 /** A file shipped with a fragment (FragmentPut.files). */
 export interface FileOut {
@@ -195,7 +195,7 @@ export interface ServerView {
   /** The http-level maps and split_clients of routes (empty for most servers). */
   routeMaps: RouteMapsView;
   /** RequestMirror's internal locations: each proxies a copy of a request to one upstream (empty for most servers). */
-  mirrorLocations: { uri: string; upstream: string }[];
+  mirrorLocations: MirrorTarget[];
 }
 
 /** The input of templates/www-redirect.liquid: the server that redirects a host's www twin to it. */

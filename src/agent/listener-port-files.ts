@@ -9,7 +9,7 @@ import type { Logger } from '../log.ts';
 import { listenerPortFiles, listenerPortsOf, type AgentListen, type ListenerPortRef } from '../render/listener-ports.ts';
 import type { PrefixLayout } from './layout.ts';
 
-const OWN_FILE = /^listen-https?-[1-9][0-9]{0,4}\.conf$/;
+const OWN_FILE = /^listen-(?:https?|h2c)-[1-9][0-9]{0,4}\.conf$/;
 
 export class ListenerPortFiles {
   private readonly layout: PrefixLayout;

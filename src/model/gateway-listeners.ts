@@ -17,6 +17,11 @@ export interface ServedListener {
   listener: Listener;
   index: number;
   protocol: 'HTTP' | 'HTTPS';
+  /**
+   * An HTTP listener on a port of its own that takes GRPCRoutes only: served as HTTP/2 cleartext
+   * with prior knowledge (h2c), which NGINX cannot offer beside HTTP/1.1 on one port.
+   */
+  h2c: boolean;
   /** Null when the listener is not usable (its status says why): routes cannot attach. */
   usable: boolean;
   tls: Tls | null;
@@ -90,13 +95,17 @@ export function olderFirst(a: { gateway: Gateway; gatewayKey: ObjectKey }, b: { 
  * or not). 80 is HTTP and 443 HTTPS (the Ingresses' ports); any other port takes the protocol of the
  * oldest Gateway with a valid listener there.
  */
-function portProtocols(all: readonly ServedListener[]): Map<number, { protocol: ServedListener['protocol']; gateway: Gateway }> {
-  const owners = new Map<number, { protocol: ServedListener['protocol']; gateway: Gateway }>();
+function portProtocols(all: readonly ServedListener[]): Map<number, { protocol: ServedAs; gateway: Gateway }> {
+  const owners = new Map<number, { protocol: ServedAs; gateway: Gateway }>();
   for (const l of [...all].filter((x) => x.usable).sort(olderFirst)) {
-    if (!owners.has(l.listener.port)) owners.set(l.listener.port, { protocol: l.protocol, gateway: l.gateway });
+    if (!owners.has(l.listener.port)) owners.set(l.listener.port, { protocol: servedAs(l), gateway: l.gateway });
   }
   return owners;
 }
+
+/** How NGINX's socket for a listener's port speaks: TLS, HTTP/1.1, or HTTP/2 cleartext. */
+type ServedAs = 'HTTPS' | 'HTTP' | 'h2c (HTTP/2 cleartext)';
+const servedAs = (l: ServedListener): ServedAs => (l.protocol === 'HTTPS' ? 'HTTPS' : l.h2c ? 'h2c (HTTP/2 cleartext)' : 'HTTP');
 
 /** The listeners of every Gateway of a served class, and each such Gateway's status (attachedRoutes filled in later). */
 export function servedListeners(world: GatewayWorld, served: ReadonlySet<string>): { listeners: ServedListener[]; statuses: Map<ObjectKey, GatewayStatus> } {
@@ -118,9 +127,9 @@ export function servedListeners(world: GatewayWorld, served: ReadonlySet<string>
     // serves with the other protocol.
     for (const a of mine) {
       const twin = mine.find((b) => b !== a && b.listener.port === a.listener.port && (b.listener.hostname ?? '') === (a.listener.hostname ?? ''));
-      const protocolClash = mine.find((b) => b !== a && b.listener.port === a.listener.port && b.protocol !== a.protocol);
+      const protocolClash = mine.find((b) => b !== a && b.listener.port === a.listener.port && servedAs(b) !== servedAs(a));
       const owner = owners.get(a.listener.port);
-      const otherGateway = owner && owner.gateway !== gw && owner.protocol !== a.protocol ? owner : undefined;
+      const otherGateway = owner && owner.gateway !== gw && owner.protocol !== servedAs(a) ? owner : undefined;
       const conflicted = twin !== undefined || protocolClash !== undefined || otherGateway !== undefined;
       a.status.conditions.splice(2, 0, twin || protocolClash
         ? condition('Conflicted', true, twin ? 'HostnameConflict' : 'ProtocolConflict', `listener ${(twin ?? protocolClash)!.listener.name} uses the same port${twin ? ' and hostname' : ' with another protocol'}`)
@@ -150,7 +159,7 @@ export function servedListeners(world: GatewayWorld, served: ReadonlySet<string>
 
 function listenerOf(world: GatewayWorld, gw: Gateway, gatewayKey: ObjectKey, l: Listener, index: number): ServedListener {
   const status: ListenerStatus = { name: l.name, supportedKinds: [], attachedRoutes: 0, conditions: [] };
-  const out: ServedListener = { gateway: gw, gatewayKey, listener: l, index, protocol: 'HTTP', usable: true, tls: null, kinds: [], status };
+  const out: ServedListener = { gateway: gw, gatewayKey, listener: l, index, protocol: 'HTTP', h2c: false, usable: true, tls: null, kinds: [], status };
   const fail = (type: string, reason: string, message: string) => {
     out.usable = false;
     return condition(type, false, reason, message);
@@ -168,13 +177,16 @@ function listenerOf(world: GatewayWorld, gw: Gateway, gatewayKey: ObjectKey, l: 
     if (!at.ok) accepted = fail('Accepted', 'PortUnavailable', at.reason);
   }
   if (l.hostname !== undefined && checkHost(l.hostname) !== null) accepted = fail('Accepted', 'UnsupportedValue', `hostname ${JSON.stringify(l.hostname)}: ${checkHost(l.hostname)}`);
-  // Route kinds: HTTPRoute, and GRPCRoute on HTTPS listeners only: gRPC needs HTTP/2, which the
-  // agent's HTTP port (HTTP/1.1) does not speak in cleartext (no h2c: README).
+  // Route kinds: HTTPRoute, and GRPCRoute on HTTPS listeners: gRPC needs HTTP/2, which NGINX speaks
+  // in cleartext (h2c, prior knowledge) only on a port that speaks nothing else. So an HTTP listener
+  // on a port of its own that asks for GRPCRoutes only is served as h2c, and takes GRPCRoutes only.
   const asked = l.allowedRoutes.kinds;
-  const known = l.protocol === 'HTTPS' ? ['HTTPRoute', 'GRPCRoute'] : ['HTTPRoute'];
+  const grpcOnly = asked.length > 0 && asked.every((k) => k.group === GATEWAY_GROUP && k.kind === 'GRPCRoute');
+  out.h2c = out.protocol === 'HTTP' && l.protocol === 'HTTP' && l.port !== 80 && l.port !== 443 && grpcOnly;
+  const known = l.protocol === 'HTTPS' ? ['HTTPRoute', 'GRPCRoute'] : out.h2c ? ['GRPCRoute'] : ['HTTPRoute'];
   out.kinds = asked.length === 0 ? known : asked.filter((k) => k.group === GATEWAY_GROUP && known.includes(k.kind)).map((k) => k.kind);
   status.supportedKinds = out.kinds.map((kind) => ({ group: GATEWAY_GROUP, kind }));
-  if (asked.length > 0 && out.kinds.length < asked.length) resolved = condition('ResolvedRefs', false, 'InvalidRouteKinds', 'HTTP listeners take HTTPRoute, HTTPS listeners HTTPRoute and GRPCRoute');
+  if (asked.length > 0 && out.kinds.length < asked.length) resolved = condition('ResolvedRefs', false, 'InvalidRouteKinds', 'HTTP listeners take HTTPRoute (GRPCRoute alone on a port other than 80: h2c), HTTPS listeners both');
   if (out.protocol === 'HTTPS' && out.usable) {
     const tlsCfg = l.tls;
     if (!tlsCfg || tlsCfg.certificateRefs.length === 0) accepted = fail('Accepted', 'UnsupportedValue', 'an HTTPS listener needs tls.certificateRefs');

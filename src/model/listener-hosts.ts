@@ -6,14 +6,21 @@
 // into the server's name and its listen port. Hosts of 80 and 443 keep their plain key.
 import { DEFAULT_HOST } from './translate-ingress.ts';
 
-/** The key of `host` (DEFAULT_HOST: every host) served on a listener declared on `port`. */
-export function listenerHostKey(host: string, port: number): string {
-  return port === 80 || port === 443 ? host : `${host}:${port}`;
+/**
+ * The key of `host` (DEFAULT_HOST: every host) served on a listener declared on `port`; an h2c
+ * listener's (gateway-listeners.ts ServedListener.h2c) says so: `grpc.example.com:h2c9000`.
+ */
+export function listenerHostKey(host: string, port: number, h2c = false): string {
+  return port === 80 || port === 443 ? host : `${host}:${h2c ? 'h2c' : ''}${port}`;
 }
 
-/** A model host key as the server's name (DEFAULT_HOST: none, it takes every host) and declared port (null: 80 and 443). */
-export function splitHostKey(key: string): { host: string; port: number | null } {
+/**
+ * A model host key as the server's name (DEFAULT_HOST: none, it takes every host), declared port
+ * (null: 80 and 443), and whether that port speaks HTTP/2 cleartext.
+ */
+export function splitHostKey(key: string): { host: string; port: number | null; h2c: boolean } {
   const i = key.lastIndexOf(':');
-  if (i < 0) return { host: key, port: null };
-  return { host: key.slice(0, i) || DEFAULT_HOST, port: Number(key.slice(i + 1)) };
+  if (i < 0) return { host: key, port: null, h2c: false };
+  const h2c = key.startsWith('h2c', i + 1);
+  return { host: key.slice(0, i) || DEFAULT_HOST, port: Number(key.slice(i + (h2c ? 4 : 1))), h2c };
 }

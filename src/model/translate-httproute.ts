@@ -147,7 +147,7 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
           attached.push(l);
           for (const name of names) {
             // A listener on its own port: its own server (listener-hosts.ts), TLS even without a name.
-            const host = listenerHostKey(name, l.listener.port);
+            const host = listenerHostKey(name, l.listener.port, l.h2c);
             hosts.add(host);
             if (l.tls && (host !== DEFAULT_HOST) && !t.tls.has(host)) t.tls.set(host, { tls: l.tls, field: `spec.parentRefs[${pi}]` });
             const ls = through.get(host);

@@ -91,7 +91,7 @@ const HASH_VARIABLES = new Set([
 ]);
 const HASH_VARIABLE_PREFIX = /^(?:http_|arg_|cookie_)[A-Za-z0-9_]{1,64}$/;
 /** The agent's listen includes: its HTTP and HTTPS ports, or a Gateway listener's port (listener-port-files.ts). */
-export const LISTEN_FILE = /^listen-(https?)(?:-([1-9][0-9]{0,4}))?\.conf$/;
+export const LISTEN_FILE = /^listen-(?:(https?)(?:-([1-9][0-9]{0,4}))?|(h2c)-([1-9][0-9]{0,4}))\.conf$/;
 const FILE = /^files\/[a-z0-9_][a-z0-9._-]{0,239}\/[a-z0-9][a-z0-9._-]{0,127}$/;
 const ZONE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$/;
 const UPSTREAM = /^[a-z0-9][a-z0-9.-]{0,252}$/;
@@ -379,8 +379,8 @@ export const filters: Record<string, Filter> = {
   nginx_zone: check('nginx_zone', ZONE, 'not a zone name of [A-Za-z0-9_.-]'),
   // A file shipped with a fragment, relative to the NGINX prefix: files/<fragment>/<file>.
   nginx_file: check('nginx_file', FILE, 'not files/<fragment>/<file>'),
-  // One of the agent's listen includes (listen-http.conf, listen-https-8443.conf).
-  nginx_listen_file: check('nginx_listen_file', LISTEN_FILE, 'not listen-http[s][-PORT].conf'),
+  // One of the agent's listen includes (listen-http.conf, listen-https-8443.conf, listen-h2c-9000.conf).
+  nginx_listen_file: check('nginx_listen_file', LISTEN_FILE, 'not listen-http[s][-PORT].conf or listen-h2c-PORT.conf'),
   // An upstream name (`namespace-service-port`), double-quoted.
   nginx_upstream: (value) => {
     const s = text('nginx_upstream', value);

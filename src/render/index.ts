@@ -84,9 +84,10 @@ function withBodies(view: ServerView, cache: BodyCache | undefined): object {
  */
 export function renderHost(server: Server, global: GlobalSettings, cache?: BodyCache): Fragment {
   const name = fragmentName(server.host);
-  const { host, port } = splitHostKey(server.host);
+  const { host, port, h2c } = splitHostKey(server.host);
   const { view, files } = serverView(name, host, server.locations, {
     port,
+    h2c,
     everyName: host === DEFAULT_HOST,
     tls: server.tls,
     sslRedirect: server.sslRedirect,

@@ -9,11 +9,12 @@ import { LISTEN_FILE } from './filters.ts';
 
 /** A Gateway listener's port as the fragments name it: protocol and declared port. */
 export interface ListenerPortRef {
-  protocol: 'http' | 'https';
+  /** h2c: HTTP/2 cleartext with prior knowledge (an HTTP listener for GRPCRoutes only). */
+  protocol: 'http' | 'https' | 'h2c';
   port: number;
 }
 
-const INCLUDE = /^ *include (listen-https?-[1-9][0-9]{0,4}\.conf);$/gm;
+const INCLUDE = /^ *include (listen-(?:https?|h2c)-[1-9][0-9]{0,4}\.conf);$/gm;
 
 /** `http 8000`: a ListenerPortRef as one comparable string. */
 export const portRefKey = (r: ListenerPortRef): string => `${r.protocol} ${r.port}`;
@@ -22,8 +23,8 @@ export const portRefKey = (r: ListenerPortRef): string => `${r.protocol} ${r.por
 export function listenerPortsOf(config: string): Map<string, ListenerPortRef> {
   const out = new Map<string, ListenerPortRef>();
   for (const m of config.matchAll(INCLUDE)) {
-    const [, protocol, port] = LISTEN_FILE.exec(m[1]!)!;
-    const ref: ListenerPortRef = { protocol: protocol as 'http' | 'https', port: Number(port) };
+    const g = LISTEN_FILE.exec(m[1]!)!;
+    const ref: ListenerPortRef = { protocol: (g[1] ?? g[3]) as ListenerPortRef['protocol'], port: Number(g[2] ?? g[4]) };
     out.set(portRefKey(ref), ref);
   }
   return out;
@@ -67,7 +68,7 @@ export function listenerPortFiles(ref: ListenerPortRef, listen: AgentListen): Li
   const addresses = own.length > 0 ? own : [...listen.httpListen, ...listen.httpsListen];
   const hosts = [...new Set(addresses.map((a) => ADDRESS.exec(a)?.[1] ?? ''))];
   const lines = (suffix: string) => hosts.map((h) => `listen ${h ? `${h}:` : ''}${at.port}${suffix};\n`).join('');
-  const tls = ref.protocol === 'https' ? ' ssl http2' : '';
+  const tls = ref.protocol === 'https' ? ' ssl http2' : ref.protocol === 'h2c' ? ' http2' : '';
   return {
     ok: true,
     listen: { name: `listen-${ref.protocol}-${ref.port}.conf`, text: lines(tls) },
@@ -76,7 +77,7 @@ export function listenerPortFiles(ref: ListenerPortRef, listen: AgentListen): Li
       text:
         `# wharf: the default server of Gateway listener port ${ref.port} (${ref.protocol}), served on ${at.port}\n` +
         `server {\n${lines(`${tls} default_server`).replace(/^/gm, '    ')}` +
-        (tls ? '    ssl_reject_handshake on;\n' : '') +
+        (ref.protocol === 'https' ? '    ssl_reject_handshake on;\n' : '') +
         '    location / {\n        return 404;\n    }\n}\n',
     },
   };

@@ -516,6 +516,8 @@ export function serverView(
     port?: number | null;
     /** The routes without a hostname on that port: every name. */
     everyName?: boolean;
+    /** That port speaks HTTP/2 cleartext (GRPCRoutes of an h2c listener). */
+    h2c?: boolean;
   },
 ): ViewResult {
   const hsts = opts.tls !== null && opts.global.hsts;
@@ -523,7 +525,7 @@ export function serverView(
     fragment,
     host,
     serverNames: opts.everyName ? ['*'] : host === null ? [] : [opts.deepWildcard ? `*${host}` : host, ...(opts.aliases ?? [])],
-    listenHttp: opts.port == null ? 'listen-http.conf' : opts.tls ? null : `listen-http-${opts.port}.conf`,
+    listenHttp: opts.port == null ? 'listen-http.conf' : opts.tls ? null : `listen-${opts.h2c ? 'h2c' : 'http'}-${opts.port}.conf`,
     listenHttps: opts.port == null ? 'listen-https.conf' : opts.tls ? `listen-https-${opts.port}.conf` : null,
     sources: opts.sources.map(ref),
     tls: opts.tls ? { cert: `files/${fragment}/tls.crt`, key: `files/${fragment}/tls.key` } : null,

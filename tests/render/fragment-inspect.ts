@@ -38,7 +38,7 @@ const allowed = new Set([...templateDirectives(), ...Object.keys(SNIPPET_DIRECTI
 const snippetOnly = Object.keys(SNIPPET_DIRECTIVES).filter((d) => !templateDirectives().has(d));
 const LISTEN_FILES = new Set(['listen-http.conf', 'listen-https.conf', 'listen-default.conf', 'listen-default-cert.conf']);
 /** A Gateway listener's own port (src/render/listener-ports.ts). */
-const LISTENER_PORT_FILE = /^listen-https?-[1-9][0-9]{0,4}\.conf$/;
+const LISTENER_PORT_FILE = /^listen-(?:https?|h2c)-[1-9][0-9]{0,4}\.conf$/;
 
 /** Checks what a fragment says to NGINX; returns what is wrong, or null. */
 export function inspect(f: Fragment): string | null {

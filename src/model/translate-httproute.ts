@@ -149,7 +149,7 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
             // A listener on its own port: its own server (listener-hosts.ts), TLS even without a name.
             const host = listenerHostKey(name, l.listener.port, l.h2c);
             hosts.add(host);
-            if (l.tls && (host !== DEFAULT_HOST) && !t.tls.has(host)) t.tls.set(host, { tls: l.tls, field: `spec.parentRefs[${pi}]` });
+            if (l.tls && host !== DEFAULT_HOST && !t.tls.has(host)) t.tls.set(host, { tls: l.tls, field: `spec.parentRefs[${pi}]` });
             const ls = through.get(host);
             if (!ls) through.set(host, [l]);
             else if (!ls.includes(l)) ls.push(l);

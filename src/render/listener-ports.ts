@@ -50,7 +50,8 @@ export function nginxPortsOf(listen: AgentListen): NginxPorts {
   const http = listen.httpListen[0] ?? listen.httpsListen[0];
   if (http === undefined) throw new Error('the agent listens on no HTTP or HTTPS address');
   const httpPort = portOfListen(http);
-  return { httpPort, httpsPort: listen.httpsListen[0] !== undefined ? portOfListen(listen.httpsListen[0]) : httpPort + 363 };
+  // Without HTTPS (--https-listen none) there is no HTTPS port for another port to land on: -1.
+  return { httpPort, httpsPort: listen.httpsListen[0] !== undefined ? portOfListen(listen.httpsListen[0]) : -1 };
 }
 
 export type ListenerPortFiles =
@@ -76,7 +77,7 @@ export function listenerPortFiles(ref: ListenerPortRef, listen: AgentListen): Li
       name: `${ref.protocol}-${ref.port}.conf`,
       text:
         `# wharf: the default server of Gateway listener port ${ref.port} (${ref.protocol}), served on ${at.port}\n` +
-        `server {\n${lines(`${tls} default_server`).replace(/^/gm, '    ')}` +
+        `server {\n${lines(`${tls} default_server`).replace(/^(?=.)/gm, '    ')}` +
         (ref.protocol === 'https' ? '    ssl_reject_handshake on;\n' : '') +
         '    location / {\n        return 404;\n    }\n}\n',
     },

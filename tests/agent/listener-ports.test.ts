@@ -5,7 +5,7 @@
 // fragment that includes it (quarantined, by NGINX's own error), never the others.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../support/backend.ts';
 import { request } from '../support/http.ts';
@@ -62,4 +62,27 @@ test('a port the agent cannot serve quarantines the fragment that includes it; t
   assert.match(status['far.example.com_65000']![1]!, /listen-http-65000\.conf/);
   assert.equal((await a.get('near.example.com')).body, 'near');
   assert.ok(a.logs.some((l) => l.includes('a Gateway listener port cannot be served') && l.includes('which is not a port')));
+});
+
+test('an agent started again on its prefix serves the kept fragments\' listener ports again, its files written anew', async (t) => {
+  const a = await startTestAgent();
+  const offset = a.httpPort - 80;
+  let declared = 0;
+  for (let i = 0; i < 2000 && declared === 0; i++) {
+    const p = (await freePort()) - offset;
+    if (p > 0 && p !== 80 && p !== 443) declared = p;
+  }
+  assert.ok(declared > 0, 'no free port above the offset');
+  const put = await a.api('PUT', '/v1/fragments/kept.example.com_p?wait=1', { revision: 1, config: site('kept.example.com', `listen-http-${declared}.conf`, 'kept') });
+  assert.equal(put.json.status, 'applied', put.text);
+  await a.agent.stop();
+  // The same prefix and addresses; nothing is pushed: the kept fragment brings its port back.
+  const b = await startTestAgent({ prefix: a.prefix, httpListen: [`127.0.0.1:${a.httpPort}`], httpsListen: [`127.0.0.1:${a.httpsPort}`] });
+  t.after(async () => {
+    await b.stop();
+    rmSync(a.prefix, { recursive: true, force: true });
+  });
+  const r = await request({ port: declared + offset, host: 'kept.example.com', path: '/' });
+  assert.deepEqual([r.status, r.body], [200, 'kept']);
+  assert.ok(existsSync(join(a.prefix, 'listeners', `http-${declared}.conf`)));
 });

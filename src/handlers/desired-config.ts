@@ -261,7 +261,8 @@ export class DesiredConfig {
     if (affected.global) this.#setFragment(update, MAIN_FRAGMENT, () => renderMain(global), this.#versionOf(this.#configMap), trigger);
     if (affected.defaultServer) {
       const d = this.#index.defaultServer();
-      this.#setFragment(update, DEFAULT_FRAGMENT, () => renderDefaultServer(d, global), this.#contributors(d.sources, d.locations), trigger);
+      // Its certificate, when an HTTPS listener on 443 without a hostname gives it one, counts as a host's.
+      this.#setFragment(update, DEFAULT_FRAGMENT, () => renderDefaultServer(d, global), this.#contributors(d.sources, d.locations, d.tls ? ({ tls: d.tls } as Server) : undefined), trigger);
     }
     for (const host of affected.hosts) {
       const server = this.#index.server(host);

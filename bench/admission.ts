@@ -18,15 +18,20 @@
 // The floor, in the same run: bench/admission-floor.ts, a bare node:http server on the same Node
 // that parses the same reviews and answers them allowed, measured by the same generator in turns
 // with the handler (floor_p99_ms, p99_over_floor, reviews_per_s_over_floor).
-// The Gateway API variant (`httproutes`, `route_admission_p99_ms`, bench/routes.ts) runs after the
-// HTTP load, in this process: review() over 5,000 HTTPRoutes (the handler's view does not take the
-// Gateway API kinds yet, so there is no HTTP path for them to measure).
+// The Gateway API variant (bench/routes.ts) follows, over the same HTTP against the same handler:
+// 5,000 HTTPRoutes, their Gateway and Services are posted as CloudEvents into the view beside the
+// Ingresses, then one route at a time is reviewed at the same concurrency (`route_admission_p99_ms`,
+// `route_admission_p50_ms`), beside the floor measured the same way in the same run
+// (`route_admission_floor_p99_ms`: routes of another controller's Gateway, which the webhook parses
+// and passes untouched) and the in-process figure (`route_admission_in_process_p99_ms`). The
+// handler's CPU time per review (`route_admission_handler_cpu_us`, `route_admission_floor_handler_cpu_us`)
+// says what the latencies mean when the machine is busy.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cpuSecondsOf, memoryOf, nodeFlagsOf, percentile, postObjects, send, startHandlerProcess, tokenFile } from './handler-process.ts';
-import { routeAdmissionBench } from './routes.ts';
+import { foreignRouteReview, gatewayObjects, httpRoute, routeAdmissionBench, routeReview, routeService, ROUTES } from './routes.ts';
 
 const ingresses = Number(process.env.BENCH_INGRESSES ?? 10_000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -113,6 +118,74 @@ function reviewOf(object: { metadata: { name: string; [k: string]: unknown }; [k
 }
 
 const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+
+/** Reviews `bodies` in turn at `concurrency` for `ms`; sorted latencies. Every answer must be 200 and pass `check`. */
+async function reviewLoad(url: string, bodies: string[], ms: number, check: (body: string) => void): Promise<number[]> {
+  const headers = { 'content-type': 'application/json' };
+  const latencies: number[] = [];
+  let next = 0;
+  const deadline = performance.now() + ms;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const t = performance.now();
+        const r = await send(`${url}/admission`, 'POST', headers, bodies[next++ % bodies.length]!);
+        latencies.push(performance.now() - t);
+        if (r.status !== 200) throw new Error(`review answered ${r.status}: ${r.body.slice(0, 300)}`);
+        check(r.body);
+      }
+    }),
+  );
+  return latencies.sort((a, b) => a - b);
+}
+
+/**
+ * The Gateway API over HTTP: the bench routes, their Gateway and the Services they name put into the
+ * handler's view, then route reviews and the floor (another controller's routes), warmed up, at the
+ * same concurrency and for the same time each.
+ */
+async function routeReviews(url: string, token: string, handlerPid: number): Promise<Record<string, number>> {
+  const services = new Map<string, object>();
+  const routes: object[] = [];
+  for (let i = 0; i < ROUTES; i++) {
+    const r = httpRoute(i) as { metadata: { namespace: string }; spec: { rules: { backendRefs: { name: string }[] }[] } };
+    routes.push(r);
+    const n = Number(r.metadata.namespace.slice(3));
+    for (const b of r.spec.rules.flatMap((rule) => rule.backendRefs)) services.set(`${n}/${b.name}`, routeService(Number(b.name.slice(4)), n));
+  }
+  const stamped = [...gatewayObjects(), ...services.values(), ...routes].map((o) => ({ ...o, metadata: { ...(o as { metadata: object }).metadata, resourceVersion: String(resourceVersion++) } }));
+  const started = performance.now();
+  await postObjects(url, token, stamped);
+  const ready = JSON.parse((await send(`${url}/readyz`, 'GET', {})).body) as { objects: { HTTPRoute?: number } };
+  if (ready.objects.HTTPRoute !== ROUTES) throw new Error(`the view holds ${ready.objects.HTTPRoute} HTTPRoutes, not ${ROUTES}`);
+  console.log(`loaded ${ROUTES} HTTPRoutes and ${services.size} Services beside the Ingresses in ${Math.round(performance.now() - started)} ms`);
+  const ours = Array.from({ length: 1000 }, (_, k) => routeReview(k));
+  const foreign = Array.from({ length: 1000 }, (_, k) => foreignRouteReview(k));
+  const allowed = (body: string) => {
+    if (!body.includes('"allowed":true')) throw new Error(`bench route not allowed: ${body.slice(0, 300)}`);
+  };
+  const ms = Math.max(2000, (seconds * 1000) / 2);
+  await reviewLoad(url, ours, 1000, allowed); // warm-up
+  await reviewLoad(url, foreign, 1000, allowed);
+  // The handler's own CPU time per review: what the latencies mean on a machine where it waits for a CPU.
+  const cpuPer = async (bodies: string[]) => {
+    const before = cpuSecondsOf(handlerPid);
+    const latencies = await reviewLoad(url, bodies, ms, allowed);
+    return { latencies, cpuUs: Math.round(((cpuSecondsOf(handlerPid) - before) * 1e6) / latencies.length) };
+  };
+  const { latencies: route, cpuUs: routeCpu } = await cpuPer(ours);
+  const { latencies: floor, cpuUs: floorCpu } = await cpuPer(foreign);
+  return {
+    httproutes: ROUTES,
+    route_reviews: route.length,
+    route_admission_p50_ms: Number(percentile(route, 50).toFixed(2)),
+    route_admission_p99_ms: Number(percentile(route, 99).toFixed(2)),
+    route_admission_floor_p50_ms: Number(percentile(floor, 50).toFixed(2)),
+    route_admission_floor_p99_ms: Number(percentile(floor, 99).toFixed(2)),
+    route_admission_handler_cpu_us: routeCpu,
+    route_admission_floor_handler_cpu_us: floorCpu,
+  };
+}
 
 /**
  * Large reviews: alone (median of a few), then one-rule reviews, 4 at a time one after another,
@@ -263,6 +336,8 @@ async function main(): Promise<void> {
     const cpuPct = (pid: number | 'self', before: number) => Math.round(((cpuSecondsOf(pid) - before) / elapsed) * 100);
     // CPU over the handler's own segments: the floor's run in between, so the share is of the whole.
     const handlerCpu = cpuPct(handler.process.pid!, cpuBefore.handler);
+    // Per review, as route_admission_handler_cpu_us (the Ingress reviews mix warnings and denials).
+    const handlerCpuUs = Math.round(((cpuSecondsOf(handler.process.pid!) - cpuBefore.handler) * 1e6) / latencies.length);
     const generatorCpu = Math.round(((cpuSecondsOf('self') - cpuBefore.generator) / ((elapsedMs + floorElapsedMs) / 1000)) * 100);
     latencies.sort((a, b) => a - b);
     const mem = memoryOf(handler.process.pid!);
@@ -271,6 +346,7 @@ async function main(): Promise<void> {
     console.log(after.split('\n').filter((l) => /^nodejs_heap_size_(used|total)_bytes|^nodejs_gc_duration_seconds_(sum|count)/.test(l)).join('\n'));
     console.log(`decisions: ${JSON.stringify(decisions)}; handler peak RSS ${mem.peakMb} MB`);
     const large = await largeReviews(handler.url, handler.process.pid!);
+    const routesOverHttp = await routeReviews(handler.url, token, handler.process.pid!);
     console.log(
       JSON.stringify({
         ingresses_in_view: ingresses,
@@ -287,11 +363,13 @@ async function main(): Promise<void> {
         handler_rss_mb: mem.rssMb,
         handler_peak_rss_mb: mem.peakMb,
         handler_cpu_pct: handlerCpu,
+        handler_cpu_us_per_review: handlerCpuUs,
         load_generator_cpu_pct: generatorCpu,
         handler_node_flags: nodeFlagsOf(handler.process.pid!).join(' '),
         ...large,
         load_average: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number),
         ...routeAdmission,
+        ...routesOverHttp,
       }),
     );
   } finally {

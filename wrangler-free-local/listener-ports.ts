@@ -1,9 +1,8 @@
-// Where local mode serves a Gateway listener. In a cluster, wharf's Service maps 80 and 443 to
-// NGINX's ports; on one machine NGINX listens on --http-port and --https-port instead, and a
-// listener on any other port P is moved by the same offset: P + (--http-port − 80). So with the
-// defaults (8080, 8443) a listener on 80 is served on 8080, on 443 on 8443, on 8000 on 16000.
-// Redirects keep the listener's declared port (the render's business); this only says where NGINX
-// listens. Pure: the render (through local mode's settings) and local mode's messages use it.
+// Where local mode serves a Gateway listener: the model's rule (src/model/listener-ports.ts) with
+// NGINX on --http-port and --https-port. So with the defaults (8080, 8443) a listener on 80 is
+// served on 8080, on 443 on 8443, on 8000 on 16000. Redirects keep the listener's declared port (the
+// render's business); this only says where NGINX listens, in local mode's words.
+import { listenerPort, type ListenerPort } from '../src/model/listener-ports.ts';
 
 /** The two ports local mode was started with. */
 export interface LocalPorts {
@@ -11,20 +10,15 @@ export interface LocalPorts {
   httpsPort: number;
 }
 
-export type LocalPort = { ok: true; port: number } | { ok: false; reason: string };
+export type LocalPort = ListenerPort;
 
 /** The port NGINX listens on, in local mode, for a listener declared on `declared`. */
 export function localListenerPort(declared: number, ports: LocalPorts): LocalPort {
-  if (!Number.isInteger(declared) || declared < 1 || declared > 65535) return { ok: false, reason: 'must be a port number (1-65535)' };
-  if (declared === 80) return { ok: true, port: ports.httpPort };
-  if (declared === 443) return { ok: true, port: ports.httpsPort };
-  const offset = ports.httpPort - 80;
-  const port = declared + offset;
-  const rule = `local mode serves port ${declared} on ${declared} + (--http-port ${ports.httpPort} - 80)`;
-  if (port < 1 || port > 65535) return { ok: false, reason: `${rule} = ${port}, which is not a port: choose another listener port or --http-port` };
-  // Only 80 and 443 may land on the two main ports (another port there would share their server).
-  if (port === ports.httpPort || port === ports.httpsPort) {
-    return { ok: false, reason: `${rule} = ${port}, which is --${port === ports.httpPort ? 'http' : 'https'}-port: choose another listener port` };
-  }
-  return { ok: true, port };
+  const r = listenerPort(declared, ports);
+  if (r.ok) return r;
+  // In local mode's words: its flags, and what to change.
+  const m = /^NGINX serves port (\d+) on \1 \+ \((\d+) - 80\) = (\d+), (?:which is not a port|its (HTTP|HTTPS) port)$/.exec(r.reason);
+  if (!m) return r;
+  const rule = `local mode serves port ${m[1]} on ${m[1]} + (--http-port ${m[2]} - 80) = ${m[3]}`;
+  return { ok: false, reason: m[4] ? `${rule}, which is --${m[4].toLowerCase()}-port: choose another listener port` : `${rule}, which is not a port: choose another listener port or --http-port` };
 }

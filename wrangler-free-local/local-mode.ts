@@ -123,6 +123,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
         ...(o.defaultSslCertificate ? { defaultSslCertificate: o.defaultSslCertificate } : {}),
         brotli: brotliModule() !== null,
         ...(o.defaultBackendService ? { defaultBackendService: o.defaultBackendService } : {}),
+        nginxPorts: { httpPort: o.httpPort, httpsPort: o.httpsPort },
       },
       reader,
       log: terminal.logger('handler'),

@@ -142,6 +142,7 @@ export class Agent implements AgentControl {
       onStarted: () => this.afterMasterStart(),
       requestRun: (ms) => (ms > 0 ? this.queue.requestAfter(ms) : this.queue.request()),
       otherFiles: this.certificates.files,
+      listen: { httpListen: params.httpListen, httpsListen: params.httpsListen },
     });
     await this.reloader.prepare();
     if (this.mode === 'lua') {

@@ -52,9 +52,13 @@ export class FragmentFiles {
   private readonly secretOwner: FileOwner | null;
   private readonly onDisk = new Map<string, DiskRecord>();
 
-  constructor(layout: PrefixLayout, secretOwner: FileOwner | null = null) {
+  /** Told every fragment config that reaches the disk (null: removed): the listener ports it includes. */
+  private readonly onConfig: (name: string, config: string | null) => void;
+
+  constructor(layout: PrefixLayout, secretOwner: FileOwner | null = null, onConfig: (name: string, config: string | null) => void = () => {}) {
     this.layout = layout;
     this.secretOwner = secretOwner;
+    this.onConfig = onConfig;
   }
 
   /** Digest of what is on disk for `name`; null when nothing is. */
@@ -105,6 +109,7 @@ export class FragmentFiles {
       await io.remove(conf);
       await io.remove(dir);
       this.onDisk.delete(name);
+      this.onConfig(name, null);
       return;
     }
     const bytes = content.bytes;
@@ -131,6 +136,7 @@ export class FragmentFiles {
       }
     }
     if (!previous || previous.config !== record.config) await io.writeAtomic(conf, bytes.config);
+    this.onConfig(name, bytes.config);
     this.onDisk.set(name, record);
   }
 

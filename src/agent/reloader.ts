@@ -16,6 +16,8 @@ import { renderUpstreams, type EndpointStore } from './endpoint-store.ts';
 import { FragmentFiles, effectiveContent } from './fragment-files.ts';
 import type { FragmentStore, StoredContent } from './fragment-store.ts';
 import type { FileOwner, PrefixLayout } from './layout.ts';
+import type { AgentListen } from '../render/listener-ports.ts';
+import { ListenerPortFiles } from './listener-port-files.ts';
 import { parseNginxError, stripLogPrefix } from './nginx-error.ts';
 import type { NginxProcess } from './nginx-process.ts';
 import { acceptingWorkerIds, type WorkerId } from './nginx-workers.ts';
@@ -81,6 +83,8 @@ export interface ReloaderOptions {
   otherFiles?: { takeChanged: () => boolean; markChanged: () => void };
   /** Most quarantine-and-retest rounds in one run. */
   maxQuarantineRounds?: number;
+  /** NGINX's HTTP and HTTPS addresses, for Gateway listeners' own ports (listener-port-files.ts). */
+  listen?: AgentListen;
 }
 
 const FRAGMENT_INCLUDE = 'include fragments/*.conf;';
@@ -89,6 +93,7 @@ export class Reloader {
   private readonly o: ReloaderOptions;
   private readonly log: Logger;
   readonly files: FragmentFiles;
+  private readonly ports: ListenerPortFiles;
   /** Fragments on disk that passed the test but that no confirmed version carried yet. */
   private readonly unconfirmed = new Map<string, StoredContent | null>();
   /** Endpoint revisions in upstreams.conf on disk, not confirmed yet (reload mode). */
@@ -109,7 +114,8 @@ export class Reloader {
   constructor(o: ReloaderOptions) {
     this.o = o;
     this.log = o.logger.child({ component: 'reload' });
-    this.files = new FragmentFiles(o.layout, o.secretOwner ?? null);
+    this.ports = new ListenerPortFiles(o.layout, o.listen ?? { httpListen: ['80'], httpsListen: ['443'] }, this.log);
+    this.files = new FragmentFiles(o.layout, o.secretOwner ?? null, (name, config) => this.ports.track(name, config));
     this.partialTests = o.nginxConf.split(FRAGMENT_INCLUDE).length === 2;
     this.confOnDisk = o.nginxConf;
     if (!this.partialTests) this.log.warn(`nginx.conf has no single "${FRAGMENT_INCLUDE}": every reload tests the whole configuration`);
@@ -118,6 +124,7 @@ export class Reloader {
   /** Writes the files of the first start: version, upstreams.conf, the partial-test config, `_default`. */
   async prepare(): Promise<void> {
     const { layout } = this.o;
+    await this.ports.prepare();
     // A `_main` kept from the previous agent carries the ConfigMap's settings of nginx.conf.
     let conf = this.o.nginxConf;
     if (this.o.renderConf) {
@@ -238,6 +245,7 @@ export class Reloader {
         const main = batch.find((c) => c.name === '_main');
         const conf = main ? this.confFor(main.content) : null;
         if (conf !== null && conf !== this.confOnDisk) await this.writeConf(conf);
+        await this.ports.addMissing();
         if (upstreams) await layout.writeAtomic(layout.upstreamsConf, upstreams.text);
         if (upstreams) this.upstreamsOnDisk = upstreams.text;
         await layout.writeAtomic(layout.versionConf, renderVersion(version));
@@ -287,6 +295,7 @@ export class Reloader {
     }
     const kind = outcome.result.kind;
     if (kind === 'confirmed') {
+      await this.ports.removeUnused().catch((e) => this.log.warn('cannot remove a Gateway listener port\'s files', { error: e }));
       if (!outcome.noSignal) {
         this.appliedVersion = this.writtenVersion;
         for (const [name, desired] of this.unconfirmed) fragments.markApplied(name, desired, this.appliedVersion);

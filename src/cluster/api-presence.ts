@@ -38,7 +38,11 @@ export const API_NEEDS: Partial<Record<Kind, ApiNeed>> = {
   GRPCRoute: GATEWAY_API_NEED,
   ReferenceGrant: GATEWAY_API_NEED,
   // Read for their labels only: the namespace selectors of Gateway listeners' allowedRoutes.
-  Namespace: { required: false, withoutIt: 'Gateway listeners that select route namespaces by label admit routes from none' },
+  // Without them a namespace has the label Kubernetes gives every Namespace only (tests/model/gateway-namespace-selector.test.ts).
+  Namespace: {
+    required: false,
+    withoutIt: 'Gateway listeners that select route namespaces by label see only their kubernetes.io/metadata.name label: selectors on other labels admit routes only where they ask for a label\'s absence (NotIn, DoesNotExist)',
+  },
 };
 
 export function needOf(kind: Kind, needs: Partial<Record<string, ApiNeed>> = API_NEEDS): ApiNeed {

@@ -290,7 +290,8 @@ export class DesiredConfig {
     if (affected.global) this.#setFragment(update, MAIN_FRAGMENT, () => renderMain(global), this.#versionOf(this.#configMap), trigger);
     if (affected.defaultServer) {
       const d = this.#index.defaultServer();
-      // The default certificate's Secret contributes: a renewal is newer content.
+      // The default certificate's Secret contributes (--default-ssl-certificate, or an HTTPS Gateway
+      // listener on 443 without a hostname): a renewal is newer content.
       this.#setFragment(update, DEFAULT_FRAGMENT, () => renderDefaultServer(d, global), this.#contributors(d.sources, d.locations, { tls: d.tls ?? null }), trigger);
     }
     for (const host of affected.hosts) {

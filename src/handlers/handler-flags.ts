@@ -50,6 +50,9 @@ configuration to every agent, and writes Ingress status and Events.
   --max-rules-per-ingress N     refuse an Ingress with more rules (default 10000)
   --max-paths-per-ingress N     refuse an Ingress with more paths, all rules together (default 20000)
   --max-hosts-per-ingress N     refuse an Ingress naming more distinct hosts in its rules and TLS (default 10000)
+  --nginx-ports HTTP,HTTPS      the agents' own HTTP and HTTPS ports (default 80,443): a Gateway listener on
+                                a port P other than 80 and 443 is served on P + (HTTP - 80), and one with
+                                no such port is not programmed (PortUnavailable)
 
 Cluster (credentials: --kubeconfig, else KUBECONFIG, ~/.kube/config, or the Pod's service account):
   --kubeconfig FILE             the kubeconfig to use
@@ -210,6 +213,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
         'publish-service': { type: 'string' },
         'publish-address': { type: 'string' },
         'status-renew-interval': { type: 'string', default: '5s' },
+        'nginx-ports': { type: 'string', default: '80,443' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -220,6 +224,11 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
   const { host, port } = parseListen(values.listen);
   const snippets = values.snippets;
   if (snippets !== 'off' && snippets !== 'safe') throw new UsageError(`--snippets: Unsupported value: ${JSON.stringify(snippets)}: supported values: "off", "safe"`);
+  const portsMatch = /^(\d{1,5}),(\d{1,5})$/.exec(values['nginx-ports']);
+  const nginxPorts = portsMatch ? { httpPort: Number(portsMatch[1]), httpsPort: Number(portsMatch[2]) } : null;
+  if (!nginxPorts || [nginxPorts.httpPort, nginxPorts.httpsPort].some((p) => p < 1 || p > 65535)) {
+    throw new UsageError(`--nginx-ports: Invalid value: ${JSON.stringify(values['nginx-ports'])}: expected HTTP,HTTPS (the agents' --http-listen and --https-listen ports, e.g. 8080,8443)`);
+  }
   const eventsListen = values['events-listen'] !== undefined ? parseListen(values['events-listen'], '--events-listen') : null;
   if (eventsListen && eventsListen.port === port && eventsListen.port !== 0) throw new UsageError(`--events-listen: Invalid value: ${JSON.stringify(values['events-listen'])}: must be another port than --listen`);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('--tls-cert and --tls-key: Required value: give both or neither');
@@ -356,6 +365,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
       ...(defaultSslCertificate ? { defaultSslCertificate } : {}),
       ...(defaultBackend !== undefined ? { defaultBackendService: defaultBackend } : {}),
       limits,
+      nginxPorts,
     },
     reader,
     watch,

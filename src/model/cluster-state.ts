@@ -1,5 +1,6 @@
 // The input of the model's pure functions: the objects of the cluster wharf reads, already parsed,
 // and the controller's own settings. The handler tier's view of the cluster produces a ClusterState.
+import type { NginxPorts } from './listener-ports.ts';
 import type { ObjectLimits } from './object-limits.ts';
 import type { GatewayApiObject } from './gateway-schemas.ts';
 import type { ConfigMap, EndpointSlice, Ingress, IngressClass, Secret, Service } from './schemas.ts';
@@ -67,6 +68,11 @@ export interface ControllerSettings {
    * without a usable certificate of their own (--default-ssl-certificate). Absent: none.
    */
   defaultSslCertificate?: ObjectKey;
+  /**
+   * NGINX's own HTTP and HTTPS ports, where Gateway listeners on 80 and 443 are served; a listener on
+   * another port P is served on P + (httpPort − 80) (listener-ports.ts). Absent: 80 and 443.
+   */
+  nginxPorts?: NginxPorts;
 }
 
 export const CONTROLLER_NAME = 'wharf.io/ingress-controller';

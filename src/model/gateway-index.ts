@@ -6,8 +6,10 @@
 import { objectKey, type ObjectKey } from './cluster-state.ts';
 import type { GatewayApiObject, GRPCRoute, Gateway, GatewayClass, HTTPRoute, Namespace, ReferenceGrant } from './gateway-schemas.ts';
 import { translateGRPCRoute } from './translate-grpcroute.ts';
-import { servedClasses, servedListeners, type ServedListener } from './gateway-listeners.ts';
+import { defaultServerTls, servedClasses, servedListeners, type ServedListener } from './gateway-listeners.ts';
+import type { Tls } from './types.ts';
 import { GATEWAY_CONTROLLER_NAME, type GatewayClassStatus, type GatewayStatus, type RouteStatus } from './gateway-status.ts';
+import type { NginxPorts } from './listener-ports.ts';
 import type { Secret, Service } from './schemas.ts';
 import type { TlsMaterial } from './secrets.ts';
 import type { Translation } from './translate-ingress.ts';
@@ -21,6 +23,8 @@ export interface GatewayResult {
   gateways: GatewayStatus[];
   /** By route key. */
   routes: Map<ObjectKey, RouteStatus>;
+  /** The default server's certificate on 443 (gateway-listeners.ts defaultServerTls). */
+  defaultTls: Tls | null;
 }
 
 /** What one route's change changed (GatewayStore.routeChanged). */
@@ -42,6 +46,11 @@ export class GatewayStore {
   private readonly grpcRoutes = new Map<ObjectKey, GRPCRoute>();
   private readonly grants = new Map<ObjectKey, ReferenceGrant>();
   private readonly namespaces = new Map<string, Namespace>();
+  private readonly nginxPorts: NginxPorts | undefined;
+
+  constructor(nginxPorts?: NginxPorts) {
+    this.nginxPorts = nginxPorts;
+  }
 
   /** True when there is a route or Gateway to translate (Services and Secrets matter only then). */
   get active(): boolean {
@@ -80,7 +89,7 @@ export class GatewayStore {
     const classes = o.kind === 'GatewayClass' ? new Map([...this.classes, [o.metadata.name, o]]) : this.classes;
     const gateways = o.kind === 'Gateway' ? new Map([...this.gateways, [key, o]]) : this.gateways;
     const grants = o.kind === 'ReferenceGrant' ? new Map([...this.grants, [key, o]]) : this.grants;
-    const world = { classes, gateways, grants, namespaces: this.namespaces, secrets, services, tlsOf };
+    const world = { classes, gateways, grants, namespaces: this.namespaces, secrets, services, tlsOf, nginxPorts: this.nginxPorts };
     const { served, statuses: classStatuses } = servedClasses(world);
     if (o.kind === 'GatewayClass') return { translation: null, status: classStatuses.find((s) => s.ref.name === o.metadata.name) ?? null };
     if (o.kind !== 'Gateway' && o.kind !== 'HTTPRoute' && o.kind !== 'GRPCRoute') return { translation: null, status: null };
@@ -124,7 +133,7 @@ export class GatewayStore {
 
   /** Translates every route and concludes every status. */
   translate(services: ReadonlyMap<ObjectKey, Service>, secrets: ReadonlyMap<ObjectKey, Secret>, tlsOf: (s: Secret) => TlsMaterial): GatewayResult {
-    const world = { classes: this.classes, gateways: this.gateways, grants: this.grants, namespaces: this.namespaces, secrets, services, tlsOf };
+    const world = { classes: this.classes, gateways: this.gateways, grants: this.grants, namespaces: this.namespaces, secrets, services, tlsOf, nginxPorts: this.nginxPorts };
     const { served, statuses: classes } = servedClasses(world);
     const { listeners, statuses } = servedListeners(world, served);
     const translations = new Map<ObjectKey, Translation>();
@@ -141,7 +150,7 @@ export class GatewayStore {
       attachedOf.set(translation.key, set);
       for (const l of set) l.status.attachedRoutes++;
     }
-    const result = { translations, classes, gateways: [...statuses.values()], routes };
+    const result = { translations, classes, gateways: [...statuses.values()], routes, defaultTls: defaultServerTls(listeners) };
     this.last = { world, listeners, attached: attachedOf, result };
     return result;
   }

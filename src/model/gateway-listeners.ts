@@ -4,6 +4,7 @@
 import { objectKey, type ObjectKey } from './cluster-state.ts';
 import { GATEWAY_GROUP, type Gateway, type GatewayClass, type LabelSelector, type Listener, type Namespace, type ReferenceGrant } from './gateway-schemas.ts';
 import { GATEWAY_CONTROLLER_NAME, type Condition, type GatewayClassStatus, type GatewayStatus, type ListenerStatus } from './gateway-status.ts';
+import { IDENTITY_PORTS, listenerPort, type NginxPorts } from './listener-ports.ts';
 import { checkHost } from './grammar.ts';
 import type { Secret } from './schemas.ts';
 import type { TlsMaterial } from './secrets.ts';
@@ -16,6 +17,11 @@ export interface ServedListener {
   listener: Listener;
   index: number;
   protocol: 'HTTP' | 'HTTPS';
+  /**
+   * An HTTP listener on a port of its own that takes GRPCRoutes only: served as HTTP/2 cleartext
+   * with prior knowledge (h2c), which NGINX cannot offer beside HTTP/1.1 on one port.
+   */
+  h2c: boolean;
   /** Null when the listener is not usable (its status says why): routes cannot attach. */
   usable: boolean;
   tls: Tls | null;
@@ -31,6 +37,8 @@ export interface GatewayWorld {
   namespaces: ReadonlyMap<string, Namespace>;
   secrets: ReadonlyMap<ObjectKey, Secret>;
   tlsOf(secret: Secret): TlsMaterial;
+  /** NGINX's HTTP and HTTPS ports (ControllerSettings.nginxPorts); absent: 80 and 443. */
+  nginxPorts?: NginxPorts;
 }
 
 export const condition = (type: string, ok: boolean, reason: string, message: string): Condition => ({ type, status: ok ? 'True' : 'False', reason, message });
@@ -73,24 +81,61 @@ export function servedClasses(world: GatewayWorld): { served: Set<string>; statu
   return { served, statuses };
 }
 
+/** A Gateway's age for port conflicts between Gateways: creationTimestamp, then namespace/name. */
+export function olderFirst(a: { gateway: Gateway; gatewayKey: ObjectKey }, b: { gateway: Gateway; gatewayKey: ObjectKey }): number {
+  const t = (g: Gateway) => {
+    const ms = g.metadata.creationTimestamp ? Date.parse(g.metadata.creationTimestamp) : NaN;
+    return Number.isNaN(ms) ? Infinity : ms;
+  };
+  return t(a.gateway) - t(b.gateway) || (a.gatewayKey < b.gatewayKey ? -1 : a.gatewayKey > b.gatewayKey ? 1 : 0);
+}
+
+/**
+ * The protocol each port is served with: one per port, as NGINX has one socket per port (TLS on it
+ * or not). 80 is HTTP and 443 HTTPS (the Ingresses' ports); any other port takes the protocol of the
+ * oldest Gateway with a valid listener there.
+ */
+function portProtocols(all: readonly ServedListener[]): Map<number, { protocol: ServedAs; gateway: Gateway }> {
+  const owners = new Map<number, { protocol: ServedAs; gateway: Gateway }>();
+  for (const l of [...all].filter((x) => x.usable).sort(olderFirst)) {
+    if (!owners.has(l.listener.port)) owners.set(l.listener.port, { protocol: servedAs(l), gateway: l.gateway });
+  }
+  return owners;
+}
+
+/** How NGINX's socket for a listener's port speaks: TLS, HTTP/1.1, or HTTP/2 cleartext. */
+type ServedAs = 'HTTPS' | 'HTTP' | 'h2c (HTTP/2 cleartext)';
+const servedAs = (l: ServedListener): ServedAs => (l.protocol === 'HTTPS' ? 'HTTPS' : l.h2c ? 'h2c (HTTP/2 cleartext)' : 'HTTP');
+
 /** The listeners of every Gateway of a served class, and each such Gateway's status (attachedRoutes filled in later). */
 export function servedListeners(world: GatewayWorld, served: ReadonlySet<string>): { listeners: ServedListener[]; statuses: Map<ObjectKey, GatewayStatus> } {
   const listeners: ServedListener[] = [];
   const statuses = new Map<ObjectKey, GatewayStatus>();
   const keys = [...world.gateways.keys()].sort();
+  const byGateway = new Map<ObjectKey, ServedListener[]>();
   for (const key of keys) {
     const gw = world.gateways.get(key)!;
     if (!served.has(gw.spec.gatewayClassName)) continue;
+    byGateway.set(key, gw.spec.listeners.map((l, index) => listenerOf(world, gw, key, l, index)));
+  }
+  const owners = portProtocols([...byGateway.values()].flat());
+  for (const [key, mine] of byGateway) {
+    const gw = world.gateways.get(key)!;
     const ns = gw.metadata.namespace;
-    const mine: ServedListener[] = gw.spec.listeners.map((l, index) => listenerOf(world, gw, key, l, index));
     // Two listeners on one port with the same hostname (or both none) conflict: neither is served.
+    // So do two on one port with different protocols, and a listener whose port an older Gateway
+    // serves with the other protocol.
     for (const a of mine) {
       const twin = mine.find((b) => b !== a && b.listener.port === a.listener.port && (b.listener.hostname ?? '') === (a.listener.hostname ?? ''));
-      const protocolClash = mine.find((b) => b !== a && b.listener.port === a.listener.port && b.protocol !== a.protocol);
-      const conflicted = twin !== undefined || protocolClash !== undefined;
-      a.status.conditions.splice(2, 0, conflicted
+      const protocolClash = mine.find((b) => b !== a && b.listener.port === a.listener.port && servedAs(b) !== servedAs(a));
+      const owner = owners.get(a.listener.port);
+      const otherGateway = owner && owner.gateway !== gw && owner.protocol !== servedAs(a) ? owner : undefined;
+      const conflicted = twin !== undefined || protocolClash !== undefined || otherGateway !== undefined;
+      a.status.conditions.splice(2, 0, twin || protocolClash
         ? condition('Conflicted', true, twin ? 'HostnameConflict' : 'ProtocolConflict', `listener ${(twin ?? protocolClash)!.listener.name} uses the same port${twin ? ' and hostname' : ' with another protocol'}`)
-        : condition('Conflicted', false, 'NoConflicts', 'no conflicts'));
+        : otherGateway
+          ? condition('Conflicted', true, 'ProtocolConflict', `port ${a.listener.port} is served with ${otherGateway.protocol} for the older Gateway ${otherGateway.gateway.metadata.namespace}/${otherGateway.gateway.metadata.name}`)
+          : condition('Conflicted', false, 'NoConflicts', 'no conflicts'));
       if (conflicted) a.usable = false;
       // Not programmed: the first condition that says why, in its own words.
       const why = a.status.conditions.find((c) => (c.type === 'Conflicted' ? c.status === 'True' : c.status === 'False'));
@@ -104,7 +149,7 @@ export function servedListeners(world: GatewayWorld, served: ReadonlySet<string>
       ref: { kind: 'Gateway', namespace: ns, name: gw.metadata.name, generation: gw.metadata.generation },
       conditions: [
         condition('Accepted', true, valid ? 'Accepted' : 'ListenersNotValid', valid ? 'accepted' : 'some listeners are not valid'),
-        condition('Programmed', mine.some((l) => l.usable), mine.some((l) => l.usable) ? 'Programmed' : 'Invalid', 'served by NGINX on its HTTP and HTTPS ports'),
+        condition('Programmed', mine.some((l) => l.usable), mine.some((l) => l.usable) ? 'Programmed' : 'Invalid', 'served by NGINX on its listeners\' ports'),
       ],
       listeners: mine.map((l) => l.status),
     });
@@ -114,7 +159,7 @@ export function servedListeners(world: GatewayWorld, served: ReadonlySet<string>
 
 function listenerOf(world: GatewayWorld, gw: Gateway, gatewayKey: ObjectKey, l: Listener, index: number): ServedListener {
   const status: ListenerStatus = { name: l.name, supportedKinds: [], attachedRoutes: 0, conditions: [] };
-  const out: ServedListener = { gateway: gw, gatewayKey, listener: l, index, protocol: 'HTTP', usable: true, tls: null, kinds: [], status };
+  const out: ServedListener = { gateway: gw, gatewayKey, listener: l, index, protocol: 'HTTP', h2c: false, usable: true, tls: null, kinds: [], status };
   const fail = (type: string, reason: string, message: string) => {
     out.usable = false;
     return condition(type, false, reason, message);
@@ -123,21 +168,25 @@ function listenerOf(world: GatewayWorld, gw: Gateway, gatewayKey: ObjectKey, l: 
   let resolved = condition('ResolvedRefs', true, 'ResolvedRefs', 'references resolved');
   if (l.protocol === 'HTTP' || l.protocol === 'HTTPS') out.protocol = l.protocol;
   else accepted = fail('Accepted', 'UnsupportedProtocol', `protocol ${l.protocol} is not supported (HTTP and HTTPS are)`);
-  // NGINX serves a listener on the agent's HTTP or HTTPS port, which the NGINX Service exposes as 80
-  // and 443 (local mode: --http-port and --https-port). A listener declared on another port is not
-  // served at all, rather than on a port it did not ask for (README, Gateway API).
-  const servedPort = out.protocol === 'HTTPS' ? 443 : 80;
-  if (out.usable && l.port !== servedPort) {
-    accepted = fail('Accepted', 'PortUnavailable', `port ${l.port}: wharf serves HTTP on 80, HTTPS on 443 only`);
+  // 80 and 443 are NGINX's own HTTP and HTTPS ports (the Ingresses'); any other port is served on
+  // the port listener-ports.ts says, unless there is none.
+  if (out.usable && (l.port === 80 || l.port === 443) && out.protocol !== (l.port === 80 ? 'HTTP' : 'HTTPS')) {
+    accepted = fail('Accepted', 'PortUnavailable', `port ${l.port} is wharf's ${l.port === 80 ? 'HTTP' : 'HTTPS'} port`);
+  } else if (out.usable) {
+    const at = listenerPort(l.port, world.nginxPorts ?? IDENTITY_PORTS);
+    if (!at.ok) accepted = fail('Accepted', 'PortUnavailable', at.reason);
   }
   if (l.hostname !== undefined && checkHost(l.hostname) !== null) accepted = fail('Accepted', 'UnsupportedValue', `hostname ${JSON.stringify(l.hostname)}: ${checkHost(l.hostname)}`);
-  // Route kinds: HTTPRoute, and GRPCRoute on HTTPS listeners only: gRPC needs HTTP/2, which the
-  // agent's HTTP port (HTTP/1.1) does not speak in cleartext (no h2c: README).
+  // Route kinds: HTTPRoute, and GRPCRoute on HTTPS listeners: gRPC needs HTTP/2, which NGINX speaks
+  // in cleartext (h2c, prior knowledge) only on a port that speaks nothing else. So an HTTP listener
+  // on a port of its own that asks for GRPCRoutes only is served as h2c, and takes GRPCRoutes only.
   const asked = l.allowedRoutes.kinds;
-  const known = l.protocol === 'HTTPS' ? ['HTTPRoute', 'GRPCRoute'] : ['HTTPRoute'];
+  const grpcOnly = asked.length > 0 && asked.every((k) => k.group === GATEWAY_GROUP && k.kind === 'GRPCRoute');
+  out.h2c = out.protocol === 'HTTP' && l.protocol === 'HTTP' && l.port !== 80 && l.port !== 443 && grpcOnly;
+  const known = l.protocol === 'HTTPS' ? ['HTTPRoute', 'GRPCRoute'] : out.h2c ? ['GRPCRoute'] : ['HTTPRoute'];
   out.kinds = asked.length === 0 ? known : asked.filter((k) => k.group === GATEWAY_GROUP && known.includes(k.kind)).map((k) => k.kind);
   status.supportedKinds = out.kinds.map((kind) => ({ group: GATEWAY_GROUP, kind }));
-  if (asked.length > 0 && out.kinds.length < asked.length) resolved = condition('ResolvedRefs', false, 'InvalidRouteKinds', 'HTTP listeners take HTTPRoute, HTTPS listeners HTTPRoute and GRPCRoute');
+  if (asked.length > 0 && out.kinds.length < asked.length) resolved = condition('ResolvedRefs', false, 'InvalidRouteKinds', 'HTTP listeners take HTTPRoute (GRPCRoute alone on a port other than 80: h2c), HTTPS listeners both');
   if (out.protocol === 'HTTPS' && out.usable) {
     const tlsCfg = l.tls;
     if (!tlsCfg || tlsCfg.certificateRefs.length === 0) accepted = fail('Accepted', 'UnsupportedValue', 'an HTTPS listener needs tls.certificateRefs');
@@ -163,6 +212,16 @@ function listenerOf(world: GatewayWorld, gw: Gateway, gatewayKey: ObjectKey, l: 
   }
   status.conditions.push(accepted, resolved);
   return out;
+}
+
+/**
+ * The certificate the default server presents on 443 (to names no host has): that of the oldest
+ * Gateway's HTTPS listener on 443 without a hostname, which takes every name; null when there is
+ * none (the default server then refuses the handshake).
+ */
+export function defaultServerTls(listeners: readonly ServedListener[]): Tls | null {
+  const all = listeners.filter((l) => l.usable && l.protocol === 'HTTPS' && l.listener.port === 443 && l.listener.hostname === undefined && l.tls);
+  return [...all].sort(olderFirst)[0]?.tls ?? null;
 }
 
 /** Whether a route in `routeNamespace` may attach to a listener, by its allowedRoutes.namespaces. */

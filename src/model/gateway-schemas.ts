@@ -145,7 +145,13 @@ const filter = z.object({
     }),
   ),
   urlRewrite: opt(z.object({ hostname: opt(hostname), path: opt(pathModifier) })),
-  requestMirror: opt(z.object({ backendRef: backendRef.omit({ weight: true }) })),
+  requestMirror: opt(
+    z.object({
+      backendRef: backendRef.omit({ weight: true }),
+      percent: opt(z.number().int().min(0).max(100)),
+      fraction: opt(z.object({ numerator: z.number().int().min(0), denominator: z.number().int().min(1).nullish().transform((v) => v ?? 100) })),
+    }),
+  ),
 });
 export type RouteFilter = z.output<typeof filter>;
 

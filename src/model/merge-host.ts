@@ -96,7 +96,7 @@ export interface MergedHost {
  * Merges a host. `contributors` are the accepted Translations with candidates for this host (any
  * order); `nameOf` gives the unique upstream name of a Service port.
  */
-export function mergeHost(host: string, contributors: readonly Translation[], global: GlobalSettings, nameOf: (ref: UpstreamRef) => string): MergedHost {
+export function mergeHost(host: string, contributors: readonly Translation[], global: GlobalSettings, nameOf: (ref: UpstreamRef) => string, defaultTls: Tls | null = null): MergedHost {
   const ordered = [...contributors].filter((t) => !t.rejected && t.handled).sort(compareAge);
   const problems: Problem[] = [];
   const claims = new Map<string, { location: Location; owner: Translation; sslRedirect: boolean | undefined }>();
@@ -142,7 +142,8 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
   // A server without TLS is served over plain HTTP only (the default server refuses TLS handshakes):
   // a route's `scheme http` condition (it attached to HTTP listeners only) always holds there, and
   // is left out, so such routes render as they would without it.
-  const plainOnly = tls === null;
+  // (The default server is not, when an HTTPS listener on 443 without a hostname gives it a certificate.)
+  const plainOnly = tls === null && defaultTls === null;
 
   /**
    * The older claim that serves every request a scheme-only location (a route of listeners of one

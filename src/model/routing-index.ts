@@ -16,7 +16,7 @@ import { clientCaOf, htpasswdOf, proxySslOf, tlsMaterial, type TlsMaterial } fro
 import { snippetPolicy } from './snippet-rules.ts';
 import { runSteps } from './steps.ts';
 import { DEFAULT_HOST, translateIngress, translationSteps, type TranslateContext, type Translation } from './translate-ingress.ts';
-import type { GlobalSettings, ObjectRef, Problem, RoutingModel, Server, ServiceBackend } from './types.ts';
+import type { GlobalSettings, ObjectRef, Problem, RoutingModel, Server, ServiceBackend, Tls } from './types.ts';
 import { GatewayStore, gatewayObjectKey, translationFingerprint, type GatewayResult } from './gateway-index.ts';
 import { gatewayProblems } from './validate-gateway.ts';
 import type { GatewayApiObject } from './gateway-schemas.ts';
@@ -125,14 +125,15 @@ export class RoutingIndex implements ClusterState {
   private readonly proxySslMemo = new WeakMap<Secret, ReturnType<typeof proxySslOf>>();
   private defaultCert: { secret: Secret | undefined; value: DefaultCertificate | null } | null = null;
   private readonly ctx: TranslateContext;
-  private readonly gateway = new GatewayStore();
-  private gatewayResult: GatewayResult = { translations: new Map(), classes: [], gateways: [], routes: new Map() };
+  private readonly gateway: GatewayStore;
+  private gatewayResult: GatewayResult = { translations: new Map(), classes: [], gateways: [], routes: new Map(), defaultTls: null };
   private gatewayStatuses = new Map<string, { json: string; status: GatewayClassStatus | GatewayStatus | RouteStatus }>();
   /** Inside batch(): the Gateway API translation waits for the end of the batch. */
   private gatewayDeferred: 'no' | 'clean' | 'dirty' = 'no';
 
   constructor(settings: ControllerSettings, state?: ClusterState) {
     this.settings = settings;
+    this.gateway = new GatewayStore(settings.nginxPorts);
     this.ctx = {
       settings,
       ingressClasses: this._classes,
@@ -194,7 +195,14 @@ export class RoutingIndex implements ClusterState {
       return;
     }
     const before = this.gatewayResult.translations;
+    const tlsBefore = this.gatewayResult.defaultTls;
     this.gatewayResult = this.gateway.translate(this._services, this._secrets, this.ctx.tlsOf);
+    const tlsAfter = this.gatewayResult.defaultTls;
+    if (JSON.stringify(tlsBefore) !== JSON.stringify(tlsAfter)) {
+      // The default server presents another certificate, or none: it is rendered again.
+      out.hosts.add(DEFAULT_HOST);
+      this.merged.delete(DEFAULT_HOST);
+    }
     const after = this.gatewayResult.translations;
     for (const key of new Set([...before.keys(), ...after.keys()])) {
       if (translationFingerprint(before.get(key)) !== translationFingerprint(after.get(key))) this.retranslate(key, out);
@@ -555,11 +563,16 @@ export class RoutingIndex implements ClusterState {
     }
   }
 
+  /** The default server's certificate when it has one (an HTTPS listener on 443 without a hostname). */
+  private defaultTlsFor(host: string): Tls | null {
+    return host === DEFAULT_HOST ? this.gatewayResult.defaultTls : null;
+  }
+
   private mergedHost(host: string): MergedHost {
     let m = this.merged.get(host);
     if (!m) {
       const contributors = [...(this.hostIngresses.get(host) ?? [])].map((k) => this.translations.get(k)!);
-      m = mergeHost(host, contributors, this.globalSettings, (r) => this.names.nameOf(r));
+      m = mergeHost(host, contributors, this.globalSettings, (r) => this.names.nameOf(r), this.defaultTlsFor(host));
       this.merged.set(host, m);
     }
     return m;
@@ -586,7 +599,7 @@ export class RoutingIndex implements ClusterState {
   /** The default server: rules without a host, then spec.defaultBackend of the oldest Ingress. */
   defaultServer(): RoutingModel['defaultServer'] {
     const s = this.mergedHost(DEFAULT_HOST).server;
-    const tls = this.defaultCertificate()?.tls ?? null;
+    const tls = this.defaultCertificate()?.tls ?? this.gatewayResult.defaultTls ?? null;
     return s ? { locations: s.locations, sources: s.sources, tls } : { locations: [], sources: [], tls };
   }
 
@@ -692,7 +705,7 @@ export class RoutingIndex implements ClusterState {
       let m = merges.get(h);
       if (!m) {
         const others = [...(this.hostIngresses.get(h) ?? [])].filter((k) => k !== t.key).map((k) => this.translations.get(k)!);
-        m = mergeHost(h, hostsOfT.has(h) ? [...others, t] : others, this.globalSettings, (r) => candidateNames.nameOf(r));
+        m = mergeHost(h, hostsOfT.has(h) ? [...others, t] : others, this.globalSettings, (r) => candidateNames.nameOf(r), this.defaultTlsFor(h));
         merges.set(h, m);
       }
       return m;

@@ -8,11 +8,13 @@ import { condition, granted, namespaceAllowed, type GatewayWorld, type ServedLis
 import { GATEWAY_GROUP, type HTTPRoute, type PathModifier, type RouteFilter, type RouteRule } from './gateway-schemas.ts';
 import type { Condition, ParentRef, RouteParentStatus, RouteStatus } from './gateway-status.ts';
 import { checkHost, checkPlainPath, checkRegexPath } from './grammar.ts';
+import { listenerHostKey, splitHostKey } from './listener-hosts.ts';
+import { timeoutSettings } from './route-timeouts.ts';
 import { ProblemList } from './problems.ts';
 import { checkHeaderValueToWrite, checkMatchRegex, checkMatchValue, checkModifiedRequestHeader, checkRouteHeaderName } from './route-grammar.ts';
 import type { Service } from './schemas.ts';
 import { DEFAULT_HOST, normalizePrefix, type Candidate, type Translation } from './translate-ingress.ts';
-import type { HeaderChanges, Location, ObjectRef, PathChange, Problem, RequestCondition, RouteFilters, ServiceBackend, WeightedBackend } from './types.ts';
+import type { HeaderChanges, LocationSettings, Location, ObjectRef, PathChange, Problem, RequestCondition, RouteFilters, ServiceBackend, WeightedBackend } from './types.ts';
 import type { UpstreamRef } from './upstreams.ts';
 
 /** The key of a route among the index's translations (never an Ingress's `namespace/name`). */
@@ -88,6 +90,7 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
       return { backend: r, weight: b.weight };
     });
     const filters = filtersOf(rule, ri, list);
+    const timeouts = timeoutSettings(rule.timeouts, `spec.rules[${ri}]`, list);
     // RequestMirror: the mirrored backend resolves as a backendRef does; one that does not is left out.
     rule.filters.forEach((f, fi) => {
       if (f.type !== 'RequestMirror' || !f.requestMirror) return;
@@ -101,11 +104,20 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
         unresolved ??= r;
         return;
       }
+      // percent or fraction: the share of requests copied, to the hundredth of a percent (0: none).
+      const m = f.requestMirror;
+      const share = m.fraction ? (m.fraction.numerator / m.fraction.denominator) * 100 : (m.percent ?? 100);
+      const percent = Math.min(100, Math.round(share * 100) / 100);
+      if (m.fraction && m.fraction.numerator > m.fraction.denominator) {
+        list.invalid('InvalidFilter', `spec.rules[${ri}].filters[${fi}].requestMirror.fraction.numerator`, m.fraction.numerator, `must not be above the denominator (${m.fraction.denominator})`);
+        return;
+      }
+      if (percent <= 0) return;
       services.add(objectKey(r.namespace, r.service));
       refs.set(`${r.namespace}/${r.service}/${r.port}`, { namespace: r.namespace, service: r.service, port: r.port });
-      (filters.filters.mirrors ??= []).push(r);
+      (filters.filters.mirrors ??= []).push(percent < 100 ? { ...r, percent } : r);
     });
-    return { rule, ri, backends, filters };
+    return { rule, ri, backends, filters, timeouts };
   });
 
   const hosts = new Set<string>();
@@ -133,7 +145,9 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
         accepted = condition('Accepted', true, 'Accepted', 'accepted');
         for (const { l, names } of matching) {
           attached.push(l);
-          for (const host of names) {
+          for (const name of names) {
+            // A listener on its own port: its own server (listener-hosts.ts), TLS even without a name.
+            const host = listenerHostKey(name, l.listener.port, l.h2c);
             hosts.add(host);
             if (l.tls && host !== DEFAULT_HOST && !t.tls.has(host)) t.tls.set(host, { tls: l.tls, field: `spec.parentRefs[${pi}]` });
             const ls = through.get(host);
@@ -305,7 +319,7 @@ function matchOf(m: RouteRule['matches'][number], field: string, list: ProblemLi
   return ok ? { path, match, conditions } : null;
 }
 
-type TranslatedRule = { rule: RouteRule; ri: number; backends: WeightedBackend[]; filters: ReturnType<typeof filtersOf> };
+type TranslatedRule = { rule: RouteRule; ri: number; backends: WeightedBackend[]; filters: ReturnType<typeof filtersOf>; timeouts: Partial<LocationSettings> };
 
 /**
  * The Locations of a route on one host, reached through `ls` (its listeners there, at least one). A
@@ -328,6 +342,11 @@ function addHostCandidates(t: Translation, rules: readonly TranslatedRule[], hos
     return;
   }
   const only = (http ?? https)!;
+  // A server of a listener's own port has listeners of one protocol: no scheme to tell apart.
+  if (splitHostKey(host).port !== null) {
+    t.candidates.push(...through(only));
+    return;
+  }
   t.candidates.push(...withScheme(through(only), only.protocol === 'HTTP' ? 'http' : 'https'));
 }
 
@@ -361,7 +380,7 @@ function candidatesOf(source: ObjectRef, r: TranslatedRule, host: string, l: Ser
       ...(parsed.match === 'Regex' ? { caseSensitive: true } : {}),
       backend: null,
       backends: r.backends,
-      settings: { backendProtocol: protocol, sslRedirect: false, forceSslRedirect: false, ...(r.filters.rewriteHost ? { upstreamVhost: r.filters.rewriteHost } : {}) },
+      settings: { ...r.timeouts, backendProtocol: protocol, sslRedirect: false, forceSslRedirect: false, ...(r.filters.rewriteHost ? { upstreamVhost: r.filters.rewriteHost } : {}) },
       source,
       ...(parsed.conditions.length > 0 ? { conditions: parsed.conditions } : {}),
       ...(hasFilters(filters) ? { filters } : {}),

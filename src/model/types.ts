@@ -240,8 +240,11 @@ export interface RouteFilters {
   redirect?: { scheme: 'http' | 'https' | null; hostname: string | null; port: number | null; path: PathChange | null; code: 301 | 302 | 303 | 307 | 308 };
   /** The path the backend gets (the Host header is settings.upstreamVhost). */
   rewritePath?: PathChange;
-  /** Copies of each request go to these backends too; their answers are dropped. */
-  mirrors?: ServiceBackend[];
+  /**
+   * Copies of requests go to these backends too; their answers are dropped. `percent` (0.01 to
+   * 99.99, two decimals): of the requests, chosen at random; absent: every request.
+   */
+  mirrors?: (ServiceBackend & { percent?: number })[];
 }
 
 export interface Location {
@@ -371,7 +374,7 @@ export interface RoutingModel {
   /** Sorted by host. */
   servers: Server[];
   /** The default server: rules without a host, then spec.defaultBackend of the oldest Ingress that has one. */
-  /** `tls`: the default certificate (--default-ssl-certificate), when there is a usable one. */
+  /** `tls`: the default certificate (--default-ssl-certificate, else an HTTPS Gateway listener on 443 without a hostname), when there is a usable one. */
   defaultServer: { locations: Location[]; sources: ObjectRef[]; tls?: Tls | null };
   global: GlobalSettings;
   /**

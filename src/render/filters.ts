@@ -93,6 +93,8 @@ const HASH_VARIABLES = new Set([
 const HASH_VARIABLE_PREFIX = /^(?:http_|arg_|cookie_)[A-Za-z0-9_]{1,64}$/;
 /** Variables auth-cache-key may use besides the http_/arg_/cookie_ families (auth-cookie-rules.ts). */
 const AUTH_CACHE_VARIABLES: ReadonlySet<string> = new Set(['remote_user', 'remote_addr', 'host', 'uri', 'request_uri', 'scheme', 'request_method', 'server_name']);
+/** The agent's listen includes: its HTTP and HTTPS ports, or a Gateway listener's port (listener-port-files.ts). */
+export const LISTEN_FILE = /^listen-(?:(https?)(?:-([1-9][0-9]{0,4}))?|(h2c)-([1-9][0-9]{0,4}))\.conf$/;
 const FILE = /^files\/[a-z0-9_][a-z0-9._-]{0,239}\/[a-z0-9][a-z0-9._-]{0,127}$/;
 const ZONE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$/;
 const UPSTREAM = /^[a-z0-9][a-z0-9.-]{0,252}$/;
@@ -120,6 +122,8 @@ const BASE64 = /^\.?[A-Za-z0-9+/]{1,4000}={0,2}$/;
 function serverName(value: unknown): string {
   const s = text('nginx_server_name', value);
   if (DNS_NAME.test(s)) return s;
+  // Every name: the routes without a hostname on a Gateway listener's own port (listener-hosts.ts).
+  if (s === '*') return '"~^"';
   if (WILDCARD.test(s)) return quote(`~^[^.]+${s.slice(1).replace(/\./g, '\\.')}$`);
   // `**.example.com`: every name under example.com, however deep (the Gateway API's wildcards):
   // NGINX's own wildcard form, which it prefers to regex names.
@@ -309,8 +313,12 @@ export const filters: Record<string, Filter> = {
   },
   // An OpenSSL cipher string (proxy_ssl_ciphers), bare: `:`-separated names, + joins, ! - + prefixes, @STRENGTH, @SECLEVEL=n.
   nginx_ssl_ciphers: check('nginx_ssl_ciphers', SSL_CIPHERS, 'not an OpenSSL cipher string of [A-Za-z0-9._-] names, ":" "+" "!" "-" and @STRENGTH / @SECLEVEL=n'),
-  // A duration in whole seconds, written `Ns`; bounded so that NGINX's milliseconds cannot overflow.
-  nginx_seconds: (value) => new NginxText(`${integer('nginx_seconds', value, 0, 2_147_483)}s`),
+  // A duration in seconds, written `Ns`; bounded so that NGINX's milliseconds cannot overflow.
+  // A fraction of a second (Gateway API timeouts: 500ms) is written in whole milliseconds.
+  nginx_seconds: (value) =>
+    typeof value === 'number' && !Number.isInteger(value) && Number.isFinite(value)
+      ? new NginxText(`${integer('nginx_seconds', Math.round(value * 1000), 1, 2_147_483_000)}ms`)
+      : new NginxText(`${integer('nginx_seconds', value, 0, 2_147_483)}s`),
   // A positive integer (rates, connection limits, weights' totals).
   nginx_positive_int: (value) => new NginxText(String(integer('nginx_positive_int', value, 1, 1_000_000_000))),
   // An HTTP header name, bare (add_header, proxy_set_header).
@@ -411,6 +419,8 @@ export const filters: Record<string, Filter> = {
   nginx_file: check('nginx_file', FILE, 'not files/<fragment>/<file>'),
   // A certificate's name in the agent's store (certificates by SNI): `include certificates/NAME.con[f];`.
   nginx_certificate_name: check('nginx_certificate_name', CERTIFICATE_NAME, 'not a certificate name (a host, a leading *. written as _.)'),
+  // One of the agent's listen includes (listen-http.conf, listen-https-8443.conf, listen-h2c-9000.conf).
+  nginx_listen_file: check('nginx_listen_file', LISTEN_FILE, 'not listen-http[s][-PORT].conf or listen-h2c-PORT.conf'),
   // An upstream name (`namespace-service-port`), double-quoted.
   nginx_upstream: (value) => {
     const s = text('nginx_upstream', value);

@@ -3,6 +3,8 @@
 // causes a reload. Templates are parsed once, when this module loads.
 import type { FragmentPut } from '../protocol/agent-api.ts';
 import type { GlobalSettings, Location, ObjectRef, RoutingModel, Server, Tls } from '../model/types.ts';
+import { splitHostKey } from '../model/listener-hosts.ts';
+import { DEFAULT_HOST } from '../model/translate-ingress.ts';
 import { loadTemplate, renderTemplate } from './engine.ts';
 import { defaultHttpSettings } from '../model/settings-http.ts';
 import { AGENT_SETTINGS_FILE } from '../model/settings-agent.ts';
@@ -47,7 +49,7 @@ const routeMapsTemplate = loadTemplate('route-maps.liquid');
 /** The http-level maps and split_clients of a server's routes, after its server block ('' for most). */
 function routeMaps(view: ServerView): string {
   const m = view.routeMaps;
-  if (m.conditions.length + m.selections.length + m.appends.length + m.splits.length === 0) return '';
+  if (m.conditions.length + m.selections.length + m.appends.length + m.splits.length + m.mirrorSamples.length === 0) return '';
   return renderTemplate(routeMapsTemplate, view);
 }
 const NO_TLS = new NginxText('');
@@ -94,7 +96,11 @@ function withMetrics(metrics: string | null, body: NginxText): NginxText {
  */
 export function renderHost(server: Server, global: GlobalSettings, cache?: BodyCache): Fragment {
   const name = fragmentName(server.host);
-  const { view, files } = serverView(name, server.host, server.locations, {
+  const { host, port, h2c } = splitHostKey(server.host);
+  const { view, files } = serverView(name, host, server.locations, {
+    port,
+    h2c,
+    everyName: host === DEFAULT_HOST,
     tls: server.tls,
     sslRedirect: server.sslRedirect,
     sources: server.sources,
@@ -124,7 +130,8 @@ export function renderDefaultServer(
   cache?: BodyCache,
 ): Fragment {
   const { view, files } = serverView(DEFAULT_FRAGMENT, null, defaultServer.locations, {
-    // The default certificate: files of this fragment, as a host's own certificate is of its fragment.
+    // The default certificate (--default-ssl-certificate, else an HTTPS Gateway listener on 443
+    // without a hostname): files of this fragment; unknown names get it, not a refused handshake.
     tls: defaultServer.tls ?? null,
     sslRedirect: false,
     sources: defaultServer.sources,
@@ -164,7 +171,8 @@ export function renderModel(model: RoutingModel, cache?: BodyCache): RenderedMod
   attempt(MAIN_FRAGMENT, null, () => renderMain(model.global));
   attempt(DEFAULT_FRAGMENT, null, () => renderDefaultServer(model.defaultServer, model.global, cache));
   for (const server of model.servers) attempt(fragmentName(server.host), server.host, () => renderHost(server, model.global, cache));
-  const certificates = model.servers.flatMap(serverCertificates).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Servers of a Gateway listener on a port of its own carry their certificate as files.
+  const certificates = model.servers.filter((s) => splitHostKey(s.host).port == null).flatMap(serverCertificates).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { fragments, failures, certificates };
 }
 

@@ -51,7 +51,7 @@ export function renderMetricsLine(metrics: string): string {
 const mirrorTargetTemplate = loadTemplate('location-mirror-target.liquid');
 
 /** The body of a RequestMirror target: an internal location proxying the copy to its upstream. */
-export function renderMirrorTarget(m: { uri: string; upstream: string }): NginxText {
+export function renderMirrorTarget(m: { uri: string; upstream: string; sample: string | null }): NginxText {
   return new NginxText(renderTemplate(mirrorTargetTemplate, { m }));
 }
 // A location that cannot reach its backend as asked (proxy-ssl-verify without a CA): 502, as NGINX

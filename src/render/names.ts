@@ -12,11 +12,12 @@ export function shortId(text: string, hexChars = 12): string {
 
 /**
  * The fragment a host's server is shipped in: the host itself, a leading `*` written `_`
- * (`_.example.com`). Hosts longer than 240 characters keep their first 223 and end in `_` and a
+ * (`_.example.com`), and the port of a Gateway listener's own after `_` (`example.com_8000`). Hosts longer than 240 characters keep their first 223 and end in `_` and a
  * hash: hosts cannot contain `_` elsewhere, so no real host can take the same name.
  */
 export function fragmentName(host: string): string {
-  const name = host.startsWith('*.') ? `_${host.slice(1)}` : host;
+  // A host on a Gateway listener's own port, `example.com:8000` (listener-hosts.ts): `example.com_8000`.
+  const name = (host.startsWith('*.') ? `_${host.slice(1)}` : host).replace(':', '_');
   if (name.length <= MAX_FRAGMENT) return name;
   return `${name.slice(0, MAX_FRAGMENT - 17)}_${shortId(host, 16)}`;
 }

@@ -37,10 +37,12 @@ export interface RouteMapsView {
   selections: { name: string; source: string[]; entries: { pattern: string; target: string }[]; fallback: string }[];
   appends: { name: string; value: string; variable: string }[];
   splits: { name: string; parts: { percent: string; upstream: string }[] }[];
+  /** RequestMirror's sampling: `name` is 1 for `percent` of the requests, at random, else 0. */
+  mirrorSamples: { name: string; percent: string }[];
 }
 
 export function emptyRouteMaps(): RouteMapsView {
-  return { conditions: [], selections: [], appends: [], splits: [] };
+  return { conditions: [], selections: [], appends: [], splits: [], mirrorSamples: [] };
 }
 
 const escapeRegex = (s: string): string => s.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
@@ -94,8 +96,15 @@ export interface RouteCtx {
   fragment: string;
   maps: RouteMapsView;
   conditionNames: Map<string, string>;
-  /** The server's mirror targets (ServerView.mirrorLocations), one per upstream. */
-  mirrorLocations: { uri: string; upstream: string }[];
+  /** The server's mirror targets (ServerView.mirrorLocations), one per upstream and share. */
+  mirrorLocations: MirrorTarget[];
+}
+
+/** An internal location a RequestMirror copy goes to: its upstream, and the sample variable (1: copy) when not every request is. */
+export interface MirrorTarget {
+  uri: string;
+  upstream: string;
+  sample: string | null;
 }
 
 /** Where a server's internal mirror locations live (paths there are refused in routes and Ingresses). */
@@ -151,8 +160,16 @@ export function routeOf(loc: Location, rc: RouteCtx, id: string): { route: Route
     }
   }
   for (const m of f.mirrors ?? []) {
-    const uri = `${MIRROR_PREFIX}${shortId(m.upstream)}`;
-    if (!rc.mirrorLocations.some((l) => l.uri === uri)) rc.mirrorLocations.push({ uri, upstream: m.upstream });
+    const share = m.percent === undefined ? '' : ` ${m.percent.toFixed(2)}%`;
+    const uri = `${MIRROR_PREFIX}${shortId(m.upstream + share)}`;
+    if (!rc.mirrorLocations.some((l) => l.uri === uri)) {
+      let sample: string | null = null;
+      if (m.percent !== undefined) {
+        sample = `wharf_m_${shortId(`${rc.fragment} ${uri}`)}`;
+        rc.maps.mirrorSamples.push({ name: sample, percent: `${m.percent.toFixed(2)}%` });
+      }
+      rc.mirrorLocations.push({ uri, upstream: m.upstream, sample });
+    }
     if (!route.mirrors.includes(uri)) route.mirrors.push(uri);
   }
   if (f.responseHeaders) {

@@ -6,7 +6,7 @@ import type { GlobalSettings, Location, ObjectRef, Server, SnippetDirective, Ver
 import { RESERVED_PREFIX } from '../model/index.ts';
 import { certificateName, shortId } from './names.ts';
 import { UnsafeValueError } from './filters.ts';
-import { ancestors, emptyRouteMaps, pathRewrite, routeOf, selection, type RouteCtx, type RouteMapsView, type RouteView } from './route-view.ts';
+import { ancestors, emptyRouteMaps, pathRewrite, routeOf, selection, type MirrorTarget, type RouteCtx, type RouteMapsView, type RouteView } from './route-view.ts';
 
 /** A file shipped with a fragment (FragmentPut.files). */
 export interface FileOut {
@@ -191,6 +191,12 @@ export interface ServerView {
   host: string | null;
   /** server_name: the host, then its server-alias names (empty for the default server). */
   serverNames: string[];
+  /**
+   * The agent's listen includes for plain HTTP and TLS (null: none): its own ports for the Ingresses'
+   * hosts, a Gateway listener's port for a host served there (listener-hosts.ts).
+   */
+  listenHttp: string | null;
+  listenHttps: string | null;
   sources: string[];
   /**
    * The name of the server's certificate in the agent's store (certificates.ts): its host's.
@@ -222,7 +228,7 @@ export interface ServerView {
   /** The http-level maps and split_clients of routes (empty for most servers). */
   routeMaps: RouteMapsView;
   /** RequestMirror's internal locations: each proxies a copy of a request to one upstream (empty for most servers). */
-  mirrorLocations: { uri: string; upstream: string }[];
+  mirrorLocations: MirrorTarget[];
 }
 
 /** The input of templates/www-redirect.liquid: the server that redirects a host's www twin to it. */
@@ -590,15 +596,23 @@ export function serverView(
     deepWildcard?: boolean | undefined;
     clientAuth?: Server['clientAuth'];
     snippet?: Server['snippet'];
+    /** A Gateway listener's own port (listener-hosts.ts): the server listens there only, with one protocol. */
+    port?: number | null;
+    /** The routes without a hostname on that port: every name. */
+    everyName?: boolean;
+    /** That port speaks HTTP/2 cleartext (GRPCRoutes of an h2c listener). */
+    h2c?: boolean;
   },
 ): ViewResult {
   const hsts = opts.tls !== null && opts.global.hsts ? (opts.global.hstsHeader ?? defaultHstsHeader) : null;
   const view: ServerView = {
     fragment,
     host,
-    serverNames: host === null ? [] : [opts.deepWildcard ? `*${host}` : host, ...(opts.aliases ?? [])],
+    serverNames: opts.everyName ? ['*'] : host === null ? [] : [opts.deepWildcard ? `*${host}` : host, ...(opts.aliases ?? [])],
+    listenHttp: opts.port == null ? 'listen-http.conf' : opts.tls ? null : `listen-${opts.h2c ? 'h2c' : 'http'}-${opts.port}.conf`,
+    listenHttps: opts.port == null ? 'listen-https.conf' : opts.tls ? `listen-https-${opts.port}.conf` : null,
     sources: opts.sources.map(ref),
-    tls: !opts.tls ? null : host !== null ? { name: certificateName(host) } : { name: '', cert: `files/${fragment}/tls.crt`, key: `files/${fragment}/tls.key` },
+    tls: !opts.tls ? null : host !== null && opts.port == null ? { name: certificateName(host) } : { name: host === null ? '' : certificateName(host), cert: `files/${fragment}/tls.crt`, key: `files/${fragment}/tls.key` },
     clientAuth: opts.tls && opts.clientAuth ? { ca: `files/${fragment}/ca.crt`, depth: opts.clientAuth.depth } : null,
     hsts,
     limitReqZones: [],
@@ -614,9 +628,10 @@ export function serverView(
     mirrorLocations: [],
   };
   const files: Record<string, FileOut> = {};
-  if (opts.tls && host === null) {
+  if (opts.tls && (host === null || opts.port != null)) {
     // The default server's certificate (--default-ssl-certificate) stays files of its fragment: it
-    // is served without SNI too, where the agent's store has no name to look up.
+    // is served without SNI too, where the agent's store has no name to look up. So does that of a
+    // Gateway listener on a port of its own (listen-https-P.conf has no lookup by SNI).
     files['tls.crt'] = { content: opts.tls.cert, secret: false };
     files['tls.key'] = { content: opts.tls.key, secret: true };
   }

@@ -157,7 +157,8 @@ test('kind: LoadBalancer/NodePort Service mapping 80/443 to the NGINX container 
   const containerPorts = new Set(containers(only('nginx-workload.yaml', '⟦.Values.nginx.kind⟧', 'apps/v1'))[0]!.ports!.map((p) => p.name));
   // By default (service.targetPorts) each Service port goes to the container port of its name.
   for (const p of one(render(), 'Service', 'wharf-nginx').spec.ports as Doc[]) assert.ok(containerPorts.has(p.targetPort as string), `Service targetPort ${String(p.targetPort)} is no NGINX container port`);
-  assert.equal((get(svc, 'spec.ports') as Doc[]).length, 2);
+  // With the default values: http and https (gatewayAPI.listenerPorts adds one a port).
+  assert.deepEqual((one(render(), 'Service', 'wharf-nginx').spec.ports as Doc[]).map((p) => p.name), ['http', 'https']);
   // NGINX binds high ports as non-root; the Service, not a capability, gives it 80 and 443.
   for (const port of Object.values(get(values, 'nginx.ports') as Record<string, number>)) assert.ok(port > 1024);
 });
@@ -320,7 +321,7 @@ test('kind: NetworkPolicies: webhook port from the control plane CIDRs, agent AP
   assert.equal(schemaAt(schema, 'networkPolicy.controlPlaneCIDRs')?.minItems, 1, 'an empty `from` would admit everyone');
   const nginx = byName("⟦include 'wharf.nginxName' .⟧");
   const nginxRules = get(nginx, 'spec.ingress') as Doc[];
-  assert.deepEqual(nginxRules[0], { ports: [{ port: 'http', protocol: 'TCP' }, { port: 'https', protocol: 'TCP' }] }, 'NGINX ports open to all');
+  assert.deepEqual(nginxRules[0], { ports: [{ port: 'http', protocol: 'TCP' }, { port: 'https', protocol: 'TCP' }, { port: 'gw-⟦.⟧', protocol: 'TCP' }] }, 'NGINX ports (and Gateway listener ports) open to all');
   const agentRules = nginxRules.filter((r) => (r.ports as Doc[]).some((p) => p.port === 'agent-api'));
   assert.ok(agentRules.length >= 1);
   // The first agent-api rule admits the handler pods; the only other one is the opt-in metrics peers.

@@ -19,7 +19,7 @@ const SUBCHART = join(chartDir, 'charts', 'gateway-api-crds');
 const values = valuesYaml();
 
 test('values: the Gateway API on (read where installed), CRDs not installed, a GatewayClass named wharf', () => {
-  assert.deepEqual(get(values, 'gatewayAPI'), { enabled: true, installCRDs: false, gatewayClass: { create: true, name: 'wharf' } });
+  assert.deepEqual(get(values, 'gatewayAPI'), { enabled: true, installCRDs: false, gatewayClass: { create: true, name: 'wharf' }, listenerPorts: [] });
 });
 
 test('the CRDs: the five standard-channel v1.6.1 files wharf reads, unchanged below a header naming their source and license', () => {
@@ -104,8 +104,26 @@ test('the webhook and the Knative source cover the Gateway API kinds with gatewa
 test('values.schema.json: the Gateway API values checked, and the keys Helm adds for the subchart allowed', () => {
   const validate = new Ajv({ allErrors: true, strict: true }).compile(valuesSchema());
   const withGateway = (gatewayAPI: unknown, extra: Doc = {}) => ({ ...structuredClone(values), gatewayAPI, ...extra });
-  assert.ok(validate(withGateway({ enabled: true, installCRDs: true, gatewayClass: { create: true, name: 'public' } }, { 'gateway-api-crds': {}, global: {} })), JSON.stringify(validate.errors));
-  assert.ok(!validate(withGateway({ enabled: true, installCRDs: false, gatewayClass: { create: true, name: 'Public_Class' } })));
-  assert.ok(!validate(withGateway({ enabled: 'yes', installCRDs: false, gatewayClass: { create: true, name: 'wharf' } })));
-  assert.ok(!validate(withGateway({ enabled: true, installCRD: true, installCRDs: false, gatewayClass: { create: true, name: 'wharf' } })), 'a misspelt key');
+  const gc = { create: true, name: 'wharf' };
+  assert.ok(validate(withGateway({ enabled: true, installCRDs: true, gatewayClass: { create: true, name: 'public' }, listenerPorts: [8000, 9443] }, { 'gateway-api-crds': {}, global: {} })), JSON.stringify(validate.errors));
+  assert.ok(!validate(withGateway({ enabled: true, installCRDs: false, gatewayClass: { create: true, name: 'Public_Class' }, listenerPorts: [] })));
+  assert.ok(!validate(withGateway({ enabled: 'yes', installCRDs: false, gatewayClass: gc, listenerPorts: [] })));
+  assert.ok(!validate(withGateway({ enabled: true, installCRD: true, installCRDs: false, gatewayClass: gc, listenerPorts: [] })), 'a misspelt key');
+  // Listener ports: whole port numbers, each once, never 80 or 443 (the Service's own).
+  for (const bad of [[80], [443], [0], [70000], ['8000'], [8000, 8000]]) {
+    assert.ok(!validate(withGateway({ enabled: true, installCRDs: false, gatewayClass: gc, listenerPorts: bad })), JSON.stringify(bad));
+  }
+});
+
+test('gatewayAPI.listenerPorts: each port on the NGINX Service, to a container port P + (nginx.ports.http - 80) opened to all, and the handler told NGINX\'s ports', () => {
+  const svc = templates().get('nginx-service.yaml')!;
+  assert.match(svc, /\{\{- range \.Values\.gatewayAPI\.listenerPorts \}\}\n\s+- name: gw-\{\{ \. \}\}\n\s+port: \{\{ \. \}\}\n\s+targetPort: gw-\{\{ \. \}\}/);
+  const workload = templates().get('nginx-workload.yaml')!;
+  assert.match(workload, /\{\{- range \.Values\.gatewayAPI\.listenerPorts \}\}\n\s+\{\{- \$at := add \. \(sub \$\.Values\.nginx\.ports\.http 80\) \}\}/);
+  assert.match(workload, /- name: gw-\{\{ \. \}\}\n\s+containerPort: \{\{ \$at \}\}/);
+  // A port whose NGINX port is not one of its own fails the install with the value named.
+  assert.match(workload, /fail \(printf "gatewayAPI\.listenerPorts: Invalid value: %v: NGINX would serve it on/);
+  // The agent moves ports by its own --http-listen; the handler, for the status, by --nginx-ports.
+  assert.match(workload, /- --http-listen=0\.0\.0\.0:\{\{ \.Values\.nginx\.ports\.http \}\}/);
+  assert.match(templates().get('handler-deployment.yaml')!, /- --nginx-ports=\{\{ \.Values\.nginx\.ports\.http \}\},\{\{ \.Values\.nginx\.ports\.https \}\}/);
 });

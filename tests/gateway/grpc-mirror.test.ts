@@ -4,8 +4,6 @@
 // listener to HTTP/2 cleartext backends; RequestMirror restates HTTPRouteRequestMirror.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import { startNginx, type TestNginx } from '../support/nginx.ts';
 import { startBackend, type Backend } from '../support/backend.ts';
 import { eventually } from '../support/http.ts';
@@ -15,52 +13,12 @@ import { buildModel, defaultControllerSettings, stateFromObjects } from '../../s
 import { RoutingIndex } from '../../src/model/routing-index.ts';
 import { renderModel } from '../../src/render/index.ts';
 import type { RouteStatus } from '../../src/model/gateway-status.ts';
+import { call, startGrpcBackend, type H2Backend } from './grpc.ts';
 
 const GW = 'gateway.networking.k8s.io/v1';
 const svc = (name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { ports: [{ port: 8080 }] } });
 const grpcRoute = (name: string, rules: object[]) => ({ apiVersion: GW, kind: 'GRPCRoute', metadata: { name, namespace: 'default', creationTimestamp: '2025-01-01T00:00:00Z' }, spec: { parentRefs: [{ name: 'gw', sectionName: 'https' }], hostnames: ['grpc.example.com'], rules } });
 const to = (...names: [string, number?][]) => names.map(([name, weight]) => ({ name, port: 8080, ...(weight !== undefined ? { weight } : {}) }));
-
-interface H2Backend {
-  name: string;
-  address: string;
-  close(): Promise<void>;
-}
-
-/** A gRPC-speaking backend over HTTP/2 cleartext: answers who it is, the path and a header, with grpc-status 0. */
-async function startGrpcBackend(name: string): Promise<H2Backend> {
-  const server = http2.createServer();
-  server.on('stream', (stream, headers) => {
-    stream.on('data', () => {});
-    stream.on('end', () => {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'x-backend': name, 'x-path': String(headers[':path']), 'x-tenant': String(headers['x-tenant'] ?? '') }, { waitForTrailers: true });
-      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-      stream.end(Buffer.from([0, 0, 0, 0, 0]));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { name, address: `127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
-}
-
-/** One unary gRPC call over HTTP/2 with TLS: the answer's status, backend and grpc-status. */
-function call(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; backend: string; path: string; tenant: string; grpcStatus: string }> {
-  return new Promise((resolve, reject) => {
-    const client = http2.connect(`https://127.0.0.1:${port}`, { servername: 'grpc.example.com', rejectUnauthorized: false });
-    client.on('error', reject);
-    const req = client.request({ ':method': 'POST', ':path': path, ':authority': 'grpc.example.com', 'content-type': 'application/grpc', te: 'trailers', ...headers });
-    let response: http2.IncomingHttpHeaders = {};
-    let trailers: http2.IncomingHttpHeaders = {};
-    req.on('response', (h) => (response = h));
-    req.on('trailers', (t) => (trailers = t));
-    req.on('data', () => {});
-    req.on('end', () => {
-      client.close();
-      resolve({ status: Number(response[':status']), backend: String(response['x-backend'] ?? ''), path: String(response['x-path'] ?? ''), tenant: String(response['x-tenant'] ?? ''), grpcStatus: String(trailers['grpc-status'] ?? response['grpc-status'] ?? '') });
-    });
-    req.on('error', reject);
-    req.end(Buffer.from([0, 0, 0, 0, 0]));
-  });
-}
 
 let nginx: TestNginx;
 const grpc: Record<string, H2Backend> = {};

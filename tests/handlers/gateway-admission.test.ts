@@ -125,10 +125,16 @@ test('allowed with a warning: a Gateway listener wharf cannot serve', async () =
   assert.deepEqual(r.warnings, ['spec.listeners[0]: listener tcp is not served: UnsupportedProtocol: protocol TCP is not supported (HTTP and HTTPS are)']);
 });
 
-test('allowed with a warning: a listener on a port wharf does not serve (not on 80 or 443 instead)', async () => {
-  const r = await send(gateway('ports', 'wharf', [{ name: 'http', port: 80, protocol: 'HTTP' }, { name: 'alt', port: 8000, protocol: 'HTTP' }]));
+test('allowed with a warning: HTTP on 443; listeners on other ports (8000, 65535) are served', async () => {
+  const r = await send(gateway('ports', 'wharf', [
+    { name: 'http', port: 80, protocol: 'HTTP' },
+    { name: 'alt', port: 8000, protocol: 'HTTP' },
+    { name: 'far', port: 65535, protocol: 'HTTP' },
+    { name: 'plain443', port: 443, protocol: 'HTTP' },
+  ]));
   assert.equal(r.allowed, true);
-  assert.deepEqual(r.warnings, ['spec.listeners[1]: listener alt is not served: PortUnavailable: port 8000: wharf serves HTTP on 80, HTTPS on 443 only']);
+  // The handler here runs with NGINX on 80 and 443 (--nginx-ports): 65535 stays itself.
+  assert.deepEqual(r.warnings, ['spec.listeners[3]: listener plain443 is not served: PortUnavailable: port 443 is wharf\'s HTTPS port']);
 });
 
 test('another controller\'s objects are allowed untouched, even malformed', async () => {

@@ -81,6 +81,7 @@ test('flags are checked with a message naming the flag and the fix', async (t) =
       ['--agent-token-file', token, '--kubeconfig', f.write('kc4', KUBECONFIG), '--namespace', 'shop', '--default-ssl-certificate', 'wharf/wildcard'],
       /--default-ssl-certificate: Invalid value: "wharf\/wildcard": the handler reads only namespace shop \(--namespace\); put the Secret there/,
     ],
+    ['NGINX ports that are not two ports', ['--no-list', '--agent-token-file', token, '--nginx-ports', '8080'], /--nginx-ports: Invalid value: "8080": expected HTTP,HTTPS/],
   ];
   for (const [name, argv, message] of cases) {
     await assert.rejects(parseHandlerArgs(argv), (e: Error) => e instanceof UsageError && message.test(e.message), name);
@@ -102,6 +103,9 @@ test('flags are checked with a message naming the flag and the fix', async (t) =
   assert.equal(ok!.controller.defaultSslCertificate, undefined);
   const withCertificate = await parseHandlerArgs(['--no-list', '--agent-token-file', token, '--default-ssl-certificate', 'wharf/wildcard-tls']);
   assert.equal(withCertificate!.controller.defaultSslCertificate, 'wharf/wildcard-tls');
+  // Where the agents serve Gateway listeners: 80 and 443 unless told (the chart tells 8080,8443).
+  assert.deepEqual(ok!.controller.nginxPorts, { httpPort: 80, httpsPort: 443 });
+  assert.deepEqual((await parseHandlerArgs(['--no-list', '--agent-token-file', token, '--nginx-ports', '8080,8443']))!.controller.nginxPorts, { httpPort: 8080, httpsPort: 8443 });
   assert.deepEqual(ok!.controller.limits, { rules: 10_000, paths: 500, hosts: 10_000 });
 });
 

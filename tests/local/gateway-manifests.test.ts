@@ -50,7 +50,7 @@ test('the Gateway API example: read without a problem, accepted by an API server
   const count = (kind: string) => read.objects.filter((o) => o.kind === kind).length;
   assert.deepEqual(
     ['GatewayClass', 'Gateway', 'HTTPRoute', 'Service', 'EndpointSlice', 'Secret'].map((k) => `${k}:${count(k)}`),
-    ['GatewayClass:1', 'Gateway:1', 'HTTPRoute:3', 'Service:2', 'EndpointSlice:4', 'Secret:1'],
+    ['GatewayClass:1', 'Gateway:1', 'HTTPRoute:4', 'Service:2', 'EndpointSlice:4', 'Secret:1'],
   );
   const api = await FakeApiServer.start();
   t.after(() => api.close());

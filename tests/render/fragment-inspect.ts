@@ -15,7 +15,8 @@ const NAMED = /^@wharf_r_[0-9a-f]{12}$/;
 function routeBlock(d: Directive): string | null {
   const entries = d.block ?? [];
   if (d.name === 'split_clients') {
-    if (d.args.length !== 2 || d.args[0] !== '$request_id' || !VAR.test(d.args[1]!)) return `split_clients ${d.args.join(' ')}`;
+    // Weighted backends hash the request id; RequestMirror's sampling hashes it with a suffix (another draw).
+    if (d.args.length !== 2 || !['$request_id', '${request_id}mirror'].includes(d.args[0]!.replace(/^"|"$/g, '')) || !VAR.test(d.args[1]!)) return `split_clients ${d.args.join(' ')}`;
     for (const e of entries) if (!/^(?:\*|\d{1,3}(?:\.\d{1,2})?%)$/.test(e.name) || e.args.length !== 1 || !/^[a-z0-9][a-z0-9.-]*$/.test(e.args[0]!)) return `split_clients entry ${e.name} ${e.args.join(' ')}`;
     return null;
   }
@@ -37,6 +38,8 @@ const allowed = new Set([...templateDirectives(), ...Object.keys(SNIPPET_DIRECTI
 /** Directives only snippets write: each must read back as a snippet of its own would. */
 const snippetOnly = Object.keys(SNIPPET_DIRECTIVES).filter((d) => !templateDirectives().has(d));
 const AGENT_FILES = new Set(FRAGMENT_INCLUDES);
+/** A Gateway listener's own port (src/render/listener-ports.ts). */
+const LISTENER_PORT_FILE = /^listen-(?:https?|h2c)-[1-9][0-9]{0,4}\.conf$/;
 
 /** Checks what a fragment says to NGINX; returns what is wrong, or null. */
 export function inspect(f: Fragment): string | null {
@@ -72,7 +75,7 @@ export function inspect(f: Fragment): string | null {
       }
       // The certificate of the host's own name (or of its www twin's server, the host's): certificates by name.
       const ownCertificate = d.args[0] === `certificates/${f.name}.con[f]`;
-      if (d.name === 'include' && !(d.args.length === 1 && (AGENT_FILES.has(d.args[0]!) || ownCertificate))) return `line ${d.line}: include ${d.args.join(' ')}`;
+      if (d.name === 'include' && !(d.args.length === 1 && (AGENT_FILES.has(d.args[0]!) || LISTENER_PORT_FILE.test(d.args[0]!) || ownCertificate))) return `line ${d.line}: include ${d.args.join(' ')}`;
       if (['ssl_certificate', 'ssl_certificate_key', 'ssl_client_certificate', 'auth_basic_user_file'].includes(d.name)) {
         const file = d.args[0] ?? '';
         if (!file.startsWith(`files/${f.name}/`) || !(file.slice(`files/${f.name}/`.length) in f.files)) return `line ${d.line}: ${d.name} ${file} is not a file of the fragment`;

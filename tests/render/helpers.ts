@@ -54,11 +54,11 @@ export function model(servers: Server[], defaultLocations: Location[] = []): Rou
 /**
  * Loads fragments into the test NGINX the way the agent writes them: `fragments/<name>.conf`, files
  * under `files/<name>/`. The test NGINX names its built-in default server `default`; `_default`
- * replaces it.
+ * replaces it. `extraFiles`: more files by path in the prefix (the agent's listener port files).
  */
-export async function loadFragments(nginx: TestNginx, fragments: Fragment[], certificates: Certificate[] = []): Promise<void> {
+export async function loadFragments(nginx: TestNginx, fragments: Fragment[], certificates: Certificate[] = [], extraFiles: Record<string, string> = {}): Promise<void> {
   const configs: Record<string, string> = {};
-  const files: Record<string, string> = certificateFiles(certificates);
+  const files: Record<string, string> = { ...certificateFiles(certificates), ...extraFiles };
   for (const f of fragments) {
     configs[f.name === '_default' ? 'default' : f.name] = f.config;
     for (const [file, { content }] of Object.entries(f.files)) files[`files/${f.name}/${file}`] = content;

@@ -15,6 +15,7 @@ import { startHandler, type RunningHandler } from '../src/handlers/serve.ts';
 import { AdmittedReader } from './admitted-reader.ts';
 import { startEchoServer, type EchoServer } from './echo-servers.ts';
 import { FolderApply } from './folder-apply.ts';
+import { ParseWorkers } from './parse-workers.ts';
 import { Terminal } from './terminal.ts';
 
 export interface LocalOptions {
@@ -32,6 +33,8 @@ export interface LocalOptions {
   out: (line: string) => void;
   /** Aborting it stops start-up where it is: what started so far is stopped, and startLocal rejects. */
   signal?: AbortSignal;
+  /** Worker threads for the first read of the folder, when the caller started them earlier. */
+  parseWorkers?: ParseWorkers;
 }
 
 export interface LocalMode {
@@ -76,11 +79,18 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
     if (o.backends.length) terminal.say('backends', o.backends.map((b) => `${b.name} on 127.0.0.1:${b.port}`).join(', '));
 
     // The folder is read, and its Ingresses reviewed, while NGINX starts; the handler's first list
-    // is this read. The agent joins the handler's fan-out only once the handler's view holds the
-    // whole folder, so that its first push is one complete batch (every fragment and endpoint set:
-    // one reload) rather than thousands of changes, one endpoint request each.
+    // is this read, its YAML parsed by worker threads (ParseWorkers). The agent joins the handler's
+    // fan-out only once the handler's view holds the whole folder, so that its first push is one
+    // complete batch (every fragment and endpoint set: one reload) rather than thousands of
+    // changes, one endpoint request each.
     const source = new ManifestSource(o.manifests, schemaCheck);
-    const firstSync = source.sync();
+    const workers = o.parseWorkers ?? new ParseWorkers();
+    started.push({ close: () => workers.close() });
+    source.parser = workers.parse;
+    const firstSync = source.sync().finally(() => {
+      source.parser = null;
+      void workers.close();
+    });
     firstSync.catch(() => {}); // awaited below; a stop during start-up must not make it unhandled
     const agentToken = randomBytes(24).toString('hex');
     const eventsToken = randomBytes(24).toString('hex');

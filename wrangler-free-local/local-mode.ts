@@ -106,7 +106,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       logger: terminal.logger('agent'),
     });
     started.push({ close: () => agent.stop() });
-    const agentUp = agent.start().then(() => Promise.race([agent.whenReady, aborted(o.signal)]));
+    const agentUp = agent.start();
     agentUp.catch(() => {}); // awaited below
 
     const first = await firstSync;
@@ -145,12 +145,15 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
     stillStarting();
     await agentUp;
     stillStarting();
+    // The agent's first push is the handler's complete snapshot; it is ready once NGINX serves that.
     handler.fanout.setClients([httpAgentClient({ url: agent.apiUrl, token: agentToken })]);
     source.watch(
       // One apply at a time; one that failed (reported by onError) does not stop the next.
       (r) => (pending = pending.catch(() => {}).then(() => applier.apply(r, false))),
       (e) => terminal.say('error', `watching ${o.manifests}: ${(e as Error).message}`),
     );
+    await Promise.race([agent.whenReady, aborted(o.signal)]);
+    stillStarting();
     o.signal?.removeEventListener('abort', abort);
 
     return {

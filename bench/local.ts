@@ -6,6 +6,8 @@
 //     the new path (polled back to back), BENCH_EDITS times, one after the other.
 //   - edit_reload_ms_p50: of that, the NGINX reload as the agent reports it (its `applied ... in N ms`
 //     lines: the signal, until every new connection gets the new version).
+//   - edit_master_cpu_ms_p50: the CPU time NGINX's master spent on each edit (reading the whole
+//     configuration again and starting the new workers): what a reload costs whatever the load.
 //   - endpoint_edit_to_served_ms_p50 (and p95): an EndpointSlice rewritten to point at another
 //     backend, until NGINX routes to it: the same path without a reload (the Lua endpoint store).
 //   - rss_mb: the wharf local process's resident memory once everything is served and edited
@@ -148,8 +150,11 @@ async function main(): Promise<void> {
     await sleep(1000);
     const editMs: number[] = [];
     const reloadMs: number[] = [];
+    const masterCpuMs: number[] = [];
+    const masterPid = Number(readFileSync(join(workDir, 'nginx', 'run', 'nginx.pid'), 'utf8'));
     for (let k = 0; k < edits; k++) {
       const said = output.length;
+      const masterCpuBefore = cpuMs(masterPid);
       const i = Math.floor(((k + 0.5) * apps) / edits);
       const path = `/edit-${k}`;
       const at = performance.now();
@@ -164,6 +169,7 @@ async function main(): Promise<void> {
       for (const until = performance.now() + 3000; !/applied +config version/.test(output.slice(said)) && performance.now() < until; ) await sleep(5);
       const reloads = [...output.slice(said).matchAll(/applied +config version \d+ in (\d+) ms/g)].map((m) => Number(m[1]));
       if (reloads.length) reloadMs.push(reloads.reduce((a, b) => a + b, 0));
+      masterCpuMs.push(cpuMs(masterPid) - masterCpuBefore);
       await sleep(200);
     }
     // Endpoint edits: an EndpointSlice pointed at another backend (no reload: the Lua store).
@@ -224,6 +230,7 @@ async function main(): Promise<void> {
         start_review_ms: startReviewMs,
         start_reloads_ms: startReloadsMs,
         edit_reload_ms_p50: round(percentile(reloadMs, 50)),
+        edit_master_cpu_ms_p50: round(percentile(masterCpuMs.sort((a, b) => a - b), 50)),
         endpoint_edit_to_served_ms_p50: round(percentile(endpointMs, 50)),
         endpoint_edit_to_served_ms_p95: round(percentile(endpointMs, 95)),
         rss_mb: round(rssMb),

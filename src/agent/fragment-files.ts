@@ -6,7 +6,6 @@ import { readFile } from 'node:fs/promises';
 import { builtinDefaultServer } from '../render/skeleton.ts';
 import { StoredContent, fileDigest, type FragmentContent } from './fragment-store.ts';
 import type { FileOwner, PrefixLayout } from './layout.ts';
-import { configAsIs, type ConfigOnDisk } from './static-balancer.ts';
 
 /** The default server served while the handler tier has sent no `_default` fragment (never released). */
 export const BUILTIN_DEFAULT = new StoredContent({ config: builtinDefaultServer, files: {} });
@@ -52,13 +51,10 @@ export class FragmentFiles {
   /** Owner of secret files (NGINX's workers when the agent runs as root); null: the agent's user. */
   private readonly secretOwner: FileOwner | null;
   private readonly onDisk = new Map<string, DiskRecord>();
-  /** How a fragment's config text is written and read back (Lua mode: static-balancer.ts). */
-  private readonly configText: ConfigOnDisk;
 
-  constructor(layout: PrefixLayout, secretOwner: FileOwner | null = null, configText: ConfigOnDisk = configAsIs) {
+  constructor(layout: PrefixLayout, secretOwner: FileOwner | null = null) {
     this.layout = layout;
     this.secretOwner = secretOwner;
-    this.configText = configText;
   }
 
   /** Digest of what is on disk for `name`; null when nothing is. */
@@ -82,7 +78,7 @@ export class FragmentFiles {
     const record = this.onDisk.get(name);
     if (!record) return null;
     try {
-      const content: FragmentContent = { config: this.configText.read(await readFile(this.layout.fragmentConf(name), 'utf8')), files: {} };
+      const content: FragmentContent = { config: await readFile(this.layout.fragmentConf(name), 'utf8'), files: {} };
       for (const [file, f] of Object.entries(record.files)) {
         content.files[file] = { content: await readFile(this.layout.fragmentFile(name, file), 'utf8'), secret: f.secret };
       }
@@ -113,8 +109,7 @@ export class FragmentFiles {
     }
     const bytes = content.bytes;
     if (!bytes) throw new Error(`fragment ${name}: its content is no longer in memory (send it again)`);
-    const text = this.configText.write(bytes.config);
-    const record: DiskRecord = { digest: content.digest, config: fileDigest(text, false), files: {} };
+    const record: DiskRecord = { digest: content.digest, config: fileDigest(bytes.config, false), files: {} };
     const before = previous?.files ?? {};
     const files = Object.entries(bytes.files);
     // Once anything changes, the record on disk is unknown until this write finishes.
@@ -135,7 +130,7 @@ export class FragmentFiles {
         if (!(file in bytes.files)) await io.remove(this.layout.fragmentFile(name, file));
       }
     }
-    if (!previous || previous.config !== record.config) await io.writeAtomic(conf, text);
+    if (!previous || previous.config !== record.config) await io.writeAtomic(conf, bytes.config);
     this.onDisk.set(name, record);
   }
 

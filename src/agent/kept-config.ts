@@ -13,7 +13,6 @@ import type { EndpointStore } from './endpoint-store.ts';
 import { BUILTIN_DEFAULT } from './fragment-files.ts';
 import { contentDigest, type FragmentContent, type FragmentStore } from './fragment-store.ts';
 import type { PrefixLayout } from './layout.ts';
-import { fromStatic } from './static-balancer.ts';
 import { unixRequest } from './unix-http.ts';
 
 /** The revision of kept content: below any the handler tier sends. */
@@ -33,7 +32,7 @@ export async function readKeptFragments(layout: PrefixLayout): Promise<Map<strin
       continue;
     }
     try {
-      const content: FragmentContent = { config: fromStatic(await readFile(layout.fragmentConf(name), 'utf8')), files: {} };
+      const content: FragmentContent = { config: await readFile(layout.fragmentConf(name), 'utf8'), files: {} };
       const dir = layout.fragmentFilesDir(name);
       for (const file of await readdir(dir).catch(() => [] as string[])) {
         if (!FILE_NAME.test(file)) {

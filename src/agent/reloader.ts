@@ -17,7 +17,6 @@ import type { Logger } from '../log.ts';
 import { renderVersion } from '../render/skeleton.ts';
 import { renderUpstreams, type EndpointStore } from './endpoint-store.ts';
 import { FragmentFiles, effectiveContent } from './fragment-files.ts';
-import { configAsIs, configStaticBalancer } from './static-balancer.ts';
 import type { FragmentStore, StoredContent } from './fragment-store.ts';
 import type { FileOwner, PrefixLayout } from './layout.ts';
 import { parseNginxError, stripLogPrefix } from './nginx-error.ts';
@@ -101,7 +100,7 @@ export class Reloader {
   constructor(o: ReloaderOptions) {
     this.o = o;
     this.log = o.logger.child({ component: 'reload' });
-    this.files = new FragmentFiles(o.layout, o.secretOwner ?? null, o.endpointMode === 'lua' ? configStaticBalancer : configAsIs);
+    this.files = new FragmentFiles(o.layout, o.secretOwner ?? null);
     this.partialTests = o.nginxConf.split(FRAGMENT_INCLUDE).length === 2;
     if (!this.partialTests) this.log.warn(`nginx.conf has no single "${FRAGMENT_INCLUDE}": every reload tests the whole configuration`);
   }

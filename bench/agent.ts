@@ -161,7 +161,8 @@ async function main(): Promise<void> {
   try {
     for (let i = 0; ; i++) {
       try {
-        if ((await call({ port: apiPort, method: 'GET', path: '/nginx-ready', agent: false })).status === 200) break;
+        // /healthz: without a snapshot source the agent is ready only once a complete batch is served
+        if ((await call({ port: apiPort, method: 'GET', path: '/healthz', agent: false })).status === 200) break;
       } catch {
         // not listening yet
       }

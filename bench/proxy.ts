@@ -24,6 +24,7 @@ import { addText, type Inputs } from '../src/check/documents.ts';
 import { checkInputs } from '../src/check/check.ts';
 import { hostFragment, renderReport } from '../src/check/render.ts';
 import { defaultControllerSettings } from '../src/model/index.ts';
+import { MAIN_FRAGMENT } from '../src/render/index.ts';
 import { closedLoop, type LoadResult } from './load.ts';
 import { cpuSecondsOf } from './handler-process.ts';
 import { childPids, runRecord } from './machine.ts';
@@ -38,8 +39,9 @@ const LUA_HOST = 'lua.bench.test';
 const STATIC_HOST = 'static.bench.test';
 const UPSTREAM = 'bench-app-80';
 
-/** wharf's own fragment for one Ingress host routed to bench/app:80, from the renderer. */
-function renderedFragment(): { name: string; config: string } {
+/** wharf's own fragment for one Ingress host routed to bench/app:80, from the renderer, and the
+ * `_main` fragment whose maps its locations read. */
+function renderedFragment(): { name: string; config: string; main: { name: string; config: string } } {
   const inputs: Inputs = { files: [], objects: [], problems: [], skipped: [] };
   addText(inputs, `apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -58,12 +60,15 @@ metadata: { name: app, namespace: bench }
 spec: { ports: [{ port: 80 }] }
 `, 'bench.yaml');
   const report = checkInputs(inputs, { controller: { ...defaultControllerSettings } });
-  const fragment = hostFragment(renderReport(report), LUA_HOST);
+  const rendered = renderReport(report);
+  const fragment = hostFragment(rendered, LUA_HOST);
+  const main = rendered.fragments.find((f) => f.name === MAIN_FRAGMENT);
+  if (!main) throw new Error('the renderer gave no _main fragment');
   if (!fragment) throw new Error(`the renderer gave no fragment for ${LUA_HOST}: ${JSON.stringify(report.findings)}`);
   if (!fragment.config.includes(`set $wharf_upstream ${UPSTREAM};`) && !fragment.config.includes(`set $wharf_upstream "${UPSTREAM}";`)) {
     throw new Error(`the rendered fragment does not route to ${UPSTREAM}:\n${fragment.config}`);
   }
-  return { name: fragment.name, config: fragment.config };
+  return { name: fragment.name, config: fragment.config, main: { name: main.name, config: main.config } };
 }
 
 /** The same server with the peer chosen by a static upstream block instead of the Lua balancer. */
@@ -118,7 +123,7 @@ async function main(): Promise<void> {
   let nginxMaster = 0;
   try {
     for (let i = 0; ; i++) {
-      const ready = await fetch(`http://127.0.0.1:${apiPort}/nginx-ready`).then((r) => r.ok, () => false);
+      const ready = await fetch(`http://127.0.0.1:${apiPort}/healthz`).then((r) => r.ok, () => false);
       if (ready) break;
       if (i > 300) throw new Error(`the agent did not become ready:\n${agentLog.slice(-3000)}`);
       await sleep(50);
@@ -130,6 +135,7 @@ async function main(): Promise<void> {
       revision++;
       const r = await api('POST', '/v1/batch?wait=1', {
         fragments: [
+          { name: lua.main.name, revision, config: lua.main.config },
           { name: lua.name, revision, config: lua.config },
           { name: 'static.bench.test', revision, config: staticFragment(lua.config, endpoints) },
           { name: 'backend.bench.test', revision, config: backendFragment(backendPort) },

@@ -85,7 +85,7 @@ async function agentPrefix(): Promise<{ nginxTest(fragments: Parameters<typeof w
   let log = '';
   child.stderr!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-20_000); });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  for (let i = 0; !(await fetch(`http://127.0.0.1:${apiPort}/nginx-ready`).then((r) => r.ok, () => false)); i++) {
+  for (let i = 0; !(await fetch(`http://127.0.0.1:${apiPort}/healthz`).then((r) => r.ok, () => false)); i++) {
     if (i > 300) throw new Error(`the agent did not become ready:\n${log}`);
     await sleep(50);
   }

@@ -107,7 +107,8 @@ export async function startAgent(o: { tokenPath: string; token: string; endpoint
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`the agent exited with ${child.exitCode}:\n${log.slice(-3000)}`);
-      const r = await send(`${url}/nginx-ready`, 'GET', {}).catch(() => null);
+      // Up, not ready: without a snapshot source the agent is ready once the handler's complete push is served.
+      const r = await send(`${url}/healthz`, 'GET', {}).catch(() => null);
       if (r?.status === 200) break;
       if (Date.now() > deadline) throw new Error(`the agent was not ready after 60 s:\n${log.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 50));

@@ -15,6 +15,7 @@ import { startHandler, type RunningHandler } from '../src/handlers/serve.ts';
 import { AdmittedReader } from './admitted-reader.ts';
 import { startEchoServer, type EchoServer } from './echo-servers.ts';
 import { FolderApply } from './folder-apply.ts';
+import { ParseWorkers } from './parse-workers.ts';
 import { Terminal } from './terminal.ts';
 
 export interface LocalOptions {
@@ -36,6 +37,8 @@ export interface LocalOptions {
   signal?: AbortSignal;
   /** `namespace/name` of the Service that answers what no rule matches (--default-backend-service). */
   defaultBackendService?: string;
+  /** Worker threads for the first read of the folder, when the caller started them earlier. */
+  parseWorkers?: ParseWorkers;
 }
 
 export interface LocalMode {
@@ -80,11 +83,18 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
     if (o.backends.length) terminal.say('backends', o.backends.map((b) => `${b.name} on 127.0.0.1:${b.port}`).join(', '));
 
     // The folder is read, and its Ingresses reviewed, while NGINX starts; the handler's first list
-    // is this read. The agent joins the handler's fan-out only once the handler's view holds the
-    // whole folder, so that its first push is one complete batch (every fragment and endpoint set:
-    // one reload) rather than thousands of changes, one endpoint request each.
+    // is this read, its YAML parsed by worker threads (ParseWorkers). The agent joins the handler's
+    // fan-out only once the handler's view holds the whole folder, so that its first push is one
+    // complete batch (every fragment and endpoint set: one reload) rather than thousands of
+    // changes, one endpoint request each.
     const source = new ManifestSource(o.manifests, schemaCheck);
-    const firstSync = source.sync();
+    const workers = o.parseWorkers ?? new ParseWorkers();
+    started.push({ close: () => workers.close() });
+    source.parser = workers.parse;
+    const firstSync = source.sync().finally(() => {
+      source.parser = null;
+      void workers.close();
+    });
     firstSync.catch(() => {}); // awaited below; a stop during start-up must not make it unhandled
     const agentToken = randomBytes(24).toString('hex');
     const eventsToken = randomBytes(24).toString('hex');
@@ -101,7 +111,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       logger: terminal.logger('agent'),
     });
     started.push({ close: () => agent.stop() });
-    const agentUp = agent.start().then(() => Promise.race([agent.whenReady, aborted(o.signal)]));
+    const agentUp = agent.start();
     agentUp.catch(() => {}); // awaited below
 
     const first = await firstSync;
@@ -148,12 +158,15 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
     stillStarting();
     await agentUp;
     stillStarting();
+    // The agent's first push is the handler's complete snapshot; it is ready once NGINX serves that.
     handler.fanout.setClients([httpAgentClient({ url: agent.apiUrl, token: agentToken })]);
     source.watch(
       // One apply at a time; one that failed (reported by onError) does not stop the next.
       (r) => (pending = pending.catch(() => {}).then(() => applier.apply(r, false))),
       (e) => terminal.say('error', `watching ${o.manifests}: ${(e as Error).message}`),
     );
+    await Promise.race([agent.whenReady, aborted(o.signal)]);
+    stillStarting();
     o.signal?.removeEventListener('abort', abort);
 
     return {

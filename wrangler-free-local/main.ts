@@ -68,6 +68,10 @@ export async function main(argv: string[]): Promise<void> {
   // Node's compile cache (in the work dir) spares most of compiling local mode's ~1,500 modules
   // again at every start: about 0.5 s of CPU. NODE_DISABLE_COMPILE_CACHE turns it off.
   module.enableCompileCache?.(join(resolve(values['work-dir']), 'compile-cache'));
+  // The threads that parse the folder's YAML start first: they load their modules while this one
+  // loads local mode's.
+  const { ParseWorkers } = await import('./parse-workers.ts');
+  const parseWorkers = new ParseWorkers();
   const [{ startLocal }, { cafeBackends }] = await Promise.all([import('./local-mode.ts'), import('./echo-servers.ts')]);
   const manifests = resolve(values.manifests ?? exampleDir);
   const isExample = manifests === resolve(exampleDir);
@@ -117,6 +121,7 @@ export async function main(argv: string[]): Promise<void> {
       out,
       signal: guard.signal,
       ...(defaultBackend !== undefined ? { defaultBackendService: defaultBackend } : {}),
+      parseWorkers,
     });
   } catch (e) {
     guard.finish();

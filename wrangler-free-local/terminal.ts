@@ -45,7 +45,7 @@ export class Terminal {
       for (const q of quarantined) this.say('refused', `NGINX refused ${q.name}; its previous version keeps serving: ${q.error}`);
       return;
     }
-    if (e.msg.startsWith('ready: NGINX')) return this.say('ready', 'NGINX serves the first confirmed configuration');
+    if (e.msg.startsWith('ready: NGINX')) return this.say('ready', 'NGINX serves the complete configuration');
     if (e.msg.startsWith('endpoint mode:')) return this.say('nginx', `${f.nginx} ${f.nginxVersion}, ${e.msg}`);
     if (e.msg.startsWith('fragment quarantined')) return; // reported with the reload above
     if ((e.level === 'warn' || e.level === 'error') && !QUIET.test(e.msg)) {

@@ -188,15 +188,13 @@ export class Agent implements AgentControl {
       await this.nginx.stop(2000);
       throw e;
     }
+    // Ready once the snapshot or a complete push, whichever comes first, is served (see applyBatch);
+    // never on the bootstrap configuration nor on what a previous agent left, which may be empty or
+    // out of date. Without a snapshot source, the handler tier's first complete push is that.
     if (o.snapshot) {
-      // Ready once the snapshot (or a complete push, whichever comes first) is served: see applyBatch.
       const maxBytes = o.limits?.batchBytes ?? defaultLimits.batchBytes;
       void fetchSnapshotUntilDone({ ...o.snapshot, maxBytes, logger: this.log, signal: this.snapshotAbort.signal, apply: (b) => this.applyBatch(b) })
         .catch((e) => this.log.error('snapshot failed', { error: e }));
-    } else {
-      // No snapshot source: what the handler tier pushes is all there is; the first confirmed
-      // configuration (what the previous agent served, or the empty one) is ready.
-      this.setReady('first configuration');
     }
   }
 

@@ -78,7 +78,7 @@ export class AgentMetrics {
         for (const fragment of src.quarantinedNames()) this.set({ fragment }, 1);
       },
     });
-    new Gauge({ name: 'wharf_agent_ready', help: '1 once NGINX serves the complete configuration (the snapshot or a complete batch; without a snapshot source, the first confirmed one).', registers, collect() { this.set(src.ready() ? 1 : 0); } });
+    new Gauge({ name: 'wharf_agent_ready', help: '1 once NGINX serves the complete configuration (the snapshot or a complete batch).', registers, collect() { this.set(src.ready() ? 1 : 0); } });
     const mode = new Gauge({ name: 'wharf_agent_endpoint_mode', help: 'How endpoint changes reach NGINX: lua (shared dict, no reload) or reload (static upstreams, no Lua module).', labelNames: ['mode'], registers });
     mode.set({ mode: 'lua' }, src.endpointMode === 'lua' ? 1 : 0);
     mode.set({ mode: 'reload' }, src.endpointMode === 'reload' ? 1 : 0);

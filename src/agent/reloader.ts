@@ -1,13 +1,16 @@
 // One reload, as the ReloadQueue runs it: take every fragment changed since the last reload, write
-// what differs, check it with `nginx -t`, quarantine the fragments NGINX's error points at (their last
-// good content goes back on disk), then signal the master (or start it) and confirm the new version
-// through the config-version socket. The last good configuration keeps serving throughout.
+// what differs, signal the master (or start it) and confirm the new version through the
+// config-version socket. The last good configuration keeps serving throughout.
 //
-// `nginx -t` on the whole configuration costs as much as the reload itself (seconds with thousands of
-// TLS servers). When a batch is a small part of the configuration, the test runs on the skeleton plus
-// `_main`, `_default` and the changed fragments only; whatever that cannot catch (a clash with an
-// unchanged fragment) the master itself refuses on reload, keeping its old configuration, and the
-// agent then tests the whole configuration and quarantines from that.
+// Optimistic: while the master runs, the reload signal goes out without a prior `nginx -t`. Both
+// parse the whole configuration (seconds with thousands of hosts), and a master that cannot load the new configuration logs [emerg] and keeps its
+// old one, its workers serving on. Only then does the agent run `nginx -t` on the whole
+// configuration, quarantine the fragments NGINX's error points at (their last good content goes back
+// on disk) and signal again. A reload that is neither confirmed nor refused in time (an error NGINX
+// does not log as [emerg]) is tested the same way. Starting a master is never optimistic: a master
+// that cannot load its configuration exits, and the first start replaces an NGINX a previous agent
+// left serving. Before a start, when a batch is a small part of the configuration, the test runs on
+// the skeleton plus `_main`, `_default` and the changed fragments only.
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.ts';
@@ -85,6 +88,8 @@ export interface ReloaderOptions {
   maxQuarantineRounds?: number;
   /** NGINX's HTTP and HTTPS addresses, for Gateway listeners' own ports (listener-port-files.ts). */
   listen?: AgentListen;
+  /** false: `nginx -t` before every reload signal, as before optimistic reloads (default true). */
+  optimistic?: boolean;
 }
 
 const FRAGMENT_INCLUDE = 'include fragments/*.conf;';
@@ -233,9 +238,10 @@ export class Reloader {
       return report('noop');
     }
 
-    // 2. Write, test, quarantine.
+    // 2. Write; test and quarantine unless the reload is optimistic (see the file comment).
     const quarantined: { name: string; error: string }[] = [];
     let version = this.writtenVersion;
+    const optimistic = (this.o.optimistic ?? true) && this.startedOnce && !this.needsStart && this.o.nginx.running;
     try {
       if (changeCount > 0) {
         version = Math.max(fragments.desiredVersion, this.writtenVersion + 1);
@@ -250,7 +256,7 @@ export class Reloader {
         if (upstreams) this.upstreamsOnDisk = upstreams.text;
         await layout.writeAtomic(layout.versionConf, renderVersion(version));
         this.writtenVersion = version;
-        batch = await this.testAndQuarantine(batch, upstreams, quarantined, this.partialTests && batch.length * 4 <= this.files.count);
+        if (!optimistic) batch = await this.testAndQuarantine(batch, upstreams, quarantined, this.partialTests && batch.length * 4 <= this.files.count);
       } else if (!this.startedOnce) {
         const t = await this.o.nginx.test(layout.nginxConf);
         if (!t.ok) return report('failed', { error: `nginx -t: ${t.output}` });
@@ -273,6 +279,11 @@ export class Reloader {
     // 3. Signal (or start) the master and confirm.
     let outcome = await this.signalAndConfirm(this.writtenVersion);
     const startedNow = outcome.started;
+    if (optimistic && outcome.result.kind === 'timeout' && batch.length + (upstreams ? 1 : 0) > 0 && !this.stopping) {
+      // Neither served nor refused with an [emerg]: whatever NGINX's test says about it decides.
+      const t = await this.o.nginx.test(layout.nginxConf);
+      if (!t.ok) outcome = { result: { kind: 'rejected', line: stripLogPrefix(t.output.split('\n').find((l) => /\[(emerg|alert|crit)\]/.test(l)) ?? t.output.split('\n')[0] ?? 'nginx -t failed') }, started: false };
+    }
     if (outcome.result.kind === 'rejected' && batch.length + (upstreams ? 1 : 0) > 0) {
       // The partial test missed it (or only the master can see it): test everything, quarantine, retry once.
       const masterLine = outcome.result.line;

@@ -18,6 +18,18 @@ export interface FoundObject extends ManifestObject {
 /** Checks an object beyond its envelope (the model's schemas); returns a reason, or null when valid. */
 export type ObjectCheck = (kind: Kind, object: Record<string, unknown>) => string | null;
 
+/** One file read and parsed (parseManifestText's items), or why it could not be read. */
+export type ParsedFile = { items: (ManifestObject | ManifestProblem)[] } | { readError: string };
+
+/**
+ * Reads and parses many files at once (local mode: worker threads, at start-up); the answer is in
+ * the order of `files`. Without one, files are read and parsed here, one after the other.
+ */
+export type ManyFilesParser = (files: { file: string; path: string }[]) => Promise<ParsedFile[]>;
+
+/** Fewer changed files than this are parsed here even when a ManyFilesParser is set. */
+const MANY_FILES = 64;
+
 interface FileEntry {
   stamp: string;
   found: FoundObject[];
@@ -45,6 +57,8 @@ export class ManifestFolder {
   private readonly files = new Map<string, FileEntry>();
   /** Which files define each object (several: a duplicate). */
   private readonly definers = new Map<string, Set<string>>();
+  /** Set by the caller for big refreshes (see ManyFilesParser); null: parse here. */
+  parser: ManyFilesParser | null = null;
 
   constructor(dir: string, check: ObjectCheck) {
     this.dir = dir;
@@ -60,14 +74,18 @@ export class ManifestFolder {
     let filesRead = 0;
     let filesGone = 0;
     const present = new Set(paths);
+    const changed: { file: string; stamp: string }[] = [];
     for (const [i, file] of paths.entries()) {
       const stamp = stamps[i];
-      const before = this.files.get(file);
       if (stamp == null) continue; // gone between the listing and the stat: forgotten below next time
-      if (before?.stamp === stamp) continue;
-      const entry = await this.read(file, stamp);
+      if (this.files.get(file)?.stamp === stamp) continue;
+      changed.push({ file, stamp });
+    }
+    const parsed = this.parser && changed.length >= MANY_FILES ? await this.parser(changed.map((c) => ({ file: c.file, path: join(this.dir, c.file) }))) : null;
+    for (const [i, { file, stamp }] of changed.entries()) {
+      const entry = parsed ? this.entry(file, stamp, parsed[i]!) : await this.read(file, stamp);
       filesRead++;
-      this.replace(file, before, entry, dirty);
+      this.replace(file, this.files.get(file), entry, dirty);
       problems.push(...entry.problems);
     }
     for (const [file, before] of this.files) {
@@ -99,10 +117,18 @@ export class ManifestFolder {
     try {
       text = await readFile(join(this.dir, file), 'utf8');
     } catch (e) {
-      return { stamp, found: [], problems: [{ file, severity: 'error', message: `cannot read: ${(e as Error).message}` }], broken: true };
+      return this.entry(file, stamp, { readError: (e as Error).message });
+    }
+    return this.entry(file, stamp, { items: parseManifestText(text, file) });
+  }
+
+  // A file's entry from its parsed items: the check runs here, on every object.
+  private entry(file: string, stamp: string, parsed: ParsedFile): FileEntry {
+    if ('readError' in parsed) {
+      return { stamp, found: [], problems: [{ file, severity: 'error', message: `cannot read: ${parsed.readError}` }], broken: true };
     }
     const entry: FileEntry = { stamp, found: [], problems: [], broken: false };
-    for (const item of parseManifestText(text, file)) {
+    for (const item of parsed.items) {
       if ('message' in item) {
         entry.problems.push(item);
         if (item.severity === 'error') entry.broken = true;

@@ -3,7 +3,7 @@
 // also the handler's ClusterReader (start-up list, relists), answering from the same state.
 import { isDeepStrictEqual } from 'node:util';
 import { FolderWatch } from './folder-watch.ts';
-import { ManifestFolder, type ObjectCheck } from './manifest-folder.ts';
+import { ManifestFolder, type ManyFilesParser, type ObjectCheck } from './manifest-folder.ts';
 import type { ManifestProblem } from './manifests.ts';
 import { CLUSTER_SCOPED, type ClusterReader, type Kind, type KindList, type KubeObject, type ObjectKey } from './view.ts';
 
@@ -29,7 +29,7 @@ export interface SyncResult {
   filesGone: number;
 }
 
-export type { ObjectCheck };
+export type { ManyFilesParser, ObjectCheck };
 
 interface Held {
   kind: Kind;
@@ -59,6 +59,11 @@ export class ManifestSource implements ClusterReader {
   constructor(dir: string, check: ObjectCheck = () => null) {
     this.dir = dir;
     this.folder = new ManifestFolder(dir, check);
+  }
+
+  /** Reads and parses big refreshes (local mode's start-up: worker threads); null: here. */
+  set parser(parser: ManyFilesParser | null) {
+    this.folder.parser = parser;
   }
 
   /** The latest resourceVersion assigned: a list's version. */

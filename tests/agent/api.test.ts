@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBackend, type Backend } from '../support/backend.ts';
+import { eventually } from '../support/http.ts';
 import { startTestAgent, proxyFragment, type TestAgent } from './harness.ts';
 
 let t: TestAgent;
@@ -91,7 +92,8 @@ test('413 for a body over the limit, and nothing applied', async () => {
 
 test('health, readiness and metrics need no token; unknown routes get 404 with the route', async () => {
   assert.equal((await t.api('GET', '/healthz', undefined, { token: null })).status, 200);
-  assert.equal((await t.api('GET', '/nginx-ready', undefined, { token: null })).status, 200);
+  assert.equal((await t.api('POST', '/v1/batch?wait=1', { complete: true, fragments: [], endpoints: [] })).status, 200);
+  assert.ok(await eventually(async () => (await t.api('GET', '/nginx-ready', undefined, { token: null })).status === 200, 3000), 'ready once a complete batch is served');
   const m = await t.api('GET', '/metrics', undefined, { token: null });
   assert.equal(m.status, 200);
   assert.match(m.text, /wharf_agent_endpoint_mode\{mode="lua"\} 1/);

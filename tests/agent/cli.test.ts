@@ -89,6 +89,18 @@ test('the agent process refuses to start without a readable token file', async (
   }
 });
 
+/** Once the agent's API answers, pushes an empty complete batch (as a handler's first push) and waits until it is ready. */
+async function completeAndReady(apiPort: number): Promise<boolean> {
+  if (!(await eventually(async () => (await fetch(`http://127.0.0.1:${apiPort}/healthz`).catch(() => null))?.status === 200, 10_000, 50))) return false;
+  const push = await fetch(`http://127.0.0.1:${apiPort}/v1/batch?wait=1`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer cli-test-token-0123', 'content-type': 'application/json' },
+    body: JSON.stringify({ complete: true, fragments: [], endpoints: [] }),
+  });
+  if (push.status !== 200) return false;
+  return eventually(async () => (await fetch(`http://127.0.0.1:${apiPort}/nginx-ready`)).status === 200, 10_000, 50);
+}
+
 test('SIGTERM stops NGINX gracefully and exits; a killed agent\'s NGINX is taken over by the next one', async () => {
   const prefix = mkdtempSync(join(tmpdir(), 'wharf-cli-'));
   const tokenFile = join(prefix, '..', `${prefix.split('/').pop()}-token`);
@@ -102,7 +114,7 @@ test('SIGTERM stops NGINX gracefully and exits; a killed agent\'s NGINX is taken
   try {
     const first = run(args);
     runs.push(first);
-    const ready = await eventually(async () => (await fetch(`http://127.0.0.1:${apiPort}/nginx-ready`)).status === 200, 10_000, 50);
+    const ready = await completeAndReady(apiPort);
     assert.ok(ready, first.output());
     assert.match(first.output(), /"msg":"endpoint mode: lua/);
     const state = await (await fetch(`http://127.0.0.1:${apiPort}/v1/state`, { headers: { authorization: 'Bearer cli-test-token-0123' } })).json() as { ready: boolean };
@@ -130,7 +142,7 @@ test('SIGTERM stops NGINX gracefully and exits; a killed agent\'s NGINX is taken
     assert.ok(alive(nginxPid), 'NGINX outlives a killed agent');
     const second = run(args);
     runs.push(second);
-    const ready2 = await eventually(async () => (await fetch(`http://127.0.0.1:${apiPort}/nginx-ready`)).status === 200, 10_000, 50);
+    const ready2 = await completeAndReady(apiPort);
     assert.ok(ready2, second.output());
     assert.match(second.output(), /stopping the NGINX a previous agent left running/);
     assert.ok(!alive(nginxPid));
@@ -166,7 +178,7 @@ test('--access-log reaches stdout when stdout is a socket (NGINX cannot open one
   // ingress-nginx's default format: `… "GET /first HTTP/1.1" 200 … [upstream] [] upstream_addr …`.
   const served = () => r.output().split('\n').filter((l) => l.includes(' 200 ') && l.includes(`[default-app-80] [] ${app.address} `));
   try {
-    assert.ok(await eventually(async () => (await fetch(`http://127.0.0.1:${apiPort}/nginx-ready`).catch(() => null))?.status === 200, 10_000, 50), r.output());
+    assert.ok(await eventually(async () => (await fetch(`http://127.0.0.1:${apiPort}/healthz`).catch(() => null))?.status === 200, 10_000, 50), r.output());
     const put = await api('POST', '/v1/batch?wait=1', {
       fragments: [{ name: 'logged.test', revision: 1, config: proxyFragment('logged.test', 'default-app-80') }],
       endpoints: [{ upstream: 'default-app-80', revision: 1, endpoints: [app.address] }],

@@ -133,7 +133,7 @@ test('an agent with an IPv6 and an IPv4 resolver: NGINX accepts the skeleton', a
   const agent = await startTestAgent({ resolvers: ['[::1]:5353', '127.0.0.1'] });
   t.after(() => agent.stop());
   assert.match(readFileSync(join(agent.prefix, 'nginx.conf'), 'utf8'), /^    resolver \[::1\]:5353 127\.0\.0\.1 valid=30s;$/m);
-  assert.equal((await agent.api('GET', '/nginx-ready', undefined, { token: null })).status, 200);
+  assert.equal((await agent.api('GET', '/v1/state')).json.nginx.running, true, 'NGINX runs with this skeleton');
 });
 
 test('relaunch: the stages, and flags the user gave win over the agent\'s', () => {

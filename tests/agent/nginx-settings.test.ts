@@ -54,7 +54,7 @@ test('log-format-upstream, log-format-escape-json and worker-processes reach the
   const masterPid = () => Number(readFileSync(join(prefix, 'nginx/run/nginx.pid'), 'utf8'));
   const lines = () => r.output().split('\n').filter((l) => l.startsWith('{"ns":'));
   try {
-    assert.ok(await eventually(async () => (await fetch(`http://127.0.0.1:${apiPort}/nginx-ready`).catch(() => null))?.status === 200, 10_000, 50), r.output());
+    assert.ok(await eventually(async () => (await fetch(`http://127.0.0.1:${apiPort}/healthz`).catch(() => null))?.status === 200, 10_000, 50), r.output());
     await batch(desired({
       'log-format-upstream': '{"ns":"$namespace","ingress":"$ingress_name","service":"$service_name","port":"$service_port","upstream":"$proxy_upstream_name","addr":"$upstream_addr","status":$status,"rid":"$req_id","ua":"$http_user_agent"}',
       'log-format-escape-json': 'true',

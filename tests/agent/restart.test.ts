@@ -95,12 +95,15 @@ test('an agent killed with SIGKILL and started again serves what its NGINX serve
     await app.close();
   });
   const first = s.start();
-  assert.ok(await eventually(async () => (await s.readiness()) === 200, 15_000, 50), first.output());
-  const put = await s.api('POST', '/v1/batch?wait=1', {
+  assert.ok(await eventually(async () => (await s.readiness()) !== 0, 15_000, 50), first.output());
+  const complete = {
+    complete: true,
     fragments: [{ name: 'kept.example.com', revision: 5, config: proxyFragment('kept.example.com', 'default-app-80') }],
     endpoints: [{ upstream: 'default-app-80', revision: 5, endpoints: [app.address] }],
-  });
+  };
+  const put = await s.api('POST', '/v1/batch?wait=1', complete);
   assert.equal(put.status, 200, put.text);
+  assert.equal(await s.readiness(), 200, first.output());
   assert.equal(backendOf(await request({ port: s.httpPort, host: 'kept.example.com' })), 'app');
   const oldNginx = s.nginxPid();
 
@@ -109,7 +112,9 @@ test('an agent killed with SIGKILL and started again serves what its NGINX serve
   first.child.kill('SIGKILL');
   await first.exited;
   const second = s.start();
-  assert.ok(await eventually(async () => (await s.readiness()) === 200, 15_000, 20), second.output());
+  // The kept configuration serves at once; the agent is ready once the handler's push is served.
+  assert.ok(await eventually(async () => (await s.readiness()) !== 0, 15_000, 20), second.output());
+  assert.equal(await s.readiness(), 503, 'not ready on the kept configuration');
   await sleep(300);
   const { counts, missMs } = await traffic.stop();
   t.diagnostic(`answers while the agent was killed and started again: ${JSON.stringify(counts)}, not served for ${missMs} ms`);
@@ -129,6 +134,9 @@ test('an agent killed with SIGKILL and started again serves what its NGINX serve
   const again = await s.api('PUT', '/v1/fragments/kept.example.com?wait=1', { revision: 1, config: proxyFragment('kept.example.com', 'default-other-80') });
   assert.match(again.text, /"status":"applied"/);
   assert.equal((await request({ port: s.httpPort, host: 'kept.example.com' })).status, 503);
+  assert.equal(await s.readiness(), 503, 'one change is not the complete configuration');
+  assert.equal((await s.api('POST', '/v1/batch?wait=1', { ...complete, fragments: complete.fragments.map((f) => ({ ...f, revision: 6 })) })).status, 200);
+  assert.ok(await eventually(async () => (await s.readiness()) === 200, 5000, 20), 'ready once a complete batch is served');
 });
 
 for (const mode of ['reload', 'lua'] as const) test(`with its NGINX gone too (a restarted container), the agent serves the kept configuration and is ready only once the snapshot is served (endpoint mode ${mode})`, async (t) => {

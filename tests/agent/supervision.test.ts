@@ -21,7 +21,8 @@ after(async () => {
 
 test('NGINX master killed with SIGKILL: restarted, serving the same config and endpoints within seconds', async () => {
   await t.api('PUT', '/v1/endpoints/default-app-80', { revision: 1, endpoints: [a.address] });
-  await t.api('PUT', '/v1/fragments/app.example.com?wait=1', { revision: 1, config: proxyFragment('app.example.com', 'default-app-80') });
+  // A complete batch, as a handler's first push: the agent is ready once NGINX serves it.
+  await t.api('POST', '/v1/batch?wait=1', { complete: true, fragments: [{ name: 'app.example.com', revision: 1, config: proxyFragment('app.example.com', 'default-app-80') }], endpoints: [{ upstream: 'default-app-80', revision: 1, endpoints: [a.address] }] });
   assert.equal(backendOf(await t.get('app.example.com')), 'a');
 
   const oldPid = t.agent.nginxPid!;

@@ -53,6 +53,11 @@ test('a folder of many apps starts with every admitted Ingress served and a deni
   assert.match(said, /rejected +Ingress default\/app-60 \(denied\.yaml #2\): .*snippet/);
   assert.match(said, /admitted +60 of 61/);
   assert.doesNotMatch(said, /loaded +Service default\/app-1 /, 'a big folder is told per kind, not per object');
+  // Ready once NGINX serves the folder (the handler's complete push), not on NGINX's empty start.
+  const lines = said.split('\n');
+  const ready = lines.findIndex((l) => /^ready +NGINX serves the complete configuration/.test(l));
+  const folder = lines.findIndex((l) => /^applied +config version \d+ in \d+ ms \((\d{2,}) changes\)/.test(l));
+  assert.ok(folder >= 0 && ready > folder, `the agent is ready after the reload that carried the folder\n${said}`);
   for (let i = 0; i < APPS; i++) {
     const r = await request({ port: httpPort, host: `app-${i}.test`, path: '/' });
     assert.equal(r.status, 200, `app-${i}.test is served once wharf local says it is ready\n--- wharf local said:\n${said}`);

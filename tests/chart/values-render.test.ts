@@ -250,7 +250,12 @@ test('ServiceMonitor: both metrics Services, the handler over HTTPS with the cha
   const metricsServices = ofKind(objects, 'Service').filter((s) => Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels[k] === v));
   assert.deepEqual(metricsServices.map((s) => s.metadata.name).sort(), ['wharf-handler-metrics', 'wharf-nginx-metrics'], 'the selector picks exactly the metrics Services');
   const [agent, handler] = sm.spec.endpoints;
-  assert.deepEqual(agent, { port: 'agent-metrics', path: '/metrics', interval: '15s', scrapeTimeout: '10s', metricRelabelings: [{ action: 'drop', regex: 'go_.*', sourceLabels: ['__name__'] }] });
+  // honorLabels by default: the request series' `namespace` is the Ingress's (the dashboard and alerts select on it).
+  assert.deepEqual(agent, { port: 'agent-metrics', path: '/metrics', interval: '15s', scrapeTimeout: '10s', honorLabels: true, metricRelabelings: [{ action: 'drop', regex: 'go_.*', sourceLabels: ['__name__'] }] });
+  const asIngressNginx = one(render({ metrics: { serviceMonitor: { enabled: true, honorLabels: false } } }), 'ServiceMonitor', 'wharf');
+  assert.equal(asIngressNginx.spec.endpoints[0].honorLabels, undefined, 'false: Prometheus renames it exported_namespace, as with ingress-nginx\'s chart');
+  // The request metrics' controller_namespace comes from the NGINX pod's own namespace.
+  assert.deepEqual(nginxContainer(objects).env.find((e: Doc) => e.name === 'POD_NAMESPACE'), { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });
   assert.equal(handler.port, 'handler-metrics');
   assert.equal(handler.scheme, 'https');
   assert.deepEqual(handler.tlsConfig, { serverName: 'wharf-handler.wharf.svc', ca: { secret: { name: 'wharf-handler-tls', key: 'ca.crt' } } });

@@ -9,60 +9,17 @@ import { CERTIFICATE_NAME } from '../protocol/agent-api.ts';
 import type { Logger } from '../log.ts';
 import type { CertificateStore } from './certificate-store.ts';
 import type { PrefixLayout } from './layout.ts';
-import { RepeatedError } from './repeated-log.ts';
+import { KeptFile } from './kept-file.ts';
 
 /** Writes the certificates to the prefix after changes, coalesced. */
-export class KeptCertificatesWriter {
-  private readonly layout: PrefixLayout;
-  private readonly store: CertificateStore;
-  private readonly failures: RepeatedError;
-  private readonly delayMs: number;
-  private timer: NodeJS.Timeout | null = null;
-  private writing: Promise<void> | null = null;
-  private again = false;
-
+export class KeptCertificatesWriter extends KeptFile {
   constructor(o: { layout: PrefixLayout; store: CertificateStore; logger: Logger; delayMs?: number }) {
-    this.layout = o.layout;
-    this.store = o.store;
-    this.failures = new RepeatedError(o.logger);
-    this.delayMs = o.delayMs ?? 1000;
-  }
-
-  /** Certificates changed: write them soon. */
-  changed(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.flush();
-    }, this.delayMs);
-    this.timer.unref();
-  }
-
-  /** Writes now (and once more if changes came during a write). */
-  async flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.writing) {
-      this.again = true;
-      return this.writing;
-    }
-    this.writing = (async () => {
-      do {
-        this.again = false;
-        const lines = this.store.all().filter((c) => c.pem).map((c) => `${JSON.stringify({ name: c.name, cert: c.pem!.cert, key: c.pem!.key })}\n`);
-        try {
-          await this.layout.writeAtomic(this.layout.keptCertificates, lines.join(''), 0o600);
-          this.failures.ended();
-        } catch (e) {
-          this.failures.failed('cannot keep the certificates on disk for the next agent', (e as Error).message);
-        }
-      } while (this.again);
-    })();
-    try {
-      await this.writing;
-    } finally {
-      this.writing = null;
-    }
+    super({
+      ...o,
+      path: o.layout.keptCertificates,
+      what: 'the certificates',
+      content: () => o.store.all().filter((c) => c.pem).map((c) => `${JSON.stringify({ name: c.name, cert: c.pem!.cert, key: c.pem!.key })}\n`).join(''),
+    });
   }
 }
 

@@ -32,6 +32,9 @@ export interface MetricsSources {
   requestMetrics?: { socketPath: string; labels: ControllerLabels } | null;
 }
 
+/** Seconds from an API call to NGINX holding an endpoint set or a certificate (both pushers). */
+const UPDATE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
 export class AgentMetrics {
   readonly registry = new Registry();
   private readonly reloads: Counter<'result'>;
@@ -94,7 +97,7 @@ export class AgentMetrics {
       name: 'wharf_agent_endpoint_update_duration_seconds',
       help: 'From the API call to NGINX holding the endpoints (lua) or accepting them for the next reload (reload).',
       labelNames: ['via'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      buckets: UPDATE_BUCKETS,
       registers,
     });
     this.restarts = new Counter({ name: 'wharf_agent_nginx_restarts_total', help: 'NGINX master restarts after it died.', registers });
@@ -108,7 +111,7 @@ export class AgentMetrics {
       name: 'wharf_agent_certificate_update_duration_seconds',
       help: 'From the API call to NGINX holding the certificate (lua) or accepting it for the next reload (reload).',
       labelNames: ['via'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      buckets: UPDATE_BUCKETS,
       registers,
     });
     // One read of stub_status per scrape, shared by the gauges below (prom-client collects them together).

@@ -9,20 +9,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNginx, type TestNginx } from '../support/nginx.ts';
-import { freePort } from '../support/backend.ts';
 import { request } from '../support/http.ts';
 import { loadFragments } from '../render/helpers.ts';
-import { buildModel, defaultControllerSettings, stateFromObjects } from '../../src/model/index.ts';
+import { buildModel, stateFromObjects } from '../../src/model/index.ts';
 import { RoutingIndex } from '../../src/model/routing-index.ts';
-import { renderModel, type Fragment } from '../../src/render/index.ts';
-import { listenerPortFiles, listenerPortsOf } from '../../src/render/listener-ports.ts';
+import { renderModel } from '../../src/render/index.ts';
+import { agentFiles, declaredPort, settings } from './listener-port-setup.ts';
 import type { GatewayStatus, RouteStatus } from '../../src/model/gateway-status.ts';
 import { call, startGrpcBackend, type H2Backend } from './grpc.ts';
 
 const GW = 'gateway.networking.k8s.io/v1';
-// NGINX on 8080 and 8443, as the chart runs it: port P is served on P + 8000.
-const AGENT = { httpListen: ['127.0.0.1:8080'], httpsListen: ['127.0.0.1:8443'] };
-const settings = { ...defaultControllerSettings, nginxPorts: { httpPort: 8080, httpsPort: 8443 } };
 const svc = (name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { ports: [{ port: 8080 }] } });
 const grpcRoute = (name: string, sectionName: string, rules: object[], gw = 'gw') => ({
   apiVersion: GW, kind: 'GRPCRoute', metadata: { name, namespace: 'default', creationTimestamp: '2025-01-01T00:00:00Z' },
@@ -35,26 +31,6 @@ const grpc: Record<string, H2Backend> = {};
 let index: RoutingIndex;
 let h2c = 0;
 let plain = 0;
-
-async function declaredPort(): Promise<number> {
-  for (;;) {
-    const p = (await freePort()) - 8000;
-    if (p > 0 && p !== 80 && p !== 443) return p;
-  }
-}
-
-function agentFiles(fragments: Fragment[]): Record<string, string> {
-  const files: Record<string, string> = {};
-  for (const f of fragments) {
-    for (const ref of listenerPortsOf(f.config).values()) {
-      const out = listenerPortFiles(ref, AGENT);
-      assert.ok(out.ok);
-      files[out.listen.name] = out.listen.text;
-      files[`listeners/${out.server.name}`] = out.server.text;
-    }
-  }
-  return files;
-}
 
 before(async () => {
   for (const name of ['grpc-v1', 'grpc-v2']) grpc[name] = await startGrpcBackend(name);

@@ -8,19 +8,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNginx, type TestNginx } from '../support/nginx.ts';
-import { freePort, startBackend, type Backend } from '../support/backend.ts';
+import { startBackend, type Backend } from '../support/backend.ts';
 import { request } from '../support/http.ts';
 import { loadFragments, peerCertificateCN, selfSigned, tlsSecretObject } from '../render/helpers.ts';
-import { buildModel, defaultControllerSettings, stateFromObjects } from '../../src/model/index.ts';
+import { buildModel, stateFromObjects } from '../../src/model/index.ts';
 import { RoutingIndex } from '../../src/model/routing-index.ts';
-import { renderModel, type Fragment } from '../../src/render/index.ts';
-import { listenerPortFiles, listenerPortsOf } from '../../src/render/listener-ports.ts';
+import { renderModel } from '../../src/render/index.ts';
+import { agentFiles, declaredPort, settings } from './listener-port-setup.ts';
 import type { GatewayStatus, ListenerStatus, RouteStatus } from '../../src/model/gateway-status.ts';
 
 const GW = 'gateway.networking.k8s.io/v1';
-// The agent as the chart runs it: NGINX on 8080 and 8443, so port P is served on P + 8000.
-const AGENT = { httpListen: ['127.0.0.1:8080'], httpsListen: ['127.0.0.1:8443'] };
-const settings = { ...defaultControllerSettings, nginxPorts: { httpPort: 8080, httpsPort: 8443 } };
 
 const route = (name: string, sectionName: string, hostnames: string[], service: string) => ({
   apiVersion: GW, kind: 'HTTPRoute', metadata: { name, namespace: 'default', creationTimestamp: '2025-01-01T00:00:00Z' },
@@ -38,28 +35,6 @@ let index: RoutingIndex;
 /** Declared listener ports whose NGINX port (+ 8000) is free here. */
 let alt = 0, any = 0, secure = 0, named = 0;
 const pair = selfSigned('secure.example.com');
-
-/** A free port P + 8000 with P a port of its own (not 80 or 443). */
-async function declaredPort(): Promise<number> {
-  for (;;) {
-    const p = (await freePort()) - 8000;
-    if (p > 0 && p !== 80 && p !== 443) return p;
-  }
-}
-
-/** What the agent writes for the listener ports the fragments include (listener-port-files.ts). */
-function agentFiles(fragments: Fragment[]): Record<string, string> {
-  const files: Record<string, string> = {};
-  for (const f of fragments) {
-    for (const ref of listenerPortsOf(f.config).values()) {
-      const out = listenerPortFiles(ref, AGENT);
-      assert.ok(out.ok);
-      files[out.listen.name] = out.listen.text;
-      files[`listeners/${out.server.name}`] = out.server.text;
-    }
-  }
-  return files;
-}
 
 before(async () => {
   for (const name of ['main', 'alt', 'any', 'secure']) backends[name] = await startBackend(name);

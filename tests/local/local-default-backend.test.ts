@@ -6,27 +6,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBackend, freePort, type Backend } from '../support/backend.ts';
+import { startBackend, freePort } from '../support/backend.ts';
 import { request, eventually } from '../support/http.ts';
-import { startWharfLocal } from '../support/wharf-local.ts';
+import { agentReloads, serviceManifest, startWharfLocal } from '../support/wharf-local.ts';
 
-const serviceWithEndpoints = (name: string, b: Backend) => `apiVersion: v1
-kind: Service
-metadata: { name: ${name} }
-spec: { ports: [{ name: http, port: 80 }] }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: ${name}-1, labels: { kubernetes.io/service-name: ${name} } }
-addressType: IPv4
-ports: [{ name: http, port: ${b.port} }]
-endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
-`;
-
-async function reloads(agentUrl: string): Promise<number> {
-  const text = await (await fetch(`${agentUrl}/metrics`)).text();
-  return [...text.matchAll(/^wharf_agent_reloads_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
-}
+const serviceWithEndpoints = serviceManifest;
 
 test('wharf local --default-backend-service: unmatched requests and listed codes go to the error-page Service, whose endpoints move without a reload', async (t) => {
   const errorPages = (name: string) => (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
@@ -47,8 +31,8 @@ test('wharf local --default-backend-service: unmatched requests and listed codes
   const dir = mkdtempSync(join(tmpdir(), 'wharf-local-default-'));
   const workDir = mkdtempSync(join(tmpdir(), 'wharf-local-default-work-'));
   const httpPort = await freePort();
-  writeFileSync(join(dir, 'errors.yaml'), serviceWithEndpoints('errors', pages1));
-  writeFileSync(join(dir, 'app.yaml'), `${serviceWithEndpoints('app', app)}---
+  writeFileSync(join(dir, 'errors.yaml'), serviceWithEndpoints('errors', pages1.port));
+  writeFileSync(join(dir, 'app.yaml'), `${serviceWithEndpoints('app', app.port)}---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: { name: shop }
@@ -88,8 +72,8 @@ data: { custom-http-errors: "404,503" }
   assert.equal(gone?.headers['x-ingress-name'], 'shop');
   assert.equal(gone?.headers['x-service-name'], 'app');
 
-  const before = await reloads(agentUrl);
-  writeFileSync(join(dir, 'errors.yaml'), serviceWithEndpoints('errors', pages2));
+  const before = await agentReloads(agentUrl);
+  writeFileSync(join(dir, 'errors.yaml'), serviceWithEndpoints('errors', pages2.port));
   await until('the default backend\'s new endpoint answers', async () => (await page('nowhere.test', '/y'))?.backend === 'pages-2');
-  assert.equal(await reloads(agentUrl), before, 'moving the default backend\'s endpoints must not reload NGINX');
+  assert.equal(await agentReloads(agentUrl), before, 'moving the default backend\'s endpoints must not reload NGINX');
 });

@@ -9,20 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackend, freePort, type Backend } from '../support/backend.ts';
 import { eventually, request } from '../support/http.ts';
-import { startWharfLocal, processesUnder, type LocalProcess } from '../support/wharf-local.ts';
+import { startWharfLocal, processesUnder, serviceManifest, type LocalProcess } from '../support/wharf-local.ts';
 
-const app = (name: string, backend: Backend) => `apiVersion: v1
-kind: Service
-metadata: { name: ${name} }
-spec: { ports: [{ name: http, port: 80 }] }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: ${name}-0, labels: { kubernetes.io/service-name: ${name} } }
-addressType: IPv4
-ports: [{ name: http, port: ${backend.port} }]
-endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
----
+const app = (name: string, backend: Backend) => `${serviceManifest(name, backend.port)}---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: { name: ${name} }

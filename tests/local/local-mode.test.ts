@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startBackend, freePort, type Backend } from '../support/backend.ts';
 import { request, eventually } from '../support/http.ts';
 import { CERT, KEY } from '../model/tls-fixture.ts';
-import { startWharfLocal, processesUnder } from '../support/wharf-local.ts';
+import { agentReloads, startWharfLocal, processesUnder } from '../support/wharf-local.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -35,10 +35,6 @@ spec:
           - { path: ${path}, pathType: Prefix, backend: { service: { name: ${service}, port: { name: http } } } }
 `;
 
-async function reloads(agentUrl: string): Promise<number> {
-  const text = await (await fetch(`${agentUrl}/metrics`)).text();
-  return [...text.matchAll(/^wharf_agent_reloads_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
-}
 
 test('wharf local follows a folder of manifests: adds, path changes, scaling, TLS, a broken file, deletes', async (t) => {
   const [a, b, c] = await Promise.all([startBackend('a'), startBackend('b'), startBackend('c')]);
@@ -76,14 +72,14 @@ test('wharf local follows a folder of manifests: adds, path changes, scaling, TL
   assert.equal((await get('web.test', '/app')).status, 404);
 
   // Scale the EndpointSlice: endpoints only, so no reload.
-  const before = await reloads(agentUrl);
+  const before = await agentReloads(agentUrl);
   writeFileSync(join(dir, 'web.yaml'), `${service('web')}---\n${slice('web', 'web', [a, c])}`);
   await until('the new endpoint takes traffic', async () => {
     const seen = new Set<string>();
     for (let i = 0; i < 6; i++) seen.add(JSON.parse((await get('web.test', '/web')).body).backend);
     return seen.has('a') && seen.has('c');
   });
-  assert.equal(await reloads(agentUrl), before, 'scaling an EndpointSlice must not reload NGINX');
+  assert.equal(await agentReloads(agentUrl), before, 'scaling an EndpointSlice must not reload NGINX');
 
   // Add a TLS host.
   writeFileSync(

@@ -64,3 +64,25 @@ export async function startWharfLocal(args: string[], workDir: string, ready: Re
   }
   return { child, output: () => output, interrupt, stop };
 }
+
+/** A Service `name` (port http 80) and one EndpointSlice with one endpoint, 127.0.0.1:`port`, as YAML. */
+export function serviceManifest(name: string, port: number): string {
+  return `apiVersion: v1
+kind: Service
+metadata: { name: ${name} }
+spec: { ports: [{ name: http, port: 80 }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: ${name}-0, labels: { kubernetes.io/service-name: ${name} } }
+addressType: IPv4
+ports: [{ name: http, port: ${port} }]
+endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
+`;
+}
+
+/** The reloads the agent of `agentUrl` has done, every result together (its /metrics). */
+export async function agentReloads(agentUrl: string): Promise<number> {
+  const text = await (await fetch(`${agentUrl}/metrics`)).text();
+  return [...text.matchAll(/^wharf_agent_reloads_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+}

@@ -6,7 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { table } from '../../bench/all.ts';
+import { ROWS, table } from '../../bench/summary.ts';
+import { spreadTable, startBurner } from '../../bench/spread.ts';
+import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
 
 const row = (rows: string[][], figure: string) => rows.find((r) => r[1]!.startsWith(`${figure} `) || r[1] === figure);
 
@@ -34,4 +37,30 @@ test('bench:proxy --quick: both hosts answer every request, and the JSON has bot
   assert.equal(json.errors, 0, r.stderr.slice(-2000));
   for (const k of ['static_rps', 'lua_rps', 'static_rps_1000', 'lua_rps_1000']) assert.ok(json[k]! > 100, `${k}: ${json[k]}`);
   assert.ok(json.data_path_rps_over_static! > 0 && json.data_path_p99_over_static! > 0);
+});
+
+test('the spread table shows how far each figure and each ratio moved between runs, and marks the run beside the burner', () => {
+  const run = (p99: number, floor: number) => ({ admission: { p99_ms: p99, floor_p99_ms: floor, p99_over_floor: p99 / floor } });
+  const rows = spreadTable([run(4, 2), run(8, 4.4), run(12, 6)], ROWS, 2);
+  assert.deepEqual(rows[0]!.slice(2, 5), ['run 1', 'run 2', 'run 3 (burner)']);
+  const p99 = rows.find((r) => r[1] === 'p99_ms')!;
+  // The figure tripled; the ratio moved by 10 %.
+  assert.deepEqual(p99.slice(2), ['4', '8', '12', '3', '2 / 1.82 / 2', '1.10']);
+  // A row no run measured is left out; a run where a benchmark failed shows a dash, not a zero.
+  assert.equal(rows.find((r) => r[1] === 'lua_rps'), undefined);
+  const failed = spreadTable([run(4, 2), { admission: null }], ROWS, -1).find((r) => r[1] === 'p99_ms')!;
+  assert.deepEqual(failed.slice(2), ['4', '—', '—', '2 / —', '—']);
+});
+
+test('the burner of a loaded run keeps a core busy until it is killed', async () => {
+  const burner = startBurner();
+  try {
+    await new Promise((r) => setTimeout(r, 600));
+    const [utime, stime] = readFileSync(`/proc/${burner.pid}/stat`, 'utf8').split(') ')[1]!.split(' ').slice(11, 13).map(Number);
+    // Clock ticks of 10 ms: at least a third of the 600 ms on a CPU, even on a busy machine.
+    assert.ok(utime! + stime! >= 20, `burner used ${utime! + stime!} ticks`);
+  } finally {
+    burner.kill();
+  }
+  await once(burner, 'exit');
 });

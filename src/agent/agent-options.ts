@@ -50,6 +50,8 @@ export interface AgentOptions {
   limits?: Partial<ApiLimits>;
   /** Size of NGINX's certificate store in MiB (--certificate-store-size; default 64). */
   certificateStoreMb?: number;
+  /** OCSP stapling (enable-ocsp): per request to a responder (default 5000 ms), first retry after a failure (default 10 s). */
+  ocsp?: { timeoutMs?: number; retryMs?: number };
   /** Reload coalescing: a burst still arriving is over after this much quiet (ms). */
   burstQuietMs?: number;
   /**

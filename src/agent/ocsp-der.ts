@@ -1,7 +1,7 @@
 // The bits of DER the agent needs for OCSP stapling (RFC 6960), and nothing more: the request for one
 // certificate (its CertID: SHA-1 of the issuer's name and key, and its serial), and reading the
-// responder's answer about that certificate. Pure: no I/O, no clock. The signature of a response is
-// checked by NGINX (ngx.ocsp.validate_ocsp_response) before it is stored.
+// responder's answer about that certificate, with what its signature covers (checked in
+// ocsp-signature.ts, and again by NGINX's ngx.ocsp.validate_ocsp_response). Pure: no I/O, no clock.
 import { createHash, type X509Certificate } from 'node:crypto';
 
 interface Node {
@@ -96,6 +96,8 @@ export interface OcspAnswer {
   thisUpdate: Date;
   /** Absent: the responder says newer information is always available. */
   nextUpdate: Date | null;
+  /** What the signature covers and the certificates the response carries (a delegated responder's). */
+  signed: { tbs: Buffer; algorithm: string; signature: Buffer; certs: Buffer[] };
 }
 
 const RESPONSE_STATUS = ['successful', 'malformedRequest', 'internalError', 'tryLater', '4', 'sigRequired', 'unauthorized'];
@@ -126,7 +128,12 @@ export function readOcspResponse(der: Buffer, id: CertId): OcspAnswer {
   if (!content(expect(bytes[0], 0x06, 'responseType')).equals(OCSP_BASIC_OID)) throw new Error('not a basic OCSP response');
   const basicDer = content(expect(bytes[1], 0x04, 'response'));
   const basic = children(expect(read(basicDer, 0), SEQUENCE, 'BasicOCSPResponse'));
-  const data = children(expect(basic[0], SEQUENCE, 'tbsResponseData'));
+  const tbs = expect(basic[0], SEQUENCE, 'tbsResponseData');
+  const algorithm = content(expect(children(expect(basic[1], SEQUENCE, 'signatureAlgorithm'))[0], 0x06, 'signatureAlgorithm')).toString('hex');
+  const signature = content(expect(basic[2], 0x03, 'signature')).subarray(1);
+  const certs = basic[3]?.tag === 0xa0 ? children(expect(children(basic[3])[0], SEQUENCE, 'certs')).map((c) => Buffer.from(whole(c))) : [];
+  const signed = { tbs: Buffer.from(whole(tbs)), algorithm, signature: Buffer.from(signature), certs };
+  const data = children(tbs);
   const fields = data[0]?.tag === 0xa0 ? data.slice(1) : data;
   const responses = children(expect(fields[2], SEQUENCE, 'responses'));
   for (const single of responses) {
@@ -145,6 +152,7 @@ export function readOcspResponse(der: Buffer, id: CertId): OcspAnswer {
       status: st,
       thisUpdate: generalizedTime(thisUpdate!, 'thisUpdate'),
       nextUpdate: next ? generalizedTime(children(next)[0]!, 'nextUpdate') : null,
+      signed,
     };
   }
   throw new Error('the response is not about this certificate');

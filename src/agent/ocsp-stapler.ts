@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import { http, https } from './node-http.ts';
 import { ocspRequest, readOcspResponse, type OcspAnswer } from './ocsp-der.ts';
 import type { OcspMetrics, OcspOutcome } from './ocsp-metrics.ts';
+import { ocspSignatureProblem } from './ocsp-signature.ts';
 import { ocspTarget, type OcspTarget } from './ocsp-target.ts';
 import type { UnixReply } from './unix-http.ts';
 
@@ -165,6 +166,8 @@ export class OcspStapler {
       return this.failed(name, e, 'failed', `cannot fetch the OCSP response from ${t.url}: ${(err as Error).message}`);
     }
     if (this.entries.get(name) !== e) return;
+    const unsigned = ocspSignatureProblem(answer.signed, t.issuer);
+    if (unsigned) return this.failed(name, e, 'failed', `the OCSP response from ${t.url} is refused: ${unsigned}`);
     const now = Date.now();
     if (answer.status === 'revoked') {
       this.o.metrics.fetched('revoked');

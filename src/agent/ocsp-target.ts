@@ -10,6 +10,8 @@ export interface OcspTarget {
   id: CertId;
   /** The leaf's notAfter: no answer is needed past it. */
   notAfter: Date;
+  /** Who may sign the answer: the issuer, or a responder it issued for OCSP signing. */
+  issuer: X509Certificate;
 }
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -56,5 +58,5 @@ export function ocspTarget(chain: string): OcspTarget | { missing: string } | nu
   if (!url) return null;
   const issuer = certs.slice(1).find((c) => leaf.checkIssued(c) && leaf.verify(c.publicKey));
   if (!issuer) return { missing: 'its chain does not include its issuer (the OCSP request names it)' };
-  return { url, id: certIdOf(leaf, issuer), notAfter: new Date(leaf.validTo) };
+  return { url, id: certIdOf(leaf, issuer), notAfter: new Date(leaf.validTo), issuer };
 }

@@ -117,6 +117,21 @@ test('a responder that hangs delays neither the certificate update nor a handsha
   assert.equal(await ca.check(await staple('slow.example.com'), c), 'good', 'retried and stapled');
 });
 
+test('a response signed by a responder the CA authorized is stapled; one signed by anyone else is not', async () => {
+  ca.signer = 'delegate';
+  const c = await issue('delegate.example.com');
+  await put('delegate.example.com', 1, c);
+  assert.equal(await ca.check(await staple('delegate.example.com'), c), 'good');
+  ca.signer = 'stranger';
+  const forged = await issue('forged.example.com');
+  const before = ca.requests;
+  await put('forged.example.com', 1, forged);
+  assert.ok(await eventually(() => t.logs.some((l) => l.includes('forged.example.com') && l.includes('signed neither by the certificate\'s issuer nor by a responder the issuer authorized')), 5000, 20), 'refused and logged');
+  assert.ok(ca.requests > before);
+  assert.equal((await stapledHandshake(t.httpsPort, 'forged.example.com')).staple, null);
+  ca.signer = 'ca';
+});
+
 test('a renewed certificate gets its own response, never its predecessor\'s', async () => {
   const old = await issue('renew.example.com');
   await put('renew.example.com', 1, old);

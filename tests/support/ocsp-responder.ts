@@ -30,6 +30,8 @@ export class OcspAuthority {
   requests = 0;
   /** 'hang': accept and never answer. */
   mode: 'answer' | 'hang' = 'answer';
+  /** Who signs answers: the CA, a responder certificate the CA issued for OCSP signing, or a stranger's CA. */
+  signer: 'ca' | 'delegate' | 'stranger' = 'ca';
   private readonly index = new Map<string, string>();
   private readonly server: Server;
   private readonly hung = new Set<ServerResponse>();
@@ -46,6 +48,10 @@ export class OcspAuthority {
       '-addext', 'basicConstraints=critical,CA:true', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
       '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt')]);
     await writeFile(join(dir, 'index.txt'), '');
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2'];
+    await run('openssl', ['req', '-x509', ...ec, '-subj', '/CN=wharf test OCSP responder', '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'),
+      '-addext', 'extendedKeyUsage=OCSPSigning', '-keyout', join(dir, 'delegate.key'), '-out', join(dir, 'delegate.crt')]);
+    await run('openssl', ['req', '-x509', ...ec, '-subj', '/CN=wharf test OCSP CA', '-keyout', join(dir, 'stranger.key'), '-out', join(dir, 'stranger.crt')]);
     let self: OcspAuthority;
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -74,7 +80,7 @@ export class OcspAuthority {
     const respFile = join(this.dir, `resp-${n}.der`);
     await writeFile(reqFile, request);
     try {
-      await run('openssl', ['ocsp', '-index', join(this.dir, 'index.txt'), '-CA', join(this.dir, 'ca.crt'), '-rsigner', join(this.dir, 'ca.crt'), '-rkey', join(this.dir, 'ca.key'),
+      await run('openssl', ['ocsp', '-index', join(this.dir, 'index.txt'), '-CA', join(this.dir, 'ca.crt'), '-rsigner', join(this.dir, `${this.signer}.crt`), '-rkey', join(this.dir, `${this.signer}.key`),
         '-reqin', reqFile, '-respout', respFile, '-nmin', '10']);
       return await readFile(respFile);
     } finally {

@@ -130,6 +130,7 @@ test('a response signed by a responder the CA authorized is stapled; one signed 
   assert.ok(ca.requests > before);
   assert.equal((await stapledHandshake(t.httpsPort, 'forged.example.com')).staple, null);
   ca.signer = 'ca';
+  assert.equal(await ca.check(await staple('forged.example.com'), forged), 'good', 'retried, and stapled once the CA signs');
 });
 
 test('a renewed certificate gets its own response, never its predecessor\'s', async () => {
@@ -149,6 +150,15 @@ test('a renewed certificate gets its own response, never its predecessor\'s', as
   const s = await staple('renew.example.com');
   assert.equal(await ca.check(s, renewed), 'good');
   assert.match(await ca.check(s, old), /^refused|^not verified|^no status/, 'not a response about the old certificate');
+});
+
+test('an NGINX master restarted after a crash staples again at once, from what the agent holds, without asking the responder', async () => {
+  const before = ca.requests;
+  const oldPid = t.agent.nginxPid!;
+  process.kill(oldPid, 'SIGKILL');
+  assert.ok(await eventually(() => t.agent.nginxPid !== null && t.agent.nginxPid !== oldPid, 5000, 20), 'restarted');
+  assert.equal(await ca.check(await staple('good.example.com', 5000), issued.get('good.example.com')!), 'good');
+  assert.equal(ca.requests, before, 'no new request');
 });
 
 test('enable-ocsp back to "false": every staple is removed and nothing more is fetched', async () => {

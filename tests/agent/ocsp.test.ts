@@ -24,12 +24,16 @@ after(async () => {
   await ca?.stop();
 });
 
-/** The `_main` fragment the handler renders for a ConfigMap with these keys, applied. */
-async function configMap(data: Record<string, string>): Promise<void> {
-  const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'wharf', namespace: 'wharf' }, data } as ConfigMap;
+/** The `_main` fragment the handler renders for a ConfigMap with these keys. */
+function mainFragment(data: Record<string, string>, revision: number) {
+  const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'wharf', namespace: 'wharf' }, data } as unknown as ConfigMap;
   const { settings, problems } = parseGlobalSettings(cm);
   assert.deepEqual(problems, []);
-  const r = await t.api('POST', '/v1/batch?wait=1', { fragments: [{ ...renderMain(settings), revision: ++mainRevision }] });
+  return { ...renderMain(settings), revision };
+}
+
+async function configMap(data: Record<string, string>): Promise<void> {
+  const r = await t.api('POST', '/v1/batch?wait=1', { fragments: [mainFragment(data, ++mainRevision)] });
   assert.equal(r.status, 200, r.text);
 }
 
@@ -170,4 +174,15 @@ test('enable-ocsp back to "false": every staple is removed and nothing more is f
   await new Promise((r) => setTimeout(r, 700));
   assert.equal(ca.requests, before);
   assert.equal((await stapledHandshake(t.httpsPort, 'later.example.com')).staple, null);
+});
+
+test('without the Lua module (--endpoint-mode reload) there is no stapling, and the agent says so when the ConfigMap asks for it', async () => {
+  const r = await startTestAgent({ endpointMode: 'reload' });
+  try {
+    const b = await r.api('POST', '/v1/batch?wait=1', { fragments: [mainFragment({ 'enable-ocsp': 'true' }, 1)] });
+    assert.equal(b.status, 200, b.text);
+    assert.equal(r.logs.filter((l) => l.includes('enable-ocsp: no OCSP stapling without the Lua module')).length, 1);
+  } finally {
+    await r.stop();
+  }
 });

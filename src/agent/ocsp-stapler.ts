@@ -105,7 +105,8 @@ export class OcspStapler {
     const digest = createHash('sha256').update(chain).digest('hex');
     const e = this.entries.get(name);
     if (e && e.chain === digest) {
-      if (e.held && e.held.expires > Date.now()) void this.write(name, e, e.held.base64, e.held.expires);
+      // Not written (NGINX busy, or the response no longer passes its check): asked for anew.
+      if (e.held && e.held.expires > Date.now()) void this.write(name, e, e.held.base64, e.held.expires).then((r) => r && r.status !== 200 && this.enqueue(name));
       return;
     }
     this.forget(name, false);

@@ -203,7 +203,11 @@ export class OcspStapler {
     } catch (err) {
       reply = { status: 0, body: (err as Error).message };
     }
-    if (this.entries.get(name) !== e) return null;
+    if (this.entries.get(name) !== e) {
+      // Turned off or forgotten while this was in flight: NGINX took it after the removal.
+      if (reply.status === 200) void this.o.request(`/certificates/${this.o.nginxName(name)}/ocsp`, { method: 'DELETE' }).catch(() => {});
+      return null;
+    }
     e.held = reply.status === 200 ? { base64, expires } : null;
     return reply;
   }

@@ -129,5 +129,6 @@ export interface AgentState {
   fragments: (FragmentResult & { deleted: boolean })[];
   endpoints: { upstream: string; revision: number; endpoints: number | null; appliedRevision: number | null }[];
   /** Names and revisions only: never a certificate's or a key's content. Empty in a summary. */
-  certificates: { name: string; revision: number; deleted: boolean; appliedRevision: number | null; error?: string }[];
+  /** `ocsp` (enable-ocsp, a responder named): fetching, stapled, revoked, unknown, failing or no issuer. */
+  certificates: { name: string; revision: number; deleted: boolean; appliedRevision: number | null; error?: string; ocsp?: string }[];
 }

@@ -192,8 +192,11 @@ export class CertificateDelivery {
     this.ocspWanted = on;
   }
 
-  state(): { name: string; revision: number; deleted: boolean; appliedRevision: number | null; error?: string }[] {
-    return this.store.all().map((c) => ({ name: c.name, revision: c.revision, deleted: c.pem === null, appliedRevision: c.appliedRevision, ...(c.error ? { error: c.error } : {}) }));
+  state(): { name: string; revision: number; deleted: boolean; appliedRevision: number | null; error?: string; ocsp?: string }[] {
+    return this.store.all().map((c) => {
+      const ocsp = this.stapler?.statusOf(c.name);
+      return { name: c.name, revision: c.revision, deleted: c.pem === null, appliedRevision: c.appliedRevision, ...(c.error ? { error: c.error } : {}), ...(ocsp ? { ocsp } : {}) };
+    });
   }
 
   async close(): Promise<void> {

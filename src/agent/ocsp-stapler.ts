@@ -44,10 +44,15 @@ interface Entry {
   /** What NGINX holds: the DER response (kept to write it again after a restart) and when it expires. */
   held: { base64: string; expires: number } | null;
   revoked: boolean;
+  /** What GET /v1/state says: the last outcome (never the response). */
+  status: OcspStatus;
   /** The last problem logged, so that a repeat is not logged again. */
   reported: string | null;
   queued: boolean;
 }
+
+/** A certificate's stapling as GET /v1/state shows it. */
+export type OcspStatus = 'fetching' | 'stapled' | 'revoked' | 'unknown' | 'failing' | 'no issuer';
 
 /** Without a nextUpdate a response is trusted for this long. */
 const NO_NEXT_UPDATE_MS = 3600_000;
@@ -90,6 +95,12 @@ export class OcspStapler {
     return [...this.entries.values()].flatMap((e) => (e.held ? [e.held.expires] : []));
   }
 
+  /** The stapling of a certificate (undefined: off, or no responder named). */
+  statusOf(name: string): OcspStatus | undefined {
+    const e = this.entries.get(name);
+    return e && (e.target || e.status === 'no issuer') ? e.status : undefined;
+  }
+
   revokedNames(): string[] {
     return [...this.entries].filter(([, e]) => e.revoked).map(([n]) => n).sort();
   }
@@ -111,7 +122,7 @@ export class OcspStapler {
     }
     this.forget(name, false);
     const target = ocspTarget(chain);
-    const entry: Entry = { chain: digest, target: target && 'url' in target ? target : null, timer: null, failures: 0, held: null, revoked: false, reported: null, queued: false };
+    const entry: Entry = { chain: digest, target: target && 'url' in target ? target : null, timer: null, failures: 0, held: null, revoked: false, reported: null, queued: false, status: target && 'missing' in target ? 'no issuer' : 'fetching' };
     this.entries.set(name, entry);
     if (target && 'missing' in target) this.report(name, entry, `certificate names an OCSP responder but ${target.missing}: not stapled`, 'warn');
     if (entry.target) this.enqueue(name);
@@ -175,6 +186,7 @@ export class OcspStapler {
       if (e.held) void this.o.request(`/certificates/${this.o.nginxName(name)}/ocsp`, { method: 'DELETE' }).catch(() => {});
       e.held = null;
       e.revoked = true;
+      e.status = 'revoked';
       e.failures = 0;
       this.report(name, e, 'the OCSP responder says this certificate is revoked: not stapled', 'error');
       return this.schedule(name, e, renewDelayMs(now, answer.nextUpdate?.getTime() ?? now + NO_NEXT_UPDATE_MS));
@@ -188,6 +200,7 @@ export class OcspStapler {
     if (!reply) return;
     if (reply.status !== 200) return this.failed(name, e, reply.status === 422 ? 'refused' : 'failed', `NGINX did not take the OCSP response: ${reply.body.trim().slice(0, 200)}`);
     this.o.metrics.fetched('good');
+    e.status = 'stapled';
     e.failures = 0;
     if (e.reported) this.o.logger.info('OCSP response stapled again', { certificate: name });
     e.reported = null;
@@ -216,6 +229,8 @@ export class OcspStapler {
     if (this.entries.get(name) !== e || this.closed) return;
     this.o.metrics.fetched(outcome);
     e.failures++;
+    // A response still held keeps being stapled meanwhile.
+    e.status = e.held && e.held.expires > Date.now() ? 'stapled' : outcome === 'unknown' ? 'unknown' : 'failing';
     this.report(name, e, why, 'warn');
     // What NGINX holds stays until its nextUpdate (the dict expires it); the agent forgets it then too.
     if (e.held && e.held.expires <= Date.now()) e.held = null;

@@ -101,6 +101,8 @@ test('a revoked certificate is not stapled, is logged once and shows in the metr
   assert.ok(await eventually(async () => metric(/^wharf_agent_ocsp_revoked\{certificate="revoked\.example\.com"\} 1/m), 5000, 50), 'revoked metric');
   assert.equal((await stapledHandshake(t.httpsPort, 'revoked.example.com')).staple, null);
   assert.ok(await metric(/^wharf_agent_ocsp_fetches_total\{result="revoked"\} [1-9]/m));
+  const state = (await t.api('GET', '/v1/state')).json.certificates as { name: string; ocsp?: string }[];
+  assert.deepEqual(['good', 'plain', 'revoked'].map((n) => state.find((c) => c.name === `${n}.example.com`)?.ocsp), ['stapled', undefined, 'revoked']);
   assert.equal(t.logs.filter((l) => l.includes('revoked.example.com') && l.includes('is revoked')).length, 1);
 });
 

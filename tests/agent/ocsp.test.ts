@@ -17,7 +17,7 @@ let ca: OcspAuthority;
 let mainRevision = 0;
 before(async () => {
   ca = await OcspAuthority.start();
-  t = await startTestAgent({ ocsp: { timeoutMs: 1000, retryMs: 300 } });
+  t = await startTestAgent({ ocsp: { timeoutMs: 2500, retryMs: 300 } });
 });
 after(async () => {
   await t?.stop();
@@ -111,14 +111,14 @@ test('a responder that hangs delays neither the certificate update nor a handsha
   const c = await issue('slow.example.com');
   const before = ca.requests;
   const ms = await put('slow.example.com', 1, c);
-  assert.ok(ms < 1000, `certificate applied in ${Math.round(ms)} ms`);
+  assert.ok(ms < 1500, `certificate applied in ${Math.round(ms)} ms`);
   assert.ok(await eventually(() => ca.requests > before, 5000, 10), 'asked');
   const h = await stapledHandshake(t.httpsPort, 'slow.example.com');
   assert.equal(h.serial, c.serial);
   assert.equal(h.staple, null);
-  assert.ok(h.ms < 1000, `handshake while the responder hangs: ${Math.round(h.ms)} ms`);
+  assert.ok(h.ms < 1500, `handshake while the responder hangs: ${Math.round(h.ms)} ms`);
   assert.ok(await eventually(async () => metric(/^wharf_agent_ocsp_fetches_total\{result="failed"\} [1-9]/m), 5000, 50), 'the timeout counts as failed');
-  assert.ok(t.logs.some((l) => l.includes('slow.example.com') && l.includes('no answer in 1000 ms')), 'the timeout is logged');
+  assert.ok(t.logs.some((l) => l.includes('slow.example.com') && l.includes('no answer in 2500 ms')), 'the timeout is logged');
   ca.release();
   assert.equal(await ca.check(await staple('slow.example.com'), c), 'good', 'retried and stapled');
 });

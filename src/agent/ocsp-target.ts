@@ -58,5 +58,9 @@ export function ocspTarget(chain: string): OcspTarget | { missing: string } | nu
   if (!url) return null;
   const issuer = certs.slice(1).find((c) => leaf.checkIssued(c) && leaf.verify(c.publicKey));
   if (!issuer) return { missing: 'its chain does not include its issuer (the OCSP request names it)' };
-  return { url, id: certIdOf(leaf, issuer), notAfter: new Date(leaf.validTo), issuer };
+  try {
+    return { url, id: certIdOf(leaf, issuer), notAfter: new Date(leaf.validTo), issuer };
+  } catch (e) {
+    return { missing: `its certificates cannot be read for an OCSP request (${(e as Error).message})` };
+  }
 }

@@ -50,6 +50,8 @@ export interface AgentOptions {
   limits?: Partial<ApiLimits>;
   /** Size of NGINX's certificate store in MiB (--certificate-store-size; default 64). */
   certificateStoreMb?: number;
+  /** OCSP stapling (enable-ocsp): per request to a responder (default 5000 ms), first retry after a failure (default 10 s). */
+  ocsp?: { timeoutMs?: number; retryMs?: number };
   /** Reload coalescing: a burst still arriving is over after this much quiet (ms). */
   burstQuietMs?: number;
   /**
@@ -127,5 +129,6 @@ export interface AgentState {
   fragments: (FragmentResult & { deleted: boolean })[];
   endpoints: { upstream: string; revision: number; endpoints: number | null; appliedRevision: number | null }[];
   /** Names and revisions only: never a certificate's or a key's content. Empty in a summary. */
-  certificates: { name: string; revision: number; deleted: boolean; appliedRevision: number | null; error?: string }[];
+  /** `ocsp` (enable-ocsp, a responder named): fetching, stapled, revoked, unknown, failing or no issuer. */
+  certificates: { name: string; revision: number; deleted: boolean; appliedRevision: number | null; error?: string; ocsp?: string }[];
 }

@@ -160,6 +160,7 @@ export class Agent implements AgentControl {
       statusSocket: this.layout.statusSocket,
       requestMetrics: params.requestMetrics ? { socketPath: this.layout.endpointsSocket, labels: o.controllerLabels ?? defaultControllerLabels() } : null,
     });
+    this.certificates.startOcsp(this.metricsRegistry.registry, o.ocsp);
     this.queue = new ReloadQueue(() => this.runReload(), {
       quietMs: o.burstQuietMs ?? 5,
       onError: (e) => this.log.error('reload failed', { error: e }),
@@ -167,6 +168,7 @@ export class Agent implements AgentControl {
 
     const first = await this.reloader.run();
     this.record(first);
+    await this.certificates.followSettings();
     if (first.result !== 'success') {
       await this.nginx.stop(2000);
       throw new Error(`NGINX did not start: ${first.error ?? first.result}`);
@@ -250,6 +252,7 @@ export class Agent implements AgentControl {
     const report = await this.reloader.run();
     this.record(report);
     this.certificates.reloaded();
+    await this.certificates.followSettings();
     // A run that failed and retries later: whoever waits for what it carried gets the reason now
     // rather than at the end of its wait (the change is kept and retried).
     this.waiters.ended(run, report.retryInMs !== undefined && report.error ? { error: report.error, retryInMs: report.retryInMs } : undefined);

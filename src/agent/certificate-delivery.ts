@@ -2,16 +2,21 @@
 // store over the control socket, served to the next handshake in every worker, never through the
 // reload queue (kept on disk for the next agent, 0600); without it (or with --endpoint-mode reload),
 // as files that the next coalesced reload serves, as every certificate was before the store.
+import { readFile } from 'node:fs/promises';
+import type * as Prom from 'prom-client';
 import type { CertificateResult } from '../protocol/agent-api.ts';
 import type { Logger } from '../log.ts';
+import { AGENT_SETTINGS_FILE, agentSettingsFromJson } from '../model/settings-agent.ts';
 import type { PlaceholderPaths } from '../render/skeleton.ts';
 import { readCertificateFiles, writeCertificateFiles } from './certificate-files.ts';
 import { CertificatePusher, STORE_FULL } from './certificate-pusher.ts';
-import { CertificateStore } from './certificate-store.ts';
+import { CertificateStore, sniName } from './certificate-store.ts';
 import { KEPT_REVISION } from './kept-config.ts';
 import { KeptCertificatesWriter, readKeptCertificates } from './kept-certificates.ts';
 import type { FileOwner, PrefixLayout } from './layout.ts';
 import { writePlaceholderCertificate } from './placeholder-certificate.ts';
+import { OcspMetrics } from './ocsp-metrics.ts';
+import { OcspStapler } from './ocsp-stapler.ts';
 
 type Pem = { cert: string; key: string };
 export type TimedResult = CertificateResult & { seconds: number };
@@ -33,6 +38,9 @@ export class CertificateDelivery {
   private readonly store = new CertificateStore();
   private readonly pusher: CertificatePusher | null;
   private readonly kept: KeptCertificatesWriter | null;
+  /** Lua mode: OCSP responses for the stored certificates (enable-ocsp), from startOcsp(). */
+  private stapler: OcspStapler | null = null;
+  private ocspWanted = false;
   /** Reload mode: certificate files changed since the last reload run. */
   private filesChanged = false;
   /** For the Reloader: certificate files count as a change that needs a reload. */
@@ -155,11 +163,44 @@ export class CertificateDelivery {
     this.o.logger.info('certificates written to the new NGINX master', { certificates: this.store.size, failed: failed.length, ms: Math.round(performance.now() - t) });
   }
 
-  state(): { name: string; revision: number; deleted: boolean; appliedRevision: number | null; error?: string }[] {
-    return this.store.all().map((c) => ({ name: c.name, revision: c.revision, deleted: c.pem === null, appliedRevision: c.appliedRevision, ...(c.error ? { error: c.error } : {}) }));
+  /** Lua mode: sets up OCSP stapling (off until the ConfigMap's enable-ocsp, see followSettings). */
+  startOcsp(registry: Prom.Registry, o: { timeoutMs?: number; retryMs?: number } = {}): void {
+    if (!this.pusher) return;
+    const pusher = this.pusher;
+    const stapler: OcspStapler = new OcspStapler({
+      ...o,
+      logger: this.o.logger,
+      chainOf: (name) => this.store.get(name)?.pem?.cert ?? null,
+      names: () => this.store.all().filter((c) => c.pem && (c.appliedRevision ?? -1) >= c.revision).map((c) => c.name),
+      nginxName: sniName,
+      request: (path, r) => pusher.control(path, r),
+      metrics: new OcspMetrics(registry, { expiries: () => stapler.expiries(), revoked: () => stapler.revokedNames() }),
+    });
+    this.stapler = stapler;
+    pusher.onStored = (name) => stapler.stored(name);
+  }
+
+  /**
+   * After each reload run: enable-ocsp as the `_main` NGINX now serves carries it (agent.json). The
+   * agent, not NGINX, acts on it: on, it fetches and staples OCSP responses; off, it removes them.
+   */
+  async followSettings(): Promise<void> {
+    const text = await readFile(this.o.layout.fragmentFile('_main', AGENT_SETTINGS_FILE), 'utf8').catch(() => undefined);
+    const on = agentSettingsFromJson(text)?.enableOcsp === true;
+    if (this.stapler) this.stapler.setEnabled(on);
+    else if (on && !this.ocspWanted) this.o.logger.warn('enable-ocsp: no OCSP stapling without the Lua module (certificates are files)');
+    this.ocspWanted = on;
+  }
+
+  state(): { name: string; revision: number; deleted: boolean; appliedRevision: number | null; error?: string; ocsp?: string }[] {
+    return this.store.all().map((c) => {
+      const ocsp = this.stapler?.statusOf(c.name);
+      return { name: c.name, revision: c.revision, deleted: c.pem === null, appliedRevision: c.appliedRevision, ...(c.error ? { error: c.error } : {}), ...(ocsp ? { ocsp } : {}) };
+    });
   }
 
   async close(): Promise<void> {
+    this.stapler?.close();
     this.pusher?.close();
     await this.kept?.flush();
   }

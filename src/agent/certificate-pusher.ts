@@ -4,6 +4,7 @@
 // cannot land in the wrong order. Errors name the certificate, never its content.
 import type { Logger } from '../log.ts';
 import { ControlLanes } from './control-lanes.ts';
+import type { UnixReply } from './unix-http.ts';
 import { sniName, type CertificateStore } from './certificate-store.ts';
 
 /** What a full store answers; the API turns it into 507 naming the flag that sizes the store. */
@@ -13,6 +14,8 @@ export class CertificatePusher {
   private readonly store: CertificateStore;
   private readonly log: Logger;
   private readonly lanes: ControlLanes;
+  /** Called each time NGINX stored (or removed) a certificate: a new version, without an OCSP staple. */
+  onStored: (name: string) => void = () => {};
 
   constructor(opts: { socketPath: string; store: CertificateStore; logger: Logger }) {
     this.store = opts.store;
@@ -41,6 +44,7 @@ export class CertificatePusher {
       }
       if (reply.status !== 200) throw new Error(`NGINX answered ${reply.status}: ${reply.body.trim().slice(0, 200)}`);
       this.store.markApplied(name, revision);
+      this.onStored(name);
       return true;
     } catch (e) {
       this.store.markFailed(name, `NGINX did not take it: ${(e as Error).message}`);
@@ -52,6 +56,11 @@ export class CertificatePusher {
   /** Sends every certificate (a restarted master starts with an empty store); resolves with the failures. */
   pushAll(concurrency = 16): Promise<string[]> {
     return this.lanes.pushAll(this.store.all().filter((c) => c.pem).map((c) => c.name), concurrency);
+  }
+
+  /** Another request to the certificate control socket (OCSP staples). */
+  control(path: string, r: { method: string; body?: string }): Promise<UnixReply> {
+    return this.lanes.request(path, r);
   }
 
   close(): void {

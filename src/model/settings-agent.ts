@@ -1,5 +1,6 @@
 // The ConfigMap keys that live in the agent's own nginx.conf rather than in a fragment: the worker
-// processes and connections, the balancer's upstream keepalive, and the access log's format. The
+// processes and connections, the balancer's upstream keepalive, and the access log's format; and
+// enable-ocsp, which the agent itself acts on (ocsp-stapler.ts). The
 // handler ships them in the `_main` fragment's file `agent.json` (AgentNginxSettings); the agent
 // renders its nginx.conf with them in place of its flags' values, and reloads.
 import { parseBool, parseInteger } from './grammar.ts';
@@ -15,6 +16,8 @@ export interface AgentNginxSettings {
   /** Normalized by parseLogFormat. */
   logFormat?: string;
   logEscapeJson?: boolean;
+  /** enable-ocsp: the agent fetches OCSP responses and NGINX staples them (not part of nginx.conf). */
+  enableOcsp?: boolean;
 }
 
 /** The name of the `_main` fragment's file that carries AgentNginxSettings as JSON. */
@@ -79,6 +82,15 @@ export const AGENT_KEYS: Readonly<Record<string, SettingKey>> = Object.freeze({
     },
     does: 'escapes variables in the access log for JSON (log_format escape=json; default "false")',
   },
+  'enable-ocsp': {
+    rule: (v, out) => {
+      const b = parseBool(v);
+      if (b === null) return 'must be "true" or "false"';
+      agent(out).enableOcsp = b;
+      return null;
+    },
+    does: 'OCSP stapling (default "false"): each agent fetches the OCSP response of every certificate whose leaf names a responder and whose chain holds its issuer, renews it halfway to its nextUpdate, and NGINX staples it from memory (Lua mode; docs/certificates.md)',
+  },
 });
 
 /**
@@ -103,6 +115,7 @@ export function agentSettingsFromJson(text: string | undefined): AgentNginxSetti
     else if (k === 'upstreamKeepalive' && int(v, 0, 100_000)) out.upstreamKeepalive = v as number;
     else if (k === 'logFormat' && typeof v === 'string' && isNormalizedLogFormat(v)) out.logFormat = v;
     else if (k === 'logEscapeJson' && typeof v === 'boolean') out.logEscapeJson = v;
+    else if (k === 'enableOcsp' && typeof v === 'boolean') out.enableOcsp = v;
     else return null;
   }
   return out;

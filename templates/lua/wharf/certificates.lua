@@ -6,11 +6,15 @@
 --   "v:" .. name              the current version: a number from the dict-wide counter "#", new on
 --                             every write, so that a worker's parsed copy is used only while current
 --   "p:" .. name .. "@" .. v  the PEM certificate chain followed by its PEM key, at version v
+--   "o:" .. name .. "@" .. v  the DER OCSP response stapled to it (enable-ocsp), fetched by the agent
+--                             and checked here before it is stored, with the dict's expiry set to
+--                             its nextUpdate; a new version of the certificate leaves it behind
 -- A write stores the new content under its own key before it switches the version: when the dict is
 -- full, the write fails and the previous certificate is still there, whole.
 -- The agent writes them through the control socket; every worker sees a write at once, and the dict
 -- survives reloads. Nothing here logs a certificate or a key.
 local ssl = require "ngx.ssl"
+local ocsp = require "ngx.ocsp"
 
 local ngx = ngx
 local dict = ngx.shared.wharf_certificates
@@ -58,7 +62,7 @@ local function lookup(name)
     end
     pem = dict:get("p:" .. name .. "@" .. version)
   end
-  entry = { version = version }
+  entry = { name = name, version = version }
   if pem then
     local cert, key, why = parse(pem)
     if cert then
@@ -110,6 +114,14 @@ function _M.serve()
     ngx.log(ngx.ERR, "wharf: cannot serve certificate for ", tostring(name), ": ", err)
     return ngx.exit(ngx.ERROR)
   end
+  -- The OCSP response the agent stored for this version, if any: memory only, never the network.
+  local staple = dict:get("o:" .. entry.name .. "@" .. entry.version)
+  if staple then
+    ok, err = ocsp.set_ocsp_status_resp(staple)
+    if not ok then
+      ngx.log(ngx.WARN, "wharf: cannot staple the OCSP response of ", entry.name, ": ", err)
+    end
+  end
 end
 
 -- Called from init_by_lua (every start and reload): the version counter, kept if it exists.
@@ -155,6 +167,7 @@ function _M.control(name)
     end
     if previous then
       dict:delete("p:" .. name .. "@" .. previous)
+      dict:delete("o:" .. name .. "@" .. previous)
     end
     ngx.say("ok")
   elseif method == "DELETE" then
@@ -162,11 +175,58 @@ function _M.control(name)
     dict:delete("v:" .. name)
     if previous then
       dict:delete("p:" .. name .. "@" .. previous)
+      dict:delete("o:" .. name .. "@" .. previous)
     end
     ngx.say("ok")
   else
     return ngx.exit(405)
   end
+end
+
+-- PUT /certificates/<name>/ocsp?ttl=<seconds> (body: the DER OCSP response in base64), DELETE
+-- /certificates/<name>/ocsp. A response is stored for the certificate stored now, only when
+-- ngx.ocsp.validate_ocsp_response finds it signed, about this very certificate, good and current:
+-- 422 otherwise, so a response fetched for a certificate replaced meanwhile is refused.
+function _M.control_ocsp(name)
+  local method = ngx.req.get_method()
+  local version = dict:get("v:" .. name)
+  if method == "DELETE" then
+    if version then
+      dict:delete("o:" .. name .. "@" .. version)
+    end
+    ngx.say("ok")
+    return
+  end
+  if method ~= "PUT" then
+    return ngx.exit(405)
+  end
+  local pem = version and dict:get("p:" .. name .. "@" .. version)
+  if not pem then
+    return answer(404, "certificate: Not found: no certificate " .. name)
+  end
+  local ttl = tonumber(ngx.var.arg_ttl)
+  if not ttl or ttl < 1 or ttl > 31536000 then
+    return answer(400, "ttl: Invalid value: expected seconds between 1 and 31536000")
+  end
+  ngx.req.read_body()
+  local body = ngx.req.get_body_data()
+  local der = body and ngx.decode_base64(body)
+  if not der or #der == 0 then
+    return answer(400, "body: Invalid value: expected the DER OCSP response in base64")
+  end
+  local chain, err = ssl.cert_pem_to_der(pem:sub(1, pem:find(KEY_START) - 1))
+  if not chain then
+    return answer(500, "the stored certificate does not convert to DER: " .. tostring(err))
+  end
+  local valid, why = ocsp.validate_ocsp_response(der, chain)
+  if not valid then
+    return answer(422, "OCSP response refused: " .. tostring(why))
+  end
+  local stored, serr = dict:safe_set("o:" .. name .. "@" .. version, der, ttl)
+  if not stored then
+    return answer(507, "certificate store full: " .. tostring(serr))
+  end
+  ngx.say("ok")
 end
 
 -- GET /certificates: the stored names, one a line (never their content).

@@ -118,7 +118,7 @@ function memory(pid: number): { rss: number; hwm: number; anon: number } {
 async function main(): Promise<void> {
   const started = performance.now();
   // First, while nothing else of this benchmark runs: NGINX with and without the metrics' log phase.
-  const metricsFigures = await measureMetricsOverhead({ rounds: quick ? 4 : 8, seconds: quick ? 2 : 3, connections: 32, say });
+  const metricsFigures = await measureMetricsOverhead({ rounds: quick ? 4 : 12, seconds: quick ? 2 : 3, connections: 32, say });
   if (process.argv.includes('--metrics-only')) {
     console.log(JSON.stringify({ quick, ...metricsFigures, duration_s: round((performance.now() - started) / 1000) }));
     return;

@@ -2,6 +2,7 @@
 // a real agent and NGINX, real requests through NGINX, then the agent's /metrics as Prometheus
 // scrapes it (ingress-nginx's names and labels, the status as its class).
 import { test, after } from 'node:test';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { startBackend, type Backend } from '../support/backend.ts';
 import { eventually, request } from '../support/http.ts';
@@ -242,4 +243,41 @@ test('a request that a reload finds in flight is counted when it ends in the ret
   const count = await eventually(async () => (sample(await scrape(t), 'nginx_ingress_controller_requests', { ingress: 'slow' }) ?? 0) >= 2, 5000, 100);
   assert.ok(count, 'the request that ended in the retiring worker was not counted');
   assert.equal(sample(await scrape(t), 'nginx_ingress_controller_requests', { ingress: 'slow' }), 2);
+});
+
+/** NGINX's workers (the master's children) and the CPU time each has used, in ns. */
+function workersCpu(master: number): Map<number, number> {
+  const pids = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return new Map(pids.map((p) => [p, Number(readFileSync(`/proc/${p}/schedstat`, 'utf8').split(' ')[0])]));
+}
+
+test('with two workers, one scrape two seconds after the last request has them all (each worker flushes every second), each once', async () => {
+  // Each worker keeps its counts in its own Lua tables and adds them to the shared dict every second;
+  // a scrape adds those of the worker that serves it. So another worker's requests reach a scrape at
+  // most a second (plus a timer's lateness) after they end: if a flush lost them, they never would.
+  const t = await startAgent({ workerProcesses: 2 });
+  const app = await backend('app');
+  await applyIngresses(t, [{ name: 'busy', rules: [{ host: 'busy.example.com', paths: [{ pathType: 'Prefix', path: '/', service: 'app' }] }] }], { app: [app.address] });
+  const total = async () => sample(await scrape(t), 'nginx_ingress_controller_requests', { ingress: 'busy' }) ?? 0;
+  // The workers the batch's reload retired have exited.
+  assert.ok(await eventually(() => workersCpu(t.agent.nginxPid!).size === 2, 10_000, 50));
+  const before = workersCpu(t.agent.nginxPid!);
+  let sent = 0;
+  // Bursts of concurrent connections until both workers have served some (each used 1 ms of CPU).
+  const bothServed = () => [...workersCpu(t.agent.nginxPid!)].every(([pid, ns]) => ns - (before.get(pid) ?? ns) > 1e6);
+  for (let burst = 0; burst < 20 && !(sent > 0 && bothServed()); burst++) {
+    const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => get(t, 'busy.example.com', `/b${burst}/${i}`)));
+    for (const r of replies) assert.equal(r.status, 200);
+    sent += replies.length;
+  }
+  assert.ok(bothServed(), 'the requests all went to one worker');
+  // One scrape, after the flush interval and some slack: the worker that serves it adds its own
+  // counts, the other worker's must already be in the dict. Polling instead would let each worker
+  // serve a scrape in turn and hide a flush that never happens.
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal(await total(), sent);
+  // Later flushes add nothing twice; the next requests are counted the same way.
+  for (let i = 0; i < 20; i++) assert.equal((await get(t, 'busy.example.com', `/more/${i}`)).status, 200);
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal(await total(), sent + 20);
 });

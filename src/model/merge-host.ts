@@ -9,6 +9,7 @@ import { canariesOn, candidatesOn } from './host-candidates.ts';
 import { ProblemList, cmp } from './problems.ts';
 import { DEFAULT_HOST, type Translation } from './translate-ingress.ts';
 import { withGlobalAuth } from './global-auth.ts';
+import { mergePassthrough } from './passthrough.ts';
 import type { GlobalSettings, Location, LocationSettings, ObjectRef, Problem, Server, ServiceBackend, Tls } from './types.ts';
 import type { UpstreamRef } from './upstreams.ts';
 
@@ -104,8 +105,8 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
   const withName = (b: ServiceBackend): ServiceBackend => ({ ...b, upstream: nameOf(b) });
 
   let tls: Tls | null = null;
+  let tlsOwner: Translation | null = null;
   if (host !== DEFAULT_HOST) {
-    let tlsOwner: Translation | null = null;
     // An Ingress's own certificate wins over the default one another Ingress of the host asks for.
     let defaultTls: Tls | null = null;
     for (const t of ordered) {
@@ -138,6 +139,10 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
       }
     }
   }
+
+  // ssl-passthrough: the name's TLS goes to a Service; NGINX terminates none for it.
+  const passthrough = ordered.some((t) => t.passthrough) ? mergePassthrough(host, ordered, (t) => candidatesOn(t, host), withName, tlsOwner, problems) : null;
+  if (passthrough) tls = null;
 
   // A server without TLS is served over plain HTTP only (the default server refuses TLS handshakes):
   // a route's `scheme http` condition (it attached to HTTP listeners only) always holds there, and
@@ -258,6 +263,7 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
       sources: [...sources.values()].sort(compareRefs),
       ...(clientAuth ? { clientAuth } : {}),
       ...(snippet ? { snippet } : {}),
+      ...(passthrough ? { passthrough } : {}),
       ...(host.startsWith('*.') && [...owners].some((o) => o.deepWildcards) ? { deepWildcard: true } : {}),
     },
     problems,

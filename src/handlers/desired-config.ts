@@ -107,6 +107,7 @@ const RELIST_ORDER: Record<Kind, number> = {
   Ingress: 5,
   HTTPRoute: 5,
   GRPCRoute: 5,
+  TLSRoute: 5,
 };
 
 function emptyUpdate(): DesiredUpdate {

@@ -164,6 +164,8 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
   for (const t of ordered) {
     const list = new ProblemList(t.ref);
     for (const c of candidatesOn(t, host)) {
+      // A TLSRoute's: its Service gets the host's TLS (passthrough above), no HTTP request.
+      if (c.passthroughOnly) continue;
       const location = plainOnly && c.location.conditions?.some((x) => x.on === 'scheme' && x.value === 'http')
         ? withoutScheme(c.location, withName)
         : { ...c.location, backend: c.location.backend && withName(c.location.backend) };
@@ -251,6 +253,11 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
   const names = locations.length > 0 && host !== DEFAULT_HOST ? requestedNames(host, ordered, owners, problems) : [];
   const snippet = serverSnippetOf(host, ordered, owners, problems);
   problems.sort((a, b) => cmp(a.object.namespace, b.object.namespace) || cmp(a.object.name, b.object.name) || cmp(a.field, b.field));
+  if (passthrough) sources.set(`${passthrough.source.kind} ${passthrough.source.namespace}/${passthrough.source.name}`, passthrough.source);
+  if (locations.length === 0 && passthrough) {
+    // A TLSRoute's host alone: its SNI is routed, NGINX serves nothing else for the name.
+    return { server: { host, locations: [], tls: null, sslRedirect: false, sources: [...sources.values()].sort(compareRefs), passthrough, ...(host.startsWith('*.') ? { deepWildcard: true } : {}) }, problems, names: [], holder: passthrough.source };
+  }
   if (locations.length === 0) return { server: null, problems, names, holder: null };
   return {
     names,

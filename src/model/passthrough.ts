@@ -70,20 +70,30 @@ export function mergePassthrough(
     const root = rootCandidate(candidatesOn(t));
     if (!root) continue;
     const backend = root.location.backend!;
+    const ingress = t.ref.kind === 'Ingress';
+    const field = ingress ? PASSTHROUGH_FIELD : 'spec.hostnames';
     if (backend.external) {
-      const message = `${PASSTHROUGH_FIELD}: ignored for host ${host}: its Service is an ExternalName Service; TLS is passed through to endpoints only`;
-      problems.push({ object: t.ref, severity: 'warning', reason: 'IgnoredAnnotation', field: PASSTHROUGH_FIELD, message });
+      const message = `${field}: ignored for host ${host}: its Service is an ExternalName Service; TLS is passed through to endpoints only`;
+      problems.push({ object: t.ref, severity: 'warning', reason: 'IgnoredAnnotation', field, message });
       return null;
     }
     if (tlsOwner && tlsOwner !== t) {
       const tlsField = tlsOwner.tls.get(host)!.field;
       if (ordered.indexOf(tlsOwner) < ordered.indexOf(t)) {
-        const message = `${PASSTHROUGH_FIELD}: Invalid value: "true": host ${host} is an HTTPS host of older Ingress ${tlsOwner.ref.namespace}/${tlsOwner.ref.name} (${tlsField}); NGINX either terminates a name's TLS or passes it through`;
-        problems.push({ object: t.ref, severity: 'error', reason: 'PassthroughConflict', field: PASSTHROUGH_FIELD, message });
+        const value = ingress ? '"true"' : JSON.stringify(host);
+        const message = `${field}: Invalid value: ${value}: host ${host} is an HTTPS host of older ${tlsOwner.ref.kind} ${tlsOwner.ref.namespace}/${tlsOwner.ref.name} (${tlsField}); NGINX either terminates a name's TLS or passes it through`;
+        problems.push({ object: t.ref, severity: 'error', reason: 'PassthroughConflict', field, message });
         return null;
       }
-      const message = `${tlsField}: Invalid value: ${JSON.stringify(host)}: host ${host} is passed through unterminated by older Ingress ${t.ref.namespace}/${t.ref.name} (ssl-passthrough); NGINX either terminates a name's TLS or passes it through`;
+      const how = ingress ? 'ssl-passthrough' : 'a TLS listener in Passthrough mode';
+      const message = `${tlsField}: Invalid value: ${JSON.stringify(host)}: host ${host} is passed through unterminated by older ${t.ref.kind} ${t.ref.namespace}/${t.ref.name} (${how}); NGINX either terminates a name's TLS or passes it through`;
       problems.push({ object: tlsOwner.ref, severity: 'error', reason: 'PassthroughConflict', field: tlsField, message });
+    }
+    for (const other of ordered.slice(ordered.indexOf(t) + 1)) {
+      if (!other.passthrough || !rootCandidate(candidatesOn(other))) continue;
+      const field = other.ref.kind === 'Ingress' ? PASSTHROUGH_FIELD : 'spec.hostnames';
+      const message = `${field}: ignored for host ${host}: its TLS is already passed through by older ${t.ref.kind} ${t.ref.namespace}/${t.ref.name}`;
+      problems.push({ object: other.ref, severity: 'warning', reason: 'HostConflict', field, message });
     }
     return { backend: withName(backend), source: t.ref };
   }

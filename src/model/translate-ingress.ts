@@ -33,6 +33,8 @@ export interface Candidate {
   field: string;
   /** From spec.defaultBackend: used only when no Ingress claims "/" Prefix on the host. */
   fallback: boolean;
+  /** A TLSRoute's: names the Service its host's TLS is passed through to, and is no HTTP location. */
+  passthroughOnly?: boolean;
 }
 
 /** A canary Ingress's backend for one host+path of another (primary) Ingress. */

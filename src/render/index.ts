@@ -98,6 +98,10 @@ function withMetrics(metrics: string | null, body: NginxText): NginxText {
 export function renderHost(server: Server, global: GlobalSettings, cache?: BodyCache, passthroughEndpoints: readonly string[] | null = null): Fragment {
   const name = fragmentName(server.host);
   const { host, port, h2c } = splitHostKey(server.host);
+  // A TLSRoute's host alone: its SNI is routed by the stream side, no HTTP server for it.
+  if (server.passthrough && server.locations.length === 0) {
+    return { name, config: '# wharf: TLS passthrough only: the stream side reads this fragment\'s files\n', files: sortedFiles(passthroughFiles(host, passthroughEndpoints, server.deepWildcard === true)) };
+  }
   const { view, files } = serverView(name, host, server.locations, {
     port,
     h2c,

@@ -158,3 +158,90 @@ test('wharf local --enable-ssl-passthrough: TLS goes by SNI to two backends unte
   }, 20_000, 50);
   assert.ok(moved, `a.pass.test follows its EndpointSlice\n--- wharf local said:\n${local.output()}`);
 });
+
+test('wharf local --enable-ssl-passthrough: a Gateway\'s TLS listener in Passthrough mode routes TLSRoutes by SNI beside an HTTPS listener on 443', async (t) => {
+  const [certA, certWeb] = await Promise.all([makeCertificate(['a.pass.test']), makeCertificate(['web.example.test'])]);
+  const passA = await startHttpsBackend('pass-a', certA);
+  const app = await startBackend('app');
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-tlsroute-'));
+  const workDir = mkdtempSync(join(tmpdir(), 'wharf-tlsroute-work-'));
+  chmodSync(workDir, 0o755);
+  const [httpPort, httpsPort] = [await freePort(), await freePort()];
+  writeFileSync(join(dir, 'gateway.yaml'), `${tlsService('pass-a', passA.port)}---
+apiVersion: v1
+kind: Secret
+metadata: { name: web-tls }
+type: kubernetes.io/tls
+data: { tls.crt: ${b64(certWeb.cert)}, tls.key: ${b64(certWeb.key)} }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: app }
+spec: { ports: [{ name: http, port: 80 }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: app-0, labels: { kubernetes.io/service-name: app } }
+addressType: IPv4
+ports: [{ name: http, port: ${app.port} }]
+endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: { name: wharf }
+spec: { controllerName: wharf.io/gateway-controller }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: gw }
+spec:
+  gatewayClassName: wharf
+  listeners:
+    - { name: tls, port: 443, protocol: TLS, hostname: "*.pass.test", tls: { mode: Passthrough }, allowedRoutes: { kinds: [{ kind: TLSRoute }] } }
+    - { name: https, port: 443, protocol: HTTPS, hostname: web.example.test, tls: { certificateRefs: [{ name: web-tls }] } }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: { name: pass-a }
+spec:
+  parentRefs: [{ name: gw, sectionName: tls }]
+  hostnames: [a.pass.test, a.elsewhere.test]
+  rules: [{ backendRefs: [{ name: pass-a, port: 443 }] }]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: web }
+spec:
+  parentRefs: [{ name: gw, sectionName: https }]
+  hostnames: [web.example.test]
+  rules: [{ backendRefs: [{ name: app, port: 80 }] }]
+`);
+  const args = ['--manifests', dir, '--http-port', String(httpPort), '--https-port', String(httpsPort), '--handler-port', '0', '--agent-port', '0', '--no-backends', '--enable-ssl-passthrough'];
+  let local: LocalProcess | null = null;
+  t.after(async () => {
+    await local?.stop();
+    for (const b of [passA, app]) await b.close();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(workDir, { recursive: true, force: true });
+  });
+  local = await startWharfLocal(args, workDir, /agent http:\/\/127\.0\.0\.1:\d+/);
+  const answered = await eventually(async () => {
+    const r = await request({ port: httpsPort, host: 'a.pass.test', tls: true }).catch(() => null);
+    return r?.status === 200 && JSON.parse(r.body).backend === 'pass-a';
+  }, 20_000, 50);
+  assert.ok(answered, `the TLSRoute's host reaches its backend over TLS\n--- wharf local said:\n${local.output()}`);
+  const probe = await tlsConnect(httpsPort, 'a.pass.test');
+  probe.socket?.destroy();
+  assert.equal(probe.serial, bare(certA.serial), 'the client sees the backend\'s own certificate');
+  // Outside the listener's hostname: not passed through (the default server refuses the handshake).
+  const outside = await tlsConnect(httpsPort, 'a.elsewhere.test');
+  outside.socket?.destroy();
+  assert.equal(outside.serial, null);
+  // The HTTPS listener's route on the same port: NGINX terminates it with the listener's certificate.
+  const web = await tlsConnect(httpsPort, 'web.example.test');
+  web.socket?.destroy();
+  assert.equal(web.serial, bare(certWeb.serial));
+  const r = await request({ port: httpsPort, host: 'web.example.test', tls: true });
+  assert.equal(JSON.parse(r.body).backend, 'app');
+  assert.equal(JSON.parse(r.body).headers['x-forwarded-for'], '127.0.0.1');
+});

@@ -27,12 +27,12 @@ export function passthroughUpstreamName(host: string): string {
 }
 
 /**
- * The map key of a host: the name itself; a wildcard as NGINX's `.example.com` (any depth, the
- * Gateway API's) or as a regex of one label (an Ingress's `*.example.com`, as its server_name).
+ * The map key of a host: the name itself; a wildcard as NGINX's `*.example.com` (any depth, not
+ * example.com itself: the Gateway API's) or as a regex of one label (an Ingress's, as its server_name).
  */
 function mapKey(host: string, deepWildcard: boolean): string {
   if (DNS_NAME.test(host)) return host;
-  if (WILDCARD.test(host)) return deepWildcard ? host.slice(1) : `"~^[^.]+${host.slice(1).replace(/\./g, '\\.')}$"`;
+  if (WILDCARD.test(host)) return deepWildcard ? host : `"~^[^.]+${host.slice(1).replace(/\./g, '\\.')}$"`;
   throw new UnsafeValueError('passthrough_host', host, 'not a lowercase DNS name or *.wildcard');
 }
 

@@ -205,7 +205,7 @@ kind: TLSRoute
 metadata: { name: pass-a }
 spec:
   parentRefs: [{ name: gw, sectionName: tls }]
-  hostnames: [a.pass.test, a.elsewhere.test]
+  hostnames: ["*.pass.test", a.elsewhere.test]
   rules: [{ backendRefs: [{ name: pass-a, port: 443 }] }]
 ---
 apiVersion: gateway.networking.k8s.io/v1
@@ -233,6 +233,13 @@ spec:
   const probe = await tlsConnect(httpsPort, 'a.pass.test');
   probe.socket?.destroy();
   assert.equal(probe.serial, bare(certA.serial), 'the client sees the backend\'s own certificate');
+  // A Gateway API wildcard covers names of any depth, not the parent name itself.
+  const deep = await tlsConnect(httpsPort, 'x.a.pass.test');
+  deep.socket?.destroy();
+  assert.equal(deep.serial, bare(certA.serial));
+  const parent = await tlsConnect(httpsPort, 'pass.test');
+  parent.socket?.destroy();
+  assert.equal(parent.serial, null);
   // Outside the listener's hostname: not passed through (the default server refuses the handshake).
   const outside = await tlsConnect(httpsPort, 'a.elsewhere.test');
   outside.socket?.destroy();

@@ -112,6 +112,7 @@ export class Agent implements AgentControl {
       const blocked = unreachableAncestor(this.layout.runDir);
       if (blocked) throw new Error(`--enable-ssl-passthrough: NGINX's workers (user ${worker.user}) connect to sockets in ${this.layout.runDir}, but cannot enter ${blocked} (chmod o+x it, or choose another --prefix)`);
     }
+    if (params.sslPassthrough) this.log.info('TLS passthrough: an SNI router takes the HTTPS addresses; NGINX\'s HTTPS servers listen behind it', { httpsListen: params.httpsListen });
     // What the previous agent's NGINX served is served again until the complete configuration
     // arrives; an NGINX still running keeps serving it until the first start replaces it.
     const kept = await keepPrevious(this.layout, this.mode, this.fragments, this.endpoints);

@@ -37,6 +37,8 @@ export interface LocalOptions {
   signal?: AbortSignal;
   /** `namespace/name` of the Service that answers what no rule matches (--default-backend-service). */
   defaultBackendService?: string;
+  /** --enable-ssl-passthrough, for the agent and the handler alike. */
+  sslPassthrough?: boolean;
   /** Worker threads for the first read of the folder, when the caller started them earlier. */
   parseWorkers?: ParseWorkers;
 }
@@ -108,6 +110,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
       publicHttpPort: o.httpPort,
       workerProcesses: WORKERS,
       workerShutdownTimeoutSeconds: 5,
+      ...(o.sslPassthrough ? { sslPassthrough: true } : {}),
       logger: terminal.logger('agent'),
     });
     started.push({ close: () => agent.stop() });
@@ -134,6 +137,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
         brotli: brotliModule() !== null,
         ...(o.defaultBackendService ? { defaultBackendService: o.defaultBackendService } : {}),
         nginxPorts: { httpPort: o.httpPort, httpsPort: o.httpsPort },
+        ...(o.sslPassthrough ? { sslPassthrough: true } : {}),
       },
       reader,
       log: terminal.logger('handler'),

@@ -33,7 +33,10 @@ NGINX, and a watcher that turns every file change into CloudEvents. No cluster n
                         and TLS hosts without a usable certificate of their own
   --default-backend-service NS/NAME
                         the Service of the manifests that answers what no rule matches, Services
-                        without endpoints and the ConfigMap's custom-http-errors`;
+                        without endpoints and the ConfigMap's custom-http-errors
+  --enable-ssl-passthrough
+                        route TLS on the HTTPS port by SNI: hosts with the ssl-passthrough
+                        annotation get their TLS unterminated (docs/ssl-passthrough.md)`;
 
 function port(flag: string, value: string): number {
   const n = Number(value);
@@ -55,6 +58,7 @@ export async function main(argv: string[]): Promise<void> {
       'default-ssl-certificate': { type: 'string' },
       'no-backends': { type: 'boolean', default: false },
       'default-backend-service': { type: 'string' },
+      'enable-ssl-passthrough': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -121,6 +125,7 @@ export async function main(argv: string[]): Promise<void> {
       out,
       signal: guard.signal,
       ...(defaultBackend !== undefined ? { defaultBackendService: defaultBackend } : {}),
+      ...(values['enable-ssl-passthrough'] ? { sslPassthrough: true } : {}),
       parseWorkers,
     });
   } catch (e) {

@@ -62,6 +62,12 @@ export interface AgentOptions {
   requestMetricsMaxSeries?: number;
   /** ingress-nginx's constant labels of the request metrics (default: the controller name, POD_NAMESPACE, POD_NAME or the host name). */
   controllerLabels?: ControllerLabels;
+  /**
+   * --enable-ssl-passthrough: an SNI router (NGINX's stream module) takes the HTTPS addresses and
+   * passes the TLS of ssl-passthrough hosts through to their Services; NGINX's HTTPS servers listen
+   * behind it. The handler needs the same flag.
+   */
+  sslPassthrough?: boolean;
 }
 
 /** The request metrics' settings in the skeleton: null when off or without Lua. */
@@ -87,7 +93,7 @@ export function skeletonParams(
   o: AgentOptions,
   layout: PrefixLayout,
   lua: LuaSettings | null,
-  host: { worker: WorkerUser | null; resolvers: string[]; headersMoreModule?: string | null; brotliModule?: string | null } = { worker: null, resolvers: [] },
+  host: { worker: WorkerUser | null; resolvers: string[]; headersMoreModule?: string | null; brotliModule?: string | null; sslPassthrough?: { streamModule: string | null } | null } = { worker: null, resolvers: [] },
 ): SkeletonParams {
   return {
     runDir: layout.runDir,
@@ -109,6 +115,7 @@ export function skeletonParams(
     httpsListen: o.httpsListen ?? ['443'],
     publicHttpsPort: o.publicHttpsPort ?? 443,
     publicHttpPort: o.publicHttpPort ?? 80,
+    ...(host.sslPassthrough ? { sslPassthrough: host.sslPassthrough } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 // The agent beside NGINX: owns one NGINX prefix and master, applies fragments through serialized,
 // coalesced and confirmed reloads, writes endpoints to NGINX at once, supervises the master, and
 // serves its API. Usable in-process (tests, local mode) through start()/stop() and AgentControl.
+import { sslPassthroughSettings, unreachableAncestor } from './ssl-passthrough.ts';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createLogger, type Logger } from '../log.ts';
@@ -102,10 +103,16 @@ export class Agent implements AgentControl {
     if (worker) this.log.info('NGINX workers run as an unprivileged user; secret files are theirs', { user: worker.user, group: worker.group });
     const resolvers = o.resolvers ?? (await systemResolvers(this.log));
     const listen = await listenAddresses({ httpListen: o.httpListen ?? ['80'], httpsListen: o.httpsListen ?? ['443'], ipv6: o.ipv6Listen ?? 'auto' }, this.log);
-    const params = skeletonParams({ ...o, ...listen }, this.layout, this.mode === 'lua' ? this.install.lua : null, { worker, resolvers, headersMoreModule: this.install.headersMore, brotliModule: this.install.brotli });
+    const params = skeletonParams({ ...o, ...listen }, this.layout, this.mode === 'lua' ? this.install.lua : null, { worker, resolvers, headersMoreModule: this.install.headersMore, brotliModule: this.install.brotli, sslPassthrough: sslPassthroughSettings(o.sslPassthrough === true) });
     const skeleton = renderSkeleton(params, CertificateDelivery.placeholderPaths(this.layout));
+
     this.nginx = new NginxProcess({ bin: this.install.bin, layout: this.layout, logger: this.log, accessLog: params.accessLog });
     await this.layout.prepare();
+    if (params.sslPassthrough && worker) {
+      const blocked = unreachableAncestor(this.layout.runDir);
+      if (blocked) throw new Error(`--enable-ssl-passthrough: NGINX's workers (user ${worker.user}) connect to sockets in ${this.layout.runDir}, but cannot enter ${blocked} (chmod o+x it, or choose another --prefix)`);
+    }
+    if (params.sslPassthrough) this.log.info('TLS passthrough: an SNI router takes the HTTPS addresses; NGINX\'s HTTPS servers listen behind it', { httpsListen: params.httpsListen });
     // What the previous agent's NGINX served is served again until the complete configuration
     // arrives; an NGINX still running keeps serving it until the first start replaces it.
     const kept = await keepPrevious(this.layout, this.mode, this.fragments, this.endpoints);

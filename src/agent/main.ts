@@ -51,6 +51,9 @@ Runs NGINX in DIR (which the agent owns and writes nothing outside of) and serve
                                   or Gi (default 128Mi; a snapshot takes about 10 KB a host)
   --access-log                    NGINX access log (JSON lines) on stdout
   --error-log-level LEVEL         NGINX error log level (default warn)
+  --enable-ssl-passthrough        route TLS on the HTTPS addresses by SNI (NGINX's stream module):
+                                  ssl-passthrough hosts' TLS goes to their Services unterminated,
+                                  the rest to NGINX's HTTPS servers; the handler needs it too
   --nginx PATH                    the nginx binary (default: $WHARF_NGINX, PATH, /usr/sbin/nginx)
   -h, --help                      this text
 
@@ -127,6 +130,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
         'certificate-store-size': { type: 'string', default: '64Mi' },
         'access-log': { type: 'boolean', default: false },
         'error-log-level': { type: 'string', default: 'warn' },
+        'enable-ssl-passthrough': { type: 'boolean', default: false },
         nginx: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -205,6 +209,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
       certificateStoreMb,
       errorLogLevel: level as AgentOptions['errorLogLevel'],
       ...(values.nginx ? { nginxBin: values.nginx } : {}),
+      ...(values['enable-ssl-passthrough'] ? { sslPassthrough: true } : {}),
     },
   };
 }

@@ -65,7 +65,7 @@ export interface WatchScope {
 }
 
 /** The Gateway API kinds, each an optional stream. */
-export const GATEWAY_API_KINDS = ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'ReferenceGrant'] as const satisfies readonly Kind[];
+export const GATEWAY_API_KINDS = ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'ReferenceGrant'] as const satisfies readonly Kind[];
 export type GatewayApiKind = (typeof GATEWAY_API_KINDS)[number];
 
 export function isGatewayApiKind(kind: Kind): kind is GatewayApiKind {
@@ -116,6 +116,7 @@ const PLURALS: Record<Kind, { group: string; plural: string }> = {
   Gateway: { group: 'gateway.networking.k8s.io', plural: 'gateways' },
   HTTPRoute: { group: 'gateway.networking.k8s.io', plural: 'httproutes' },
   GRPCRoute: { group: 'gateway.networking.k8s.io', plural: 'grpcroutes' },
+  TLSRoute: { group: 'gateway.networking.k8s.io', plural: 'tlsroutes' },
   ReferenceGrant: { group: 'gateway.networking.k8s.io', plural: 'referencegrants' },
   Namespace: { group: '', plural: 'namespaces' },
 };

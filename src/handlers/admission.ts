@@ -14,7 +14,7 @@ export type ObjectValidator = (object: Record<string, unknown>, kind: ReviewedKi
 /** What the webhook reviews, by API group: everything else is allowed untouched. */
 const REVIEWED = {
   'networking.k8s.io': ['Ingress'],
-  'gateway.networking.k8s.io': ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'ReferenceGrant'],
+  'gateway.networking.k8s.io': ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'ReferenceGrant'],
 } as const;
 export type ReviewedKind = (typeof REVIEWED)[keyof typeof REVIEWED][number];
 

@@ -53,6 +53,8 @@ configuration to every agent, and writes Ingress status and Events.
   --nginx-ports HTTP,HTTPS      the agents' own HTTP and HTTPS ports (default 80,443): a Gateway listener on
                                 a port P other than 80 and 443 is served on P + (HTTP - 80), and one with
                                 no such port is not programmed (PortUnavailable)
+  --enable-ssl-passthrough      honour the ssl-passthrough annotation (ingress-nginx's flag): the agents
+                                route its hosts' TLS by SNI to their Services; the agents need it too
 
 Cluster (credentials: --kubeconfig, else KUBECONFIG, ~/.kube/config, or the Pod's service account):
   --kubeconfig FILE             the kubeconfig to use
@@ -214,6 +216,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
         'publish-address': { type: 'string' },
         'status-renew-interval': { type: 'string', default: '5s' },
         'nginx-ports': { type: 'string', default: '80,443' },
+        'enable-ssl-passthrough': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -366,6 +369,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
       ...(defaultBackend !== undefined ? { defaultBackendService: defaultBackend } : {}),
       limits,
       nginxPorts,
+      ...(values['enable-ssl-passthrough'] ? { sslPassthrough: true } : {}),
     },
     reader,
     watch,

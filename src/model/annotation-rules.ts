@@ -31,6 +31,8 @@ export interface AnnotationDraft {
   settings: Partial<LocationSettings>;
   /** ssl-redirect as written (undefined: the global default). */
   sslRedirect?: boolean;
+  /** ssl-passthrough: TLS for the Ingress's hosts goes to the Service unterminated (passthrough.ts). */
+  sslPassthrough?: boolean;
   useRegex?: boolean;
   enableCors?: boolean;
   cors: { origins?: string[]; methods?: string[]; headers?: string[]; expose?: string[]; credentials?: boolean; maxAge?: number };
@@ -324,6 +326,7 @@ export const ANNOTATION_RULES: Readonly<Record<string, AnnotationParser>> = {
   'use-regex': bool((d, b) => (d.useRegex = b)),
   'ssl-redirect': bool((d, b) => (d.sslRedirect = b)),
   'force-ssl-redirect': bool((d, b) => (d.settings.forceSslRedirect = b)),
+  'ssl-passthrough': bool((d, b) => (d.sslPassthrough = b)),
   'backend-protocol': (v, d) => {
     const p = v.toUpperCase() as BackendProtocol;
     if (!PROTOCOLS.includes(p)) return 'must be one of HTTP, HTTPS, GRPC, GRPCS';

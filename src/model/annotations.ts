@@ -62,6 +62,8 @@ export interface IngressAnnotations {
   proxySsl: { settings: Omit<ProxySsl, 'refused' | 'secret' | 'clientCertificate' | 'ca'>; secretName: string | null; field: string } | null;
   /** server-snippet's directives, for the servers of this Ingress's hosts; null when none (most). */
   serverSnippet: SnippetDirective[] | null;
+  /** ssl-passthrough "true" (never on a canary: a canary has no host of its own). */
+  sslPassthrough: boolean;
 }
 
 /** The field path of an annotation in messages. */
@@ -334,6 +336,7 @@ function combine(
     clientAuth,
     proxySsl,
     serverSnippet: (!canary && snippets.server) || null,
+    sslPassthrough: !canary && d.sslPassthrough === true,
   };
 }
 

@@ -73,6 +73,11 @@ export interface ControllerSettings {
    * another port P is served on P + (httpPort − 80) (listener-ports.ts). Absent: 80 and 443.
    */
   nginxPorts?: NginxPorts;
+  /**
+   * --enable-ssl-passthrough (ingress-nginx's flag): the agents route TLS on their HTTPS port by SNI,
+   * so the ssl-passthrough annotation applies (passthrough.ts). Absent: the annotation is ignored.
+   */
+  sslPassthrough?: boolean;
 }
 
 export const CONTROLLER_NAME = 'wharf.io/ingress-controller';

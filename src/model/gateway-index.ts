@@ -4,7 +4,8 @@
 // Namespace, or a Service or Secret they may reference changes: O(Gateway API objects), which the
 // routing index then narrows to the routes and hosts whose result differs. Pure.
 import { objectKey, type ObjectKey } from './cluster-state.ts';
-import type { GatewayApiObject, GRPCRoute, Gateway, GatewayClass, HTTPRoute, Namespace, ReferenceGrant } from './gateway-schemas.ts';
+import type { GatewayApiObject, GRPCRoute, Gateway, GatewayClass, HTTPRoute, Namespace, ReferenceGrant, TLSRoute } from './gateway-schemas.ts';
+import { translateTLSRoute } from './translate-tlsroute.ts';
 import { translateGRPCRoute } from './translate-grpcroute.ts';
 import { defaultServerTls, servedClasses, servedListeners, type ServedListener } from './gateway-listeners.ts';
 import type { Tls } from './types.ts';
@@ -44,23 +45,27 @@ export class GatewayStore {
   private readonly gateways = new Map<ObjectKey, Gateway>();
   private readonly routes = new Map<ObjectKey, HTTPRoute>();
   private readonly grpcRoutes = new Map<ObjectKey, GRPCRoute>();
+  private readonly tlsRoutes = new Map<ObjectKey, TLSRoute>();
   private readonly grants = new Map<ObjectKey, ReferenceGrant>();
   private readonly namespaces = new Map<string, Namespace>();
   private readonly nginxPorts: NginxPorts | undefined;
+  /** --enable-ssl-passthrough: TLS listeners (Passthrough, 443) are served. */
+  private readonly sslPassthrough: boolean;
 
-  constructor(nginxPorts?: NginxPorts) {
+  constructor(nginxPorts?: NginxPorts, sslPassthrough = false) {
     this.nginxPorts = nginxPorts;
+    this.sslPassthrough = sslPassthrough;
   }
 
   /** True when there is a route or Gateway to translate (Services and Secrets matter only then). */
   get active(): boolean {
-    return this.routes.size > 0 || this.grpcRoutes.size > 0 || this.gateways.size > 0;
+    return this.routes.size > 0 || this.grpcRoutes.size > 0 || this.tlsRoutes.size > 0 || this.gateways.size > 0;
   }
 
   /** Every object held, by gatewayObjectKey. */
   objects(): Map<string, GatewayApiObject> {
     const out = new Map<string, GatewayApiObject>();
-    for (const o of [...this.classes.values(), ...this.gateways.values(), ...this.routes.values(), ...this.grpcRoutes.values(), ...this.grants.values(), ...this.namespaces.values()]) {
+    for (const o of [...this.classes.values(), ...this.gateways.values(), ...this.routes.values(), ...this.grpcRoutes.values(), ...this.tlsRoutes.values(), ...this.grants.values(), ...this.namespaces.values()]) {
       out.set(gatewayObjectKey(o.kind, o.metadata.namespace, o.metadata.name), o);
     }
     return out;
@@ -75,6 +80,7 @@ export class GatewayStore {
       case 'Gateway': set(this.gateways, key); break;
       case 'HTTPRoute': set(this.routes, key); break;
       case 'GRPCRoute': set(this.grpcRoutes, key); break;
+      case 'TLSRoute': set(this.tlsRoutes, key); break;
       case 'ReferenceGrant': set(this.grants, key); break;
       case 'Namespace': set(this.namespaces, name); break;
     }
@@ -89,13 +95,13 @@ export class GatewayStore {
     const classes = o.kind === 'GatewayClass' ? new Map([...this.classes, [o.metadata.name, o]]) : this.classes;
     const gateways = o.kind === 'Gateway' ? new Map([...this.gateways, [key, o]]) : this.gateways;
     const grants = o.kind === 'ReferenceGrant' ? new Map([...this.grants, [key, o]]) : this.grants;
-    const world = { classes, gateways, grants, namespaces: this.namespaces, secrets, services, tlsOf, nginxPorts: this.nginxPorts };
+    const world = { classes, gateways, grants, namespaces: this.namespaces, secrets, services, tlsOf, nginxPorts: this.nginxPorts, sslPassthrough: this.sslPassthrough };
     const { served, statuses: classStatuses } = servedClasses(world);
     if (o.kind === 'GatewayClass') return { translation: null, status: classStatuses.find((s) => s.ref.name === o.metadata.name) ?? null };
-    if (o.kind !== 'Gateway' && o.kind !== 'HTTPRoute' && o.kind !== 'GRPCRoute') return { translation: null, status: null };
+    if (o.kind !== 'Gateway' && o.kind !== 'HTTPRoute' && o.kind !== 'GRPCRoute' && o.kind !== 'TLSRoute') return { translation: null, status: null };
     const { listeners, statuses } = servedListeners(world, served);
     if (o.kind === 'Gateway') return { translation: null, status: statuses.get(key) ?? null };
-    const { translation, status } = o.kind === 'HTTPRoute' ? translateHTTPRoute(o, listeners, world) : translateGRPCRoute(o, listeners, world);
+    const { translation, status } = translateRoute(o, listeners, world);
     return { translation: status.parents.length > 0 ? translation : null, status: status.parents.length > 0 ? status : null };
   }
 
@@ -109,7 +115,7 @@ export class GatewayStore {
     const servedClass = (name: unknown) => typeof name === 'string' && this.classes.get(name)?.spec.controllerName === GATEWAY_CONTROLLER_NAME;
     if (o?.kind === 'GatewayClass') return o.spec?.controllerName === GATEWAY_CONTROLLER_NAME;
     if (o?.kind === 'Gateway') return servedClass(o.spec?.gatewayClassName);
-    if (o?.kind !== 'HTTPRoute' && o?.kind !== 'GRPCRoute') return false;
+    if (o?.kind !== 'HTTPRoute' && o?.kind !== 'GRPCRoute' && o?.kind !== 'TLSRoute') return false;
     const ns = typeof o.metadata?.namespace === 'string' ? o.metadata.namespace : 'default';
     const refs = Array.isArray(o.spec?.parentRefs) ? (o.spec.parentRefs as { name?: unknown; namespace?: unknown }[]) : [];
     return refs.some((r) => {
@@ -133,16 +139,16 @@ export class GatewayStore {
 
   /** Translates every route and concludes every status. */
   translate(services: ReadonlyMap<ObjectKey, Service>, secrets: ReadonlyMap<ObjectKey, Secret>, tlsOf: (s: Secret) => TlsMaterial): GatewayResult {
-    const world = { classes: this.classes, gateways: this.gateways, grants: this.grants, namespaces: this.namespaces, secrets, services, tlsOf, nginxPorts: this.nginxPorts };
+    const world = { classes: this.classes, gateways: this.gateways, grants: this.grants, namespaces: this.namespaces, secrets, services, tlsOf, nginxPorts: this.nginxPorts, sslPassthrough: this.sslPassthrough };
     const { served, statuses: classes } = servedClasses(world);
     const { listeners, statuses } = servedListeners(world, served);
     const translations = new Map<ObjectKey, Translation>();
     const routes = new Map<ObjectKey, RouteStatus>();
     const attachedOf = new Map<ObjectKey, Set<ServedListener>>();
-    const all = [...[...this.routes.values()], ...[...this.grpcRoutes.values()]];
+    const all = [...[...this.routes.values()], ...[...this.grpcRoutes.values()], ...[...this.tlsRoutes.values()]];
     all.sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || objectKey(a.metadata.namespace, a.metadata.name).localeCompare(objectKey(b.metadata.namespace, b.metadata.name)));
     for (const route of all) {
-      const { translation, status, attached } = route.kind === 'HTTPRoute' ? translateHTTPRoute(route, listeners, world) : translateGRPCRoute(route, listeners, world);
+      const { translation, status, attached } = translateRoute(route, listeners, world);
       if (status.parents.length === 0) continue;
       translations.set(translation.key, translation);
       routes.set(translation.key, status);
@@ -161,18 +167,18 @@ export class GatewayStore {
    * listeners it joined or left. O(the route + the listeners); null when there was no full
    * translation yet. The returned result is the last one, updated in place.
    */
-  routeChanged(kind: 'HTTPRoute' | 'GRPCRoute', namespace: string, name: string): RouteChange | null {
+  routeChanged(kind: 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute', namespace: string, name: string): RouteChange | null {
     if (!this.last) return null;
     const { world, listeners, attached, result } = this.last;
     const key = `${kind} ${namespace}/${name}`;
-    const route = kind === 'HTTPRoute' ? this.routes.get(objectKey(namespace, name)) : this.grpcRoutes.get(objectKey(namespace, name));
+    const route = (kind === 'HTTPRoute' ? this.routes : kind === 'GRPCRoute' ? this.grpcRoutes : this.tlsRoutes).get(objectKey(namespace, name));
     const before = attached.get(key) ?? new Set<ServedListener>();
     let after = new Set<ServedListener>();
     result.translations.delete(key);
     result.routes.delete(key);
     attached.delete(key);
     if (route) {
-      const { translation, status, attached: joined } = route.kind === 'HTTPRoute' ? translateHTTPRoute(route, listeners, world) : translateGRPCRoute(route, listeners, world);
+      const { translation, status, attached: joined } = translateRoute(route, listeners, world);
       if (status.parents.length > 0) {
         result.translations.set(key, translation);
         result.routes.set(key, status);
@@ -200,4 +206,11 @@ export interface GatewayCheck {
 export function translationFingerprint(t: Translation | undefined): string {
   if (!t) return '';
   return JSON.stringify({ ...t, tls: [...t.tls.entries()] });
+}
+
+/** Translates a route of any kind wharf serves. */
+function translateRoute(route: HTTPRoute | GRPCRoute | TLSRoute, listeners: readonly ServedListener[], world: RouteWorld): ReturnType<typeof translateHTTPRoute> {
+  if (route.kind === 'HTTPRoute') return translateHTTPRoute(route, listeners, world);
+  if (route.kind === 'GRPCRoute') return translateGRPCRoute(route, listeners, world);
+  return translateTLSRoute(route, listeners, world);
 }

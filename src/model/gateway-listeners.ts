@@ -16,7 +16,8 @@ export interface ServedListener {
   gatewayKey: ObjectKey;
   listener: Listener;
   index: number;
-  protocol: 'HTTP' | 'HTTPS';
+  /** TLS: Passthrough on 443, beside HTTPS, through the SNI router of --enable-ssl-passthrough. */
+  protocol: 'HTTP' | 'HTTPS' | 'TLS';
   /**
    * An HTTP listener on a port of its own that takes GRPCRoutes only: served as HTTP/2 cleartext
    * with prior knowledge (h2c), which NGINX cannot offer beside HTTP/1.1 on one port.
@@ -39,6 +40,8 @@ export interface GatewayWorld {
   tlsOf(secret: Secret): TlsMaterial;
   /** NGINX's HTTP and HTTPS ports (ControllerSettings.nginxPorts); absent: 80 and 443. */
   nginxPorts?: NginxPorts;
+  /** --enable-ssl-passthrough: TLS listeners (Passthrough) on 443 are served (ControllerSettings.sslPassthrough). */
+  sslPassthrough?: boolean;
 }
 
 export const condition = (type: string, ok: boolean, reason: string, message: string): Condition => ({ type, status: ok ? 'True' : 'False', reason, message });
@@ -105,7 +108,8 @@ function portProtocols(all: readonly ServedListener[]): Map<number, { protocol: 
 
 /** How NGINX's socket for a listener's port speaks: TLS, HTTP/1.1, or HTTP/2 cleartext. */
 type ServedAs = 'HTTPS' | 'HTTP' | 'h2c (HTTP/2 cleartext)';
-const servedAs = (l: ServedListener): ServedAs => (l.protocol === 'HTTPS' ? 'HTTPS' : l.h2c ? 'h2c (HTTP/2 cleartext)' : 'HTTP');
+// A TLS listener (Passthrough, on 443 only) shares the HTTPS socket: the SNI router in front splits them.
+const servedAs = (l: ServedListener): ServedAs => (l.protocol === 'HTTPS' || l.protocol === 'TLS' ? 'HTTPS' : l.h2c ? 'h2c (HTTP/2 cleartext)' : 'HTTP');
 
 /** The listeners of every Gateway of a served class, and each such Gateway's status (attachedRoutes filled in later). */
 export function servedListeners(world: GatewayWorld, served: ReadonlySet<string>): { listeners: ServedListener[]; statuses: Map<ObjectKey, GatewayStatus> } {
@@ -167,10 +171,16 @@ function listenerOf(world: GatewayWorld, gw: Gateway, gatewayKey: ObjectKey, l: 
   let accepted = condition('Accepted', true, 'Accepted', 'accepted');
   let resolved = condition('ResolvedRefs', true, 'ResolvedRefs', 'references resolved');
   if (l.protocol === 'HTTP' || l.protocol === 'HTTPS') out.protocol = l.protocol;
-  else accepted = fail('Accepted', 'UnsupportedProtocol', `protocol ${l.protocol} is not supported (HTTP and HTTPS are)`);
+  else if (l.protocol === 'TLS') {
+    out.protocol = 'TLS';
+    const why = tlsListenerProblem(l, world.sslPassthrough === true);
+    if (why) accepted = fail('Accepted', why.reason, why.message);
+  } else accepted = fail('Accepted', 'UnsupportedProtocol', `protocol ${l.protocol} is not supported (HTTP, HTTPS, TLS are)`);
   // 80 and 443 are NGINX's own HTTP and HTTPS ports (the Ingresses'); any other port is served on
   // the port listener-ports.ts says, unless there is none.
-  if (out.usable && (l.port === 80 || l.port === 443) && out.protocol !== (l.port === 80 ? 'HTTP' : 'HTTPS')) {
+  if (out.protocol === 'TLS') {
+    // Checked above: 443 only.
+  } else if (out.usable && (l.port === 80 || l.port === 443) && out.protocol !== (l.port === 80 ? 'HTTP' : 'HTTPS')) {
     accepted = fail('Accepted', 'PortUnavailable', `port ${l.port} is wharf's ${l.port === 80 ? 'HTTP' : 'HTTPS'} port`);
   } else if (out.usable) {
     const at = listenerPort(l.port, world.nginxPorts ?? IDENTITY_PORTS);
@@ -183,10 +193,10 @@ function listenerOf(world: GatewayWorld, gw: Gateway, gatewayKey: ObjectKey, l: 
   const asked = l.allowedRoutes.kinds;
   const grpcOnly = asked.length > 0 && asked.every((k) => k.group === GATEWAY_GROUP && k.kind === 'GRPCRoute');
   out.h2c = out.protocol === 'HTTP' && l.protocol === 'HTTP' && l.port !== 80 && l.port !== 443 && grpcOnly;
-  const known = l.protocol === 'HTTPS' ? ['HTTPRoute', 'GRPCRoute'] : out.h2c ? ['GRPCRoute'] : ['HTTPRoute'];
+  const known = l.protocol === 'TLS' ? ['TLSRoute'] : l.protocol === 'HTTPS' ? ['HTTPRoute', 'GRPCRoute'] : out.h2c ? ['GRPCRoute'] : ['HTTPRoute'];
   out.kinds = asked.length === 0 ? known : asked.filter((k) => k.group === GATEWAY_GROUP && known.includes(k.kind)).map((k) => k.kind);
   status.supportedKinds = out.kinds.map((kind) => ({ group: GATEWAY_GROUP, kind }));
-  if (asked.length > 0 && out.kinds.length < asked.length) resolved = condition('ResolvedRefs', false, 'InvalidRouteKinds', 'HTTP listeners take HTTPRoute (GRPCRoute alone on a port other than 80: h2c), HTTPS listeners both');
+  if (asked.length > 0 && out.kinds.length < asked.length) resolved = condition('ResolvedRefs', false, 'InvalidRouteKinds', 'HTTP listeners take HTTPRoute (GRPCRoute alone on a port other than 80: h2c), HTTPS listeners both, TLS listeners TLSRoute');
   if (out.protocol === 'HTTPS' && out.usable) {
     const tlsCfg = l.tls;
     if (!tlsCfg || tlsCfg.certificateRefs.length === 0) accepted = fail('Accepted', 'UnsupportedValue', 'an HTTPS listener needs tls.certificateRefs');
@@ -232,4 +242,15 @@ export function namespaceAllowed(world: GatewayWorld, l: ServedListener, routeNa
   const ns = world.namespaces.get(routeNamespace);
   // Kubernetes labels every Namespace with its name.
   return from.selector !== undefined && selects(from.selector, { ...(ns?.metadata.labels ?? {}), 'kubernetes.io/metadata.name': routeNamespace });
+}
+
+/**
+ * Why a TLS listener cannot be served, or null: wharf passes TLS through (mode Passthrough) on 443
+ * only, through the agents' SNI router, which --enable-ssl-passthrough turns on.
+ */
+function tlsListenerProblem(l: Listener, enabled: boolean): { reason: string; message: string } | null {
+  if (!enabled) return { reason: 'UnsupportedProtocol', message: 'protocol TLS needs wharf\'s --enable-ssl-passthrough (the agents route TLS on 443 by SNI)' };
+  if ((l.tls?.mode ?? 'Terminate') !== 'Passthrough') return { reason: 'UnsupportedValue', message: `tls.mode ${l.tls?.mode ?? 'Terminate'} is not supported on a TLS listener (Passthrough is)` };
+  if (l.port !== 443) return { reason: 'PortUnavailable', message: `port ${l.port}: TLS listeners are served on 443 only (NGINX's HTTPS port, where the SNI router is)` };
+  return null;
 }

@@ -238,6 +238,21 @@ const GRPCRouteSchema = z.object({
 export type GRPCRoute = z.output<typeof GRPCRouteSchema>;
 
 // ---------------------------------------------------------------------------------------------
+// TLSRoute (passthrough by SNI: src/model/translate-tlsroute.ts)
+
+const TLSRouteSchema = z.object({
+  apiVersion: apiVersion(`${GROUP}/v1`, `${GROUP}/v1alpha3`, `${GROUP}/v1alpha2`),
+  kind: z.literal('TLSRoute'),
+  metadata,
+  spec: z.object({
+    parentRefs: z.array(parentRef).max(32).nullish().transform((v) => v ?? []),
+    hostnames: z.array(hostname).min(1).max(1024),
+    rules: z.array(z.object({ name: opt(sectionName), backendRefs: z.array(backendRef).min(1).max(16) })).min(1).max(1),
+  }),
+});
+export type TLSRoute = z.output<typeof TLSRouteSchema>;
+
+// ---------------------------------------------------------------------------------------------
 // ReferenceGrant and Namespace
 
 const ReferenceGrantSchema = z.object({
@@ -259,13 +274,14 @@ const NamespaceSchema = z.object({
 export type Namespace = z.output<typeof NamespaceSchema>;
 
 /** The Gateway API kinds and Namespaces, as the model reads them. */
-export type GatewayApiObject = GatewayClass | Gateway | HTTPRoute | GRPCRoute | ReferenceGrant | Namespace;
+export type GatewayApiObject = GatewayClass | Gateway | HTTPRoute | GRPCRoute | TLSRoute | ReferenceGrant | Namespace;
 
 export const gatewaySchemas = {
   GatewayClass: z.compile(GatewayClassSchema),
   Gateway: z.compile(GatewaySchema),
   HTTPRoute: z.compile(HTTPRouteSchema),
   GRPCRoute: z.compile(GRPCRouteSchema),
+  TLSRoute: z.compile(TLSRouteSchema),
   ReferenceGrant: z.compile(ReferenceGrantSchema),
   Namespace: z.compile(NamespaceSchema),
 };

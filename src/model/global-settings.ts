@@ -1,6 +1,6 @@
 // wharf's global settings from its ConfigMap (the keys ingress-nginx users know), with defaults.
 import { GLOBAL_AUTH_KEYS, settleGlobalAuth } from './global-auth.ts';
-import { CLIENT_ADDRESS_KEYS, clientAddressProblems, defaultClientAddressSettings } from './client-address.ts';
+import { CLIENT_ADDRESS_KEYS, clientAddressProblems, defaultClientAddressSettings, realIpEnabled } from './client-address.ts';
 import { parseBool, parseInteger, parseSize } from './grammar.ts';
 import { ProblemList } from './problems.ts';
 import type { ConfigMap } from './schemas.ts';
@@ -68,8 +68,8 @@ export const SETTING_DESCRIPTIONS: Readonly<Record<string, string>> = Object.fre
 export const SETTING_KEYS: readonly string[] = Object.freeze(Object.keys(KEYS).sort());
 
 /** The global settings a ConfigMap gives; an invalid value is an error and keeps the default. */
-export function parseGlobalSettings(configMap: ConfigMap | null, nginx: { brotli?: boolean | undefined } = {}): { settings: GlobalSettings; problems: Problem[] } {
-  const settings: GlobalSettings = { ...defaultGlobalSettings };
+export function parseGlobalSettings(configMap: ConfigMap | null, nginx: { brotli?: boolean | undefined; sslPassthrough?: boolean | undefined } = {}): { settings: GlobalSettings; problems: Problem[] } {
+  const settings: GlobalSettings = { ...defaultGlobalSettings, ...(nginx.sslPassthrough ? { sslPassthrough: true } : {}) };
   if (!configMap) return { settings, problems: [] };
   const { namespace, name, uid } = configMap.metadata;
   const problems = new ProblemList(uid ? { kind: 'ConfigMap', namespace, name, uid } : { kind: 'ConfigMap', namespace, name });
@@ -86,10 +86,26 @@ export function parseGlobalSettings(configMap: ConfigMap | null, nginx: { brotli
   }
   settleGlobalAuth(settings);
   clientAddressProblems(settings, problems);
+  passthroughAddressProblems(settings, problems);
   if (settings.http?.enableBrotli && nginx.brotli === false) {
     settings.http.enableBrotli = false;
     const field = 'data[enable-brotli]';
     problems.add('warning', 'IgnoredSetting', field, `${field}: ignored: NGINX has no brotli module (Debian's libnginx-mod-http-brotli-filter)`);
   }
   return { settings, problems: problems.items };
+}
+
+/**
+ * With --enable-ssl-passthrough, HTTPS reaches NGINX's servers through the agent's SNI router, which
+ * gives the client's address by PROXY protocol: what the client-address keys cannot combine with.
+ */
+function passthroughAddressProblems(s: GlobalSettings, problems: ProblemList): void {
+  if (!s.sslPassthrough) return;
+  if (s.useProxyProtocol) {
+    const field = 'data[use-proxy-protocol]';
+    problems.add('warning', 'PassthroughProxyProtocol', field, `${field}: with --enable-ssl-passthrough, the SNI router on the HTTPS port does not read a load balancer's PROXY header: HTTPS clients fail`);
+  } else if (realIpEnabled(s)) {
+    const field = s.useForwardedHeaders ? 'data[use-forwarded-headers]' : 'data[enable-real-ip]';
+    problems.add('warning', 'PassthroughClientAddress', field, `${field}: with --enable-ssl-passthrough, HTTPS requests show the SNI router's address (unix:), not the client's`);
+  }
 }

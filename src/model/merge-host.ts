@@ -9,6 +9,7 @@ import { canariesOn, candidatesOn } from './host-candidates.ts';
 import { ProblemList, cmp } from './problems.ts';
 import { DEFAULT_HOST, type Translation } from './translate-ingress.ts';
 import { withGlobalAuth } from './global-auth.ts';
+import { mergePassthrough } from './passthrough.ts';
 import type { GlobalSettings, Location, LocationSettings, ObjectRef, Problem, Server, ServiceBackend, Tls } from './types.ts';
 import type { UpstreamRef } from './upstreams.ts';
 
@@ -104,8 +105,8 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
   const withName = (b: ServiceBackend): ServiceBackend => ({ ...b, upstream: nameOf(b) });
 
   let tls: Tls | null = null;
+  let tlsOwner: Translation | null = null;
   if (host !== DEFAULT_HOST) {
-    let tlsOwner: Translation | null = null;
     // An Ingress's own certificate wins over the default one another Ingress of the host asks for.
     let defaultTls: Tls | null = null;
     for (const t of ordered) {
@@ -139,6 +140,10 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
     }
   }
 
+  // ssl-passthrough: the name's TLS goes to a Service; NGINX terminates none for it.
+  const passthrough = ordered.some((t) => t.passthrough) ? mergePassthrough(host, ordered, (t) => candidatesOn(t, host), withName, tlsOwner, problems) : null;
+  if (passthrough) tls = null;
+
   // A server without TLS is served over plain HTTP only (the default server refuses TLS handshakes):
   // a route's `scheme http` condition (it attached to HTTP listeners only) always holds there, and
   // is left out, so such routes render as they would without it.
@@ -159,6 +164,8 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
   for (const t of ordered) {
     const list = new ProblemList(t.ref);
     for (const c of candidatesOn(t, host)) {
+      // A TLSRoute's: its Service gets the host's TLS (passthrough above), no HTTP request.
+      if (c.passthroughOnly) continue;
       const location = plainOnly && c.location.conditions?.some((x) => x.on === 'scheme' && x.value === 'http')
         ? withoutScheme(c.location, withName)
         : { ...c.location, backend: c.location.backend && withName(c.location.backend) };
@@ -246,6 +253,11 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
   const names = locations.length > 0 && host !== DEFAULT_HOST ? requestedNames(host, ordered, owners, problems) : [];
   const snippet = serverSnippetOf(host, ordered, owners, problems);
   problems.sort((a, b) => cmp(a.object.namespace, b.object.namespace) || cmp(a.object.name, b.object.name) || cmp(a.field, b.field));
+  if (passthrough) sources.set(`${passthrough.source.kind} ${passthrough.source.namespace}/${passthrough.source.name}`, passthrough.source);
+  if (locations.length === 0 && passthrough) {
+    // A TLSRoute's host alone: its SNI is routed, NGINX serves nothing else for the name.
+    return { server: { host, locations: [], tls: null, sslRedirect: false, sources: [...sources.values()].sort(compareRefs), passthrough, ...(host.startsWith('*.') ? { deepWildcard: true } : {}) }, problems, names: [], holder: passthrough.source };
+  }
   if (locations.length === 0) return { server: null, problems, names, holder: null };
   return {
     names,
@@ -258,6 +270,7 @@ export function mergeHost(host: string, contributors: readonly Translation[], gl
       sources: [...sources.values()].sort(compareRefs),
       ...(clientAuth ? { clientAuth } : {}),
       ...(snippet ? { snippet } : {}),
+      ...(passthrough ? { passthrough } : {}),
       ...(host.startsWith('*.') && [...owners].some((o) => o.deepWildcards) ? { deepWildcard: true } : {}),
     },
     problems,

@@ -78,10 +78,10 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
 }
 
 /** The route a route key (`Kind namespace/name`) names. */
-function routeOfKey(key: ObjectKey): { kind: 'HTTPRoute' | 'GRPCRoute'; namespace: string; name: string } {
+function routeOfKey(key: ObjectKey): { kind: 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute'; namespace: string; name: string } {
   const space = key.indexOf(' ');
   const slash = key.indexOf('/');
-  return { kind: key.slice(0, space) as 'HTTPRoute' | 'GRPCRoute', namespace: key.slice(space + 1, slash), name: key.slice(slash + 1) };
+  return { kind: key.slice(0, space) as 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute', namespace: key.slice(space + 1, slash), name: key.slice(slash + 1) };
 }
 
 /** The cluster state plus indexes; also a ClusterState itself (read-only maps). */
@@ -133,7 +133,7 @@ export class RoutingIndex implements ClusterState {
 
   constructor(settings: ControllerSettings, state?: ClusterState) {
     this.settings = settings;
-    this.gateway = new GatewayStore(settings.nginxPorts);
+    this.gateway = new GatewayStore(settings.nginxPorts, settings.sslPassthrough === true);
     this.ctx = {
       settings,
       ingressClasses: this._classes,
@@ -173,7 +173,7 @@ export class RoutingIndex implements ClusterState {
    * Redoes the Gateway API translation, then re-indexes the routes whose Translation changed and
    * notes the objects whose status changed.
    */
-  private regateway(out: Collector, route?: { kind: 'HTTPRoute' | 'GRPCRoute'; namespace: string; name: string }): void {
+  private regateway(out: Collector, route?: { kind: 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute'; namespace: string; name: string }): void {
     if (this.gatewayDeferred !== 'no') {
       this.gatewayDeferred = 'dirty';
       return;
@@ -356,6 +356,7 @@ export class RoutingIndex implements ClusterState {
         break;
       case 'HTTPRoute':
       case 'GRPCRoute':
+      case 'TLSRoute':
         this.gateway.put(kind, namespace, name, obj as GatewayApiObject | null);
         this.regateway(out, { kind, namespace, name });
         break;

@@ -18,7 +18,7 @@ import type { HeaderChanges, LocationSettings, Location, ObjectRef, PathChange, 
 import type { UpstreamRef } from './upstreams.ts';
 
 /** The key of a route among the index's translations (never an Ingress's `namespace/name`). */
-export const routeKey = (kind: 'HTTPRoute' | 'GRPCRoute', namespace: string, name: string): ObjectKey => `${kind} ${namespace}/${name}`;
+export const routeKey = (kind: 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute', namespace: string, name: string): ObjectKey => `${kind} ${namespace}/${name}`;
 
 export interface RouteWorld extends GatewayWorld {
   services: ReadonlyMap<ObjectKey, Service>;
@@ -36,7 +36,7 @@ export function intersectHost(listener: string | undefined, route: string): stri
 }
 
 /** The first problem of a rule's backendRefs, as ResolvedRefs says it. */
-interface Unresolved {
+export interface Unresolved {
   reason: 'BackendNotFound' | 'InvalidKind' | 'RefNotPermitted';
   message: string;
 }
@@ -99,7 +99,7 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
         list.add('warning', 'UnsupportedFilter', field, `${field}: RequestMirror is not supported on a GRPCRoute yet; requests are not mirrored`);
         return;
       }
-      const r = resolveBackend({ ...f.requestMirror.backendRef, weight: 1, filters: [] }, ns, world, field, as.kind);
+      const r = resolveBackend({ ...f.requestMirror.backendRef, weight: 1 }, ns, world, field, as.kind);
       if ('reason' in r) {
         unresolved ??= r;
         return;
@@ -179,7 +179,7 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
 }
 
 /** The hosts a route gets through a listener: its hostnames intersected with the listener's ([DEFAULT_HOST]: every host). */
-function hostsFor(l: ServedListener, hostnames: readonly string[]): string[] {
+export function hostsFor(l: ServedListener, hostnames: readonly string[]): string[] {
   if (hostnames.length === 0) return [l.listener.hostname ?? DEFAULT_HOST];
   const out = new Set<string>();
   for (const h of hostnames) {
@@ -189,7 +189,8 @@ function hostsFor(l: ServedListener, hostnames: readonly string[]): string[] {
   return [...out];
 }
 
-function resolveBackend(b: RouteRule['backendRefs'][number], ns: string, world: RouteWorld, field: string, kind: RouteKind['kind']): ServiceBackend | Unresolved {
+/** A backendRef's Service port, or why it cannot be used (TLSRoutes' too: translate-tlsroute.ts). */
+export function resolveBackend(b: Omit<RouteRule['backendRefs'][number], 'filters'>, ns: string, world: RouteWorld, field: string, kind: RouteKind['kind'] | 'TLSRoute'): ServiceBackend | Unresolved {
   if (b.group !== '' || b.kind !== 'Service') return { reason: 'InvalidKind', message: `${field}: ${b.group || 'core'}/${b.kind} is not a supported backend kind (Service is)` };
   const target = b.namespace ?? ns;
   if (target !== ns && !granted(world.grants, { group: GATEWAY_GROUP, kind, namespace: ns }, { group: '', kind: 'Service', namespace: target, name: b.name })) {

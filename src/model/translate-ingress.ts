@@ -11,6 +11,7 @@ import { isHandled } from './ingress-class.ts';
 import { runSteps } from './steps.ts';
 import { defaultObjectLimits, limitProblems } from './object-limits.ts';
 import { ProblemList } from './problems.ts';
+import { translatePassthrough } from './passthrough.ts';
 import type { Ingress, IngressBackend, IngressClass, Secret, Service } from './schemas.ts';
 import type { clientCaOf, htpasswdOf, ProxySslMaterial, TlsMaterial } from './secrets.ts';
 import type { UpstreamRef } from './upstreams.ts';
@@ -32,6 +33,8 @@ export interface Candidate {
   field: string;
   /** From spec.defaultBackend: used only when no Ingress claims "/" Prefix on the host. */
   fallback: boolean;
+  /** A TLSRoute's: names the Service its host's TLS is passed through to, and is no HTTP location. */
+  passthroughOnly?: boolean;
 }
 
 /** A canary Ingress's backend for one host+path of another (primary) Ingress. */
@@ -88,6 +91,8 @@ export interface Translation {
   serverSnippet: SnippetDirective[] | null;
   /** Its wildcard hosts match names of any depth (Gateway API routes); absent for Ingresses. */
   deepWildcards?: boolean;
+  /** ssl-passthrough with --enable-ssl-passthrough: its hosts' TLS goes to their "/" Service (passthrough.ts). */
+  passthrough?: boolean;
 }
 
 /** What translating an Ingress reads besides the Ingress. */
@@ -297,6 +302,7 @@ export function* translationSteps(ingress: Ingress, ctx: TranslateContext): Gene
 
   yield;
   translateTls(ingress, ruleHosts, ctx, t, problems);
+  if (ann.sslPassthrough) translatePassthrough(t, ctx.settings.sslPassthrough === true, problems);
 
   if (ann.canary) {
     for (const c of t.candidates) {
@@ -336,6 +342,7 @@ export function* translationSteps(ingress: Ingress, ctx: TranslateContext): Gene
     t.names = [];
     t.clientAuth = null;
     t.serverSnippet = null;
+    delete t.passthrough;
   }
   yield;
   const hosts = new Set<string>([...t.candidates.map((c) => c.host), ...t.canaries.map((c) => c.host)]);

@@ -6,7 +6,7 @@ import type { ClientAddressSettings } from './client-address.ts';
 
 /** The object a route, a problem or a warning comes from. */
 export interface ObjectRef {
-  kind: 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'ConfigMap' | 'GatewayClass' | 'Gateway' | 'HTTPRoute' | 'GRPCRoute' | 'ReferenceGrant' | 'Namespace';
+  kind: 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'ConfigMap' | 'GatewayClass' | 'Gateway' | 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute' | 'ReferenceGrant' | 'Namespace';
   namespace: string;
   name: string;
   uid?: string;
@@ -329,6 +329,11 @@ export interface Server {
    * ones get a warning); absent when none.
    */
   snippet?: { directives: SnippetDirective[]; source: ObjectRef };
+  /**
+   * ssl-passthrough: TLS for this name goes by SNI to this Service port, unterminated (the server
+   * block then serves plain HTTP only); absent for most.
+   */
+  passthrough?: { backend: ServiceBackend; source: ObjectRef };
 }
 
 /** Settings from the global ConfigMap (wharf's equivalents of ingress-nginx's). */
@@ -367,6 +372,11 @@ export interface GlobalSettings extends ClientAddressSettings {
   hstsHeader?: HstsHeader;
   /** Keys of the agent's own nginx.conf (settings-agent.ts), shipped in `_main`; absent: none set. */
   agent?: AgentNginxSettings;
+  /**
+   * --enable-ssl-passthrough: NGINX's HTTPS servers listen behind the agent's SNI router, which
+   * gives them the client's address by PROXY protocol over a unix socket (client-address.liquid).
+   */
+  sslPassthrough?: boolean;
   /** Extra settings are added here as they are supported; unknown keys produce a warning. */
 }
 

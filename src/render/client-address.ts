@@ -20,10 +20,16 @@ export interface ClientAddressView {
   fullForwardedFor: boolean;
   /** The peer appended by fullForwardedFor: the load balancer's connection, or the address its PROXY header gives. */
   peerVariable: 'realip_remote_addr' | 'proxy_protocol_addr';
+  /**
+   * --enable-ssl-passthrough: HTTPS comes from the agent's SNI router over a unix socket with a PROXY
+   * protocol header, which is believed from that socket only (`set_real_ip_from unix:`). With a
+   * header mode (use-forwarded-headers, enable-real-ip) NGINX reads one source only: the header.
+   */
+  passthroughHop: boolean;
 }
 
 /** The view of the client-address settings. */
-export function clientAddressView(s: ClientAddressSettings): ClientAddressView {
+export function clientAddressView(s: ClientAddressSettings & { sslPassthrough?: boolean }): ClientAddressView {
   return {
     realIp: realIpEnabled(s),
     proxyProtocol: s.useProxyProtocol,
@@ -32,12 +38,13 @@ export function clientAddressView(s: ClientAddressSettings): ClientAddressView {
     forwardedHeaders: s.useForwardedHeaders,
     fullForwardedFor: s.useForwardedHeaders && s.computeFullForwardedFor,
     peerVariable: s.useProxyProtocol ? 'proxy_protocol_addr' : 'realip_remote_addr',
+    passthroughHop: s.sslPassthrough === true && (s.useProxyProtocol || !realIpEnabled(s)),
   };
 }
 
 const template = loadTemplate('client-address.liquid');
 
 /** The http-level lines of the client-address settings, appended to the `_main` fragment. */
-export function renderClientAddress(s: ClientAddressSettings): string {
+export function renderClientAddress(s: ClientAddressSettings & { sslPassthrough?: boolean }): string {
   return renderTemplate(template, { c: clientAddressView(s) });
 }

@@ -13,6 +13,7 @@ import { renderClientAddress } from './client-address.ts';
 import { BodyCache, renderErrorLocationBody, renderLocationBody, renderMetricsLine, renderMirrorTarget } from './location.ts';
 import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, fragmentName } from './names.ts';
 import { serverCertificates, type Certificate } from './certificates.ts';
+import { passthroughFiles } from './passthrough.ts';
 import { serverView, type BodyView, type LocationView, type ServerView, type WwwRedirectView } from './view.ts';
 
 export { fragmentName, certificateName, MAIN_FRAGMENT, DEFAULT_FRAGMENT } from './names.ts';
@@ -94,9 +95,13 @@ function withMetrics(metrics: string | null, body: NginxText): NginxText {
  * which shares the host's certificate files when they cover the twin. Pass the same BodyCache to every
  * call to re-render only what changed.
  */
-export function renderHost(server: Server, global: GlobalSettings, cache?: BodyCache): Fragment {
+export function renderHost(server: Server, global: GlobalSettings, cache?: BodyCache, passthroughEndpoints: readonly string[] | null = null): Fragment {
   const name = fragmentName(server.host);
   const { host, port, h2c } = splitHostKey(server.host);
+  // A TLSRoute's host alone: its SNI is routed by the stream side, no HTTP server for it.
+  if (server.passthrough && server.locations.length === 0) {
+    return { name, config: '# wharf: TLS passthrough only: the stream side reads this fragment\'s files\n', files: sortedFiles(passthroughFiles(host, passthroughEndpoints, server.deepWildcard === true)) };
+  }
   const { view, files } = serverView(name, host, server.locations, {
     port,
     h2c,
@@ -117,7 +122,9 @@ export function renderHost(server: Server, global: GlobalSettings, cache?: BodyC
     const redirect: WwwRedirectView = { from: www.from, to: server.host, tls: www.tls ? view.tls : null };
     config += renderTemplate(wwwRedirectTemplate, redirect);
   }
-  return { name, config, files: sortedFiles(files) };
+  // ssl-passthrough: the stream side's files (passthrough.ts); the server above serves plain HTTP.
+  const all = server.passthrough ? { ...files, ...passthroughFiles(host, passthroughEndpoints, server.deepWildcard === true) } : files;
+  return { name, config, files: sortedFiles(all) };
 }
 
 /**

@@ -3,6 +3,7 @@
 // The handler tier never renders these: they depend on the agent's paths and ports only.
 import { loadTemplate, renderTemplate } from './engine.ts';
 import { defaultAgentNginxSettings, type AgentNginxSettings } from '../model/settings-agent.ts';
+import { renderStreamPassthrough, routerHopLines } from './stream-passthrough.ts';
 
 export interface LuaSettings {
   ndkModule: string;
@@ -67,6 +68,12 @@ export interface SkeletonParams {
   resolvers?: string[];
   /** How long NGINX keeps a resolved name before asking again (ExternalName backends, external auth); default 30. */
   resolverValidSeconds?: number;
+  /**
+   * --enable-ssl-passthrough: the HTTPS addresses belong to an SNI router in `stream {}`
+   * (stream-passthrough.conf) and NGINX's HTTPS servers listen behind it on a unix socket with the
+   * PROXY protocol. `streamModule`: the stream module's path, loaded when set. Null or absent: off.
+   */
+  sslPassthrough?: { streamModule: string | null } | null;
 }
 
 /** The files that fragments rely on, by name relative to the NGINX prefix. */
@@ -95,6 +102,8 @@ export interface SkeletonFiles {
   'grpc-pass.conf': string;
   'grpcs-pass.conf': string;
   'grpcs-pass-isolated.conf': string;
+  /** The SNI router of --enable-ssl-passthrough, included in `stream {}`; empty when it is off. */
+  'stream-passthrough.conf': string;
 }
 
 /** The agent's files a fragment may include: every skeleton file but nginx.conf itself. */
@@ -191,6 +200,10 @@ export function renderSkeleton(params: SkeletonParams, placeholder: PlaceholderP
   // With the Lua module the default server takes its certificate from the store too: `_default` when
   // the store has one, else the handshake is refused (what ssl_reject_handshake does without Lua).
   const sni = params.lua && placeholder ? bySniLines(placeholder) : '';
+  // --enable-ssl-passthrough: the HTTPS servers listen behind the SNI router (stream-passthrough.ts).
+  // Behind the router every HTTPS connection starts with its PROXY header (use-proxy-protocol or not).
+  const pp = params.sslPassthrough ? '' : ' proxy_protocol';
+  const httpsLines = (suffix: string) => (params.sslPassthrough ? routerHopLines(params.runDir, suffix) : listenLines(params.httpsListen, suffix));
   return {
     'nginx.conf': renderTemplate(nginxConf, {
       ...params,
@@ -202,19 +215,21 @@ export function renderSkeleton(params: SkeletonParams, placeholder: PlaceholderP
       publicPorts: publicPorts(params),
       requestMetrics: params.lua ? (params.requestMetrics ?? null) : null,
       brotliModule: params.brotliModule ?? null,
+      sslPassthrough: params.sslPassthrough ?? null,
       upstreamKeepalive: params.upstreamKeepalive ?? defaultAgentNginxSettings.upstreamKeepalive,
       logFormat: params.logFormat ?? { format: defaultAgentNginxSettings.logFormat, escapeJson: defaultAgentNginxSettings.logEscapeJson },
     }),
     'listen-http.conf': listenLines(params.httpListen, ''),
-    'listen-https.conf': listenLines(params.httpsListen, ' ssl http2'),
+    'listen-https.conf': httpsLines(' ssl http2'),
     // The default server says whether it presents a certificate or refuses handshakes
     // (default-server.liquid): a client without SNI, or with a name no host claims, lands there.
-    'listen-default.conf': listenLines(params.httpListen, ' default_server') + listenLines(params.httpsListen, ' ssl http2 default_server'),
+    'listen-default.conf': listenLines(params.httpListen, ' default_server') + httpsLines(' ssl http2 default_server'),
     'listen-default-proxy-protocol.conf':
-      listenLines(params.httpListen, ' proxy_protocol default_server') + listenLines(params.httpsListen, ' ssl http2 proxy_protocol default_server'),
-    'listen-https-sni.conf': listenLines(params.httpsListen, ' ssl http2') + (params.httpsListen.length > 0 ? sni : ''),
+      listenLines(params.httpListen, ' proxy_protocol default_server') + httpsLines(` ssl http2${pp} default_server`),
+    'listen-https-sni.conf': httpsLines(' ssl http2') + (params.httpsListen.length > 0 ? sni : ''),
     'default-server-tls.conf': params.httpsListen.length > 0 ? sni || 'ssl_reject_handshake on;\n' : '',
     ...passFiles(params.lua !== null),
+    'stream-passthrough.conf': params.sslPassthrough && params.httpsListen.length > 0 ? renderStreamPassthrough(params.httpsListen, params.runDir) : '',
   };
 }
 

@@ -223,6 +223,7 @@ current-context: silent
     'Gateway',
     'HTTPRoute',
     'GRPCRoute',
+    'TLSRoute',
     'ReferenceGrant',
     'Namespace',
   ]);
@@ -266,6 +267,6 @@ current-context: gone
   }, 10_000);
   assert.ok(r, h.fail('/readyz does not say the connection is refused'));
   assert.equal(r.status, 503);
-  // Ingress, IngressClass, Service, EndpointSlice, TLS Secrets; the Gateway API's five kinds and Namespaces.
-  assert.equal(r.body.waiting.length, 11);
+  // Ingress, IngressClass, Service, EndpointSlice, TLS Secrets; the Gateway API's six kinds and Namespaces.
+  assert.equal(r.body.waiting.length, 12);
 });

@@ -122,7 +122,7 @@ test('allowed with a warning: a parent listener that does not take the route', a
 test('allowed with a warning: a Gateway listener wharf cannot serve', async () => {
   const r = await send(gateway('tcp', 'wharf', [{ name: 'tcp', port: 5432, protocol: 'TCP' }]));
   assert.equal(r.allowed, true);
-  assert.deepEqual(r.warnings, ['spec.listeners[0]: listener tcp is not served: UnsupportedProtocol: protocol TCP is not supported (HTTP and HTTPS are)']);
+  assert.deepEqual(r.warnings, ['spec.listeners[0]: listener tcp is not served: UnsupportedProtocol: protocol TCP is not supported (HTTP, HTTPS, TLS are)']);
 });
 
 test('allowed with a warning: HTTP on 443; listeners on other ports (8000, 65535) are served', async () => {

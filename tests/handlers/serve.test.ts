@@ -144,6 +144,7 @@ test('with a kubeconfig the handler lists, watches and writes status with the fl
             'Gateway shop',
             'HTTPRoute shop',
             'GRPCRoute shop',
+            'TLSRoute shop',
             'ReferenceGrant shop',
             'Namespace  metadata.name=shop',
           ],

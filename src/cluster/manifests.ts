@@ -4,6 +4,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { parsePlainYaml } from './plain-yaml.ts';
 import { CLUSTER_SCOPED, KINDS, isKind, type Kind } from './view.ts';
 
 /** A Kubernetes object as found in a manifest, with where it came from. */
@@ -80,8 +81,10 @@ export async function readManifests(dir: string): Promise<ManifestRead> {
   return result;
 }
 
-/** Parses one file's text into objects and problems. */
+/** Parses one file's text into objects and problems (plain YAML without `yaml`: see plain-yaml.ts). */
 export function parseManifestText(text: string, file: string): (ManifestObject | ManifestProblem)[] {
+  const plain = parsePlainYaml(text);
+  if (plain) return plain.flatMap((value, index) => documentObjects(value, file, index));
   return manifestDocuments(parseAllDocuments(text, MANIFEST_PARSE_OPTIONS), file);
 }
 
@@ -98,11 +101,15 @@ export function manifestDocuments(docs: ReturnType<typeof parseAllDocuments>, fi
       out.push({ file, index, severity: 'error', message: `YAML syntax error at ${where}: ${e.message.split('\n')[0]}` });
       return;
     }
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
-    if (value === null || value === undefined) return; // an empty document
-    for (const item of listItems(value)) out.push(...toManifestObjects(item, file, index));
+    out.push(...documentObjects(doc.toJS({ maxAliasCount: 100 }), file, index));
   });
   return out;
+}
+
+// The objects and problems of one document's value.
+function documentObjects(value: unknown, file: string, index: number): (ManifestObject | ManifestProblem)[] {
+  if (value === null || value === undefined) return []; // an empty document
+  return listItems(value).flatMap((item) => toManifestObjects(item, file, index));
 }
 
 // A `kind: List` holds objects in `items`; anything else is one object.

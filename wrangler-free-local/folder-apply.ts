@@ -6,14 +6,15 @@
 // rather than one CloudEvent each; later changes are CloudEvents, as from a cluster's event source.
 import type { EventSender } from '../src/cluster/event-sender.ts';
 import type { ManifestSource, ResourceChange, SyncResult } from '../src/cluster/manifest-source.ts';
-import { reviewIngress, type Verdict } from './admission-gate.ts';
+import { reviewIngress, type HandlerFetch, type Verdict } from './admission-gate.ts';
 import { REVIEWED_KINDS, type AdmittedReader } from './admitted-reader.ts';
 import type { Terminal } from './terminal.ts';
 
 export interface FolderApplyOptions {
   source: ManifestSource;
   reader: AdmittedReader;
-  handlerUrl: string;
+  /** The handler's POST /admission, in this process. */
+  admission: HandlerFetch;
   /** The handler's relist: takes in, at once, what the reader lists. */
   relist: () => Promise<unknown>;
   sender: EventSender;
@@ -94,7 +95,7 @@ export class FolderApply {
     const lane = async () => {
       while (next < changes.length && !this.stopped) {
         const i = next++;
-        verdicts[i] = await reviewIngress(this.o.handlerUrl, changes[i]!.object, changes[i]!.previous);
+        verdicts[i] = await reviewIngress(this.o.admission, changes[i]!.object, changes[i]!.previous);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.o.concurrency, changes.length) }, lane));

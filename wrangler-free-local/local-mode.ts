@@ -147,7 +147,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
     const sender = new EventSender({ url: `${handler.url}/events`, source: 'wharf/local', token: eventsToken, log: terminal.logger('events') });
     started.push({ close: async () => sender.close() });
 
-    const applier = new FolderApply({ source, reader, handlerUrl: handler.url, relist: () => handler.handler.relist(), sender, terminal });
+    const applier = new FolderApply({ source, reader, admission: handler.handler.app.fetch, relist: () => handler.handler.relist(), sender, terminal });
     // Stopping ends the work in progress first (no new review or event), so that the handler's
     // server, stopped next, has no request in flight to wait for.
     let pending = Promise.resolve();

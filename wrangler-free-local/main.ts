@@ -69,9 +69,11 @@ export async function main(argv: string[]): Promise<void> {
   }
   // Before the rest of local mode is loaded: the process may be replaced with the heap flags.
   applyLocalHeapDefaults();
-  // Node's compile cache (in the work dir) spares most of compiling local mode's ~1,500 modules
-  // again at every start: about 0.5 s of CPU. NODE_DISABLE_COMPILE_CACHE turns it off.
-  module.enableCompileCache?.(join(resolve(values['work-dir']), 'compile-cache'));
+  // Node's compile cache spares most of compiling local mode's ~1,500 modules again at every start:
+  // about 0.5 s of CPU. It is where Node keeps it (NODE_COMPILE_CACHE, or the system's temporary
+  // folder), not in the work dir, so that a new --work-dir starts warm too (bench:local's, every
+  // test's). NODE_DISABLE_COMPILE_CACHE turns it off.
+  module.enableCompileCache?.();
   // The threads that parse the folder's YAML start first: they load their modules while this one
   // loads local mode's.
   const { ParseWorkers } = await import('./parse-workers.ts');

@@ -32,6 +32,9 @@ import { systemResolvers } from './resolvers.ts';
 import { workerUser } from './worker-user.ts';
 import { defaultControllerLabels } from './controller-labels.ts';
 
+/** From this many endpoint sets in one batch, they go to NGINX in bulk (EndpointPusher.pushMany). */
+const BULK_ENDPOINT_SETS = 16;
+
 export class Agent implements AgentControl {
   private readonly opts: AgentOptions;
   private readonly log: Logger;
@@ -362,12 +365,13 @@ export class Agent implements AgentControl {
     return { upstream, revision, status, via };
   }
 
-  private async pushEndpoints(upstream: string, revision: number, change: 'changed' | 'unchanged'): Promise<'applied' | 'pending' | 'failed'> {
+  /** `sent`: what a bulk push of the batch answered for the upstreams it carried (see applyBatch). */
+  private async pushEndpoints(upstream: string, revision: number, change: 'changed' | 'unchanged', sent?: Map<string, boolean>): Promise<'applied' | 'pending' | 'failed'> {
     const set = this.endpoints.get(upstream)!;
     if (change === 'unchanged' && (set.appliedRevision ?? -1) >= revision) return 'applied';
     // NGINX is (re)starting: the set goes to the new master with all the others.
     if (!this.nginx.running || this.reloader.needsStart) return 'pending';
-    const ok = await this.pusher!.push(upstream);
+    const ok = sent?.get(upstream) ?? (await this.pusher!.push(upstream));
     if (!ok) return 'failed';
     return (set.appliedRevision ?? -1) >= revision ? 'applied' : 'pending';
   }
@@ -395,8 +399,11 @@ export class Agent implements AgentControl {
     if (changed.some((c) => c.change === 'changed')) this.keptEndpoints?.changed();
     if (this.mode === 'lua') {
       endpoints = [];
+      // Many sets (a complete batch: thousands, before its reload) go to NGINX in a few requests.
+      const toSend = changed.filter((c) => c.change === 'changed' || (c.change === 'unchanged' && (this.endpoints.get(c.upstream)!.appliedRevision ?? -1) < c.revision));
+      const sent = toSend.length >= BULK_ENDPOINT_SETS && this.nginx.running && !this.reloader.needsStart ? await this.pusher!.pushMany(toSend.map((c) => c.upstream)) : undefined;
       const work = changed.map(async (c) => {
-        const status = c.change === 'stale' ? 'stale' : await this.pushEndpoints(c.upstream, c.revision, c.change);
+        const status = c.change === 'stale' ? 'stale' : await this.pushEndpoints(c.upstream, c.revision, c.change, sent);
         endpoints.push({ upstream: c.upstream, revision: c.revision, status: status === 'failed' ? 'pending' : status, via: 'lua' });
       });
       await Promise.all(work);

@@ -43,6 +43,31 @@ export class ControlLanes {
     return lane.inflight;
   }
 
+  /**
+   * Sends the current state of many keys through `sendMany` (one request for many keys); a key with
+   * a send in flight goes through push() instead, so per key the order holds. Resolves with what
+   * each key's send resolved.
+   */
+  async pushMany(keys: readonly string[], sendMany: (keys: string[]) => Promise<Map<string, boolean>>): Promise<Map<string, boolean>> {
+    const idle = keys.filter((k) => !this.lanes.has(k));
+    const busy = keys.filter((k) => this.lanes.has(k));
+    const sent = idle.length > 0 ? sendMany(idle).catch(() => new Map<string, boolean>()) : Promise.resolve(new Map<string, boolean>());
+    const out = new Map<string, boolean>();
+    const waits = busy.map(async (k) => void out.set(k, await this.push(k)));
+    for (const key of idle) {
+      // Pushes of these keys while the request is in flight queue behind it (see push).
+      const lane: Lane = { inflight: null, queued: null };
+      lane.inflight = sent.then((m) => m.get(key) ?? false);
+      void lane.inflight.then(() => {
+        if (!lane.queued && this.lanes.get(key) === lane) this.lanes.delete(key);
+      });
+      this.lanes.set(key, lane);
+      waits.push(lane.inflight.then((ok) => void out.set(key, ok)));
+    }
+    await Promise.all(waits);
+    return out;
+  }
+
   private async run(key: string, lane: Lane): Promise<boolean> {
     try {
       return await this.send(key);

@@ -5,6 +5,9 @@ import type { Logger } from '../log.ts';
 import { ControlLanes } from './control-lanes.ts';
 import type { EndpointStore } from './endpoint-store.ts';
 
+/** A bulk request's body, at most about this (NGINX's control socket takes 4 MiB). */
+const MANY_BYTES = 512 * 1024;
+
 export class EndpointPusher {
   private readonly store: EndpointStore;
   private readonly log: Logger;
@@ -40,9 +43,61 @@ export class EndpointPusher {
     }
   }
 
+  /**
+   * Sends many sets (a complete batch: thousands) in a few requests rather than one each; a set the
+   * bulk request did not store (or an NGINX whose Lua predates it) goes on its own. Resolves, per
+   * upstream, as push() does.
+   */
+  async pushMany(upstreams: readonly string[]): Promise<Map<string, boolean>> {
+    const results = await this.lanes.pushMany(upstreams, (keys) => this.sendMany(keys));
+    const again = [...results].filter(([, ok]) => !ok).map(([upstream]) => upstream);
+    await Promise.all(again.map(async (upstream) => void results.set(upstream, await this.push(upstream))));
+    return results;
+  }
+
   /** Sends every set (a restarted master starts with an empty dict); resolves with the failures. */
-  pushAll(concurrency = 16): Promise<string[]> {
-    return this.lanes.pushAll(this.store.all().map((s) => s.upstream), concurrency);
+  async pushAll(): Promise<string[]> {
+    const results = await this.pushMany(this.store.all().map((s) => s.upstream));
+    return [...results].filter(([, ok]) => !ok).map(([upstream]) => upstream);
+  }
+
+  // PUT /endpoints with one line per set (balancer.lua's put_many), in bodies of about MANY_BYTES.
+  private async sendMany(upstreams: string[]): Promise<Map<string, boolean>> {
+    const out = new Map<string, boolean>();
+    let lines: string[] = [];
+    let sets: { upstream: string; revision: number }[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (sets.length === 0) return;
+      const [body, sending] = [`${lines.join('\n')}\n`, sets];
+      [lines, sets, bytes] = [[], [], 0];
+      let answers: string[] = [];
+      try {
+        const reply = await this.lanes.request('/endpoints', { method: 'PUT', body });
+        if (reply.status === 200) answers = reply.body.split('\n');
+      } catch {
+        // Sent again one by one (pushMany), which reports why.
+      }
+      sending.forEach((s, i) => {
+        const ok = answers[i] === 'ok' && answers.length === sending.length + 1;
+        if (ok) this.store.markApplied(s.upstream, s.revision);
+        out.set(s.upstream, ok);
+      });
+    };
+    for (const upstream of upstreams) {
+      const set = this.store.get(upstream);
+      if (!set) {
+        out.set(upstream, true);
+        continue;
+      }
+      const line = set.endpoints ? `put ${upstream} ${set.endpoints.join(' ')}` : `delete ${upstream}`;
+      lines.push(line);
+      sets.push({ upstream, revision: set.revision });
+      bytes += line.length + 1;
+      if (bytes >= MANY_BYTES) await flush();
+    }
+    await flush();
+    return out;
   }
 
   close(): void {

@@ -23,7 +23,7 @@ import type { AgentListen } from '../render/listener-ports.ts';
 import { ListenerPortFiles } from './listener-port-files.ts';
 import { parseNginxError, stripLogPrefix } from './nginx-error.ts';
 import type { NginxProcess } from './nginx-process.ts';
-import { acceptingWorkerIds, type WorkerId } from './nginx-workers.ts';
+import { acceptingWorkerIds, childPids, type WorkerId } from './nginx-workers.ts';
 import { confirmVersion, type ConfirmOutcome } from './version-confirmation.ts';
 import { AGENT_SETTINGS_FILE, agentSettingsFromJson, type AgentNginxSettings } from '../model/settings-agent.ts';
 
@@ -350,6 +350,7 @@ export class Reloader {
     const { nginx, layout } = this.o;
     let signal: 'reload' | 'start' = 'reload';
     let retiring: WorkerId[] = [];
+    let childrenBefore: number[] | null = null;
     if (!nginx.running) {
       signal = 'start';
       if (this.restartFailures > 0) await sleep(Math.min(100 * 2 ** (this.restartFailures - 1), 5000));
@@ -367,6 +368,7 @@ export class Reloader {
     } else {
       // Read before the signal: after it, the new workers would be among them.
       retiring = await acceptingWorkerIds(nginx.pid!);
+      childrenBefore = childPids(nginx.pid!);
       nginx.reload();
     }
     const result = await confirmVersion({
@@ -376,6 +378,7 @@ export class Reloader {
       timeoutMs: this.o.reloadTimeoutMs,
       signal,
       retiring,
+      childrenBefore,
       isStopping: () => this.stopping,
     });
     return { result, started: signal === 'start' && result.kind === 'confirmed' };

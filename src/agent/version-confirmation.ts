@@ -6,7 +6,7 @@
 // master exits, or when the agent stops.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NginxExit, NginxLogLine, NginxProcess } from './nginx-process.ts';
-import { stillAccepting, type WorkerId } from './nginx-workers.ts';
+import { childPids, stillAccepting, type WorkerId } from './nginx-workers.ts';
 import { readConfigVersion } from './unix-http.ts';
 
 export type ConfirmOutcome =
@@ -28,6 +28,8 @@ export interface ConfirmOptions {
   signal: 'reload' | 'start';
   /** The workers that accepted connections before the reload signal: they must stop accepting. */
   retiring?: readonly WorkerId[];
+  /** The master's children before the reload signal (childPids): the version is asked for once another appears. */
+  childrenBefore?: readonly number[] | null;
   isStopping: () => boolean;
 }
 
@@ -53,6 +55,21 @@ export async function confirmVersion(o: ConfirmOptions): Promise<ConfirmOutcome>
   try {
     if (!o.nginx.running) return { kind: 'exited', detail: 'not running' };
     const deadline = performance.now() + o.timeoutMs;
+    // While the master reads the new configuration (most of a reload of thousands of hosts: about a
+    // second at 2,000), only the old workers answer, with the old version. Rather than ask them every
+    // few ms (a connection and a request each: the agent's CPU and a worker's, taken from the
+    // master's read), wait for the master's first new child, which /proc tells for a file read.
+    const before = o.childrenBefore;
+    if (o.signal === 'reload' && before && masterPid !== null) {
+      for (;;) {
+        if (o.isStopping()) return { kind: 'stopped' };
+        if (outcome) return outcome;
+        const now = childPids(masterPid);
+        if (now === null || now.some((pid) => !before.includes(pid))) break;
+        if (performance.now() > deadline) return { kind: 'timeout', detail: `NGINX did not start the workers of config version ${o.version} within ${o.timeoutMs} ms` };
+        await sleep(o.intervalMs ?? 3);
+      }
+    }
     for (;;) {
       if (o.isStopping()) return { kind: 'stopped' };
       if (outcome) return outcome;

@@ -285,6 +285,30 @@ local function endpoint_tokens(body)
   return tokens
 end
 
+-- Stores checked endpoints under `name`, then a new version of it; nil and why when there is no room.
+local function store(name, tokens)
+  local stored, err = dict:safe_set(name, table.concat(tokens, " "))
+  if stored then
+    -- After the endpoints: a reader that sees the new version finds the new endpoints.
+    local version
+    version, err = next_version()
+    stored = version ~= nil
+    if stored then
+      stored, err = dict:safe_set(version_key(name), version)
+    end
+    if not stored then
+      -- No room for the version: without one, readers compare the endpoints themselves.
+      dict:delete(version_key(name))
+    end
+  end
+  return stored, err
+end
+
+local function forget(name)
+  dict:delete(version_key(name))
+  dict:delete(name)
+end
+
 -- PUT /endpoints/<name> (body: endpoints separated by white space), DELETE /endpoints/<name>,
 -- GET /endpoints/<name>.
 function _M.control_endpoints(name)
@@ -298,21 +322,7 @@ function _M.control_endpoints(name)
       ngx.say(bad)
       return ngx.exit(400)
     end
-    local normalized = table.concat(tokens, " ")
-    local stored, err = dict:safe_set(name, normalized)
-    if stored then
-      -- After the endpoints: a reader that sees the new version finds the new endpoints.
-      local version
-      version, err = next_version()
-      stored = version ~= nil
-      if stored then
-        stored, err = dict:safe_set(version_key(name), version)
-      end
-      if not stored then
-        -- No room for the version: without one, readers compare the endpoints themselves.
-        dict:delete(version_key(name))
-      end
-    end
+    local stored, err = store(name, tokens)
     if not stored then
       ngx.status = 507
       ngx.say("cannot store endpoints: ", err)
@@ -320,8 +330,7 @@ function _M.control_endpoints(name)
     end
     ngx.say("ok")
   elseif method == "DELETE" then
-    dict:delete(version_key(name))
-    dict:delete(name)
+    forget(name)
     ngx.say("ok")
   elseif method == "GET" then
     local raw = dict:get(name)
@@ -334,8 +343,45 @@ function _M.control_endpoints(name)
   end
 end
 
--- GET /endpoints: every upstream and its endpoints, one line each.
+-- PUT /endpoints: many upstreams in one request (a complete batch holds thousands), one line each:
+-- `put <name> <endpoints...>` or `delete <name>`. The answer has one line per line, in order: `ok`,
+-- or the status and the reason (400: a bad name or endpoint; 507: no room), as /endpoints/<name>.
+local function put_many()
+  ngx.req.read_body()
+  local body = ngx.req.get_body_data() or ""
+  local answers = {}
+  for line in body:gmatch("[^\n]+") do
+    local verb, name, rest = line:match("^(%l+) (%S+)%s*(.*)$")
+    local answer
+    if not name or #name > 253 or not name:find("^[a-z0-9][a-z0-9.-]*$") then
+      answer = "400 not an upstream name"
+    elseif verb == "delete" and rest == "" then
+      forget(name)
+      answer = "ok"
+    elseif verb == "put" then
+      local tokens, bad = endpoint_tokens(rest)
+      if not tokens then
+        answer = "400 " .. bad
+      else
+        local stored, err = store(name, tokens)
+        answer = stored and "ok" or ("507 cannot store endpoints: " .. tostring(err))
+      end
+    else
+      answer = "400 expected put or delete"
+    end
+    answers[#answers + 1] = answer
+  end
+  ngx.say(table.concat(answers, "\n"))
+end
+
+-- GET /endpoints: every upstream and its endpoints, one line each. PUT /endpoints: see put_many.
 function _M.control_list()
+  local method = ngx.req.get_method()
+  if method == "PUT" then
+    return put_many()
+  elseif method ~= "GET" then
+    return ngx.exit(405)
+  end
   local keys = dict:get_keys(0)
   table.sort(keys)
   for _, k in ipairs(keys) do

@@ -118,3 +118,45 @@ test("every manifest in the repository and the shared folder reads the same with
   // Most are plain: the fast reader is used, not only tried.
   assert.ok(read >= files.length / 2, `the fast reader read ${read} of ${files.length} files`);
 });
+
+// Random documents built from the pieces manifests are made of and the ones YAML treats specially
+// (numbers in every notation, booleans, nulls, indicators, quotes, escapes, comments, flow and block
+// collections at varying indentation): wherever the fast reader answers, it answers as yaml does.
+test('generated documents: wherever the fast reader answers, yaml gives the same values', () => {
+  let seed = 20261207;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)]!;
+  const SCALARS = ['a', 'app-1', '80', '-1', '+12', '0o17', '0x1F', '017', '1e3', '.5', '5.', '1_000', '.inf', '-.Inf', '.nan', 'true', 'True', 'FALSE', 'yes', 'off', 'null', '~', 'Null',
+    '"80"', "'it''s'", '"a\\tb"', '"\\u00e9"', '"x\\qy"', 'a:b', 'http://x/y', '/$2', 'a #c', 'a# b', '*.example.com', '&anchor', '!tag', '@at', '`tick', '%pct', '-dash', '- x', '? q', 'a, b', '[a, b]', '{k: v}', '[]', '{}', '[a, [b]]', '{a: 1, a: 2}', '[a: b]', '"open', "'open", 'x: y', ''];
+  const KEYS = ['a', 'name', 'nginx.ingress.kubernetes.io/rewrite-target', '"quoted"', "'single'", '80', 'true', '__proto__', '<<', 'a b', 'k#x', '-k', '"k: v"'];
+  const block = (depth: number, indent: string): string => {
+    const lines: string[] = [];
+    const seq = rand(3) === 0;
+    for (let i = 0, n = 1 + rand(4); i < n; i++) {
+      const head = seq ? `${indent}- ` : `${indent}${pick(KEYS)}:`;
+      const r = rand(5);
+      if (depth > 0 && r === 0) {
+        const inner = indent + pick(['  ', '    ', ' ']);
+        lines.push(seq ? `${indent}-` : head, block(depth - 1, inner));
+      } else if (depth > 0 && r === 1 && !seq) {
+        lines.push(head, block(depth - 1, indent)); // a sequence or mapping at the key's indentation
+      } else {
+        const value = pick(SCALARS);
+        lines.push(seq ? `${head}${value}` : `${head}${value === '' ? '' : ' '}${value}${rand(6) === 0 ? ' # note' : ''}`);
+      }
+      if (rand(8) === 0) lines.push(`${indent}# a comment`);
+    }
+    return lines.join('\n');
+  };
+  let answered = 0;
+  for (let i = 0; i < 3000; i++) {
+    const docs = Array.from({ length: 1 + rand(3) }, () => block(2, rand(5) === 0 ? '  ' : ''));
+    const text = docs.join(pick(['\n---\n', '\n--- # next\n', '\n---\n\n'])) + '\n';
+    if (agrees(`generated #${i}:\n${text}`, text) !== null) answered++;
+  }
+  // The generator is not all edge cases: a good share of its documents must take the fast path.
+  assert.ok(answered > 300, `only ${answered} of 3000 generated documents were read without yaml`);
+});

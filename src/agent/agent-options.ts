@@ -114,6 +114,8 @@ export function skeletonParams(
 export interface AgentState {
   ready: boolean;
   endpointMode: 'lua' | 'reload';
+  /** TCP and UDP services: njs (endpoint files, no reload), reload (no njs), none (no stream module). */
+  streamEndpointMode?: 'njs' | 'reload' | 'none';
   nginx: { running: boolean; pid: number | null; version: string };
   desiredVersion: number;
   appliedVersion: number;

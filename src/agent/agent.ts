@@ -30,6 +30,10 @@ import { CertificateDelivery } from './certificate-delivery.ts';
 import { systemResolvers } from './resolvers.ts';
 import { workerUser } from './worker-user.ts';
 import { defaultControllerLabels } from './controller-labels.ts';
+import { StreamFiles } from './stream-files.ts';
+import { chooseStreamMode, findStreamModules, type StreamEndpointMode } from './stream-install.ts';
+import { noStreamFiles, renderStreamSkeleton } from '../render/stream-skeleton.ts';
+import { njsFile } from './stream-njs.ts';
 
 export class Agent implements AgentControl {
   private readonly opts: AgentOptions;
@@ -41,6 +45,9 @@ export class Agent implements AgentControl {
   private certificates!: CertificateDelivery;
   private install!: NginxInstall;
   private mode: 'lua' | 'reload' = 'lua';
+  /** TCP and UDP services: their endpoints through njs, by reloads, or no stream module at all. */
+  private streamMode: StreamEndpointMode = 'none';
+  private streams!: StreamFiles;
   private nginx!: NginxProcess;
   private reloader!: Reloader;
   private queue!: ReloadQueue;
@@ -72,6 +79,10 @@ export class Agent implements AgentControl {
 
   get endpointMode(): 'lua' | 'reload' {
     return this.mode;
+  }
+
+  get streamEndpointMode(): StreamEndpointMode {
+    return this.streamMode;
   }
 
   /** The API port (useful with port 0). */
@@ -128,6 +139,26 @@ export class Agent implements AgentControl {
     for (const [name, text] of Object.entries(skeleton)) {
       if (name !== 'nginx.conf') await this.layout.writeAtomic(`${this.layout.prefix}/${name}`, text);
     }
+    const streamInstall = findStreamModules();
+    const streamMode = chooseStreamMode(o.endpointMode === 'reload' ? 'reload' : 'auto', streamInstall);
+    this.streamMode = streamMode.mode;
+    this.log.info(streamMode.message, { streamEndpointMode: this.streamMode });
+    this.streams = new StreamFiles({
+      layout: this.layout,
+      listen: { httpListen: params.httpListen, httpsListen: params.httpsListen },
+      mode: this.streamMode,
+      endpoints: this.endpoints,
+      log: this.log,
+      workerUser: worker?.user ?? null,
+      requestReload: () => {
+        this.fragments.bumpVersion();
+        this.queue.request();
+      },
+    });
+    const streamFiles = streamInstall.module && this.streamMode !== 'none'
+      ? renderStreamSkeleton({ module: streamInstall.module, jsModule: this.streamMode === 'njs' ? streamInstall.jsModule : null, njsFile, endpointsDir: this.streams.endpointsDir, runDir: this.layout.runDir, accessLog: params.accessLog })
+      : noStreamFiles;
+    for (const [name, text] of Object.entries(streamFiles)) await this.layout.writeAtomic(`${this.layout.prefix}/${name}`, text);
     this.reloader = new Reloader({
       layout: this.layout,
       nginx: this.nginx,
@@ -141,8 +172,9 @@ export class Agent implements AgentControl {
       logger: this.log,
       onStarted: () => this.afterMasterStart(),
       requestRun: (ms) => (ms > 0 ? this.queue.requestAfter(ms) : this.queue.request()),
-      otherFiles: this.certificates.files,
+      otherFiles: bothChanged(this.certificates.files, this.streams),
       listen: { httpListen: params.httpListen, httpsListen: params.httpsListen },
+      streams: this.streams,
     });
     await this.reloader.prepare();
     if (this.mode === 'lua') {
@@ -157,6 +189,7 @@ export class Agent implements AgentControl {
       quarantinedNames: () => this.fragments.all().filter((e) => e.status === 'quarantined').map((e) => e.name),
       ready: () => this.ready(),
       endpointMode: this.mode,
+      streamEndpointMode: this.streamMode,
       statusSocket: this.layout.statusSocket,
       requestMetrics: params.requestMetrics ? { socketPath: this.layout.endpointsSocket, labels: o.controllerLabels ?? defaultControllerLabels() } : null,
     });
@@ -334,6 +367,8 @@ export class Agent implements AgentControl {
     const via = this.mode;
     const change = this.endpoints.set(upstream, revision, list);
     if (change === 'changed') this.keptEndpoints?.changed();
+    // TCP and UDP services routed to it: njs reads the new set from the next connection on.
+    if (change === 'changed') this.streams.endpointsChanged(upstream);
     let status: EndpointsResult['status'];
     let outcome: 'applied' | 'pending' | 'stale' | 'failed';
     if (change === 'stale') status = outcome = 'stale';
@@ -383,6 +418,7 @@ export class Agent implements AgentControl {
     }
     let endpoints: EndpointsResult[];
     if (changed.some((c) => c.change === 'changed')) this.keptEndpoints?.changed();
+    for (const c of changed) if (c.change === 'changed') this.streams.endpointsChanged(c.upstream);
     if (this.mode === 'lua') {
       endpoints = [];
       const work = changed.map(async (c) => {
@@ -445,6 +481,7 @@ export class Agent implements AgentControl {
     return {
       ready: this.ready(),
       endpointMode: this.mode,
+      streamEndpointMode: this.streamMode,
       nginx: { running: this.nginx?.running ?? false, pid: this.nginx?.pid ?? null, version: this.install?.version ?? 'unknown' },
       desiredVersion: this.fragments.desiredVersion,
       appliedVersion: this.reloader?.appliedVersion ?? 0,
@@ -471,4 +508,18 @@ export class Agent implements AgentControl {
 
 function toContent(body: { config: string; files: Record<string, { content: string; secret: boolean }> }): FragmentContent {
   return { config: body.config, files: body.files };
+}
+
+/** Two sources of files written outside the fragments, as the Reloader's one `otherFiles`. */
+function bothChanged(a: { takeChanged(): boolean; markChanged(): void }, b: { takeChanged(): boolean; markChanged(): void }): { takeChanged(): boolean; markChanged(): void } {
+  return {
+    takeChanged: () => {
+      const x = a.takeChanged();
+      return b.takeChanged() || x;
+    },
+    markChanged: () => {
+      a.markChanged();
+      b.markChanged();
+    },
+  };
 }

@@ -37,6 +37,8 @@ export interface LocalOptions {
   signal?: AbortSignal;
   /** `namespace/name` of the Service that answers what no rule matches (--default-backend-service). */
   defaultBackendService?: string;
+  /** The TCP and UDP services ConfigMaps of the folder (`namespace/name`), as the handler's flags name them. */
+  streams?: { tcpServicesConfigMap?: string; udpServicesConfigMap?: string };
   /** Worker threads for the first read of the folder, when the caller started them earlier. */
   parseWorkers?: ParseWorkers;
 }
@@ -134,6 +136,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
         brotli: brotliModule() !== null,
         ...(o.defaultBackendService ? { defaultBackendService: o.defaultBackendService } : {}),
         nginxPorts: { httpPort: o.httpPort, httpsPort: o.httpsPort },
+        ...(o.streams ?? {}),
       },
       reader,
       log: terminal.logger('handler'),

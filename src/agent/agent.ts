@@ -1,6 +1,7 @@
 // The agent beside NGINX: owns one NGINX prefix and master, applies fragments through serialized,
 // coalesced and confirmed reloads, writes endpoints to NGINX at once, supervises the master, and
 // serves its API. Usable in-process (tests, local mode) through start()/stop() and AgentControl.
+import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createLogger, type Logger } from '../log.ts';
@@ -31,7 +32,7 @@ import { systemResolvers } from './resolvers.ts';
 import { workerUser } from './worker-user.ts';
 import { defaultControllerLabels } from './controller-labels.ts';
 import { StreamFiles } from './stream-files.ts';
-import { chooseStreamMode, findStreamModules, type StreamEndpointMode } from './stream-install.ts';
+import { chooseStreamMode, findStreamModules, unreachableForWorkers, type StreamEndpointMode } from './stream-install.ts';
 import { noStreamFiles, renderStreamSkeleton } from '../render/stream-skeleton.ts';
 import { njsFile } from './stream-njs.ts';
 
@@ -140,7 +141,7 @@ export class Agent implements AgentControl {
       if (name !== 'nginx.conf') await this.layout.writeAtomic(`${this.layout.prefix}/${name}`, text);
     }
     const streamInstall = findStreamModules();
-    const streamMode = chooseStreamMode(o.endpointMode === 'reload' ? 'reload' : 'auto', streamInstall);
+    const streamMode = chooseStreamMode(o.endpointMode === 'reload' ? 'reload' : 'auto', streamInstall, worker ? unreachableForWorkers(dirname(this.layout.prefix)) : null);
     this.streamMode = streamMode.mode;
     this.log.info(streamMode.message, { streamEndpointMode: this.streamMode });
     this.streams = new StreamFiles({
@@ -149,7 +150,6 @@ export class Agent implements AgentControl {
       mode: this.streamMode,
       endpoints: this.endpoints,
       log: this.log,
-      workerUser: worker?.user ?? null,
       requestReload: () => {
         this.fragments.bumpVersion();
         this.queue.request();

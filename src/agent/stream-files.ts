@@ -5,8 +5,8 @@
 // say what each group was made of). With njs an endpoint change rewrites that upstream's file and
 // nothing else: no reload. Without njs (mode reload) it marks stream-upstreams.conf for the next
 // reload, and asks for one.
-import { readdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from '../log.ts';
 import type { AgentListen } from '../render/listener-ports.ts';
 import { streamListenFile, streamListenLines, streamPortsOf, type StreamPortRef } from '../render/stream-listen.ts';
@@ -25,8 +25,6 @@ export interface StreamFilesOptions {
   log: Logger;
   /** Mode reload: an endpoint set a stream routes to changed; the next reload must carry it. */
   requestReload: () => void;
-  /** The user NGINX's workers run as when it is not the agent's (they must reach the endpoint files). */
-  workerUser?: string | null;
 }
 
 export class StreamFiles {
@@ -59,18 +57,6 @@ export class StreamFiles {
     for (const f of await readdir(layout.prefix)) if (OWN_LISTEN.test(f)) await layout.remove(join(layout.prefix, f));
     this.upstreamsOnDisk = renderStreamUpstreams([], this.noEndpoints);
     await layout.writeAtomic(this.upstreamsConf, this.upstreamsOnDisk);
-    if (this.o.mode === 'njs' && this.o.workerUser) await this.checkReachable(this.o.workerUser);
-  }
-
-  /** njs runs in NGINX's workers: another user must be able to enter every folder above the endpoint files. */
-  private async checkReachable(user: string): Promise<void> {
-    for (let dir = this.endpointsDir; dir !== '/'; dir = dirname(dir)) {
-      const mode = (await stat(dir)).mode;
-      if ((mode & 0o001) === 0) {
-        this.o.log.error(`NGINX's workers (user ${user}) cannot enter ${dir} (mode ${(mode & 0o777).toString(8)}): TCP and UDP services find no endpoints; give it o+x (chmod o+x ${dir}) or use another --prefix`);
-        return;
-      }
-    }
   }
 
   private get noEndpoints(): string {

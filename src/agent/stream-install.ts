@@ -1,7 +1,8 @@
 // Finds NGINX's stream module (TCP and UDP services) and its njs module (Debian's
 // libnginx-mod-stream and libnginx-mod-stream-js), and chooses how stream endpoints reach NGINX:
 // njs reads the endpoint files the agent writes (no reload), or, without njs, reloads.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 const packages = 'libnginx-mod-stream libnginx-mod-stream-js';
 
@@ -26,9 +27,30 @@ export function findStreamModules(modulesDir = process.env.WHARF_NGINX_MODULES ?
 
 export type StreamEndpointMode = 'njs' | 'reload' | 'none';
 
-/** njs when installed and not refused; reload without njs (or when asked); none without the stream module. */
-export function chooseStreamMode(requested: 'auto' | 'reload', install: StreamInstall): { mode: StreamEndpointMode; message: string } {
+/**
+ * The first folder above `dir` that another user cannot enter (no o+x), or null. njs runs in NGINX's
+ * workers: when they are another user than the agent (it runs as root), they must reach its files.
+ */
+export function unreachableForWorkers(dir: string): string | null {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      if ((statSync(d).mode & 0o001) === 0) return d;
+    } catch {
+      // not created yet: its parents decide
+    }
+    if (d === dirname(d)) return null;
+  }
+}
+
+/**
+ * njs when installed, not refused, and NGINX's workers can read the agent's endpoint files
+ * (`blockedAt`: the folder that keeps them out); reload otherwise; none without the stream module.
+ */
+export function chooseStreamMode(requested: 'auto' | 'reload', install: StreamInstall, blockedAt: string | null = null): { mode: StreamEndpointMode; message: string } {
   if (!install.module) return { mode: 'none', message: `stream endpoint mode: none (no TCP or UDP services: ${install.missing})` };
+  if (requested !== 'reload' && install.jsModule && blockedAt) {
+    return { mode: 'reload', message: `stream endpoint mode: reload (NGINX's workers cannot enter ${blockedAt} to read the endpoint files njs needs: give it o+x, or another --prefix)` };
+  }
   if (requested !== 'reload' && install.jsModule) {
     return { mode: 'njs', message: 'stream endpoint mode: njs (TCP and UDP endpoint changes reach new connections at once, without a reload)' };
   }

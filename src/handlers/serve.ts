@@ -183,7 +183,9 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
     log,
     onChange: (key) => {
       if (o.agentService && key.kind === 'EndpointSlice' && key.namespace === o.agentService.namespace) discover();
-      if (key.kind === 'ConfigMap') configProblems.update(view.get(key));
+      // The TCP and UDP services ConfigMaps are not the global one (their problems: desired-config.ts).
+      const services = [o.controller.tcpServicesConfigMap, o.controller.udpServicesConfigMap].includes(`${key.namespace}/${key.name}`);
+      if (key.kind === 'ConfigMap' && !services) configProblems.update(view.get(key));
     },
     onIngresses: (keys) => verdicts?.affected(keys),
     // The model's new conclusions about Gateway API objects go to their status writer.

@@ -6,7 +6,7 @@ import { freePort } from '../support/backend.ts';
 /** A stream fragment routing `protocol` port `port` to `upstream`. */
 export function streamFragment(protocol: 'tcp' | 'udp', port: number, upstream: string, o: { proxyProtocolToBackend?: boolean; proxyProtocolFromClient?: boolean } = {}): string {
   const listen = protocol === 'tcp' && o.proxyProtocolFromClient ? `listen-tcp-${port}-proxy-protocol.conf` : `listen-${protocol}-${port}.conf`;
-  return `server {\n    include ${listen};\n    set $wharf_stream_upstream ${upstream};\n    include stream-proxy-pass.conf;\n${o.proxyProtocolToBackend ? '    proxy_protocol on;\n' : ''}}\n`;
+  return `server {\n    include ${listen};\n    set $wharf_stream_upstream ${upstream};\n    include stream-proxy-pass.conf;\n${o.proxyProtocolToBackend ? '    proxy_protocol on;\n' : ''}${protocol === 'udp' ? '    proxy_requests 1;\n    proxy_responses 1;\n' : ''}}\n`;
 }
 
 /** A declared stream port P whose served port is free now: { declared, served }. */

@@ -54,3 +54,12 @@ test('the admission webhook reviews the two services ConfigMaps only (by their l
   assert.equal(services.failurePolicy, 'Ignore');
   assert.ok(!hook(render({})).some((w) => w.name === 'services.validate.wharf.io'), 'none without tcp or udp values');
 });
+
+test('source.mode knative: the ApiServerSource watches the services ConfigMaps by their labels', () => {
+  const objects = render({ ...values, source: { mode: 'knative', knative: { caCert: '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n' } } }, { releaseName: 'edge', namespace: 'ingress' });
+  const source = ofKind(objects, 'ApiServerSource')[0]!;
+  const components = (source.spec.resources as { kind: string; selector?: { matchLabels: Record<string, string> } }[])
+    .filter((r) => r.kind === 'ConfigMap')
+    .map((r) => r.selector?.matchLabels['app.kubernetes.io/component']);
+  assert.deepEqual(components, ['config', 'tcp-services', 'udp-services']);
+});

@@ -35,6 +35,8 @@ import { StreamFiles } from './stream-files.ts';
 import { chooseStreamMode, findStreamModules, unreachableForWorkers, type StreamEndpointMode } from './stream-install.ts';
 import { noStreamFiles, renderStreamSkeleton } from '../render/stream-skeleton.ts';
 import { njsFile } from './stream-njs.ts';
+import { StreamMetrics } from './stream-metrics.ts';
+import { nginxPortsOf } from '../render/listener-ports.ts';
 
 export class Agent implements AgentControl {
   private readonly opts: AgentOptions;
@@ -49,6 +51,7 @@ export class Agent implements AgentControl {
   /** TCP and UDP services: their endpoints through njs, by reloads, or no stream module at all. */
   private streamMode: StreamEndpointMode = 'none';
   private streams!: StreamFiles;
+  private streamMetrics: StreamMetrics | null = null;
   private nginx!: NginxProcess;
   private reloader!: Reloader;
   private queue!: ReloadQueue;
@@ -155,8 +158,13 @@ export class Agent implements AgentControl {
         this.queue.request();
       },
     });
+    let metricsPort: number | null = null;
+    if (this.streamMode !== 'none') {
+      this.streamMetrics = new StreamMetrics(nginxPortsOf({ httpListen: params.httpListen, httpsListen: params.httpsListen }).httpPort - 80, this.log);
+      metricsPort = await this.streamMetrics.open();
+    }
     const streamFiles = streamInstall.module && this.streamMode !== 'none'
-      ? renderStreamSkeleton({ module: streamInstall.module, jsModule: this.streamMode === 'njs' ? streamInstall.jsModule : null, njsFile, endpointsDir: this.streams.endpointsDir, runDir: this.layout.runDir, accessLog: params.accessLog })
+      ? renderStreamSkeleton({ module: streamInstall.module, jsModule: this.streamMode === 'njs' ? streamInstall.jsModule : null, njsFile, endpointsDir: this.streams.endpointsDir, runDir: this.layout.runDir, accessLog: params.accessLog, metricsPort })
       : noStreamFiles;
     for (const [name, text] of Object.entries(streamFiles)) await this.layout.writeAtomic(`${this.layout.prefix}/${name}`, text);
     this.reloader = new Reloader({
@@ -193,6 +201,7 @@ export class Agent implements AgentControl {
       statusSocket: this.layout.statusSocket,
       requestMetrics: params.requestMetrics ? { socketPath: this.layout.endpointsSocket, labels: o.controllerLabels ?? defaultControllerLabels() } : null,
     });
+    this.streamMetrics?.register(this.metricsRegistry.registry);
     this.queue = new ReloadQueue(() => this.runReload(), {
       quietMs: o.burstQuietMs ?? 5,
       onError: (e) => this.log.error('reload failed', { error: e }),
@@ -274,6 +283,7 @@ export class Agent implements AgentControl {
     this.pusher?.close();
     await this.keptEndpoints?.flush();
     await this.certificates?.close();
+    this.streamMetrics?.close();
     this.waiters.releaseAll();
     this.log.info('agent stopped');
   }

@@ -16,6 +16,8 @@ export interface StreamSkeletonParams {
   endpointsDir: string;
   runDir: string;
   accessLog: boolean;
+  /** The agent's loopback UDP port for the session log (stream-metrics.ts); null: no metrics. */
+  metricsPort?: number | null;
 }
 
 /** The stream files, by name relative to the NGINX prefix. */
@@ -37,7 +39,7 @@ export function renderStreamSkeleton(p: StreamSkeletonParams): StreamSkeletonFil
   const njs = p.jsModule !== null;
   return {
     'stream-modules.conf': `load_module ${p.module};\n` + (njs ? `load_module ${p.jsModule};\n` : ''),
-    'stream.conf': renderTemplate(streamTemplate, { njs, njsFile: p.njsFile, endpointsDir: p.endpointsDir, runDir: p.runDir, accessLog: p.accessLog }),
+    'stream.conf': renderTemplate(streamTemplate, { njs, njsFile: p.njsFile, endpointsDir: p.endpointsDir, runDir: p.runDir, accessLog: p.accessLog, metricsPort: p.metricsPort ?? null }),
     'stream-proxy-pass.conf': njs ? 'proxy_pass $wharf_stream_peer;\n' : 'proxy_pass $wharf_stream_backend;\n',
   };
 }

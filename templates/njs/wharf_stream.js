@@ -40,9 +40,12 @@ function endpoints(s) {
   return c.list.length > 0 ? c : null;
 }
 
-/** js_access: a connection to an upstream without endpoints is closed at once (no attempt, no error). */
+/**
+ * js_access: a connection to an upstream without endpoints is closed at once (no attempt, no error).
+ * Servers that route no upstream of the agent's (no $wharf_stream_upstream) are not its business.
+ */
 function access(s) {
-  if (endpoints(s)) s.allow();
+  if (!s.variables.wharf_stream_upstream || endpoints(s)) s.allow();
   else s.deny();
 }
 

@@ -7,6 +7,7 @@ import { startTestAgent, type TestAgent } from './harness.ts';
 import { streamFragment, streamPort } from './stream-harness.ts';
 import { startTcpEcho, startUdpEcho, tcpExchange, tcpSession, udpExchange, type StreamBackend } from '../support/stream-backends.ts';
 import { freePort } from '../support/backend.ts';
+import { eventually } from '../support/http.ts';
 
 const backends: StreamBackend[] = [];
 const agents: TestAgent[] = [];
@@ -121,4 +122,49 @@ test('a stream port the agent cannot serve is quarantined by name, and the other
   assert.equal(byName['_stream-tcp-80'], 'quarantined');
   assert.equal(byName[`_stream-tcp-${port.declared}`], 'applied');
   assert.equal(await tcpExchange(port.served, 'ok'), 'a: ok');
+});
+
+test('the agent counts connections, bytes and session time per TCP and UDP service port', async () => {
+  const a = await tcp('a');
+  const u = await startUdpEcho('dns');
+  backends.push(u);
+  const t = await agent();
+  const port = await streamPort(t);
+  await t.api('POST', '/v1/batch?wait=1', {
+    fragments: [
+      { name: `_stream-tcp-${port.declared}`, revision: 1, config: streamFragment('tcp', port.declared, 'default-echo-9000') },
+      { name: `_stream-udp-${port.declared}`, revision: 1, config: streamFragment('udp', port.declared, 'default-dns-53') },
+    ],
+    endpoints: [
+      { upstream: 'default-echo-9000', revision: 1, endpoints: [a.address] },
+      { upstream: 'default-dns-53', revision: 1, endpoints: [u.address] },
+    ],
+  });
+  for (let i = 0; i < 3; i++) assert.equal(await tcpExchange(port.served, 'hello'), 'a: hello');
+  assert.equal(await udpExchange(port.served, 'q'), 'dns: q');
+  const series = (name: string, labels: string) => async () => Number(new RegExp(`^${name}\\{${labels}\\} (\\d+)`, 'm').exec((await t.api('GET', '/metrics')).text)?.[1] ?? 0);
+  const tcpLabels = `protocol="TCP",port="${port.declared}",upstream="default-echo-9000"`;
+  const connections = series('wharf_stream_connections_total', `${tcpLabels},status="200"`);
+  assert.ok(await eventually(async () => (await connections()) === 3, 5000, 20), `3 TCP connections counted (got ${await connections()})`);
+  // The client sent 5 bytes and got 8 back ("a: hello"), three times.
+  assert.equal(await series('wharf_stream_bytes_total', `${tcpLabels},direction="received"`)(), 15);
+  assert.equal(await series('wharf_stream_bytes_total', `${tcpLabels},direction="sent"`)(), 24);
+  assert.equal(await series('wharf_stream_session_duration_seconds_count', tcpLabels)(), 3);
+  const udp = series('wharf_stream_connections_total', `protocol="UDP",port="${port.declared}",upstream="default-dns-53",status="200"`);
+  assert.ok(await eventually(async () => (await udp()) === 1, 5000, 20), 'the UDP session counted');
+});
+
+test('a TCP service whose upstream has no endpoints closes new connections at once; endpoints bring it back', async () => {
+  const a = await tcp('a');
+  const t = await agent();
+  const port = await streamPort(t);
+  await t.api('POST', '/v1/batch?wait=1', {
+    fragments: [{ name: `_stream-tcp-${port.declared}`, revision: 1, config: streamFragment('tcp', port.declared, 'default-empty-9000') }],
+    endpoints: [{ upstream: 'default-empty-9000', revision: 1, endpoints: [] }],
+  });
+  const t0 = performance.now();
+  await assert.rejects(tcpExchange(port.served, 'anyone?'), /closed the connection without an answer|ECONNRESET/);
+  assert.ok(performance.now() - t0 < 1000, 'closed at once, not after a connect timeout');
+  await t.api('PUT', '/v1/endpoints/default-empty-9000', { revision: 2, endpoints: [a.address] });
+  assert.equal(await tcpExchange(port.served, 'now?'), 'a: now?');
 });

@@ -141,7 +141,6 @@ export class DesiredConfig {
   readonly #hostCertificates = new Map<string, string[]>();
   /** The stream fragments (TCP and UDP service ports) held now. */
   #streamFragments = new Set<string>();
-  #streamProblemsSaid = new Set<string>();
 
   constructor(options: DesiredConfigOptions) {
     this.#index = options.index;
@@ -323,13 +322,6 @@ export class DesiredConfig {
       if (namespace !== undefined && name !== undefined) v = Math.max(v, this.#view.versionOf({ kind: 'ConfigMap', namespace, name }));
     }
     for (const r of routes) v = Math.max(v, this.#view.versionOf({ kind: 'Service', namespace: r.backend.namespace, name: r.backend.service }));
-    // Local mode shows the handler's warnings: a bad entry is named there (admission refuses it in a cluster).
-    const said = new Set<string>();
-    for (const p of this.#index.streamProblems()) {
-      said.add(p.message);
-      if (!this.#streamProblemsSaid.has(p.message)) this.#log.warn(`ConfigMap ${p.object.namespace}/${p.object.name}: ${p.message}`, { reason: p.reason, field: p.field });
-    }
-    this.#streamProblemsSaid = said;
     const fragments = renderStreams(routes);
     const names = new Set(fragments.map((f) => f.name));
     for (const name of this.#streamFragments) if (!names.has(name)) this.#setFragment(update, name, null, v, trigger);

@@ -17,7 +17,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 FROM node:24-bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      nginx-light libnginx-mod-http-lua lua-resty-core libnginx-mod-http-ndk libnginx-mod-http-headers-more-filter libnginx-mod-http-brotli-filter libnginx-mod-stream \
+      nginx-light libnginx-mod-http-lua lua-resty-core libnginx-mod-http-ndk libnginx-mod-http-headers-more-filter libnginx-mod-http-brotli-filter libnginx-mod-stream libnginx-mod-stream-js \
       tini ca-certificates \
  && rm -rf /var/lib/apt/lists/* /etc/nginx/sites-enabled/* \
  && groupadd --system --gid 10001 wharf \

@@ -13,6 +13,9 @@
 //    and once it has been quiet for a few seconds. The agent runs as `wharf agent` runs anywhere
 //    (`node src/cli.ts agent`, which restarts itself in the same process with its V8 flags, malloc
 //    settings and compile cache: see src/agent/relaunch.ts);
+//  - the same for a TCP service (tcp-services): from the endpoint update to the first new TCP
+//    connection through NGINX answered by the new endpoint (njs reads the agent's endpoint file),
+//    idle and while such a reload runs, and the reloads those updates caused (0 with njs);
 //  - the cost of the request metrics on the request path (bench/metrics-overhead.ts:
 //    metrics_overhead_pct); `--metrics-only` measures only that.
 // Prints one JSON object as the last line. `--quick` runs in under a minute. Figures depend on the
@@ -21,7 +24,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +35,7 @@ import { bare, makeCertificate, servedSerial } from '../tests/support/certificat
 import { connect } from 'node:tls';
 import { acceptingWorkerIds, stillAccepting } from '../src/agent/nginx-workers.ts';
 import { measureMetricsOverhead } from './metrics-overhead.ts';
+import { startTcpEcho, tcpExchange } from '../tests/support/stream-backends.ts';
 
 const quick = process.argv.includes('--quick');
 const cfg = quick
@@ -124,12 +128,19 @@ async function main(): Promise<void> {
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-agent-'));
+  // NGINX's workers (nobody, when this runs as root) read the stream endpoint files under it.
+  chmodSync(dir, 0o755);
   const prefix = join(dir, 'nginx');
   const token = randomBytes(24).toString('hex');
   writeFileSync(join(dir, 'token'), token);
   const [apiPort, httpPort, httpsPort] = [await freePort(), await freePort(), await freePort()];
   const a = await backend('a');
   const b = await backend('b');
+  const [c, d] = [await startTcpEcho('c'), await startTcpEcho('d')];
+  // A TCP service port P is served on P + (httpPort - 80) (src/render/stream-listen.ts).
+  let streamServed = await freePort();
+  while (streamServed - (httpPort - 80) < 1 || [80, 443].includes(streamServed - (httpPort - 80))) streamServed = await freePort();
+  const streamDeclared = streamServed - (httpPort - 80);
   const child = spawn(process.execPath, [
     cli, 'agent', '--prefix', prefix, '--token-file', join(dir, 'token'), '--listen', `127.0.0.1:${apiPort}`,
     '--http-listen', `127.0.0.1:${httpPort}`, '--https-listen', `127.0.0.1:${httpsPort}`, '--worker-processes', '1',
@@ -174,8 +185,11 @@ async function main(): Promise<void> {
     say(`agent ready (pid ${child.pid}, ${idleMem.rss.toFixed(1)} MB idle); loading ${cfg.hosts} hosts`);
     const fragments = Array.from({ length: cfg.hosts }, (_, i) => ({ name: `h${i}.bench.test`, revision: 1, config: proxyFragment(`h${i}.bench.test`, 'bench-app-80') }));
     fragments.push({ name: 'app.bench.test', revision: 1, config: proxyFragment('app.bench.test', 'bench-app-80') });
-    await api('POST', '/v1/batch?wait=1', { fragments, endpoints: [{ upstream: 'bench-app-80', revision: 1, endpoints: [a.address] }] });
+    const streamFragment = `server {\n    include listen-tcp-${streamDeclared}.conf;\n    set $wharf_stream_upstream bench-db-5432;\n    include stream-proxy-pass.conf;\n}\n`;
+    fragments.push({ name: `_stream-tcp-${streamDeclared}`, revision: 1, config: streamFragment });
+    await api('POST', '/v1/batch?wait=1', { fragments, endpoints: [{ upstream: 'bench-app-80', revision: 1, endpoints: [a.address] }, { upstream: 'bench-db-5432', revision: 1, endpoints: [c.address] }] });
     await sleep(300);
+    if ((await tcpExchange(streamServed, 'x')) !== 'c: x') throw new Error('the TCP service does not answer through NGINX');
 
     // 1. Endpoint updates while idle.
     let endpointRevision = 1;
@@ -193,6 +207,32 @@ async function main(): Promise<void> {
       await sleep(5);
     }
     say(`endpoint update idle p50 ${percentile(idle, 50).toFixed(2)} ms, p99 ${percentile(idle, 99).toFixed(2)} ms`);
+
+    // 1b. The same for the TCP service: until a new connection is answered by the new endpoint.
+    let streamRevision = 1;
+    const streamSample = async (): Promise<number> => {
+      const target = streamRevision % 2 === 1 ? d : c;
+      const t0 = performance.now();
+      const r = await api('PUT', '/v1/endpoints/bench-db-5432', { revision: ++streamRevision, endpoints: [target.address] });
+      if (r.json.status !== 'applied') throw new Error(`stream endpoint update: ${JSON.stringify(r.json)}`);
+      while ((await tcpExchange(streamServed, 'x').catch(() => '')) !== `${target.name}: x`);
+      return performance.now() - t0;
+    };
+    // The floor: a new TCP connection through NGINX with nothing changed (what every sample ends with).
+    const streamConnection: number[] = [];
+    for (let i = 0; i < cfg.idleSamples; i++) {
+      const t0 = performance.now();
+      await tcpExchange(streamServed, 'x');
+      streamConnection.push(performance.now() - t0);
+    }
+    const streamIdle: number[] = [];
+    const streamIdleReloads = (await state()).reloads;
+    for (let i = 0; i < cfg.idleSamples; i++) {
+      streamIdle.push(await streamSample());
+      await sleep(5);
+    }
+    const streamIdleReloadsCaused = (await state()).reloads - streamIdleReloads;
+    say(`stream endpoint update idle p50 ${percentile(streamIdle, 50).toFixed(2)} ms, p99 ${percentile(streamIdle, 99).toFixed(2)} ms, ${streamIdleReloadsCaused} reloads`);
 
     // 2. One-fragment change through the agent vs. a plain reload of the same config.
     const masterPid = () => Number(readFileSync(join(prefix, 'run/nginx.pid'), 'utf8'));
@@ -285,6 +325,28 @@ async function main(): Promise<void> {
       await sleep(1500);
     }
     say(`endpoint update during reloads: ${during.length} samples, p50 ${percentile(during, 50).toFixed(2)} ms, p99 ${percentile(during, 99).toFixed(2)} ms`);
+
+    // 5b. TCP service endpoint updates while such a reload runs; each round's reload is the only
+    // one that should happen.
+    const streamDuring: number[] = [];
+    const streamReloadsBefore = (await state()).reloads;
+    for (let round = 0; round < cfg.duringRounds; round++) {
+      let done = false;
+      const reload = slowReload().then((ms) => {
+        done = true;
+        reloadTimes.push(ms);
+      });
+      await sleep(20);
+      while (!done) {
+        const ms = await streamSample();
+        if (!done) streamDuring.push(ms);
+        await sleep(10);
+      }
+      await reload;
+      await sleep(1500);
+    }
+    const streamReloadsCaused = (await state()).reloads - streamReloadsBefore - cfg.duringRounds + streamIdleReloadsCaused;
+    say(`stream endpoint update during reloads: ${streamDuring.length} samples, p50 ${percentile(streamDuring, 50).toFixed(2)} ms, p99 ${percentile(streamDuring, 99).toFixed(2)} ms, ${streamReloadsCaused} reloads caused`);
 
     // 6. Certificates by SNI. A renewal (new serial) while such a reload runs, until a new handshake
     // gets it.
@@ -389,6 +451,18 @@ async function main(): Promise<void> {
       endpoint_update_during_reload_samples: during.length,
       // The same update with no reload running is its floor.
       during_reload_over_idle: round(percentile(during, 99) / percentile(idle, 99), 2),
+      // A TCP service's endpoints (njs reads the agent's file at each new connection): target ≤ 50 ms during a reload, 0 reloads.
+      stream_endpoint_update_ms_p50: round(percentile(streamIdle, 50), 2),
+      stream_endpoint_update_ms_p99: round(percentile(streamIdle, 99), 2),
+      stream_endpoint_update_samples: streamIdle.length,
+      stream_endpoint_update_during_reload_ms_p50: round(percentile(streamDuring, 50), 2),
+      stream_endpoint_update_during_reload_ms_p99: round(percentile(streamDuring, 99), 2),
+      stream_endpoint_update_during_reload_samples: streamDuring.length,
+      stream_during_reload_over_idle: round(percentile(streamDuring, 99) / percentile(streamIdle, 99), 2),
+      stream_connection_ms_p50: round(percentile(streamConnection, 50), 2),
+      stream_connection_ms_p99: round(percentile(streamConnection, 99), 2),
+      stream_update_over_connection_p50: round(percentile(streamIdle, 50) / percentile(streamConnection, 50), 2),
+      stream_endpoint_update_reloads: streamReloadsCaused,
       slow_reload_ms: Math.round(percentile(reloadTimes, 50)),
       slow_reload_tls_servers: cfg.tlsServers,
       cert_update_during_reload_ms_p50: round(percentile(certDuring, 50), 2),
@@ -434,7 +508,7 @@ async function main(): Promise<void> {
     }
     apiAgent.destroy();
     nginxAgent.destroy();
-    await Promise.all([a.close(), b.close()]);
+    await Promise.all([a.close(), b.close(), c.close(), d.close()]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

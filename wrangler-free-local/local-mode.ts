@@ -39,6 +39,8 @@ export interface LocalOptions {
   defaultBackendService?: string;
   /** --enable-ssl-passthrough, for the agent and the handler alike. */
   sslPassthrough?: boolean;
+  /** The TCP and UDP services ConfigMaps of the folder (`namespace/name`), as the handler's flags name them. */
+  streams?: { tcpServicesConfigMap?: string; udpServicesConfigMap?: string };
   /** Worker threads for the first read of the folder, when the caller started them earlier. */
   parseWorkers?: ParseWorkers;
 }
@@ -138,6 +140,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalMode> {
         ...(o.defaultBackendService ? { defaultBackendService: o.defaultBackendService } : {}),
         nginxPorts: { httpPort: o.httpPort, httpsPort: o.httpsPort },
         ...(o.sslPassthrough ? { sslPassthrough: true } : {}),
+        ...(o.streams ?? {}),
       },
       reader,
       log: terminal.logger('handler'),

@@ -9,10 +9,13 @@ import { ExitGuard } from './exit-guard.ts';
 import { applyLocalHeapDefaults } from './heap.ts';
 import { parseDefaultCertificateFlag } from '../src/model/default-certificate.ts';
 import { parseNamespacedName } from '../src/cli-flags.ts';
+import { streamConfigMapFlags } from '../src/stream-flags.ts';
 
 const exampleDir = fileURLToPath(new URL('../examples/cafe/', import.meta.url));
 /** The Gateway API cafe: the same backends. */
 const gatewayExampleDir = fileURLToPath(new URL('../examples/gateway/', import.meta.url));
+/** The cafe's Services as TCP services: the same backends. */
+const streamsExampleDir = fileURLToPath(new URL('../examples/streams/', import.meta.url));
 
 export const usage = `usage: wharf local [options]
 
@@ -36,7 +39,12 @@ NGINX, and a watcher that turns every file change into CloudEvents. No cluster n
                         without endpoints and the ConfigMap's custom-http-errors
   --enable-ssl-passthrough
                         route TLS on the HTTPS port by SNI: hosts with the ssl-passthrough
-                        annotation get their TLS unterminated (docs/ssl-passthrough.md)`;
+                        annotation get their TLS unterminated (docs/ssl-passthrough.md)
+  --tcp-services-configmap NS/NAME
+                        the ConfigMap of TCP services, "PORT": "ns/service:port[:PROXY[:PROXY]]"
+                        (default default/tcp-services); a port P is served on P + (--http-port - 80)
+  --udp-services-configmap NS/NAME
+                        the ConfigMap of UDP services (default default/udp-services)`;
 
 function port(flag: string, value: string): number {
   const n = Number(value);
@@ -59,6 +67,8 @@ export async function main(argv: string[]): Promise<void> {
       'no-backends': { type: 'boolean', default: false },
       'default-backend-service': { type: 'string' },
       'enable-ssl-passthrough': { type: 'boolean', default: false },
+      'tcp-services-configmap': { type: 'string', default: 'default/tcp-services' },
+      'udp-services-configmap': { type: 'string', default: 'default/udp-services' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -90,6 +100,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   const defaultBackend = values['default-backend-service'];
   if (defaultBackend !== undefined) parseNamespacedName('--default-backend-service', defaultBackend);
+  const streams = streamConfigMapFlags(values['tcp-services-configmap'], values['udp-services-configmap']).settings;
   const httpPort = port('--http-port', values['http-port']);
   const httpsPort = port('--https-port', values['https-port']);
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -123,12 +134,13 @@ export async function main(argv: string[]): Promise<void> {
       handlerPort: port('--handler-port', values['handler-port']),
       agentPort: port('--agent-port', values['agent-port']),
       ...(defaultSslCertificate ? { defaultSslCertificate } : {}),
-      backends: (isExample || manifests === resolve(gatewayExampleDir)) && !values['no-backends'] ? cafeBackends : [],
+      backends: (isExample || manifests === resolve(gatewayExampleDir) || manifests === resolve(streamsExampleDir)) && !values['no-backends'] ? cafeBackends : [],
       out,
       signal: guard.signal,
       ...(defaultBackend !== undefined ? { defaultBackendService: defaultBackend } : {}),
       ...(values['enable-ssl-passthrough'] ? { sslPassthrough: true } : {}),
       parseWorkers,
+      streams,
     });
   } catch (e) {
     guard.finish();

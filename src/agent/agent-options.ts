@@ -93,7 +93,7 @@ export function skeletonParams(
   o: AgentOptions,
   layout: PrefixLayout,
   lua: LuaSettings | null,
-  host: { worker: WorkerUser | null; resolvers: string[]; headersMoreModule?: string | null; brotliModule?: string | null; sslPassthrough?: { streamModule: string | null } | null } = { worker: null, resolvers: [] },
+  host: { worker: WorkerUser | null; resolvers: string[]; headersMoreModule?: string | null; brotliModule?: string | null; sslPassthrough?: boolean } = { worker: null, resolvers: [] },
 ): SkeletonParams {
   return {
     runDir: layout.runDir,
@@ -123,6 +123,8 @@ export function skeletonParams(
 export interface AgentState {
   ready: boolean;
   endpointMode: 'lua' | 'reload';
+  /** TCP and UDP services: njs (endpoint files, no reload), reload (no njs), none (no stream module). */
+  streamEndpointMode?: 'njs' | 'reload' | 'none';
   nginx: { running: boolean; pid: number | null; version: string };
   desiredVersion: number;
   appliedVersion: number;

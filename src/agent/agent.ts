@@ -1,7 +1,7 @@
 // The agent beside NGINX: owns one NGINX prefix and master, applies fragments through serialized,
 // coalesced and confirmed reloads, writes endpoints to NGINX at once, supervises the master, and
 // serves its API. Usable in-process (tests, local mode) through start()/stop() and AgentControl.
-import { sslPassthroughSettings, unreachableAncestor } from './ssl-passthrough.ts';
+import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createLogger, type Logger } from '../log.ts';
@@ -31,6 +31,12 @@ import { CertificateDelivery } from './certificate-delivery.ts';
 import { systemResolvers } from './resolvers.ts';
 import { workerUser } from './worker-user.ts';
 import { defaultControllerLabels } from './controller-labels.ts';
+import { StreamFiles } from './stream-files.ts';
+import { chooseStreamMode, findStreamModules, passthroughNeedsStream, unreachableForWorkers, type StreamEndpointMode } from './stream-install.ts';
+import { noStreamFiles, renderStreamSkeleton } from '../render/stream-skeleton.ts';
+import { njsFile } from './stream-njs.ts';
+import { StreamMetrics } from './stream-metrics.ts';
+import { nginxPortsOf } from '../render/listener-ports.ts';
 
 /** From this many endpoint sets in one batch, they go to NGINX in bulk (EndpointPusher.pushMany). */
 const BULK_ENDPOINT_SETS = 16;
@@ -45,6 +51,10 @@ export class Agent implements AgentControl {
   private certificates!: CertificateDelivery;
   private install!: NginxInstall;
   private mode: 'lua' | 'reload' = 'lua';
+  /** TCP and UDP services: their endpoints through njs, by reloads, or no stream module at all. */
+  private streamMode: StreamEndpointMode = 'none';
+  private streams!: StreamFiles;
+  private streamMetrics: StreamMetrics | null = null;
   private nginx!: NginxProcess;
   private reloader!: Reloader;
   private queue!: ReloadQueue;
@@ -78,6 +88,10 @@ export class Agent implements AgentControl {
     return this.mode;
   }
 
+  get streamEndpointMode(): StreamEndpointMode {
+    return this.streamMode;
+  }
+
   /** The API port (useful with port 0). */
   get apiPort(): number {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
@@ -106,13 +120,14 @@ export class Agent implements AgentControl {
     if (worker) this.log.info('NGINX workers run as an unprivileged user; secret files are theirs', { user: worker.user, group: worker.group });
     const resolvers = o.resolvers ?? (await systemResolvers(this.log));
     const listen = await listenAddresses({ httpListen: o.httpListen ?? ['80'], httpsListen: o.httpsListen ?? ['443'], ipv6: o.ipv6Listen ?? 'auto' }, this.log);
-    const params = skeletonParams({ ...o, ...listen }, this.layout, this.mode === 'lua' ? this.install.lua : null, { worker, resolvers, headersMoreModule: this.install.headersMore, brotliModule: this.install.brotli, sslPassthrough: sslPassthroughSettings(o.sslPassthrough === true) });
+    const streamInstall = findStreamModules();
+    const params = skeletonParams({ ...o, ...listen }, this.layout, this.mode === 'lua' ? this.install.lua : null, { worker, resolvers, headersMoreModule: this.install.headersMore, brotliModule: this.install.brotli, sslPassthrough: passthroughNeedsStream(o.sslPassthrough === true, streamInstall) });
     const skeleton = renderSkeleton(params, CertificateDelivery.placeholderPaths(this.layout));
 
     this.nginx = new NginxProcess({ bin: this.install.bin, layout: this.layout, logger: this.log, accessLog: params.accessLog });
     await this.layout.prepare();
     if (params.sslPassthrough && worker) {
-      const blocked = unreachableAncestor(this.layout.runDir);
+      const blocked = unreachableForWorkers(this.layout.runDir);
       if (blocked) throw new Error(`--enable-ssl-passthrough: NGINX's workers (user ${worker.user}) connect to sockets in ${this.layout.runDir}, but cannot enter ${blocked} (chmod o+x it, or choose another --prefix)`);
     }
     if (params.sslPassthrough) this.log.info('TLS passthrough: an SNI router takes the HTTPS addresses; NGINX\'s HTTPS servers listen behind it', { httpsListen: params.httpsListen });
@@ -138,6 +153,29 @@ export class Agent implements AgentControl {
     for (const [name, text] of Object.entries(skeleton)) {
       if (name !== 'nginx.conf') await this.layout.writeAtomic(`${this.layout.prefix}/${name}`, text);
     }
+    const streamMode = chooseStreamMode(o.endpointMode === 'reload' ? 'reload' : 'auto', streamInstall, worker ? unreachableForWorkers(dirname(this.layout.prefix)) : null);
+    this.streamMode = streamMode.mode;
+    this.log.info(streamMode.message, { streamEndpointMode: this.streamMode });
+    this.streams = new StreamFiles({
+      layout: this.layout,
+      listen: { httpListen: params.httpListen, httpsListen: params.httpsListen },
+      mode: this.streamMode,
+      endpoints: this.endpoints,
+      log: this.log,
+      requestReload: () => {
+        this.fragments.bumpVersion();
+        this.queue.request();
+      },
+    });
+    let metricsPort: number | null = null;
+    if (this.streamMode !== 'none') {
+      this.streamMetrics = new StreamMetrics(nginxPortsOf({ httpListen: params.httpListen, httpsListen: params.httpsListen }).httpPort - 80, this.log);
+      metricsPort = await this.streamMetrics.open();
+    }
+    const streamFiles = streamInstall.module && this.streamMode !== 'none'
+      ? renderStreamSkeleton({ module: streamInstall.module, jsModule: this.streamMode === 'njs' ? streamInstall.jsModule : null, njsFile, endpointsDir: this.streams.endpointsDir, runDir: this.layout.runDir, accessLog: params.accessLog, metricsPort })
+      : noStreamFiles;
+    for (const [name, text] of Object.entries(streamFiles)) await this.layout.writeAtomic(`${this.layout.prefix}/${name}`, text);
     this.reloader = new Reloader({
       layout: this.layout,
       nginx: this.nginx,
@@ -151,8 +189,9 @@ export class Agent implements AgentControl {
       logger: this.log,
       onStarted: () => this.afterMasterStart(),
       requestRun: (ms) => (ms > 0 ? this.queue.requestAfter(ms) : this.queue.request()),
-      otherFiles: this.certificates.files,
+      otherFiles: bothChanged(this.certificates.files, this.streams),
       listen: { httpListen: params.httpListen, httpsListen: params.httpsListen },
+      streams: this.streams,
     });
     await this.reloader.prepare();
     if (this.mode === 'lua') {
@@ -167,10 +206,12 @@ export class Agent implements AgentControl {
       quarantinedNames: () => this.fragments.all().filter((e) => e.status === 'quarantined').map((e) => e.name),
       ready: () => this.ready(),
       endpointMode: this.mode,
+      streamEndpointMode: this.streamMode,
       statusSocket: this.layout.statusSocket,
       requestMetrics: params.requestMetrics ? { socketPath: this.layout.endpointsSocket, labels: o.controllerLabels ?? defaultControllerLabels() } : null,
     });
     this.certificates.startOcsp(this.metricsRegistry.registry, o.ocsp);
+    this.streamMetrics?.register(this.metricsRegistry.registry);
     this.queue = new ReloadQueue(() => this.runReload(), {
       quietMs: o.burstQuietMs ?? 5,
       onError: (e) => this.log.error('reload failed', { error: e }),
@@ -253,6 +294,7 @@ export class Agent implements AgentControl {
     this.pusher?.close();
     await this.keptEndpoints?.flush();
     await this.certificates?.close();
+    this.streamMetrics?.close();
     this.waiters.releaseAll();
     this.log.info('agent stopped');
   }
@@ -347,6 +389,8 @@ export class Agent implements AgentControl {
     const via = this.mode;
     const change = this.endpoints.set(upstream, revision, list);
     if (change === 'changed') this.keptEndpoints?.changed();
+    // TCP and UDP services routed to it: njs reads the new set from the next connection on.
+    if (change === 'changed') this.streams.endpointsChanged(upstream);
     let status: EndpointsResult['status'];
     let outcome: 'applied' | 'pending' | 'stale' | 'failed';
     if (change === 'stale') status = outcome = 'stale';
@@ -397,6 +441,7 @@ export class Agent implements AgentControl {
     }
     let endpoints: EndpointsResult[];
     if (changed.some((c) => c.change === 'changed')) this.keptEndpoints?.changed();
+    for (const c of changed) if (c.change === 'changed') this.streams.endpointsChanged(c.upstream);
     if (this.mode === 'lua') {
       endpoints = [];
       // Many sets (a complete batch: thousands, before its reload) go to NGINX in a few requests.
@@ -462,6 +507,7 @@ export class Agent implements AgentControl {
     return {
       ready: this.ready(),
       endpointMode: this.mode,
+      streamEndpointMode: this.streamMode,
       nginx: { running: this.nginx?.running ?? false, pid: this.nginx?.pid ?? null, version: this.install?.version ?? 'unknown' },
       desiredVersion: this.fragments.desiredVersion,
       appliedVersion: this.reloader?.appliedVersion ?? 0,
@@ -488,4 +534,18 @@ export class Agent implements AgentControl {
 
 function toContent(body: { config: string; files: Record<string, { content: string; secret: boolean }> }): FragmentContent {
   return { config: body.config, files: body.files };
+}
+
+/** Two sources of files written outside the fragments, as the Reloader's one `otherFiles`. */
+function bothChanged(a: { takeChanged(): boolean; markChanged(): void }, b: { takeChanged(): boolean; markChanged(): void }): { takeChanged(): boolean; markChanged(): void } {
+  return {
+    takeChanged: () => {
+      const x = a.takeChanged();
+      return b.takeChanged() || x;
+    },
+    markChanged: () => {
+      a.markChanged();
+      b.markChanged();
+    },
+  };
 }

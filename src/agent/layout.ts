@@ -72,6 +72,8 @@ export class PrefixLayout {
 
   fragmentConf(name: string): string {
     if (!FRAGMENT_NAME.test(name)) throw new Error(`fragment name ${JSON.stringify(name)}: not a valid fragment name`);
+    // TCP and UDP services go into the stream {} block, which includes stream-fragments/*.conf.
+    if (name.startsWith('_stream-')) return join(this.prefix, 'stream-fragments', `${name}.conf`);
     return join(this.fragmentsDir, `${name}.conf`);
   }
 
@@ -88,7 +90,7 @@ export class PrefixLayout {
   /** Unix sockets NGINX listens on; a master killed with SIGKILL leaves them behind and the next one
    * cannot bind until they are removed. */
   sockets(): string[] {
-    return [this.versionSocket, this.statusSocket, this.endpointsSocket, this.certificatesSocket, join(this.runDir, 'no-endpoints.sock')];
+    return [this.versionSocket, this.statusSocket, this.endpointsSocket, this.certificatesSocket, join(this.runDir, 'no-endpoints.sock'), join(this.runDir, 'stream-no-endpoints.sock')];
   }
 
   /**

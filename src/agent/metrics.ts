@@ -27,6 +27,8 @@ export interface MetricsSources {
   quarantinedNames: () => string[];
   ready: () => boolean;
   endpointMode: 'lua' | 'reload';
+  /** TCP and UDP services' endpoint path (absent: not reported). */
+  streamEndpointMode?: 'njs' | 'reload' | 'none';
   statusSocket: string;
   /** Where NGINX's request metrics are read on each scrape (the control socket); null: none counted. */
   requestMetrics?: { socketPath: string; labels: ControllerLabels } | null;
@@ -85,6 +87,10 @@ export class AgentMetrics {
     const mode = new Gauge({ name: 'wharf_agent_endpoint_mode', help: 'How endpoint changes reach NGINX: lua (shared dict, no reload) or reload (static upstreams, no Lua module).', labelNames: ['mode'], registers });
     mode.set({ mode: 'lua' }, src.endpointMode === 'lua' ? 1 : 0);
     mode.set({ mode: 'reload' }, src.endpointMode === 'reload' ? 1 : 0);
+    if (src.streamEndpointMode) {
+      const stream = new Gauge({ name: 'wharf_agent_stream_endpoint_mode', help: 'How TCP and UDP endpoint changes reach NGINX: njs (endpoint files, no reload), reload (no njs module) or none (no stream module).', labelNames: ['mode'], registers });
+      for (const m of ['njs', 'reload', 'none'] as const) stream.set({ mode: m }, src.streamEndpointMode === m ? 1 : 0);
+    }
     this.coalesced = new Counter({ name: 'wharf_agent_coalesced_changes_total', help: 'Changes that shared a reload with another change.', registers });
     this.quarantines = new Counter({ name: 'wharf_agent_fragment_quarantines_total', help: 'Times NGINX refused a fragment.', registers });
     this.endpointUpdates = new Counter({

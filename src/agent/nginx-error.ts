@@ -33,7 +33,7 @@ export function parseNginxError(output: string, prefix: string): NginxError | nu
   if (!raw) return null;
   const line = stripLogPrefix(raw.trim());
   const p = escapeRegExp(prefix.replace(/\/+$/, ''));
-  const inFragment = new RegExp(`${p}/fragments/([a-z0-9_][a-z0-9._-]*)\\.conf:\\d+`).exec(line);
+  const inFragment = new RegExp(`${p}/(?:stream-)?fragments/([a-z0-9_][a-z0-9._-]*)\\.conf:\\d+`).exec(line);
   if (inFragment) return { line, fragment: inFragment[1]!, file: null };
   const inFiles = new RegExp(`${p}/files/([a-z0-9_][a-z0-9._-]*)/`).exec(line);
   if (inFiles) return { line, fragment: inFiles[1]!, file: null };

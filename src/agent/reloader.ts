@@ -90,6 +90,8 @@ export interface ReloaderOptions {
   listen?: AgentListen;
   /** false: `nginx -t` before every reload signal, as before optimistic reloads (default true). */
   optimistic?: boolean;
+  /** The stream side's files (stream-files.ts): told every fragment config, written before each reload. */
+  streams?: { prepare(): Promise<void>; track(name: string, config: string | null): void; addMissing(): Promise<void>; removeUnused(): Promise<void> };
 }
 
 const FRAGMENT_INCLUDE = 'include fragments/*.conf;';
@@ -120,7 +122,10 @@ export class Reloader {
     this.o = o;
     this.log = o.logger.child({ component: 'reload' });
     this.ports = new ListenerPortFiles(o.layout, o.listen ?? { httpListen: ['80'], httpsListen: ['443'] }, this.log);
-    this.files = new FragmentFiles(o.layout, o.secretOwner ?? null, (name, config) => this.ports.track(name, config));
+    this.files = new FragmentFiles(o.layout, o.secretOwner ?? null, (name, config) => {
+      this.ports.track(name, config);
+      o.streams?.track(name, config);
+    });
     this.partialTests = o.nginxConf.split(FRAGMENT_INCLUDE).length === 2;
     this.confOnDisk = o.nginxConf;
     if (!this.partialTests) this.log.warn(`nginx.conf has no single "${FRAGMENT_INCLUDE}": every reload tests the whole configuration`);
@@ -130,6 +135,7 @@ export class Reloader {
   async prepare(): Promise<void> {
     const { layout } = this.o;
     await this.ports.prepare();
+    await this.o.streams?.prepare();
     // A `_main` kept from the previous agent carries the ConfigMap's settings of nginx.conf.
     let conf = this.o.nginxConf;
     if (this.o.renderConf) {
@@ -252,6 +258,7 @@ export class Reloader {
         const conf = main ? this.confFor(main.content) : null;
         if (conf !== null && conf !== this.confOnDisk) await this.writeConf(conf);
         await this.ports.addMissing();
+        await this.o.streams?.addMissing();
         if (upstreams) await layout.writeAtomic(layout.upstreamsConf, upstreams.text);
         if (upstreams) this.upstreamsOnDisk = upstreams.text;
         await layout.writeAtomic(layout.versionConf, renderVersion(version));
@@ -307,6 +314,7 @@ export class Reloader {
     const kind = outcome.result.kind;
     if (kind === 'confirmed') {
       await this.ports.removeUnused().catch((e) => this.log.warn('cannot remove a Gateway listener port\'s files', { error: e }));
+      await this.o.streams?.removeUnused().catch((e) => this.log.warn('cannot remove a stream port\'s files', { error: e }));
       if (!outcome.noSignal) {
         this.appliedVersion = this.writtenVersion;
         for (const [name, desired] of this.unconfirmed) fragments.markApplied(name, desired, this.appliedVersion);
@@ -464,7 +472,8 @@ export class Reloader {
     const names = new Set(['_main', '_default', ...batch.map((c) => c.name)]);
     const lines = [...names]
       .sort()
-      .filter((n) => this.files.has(n))
+      // Stream fragments are not http-level: stream.conf includes them all, in the test too.
+      .filter((n) => this.files.has(n) && !n.startsWith('_stream-'))
       .map((n) => `include ${this.o.layout.fragmentConf(n)};`);
     await this.o.layout.writeAtomic(this.o.layout.testIncludes, lines.join('\n') + '\n');
   }

@@ -129,6 +129,7 @@ export class KubernetesReader implements ClusterReader {
   #inScope(key: ObjectKey): boolean {
     if (key.kind === 'ConfigMap') {
       const cm = this.#scope.configMap;
+      if ((this.#scope.streamConfigMaps ?? []).some((s) => s.namespace === key.namespace && s.name === key.name)) return true;
       return !!cm && cm.namespace === key.namespace && cm.name === key.name;
     }
     return CLUSTER_SCOPED.has(key.kind) || !this.#scope.namespace || this.#scope.namespace === key.namespace;

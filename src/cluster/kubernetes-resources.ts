@@ -55,6 +55,8 @@ export interface WatchScope {
   namespace?: string;
   /** wharf's global ConfigMap, read by name. Absent: no ConfigMap is read. */
   configMap?: { namespace: string; name: string };
+  /** The TCP and UDP services ConfigMaps (--tcp-services-configmap, --udp-services-configmap), read by name. */
+  streamConfigMaps?: { namespace: string; name: string }[];
   /**
    * The Opaque Secrets that hold basic-auth htpasswd files. Default: every Opaque Secret (what
    * ingress-nginx reads); `{ labelSelector }` narrows them; `false` reads none (no basic auth).
@@ -90,6 +92,7 @@ export function streamsFor(scope: WatchScope = {}): StreamSpec[] {
     streams.push(s);
   }
   if (scope.configMap) streams.push({ kind: 'ConfigMap', namespace: scope.configMap.namespace, fieldSelector: `metadata.name=${scope.configMap.name}` });
+  for (const cm of scope.streamConfigMaps ?? []) streams.push({ kind: 'ConfigMap', namespace: cm.namespace, fieldSelector: `metadata.name=${cm.name}` });
   if (scope.gatewayApi !== false) {
     for (const kind of GATEWAY_API_KINDS) streams.push({ kind, namespace: CLUSTER_SCOPED.has(kind) ? '' : ns, optional: true });
     // Namespaces (their labels) matter to Gateways only; one namespace reads its own, by name.

@@ -9,6 +9,7 @@ import { loadKubeConfig, makeClients } from './kubernetes-client.ts';
 import type { WatchScope } from './kubernetes-resources.ts';
 import { KubernetesEventSource } from './source.ts';
 import { parseDuration, parseNamespacedName, readTokenFile, UsageError } from '../cli-flags.ts';
+import { streamConfigMapFlags } from '../stream-flags.ts';
 
 export const SOURCE_USAGE = `usage: wharf source --handler-url URL [options]
 
@@ -21,6 +22,8 @@ change, and every object again at each resync. For clusters without Knative Even
   --kubeconfig PATH          credentials (default: KUBECONFIG, ~/.kube/config, or the Pod's service account)
   --namespace NS             read one namespace only (default: all)
   --configmap NS/NAME        wharf's global ConfigMap (default: none)
+  --tcp-services-configmap NS/NAME  the TCP services ConfigMap (default: none)
+  --udp-services-configmap NS/NAME  the UDP services ConfigMap (default: none)
   --auth-secret-selector SEL label selector for the Opaque Secrets holding htpasswd files (default: all Opaque Secrets)
   --no-auth-secrets          read no Opaque Secrets (no basic auth)
   --no-gateway-api           read no Gateway API kinds nor Namespaces (default: read them where the CRDs are installed)
@@ -52,6 +55,8 @@ const OPTIONS = {
   kubeconfig: { type: 'string' },
   namespace: { type: 'string' },
   configmap: { type: 'string' },
+  'tcp-services-configmap': { type: 'string' },
+  'udp-services-configmap': { type: 'string' },
   'auth-secret-selector': { type: 'string' },
   'no-auth-secrets': { type: 'boolean' },
   'no-gateway-api': { type: 'boolean' },
@@ -82,6 +87,8 @@ async function run(argv: string[]): Promise<void> {
   const scope: WatchScope = {};
   if (values.namespace) scope.namespace = values.namespace;
   if (values.configmap) scope.configMap = parseNamespacedName('--configmap', values.configmap);
+  const streamConfigMaps = streamConfigMapFlags(values['tcp-services-configmap'], values['udp-services-configmap']).refs;
+  if (streamConfigMaps.length) scope.streamConfigMaps = streamConfigMaps;
   if (values['no-auth-secrets']) scope.authSecrets = false;
   else if (values['auth-secret-selector']) scope.authSecrets = { labelSelector: values['auth-secret-selector'] };
   if (values['no-gateway-api']) scope.gatewayApi = false;

@@ -13,6 +13,8 @@ export type ObjectValidator = (object: Record<string, unknown>, kind: ReviewedKi
 
 /** What the webhook reviews, by API group: everything else is allowed untouched. */
 const REVIEWED = {
+  // The core group: the TCP and UDP services ConfigMaps (any other ConfigMap is allowed untouched).
+  '': ['ConfigMap'],
   'networking.k8s.io': ['Ingress'],
   'gateway.networking.k8s.io': ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'ReferenceGrant'],
 } as const;

@@ -12,6 +12,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { RoutingIndex, validateGatewayObject, validationSteps, type ControllerSettings } from '../model/index.ts';
+import { validateServicesConfigMap } from '../model/stream-admission.ts';
 import { objectOnlyProblems } from '../model/view-checks.ts';
 import type { Affected } from '../model/routing-index.ts';
 import { runSteps } from '../model/steps.ts';
@@ -221,7 +222,11 @@ export function createApp(deps: AppDeps): HandlerApp {
     // the object itself count (a missing Secret is not known missing), and the answer says so.
     const synced = view.synced;
     const problems =
-      target.kind === 'Ingress' ? yield* validationSteps(target.object, index, settings.controller) : validateGatewayObject(target.object, index, settings.controller);
+      target.kind === 'Ingress'
+        ? yield* validationSteps(target.object, index, settings.controller)
+        : target.kind === 'ConfigMap'
+          ? validateServicesConfigMap(target.object, index, settings.controller)
+          : validateGatewayObject(target.object, index, settings.controller);
     return synced ? target.answer(problems) : target.answer(objectOnlyProblems(problems), [NOT_SYNCED_WARNING]);
   }
   app.post(

@@ -7,6 +7,7 @@
 import type { KubeObject } from '../cluster/view.ts';
 import type { Logger } from '../log.ts';
 import { parseConfigMap, parseGlobalSettings } from '../model/index.ts';
+import type { ConfigMap } from '../model/schemas.ts';
 import type { Problem } from '../model/types.ts';
 
 /** Records a Warning Event about an object (the status writer's EventRecorder). */
@@ -18,6 +19,8 @@ export interface ConfigMapProblemsOptions {
   log: Logger;
   /** Absent: problems are logged only (no publish flag, so no Events at all). */
   events?: { recorder: ObjectEventRecorder; owns: (uid: string) => boolean };
+  /** The ConfigMap's problems; absent: those of the global settings (a TCP or UDP services ConfigMap has its own). */
+  problemsOf?: (configMap: ConfigMap) => Problem[];
 }
 
 const keyOf = (uid: string, p: Problem) => `${uid}\0${p.reason}\0${p.message}`;
@@ -39,7 +42,7 @@ export class ConfigMapProblems {
   update(configMap: KubeObject | null): void {
     this.#object = configMap;
     const parsed = configMap ? parseConfigMap(configMap) : null;
-    this.#problems = parsed?.ok ? parseGlobalSettings(parsed.value).problems : [];
+    this.#problems = parsed?.ok ? (this.#o.problemsOf ? this.#o.problemsOf(parsed.value) : parseGlobalSettings(parsed.value).problems) : [];
     const uid = configMap?.metadata.uid ?? '';
     const now = new Set(this.#problems.map((p) => keyOf(uid, p)));
     // A problem that went away is forgotten: said again if it comes back.

@@ -39,6 +39,7 @@ import type { KubeKind } from '../model/schemas.ts';
 import type { Location, Server } from '../model/types.ts';
 import { DEFAULT_FRAGMENT, MAIN_FRAGMENT, UnsafeValueError, fragmentName, renderDefaultServer, renderHost, renderMain, serverCertificates, type Certificate, type Fragment } from '../render/index.ts';
 import type { Batch } from '../protocol/agent-api.ts';
+import { renderStreams } from '../render/stream.ts';
 import type { Logger } from '../log.ts';
 import { isKind, type ClusterView, type Kind, type KubeObject, type ObjectKey } from '../cluster/view.ts';
 import type { AgentState } from './agent-client.ts';
@@ -142,6 +143,8 @@ export class DesiredConfig {
   /** ssl-passthrough: upstream → the hosts passed through to it, and host → its upstream. */
   readonly #passthroughHosts = new Map<string, Set<string>>();
   readonly #passthroughOf = new Map<string, string>();
+  /** The stream fragments (TCP and UDP service ports) held now. */
+  #streamFragments = new Set<string>();
 
   constructor(options: DesiredConfigOptions) {
     this.#index = options.index;
@@ -318,6 +321,7 @@ export class DesiredConfig {
       }
     }
     if (affected.hosts.length || affected.defaultServer || affected.global) this.#metrics.renderSeconds.observe((performance.now() - started) / 1000);
+    if (affected.streams) this.#setStreams(update, trigger);
     for (const upstream of affected.upstreams) this.#setEndpoints(update, upstream, this.#index.endpoints(upstream), trigger);
     this.#metrics.desired.set({ what: 'fragments' }, this.#fragments.size);
     this.#metrics.desired.set({ what: 'endpoints' }, this.#endpoints.size);
@@ -347,6 +351,22 @@ export class DesiredConfig {
       hosts.add(host);
       this.#passthroughOf.set(host, now);
     }
+  }
+
+  /** The TCP and UDP service ports: one fragment each, made of the services ConfigMaps and their Services. */
+  #setStreams(update: DesiredUpdate, trigger: number): void {
+    const routes = this.#index.streams();
+    let v = 0;
+    for (const key of [this.#index.settings.tcpServicesConfigMap, this.#index.settings.udpServicesConfigMap]) {
+      const [namespace, name] = key?.split('/') ?? [];
+      if (namespace !== undefined && name !== undefined) v = Math.max(v, this.#view.versionOf({ kind: 'ConfigMap', namespace, name }));
+    }
+    for (const r of routes) v = Math.max(v, this.#view.versionOf({ kind: 'Service', namespace: r.backend.namespace, name: r.backend.service }));
+    const fragments = renderStreams(routes);
+    const names = new Set(fragments.map((f) => f.name));
+    for (const name of this.#streamFragments) if (!names.has(name)) this.#setFragment(update, name, null, v, trigger);
+    for (const f of fragments) this.#setFragment(update, f.name, () => f, v, trigger);
+    this.#streamFragments = names;
   }
 
   #versionOf(key: ObjectKey | null): number {

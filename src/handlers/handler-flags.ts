@@ -18,6 +18,7 @@ import { parseAgentService, type AgentService } from './agent-discovery.ts';
 import { httpAgentClient } from './agent-client.ts';
 import { describeProblem, readServingPair, type ServingCertFiles } from './serving-cert.ts';
 import { parseDuration, parseNamespacedName, readTokenFile, UsageError } from '../cli-flags.ts';
+import { streamConfigMapFlags } from '../stream-flags.ts';
 
 export const usage = `usage: wharf handler --agent-token-file FILE [options]
 
@@ -60,6 +61,8 @@ Cluster (credentials: --kubeconfig, else KUBECONFIG, ~/.kube/config, or the Pod'
   --kubeconfig FILE             the kubeconfig to use
   --namespace NS                read one namespace only (default: all)
   --configmap NS/NAME           the global settings ConfigMap (others are ignored)
+  --tcp-services-configmap NS/NAME  ingress-nginx's TCP services: "PORT": "ns/service:port[:PROXY[:PROXY]]"
+  --udp-services-configmap NS/NAME  ingress-nginx's UDP services: "PORT": "ns/service:port"
   --default-ssl-certificate NS/NAME
                                 the kubernetes.io/tls Secret the default server presents, and TLS hosts
                                 without a usable certificate of their own (no secretName, or a Secret
@@ -205,6 +208,8 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
         kubeconfig: { type: 'string' },
         namespace: { type: 'string' },
         configmap: { type: 'string' },
+        'tcp-services-configmap': { type: 'string' },
+        'udp-services-configmap': { type: 'string' },
         'default-ssl-certificate': { type: 'string' },
         'auth-secret-selector': { type: 'string' },
         'no-auth-secrets': { type: 'boolean', default: false },
@@ -265,6 +270,8 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
   }
   const scope: WatchScope = {};
   if (values.configmap) scope.configMap = parseNamespacedName('--configmap', values.configmap);
+  const streamConfigMaps = streamConfigMapFlags(values['tcp-services-configmap'], values['udp-services-configmap']);
+  if (streamConfigMaps.refs.length) scope.streamConfigMaps = streamConfigMaps.refs;
   if (values.namespace !== undefined) {
     if (!NAMESPACE.test(values.namespace)) throw new UsageError(`--namespace: Invalid value: ${JSON.stringify(values.namespace)}: expected a namespace name`);
     scope.namespace = values.namespace;
@@ -365,6 +372,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
       headersMore: headersMoreModule() !== null,
       brotli: brotliModule() !== null,
       ...(values.configmap ? { configMap: values.configmap } : {}),
+      ...streamConfigMaps.settings,
       ...(defaultSslCertificate ? { defaultSslCertificate } : {}),
       ...(defaultBackend !== undefined ? { defaultBackendService: defaultBackend } : {}),
       limits,

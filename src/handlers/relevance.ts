@@ -16,7 +16,12 @@ const IGNORED_SECRET_TYPES = new Set([
 /** The view's keep filter for these settings: only the global ConfigMap, only useful Secrets. */
 export function relevantTo(controller: ControllerSettings): (object: KubeObject) => boolean {
   return (object) => {
-    if (object.kind === 'ConfigMap') return !controller.configMap || `${object.metadata.namespace ?? 'default'}/${object.metadata.name}` === controller.configMap;
+    if (object.kind === 'ConfigMap') {
+      const key = `${object.metadata.namespace ?? 'default'}/${object.metadata.name}`;
+      // The TCP and UDP services ConfigMaps (--tcp-services-configmap, --udp-services-configmap) too.
+      if (key === controller.tcpServicesConfigMap || key === controller.udpServicesConfigMap) return true;
+      return !controller.configMap || key === controller.configMap;
+    }
     if (object.kind === 'Secret') return !IGNORED_SECRET_TYPES.has(String((object as { type?: unknown }).type ?? 'Opaque'));
     return true;
   };

@@ -170,10 +170,15 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
   let listError: string | null = null;
   // The ConfigMap's refused and ignored keys: a log line, and a Warning Event once status is written.
   let recorder: EventRecorder | null = null;
-  const configProblems = new ConfigMapProblems({
-    log,
-    ...(o.status ? { events: { recorder: { record: (object, event) => recorder!.record(object, event) }, owns: (uid: string) => status?.membership.owns(uid) ?? false } } : {}),
-  });
+  const problemEvents = o.status ? { events: { recorder: { record: (object: KubeObject, event: { reason: string; type: 'Warning'; message: string }) => recorder!.record(object, event) }, owns: (uid: string) => status?.membership.owns(uid) ?? false } } : {};
+  const configProblems = new ConfigMapProblems({ log, ...problemEvents });
+  // The TCP and UDP services ConfigMaps: each bad entry, by its key, the same way (checked by the app's model).
+  let appRef: ReturnType<typeof createApp> | null = null;
+  const servicesProblems = new Map(
+    [o.controller.tcpServicesConfigMap, o.controller.udpServicesConfigMap]
+      .filter((k): k is string => k !== undefined)
+      .map((k) => [k, new ConfigMapProblems({ log, ...problemEvents, problemsOf: (cm) => appRef?.desired.index.validateConfigMap(cm) ?? [] })]),
+  );
   const handler = createApp({
     view,
     reader: o.reader ?? emptyReader,
@@ -183,7 +188,10 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
     log,
     onChange: (key) => {
       if (o.agentService && key.kind === 'EndpointSlice' && key.namespace === o.agentService.namespace) discover();
-      if (key.kind === 'ConfigMap') configProblems.update(view.get(key));
+      // The TCP and UDP services ConfigMaps are not the global one.
+      const services = key.kind === 'ConfigMap' ? servicesProblems.get(`${key.namespace}/${key.name}`) : undefined;
+      if (services) services.update(view.get(key));
+      else if (key.kind === 'ConfigMap') configProblems.update(view.get(key));
     },
     onIngresses: (keys) => verdicts?.affected(keys),
     // The model's new conclusions about Gateway API objects go to their status writer.
@@ -196,6 +204,7 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
     watchedUpTo: () => (feed?.synced && sink?.settled ? Math.min(...feed.watchers.filter((w) => !w.notServed).map((w) => numericVersion(w.resourceVersion))) : 0),
     readiness: () => readinessReport({ synced: view.synced, missingApis: presence.missing(), listError, ...(feed ? { streams: feed.streams() } : {}) }),
   });
+  appRef = handler;
 
   let status: RunningHandler['status'] = null;
   if (o.status) {
@@ -244,7 +253,10 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
           });
     status = { membership, writer, quarantine, gateway };
     recorder = new EventRecorder(s.clients, membership.identity);
-    membership.onChange(() => configProblems.record());
+    membership.onChange(() => {
+      configProblems.record();
+      for (const p of servicesProblems.values()) p.record();
+    });
   }
 
   // Listen first: the API server's webhook calls, the kubelet's probes and the event source reach a

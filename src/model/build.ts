@@ -74,6 +74,7 @@ export function stateFromObjects(objects: readonly unknown[]): { state: ClusterS
   const endpointSlices = new Map<string, EndpointSlice>();
   const secrets = new Map<string, Secret>();
   let configMap: ConfigMap | null = null;
+  const configMaps = new Map<string, ConfigMap>();
   const gatewayApi = new Map<string, GatewayApiObject>();
   const problems: Problem[] = [];
   for (const raw of objects) {
@@ -102,10 +103,11 @@ export function stateFromObjects(objects: readonly unknown[]): { state: ClusterS
         break;
       case 'ConfigMap':
         configMap = o;
+        configMaps.set(key, o);
         break;
       default:
         gatewayApi.set(gatewayObjectKey(o.kind, o.metadata.namespace, o.metadata.name), o);
     }
   }
-  return { state: { ingresses, ingressClasses, services, endpointSlices, secrets, configMap, gatewayApi }, problems };
+  return { state: { ingresses, ingressClasses, services, endpointSlices, secrets, configMap, gatewayApi, configMaps }, problems };
 }

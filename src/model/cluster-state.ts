@@ -30,6 +30,8 @@ export interface ClusterState {
   readonly secrets: ReadonlyMap<ObjectKey, Secret>;
   /** wharf's global settings ConfigMap, or null when there is none (defaults apply). */
   readonly configMap: ConfigMap | null;
+  /** Every ConfigMap by `namespace/name`, for the TCP and UDP services ConfigMaps (absent: none). */
+  readonly configMaps?: ReadonlyMap<ObjectKey, ConfigMap>;
   /** Gateway API objects and Namespaces, by `Kind namespace/name` (absent: none). */
   readonly gatewayApi?: ReadonlyMap<string, GatewayApiObject>;
 }
@@ -78,6 +80,10 @@ export interface ControllerSettings {
    * so the ssl-passthrough annotation applies (passthrough.ts). Absent: the annotation is ignored.
    */
   sslPassthrough?: boolean;
+  /** `namespace/name` of ingress-nginx's TCP services ConfigMap (--tcp-services-configmap); absent: none. */
+  tcpServicesConfigMap?: ObjectKey;
+  /** `namespace/name` of the UDP services ConfigMap (--udp-services-configmap); absent: none. */
+  udpServicesConfigMap?: ObjectKey;
 }
 
 export const CONTROLLER_NAME = 'wharf.io/ingress-controller';

@@ -22,6 +22,7 @@ import { gatewayProblems } from './validate-gateway.ts';
 import type { GatewayApiObject } from './gateway-schemas.ts';
 import type { GatewayClassStatus, GatewayStatus, RouteStatus } from './gateway-status.ts';
 import { UpstreamNames, upstreamRefKey, type Rename, type UpstreamRef } from './upstreams.ts';
+import { StreamState } from './stream-state.ts';
 
 /** What one change may have changed: re-render these, re-send these endpoint sets. */
 export interface Affected {
@@ -31,6 +32,8 @@ export interface Affected {
   defaultServer: boolean;
   /** The global settings (the ConfigMap) changed. */
   global: boolean;
+  /** The TCP and UDP services (their ConfigMaps, or an upstream name they use) may differ. */
+  streams?: boolean;
   /** Upstreams whose endpoint set may differ, or that appeared or went away (sorted). */
   upstreams: string[];
   /** Ingresses whose problems or hosts may differ (sorted keys): for Events and status. */
@@ -50,12 +53,14 @@ class Collector {
   readonly ingresses = new Set<ObjectKey>();
   readonly gatewayObjects = new Set<string>();
   global = false;
+  streams = false;
   done(): Affected {
     const hosts = [...this.hosts].filter((h) => h !== DEFAULT_HOST).sort(cmp);
     return {
       hosts,
       defaultServer: this.hosts.has(DEFAULT_HOST),
       global: this.global,
+      ...(this.streams ? { streams: true } : {}),
       upstreams: [...this.upstreams].sort(cmp),
       // Route keys ("HTTPRoute ns/name") share the index's translations; they are reported as Gateway API objects.
       ingresses: [...this.ingresses].filter((k) => !k.includes(' ')).sort(cmp),
@@ -93,6 +98,8 @@ export class RoutingIndex implements ClusterState {
   private readonly _slices = new Map<ObjectKey, EndpointSlice>();
   private readonly _secrets = new Map<ObjectKey, Secret>();
   private _configMap: ConfigMap | null = null;
+  /** The TCP and UDP services ConfigMaps and what they route (stream-state.ts). */
+  private readonly stream: StreamState;
 
   private readonly translations = new Map<ObjectKey, Translation>();
   private readonly hostIngresses = new Map<string, Set<ObjectKey>>();
@@ -134,6 +141,7 @@ export class RoutingIndex implements ClusterState {
   constructor(settings: ControllerSettings, state?: ClusterState) {
     this.settings = settings;
     this.gateway = new GatewayStore(settings.nginxPorts, settings.sslPassthrough === true);
+    this.stream = new StreamState(settings, this.names);
     this.ctx = {
       settings,
       ingressClasses: this._classes,
@@ -152,7 +160,7 @@ export class RoutingIndex implements ClusterState {
     for (const [k, s] of state.services) this._services.set(k, s);
     for (const [k, s] of state.secrets) this._secrets.set(k, s);
     for (const [k, s] of state.endpointSlices) this.putSlice(k, s);
-    if (state.configMap) this.putConfigMap(state.configMap);
+    if (state.configMap && !this.stream.owns(objectKey(state.configMap.metadata.namespace, state.configMap.metadata.name))) this.putConfigMap(state.configMap);
     this.refreshDefaultBackend(new Collector());
     for (const [k, ing] of state.ingresses) {
       this._ingresses.set(k, ing);
@@ -162,6 +170,7 @@ export class RoutingIndex implements ClusterState {
       for (const o of state.gatewayApi.values()) this.gateway.put(o.kind, o.metadata.namespace, o.metadata.name, o);
       this.regateway(new Collector());
     }
+    for (const [k, cm] of state.configMaps ?? []) if (this.stream.owns(k)) this.stream.put(k, cm, this.gateway.objects(), new Collector());
   }
 
   /** The Gateway API objects and Namespaces held, by `Kind namespace/name`. */
@@ -243,6 +252,7 @@ export class RoutingIndex implements ClusterState {
       hosts: set((a) => a.hosts),
       defaultServer: results.some((a) => a.defaultServer),
       global: results.some((a) => a.global),
+      ...(results.some((a) => a.streams) ? { streams: true } : {}),
       upstreams: set((a) => a.upstreams),
       ingresses: set((a) => a.ingresses),
       gatewayObjects: set((a) => a.gatewayObjects),
@@ -366,6 +376,7 @@ export class RoutingIndex implements ClusterState {
       case 'Namespace':
         this.gateway.put(kind, namespace, name, obj as GatewayApiObject | null);
         this.regateway(out);
+        if (kind === 'Gateway') this.stream.refresh(this.gateway.objects(), out);
         break;
       case 'EndpointSlice': {
         const old = this._slices.get(key);
@@ -377,6 +388,11 @@ export class RoutingIndex implements ClusterState {
         break;
       }
       case 'ConfigMap': {
+        // The TCP and UDP services ConfigMaps are never the global one.
+        if (this.stream.owns(key)) {
+          this.stream.put(key, obj as ConfigMap | null, this.gateway.objects(), out);
+          break;
+        }
         if (this.settings.configMap !== undefined && key !== this.settings.configMap) break;
         const before = hostSettingsDigest(this.globalSettings);
         const snippetsOff = this.globalSettings.allowSnippetAnnotations === false;
@@ -660,9 +676,27 @@ export class RoutingIndex implements ClusterState {
     return out.sort(compareProblems);
   }
 
+  /** The TCP and UDP service ports, with their upstream names (sorted by protocol, then port). */
+  streams(): NonNullable<RoutingModel['streams']> {
+    return this.stream.routes();
+  }
+
+  /** The problems of the TCP and UDP services ConfigMaps (admission, Events). */
+  streamProblems(): Problem[] {
+    return this.stream.problems();
+  }
+
+  /**
+   * The admission webhook's check of a ConfigMap: the problems it would have as the TCP or UDP
+   * services ConfigMap (none for any other ConfigMap).
+   */
+  validateConfigMap(cm: ConfigMap): Problem[] {
+    return this.stream.validate(cm, this.gateway.objects());
+  }
+
   /** Every problem: Ingresses (own and conflicts) and the ConfigMap, sorted. */
   problems(): Problem[] {
-    const out: Problem[] = [...this.globalProblems];
+    const out: Problem[] = [...this.globalProblems, ...this.stream.problems()];
     for (const t of this.translations.values()) if (t.handled) out.push(...t.problems);
     for (const h of this.hostIngresses.keys()) out.push(...this.hostResult(h).problems);
     return out.sort(compareProblems);
@@ -675,7 +709,8 @@ export class RoutingIndex implements ClusterState {
       const s = this.server(h);
       if (s) servers.push(s);
     }
-    return { servers, defaultServer: this.defaultServer(), global: this.globalSettings, upstreams: this.upstreams(), problems: this.problems() };
+    const streams = this.streams();
+    return { servers, defaultServer: this.defaultServer(), global: this.globalSettings, upstreams: this.upstreams(), problems: this.problems(), ...(streams.length ? { streams } : {}) };
   }
 
   /**

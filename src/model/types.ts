@@ -380,6 +380,23 @@ export interface GlobalSettings extends ClientAddressSettings {
   /** Extra settings are added here as they are supported; unknown keys produce a warning. */
 }
 
+/**
+ * A TCP or UDP service port (ingress-nginx's tcp-services and udp-services ConfigMaps): every
+ * connection to `port` goes to the Service's endpoints. The upstream name is the same
+ * `namespace-service-port` an Ingress would use, so endpoints reach it the same way.
+ */
+export interface StreamRoute {
+  protocol: 'TCP' | 'UDP';
+  /** The port clients connect to (the agent decides where NGINX listens for it). */
+  port: number;
+  backend: { namespace: string; service: string; port: number | string };
+  /** fromClient: clients send a PROXY header (listen … proxy_protocol); toBackend: NGINX sends one. */
+  proxyProtocol: { fromClient: boolean; toBackend: boolean };
+  source: ObjectRef;
+  /** Where in the source it comes from (`data[9000]`), for problems. */
+  field: string;
+}
+
 export interface RoutingModel {
   /** Sorted by host. */
   servers: Server[];
@@ -393,4 +410,6 @@ export interface RoutingModel {
    */
   upstreams: ServiceBackend[];
   problems: Problem[];
+  /** TCP and UDP service ports with their upstream names, sorted by protocol then port (absent: none). */
+  streams?: (StreamRoute & { upstream: string })[];
 }

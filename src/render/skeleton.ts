@@ -71,9 +71,9 @@ export interface SkeletonParams {
   /**
    * --enable-ssl-passthrough: the HTTPS addresses belong to an SNI router in `stream {}`
    * (stream-passthrough.conf) and NGINX's HTTPS servers listen behind it on a unix socket with the
-   * PROXY protocol. `streamModule`: the stream module's path, loaded when set. Null or absent: off.
+   * PROXY protocol. The stream module is loaded by the agent's stream files (stream-skeleton.ts).
    */
-  sslPassthrough?: { streamModule: string | null } | null;
+  sslPassthrough?: boolean;
 }
 
 /** The files that fragments rely on, by name relative to the NGINX prefix. */
@@ -215,7 +215,7 @@ export function renderSkeleton(params: SkeletonParams, placeholder: PlaceholderP
       publicPorts: publicPorts(params),
       requestMetrics: params.lua ? (params.requestMetrics ?? null) : null,
       brotliModule: params.brotliModule ?? null,
-      sslPassthrough: params.sslPassthrough ?? null,
+      sslPassthrough: params.sslPassthrough === true,
       upstreamKeepalive: params.upstreamKeepalive ?? defaultAgentNginxSettings.upstreamKeepalive,
       logFormat: params.logFormat ?? { format: defaultAgentNginxSettings.logFormat, escapeJson: defaultAgentNginxSettings.logEscapeJson },
     }),

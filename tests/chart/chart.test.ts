@@ -176,7 +176,8 @@ test('kind: IngressClass with controller wharf.io/ingress-controller, default-cl
 test('kind: ValidatingWebhookConfiguration (sideEffects None, v1 reviews, Equivalent, short timeout, failurePolicy a value)', () => {
   const vwc = only('handler-tls.yaml', 'ValidatingWebhookConfiguration', 'admissionregistration.k8s.io/v1');
   const hooks = vwc.webhooks as Doc[];
-  assert.equal(hooks.length, 1);
+  // The second reviews the TCP and UDP services ConfigMaps, only with values tcp or udp (tests/chart/stream-services.test.ts).
+  assert.deepEqual(hooks.map((w) => w.name), ['ingress.validate.wharf.io', 'services.validate.wharf.io']);
   const h = hooks[0]!;
   assert.equal(h.sideEffects, 'None');
   assert.deepEqual(h.admissionReviewVersions, ['v1']);
@@ -322,7 +323,11 @@ test('kind: NetworkPolicies: webhook port from the control plane CIDRs, agent AP
   assert.equal(schemaAt(schema, 'networkPolicy.controlPlaneCIDRs')?.minItems, 1, 'an empty `from` would admit everyone');
   const nginx = byName("⟦include 'wharf.nginxName' .⟧");
   const nginxRules = get(nginx, 'spec.ingress') as Doc[];
-  assert.deepEqual(nginxRules[0], { ports: [{ port: 'http', protocol: 'TCP' }, { port: 'https', protocol: 'TCP' }, { port: 'gw-⟦.⟧', protocol: 'TCP' }] }, 'NGINX ports (and Gateway listener ports) open to all');
+  assert.deepEqual(
+    nginxRules[0],
+    { ports: [{ port: 'http', protocol: 'TCP' }, { port: 'https', protocol: 'TCP' }, { port: 'gw-⟦.⟧', protocol: 'TCP' }, { port: 'tcp-⟦$port⟧', protocol: 'TCP' }, { port: 'udp-⟦$port⟧', protocol: 'UDP' }] },
+    'NGINX ports (and Gateway listener ports, TCP and UDP services) open to all',
+  );
   const agentRules = nginxRules.filter((r) => (r.ports as Doc[]).some((p) => p.port === 'agent-api'));
   assert.ok(agentRules.length >= 1);
   // The first agent-api rule admits the handler pods; the only other one is the opt-in metrics peers.
@@ -378,7 +383,8 @@ test('kind: `wharf source` Deployment posting to the handler Service (source.mod
 
 test('kind: Knative ApiServerSource (sources.knative.dev/v1) watching exactly the kinds the handler accepts', () => {
   const src = only('knative-source.yaml', 'ApiServerSource', 'sources.knative.dev/v1');
-  const watched = (get(src, 'spec.resources') as { apiVersion: string; kind: string }[]).map((r) => `${r.apiVersion} ${r.kind}`).sort();
+  // The TCP and UDP services ConfigMaps (values tcp and udp) are a second ConfigMap entry: tests/chart/stream-services.test.ts.
+  const watched = [...new Set((get(src, 'spec.resources') as { apiVersion: string; kind: string }[]).map((r) => `${r.apiVersion} ${r.kind}`))].sort();
   const accepted = KINDS.map((k) => `${API_VERSIONS[k]} ${k}`).sort();
   assert.deepEqual(watched, accepted);
   assert.deepEqual(get(src, 'spec.namespaceSelector'), {}, 'an empty selector: every namespace');

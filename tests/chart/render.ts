@@ -114,6 +114,8 @@ function functions(): Record<string, Func> {
     b64dec: (s) => Buffer.from(printValue(s), 'base64').toString('utf8'),
     sha256sum: (s) => createHash('sha256').update(printValue(s)).digest('hex'),
     int: toInt,
+    add: (...args) => args.reduce<number>((n, a) => n + toInt(a), 0),
+    sub: (a, b) => toInt(a) - toInt(b),
     toString: (v: unknown) => printValue(v),
     dict: (...kv) => {
       const out: Record<string, unknown> = {};

@@ -73,3 +73,23 @@ test('a refused tuning key (ssl-ciphers, log-format-upstream) is a Warning Event
   ]);
   assert.equal(running.handler.desired.index.global().http?.gzipLevel, 5, 'the valid key applies');
 });
+
+test('a bad entry of the TCP services ConfigMap is a Warning Event on it naming the key and the reason; the good ones are served', async (t) => {
+  const api = await FakeApiServer.start();
+  t.after(() => api.close());
+  api.put(ingressClass('wharf'));
+  api.put(service('db', 'wharf'));
+  api.put(configMap('tcp-services', 'wharf', { '5432': 'wharf/db:80', '443': 'wharf/db:80', ssh: 'wharf/db:22' }));
+  const running = await startHandlerAgainst(api, { identity: 'handler-0', tcpServices: true, log: createLogger({}, () => {}) });
+  t.after(() => running.close());
+  const said = () => api.list('Event').filter((e) => e.involvedObject.kind === 'ConfigMap' && e.involvedObject.name === 'tcp-services').map((e) => `${e.type} ${e.reason} ${e.message}`).sort();
+  assert.ok(await eventually(() => said().length === 2, 10_000), `Events: ${JSON.stringify(said())}`);
+  assert.deepEqual(said(), [
+    'Warning InvalidPort data[ssh]: Invalid value: "ssh": the key must be the port clients connect to (1-65535)',
+    'Warning PortConflict data[443]: Invalid value: "443": port 443 is held by NGINX\'s HTTPS port: choose another port',
+  ]);
+  assert.deepEqual(running.handler.desired.index.streams().map((s) => `${s.protocol} ${s.port} ${s.upstream}`), ['TCP 5432 wharf-db-80']);
+  const fragment = running.handler.desired.fragment('_stream-tcp-5432');
+  assert.match(fragment && 'config' in fragment ? fragment.config : '', /include listen-tcp-5432\.conf;/);
+  assert.equal(running.handler.desired.index.problems().filter((p) => p.reason === 'UnknownSetting').length, 0, 'not read as the settings ConfigMap');
+});

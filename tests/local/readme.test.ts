@@ -40,3 +40,9 @@ test("the README's Gateway API curl lines print what the README says, with wharf
   assert.ok(examples.length >= 5, 'the Gateway API section shows at least five commands');
   await runExamples(t, examples, ['--manifests', 'examples/gateway'], /Ctrl-C stops everything\.$/m);
 });
+
+test("the README's TCP services curl lines print what the README says, with wharf local --manifests examples/streams", async (t) => {
+  const examples = readmeExamples('## TCP and UDP services');
+  assert.ok(examples.length >= 2, 'the TCP and UDP section shows at least two commands');
+  await runExamples(t, examples, ['--manifests', 'examples/streams'], /Ctrl-C stops everything\.$/m);
+});

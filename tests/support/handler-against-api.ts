@@ -19,6 +19,8 @@ export interface HandlerAgainstApi {
   agents?: string[];
   /** The global ConfigMap (`wharf/wharf`): watched, and read for settings. */
   configMap?: boolean;
+  /** The TCP services ConfigMap (`wharf/tcp-services`): watched and read (--tcp-services-configmap). */
+  tcpServices?: boolean;
   /** How often the agents' quarantined fragments are asked for (default the handler's own). */
   quarantinePollMs?: number;
   log?: Logger;
@@ -27,7 +29,10 @@ export interface HandlerAgainstApi {
 /** Starts one replica; the caller closes it. */
 export function startHandlerAgainst(api: FakeApiServer, o: HandlerAgainstApi): Promise<RunningHandler> {
   const clients = makeClients(api.kubeConfig(o.identity));
-  const scope = o.configMap ? { configMap: { namespace: 'wharf', name: 'wharf' } } : {};
+  const scope = {
+    ...(o.configMap ? { configMap: { namespace: 'wharf', name: 'wharf' } } : {}),
+    ...(o.tcpServices ? { streamConfigMaps: [{ namespace: 'wharf', name: 'tcp-services' }] } : {}),
+  };
   return startHandler({
     host: '127.0.0.1',
     port: 0,
@@ -37,7 +42,7 @@ export function startHandlerAgainst(api: FakeApiServer, o: HandlerAgainstApi): P
     agentToken: HANDLER_TOKEN,
     eventsToken: HANDLER_TOKEN,
     relistIntervalMs: 3_600_000,
-    controller: { controllerName: CONTROLLER_NAME, ingressClassName: 'wharf', watchIngressWithoutClass: false, ...(o.configMap ? { configMap: 'wharf/wharf' } : {}) },
+    controller: { controllerName: CONTROLLER_NAME, ingressClassName: 'wharf', watchIngressWithoutClass: false, ...(o.configMap ? { configMap: 'wharf/wharf' } : {}), ...(o.tcpServices ? { tcpServicesConfigMap: 'wharf/tcp-services' } : {}) },
     reader: new KubernetesReader(clients, scope),
     watch: { clients, scope, backoff: { baseMs: 20 } },
     status: {

@@ -92,6 +92,17 @@ annotations:
 {{- define "wharf.agentsName" -}}{{ include "wharf.fullname" . }}-agents{{- end -}}
 {{- define "wharf.sourceName" -}}{{ include "wharf.fullname" . }}-source{{- end -}}
 {{- define "wharf.configName" -}}{{ include "wharf.fullname" . }}-config{{- end -}}
+{{- /* ingress-nginx's TCP and UDP services ConfigMaps (values tcp and udp). */ -}}
+{{- define "wharf.tcpName" -}}{{ include "wharf.fullname" . }}-tcp{{- end -}}
+{{- define "wharf.udpName" -}}{{ include "wharf.fullname" . }}-udp{{- end -}}
+{{- /* The container port NGINX serves stream port P on: P + (nginx.ports.http - 80), refused when that is not a port of its own. */ -}}
+{{- define "wharf.streamPort" -}}
+{{- $at := add .port (sub .root.Values.nginx.ports.http 80) -}}
+{{- if or (gt (int $at) 65535) (lt (int $at) 1) (eq (int $at) (int .root.Values.nginx.ports.http)) (eq (int $at) (int .root.Values.nginx.ports.https)) -}}
+{{- fail (printf "%s: Invalid value: %v: NGINX would serve it on %v + (nginx.ports.http %v - 80) = %v, which is not a port of its own" .values .port .port .root.Values.nginx.ports.http $at) -}}
+{{- end -}}
+{{- $at -}}
+{{- end -}}
 {{- define "wharf.nginxMetricsName" -}}{{ include "wharf.fullname" . }}-nginx-metrics{{- end -}}
 {{- define "wharf.handlerMetricsName" -}}{{ include "wharf.fullname" . }}-handler-metrics{{- end -}}
 {{- define "wharf.handlerTlsSecret" -}}{{ include "wharf.fullname" . }}-handler-tls{{- end -}}

@@ -58,6 +58,13 @@ test('a TCP and a UDP service answer through NGINX; endpoint changes reach new c
   for (let i = 0; i < 4; i++) assert.equal(await tcpExchange(port.served, `new ${i}`), `b: new ${i}`, 'a new connection goes to the new set at once');
   assert.equal(await open.say('still there'), 'a: still there', 'the open connection to the removed endpoint is not cut');
   open.close();
+  // A set of two before any reload made its upstream group: new connections go to either (at random:
+  // 20 connections all to one endpoint would happen once in half a million runs).
+  const c = await tcp('c');
+  assert.equal((await t.api('PUT', '/v1/endpoints/default-echo-9000', { revision: 3, endpoints: [b.address, c.address] })).json.status, 'applied');
+  const answers = new Set<string>();
+  for (let i = 0; i < 20; i++) answers.add((await tcpExchange(port.served, 'who')).split(':')[0]!);
+  assert.deepEqual([...answers].sort(), ['b', 'c'], `both endpoints of the new set get connections: ${[...answers]}`);
   assert.equal((await t.api('GET', '/v1/state')).json.reloads, reloads, 'no reload');
   const metrics = (await t.api('GET', '/metrics')).text;
   assert.match(metrics, /wharf_agent_stream_endpoint_mode\{mode="njs"\} 1/);

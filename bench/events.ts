@@ -18,6 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { startBackend } from '../tests/support/backend.ts';
 import { runWatchFault } from './events-fault.ts';
+import { runRecord } from './machine.ts';
 import { percentile, postObjects, send, startAgentProcess, startHandlerProcess, tokenFile } from './handler-process.ts';
 
 const fault = process.argv.slice(2).includes('--fault');
@@ -168,6 +169,7 @@ async function eventsRun(): Promise<Record<string, unknown>> {
 }
 
 async function main(): Promise<void> {
+  const record = runRecord();
   const figures = await eventsRun();
   if (fault) {
     Object.assign(
@@ -180,7 +182,7 @@ async function main(): Promise<void> {
       }),
     );
   }
-  console.log(JSON.stringify(figures));
+  console.log(JSON.stringify({ ...figures, ...record.end() }));
 }
 
 main().catch((e) => {

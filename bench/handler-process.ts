@@ -55,7 +55,8 @@ export function tokenFile(token: string): { path: string; dir: string; remove():
 async function waitFor(url: string, child: ChildProcess, stderr: () => string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`process exited with ${child.exitCode}:\n${stderr()}`);
+    // A process killed by a signal (V8 aborting on a full heap: SIGABRT) has no exit code.
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`process exited with ${child.exitCode ?? child.signalCode}:\n${stderr().slice(-3000)}`);
     try {
       const r = await send(url, 'GET', {});
       if (r.status === 200) return;

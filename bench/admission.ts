@@ -40,7 +40,9 @@ import { runRecord } from './machine.ts';
 import { nginxTReviewer } from './nginx-t-review.ts';
 import { foreignRouteReview, gatewayObjects, httpRoute, routeAdmissionBench, routeReview, routeService, ROUTES } from './routes.ts';
 
-const ingresses = Number(process.env.BENCH_INGRESSES ?? 10_000);
+// `--ingresses N` or BENCH_INGRESSES: the Ingresses in the view.
+const sizeAt = process.argv.indexOf('--ingresses');
+const ingresses = Number(sizeAt > 0 ? process.argv[sizeAt + 1] : (process.env.BENCH_INGRESSES ?? 10_000));
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const services = 500;

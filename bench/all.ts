@@ -19,7 +19,7 @@ interface Bench {
 
 const BENCHES: Bench[] = [
   { name: 'admission', script: 'admission.ts', env: { BENCH_INGRESSES: '2000', BENCH_SECONDS: '4', BENCH_LARGE_ROUNDS: '2' } },
-  { name: 'events', script: 'events.ts', env: { BENCH_SAMPLES: '60', BENCH_EVENTS: '600' } },
+  { name: 'events', script: 'events.ts', env: { BENCH_SAMPLES: '60', BENCH_EVENTS: '600', BENCH_REPLICA_ROUNDS: '4', BENCH_REVIEW_SECONDS: '3' } },
   { name: 'agent', script: 'agent.ts', args: ['--quick'] },
   { name: 'proxy', script: 'proxy.ts', args: ['--quick'] },
   { name: 'render', script: 'render.ts' },
@@ -45,6 +45,9 @@ const ROWS: Row[] = [
   { bench: 'events', figure: 'endpoint_event_to_nginx_ms_p50', floor: 'direct_p50_ms', ratio: 'event_over_direct_p50', target: { op: '<=', value: 1.3, of: 'ratio' } },
   { bench: 'events', figure: 'endpoint_event_to_nginx_ms_p99', floor: 'direct_p99_ms', ratio: 'event_over_direct_p99', target: { op: '<=', value: 1.3, of: 'ratio' } },
   { bench: 'events', figure: 'events_per_s', floor: 'direct_per_s', ratio: 'events_per_s_over_direct' },
+  { bench: 'events', figure: 'replica_converged_ms' },
+  { bench: 'events', figure: 'replica_applied_per_change_max', target: { op: '<=', value: 1, of: 'figure' } },
+  { bench: 'events', figure: 'reviews_per_s_2', floor: 'reviews_per_s_1', ratio: 'reviews_2_over_1' },
   { bench: 'agent', figure: 'endpoint_update_during_reload_ms_p99', floor: 'endpoint_update_ms_p99', ratio: 'during_reload_over_idle', target: { op: '<=', value: 2, of: 'ratio' } },
   { bench: 'agent', figure: 'apply_ms_p50', floor: 'raw_reload_ms_p50', ratio: 'apply_over_raw' },
   { bench: 'agent', figure: 'burst_reloads' },

@@ -18,6 +18,12 @@
 // The floor, in the same run: bench/admission-floor.ts, a bare node:http server on the same Node
 // that parses the same reviews and answers them allowed, measured by the same generator in turns
 // with the handler (floor_p99_ms, p99_over_floor, reviews_per_s_over_floor).
+// The design it replaces, in the same run: ingress-nginx's webhook renders the whole configuration
+// with the object and runs `nginx -t` on it; bench/nginx-t-review.ts does that with 1,000 Ingresses
+// in a temporary prefix (no NGINX runs), BENCH_NGINX_T_REVIEWS (5) times: `nginx_t_review_p50_ms`
+// and `nginx_t_review_over_p50` (how many times the webhook's own p50). The run's record
+// (bench/machine.ts: load average before and after, cores, versions, CPU used) closes the JSON, as
+// in every benchmark.
 // The Gateway API variant (bench/routes.ts) follows, over the same HTTP against the same handler:
 // 5,000 HTTPRoutes, their Gateway and Services are posted as CloudEvents into the view beside the
 // Ingresses, then one route at a time is reviewed at the same concurrency (`route_admission_p99_ms`,
@@ -28,12 +34,15 @@
 // says what the latencies mean when the machine is busy.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cpuSecondsOf, memoryOf, nodeFlagsOf, percentile, postObjects, send, startHandlerProcess, tokenFile } from './handler-process.ts';
+import { runRecord } from './machine.ts';
+import { nginxTReviewer } from './nginx-t-review.ts';
 import { foreignRouteReview, gatewayObjects, httpRoute, routeAdmissionBench, routeReview, routeService, ROUTES } from './routes.ts';
 
-const ingresses = Number(process.env.BENCH_INGRESSES ?? 10_000);
+// `--ingresses N` or BENCH_INGRESSES: the Ingresses in the view.
+const sizeAt = process.argv.indexOf('--ingresses');
+const ingresses = Number(sizeAt > 0 ? process.argv[sizeAt + 1] : (process.env.BENCH_INGRESSES ?? 10_000));
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const services = 500;
@@ -258,6 +267,33 @@ async function largeReviews(url: string, handlerPid: number): Promise<Record<str
 }
 
 const FLOOR_ROUNDS = 4;
+const NGINX_T_INGRESSES = 1000;
+const NGINX_T_REVIEWS = Number(process.env.BENCH_NGINX_T_REVIEWS ?? 5);
+
+/**
+ * The design this webhook replaces, in the same run: ingress-nginx reviews an Ingress by rendering
+ * the whole configuration with it and running `nginx -t` on the result (bench/nginx-t-review.ts).
+ * With 1,000 Ingresses and the Services in the view, a few reviews of the same objects the webhook
+ * reviews; their median.
+ */
+async function nginxTReviews(view: readonly object[], bodies: readonly string[]): Promise<{ ms: number; fragments: number }> {
+  const reviewer = nginxTReviewer();
+  try {
+    const times: number[] = [];
+    let fragments = 0;
+    for (let k = 0; k < NGINX_T_REVIEWS; k++) {
+      // The allowed ones (review(i) with i % 10 < 7): those ingress-nginx renders in full.
+      const object = (JSON.parse(bodies[k * 10]!) as { request: { object: { metadata: object } } }).request.object;
+      const r = await reviewer.review([...view, { ...object, metadata: { ...object.metadata, creationTimestamp: '2026-01-02T00:00:00Z' } }]);
+      times.push(r.ms);
+      fragments = r.fragments;
+    }
+    console.log(`nginx -t reviews at ${NGINX_T_INGRESSES} Ingresses (${fragments} fragments): ${times.map((x) => Math.round(x)).join(', ')} ms`);
+    return { ms: median(times), fragments };
+  } finally {
+    reviewer.remove();
+  }
+}
 
 /** bench/admission-floor.ts as a child process of the same Node. */
 async function startFloor(): Promise<{ url: string; stop(): Promise<void> }> {
@@ -271,6 +307,7 @@ async function startFloor(): Promise<{ url: string; stop(): Promise<void> }> {
 }
 
 async function main(): Promise<void> {
+  const record = runRecord();
   const token = randomBytes(24).toString('hex');
   const tf = tokenFile(token);
   const nodeArgs = (process.env.BENCH_HANDLER_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -347,13 +384,15 @@ async function main(): Promise<void> {
     console.log(`decisions: ${JSON.stringify(decisions)}; handler peak RSS ${mem.peakMb} MB`);
     const large = await largeReviews(handler.url, handler.process.pid!);
     const routesOverHttp = await routeReviews(handler.url, token, handler.process.pid!);
+    const nginxT = await nginxTReviews(objects.slice(0, services + NGINX_T_INGRESSES), bodies);
+    const p50 = percentile(latencies, 50);
     console.log(
       JSON.stringify({
         ingresses_in_view: ingresses,
         concurrency,
         reviews: latencies.length,
         reviews_per_s: Math.round(latencies.length / elapsed),
-        p50_ms: Number(percentile(latencies, 50).toFixed(2)),
+        p50_ms: Number(p50.toFixed(2)),
         p99_ms: Number(percentile(latencies, 99).toFixed(2)),
         floor_reviews_per_s: Math.round(floorLatencies.length / (floorElapsedMs / 1000)),
         floor_p50_ms: Number(percentile(floorLatencies, 50).toFixed(2)),
@@ -367,9 +406,15 @@ async function main(): Promise<void> {
         load_generator_cpu_pct: generatorCpu,
         handler_node_flags: nodeFlagsOf(handler.process.pid!).join(' '),
         ...large,
-        load_average: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number),
         ...routeAdmission,
         ...routesOverHttp,
+        nginx_t_review_ingresses: NGINX_T_INGRESSES,
+        nginx_t_review_reviews: NGINX_T_REVIEWS,
+        nginx_t_review_p50_ms: Math.round(nginxT.ms),
+        // How many times longer a review validated with `nginx -t` (at 1,000 Ingresses) takes than
+        // the webhook's p50 (at ingresses_in_view, 10,000 by default).
+        nginx_t_review_over_p50: Math.round(nginxT.ms / p50),
+        ...record.end({ handler: cpuSecondsOf(handler.process.pid!) }),
       }),
     );
   } finally {

@@ -36,6 +36,7 @@ import { connect } from 'node:tls';
 import { acceptingWorkerIds, stillAccepting } from '../src/agent/nginx-workers.ts';
 import { measureMetricsOverhead } from './metrics-overhead.ts';
 import { startTcpEcho, tcpExchange } from '../tests/support/stream-backends.ts';
+import { runRecord } from './machine.ts';
 
 const quick = process.argv.includes('--quick');
 const cfg = quick
@@ -121,10 +122,11 @@ function memory(pid: number): { rss: number; hwm: number; anon: number } {
 
 async function main(): Promise<void> {
   const started = performance.now();
+  const record = runRecord();
   // First, while nothing else of this benchmark runs: NGINX with and without the metrics' log phase.
   const metricsFigures = await measureMetricsOverhead({ rounds: quick ? 4 : 12, seconds: quick ? 2 : 3, connections: 32, say });
   if (process.argv.includes('--metrics-only')) {
-    console.log(JSON.stringify({ quick, ...metricsFigures, duration_s: round((performance.now() - started) / 1000) }));
+    console.log(JSON.stringify({ quick, ...metricsFigures, duration_s: round((performance.now() - started) / 1000), ...record.end() }));
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-agent-'));
@@ -493,6 +495,7 @@ async function main(): Promise<void> {
       agent_settle_s: cfg.settleMs / 1000,
       ...metricsFigures,
       duration_s: round((performance.now() - started) / 1000),
+      ...record.end(),
     };
     child.kill('SIGTERM');
     await exited;

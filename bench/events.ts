@@ -10,6 +10,11 @@
 //     same probe, interleaved with the CloudEvent samples (direct_p50_ms, direct_p99_ms and
 //     event_over_direct_p50/_p99: the cost of the handler tier); and the same number of endpoint
 //     PUTs at the same concurrency (direct_per_s, events_per_s_over_direct).
+//   - then the replica run (bench/events-replicas.ts; `--no-replicas` skips it): 3 handler processes
+//     receiving the same event stream as a load balancer spreads it, duplicates and reordering
+//     included, pushing to 2 agents: replica_converged_ms, replica_applied_per_change (per agent),
+//     reviews_per_s_1/_2 and reviews_2_over_1. BENCH_REPLICA_SERVICES (50), BENCH_REPLICA_ROUNDS
+//     (8), BENCH_REVIEW_SECONDS (6).
 //   - with `--fault` (npm run bench:events -- --fault), then the fault run of bench/events-fault.ts: a
 //     busy EndpointSlice watch cut after an outage and a healthy period (watch_recovery_ms_max).
 // Prints one JSON object as the last line. Environment: BENCH_SAMPLES (200), BENCH_EVENTS (2000),
@@ -18,6 +23,8 @@
 import { randomBytes } from 'node:crypto';
 import { startBackend } from '../tests/support/backend.ts';
 import { runWatchFault } from './events-fault.ts';
+import { runReplicas } from './events-replicas.ts';
+import { runRecord } from './machine.ts';
 import { percentile, postObjects, send, startAgentProcess, startHandlerProcess, tokenFile } from './handler-process.ts';
 
 const fault = process.argv.slice(2).includes('--fault');
@@ -168,7 +175,21 @@ async function eventsRun(): Promise<Record<string, unknown>> {
 }
 
 async function main(): Promise<void> {
+  const record = runRecord();
   const figures = await eventsRun();
+  if (!process.argv.includes('--no-replicas')) {
+    Object.assign(
+      figures,
+      await runReplicas({
+        services: Number(process.env.BENCH_REPLICA_SERVICES ?? 50),
+        rounds: Number(process.env.BENCH_REPLICA_ROUNDS ?? 8),
+        handlers: 3,
+        agents: 2,
+        window: 16,
+        reviewSeconds: Number(process.env.BENCH_REVIEW_SECONDS ?? 6),
+      }),
+    );
+  }
   if (fault) {
     Object.assign(
       figures,
@@ -180,7 +201,7 @@ async function main(): Promise<void> {
       }),
     );
   }
-  console.log(JSON.stringify(figures));
+  console.log(JSON.stringify({ ...figures, ...record.end() }));
 }
 
 main().catch((e) => {

@@ -55,7 +55,8 @@ export function tokenFile(token: string): { path: string; dir: string; remove():
 async function waitFor(url: string, child: ChildProcess, stderr: () => string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`process exited with ${child.exitCode}:\n${stderr()}`);
+    // A process killed by a signal (V8 aborting on a full heap: SIGABRT) has no exit code.
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`process exited with ${child.exitCode ?? child.signalCode}:\n${stderr().slice(-3000)}`);
     try {
       const r = await send(url, 'GET', {});
       if (r.status === 200) return;
@@ -87,27 +88,28 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** Starts `wharf handler` pushing to `agents`: fed by events (`--no-list`), or listing and watching the API server of `kubeconfig`. */
-export async function startHandlerProcess(o: { tokenPath: string; agents?: string[]; nodeArgs?: string[]; kubeconfig?: string }): Promise<Child> {
+export async function startHandlerProcess(o: { tokenPath: string; agents?: string[]; nodeArgs?: string[]; kubeconfig?: string; readyTimeoutMs?: number }): Promise<Child> {
   const port = await freePort();
   const source = o.kubeconfig ? ['--kubeconfig', o.kubeconfig] : ['--no-list'];
   const args = ['handler', '--listen', `127.0.0.1:${port}`, ...source, '--agent-token-file', o.tokenPath, '--events-token-file', o.tokenPath];
   for (const a of o.agents ?? []) args.push('--agent', a);
   const { child, stderr } = spawnCli(args, o.nodeArgs);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`${url}/readyz`, child, stderr);
+  await waitFor(`${url}/readyz`, child, stderr, o.readyTimeoutMs);
   return { process: child, url, stop: () => stopChild(child) };
 }
 
 /** Starts `wharf agent` with its NGINX in a temporary prefix. */
-export async function startAgentProcess(o: { tokenPath: string }): Promise<Child & { httpPort: number; prefix: string }> {
+export async function startAgentProcess(o: { tokenPath: string; args?: string[]; readyTimeoutMs?: number }): Promise<Child & { httpPort: number; prefix: string }> {
   const prefix = mkdtempSync(join(tmpdir(), 'wharf-bench-agent-'));
   const [port, httpPort] = [await freePort(), await freePort()];
   const { child, stderr } = spawnCli([
     'agent', '--prefix', prefix, '--token-file', o.tokenPath, '--listen', `127.0.0.1:${port}`,
     '--http-listen', `127.0.0.1:${httpPort}`, '--https-listen', 'none', '--worker-processes', '1', '--worker-shutdown-timeout', '2s',
+    ...(o.args ?? []),
   ]);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`${url}/healthz`, child, stderr);
+  await waitFor(`${url}/healthz`, child, stderr, o.readyTimeoutMs);
   return {
     process: child,
     url,

@@ -30,6 +30,7 @@ import { readManifests } from '../src/cluster/manifests.ts';
 import { startBackend, freePort } from '../tests/support/backend.ts';
 import { request } from '../tests/support/http.ts';
 import { percentile } from './handler-process.ts';
+import { runRecord } from './machine.ts';
 
 const apps = Number(process.env.BENCH_APPS ?? 2000);
 const edits = Number(process.env.BENCH_EDITS ?? 20);
@@ -67,6 +68,7 @@ const cpuMs = (pid: number) => {
 const memory = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 async function main(): Promise<void> {
+  const record = runRecord();
   const backend = await startBackend('app');
   const other = await startBackend('other');
   const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-local-'));
@@ -232,6 +234,7 @@ async function main(): Promise<void> {
         all_served_ratio: round(allServedMs / floor),
         edit_ratio: round(p50 / nginxTMs),
         loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+        ...record.end(),
       }),
     );
   } finally {

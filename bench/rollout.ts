@@ -20,6 +20,7 @@ import { cpus, totalmem, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { plotSvg } from './plot-rollout.ts';
+import { runRecord } from './machine.ts';
 import { certificate } from './rollout-cluster.ts';
 import { plotData, summarize, type RunSummary } from './rollout-report.ts';
 import { runRollout, type RolloutOptions } from './rollout-run.ts';
@@ -27,6 +28,7 @@ import { runRollout, type RolloutOptions } from './rollout-run.ts';
 const say = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
 async function main(): Promise<void> {
+  const record = runRecord();
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
@@ -123,6 +125,7 @@ async function main(): Promise<void> {
     targets,
     targets_met: targets ? Object.values(targets).every(Boolean) : null,
     duration_s: Math.round((performance.now() - started) / 1000),
+    ...record.end(),
   };
   const file = {
     generated: new Date().toISOString(),

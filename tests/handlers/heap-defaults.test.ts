@@ -14,8 +14,10 @@ const P = '--no-allocation-site-pretenuring';
 test('heap flags added, flag by flag, unless given', () => {
   const none: HeapContext = { execArgv: [], nodeOptions: '', constrainedMemory: 0, totalMemory: 24 * GiB };
   const cases: Record<string, { ctx: Partial<HeapContext>; want: string[] }> = {
-    'nothing given, no memory limit: the measured bounds': { ctx: {}, want: ['--max-semi-space-size=8', '--max-old-space-size=256', P] },
-    'no limit (cgroup v2 reports the largest number)': { ctx: { constrainedMemory: 2 ** 64 }, want: ['--max-semi-space-size=8', '--max-old-space-size=256', P] },
+    'nothing given, no memory limit: a quarter of the machine, at most 4096': { ctx: {}, want: ['--max-semi-space-size=8', '--max-old-space-size=4096', P] },
+    'no limit (cgroup v2 reports the largest number)': { ctx: { constrainedMemory: 2 ** 64 }, want: ['--max-semi-space-size=8', '--max-old-space-size=4096', P] },
+    'no limit on a 4 GiB machine: a quarter of it': { ctx: { totalMemory: 4 * GiB }, want: ['--max-semi-space-size=8', '--max-old-space-size=1024', P] },
+    'no limit on a 512 MiB machine: never below 256': { ctx: { totalMemory: 512 * MiB }, want: ['--max-semi-space-size=8', '--max-old-space-size=256', P] },
     'a 512Mi limit: half of it': { ctx: { constrainedMemory: 512 * MiB }, want: ['--max-semi-space-size=8', '--max-old-space-size=256', P] },
     'a 2Gi limit: half of it': { ctx: { constrainedMemory: 2 * GiB }, want: ['--max-semi-space-size=8', '--max-old-space-size=1024', P] },
     'a tiny limit: never below 128': { ctx: { constrainedMemory: 128 * MiB }, want: ['--max-semi-space-size=8', '--max-old-space-size=128', P] },
@@ -23,7 +25,7 @@ test('heap flags added, flag by flag, unless given', () => {
     'pretenuring asked for on the command line: left on': { ctx: { execArgv: ['--allocation-site-pretenuring'], nodeOptions: '--max-old-space-size=400 --max-semi-space-size=4' }, want: [] },
     'everything given: nothing': { ctx: { execArgv: ['--no_allocation_site_pretenuring', '--max-semi-space-size=2'], nodeOptions: '--max-old-space-size=400' }, want: [] },
     'NODE_OPTIONS sets the old space: only the young one': { ctx: { nodeOptions: '--enable-source-maps --max-old-space-size=400' }, want: ['--max-semi-space-size=8', P] },
-    'node flags with underscores count too': { ctx: { execArgv: ['--max_semi_space_size=16'] }, want: ['--max-old-space-size=256', P] },
+    'node flags with underscores count too': { ctx: { execArgv: ['--max_semi_space_size=16'] }, want: ['--max-old-space-size=4096', P] },
     'a percentage of the old space counts as given': { ctx: { nodeOptions: '--max-old-space-size-percentage=50' }, want: ['--max-semi-space-size=8', P] },
   };
   for (const [name, c] of Object.entries(cases)) assert.deepEqual(heapDefaults({ ...none, ...c.ctx }), c.want, name);

@@ -122,11 +122,25 @@ export class VersionedStore {
 
   /** Every live object of a resource at a revision (≥ compactedAt), sorted by key as etcd lists them. */
   at(plural: string, rv: number): { key: string; object: Obj }[] {
+    return this.storedAt(plural, rv).map(({ key, object }) => ({ key, object: structuredClone(object) }));
+  }
+
+  /**
+   * As `at`, but the stored objects themselves, not copies: read them, never change them. A paged
+   * list copies only its page (copying every object for every page made listing 30,000 objects
+   * take minutes).
+   */
+  storedAt(plural: string, rv: number): { key: string; object: Obj }[] {
     const out: { key: string; object: Obj }[] = [];
     for (const [key, revs] of this.#revisions(plural)) {
       let found: Revision | undefined;
-      for (const r of revs) if (r.rv <= rv) found = r;
-      if (found?.object) out.push({ key, object: structuredClone(found.object) });
+      for (let i = revs.length - 1; i >= 0; i--) {
+        if (revs[i]!.rv <= rv) {
+          found = revs[i];
+          break;
+        }
+      }
+      if (found?.object) out.push({ key, object: found.object });
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }

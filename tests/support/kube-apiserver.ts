@@ -512,7 +512,7 @@ export class FakeApiServer {
         rv = n;
       }
     }
-    const all = this.store.at(def.plural, rv).filter((e) => e.key > after && match(e.object));
+    const all = this.store.storedAt(def.plural, rv).filter((e) => e.key > after && match(e.object));
     const page = limit > 0 ? all.slice(0, limit) : all;
     const more = limit > 0 && all.length > limit;
     const metadata: Obj = { resourceVersion: String(rv) };
@@ -522,7 +522,7 @@ export class FakeApiServer {
     }
     // The real server leaves kind and apiVersion off list items.
     const items = page.map(({ object }) => {
-      const { kind: _k, apiVersion: _a, ...rest } = object;
+      const { kind: _k, apiVersion: _a, ...rest } = structuredClone(object);
       return rest;
     });
     return { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata, items };

@@ -45,6 +45,7 @@ import { isKind, type ClusterView, type Kind, type KubeObject, type ObjectKey } 
 import type { AgentState } from './agent-client.ts';
 import type { CertificateChange, DesiredUpdate, EndpointChange, FragmentChange } from './fanout.ts';
 import type { HandlerMetrics } from './metrics.ts';
+import { CertificateExpiry } from './certificate-expiry.ts';
 
 /** Revisions are base × SLOT + bump × HASH + 10 bits of the content's hash. */
 export const SLOT = 4096;
@@ -145,12 +146,15 @@ export class DesiredConfig {
   readonly #passthroughOf = new Map<string, string>();
   /** The stream fragments (TCP and UDP service ports) held now. */
   #streamFragments = new Set<string>();
+  /** nginx_ingress_controller_ssl_expire_time_seconds, per TLS host rendered. */
+  readonly #expiry: CertificateExpiry;
 
   constructor(options: DesiredConfigOptions) {
     this.#index = options.index;
     this.#view = options.view;
     this.#log = options.log;
     this.#metrics = options.metrics;
+    this.#expiry = new CertificateExpiry(options.metrics.registry, options.index.settings.ingressClassName);
     const cm = options.configMap?.split('/');
     this.#configMap = cm && cm.length === 2 ? { kind: 'ConfigMap', namespace: cm[0]!, name: cm[1]! } : null;
   }
@@ -309,6 +313,7 @@ export class DesiredConfig {
       else this.#setFragment(update, name, () => this.#renderHost(server, global), this.#contributors(server.sources, server.locations, server), trigger);
       const secret = server?.tls?.secret;
       this.#setCertificates(update, host, server ? serverCertificates(server) : [], secret ? this.#view.versionOf({ kind: 'Secret', namespace: secret.namespace, name: secret.name }) : 0, trigger);
+      this.#expiry.set(host, server);
     }
     // A passthrough host carries its endpoints in its fragment (src/render/passthrough.ts): an
     // endpoint change of its upstream re-renders it.

@@ -287,10 +287,11 @@ test('PrometheusRule: the default alerts with their thresholds, your rules after
   const rule = one(render({ metrics: { prometheusRule: { enabled: true, additionalLabels: { release: 'prom' }, defaultRules: { errorRatio: 0.1, certificateExpiryDays: 7 }, rules: [mine] } } }), 'PrometheusRule', 'wharf');
   assert.equal(rule.metadata.labels.release, 'prom');
   const rules = rule.spec.groups[0].rules as Doc[];
-  assert.deepEqual(rules.map((r) => r.alert), ['WharfIngressHigh5xxRatio', 'WharfReloadsFailing', 'WharfFragmentQuarantined', 'WharfEndpointPushesFailing', 'WharfEndpointUpdatesFailing', 'WharfServingCertificateExpiry', 'MyAlert']);
+  assert.deepEqual(rules.map((r) => r.alert), ['WharfIngressHigh5xxRatio', 'WharfReloadsFailing', 'WharfFragmentQuarantined', 'WharfEndpointPushesFailing', 'WharfEndpointUpdatesFailing', 'WharfServingCertificateExpiry', 'WharfIngressCertificateExpiry', 'MyAlert']);
   const byName = (n: string) => rules.find((r) => r.alert === n)!;
   assert.match(byName('WharfIngressHigh5xxRatio').expr, /sum by \(namespace, ingress\) \(rate\(nginx_ingress_controller_requests\{status=~"5\.\."\}\[5m\]\)\)\s+\/ sum by \(namespace, ingress\) \(rate\(nginx_ingress_controller_requests\[5m\]\)\)\s+> 0\.1/);
   assert.match(byName('WharfServingCertificateExpiry').expr, /< 604800$/);
+  assert.match(byName('WharfIngressCertificateExpiry').expr, /nginx_ingress_controller_ssl_expire_time_seconds\) - time\(\)\) < 604800$/);
   // Prometheus's own template syntax reaches the rule intact (not taken by Helm's).
   assert.equal(byName('WharfFragmentQuarantined').annotations.summary, 'Fragment {{ $labels.fragment }} is quarantined in {{ $labels.namespace }}/{{ $labels.pod }}');
   assert.deepEqual(rules.at(-1), mine);

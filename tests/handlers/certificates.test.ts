@@ -4,6 +4,7 @@
 // previous certificate keeps serving. A second agent without the Lua store (--endpoint-mode reload)
 // gets the same changes and serves them from files after a reload.
 import { test, before, after } from 'node:test';
+import { X509Certificate } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { MemoryReader, type Write } from '../../src/cluster/view-memory-reader.ts';
 import { startHandler, type RunningHandler } from '../../src/handlers/serve.ts';
@@ -66,6 +67,14 @@ async function settled(): Promise<void> {
   }
 }
 
+/** The handler's nginx_ingress_controller_ssl_expire_time_seconds for shop.example.com (null: no series). */
+async function expirySeries(): Promise<number | null> {
+  const text = await (await fetch(`${handler.url}/metrics`)).text();
+  const m = /^nginx_ingress_controller_ssl_expire_time_seconds\{class="wharf",host="shop\.example\.com",namespace="default",secret_name="shop-tls"\} (\d+)$/m.exec(text);
+  return m ? Number(m[1]) : null;
+}
+const notAfter = (pem: string) => Math.round(Date.parse(new X509Certificate(pem).validTo) / 1000);
+
 const fragmentRevision = async (name: string) => (await state()).fragments.find((f: { name: string }) => f.name === name)?.revision;
 
 test('a new TLS host is served with its certificate; a renewed Secret reaches new handshakes without a reload or a fragment change', async () => {
@@ -85,6 +94,7 @@ test('a new TLS host is served with its certificate; a renewed Secret reaches ne
   assert.deepEqual(certs, ['shop.example.com', 'www.shop.example.com']);
   assert.equal(await servedSerial(files.httpsPort, 'shop.example.com'), bare(first.serial), 'without Lua: from files');
   assert.equal((await state(files)).certificateMode, 'reload');
+  assert.equal(await expirySeries(), notAfter(first.cert), "the host's certificate expiry, under ingress-nginx's metric name");
   const filesReloads = (await state(files)).reloads;
 
   const reloads = (await state()).reloads;
@@ -96,6 +106,7 @@ test('a new TLS host is served with its certificate; a renewed Secret reaches ne
   assert.equal(await servedSerial(agent.httpsPort, 'www.shop.example.com'), bare(renewed.serial));
   assert.equal((await state()).reloads, reloads, 'no reload');
   assert.equal(await fragmentRevision('shop.example.com'), revision, 'the fragment did not change');
+  assert.equal(await expirySeries(), notAfter(renewed.cert), 'the expiry follows the renewal');
   assert.equal((await request({ port: agent.httpsPort, host: 'shop.example.com', path: '/', tls: true })).status, 200);
   // Without Lua the renewal is a reload, as before.
   await settled();
@@ -123,5 +134,6 @@ test('a deleted Secret removes the certificate with TLS; the handshake is then r
   await settled();
   assert.equal(await servedSerial(agent.httpsPort, 'shop.example.com'), null);
   assert.ok((await state()).certificates.every((c: { deleted: boolean }) => c.deleted));
+  assert.equal(await expirySeries(), null, 'a host without a certificate has no expiry series');
   assert.equal((await request({ port: agent.httpPort, host: 'shop.example.com', path: '/' })).status, 200, 'served over plain HTTP again');
 });

@@ -309,44 +309,34 @@ async function main(): Promise<void> {
     await sleep(1000);
 
     // 5. Endpoint updates while such a reload runs.
-    const during: number[] = [];
     const reloadTimes: number[] = [slowReloadMs];
-    for (let round = 0; round < cfg.duringRounds; round++) {
-      let done = false;
-      const reload = slowReload().then((ms) => {
-        done = true;
-        reloadTimes.push(ms);
-      });
-      await sleep(20);
-      while (!done) {
-        const ms = await endpointSample();
-        if (!done) during.push(ms);
-        await sleep(10);
+    /** Samples taken while slow reloads run, cfg.duringRounds of them, one after another. */
+    const duringReloads = async (sample: () => Promise<number>): Promise<number[]> => {
+      const out: number[] = [];
+      for (let round = 0; round < cfg.duringRounds; round++) {
+        let done = false;
+        const reload = slowReload().then((ms) => {
+          done = true;
+          reloadTimes.push(ms);
+        });
+        await sleep(20);
+        while (!done) {
+          const ms = await sample();
+          if (!done) out.push(ms);
+          await sleep(10);
+        }
+        await reload;
+        await sleep(1500);
       }
-      await reload;
-      await sleep(1500);
-    }
+      return out;
+    };
+    const during = await duringReloads(endpointSample);
     say(`endpoint update during reloads: ${during.length} samples, p50 ${percentile(during, 50).toFixed(2)} ms, p99 ${percentile(during, 99).toFixed(2)} ms`);
 
     // 5b. TCP service endpoint updates while such a reload runs; each round's reload is the only
     // one that should happen.
-    const streamDuring: number[] = [];
     const streamReloadsBefore = (await state()).reloads;
-    for (let round = 0; round < cfg.duringRounds; round++) {
-      let done = false;
-      const reload = slowReload().then((ms) => {
-        done = true;
-        reloadTimes.push(ms);
-      });
-      await sleep(20);
-      while (!done) {
-        const ms = await streamSample();
-        if (!done) streamDuring.push(ms);
-        await sleep(10);
-      }
-      await reload;
-      await sleep(1500);
-    }
+    const streamDuring = await duringReloads(streamSample);
     const streamReloadsCaused = (await state()).reloads - streamReloadsBefore - cfg.duringRounds + streamIdleReloadsCaused;
     say(`stream endpoint update during reloads: ${streamDuring.length} samples, p50 ${percentile(streamDuring, 50).toFixed(2)} ms, p99 ${percentile(streamDuring, 99).toFixed(2)} ms, ${streamReloadsCaused} reloads caused`);
 

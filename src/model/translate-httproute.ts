@@ -132,29 +132,17 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
     const ofGateway = listeners.filter((l) => l.gatewayKey === gwKey);
     if (ofGateway.length === 0 && !world.gateways.has(gwKey)) return;
     if (ofGateway.length === 0) return; // a Gateway of a class wharf does not serve: not ours to report
-    const named = ofGateway.filter((l) => (p.sectionName === undefined || l.listener.name === p.sectionName) && (p.port === undefined || l.listener.port === p.port));
-    let accepted: Condition;
-    if (named.length === 0) accepted = condition('Accepted', false, 'NoMatchingParent', 'no listener of the Gateway has this sectionName and port');
-    else {
-      const allowed = named.filter((l) => l.usable && namespaceAllowed(world, l, ns) && l.kinds.includes(as.kind));
-      const matching = allowed.map((l) => ({ l, names: hostsFor(l, route.spec.hostnames) })).filter((x) => x.names.length > 0);
-      if (!named.some((l) => l.usable)) accepted = condition('Accepted', false, 'NotAllowedByListeners', 'no listener it names is served (the Gateway\'s listener status says why)');
-      else if (allowed.length === 0) accepted = condition('Accepted', false, 'NotAllowedByListeners', 'no listener allows routes from this namespace or of this kind');
-      else if (matching.length === 0) accepted = condition('Accepted', false, 'NoMatchingListenerHostname', 'no hostname of the route matches a listener\'s');
-      else {
-        accepted = condition('Accepted', true, 'Accepted', 'accepted');
-        for (const { l, names } of matching) {
-          attached.push(l);
-          for (const name of names) {
-            // A listener on its own port: its own server (listener-hosts.ts), TLS even without a name.
-            const host = listenerHostKey(name, l.listener.port, l.h2c);
-            hosts.add(host);
-            if (l.tls && host !== DEFAULT_HOST && !t.tls.has(host)) t.tls.set(host, { tls: l.tls, field: `spec.parentRefs[${pi}]` });
-            const ls = through.get(host);
-            if (!ls) through.set(host, [l]);
-            else if (!ls.includes(l)) ls.push(l);
-          }
-        }
+    const { accepted, matching } = parentAcceptance(ofGateway, p, world, ns, as.kind, route.spec.hostnames);
+    for (const { l, names } of matching) {
+      attached.push(l);
+      for (const name of names) {
+        // A listener on its own port: its own server (listener-hosts.ts), TLS even without a name.
+        const host = listenerHostKey(name, l.listener.port, l.h2c);
+        hosts.add(host);
+        if (l.tls && host !== DEFAULT_HOST && !t.tls.has(host)) t.tls.set(host, { tls: l.tls, field: `spec.parentRefs[${pi}]` });
+        const ls = through.get(host);
+        if (!ls) through.set(host, [l]);
+        else if (!ls.includes(l)) ls.push(l);
       }
     }
     const resolved = unresolved ? condition('ResolvedRefs', false, unresolved.reason, unresolved.message) : condition('ResolvedRefs', true, 'ResolvedRefs', 'references resolved');
@@ -179,6 +167,29 @@ export function translateHTTPRoute(route: HTTPRoute, listeners: readonly ServedL
 }
 
 /** The hosts a route gets through a listener: its hostnames intersected with the listener's ([DEFAULT_HOST]: every host). */
+/**
+ * Whether a route attaches to a parentRef of its Gateway (`ofGateway`: that Gateway's served
+ * listeners), as the Accepted condition says it, and through which listeners with which of its
+ * hostnames (empty unless accepted). One reading for every route kind.
+ */
+export function parentAcceptance(
+  ofGateway: readonly ServedListener[],
+  p: { sectionName?: string | undefined; port?: number | undefined },
+  world: GatewayWorld,
+  ns: string,
+  kind: string,
+  hostnames: readonly string[],
+): { accepted: Condition; matching: Array<{ l: ServedListener; names: string[] }> } {
+  const named = ofGateway.filter((l) => (p.sectionName === undefined || l.listener.name === p.sectionName) && (p.port === undefined || l.listener.port === p.port));
+  if (named.length === 0) return { accepted: condition('Accepted', false, 'NoMatchingParent', 'no listener of the Gateway has this sectionName and port'), matching: [] };
+  const allowed = named.filter((l) => l.usable && namespaceAllowed(world, l, ns) && l.kinds.includes(kind));
+  const matching = allowed.map((l) => ({ l, names: hostsFor(l, hostnames) })).filter((x) => x.names.length > 0);
+  if (!named.some((l) => l.usable)) return { accepted: condition('Accepted', false, 'NotAllowedByListeners', 'no listener it names is served (the Gateway\'s listener status says why)'), matching: [] };
+  if (allowed.length === 0) return { accepted: condition('Accepted', false, 'NotAllowedByListeners', 'no listener allows routes from this namespace or of this kind'), matching: [] };
+  if (matching.length === 0) return { accepted: condition('Accepted', false, 'NoMatchingListenerHostname', 'no hostname of the route matches a listener\'s'), matching: [] };
+  return { accepted: condition('Accepted', true, 'Accepted', 'accepted'), matching };
+}
+
 export function hostsFor(l: ServedListener, hostnames: readonly string[]): string[] {
   if (hostnames.length === 0) return [l.listener.hostname ?? DEFAULT_HOST];
   const out = new Set<string>();

@@ -4,12 +4,12 @@
 // hostname, its hostnames intersected with theirs, and its backend (a Service in its namespace, or
 // elsewhere with a ReferenceGrant). Its hosts get no HTTP location: only their SNI is routed. Pure.
 import { objectKey, type ObjectKey } from './cluster-state.ts';
-import { condition, namespaceAllowed, type ServedListener } from './gateway-listeners.ts';
+import { condition, type ServedListener } from './gateway-listeners.ts';
 import { GATEWAY_GROUP, type TLSRoute } from './gateway-schemas.ts';
-import type { Condition, ParentRef, RouteParentStatus, RouteStatus } from './gateway-status.ts';
+import type { ParentRef, RouteParentStatus, RouteStatus } from './gateway-status.ts';
 import { checkHost } from './grammar.ts';
 import { ProblemList } from './problems.ts';
-import { hostsFor, resolveBackend, routeKey, type RouteWorld, type Unresolved } from './translate-httproute.ts';
+import { parentAcceptance, resolveBackend, routeKey, type RouteWorld, type Unresolved } from './translate-httproute.ts';
 import type { Translation } from './translate-ingress.ts';
 import type { LocationSettings, ObjectRef, ServiceBackend } from './types.ts';
 
@@ -64,22 +64,10 @@ export function translateTLSRoute(route: TLSRoute, listeners: readonly ServedLis
     const parentRef: ParentRef = { group: p.group, kind: p.kind, namespace: p.namespace ?? ns, name: p.name, ...(p.sectionName !== undefined ? { sectionName: p.sectionName } : {}), ...(p.port !== undefined ? { port: p.port } : {}) };
     const ofGateway = listeners.filter((l) => l.gatewayKey === objectKey(parentRef.namespace, p.name));
     if (ofGateway.length === 0) return; // a Gateway of a class wharf does not serve (or none): not ours to report
-    const named = ofGateway.filter((l) => (p.sectionName === undefined || l.listener.name === p.sectionName) && (p.port === undefined || l.listener.port === p.port));
-    let accepted: Condition;
-    if (named.length === 0) accepted = condition('Accepted', false, 'NoMatchingParent', 'no listener of the Gateway has this sectionName and port');
-    else {
-      const allowed = named.filter((l) => l.usable && namespaceAllowed(world, l, ns) && l.kinds.includes('TLSRoute'));
-      const matching = allowed.map((l) => ({ l, names: hostsFor(l, route.spec.hostnames) })).filter((x) => x.names.length > 0);
-      if (!named.some((l) => l.usable)) accepted = condition('Accepted', false, 'NotAllowedByListeners', 'no listener it names is served (the Gateway\'s listener status says why)');
-      else if (allowed.length === 0) accepted = condition('Accepted', false, 'NotAllowedByListeners', 'no listener allows routes from this namespace or of this kind');
-      else if (matching.length === 0) accepted = condition('Accepted', false, 'NoMatchingListenerHostname', 'no hostname of the route matches a listener\'s');
-      else {
-        accepted = condition('Accepted', true, 'Accepted', 'accepted');
-        for (const { l, names } of matching) {
-          attached.push(l);
-          for (const name of names) hosts.add(name);
-        }
-      }
+    const { accepted, matching } = parentAcceptance(ofGateway, p, world, ns, 'TLSRoute', route.spec.hostnames);
+    for (const { l, names } of matching) {
+      attached.push(l);
+      for (const name of names) hosts.add(name);
     }
     const resolved = unresolved ? condition('ResolvedRefs', false, unresolved.reason, unresolved.message) : condition('ResolvedRefs', true, 'ResolvedRefs', 'references resolved');
     status.parents.push({ parentRef, conditions: [accepted, resolved] } satisfies RouteParentStatus);

@@ -344,3 +344,12 @@ test('Grafana dashboard: the chart\'s own dashboards/*.json, each a key of the C
   assert.deepEqual(Object.keys(maps[0]!.data).sort(), own);
   for (const f of own) assert.deepEqual(JSON.parse(maps[0]!.data[f]), JSON.parse(readFileSync(join(dir, f), 'utf8')), `${f} is carried whole`);
 });
+
+test('handler heap: by default no NODE_OPTIONS, so wharf handler sizes the old space from the memory limit; handler.nodeOptions adds flags', () => {
+  const handler = (objects: RenderedObject[]): Doc => one(objects, 'Deployment', 'wharf-handler').spec.template.spec.containers.find((c: Doc) => c.name === 'handler');
+  const byDefault = handler(render({}));
+  assert.equal(byDefault.env.find((e: Doc) => e.name === 'NODE_OPTIONS'), undefined, 'a fixed old space would not follow a raised memory limit');
+  assert.equal(byDefault.resources.limits.memory, '512Mi');
+  const mine = handler(render({ handler: { nodeOptions: '--max-old-space-size=900' } }));
+  assert.deepEqual(mine.env.find((e: Doc) => e.name === 'NODE_OPTIONS'), { name: 'NODE_OPTIONS', value: '--max-old-space-size=900' });
+});

@@ -32,10 +32,8 @@
 // and passes untouched) and the in-process figure (`route_admission_in_process_p99_ms`). The
 // handler's CPU time per review (`route_admission_handler_cpu_us`, `route_admission_floor_handler_cpu_us`)
 // says what the latencies mean when the machine is busy.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { cpuSecondsOf, memoryOf, nodeFlagsOf, percentile, postObjects, send, startHandlerProcess, tokenFile } from './handler-process.ts';
+import { cpuSecondsOf, memoryOf, nodeFlagsOf, percentile, postObjects, send, startFloor, startHandlerProcess, tokenFile } from './handler-process.ts';
 import { runRecord } from './machine.ts';
 import { nginxTReviewer } from './nginx-t-review.ts';
 import { foreignRouteReview, gatewayObjects, httpRoute, routeAdmissionBench, routeReview, routeService, ROUTES } from './routes.ts';
@@ -293,17 +291,6 @@ async function nginxTReviews(view: readonly object[], bodies: readonly string[])
   } finally {
     reviewer.remove();
   }
-}
-
-/** bench/admission-floor.ts as a child process of the same Node. */
-async function startFloor(): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./admission-floor.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
-    child.once('exit', (code) => reject(new Error(`the floor server exited with ${code}`)));
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return { url: `http://127.0.0.1:${port}`, stop: async () => { child.kill('SIGTERM'); await exited; } };
 }
 
 async function main(): Promise<void> {

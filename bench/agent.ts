@@ -120,6 +120,12 @@ function memory(pid: number): { rss: number; hwm: number; anon: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon') };
 }
 
+/** `NAME_ms_p50`, `_p99`, `_samples`, idle and `NAME_during_reload_…`, from sorted samples. */
+function updateFigures(name: string, idle: number[], during: number[]): Record<string, number> {
+  const figures = (prefix: string, xs: number[]) => ({ [`${prefix}_ms_p50`]: round(percentile(xs, 50), 2), [`${prefix}_ms_p99`]: round(percentile(xs, 99), 2), [`${prefix}_samples`]: xs.length });
+  return { ...figures(name, idle), ...figures(`${name}_during_reload`, during) };
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const record = runRecord();
@@ -435,21 +441,11 @@ async function main(): Promise<void> {
     say(`agent memory: ${idleMem.rss.toFixed(1)} MB idle, ${mem.rss.toFixed(1)} MB after the load (peak ${mem.hwm.toFixed(1)}), ${settled.rss.toFixed(1)} MB ${cfg.settleMs / 1000} s later`);
     const result = {
       quick,
-      endpoint_update_ms_p50: round(percentile(idle, 50), 2),
-      endpoint_update_ms_p99: round(percentile(idle, 99), 2),
-      endpoint_update_samples: idle.length,
-      endpoint_update_during_reload_ms_p50: round(percentile(during, 50), 2),
-      endpoint_update_during_reload_ms_p99: round(percentile(during, 99), 2),
-      endpoint_update_during_reload_samples: during.length,
       // The same update with no reload running is its floor.
+      ...updateFigures('endpoint_update', idle, during),
       during_reload_over_idle: round(percentile(during, 99) / percentile(idle, 99), 2),
       // A TCP service's endpoints (njs reads the agent's file at each new connection): target ≤ 50 ms during a reload, 0 reloads.
-      stream_endpoint_update_ms_p50: round(percentile(streamIdle, 50), 2),
-      stream_endpoint_update_ms_p99: round(percentile(streamIdle, 99), 2),
-      stream_endpoint_update_samples: streamIdle.length,
-      stream_endpoint_update_during_reload_ms_p50: round(percentile(streamDuring, 50), 2),
-      stream_endpoint_update_during_reload_ms_p99: round(percentile(streamDuring, 99), 2),
-      stream_endpoint_update_during_reload_samples: streamDuring.length,
+      ...updateFigures('stream_endpoint_update', streamIdle, streamDuring),
       stream_during_reload_over_idle: round(percentile(streamDuring, 99) / percentile(streamIdle, 99), 2),
       stream_connection_ms_p50: round(percentile(streamConnection, 50), 2),
       stream_connection_ms_p99: round(percentile(streamConnection, 99), 2),

@@ -19,16 +19,14 @@
 // Prints one JSON object as the last line. Heavy: run it on its own. BENCH_HANDLER_NODE_ARGS: Node
 // flags for the handler processes (default none: the heap settings it gives itself).
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startBackend, type Backend } from '../tests/support/backend.ts';
 import { FakeApiServer } from '../tests/support/kube-apiserver.ts';
 import { endpointSlice, ingressClass, service } from '../tests/support/kube-apiserver-fixtures.ts';
 import type { Obj } from '../tests/support/kube-apiserver-store.ts';
-import { cpuSecondsOf, memoryOf, nodeFlagsOf, percentile, send, startAgentProcess, startHandlerProcess, tokenFile, type Child } from './handler-process.ts';
+import { cpuSecondsOf, memoryOf, nodeFlagsOf, percentile, send, startAgentProcess, startFloor, startHandlerProcess, tokenFile, type Child } from './handler-process.ts';
 import { runRecord } from './machine.ts';
 
 const { values } = parseArgs({
@@ -85,17 +83,6 @@ async function waitUntil(what: string, ok: () => Promise<boolean>, limitMs: numb
     if (Date.now() > deadline) throw new Error(`${what}: not within ${limitMs} ms`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
-}
-
-/** bench/admission-floor.ts as a child process. */
-async function startFloor(): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./admission-floor.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
-    child.once('exit', (code) => reject(new Error(`the floor server exited with ${code}`)));
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return { url: `http://127.0.0.1:${port}`, stop: async () => { child.kill('SIGTERM'); await exited; } };
 }
 
 /** Reviews of new Ingresses (a tenth of them take a host an existing one holds: warnings), in turns with the floor. */

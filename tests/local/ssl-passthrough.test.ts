@@ -28,6 +28,26 @@ ports: [{ name: https, port: ${port} }]
 endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
 `;
 
+/** The HTTPS host's side: its TLS Secret, and the Service `app` with one endpoint on `port`. */
+const webBackend = (cert: { cert: string; key: string }, port: number) => `apiVersion: v1
+kind: Secret
+metadata: { name: web-tls }
+type: kubernetes.io/tls
+data: { tls.crt: ${b64(cert.cert)}, tls.key: ${b64(cert.key)} }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: app }
+spec: { ports: [{ name: http, port: 80 }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: app-0, labels: { kubernetes.io/service-name: app } }
+addressType: IPv4
+ports: [{ name: http, port: ${port} }]
+endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
+---
+`;
 const passthroughIngress = (name: string, host: string) => `apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
@@ -62,25 +82,7 @@ async function setUp(t: { after(fn: () => Promise<void>): void }): Promise<Setup
   const writePassthrough = (portA: number) =>
     writeFileSync(join(dir, 'passthrough.yaml'), [tlsService('pass-a', portA), passthroughIngress('pass-a', 'a.pass.test'), tlsService('pass-b', passB.port), passthroughIngress('pass-b', 'b.pass.test')].join('---\n'));
   writePassthrough(passA.port);
-  writeFileSync(join(dir, 'web.yaml'), `apiVersion: v1
-kind: Secret
-metadata: { name: web-tls }
-type: kubernetes.io/tls
-data: { tls.crt: ${b64(certWeb.cert)}, tls.key: ${b64(certWeb.key)} }
----
-apiVersion: v1
-kind: Service
-metadata: { name: app }
-spec: { ports: [{ name: http, port: 80 }] }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: app-0, labels: { kubernetes.io/service-name: app } }
-addressType: IPv4
-ports: [{ name: http, port: ${app.port} }]
-endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
----
-apiVersion: networking.k8s.io/v1
+  writeFileSync(join(dir, 'web.yaml'), `${webBackend(certWeb, app.port)}apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: { name: web }
 spec:
@@ -168,25 +170,7 @@ test('wharf local --enable-ssl-passthrough: a Gateway\'s TLS listener in Passthr
   chmodSync(workDir, 0o755);
   const [httpPort, httpsPort] = [await freePort(), await freePort()];
   writeFileSync(join(dir, 'gateway.yaml'), `${tlsService('pass-a', passA.port)}---
-apiVersion: v1
-kind: Secret
-metadata: { name: web-tls }
-type: kubernetes.io/tls
-data: { tls.crt: ${b64(certWeb.cert)}, tls.key: ${b64(certWeb.key)} }
----
-apiVersion: v1
-kind: Service
-metadata: { name: app }
-spec: { ports: [{ name: http, port: 80 }] }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: app-0, labels: { kubernetes.io/service-name: app } }
-addressType: IPv4
-ports: [{ name: http, port: ${app.port} }]
-endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
----
-apiVersion: gateway.networking.k8s.io/v1
+${webBackend(certWeb, app.port)}apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata: { name: wharf }
 spec: { controllerName: wharf.io/gateway-controller }

@@ -19,7 +19,10 @@
 //     process, with wharf's own reader); nginx_t_ms, `nginx -t` of the configuration wharf rendered
 //     (what NGINX needs at least to load it; each edit of an Ingress is a reload, so it is the edit's
 //     floor too; the least of three runs). all_served_floor_ms = node start-up (node_start_ms) + parse_ms + nginx_t_ms, and
-//     the ratios to them.
+//     the ratios to them. lua_module_share: the part of nginx_t_ms that is the Lua module's SSL context
+//     per location configuration (the same servers and location blocks read with and without the
+//     module, alternating: lua-location-tax.ts); nginx_t_without_lua_module_ms, nginx_t_ms without it:
+//     the edit's floor with a Lua module that does not create them (upstream's 0.10.26 and later).
 // Prints one JSON object as the last line. Environment: BENCH_APPS (2000), BENCH_EDITS (20),
 // BENCH_LOCAL_NODE_ARGS (node flags for wharf local, e.g. `--cpu-prof --cpu-prof-dir=DIR`).
 import { spawn, spawnSync } from 'node:child_process';
@@ -31,6 +34,7 @@ import { startBackend, freePort } from '../tests/support/backend.ts';
 import { request } from '../tests/support/http.ts';
 import { percentile } from './handler-process.ts';
 import { runRecord } from './machine.ts';
+import { configShape, luaLocationTax } from './lua-location-tax.ts';
 
 const apps = Number(process.env.BENCH_APPS ?? 2000);
 const edits = Number(process.env.BENCH_EDITS ?? 20);
@@ -204,12 +208,16 @@ async function main(): Promise<void> {
     const written: number[] = [];
     for (let k = 0; k < 3; k++) written.push(nginxT(nginxPrefix));
     const nginxTMs = Math.min(...written);
+    // Of that, what the Lua module costs for the same servers and location blocks (lua-location-tax.ts).
+    const shape = configShape(nginxPrefix);
+    const tax = luaLocationTax(shape);
     const floor = nodeStartMs + parseMs + nginxTMs;
     editMs.sort((a, b) => a - b);
     reloadMs.sort((a, b) => a - b);
     endpointMs.sort((a, b) => a - b);
     const p50 = percentile(editMs, 50);
     const round = (n: number) => Math.round(n * 10) / 10;
+    const round2 = (n: number) => Math.round(n * 100) / 100;
     console.log(
       JSON.stringify({
         objects: apps * 3,
@@ -233,6 +241,10 @@ async function main(): Promise<void> {
         all_served_floor_ms: round(floor),
         all_served_ratio: round(allServedMs / floor),
         edit_ratio: round(p50 / nginxTMs),
+        servers: shape.servers,
+        location_blocks: shape.locations,
+        lua_module_share: round2(1 - tax.without_lua_ms / tax.with_lua_ms),
+        nginx_t_without_lua_module_ms: round((nginxTMs * tax.without_lua_ms) / tax.with_lua_ms),
         loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
         ...record.end(),
       }),

@@ -15,4 +15,8 @@ test('bench:local prints its figures for a small folder', () => {
     assert.ok(Number.isFinite(last[field]) && last[field]! > 0, `${field}: ${last[field]}`);
   }
   assert.ok(last.first_served_ms! <= last.all_served_ms!);
+  // The Lua module's share of a reload is measured on the shape wharf rendered: a server and a
+  // location block (at least) for each of the 20 hosts.
+  assert.ok(last.servers! >= 20 && last.location_blocks! >= 20, `servers ${last.servers}, location blocks ${last.location_blocks}`);
+  assert.ok(Number.isFinite(last.lua_module_share) && Number.isFinite(last.nginx_t_without_lua_module_ms), JSON.stringify(last));
 });

@@ -17,15 +17,19 @@ interface StreamOut {
   streams: boolean;
 }
 
-/** NGINX's own ports and the Gateway listeners' ports: the HTTP side's, which a TCP service may not take. */
-export function httpPortsOf(gatewayApi: ReadonlyMap<string, GatewayApiObject>): HttpPorts {
-  const out = new Map<number, string>([
+/**
+ * NGINX's own ports and the Gateway listeners' ports, which a TCP service may not take (TCP
+ * listeners' too: the listener wins), and the UDP listeners' ports, which a UDP service may not take.
+ */
+export function httpPortsOf(gatewayApi: ReadonlyMap<string, GatewayApiObject>, protocol: 'TCP' | 'UDP' = 'TCP'): HttpPorts {
+  const out = new Map<number, string>(protocol === 'UDP' ? [] : [
     [80, "NGINX's HTTP port"],
     [443, "NGINX's HTTPS port"],
   ]);
   for (const o of gatewayApi.values()) {
     if (o.kind !== 'Gateway') continue;
     for (const l of o.spec.listeners) {
+      if ((l.protocol === 'UDP') !== (protocol === 'UDP')) continue;
       if (!out.has(l.port)) out.set(l.port, `Gateway ${o.metadata.namespace}/${o.metadata.name} (listener ${l.name})`);
     }
   }
@@ -60,7 +64,7 @@ export class StreamState {
   /** Parses both ConfigMaps again (a Gateway's ports may have changed) and moves the upstream names. */
   refresh(gatewayApi: ReadonlyMap<string, GatewayApiObject>, out: StreamOut): void {
     if (!this.tcp && !this.udp && this.refs.size === 0) return;
-    this.result = streamServices(this.tcp, this.udp, httpPortsOf(gatewayApi));
+    this.result = streamServices(this.tcp, this.udp, httpPortsOf(gatewayApi), httpPortsOf(gatewayApi, 'UDP'));
     const next = new Map<string, UpstreamRef>();
     for (const r of this.result.routes) next.set(upstreamRefKey(r.backend), r.backend);
     const renamed: Rename[] = [];
@@ -98,6 +102,6 @@ export class StreamState {
   validate(cm: ConfigMap, gatewayApi: ReadonlyMap<string, GatewayApiObject>): Problem[] {
     const role = streamConfigMapRole(objectKey(cm.metadata.namespace, cm.metadata.name), this.settings);
     if (!role) return [];
-    return parseStreamConfigMap(cm, role, httpPortsOf(gatewayApi)).problems;
+    return parseStreamConfigMap(cm, role, httpPortsOf(gatewayApi), httpPortsOf(gatewayApi, 'UDP')).problems;
   }
 }

@@ -191,7 +191,7 @@ test('kind: ValidatingWebhookConfiguration (sideEffects None, v1 reviews, Equiva
     { apiGroups: ['networking.k8s.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['ingresses'], scope: 'Namespaced' },
     // With gatewayAPI.enabled (tests/chart/gateway-api.test.ts).
     { apiGroups: ['gateway.networking.k8s.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['gatewayclasses'], scope: 'Cluster' },
-    { apiGroups: ['gateway.networking.k8s.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['gateways', 'httproutes', 'grpcroutes', 'tlsroutes', 'referencegrants'], scope: 'Namespaced' },
+    { apiGroups: ['gateway.networking.k8s.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['gateways', 'httproutes', 'grpcroutes', 'tlsroutes', 'tcproutes', 'udproutes', 'referencegrants'], scope: 'Namespaced' },
   ]);
   assert.deepEqual(get(h, 'clientConfig.service'), {
     name: "⟦include 'wharf.admissionName' .⟧",
@@ -270,6 +270,8 @@ test('kind: ClusterRole/Role/bindings with least privilege: reads, and only stat
     'httproutes/status': ['update', 'patch'],
     'grpcroutes/status': ['update', 'patch'],
     'tlsroutes/status': ['update', 'patch'],
+    'tcproutes/status': ['update', 'patch'],
+    'udproutes/status': ['update', 'patch'],
     events: ['create', 'patch'],
     // Each replica deletes its own Lease when it stops, and the Lease of a replica long gone.
     leases: ['create', 'update', 'patch', 'delete'],

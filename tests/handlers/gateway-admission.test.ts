@@ -161,3 +161,14 @@ test('a GatewayClass and a ReferenceGrant are checked against their schemas; a G
   const missing = await send(grpc([{ backendRefs: [{ name: 'nope', port: 80 }] }]));
   assert.ok(missing.warnings?.includes('spec.parentRefs[0]: BackendNotFound: spec.rules[0].backendRefs[0]: Service default/nope not found'), JSON.stringify(missing.warnings));
 });
+
+test('TCPRoutes and UDPRoutes are reviewed: a schema error denies with the field, a listener that does not take the route warns', async () => {
+  const l4 = (kind: string, rules: object[]): KubeObject => ({ apiVersion: GW, kind, metadata: { name: 'db', namespace: 'default' }, spec: { parentRefs: [{ name: 'gw' }], rules } });
+  const bad = await send(l4('TCPRoute', [{ backendRefs: [{ name: 'web', port: 0 }] }]));
+  assert.equal(bad.allowed, false);
+  assert.equal(bad.status?.code, 403);
+  assert.match(bad.status?.message ?? '', /^spec\.rules\[0\]\.backendRefs\[0\]\.port: Invalid value: 0: must be between 1 and 65535/);
+  const r = await send(l4('UDPRoute', [{ backendRefs: [{ name: 'web', port: 80 }] }]));
+  assert.equal(r.allowed, true);
+  assert.match(r.warnings?.[0] ?? '', /^spec\.parentRefs\[0\]: not accepted by Gateway default\/gw: NotAllowedByListeners/);
+});

@@ -327,8 +327,8 @@ test('kind: NetworkPolicies: webhook port from the control plane CIDRs, agent AP
   const nginxRules = get(nginx, 'spec.ingress') as Doc[];
   assert.deepEqual(
     nginxRules[0],
-    { ports: [{ port: 'http', protocol: 'TCP' }, { port: 'https', protocol: 'TCP' }, { port: 'gw-⟦.⟧', protocol: 'TCP' }, { port: 'tcp-⟦$port⟧', protocol: 'TCP' }, { port: 'udp-⟦$port⟧', protocol: 'UDP' }] },
-    'NGINX ports (and Gateway listener ports, TCP and UDP services) open to all',
+    { ports: [{ port: 'http', protocol: 'TCP' }, { port: 'https', protocol: 'TCP' }, { port: 'gw-⟦.⟧', protocol: 'TCP' }, { port: 'gwu-⟦.⟧', protocol: 'UDP' }, { port: 'tcp-⟦$port⟧', protocol: 'TCP' }, { port: 'udp-⟦$port⟧', protocol: 'UDP' }] },
+    'NGINX ports (and Gateway listener ports, TCP and UDP, TCP and UDP services) open to all',
   );
   const agentRules = nginxRules.filter((r) => (r.ports as Doc[]).some((p) => p.port === 'agent-api'));
   assert.ok(agentRules.length >= 1);

@@ -19,7 +19,7 @@ const SUBCHART = join(chartDir, 'charts', 'gateway-api-crds');
 const values = valuesYaml();
 
 test('values: the Gateway API on (read where installed), CRDs not installed, a GatewayClass named wharf', () => {
-  assert.deepEqual(get(values, 'gatewayAPI'), { enabled: true, installCRDs: false, gatewayClass: { create: true, name: 'wharf' }, listenerPorts: [] });
+  assert.deepEqual(get(values, 'gatewayAPI'), { enabled: true, installCRDs: false, gatewayClass: { create: true, name: 'wharf' }, listenerPorts: [], udpListenerPorts: [] });
 });
 
 test('the CRDs: the eight standard-channel v1.6.1 files wharf reads, unchanged below a header naming their source and license', () => {

@@ -382,7 +382,8 @@ export class RoutingIndex implements ClusterState {
       case 'Namespace':
         this.gateway.put(kind, namespace, name, obj as GatewayApiObject | null);
         this.regateway(out);
-        if (kind === 'Gateway') this.stream.refresh(this.gateway.objects(), out);
+        // Gateway listeners' ports (of wharf's classes) are not the services ConfigMaps' to take.
+        if (kind === 'Gateway' || kind === 'GatewayClass') this.stream.refresh(this.gateway.objects(), out);
         break;
       case 'EndpointSlice': {
         const old = this._slices.get(key);
@@ -806,7 +807,8 @@ export class RoutingIndex implements ClusterState {
     const check = this.gateway.check(o, this._services, this._secrets, this.ctx.tlsOf);
     const ref: ObjectRef = { kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name };
     const contributors = (host: string) => [...(this.hostIngresses.get(host) ?? [])].map((k) => this.translations.get(k)!);
-    const streams = o.kind === 'Gateway' || o.kind === 'TCPRoute' || o.kind === 'UDPRoute' ? streamPortWarnings(o, check.translation, this.streamHolders()) : [];
+    // A Gateway of another controller takes no port (check.status is null for it).
+    const streams = (o.kind === 'Gateway' && check.status) || o.kind === 'TCPRoute' || o.kind === 'UDPRoute' ? streamPortWarnings(o, check.translation, this.streamHolders()) : [];
     return [...gatewayProblems(ref, check, contributors, this.globalSettings), ...streams].sort(compareProblems);
   }
 

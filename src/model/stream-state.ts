@@ -3,6 +3,7 @@
 // Service's endpoints reach a stream route exactly as they reach an Ingress. Pure.
 import { objectKey, type ControllerSettings, type ObjectKey } from './cluster-state.ts';
 import type { GatewayApiObject } from './gateway-schemas.ts';
+import { GATEWAY_CONTROLLER_NAME } from './gateway-status.ts';
 import type { ConfigMap } from './schemas.ts';
 import { streamConfigMapRole, streamServices, parseStreamConfigMap, type HttpPorts, type StreamServices } from './stream-services.ts';
 import type { Problem, RoutingModel } from './types.ts';
@@ -20,14 +21,17 @@ interface StreamOut {
 /**
  * NGINX's own ports and the Gateway listeners' ports, which a TCP service may not take (TCP
  * listeners' too: the listener wins), and the UDP listeners' ports, which a UDP service may not take.
+ * Only wharf's Gateways (of a GatewayClass naming its controller) hold ports: others are not NGINX's.
  */
 export function httpPortsOf(gatewayApi: ReadonlyMap<string, GatewayApiObject>, protocol: 'TCP' | 'UDP' = 'TCP'): HttpPorts {
   const out = new Map<number, string>(protocol === 'UDP' ? [] : [
     [80, "NGINX's HTTP port"],
     [443, "NGINX's HTTPS port"],
   ]);
+  const served = new Set<string>();
+  for (const o of gatewayApi.values()) if (o.kind === 'GatewayClass' && o.spec.controllerName === GATEWAY_CONTROLLER_NAME) served.add(o.metadata.name);
   for (const o of gatewayApi.values()) {
-    if (o.kind !== 'Gateway') continue;
+    if (o.kind !== 'Gateway' || !served.has(o.spec.gatewayClassName)) continue;
     for (const l of o.spec.listeners) {
       if ((l.protocol === 'UDP') !== (protocol === 'UDP')) continue;
       if (!out.has(l.port)) out.set(l.port, `Gateway ${o.metadata.namespace}/${o.metadata.name} (listener ${l.name})`);

@@ -190,6 +190,11 @@ test('a port both a tcp-services entry and a Gateway listener want: the listener
   assert.deepEqual(validateGatewayObject(taking, index, settings).map((p) => p.message), [
     'spec.listeners[0].port: port 7000 is routed by ConfigMap ingress-nginx/tcp-services (data[7000]); this listener takes it and that entry is no longer served',
   ]);
+  // Another controller's Gateway takes no port of NGINX's.
+  const theirs = { ...gateway([{ name: 'db', port: 7000, protocol: 'TCP' }], 'theirs'), spec: { gatewayClassName: 'other', listeners: [{ name: 'db', port: 7000, protocol: 'TCP' }] } };
+  const otherClass = { apiVersion: GW, kind: 'GatewayClass', metadata: { name: 'other' }, spec: { controllerName: 'example.com/other' } };
+  assert.deepEqual(validateGatewayObject(theirs, index, settings), []);
+  assert.ok(streamsOf(indexOf([...objects, otherClass, theirs], settings)).includes('TCP 7000 → default-echo-9000 (ConfigMap tcp-services)'));
 });
 
 test('admission: what the schema refuses names the field and the reason; the rest of a route\'s problems are warnings', () => {

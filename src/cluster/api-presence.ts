@@ -37,6 +37,8 @@ export const API_NEEDS: Partial<Record<Kind, ApiNeed>> = {
   HTTPRoute: GATEWAY_API_NEED,
   GRPCRoute: GATEWAY_API_NEED,
   TLSRoute: GATEWAY_API_NEED,
+  TCPRoute: GATEWAY_API_NEED,
+  UDPRoute: GATEWAY_API_NEED,
   ReferenceGrant: GATEWAY_API_NEED,
   // Read for their labels only: the namespace selectors of Gateway listeners' allowedRoutes.
   // Without them a namespace has the label Kubernetes gives every Namespace only (tests/model/gateway-namespace-selector.test.ts).

@@ -67,7 +67,7 @@ export interface WatchScope {
 }
 
 /** The Gateway API kinds, each an optional stream. */
-export const GATEWAY_API_KINDS = ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'ReferenceGrant'] as const satisfies readonly Kind[];
+export const GATEWAY_API_KINDS = ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute', 'ReferenceGrant'] as const satisfies readonly Kind[];
 export type GatewayApiKind = (typeof GATEWAY_API_KINDS)[number];
 
 export function isGatewayApiKind(kind: Kind): kind is GatewayApiKind {
@@ -120,6 +120,8 @@ const PLURALS: Record<Kind, { group: string; plural: string }> = {
   HTTPRoute: { group: 'gateway.networking.k8s.io', plural: 'httproutes' },
   GRPCRoute: { group: 'gateway.networking.k8s.io', plural: 'grpcroutes' },
   TLSRoute: { group: 'gateway.networking.k8s.io', plural: 'tlsroutes' },
+  TCPRoute: { group: 'gateway.networking.k8s.io', plural: 'tcproutes' },
+  UDPRoute: { group: 'gateway.networking.k8s.io', plural: 'udproutes' },
   ReferenceGrant: { group: 'gateway.networking.k8s.io', plural: 'referencegrants' },
   Namespace: { group: '', plural: 'namespaces' },
 };

@@ -8,7 +8,7 @@
  * The Gateway API kinds are read where their CRDs are installed (kubernetes-resources.ts: optional
  * streams); Namespaces for the label selectors of Gateway listeners' allowedRoutes.
  */
-export const KINDS = ['Ingress', 'IngressClass', 'Service', 'EndpointSlice', 'Secret', 'ConfigMap', 'GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'ReferenceGrant', 'Namespace'] as const;
+export const KINDS = ['Ingress', 'IngressClass', 'Service', 'EndpointSlice', 'Secret', 'ConfigMap', 'GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute', 'ReferenceGrant', 'Namespace'] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** apiVersion expected for each kind (the group/version wharf understands). */
@@ -24,6 +24,8 @@ export const API_VERSIONS: Record<Kind, string> = {
   HTTPRoute: 'gateway.networking.k8s.io/v1',
   GRPCRoute: 'gateway.networking.k8s.io/v1',
   TLSRoute: 'gateway.networking.k8s.io/v1',
+  TCPRoute: 'gateway.networking.k8s.io/v1',
+  UDPRoute: 'gateway.networking.k8s.io/v1',
   ReferenceGrant: 'gateway.networking.k8s.io/v1',
   Namespace: 'v1',
 };

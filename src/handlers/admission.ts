@@ -16,7 +16,7 @@ const REVIEWED = {
   // The core group: the TCP and UDP services ConfigMaps (any other ConfigMap is allowed untouched).
   '': ['ConfigMap'],
   'networking.k8s.io': ['Ingress'],
-  'gateway.networking.k8s.io': ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'ReferenceGrant'],
+  'gateway.networking.k8s.io': ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute', 'ReferenceGrant'],
 } as const;
 export type ReviewedKind = (typeof REVIEWED)[keyof typeof REVIEWED][number];
 

@@ -110,6 +110,8 @@ const RELIST_ORDER: Record<Kind, number> = {
   HTTPRoute: 5,
   GRPCRoute: 5,
   TLSRoute: 5,
+  TCPRoute: 5,
+  UDPRoute: 5,
 };
 
 function emptyUpdate(): DesiredUpdate {
@@ -358,7 +360,7 @@ export class DesiredConfig {
     }
   }
 
-  /** The TCP and UDP service ports: one fragment each, made of the services ConfigMaps and their Services. */
+  /** The TCP and UDP service ports: one fragment each, made of the services ConfigMaps, the TCPRoutes and UDPRoutes, and their Services. */
   #setStreams(update: DesiredUpdate, trigger: number): void {
     const routes = this.#index.streams();
     let v = 0;
@@ -366,7 +368,11 @@ export class DesiredConfig {
       const [namespace, name] = key?.split('/') ?? [];
       if (namespace !== undefined && name !== undefined) v = Math.max(v, this.#view.versionOf({ kind: 'ConfigMap', namespace, name }));
     }
-    for (const r of routes) v = Math.max(v, this.#view.versionOf({ kind: 'Service', namespace: r.backend.namespace, name: r.backend.service }));
+    for (const r of routes) {
+      v = Math.max(v, this.#view.versionOf({ kind: 'Service', namespace: r.backend.namespace, name: r.backend.service }));
+      // A TCPRoute's or UDPRoute's port: the route is a source too.
+      if (r.source.kind === 'TCPRoute' || r.source.kind === 'UDPRoute') v = Math.max(v, this.#view.versionOf({ kind: r.source.kind, namespace: r.source.namespace, name: r.source.name }));
+    }
     const fragments = renderStreams(routes);
     const names = new Set(fragments.map((f) => f.name));
     for (const name of this.#streamFragments) if (!names.has(name)) this.#setFragment(update, name, null, v, trigger);

@@ -469,7 +469,7 @@ function publishGatewayStatus(writer: GatewayStatusSink, index: Pick<RoutingInde
   const m = /^(\S+) ([^/]*)\/(.+)$/.exec(key);
   if (!m) return;
   const [, kind, namespace, name] = m as unknown as [string, string, string, string];
-  if (kind !== 'GatewayClass' && kind !== 'Gateway' && kind !== 'HTTPRoute' && kind !== 'GRPCRoute' && kind !== 'TLSRoute') return;
+  if (kind !== 'GatewayClass' && kind !== 'Gateway' && kind !== 'HTTPRoute' && kind !== 'GRPCRoute' && kind !== 'TLSRoute' && kind !== 'TCPRoute' && kind !== 'UDPRoute') return;
   const status = index.gatewayStatus(kind, namespace, name);
   if (status) writer.set(status);
   else writer.forget(kind, namespace, name);

@@ -52,7 +52,7 @@ export function validateGatewayObject(obj: unknown, state: ClusterState, setting
   const parsed = parseObject(obj);
   if (!parsed.ok) return index.mightServeGatewayObject(obj) ? parsed.problems : [];
   const o = parsed.value;
-  if (o.kind !== 'GatewayClass' && o.kind !== 'Gateway' && o.kind !== 'HTTPRoute' && o.kind !== 'GRPCRoute' && o.kind !== 'TLSRoute' && o.kind !== 'ReferenceGrant') return [];
+  if (o.kind !== 'GatewayClass' && o.kind !== 'Gateway' && o.kind !== 'HTTPRoute' && o.kind !== 'GRPCRoute' && o.kind !== 'TLSRoute' && o.kind !== 'TCPRoute' && o.kind !== 'UDPRoute' && o.kind !== 'ReferenceGrant') return [];
   return index.validateParsedGatewayObject(o);
 }
 

@@ -4,8 +4,9 @@
 // Namespace, or a Service or Secret they may reference changes: O(Gateway API objects), which the
 // routing index then narrows to the routes and hosts whose result differs. Pure.
 import { objectKey, type ObjectKey } from './cluster-state.ts';
-import type { GatewayApiObject, GRPCRoute, Gateway, GatewayClass, HTTPRoute, Namespace, ReferenceGrant, TLSRoute } from './gateway-schemas.ts';
+import type { GatewayApiObject, GRPCRoute, Gateway, GatewayClass, HTTPRoute, Namespace, ReferenceGrant, TCPRoute, TLSRoute, UDPRoute } from './gateway-schemas.ts';
 import { translateTLSRoute } from './translate-tlsroute.ts';
+import { translateL4Route } from './translate-l4route.ts';
 import { translateGRPCRoute } from './translate-grpcroute.ts';
 import { defaultServerTls, servedClasses, servedListeners, type ServedListener } from './gateway-listeners.ts';
 import type { Tls } from './types.ts';
@@ -14,7 +15,7 @@ import type { NginxPorts } from './listener-ports.ts';
 import type { Secret, Service } from './schemas.ts';
 import type { TlsMaterial } from './secrets.ts';
 import type { Translation } from './translate-ingress.ts';
-import { translateHTTPRoute, type RouteWorld } from './translate-httproute.ts';
+import { translateHTTPRoute, type RouteKindName, type RouteWorld } from './translate-httproute.ts';
 
 /** Everything the Gateway API objects lead to at one moment. */
 export interface GatewayResult {
@@ -46,6 +47,8 @@ export class GatewayStore {
   private readonly routes = new Map<ObjectKey, HTTPRoute>();
   private readonly grpcRoutes = new Map<ObjectKey, GRPCRoute>();
   private readonly tlsRoutes = new Map<ObjectKey, TLSRoute>();
+  private readonly tcpRoutes = new Map<ObjectKey, TCPRoute>();
+  private readonly udpRoutes = new Map<ObjectKey, UDPRoute>();
   private readonly grants = new Map<ObjectKey, ReferenceGrant>();
   private readonly namespaces = new Map<string, Namespace>();
   private readonly nginxPorts: NginxPorts | undefined;
@@ -59,13 +62,13 @@ export class GatewayStore {
 
   /** True when there is a route or Gateway to translate (Services and Secrets matter only then). */
   get active(): boolean {
-    return this.routes.size > 0 || this.grpcRoutes.size > 0 || this.tlsRoutes.size > 0 || this.gateways.size > 0;
+    return this.routes.size > 0 || this.grpcRoutes.size > 0 || this.tlsRoutes.size > 0 || this.tcpRoutes.size > 0 || this.udpRoutes.size > 0 || this.gateways.size > 0;
   }
 
   /** Every object held, by gatewayObjectKey. */
   objects(): Map<string, GatewayApiObject> {
     const out = new Map<string, GatewayApiObject>();
-    for (const o of [...this.classes.values(), ...this.gateways.values(), ...this.routes.values(), ...this.grpcRoutes.values(), ...this.tlsRoutes.values(), ...this.grants.values(), ...this.namespaces.values()]) {
+    for (const o of [...this.classes.values(), ...this.gateways.values(), ...this.routes.values(), ...this.grpcRoutes.values(), ...this.tlsRoutes.values(), ...this.tcpRoutes.values(), ...this.udpRoutes.values(), ...this.grants.values(), ...this.namespaces.values()]) {
       out.set(gatewayObjectKey(o.kind, o.metadata.namespace, o.metadata.name), o);
     }
     return out;
@@ -81,6 +84,8 @@ export class GatewayStore {
       case 'HTTPRoute': set(this.routes, key); break;
       case 'GRPCRoute': set(this.grpcRoutes, key); break;
       case 'TLSRoute': set(this.tlsRoutes, key); break;
+      case 'TCPRoute': set(this.tcpRoutes, key); break;
+      case 'UDPRoute': set(this.udpRoutes, key); break;
       case 'ReferenceGrant': set(this.grants, key); break;
       case 'Namespace': set(this.namespaces, name); break;
     }
@@ -98,7 +103,7 @@ export class GatewayStore {
     const world = { classes, gateways, grants, namespaces: this.namespaces, secrets, services, tlsOf, nginxPorts: this.nginxPorts, sslPassthrough: this.sslPassthrough };
     const { served, statuses: classStatuses } = servedClasses(world);
     if (o.kind === 'GatewayClass') return { translation: null, status: classStatuses.find((s) => s.ref.name === o.metadata.name) ?? null };
-    if (o.kind !== 'Gateway' && o.kind !== 'HTTPRoute' && o.kind !== 'GRPCRoute' && o.kind !== 'TLSRoute') return { translation: null, status: null };
+    if (o.kind === 'ReferenceGrant' || o.kind === 'Namespace') return { translation: null, status: null };
     const { listeners, statuses } = servedListeners(world, served);
     if (o.kind === 'Gateway') return { translation: null, status: statuses.get(key) ?? null };
     const { translation, status } = translateRoute(o, listeners, world);
@@ -115,7 +120,7 @@ export class GatewayStore {
     const servedClass = (name: unknown) => typeof name === 'string' && this.classes.get(name)?.spec.controllerName === GATEWAY_CONTROLLER_NAME;
     if (o?.kind === 'GatewayClass') return o.spec?.controllerName === GATEWAY_CONTROLLER_NAME;
     if (o?.kind === 'Gateway') return servedClass(o.spec?.gatewayClassName);
-    if (o?.kind !== 'HTTPRoute' && o?.kind !== 'GRPCRoute' && o?.kind !== 'TLSRoute') return false;
+    if (o?.kind !== 'HTTPRoute' && o?.kind !== 'GRPCRoute' && o?.kind !== 'TLSRoute' && o?.kind !== 'TCPRoute' && o?.kind !== 'UDPRoute') return false;
     const ns = typeof o.metadata?.namespace === 'string' ? o.metadata.namespace : 'default';
     const refs = Array.isArray(o.spec?.parentRefs) ? (o.spec.parentRefs as { name?: unknown; namespace?: unknown }[]) : [];
     return refs.some((r) => {
@@ -145,7 +150,7 @@ export class GatewayStore {
     const translations = new Map<ObjectKey, Translation>();
     const routes = new Map<ObjectKey, RouteStatus>();
     const attachedOf = new Map<ObjectKey, Set<ServedListener>>();
-    const all = [...[...this.routes.values()], ...[...this.grpcRoutes.values()], ...[...this.tlsRoutes.values()]];
+    const all = [...this.routes.values(), ...this.grpcRoutes.values(), ...this.tlsRoutes.values(), ...this.tcpRoutes.values(), ...this.udpRoutes.values()];
     all.sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || objectKey(a.metadata.namespace, a.metadata.name).localeCompare(objectKey(b.metadata.namespace, b.metadata.name)));
     for (const route of all) {
       const { translation, status, attached } = translateRoute(route, listeners, world);
@@ -167,11 +172,12 @@ export class GatewayStore {
    * listeners it joined or left. O(the route + the listeners); null when there was no full
    * translation yet. The returned result is the last one, updated in place.
    */
-  routeChanged(kind: 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute', namespace: string, name: string): RouteChange | null {
+  routeChanged(kind: RouteKindName, namespace: string, name: string): RouteChange | null {
     if (!this.last) return null;
     const { world, listeners, attached, result } = this.last;
     const key = `${kind} ${namespace}/${name}`;
-    const route = (kind === 'HTTPRoute' ? this.routes : kind === 'GRPCRoute' ? this.grpcRoutes : this.tlsRoutes).get(objectKey(namespace, name));
+    const stores = { HTTPRoute: this.routes, GRPCRoute: this.grpcRoutes, TLSRoute: this.tlsRoutes, TCPRoute: this.tcpRoutes, UDPRoute: this.udpRoutes };
+    const route = (stores[kind] as Map<ObjectKey, HTTPRoute | GRPCRoute | TLSRoute | TCPRoute | UDPRoute>).get(objectKey(namespace, name));
     const before = attached.get(key) ?? new Set<ServedListener>();
     let after = new Set<ServedListener>();
     result.translations.delete(key);
@@ -209,8 +215,9 @@ export function translationFingerprint(t: Translation | undefined): string {
 }
 
 /** Translates a route of any kind wharf serves. */
-function translateRoute(route: HTTPRoute | GRPCRoute | TLSRoute, listeners: readonly ServedListener[], world: RouteWorld): ReturnType<typeof translateHTTPRoute> {
+function translateRoute(route: HTTPRoute | GRPCRoute | TLSRoute | TCPRoute | UDPRoute, listeners: readonly ServedListener[], world: RouteWorld): ReturnType<typeof translateHTTPRoute> {
   if (route.kind === 'HTTPRoute') return translateHTTPRoute(route, listeners, world);
   if (route.kind === 'GRPCRoute') return translateGRPCRoute(route, listeners, world);
+  if (route.kind === 'TCPRoute' || route.kind === 'UDPRoute') return translateL4Route(route, listeners, world);
   return translateTLSRoute(route, listeners, world);
 }

@@ -16,8 +16,11 @@ export interface ServedListener {
   gatewayKey: ObjectKey;
   listener: Listener;
   index: number;
-  /** TLS: Passthrough on 443, beside HTTPS, through the SNI router of --enable-ssl-passthrough. */
-  protocol: 'HTTP' | 'HTTPS' | 'TLS';
+  /**
+   * TLS: Passthrough on 443, beside HTTPS, through the SNI router of --enable-ssl-passthrough.
+   * TCP, UDP: a port of the stream side, whose one route is a StreamRoute (translate-l4route.ts).
+   */
+  protocol: 'HTTP' | 'HTTPS' | 'TLS' | 'TCP' | 'UDP';
   /**
    * An HTTP listener on a port of its own that takes GRPCRoutes only: served as HTTP/2 cleartext
    * with prior knowledge (h2c), which NGINX cannot offer beside HTTP/1.1 on one port.
@@ -98,18 +101,21 @@ export function olderFirst(a: { gateway: Gateway; gatewayKey: ObjectKey }, b: { 
  * or not). 80 is HTTP and 443 HTTPS (the Ingresses' ports); any other port takes the protocol of the
  * oldest Gateway with a valid listener there.
  */
-function portProtocols(all: readonly ServedListener[]): Map<number, { protocol: ServedAs; gateway: Gateway }> {
-  const owners = new Map<number, { protocol: ServedAs; gateway: Gateway }>();
+function portProtocols(all: readonly ServedListener[]): Map<string, { protocol: ServedAs; gateway: Gateway }> {
+  const owners = new Map<string, { protocol: ServedAs; gateway: Gateway }>();
   for (const l of [...all].filter((x) => x.usable).sort(olderFirst)) {
-    if (!owners.has(l.listener.port)) owners.set(l.listener.port, { protocol: servedAs(l), gateway: l.gateway });
+    if (!owners.has(socketOf(l))) owners.set(socketOf(l), { protocol: servedAs(l), gateway: l.gateway });
   }
   return owners;
 }
 
-/** How NGINX's socket for a listener's port speaks: TLS, HTTP/1.1, or HTTP/2 cleartext. */
-type ServedAs = 'HTTPS' | 'HTTP' | 'h2c (HTTP/2 cleartext)';
+/** How NGINX's socket for a listener's port speaks: TLS, HTTP/1.1, HTTP/2 cleartext, or a stream. */
+type ServedAs = 'HTTPS' | 'HTTP' | 'h2c (HTTP/2 cleartext)' | 'TCP' | 'UDP';
 // A TLS listener (Passthrough, on 443 only) shares the HTTPS socket: the SNI router in front splits them.
-const servedAs = (l: ServedListener): ServedAs => (l.protocol === 'HTTPS' || l.protocol === 'TLS' ? 'HTTPS' : l.h2c ? 'h2c (HTTP/2 cleartext)' : 'HTTP');
+const servedAs = (l: ServedListener): ServedAs => (l.protocol === 'HTTPS' || l.protocol === 'TLS' ? 'HTTPS' : l.protocol === 'TCP' || l.protocol === 'UDP' ? l.protocol : l.h2c ? 'h2c (HTTP/2 cleartext)' : 'HTTP');
+/** The socket a listener needs: a UDP port is another socket than the TCP port of the same number. */
+const socketOf = (l: ServedListener): string => `${l.protocol === 'UDP' ? 'udp' : 'tcp'} ${l.listener.port}`;
+const stream = (l: ServedListener): boolean => l.protocol === 'TCP' || l.protocol === 'UDP';
 
 /** The listeners of every Gateway of a served class, and each such Gateway's status (attachedRoutes filled in later). */
 export function servedListeners(world: GatewayWorld, served: ReadonlySet<string>): { listeners: ServedListener[]; statuses: Map<ObjectKey, GatewayStatus> } {
@@ -129,14 +135,17 @@ export function servedListeners(world: GatewayWorld, served: ReadonlySet<string>
     // Two listeners on one port with the same hostname (or both none) conflict: neither is served.
     // So do two on one port with different protocols, and a listener whose port an older Gateway
     // serves with the other protocol.
+    // A TCP or UDP listener has no hostname: another listener on its socket is a clash of protocols
+    // (the specification: they are not distinct), or a twin when it is one of its own protocol.
     for (const a of mine) {
-      const twin = mine.find((b) => b !== a && b.listener.port === a.listener.port && (b.listener.hostname ?? '') === (a.listener.hostname ?? ''));
-      const protocolClash = mine.find((b) => b !== a && b.listener.port === a.listener.port && servedAs(b) !== servedAs(a));
-      const owner = owners.get(a.listener.port);
+      const sameSocket = (b: ServedListener) => b !== a && socketOf(b) === socketOf(a);
+      const twin = mine.find((b) => sameSocket(b) && (b.listener.hostname ?? '') === (a.listener.hostname ?? '') && (servedAs(b) === servedAs(a) || (!stream(a) && !stream(b))));
+      const protocolClash = mine.find((b) => sameSocket(b) && servedAs(b) !== servedAs(a));
+      const owner = owners.get(socketOf(a));
       const otherGateway = owner && owner.gateway !== gw && owner.protocol !== servedAs(a) ? owner : undefined;
       const conflicted = twin !== undefined || protocolClash !== undefined || otherGateway !== undefined;
       a.status.conditions.splice(2, 0, twin || protocolClash
-        ? condition('Conflicted', true, twin ? 'HostnameConflict' : 'ProtocolConflict', `listener ${(twin ?? protocolClash)!.listener.name} uses the same port${twin ? ' and hostname' : ' with another protocol'}`)
+        ? condition('Conflicted', true, twin ? 'HostnameConflict' : 'ProtocolConflict', `listener ${(twin ?? protocolClash)!.listener.name} uses the same port${twin ? (stream(a) ? ` and protocol (${a.protocol} listeners are told apart by port alone)` : ' and hostname') : ' with another protocol'}`)
         : otherGateway
           ? condition('Conflicted', true, 'ProtocolConflict', `port ${a.listener.port} is served with ${otherGateway.protocol} for the older Gateway ${otherGateway.gateway.metadata.namespace}/${otherGateway.gateway.metadata.name}`)
           : condition('Conflicted', false, 'NoConflicts', 'no conflicts'));
@@ -161,6 +170,9 @@ export function servedListeners(world: GatewayWorld, served: ReadonlySet<string>
   return { listeners, statuses };
 }
 
+/** The route kind of each stream protocol: one, of the same name. */
+const STREAM_KINDS: Partial<Record<string, string[]>> = { TCP: ['TCPRoute'], UDP: ['UDPRoute'] };
+
 function listenerOf(world: GatewayWorld, gw: Gateway, gatewayKey: ObjectKey, l: Listener, index: number): ServedListener {
   const status: ListenerStatus = { name: l.name, supportedKinds: [], attachedRoutes: 0, conditions: [] };
   const out: ServedListener = { gateway: gw, gatewayKey, listener: l, index, protocol: 'HTTP', h2c: false, usable: true, tls: null, kinds: [], status };
@@ -170,17 +182,18 @@ function listenerOf(world: GatewayWorld, gw: Gateway, gatewayKey: ObjectKey, l: 
   };
   let accepted = condition('Accepted', true, 'Accepted', 'accepted');
   let resolved = condition('ResolvedRefs', true, 'ResolvedRefs', 'references resolved');
-  if (l.protocol === 'HTTP' || l.protocol === 'HTTPS') out.protocol = l.protocol;
+  if (l.protocol === 'HTTP' || l.protocol === 'HTTPS' || l.protocol === 'TCP' || l.protocol === 'UDP') out.protocol = l.protocol;
   else if (l.protocol === 'TLS') {
     out.protocol = 'TLS';
     const why = tlsListenerProblem(l, world.sslPassthrough === true);
     if (why) accepted = fail('Accepted', why.reason, why.message);
-  } else accepted = fail('Accepted', 'UnsupportedProtocol', `protocol ${l.protocol} is not supported (HTTP, HTTPS, TLS are)`);
+  } else accepted = fail('Accepted', 'UnsupportedProtocol', `protocol ${l.protocol} is not supported (HTTP, HTTPS, TLS, TCP, UDP are)`);
   // 80 and 443 are NGINX's own HTTP and HTTPS ports (the Ingresses'); any other port is served on
-  // the port listener-ports.ts says, unless there is none.
+  // the port listener-ports.ts says, unless there is none. A UDP port is a socket of its own: 80 and
+  // 443 too (moved as NGINX's HTTP and HTTPS ports are).
   if (out.protocol === 'TLS') {
     // Checked above: 443 only.
-  } else if (out.usable && (l.port === 80 || l.port === 443) && out.protocol !== (l.port === 80 ? 'HTTP' : 'HTTPS')) {
+  } else if (out.usable && out.protocol !== 'UDP' && (l.port === 80 || l.port === 443) && out.protocol !== (l.port === 80 ? 'HTTP' : 'HTTPS')) {
     accepted = fail('Accepted', 'PortUnavailable', `port ${l.port} is wharf's ${l.port === 80 ? 'HTTP' : 'HTTPS'} port`);
   } else if (out.usable) {
     const at = listenerPort(l.port, world.nginxPorts ?? IDENTITY_PORTS);
@@ -193,10 +206,10 @@ function listenerOf(world: GatewayWorld, gw: Gateway, gatewayKey: ObjectKey, l: 
   const asked = l.allowedRoutes.kinds;
   const grpcOnly = asked.length > 0 && asked.every((k) => k.group === GATEWAY_GROUP && k.kind === 'GRPCRoute');
   out.h2c = out.protocol === 'HTTP' && l.protocol === 'HTTP' && l.port !== 80 && l.port !== 443 && grpcOnly;
-  const known = l.protocol === 'TLS' ? ['TLSRoute'] : l.protocol === 'HTTPS' ? ['HTTPRoute', 'GRPCRoute'] : out.h2c ? ['GRPCRoute'] : ['HTTPRoute'];
+  const known = STREAM_KINDS[l.protocol] ?? (l.protocol === 'TLS' ? ['TLSRoute'] : l.protocol === 'HTTPS' ? ['HTTPRoute', 'GRPCRoute'] : out.h2c ? ['GRPCRoute'] : ['HTTPRoute']);
   out.kinds = asked.length === 0 ? known : asked.filter((k) => k.group === GATEWAY_GROUP && known.includes(k.kind)).map((k) => k.kind);
   status.supportedKinds = out.kinds.map((kind) => ({ group: GATEWAY_GROUP, kind }));
-  if (asked.length > 0 && out.kinds.length < asked.length) resolved = condition('ResolvedRefs', false, 'InvalidRouteKinds', 'HTTP listeners take HTTPRoute (GRPCRoute alone on a port other than 80: h2c), HTTPS listeners both, TLS listeners TLSRoute');
+  if (asked.length > 0 && out.kinds.length < asked.length) resolved = condition('ResolvedRefs', false, 'InvalidRouteKinds', 'HTTP listeners take HTTPRoute (GRPCRoute alone on a port other than 80: h2c), HTTPS listeners both, TLS listeners TLSRoute, TCP listeners TCPRoute, UDP listeners UDPRoute');
   if (out.protocol === 'HTTPS' && out.usable) {
     const tlsCfg = l.tls;
     if (!tlsCfg || tlsCfg.certificateRefs.length === 0) accepted = fail('Accepted', 'UnsupportedValue', 'an HTTPS listener needs tls.certificateRefs');

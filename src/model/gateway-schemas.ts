@@ -253,6 +253,24 @@ const TLSRouteSchema = z.object({
 export type TLSRoute = z.output<typeof TLSRouteSchema>;
 
 // ---------------------------------------------------------------------------------------------
+// TCPRoute and UDPRoute (a listener's port to a Service: src/model/translate-l4route.ts)
+
+const l4RouteSchema = <K extends 'TCPRoute' | 'UDPRoute'>(kind: K) =>
+  z.object({
+    apiVersion: apiVersion(`${GROUP}/v1`, `${GROUP}/v1alpha2`),
+    kind: z.literal(kind),
+    metadata,
+    spec: z.object({
+      parentRefs: z.array(parentRef).max(32).nullish().transform((v) => v ?? []),
+      rules: z.array(z.object({ name: opt(sectionName), backendRefs: z.array(backendRef).min(1).max(16) })).min(1).max(1),
+    }),
+  });
+const TCPRouteSchema = l4RouteSchema('TCPRoute');
+const UDPRouteSchema = l4RouteSchema('UDPRoute');
+export type TCPRoute = z.output<typeof TCPRouteSchema>;
+export type UDPRoute = z.output<typeof UDPRouteSchema>;
+
+// ---------------------------------------------------------------------------------------------
 // ReferenceGrant and Namespace
 
 const ReferenceGrantSchema = z.object({
@@ -274,7 +292,7 @@ const NamespaceSchema = z.object({
 export type Namespace = z.output<typeof NamespaceSchema>;
 
 /** The Gateway API kinds and Namespaces, as the model reads them. */
-export type GatewayApiObject = GatewayClass | Gateway | HTTPRoute | GRPCRoute | TLSRoute | ReferenceGrant | Namespace;
+export type GatewayApiObject = GatewayClass | Gateway | HTTPRoute | GRPCRoute | TLSRoute | TCPRoute | UDPRoute | ReferenceGrant | Namespace;
 
 export const gatewaySchemas = {
   GatewayClass: z.compile(GatewayClassSchema),
@@ -282,6 +300,8 @@ export const gatewaySchemas = {
   HTTPRoute: z.compile(HTTPRouteSchema),
   GRPCRoute: z.compile(GRPCRouteSchema),
   TLSRoute: z.compile(TLSRouteSchema),
+  TCPRoute: z.compile(TCPRouteSchema),
+  UDPRoute: z.compile(UDPRouteSchema),
   ReferenceGrant: z.compile(ReferenceGrantSchema),
   Namespace: z.compile(NamespaceSchema),
 };

@@ -16,7 +16,7 @@ export interface Condition {
 
 /** The identity of a Gateway API object a status belongs to. */
 export interface GatewayObjectRef {
-  kind: 'GatewayClass' | 'Gateway' | 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute';
+  kind: 'GatewayClass' | 'Gateway' | 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute' | 'TCPRoute' | 'UDPRoute';
   /** '' for the cluster-scoped GatewayClass. */
   namespace: string;
   name: string;

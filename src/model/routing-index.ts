@@ -22,7 +22,9 @@ import { gatewayProblems } from './validate-gateway.ts';
 import type { GatewayApiObject } from './gateway-schemas.ts';
 import type { GatewayClassStatus, GatewayStatus, RouteStatus } from './gateway-status.ts';
 import { UpstreamNames, upstreamRefKey, type Rename, type UpstreamRef } from './upstreams.ts';
-import { StreamState } from './stream-state.ts';
+import { STREAM_USER, StreamState } from './stream-state.ts';
+import { mergeStreamRoutes, streamPortWarnings, type StreamHolders } from './stream-routes.ts';
+import type { RouteKindName } from './translate-httproute.ts';
 
 /** What one change may have changed: re-render these, re-send these endpoint sets. */
 export interface Affected {
@@ -83,10 +85,10 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
 }
 
 /** The route a route key (`Kind namespace/name`) names. */
-function routeOfKey(key: ObjectKey): { kind: 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute'; namespace: string; name: string } {
+function routeOfKey(key: ObjectKey): { kind: RouteKindName; namespace: string; name: string } {
   const space = key.indexOf(' ');
   const slash = key.indexOf('/');
-  return { kind: key.slice(0, space) as 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute', namespace: key.slice(space + 1, slash), name: key.slice(slash + 1) };
+  return { kind: key.slice(0, space) as RouteKindName, namespace: key.slice(space + 1, slash), name: key.slice(slash + 1) };
 }
 
 /** The cluster state plus indexes; also a ClusterState itself (read-only maps). */
@@ -100,6 +102,8 @@ export class RoutingIndex implements ClusterState {
   private _configMap: ConfigMap | null = null;
   /** The TCP and UDP services ConfigMaps and what they route (stream-state.ts). */
   private readonly stream: StreamState;
+  /** The TCPRoutes and UDPRoutes that route some stream port (keys of `translations`). */
+  private readonly streamRoutes = new Set<ObjectKey>();
 
   private readonly translations = new Map<ObjectKey, Translation>();
   private readonly hostIngresses = new Map<string, Set<ObjectKey>>();
@@ -182,7 +186,7 @@ export class RoutingIndex implements ClusterState {
    * Redoes the Gateway API translation, then re-indexes the routes whose Translation changed and
    * notes the objects whose status changed.
    */
-  private regateway(out: Collector, route?: { kind: 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute'; namespace: string; name: string }): void {
+  private regateway(out: Collector, route?: { kind: RouteKindName; namespace: string; name: string }): void {
     if (this.gatewayDeferred !== 'no') {
       this.gatewayDeferred = 'dirty';
       return;
@@ -367,6 +371,8 @@ export class RoutingIndex implements ClusterState {
       case 'HTTPRoute':
       case 'GRPCRoute':
       case 'TLSRoute':
+      case 'TCPRoute':
+      case 'UDPRoute':
         this.gateway.put(kind, namespace, name, obj as GatewayApiObject | null);
         this.regateway(out, { kind, namespace, name });
         break;
@@ -376,7 +382,8 @@ export class RoutingIndex implements ClusterState {
       case 'Namespace':
         this.gateway.put(kind, namespace, name, obj as GatewayApiObject | null);
         this.regateway(out);
-        if (kind === 'Gateway') this.stream.refresh(this.gateway.objects(), out);
+        // Gateway listeners' ports (of wharf's classes) are not the services ConfigMaps' to take.
+        if (kind === 'Gateway' || kind === 'GatewayClass') this.stream.refresh(this.gateway.objects(), out);
         break;
       case 'EndpointSlice': {
         const old = this._slices.get(key);
@@ -467,6 +474,8 @@ export class RoutingIndex implements ClusterState {
       out.upstreams.add(from);
       out.upstreams.add(to);
       for (const user of this.names.usersOf(ref)) {
+        // A stream port's upstream name is in its fragment.
+        if (user === STREAM_USER || this.streamRoutes.has(user)) out.streams = true;
         out.ingresses.add(user);
         for (const h of this.translations.get(user)?.hosts ?? []) out.hosts.add(h);
       }
@@ -498,6 +507,11 @@ export class RoutingIndex implements ClusterState {
     const next = key.includes(' ') ? this.gatewayResult.translations.get(key) : ingress ? translateIngress(ingress, this.ctx) : undefined;
     if (!old && !next) return;
     out.ingresses.add(key);
+    if (old?.streams || next?.streams) {
+      if (JSON.stringify(old?.streams ?? []) !== JSON.stringify(next?.streams ?? []) || old?.rejected !== next?.rejected) out.streams = true;
+      if (next?.streams?.length) this.streamRoutes.add(key);
+      else this.streamRoutes.delete(key);
+    }
     const renamed: Rename[] = [];
     if (old) {
       for (const h of old.hosts) {
@@ -676,14 +690,32 @@ export class RoutingIndex implements ClusterState {
     return out.sort(compareProblems);
   }
 
-  /** The TCP and UDP service ports, with their upstream names (sorted by protocol, then port). */
+  /**
+   * The TCP and UDP service ports (the services ConfigMaps' and the TCPRoutes' and UDPRoutes'), with
+   * their upstream names (sorted by protocol, then port).
+   */
   streams(): NonNullable<RoutingModel['streams']> {
-    return this.stream.routes();
+    return this.mergedStreams().streams;
+  }
+
+  private mergedStreams(): ReturnType<typeof mergeStreamRoutes> {
+    const routes = [...this.streamRoutes].map((k) => this.translations.get(k)!);
+    return mergeStreamRoutes(this.stream.routes(), routes, (r) => this.names.nameOf(r));
   }
 
   /** The problems of the TCP and UDP services ConfigMaps (admission, Events). */
   streamProblems(): Problem[] {
     return this.stream.problems();
+  }
+
+  /** Who routes each stream port now, with its age (stream-routes.ts streamPortWarnings). */
+  private streamHolders(): StreamHolders {
+    const out = new Map<string, { source: ObjectRef; field: string; created: number }>();
+    for (const s of this.streams()) {
+      const t = s.source.kind === 'ConfigMap' ? undefined : this.translations.get(`${s.source.kind} ${s.source.namespace}/${s.source.name}`);
+      out.set(`${s.protocol} ${s.port}`, { source: s.source, field: s.field, created: t?.created ?? -Infinity });
+    }
+    return out;
   }
 
   /**
@@ -696,7 +728,7 @@ export class RoutingIndex implements ClusterState {
 
   /** Every problem: Ingresses (own and conflicts) and the ConfigMap, sorted. */
   problems(): Problem[] {
-    const out: Problem[] = [...this.globalProblems, ...this.stream.problems()];
+    const out: Problem[] = [...this.globalProblems, ...this.stream.problems(), ...this.mergedStreams().problems];
     for (const t of this.translations.values()) if (t.handled) out.push(...t.problems);
     for (const h of this.hostIngresses.keys()) out.push(...this.hostResult(h).problems);
     return out.sort(compareProblems);
@@ -775,7 +807,9 @@ export class RoutingIndex implements ClusterState {
     const check = this.gateway.check(o, this._services, this._secrets, this.ctx.tlsOf);
     const ref: ObjectRef = { kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name };
     const contributors = (host: string) => [...(this.hostIngresses.get(host) ?? [])].map((k) => this.translations.get(k)!);
-    return gatewayProblems(ref, check, contributors, this.globalSettings).sort(compareProblems);
+    // A Gateway of another controller takes no port (check.status is null for it).
+    const streams = (o.kind === 'Gateway' && check.status) || o.kind === 'TCPRoute' || o.kind === 'UDPRoute' ? streamPortWarnings(o, check.translation, this.streamHolders()) : [];
+    return [...gatewayProblems(ref, check, contributors, this.globalSettings), ...streams].sort(compareProblems);
   }
 
   /** The object reference of an Ingress key, if held. */

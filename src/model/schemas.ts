@@ -292,7 +292,7 @@ export const parseSecret = (raw: unknown) => parseWith('Secret', raw);
 /** v1 ConfigMap. */
 export const parseConfigMap = (raw: unknown) => parseWith('ConfigMap', raw);
 
-const KINDS: readonly KubeKind[] = ['Ingress', 'IngressClass', 'Service', 'EndpointSlice', 'Secret', 'ConfigMap', 'GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'ReferenceGrant', 'Namespace'];
+const KINDS: readonly KubeKind[] = ['Ingress', 'IngressClass', 'Service', 'EndpointSlice', 'Secret', 'ConfigMap', 'GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute', 'ReferenceGrant', 'Namespace'];
 
 /** Any object wharf reads, by its `kind`; other kinds are a problem (wharf does not read them). */
 export function parseObject(raw: unknown): Parsed<KubeObject> {

@@ -22,7 +22,10 @@ export interface StreamServices {
   problems: Problem[];
 }
 
-/** The ports the HTTP side holds (NGINX's own 80 and 443, and Gateway listeners' ports), by port: who holds it. */
+/**
+ * The TCP ports others hold (NGINX's own 80 and 443, and Gateway listeners' ports but UDP ones), by
+ * port: who holds it. A Gateway listener wins its port over an entry, whatever their ages.
+ */
 export type HttpPorts = ReadonlyMap<number, string>;
 
 function refOf(cm: ConfigMap): ObjectRef {
@@ -31,9 +34,10 @@ function refOf(cm: ConfigMap): ObjectRef {
 
 /**
  * The routes of one services ConfigMap. `protocol` says which flag named it. Ports the HTTP side
- * holds are refused for TCP (NGINX cannot listen twice on one port); UDP may share them.
+ * holds are refused for TCP (NGINX cannot listen twice on one port); UDP may share them, but not
+ * the ports of UDP listeners (`udpPorts`).
  */
-export function parseStreamConfigMap(cm: ConfigMap, protocol: 'TCP' | 'UDP', httpPorts: HttpPorts): StreamServices {
+export function parseStreamConfigMap(cm: ConfigMap, protocol: 'TCP' | 'UDP', httpPorts: HttpPorts, udpPorts: HttpPorts = new Map()): StreamServices {
   const problems = new ProblemList(refOf(cm));
   const routes: StreamRoute[] = [];
   for (const key of Object.keys(cm.data).sort((a, b) => Number(a) - Number(b) || (a < b ? -1 : 1))) {
@@ -44,8 +48,9 @@ export function parseStreamConfigMap(cm: ConfigMap, protocol: 'TCP' | 'UDP', htt
       continue;
     }
     const port = Number(key);
-    if (protocol === 'TCP' && httpPorts.has(port)) {
-      problems.invalid('PortConflict', field, key, `port ${port} is held by ${httpPorts.get(port)}: choose another port`);
+    const held = protocol === 'TCP' ? httpPorts : udpPorts;
+    if (held.has(port)) {
+      problems.invalid('PortConflict', field, key, `${protocol === 'UDP' ? 'UDP ' : ''}port ${port} is held by ${held.get(port)}: choose another port`);
       continue;
     }
     const parts = value.trim().split(':');
@@ -95,9 +100,9 @@ export function parseStreamConfigMap(cm: ConfigMap, protocol: 'TCP' | 'UDP', htt
 }
 
 /** Both ConfigMaps (either may be absent). */
-export function streamServices(tcp: ConfigMap | null, udp: ConfigMap | null, httpPorts: HttpPorts): StreamServices {
+export function streamServices(tcp: ConfigMap | null, udp: ConfigMap | null, httpPorts: HttpPorts, udpPorts: HttpPorts = new Map()): StreamServices {
   const a = tcp ? parseStreamConfigMap(tcp, 'TCP', httpPorts) : { routes: [], problems: [] };
-  const b = udp ? parseStreamConfigMap(udp, 'UDP', httpPorts) : { routes: [], problems: [] };
+  const b = udp ? parseStreamConfigMap(udp, 'UDP', httpPorts, udpPorts) : { routes: [], problems: [] };
   return { routes: [...a.routes, ...b.routes], problems: [...a.problems, ...b.problems] };
 }
 

@@ -3,6 +3,7 @@
 // Service's endpoints reach a stream route exactly as they reach an Ingress. Pure.
 import { objectKey, type ControllerSettings, type ObjectKey } from './cluster-state.ts';
 import type { GatewayApiObject } from './gateway-schemas.ts';
+import { GATEWAY_CONTROLLER_NAME } from './gateway-status.ts';
 import type { ConfigMap } from './schemas.ts';
 import { streamConfigMapRole, streamServices, parseStreamConfigMap, type HttpPorts, type StreamServices } from './stream-services.ts';
 import type { Problem, RoutingModel } from './types.ts';
@@ -17,15 +18,22 @@ interface StreamOut {
   streams: boolean;
 }
 
-/** NGINX's own ports and the Gateway listeners' ports: the HTTP side's, which a TCP service may not take. */
-export function httpPortsOf(gatewayApi: ReadonlyMap<string, GatewayApiObject>): HttpPorts {
-  const out = new Map<number, string>([
+/**
+ * NGINX's own ports and the Gateway listeners' ports, which a TCP service may not take (TCP
+ * listeners' too: the listener wins), and the UDP listeners' ports, which a UDP service may not take.
+ * Only wharf's Gateways (of a GatewayClass naming its controller) hold ports: others are not NGINX's.
+ */
+export function httpPortsOf(gatewayApi: ReadonlyMap<string, GatewayApiObject>, protocol: 'TCP' | 'UDP' = 'TCP'): HttpPorts {
+  const out = new Map<number, string>(protocol === 'UDP' ? [] : [
     [80, "NGINX's HTTP port"],
     [443, "NGINX's HTTPS port"],
   ]);
+  const served = new Set<string>();
+  for (const o of gatewayApi.values()) if (o.kind === 'GatewayClass' && o.spec.controllerName === GATEWAY_CONTROLLER_NAME) served.add(o.metadata.name);
   for (const o of gatewayApi.values()) {
-    if (o.kind !== 'Gateway') continue;
+    if (o.kind !== 'Gateway' || !served.has(o.spec.gatewayClassName)) continue;
     for (const l of o.spec.listeners) {
+      if ((l.protocol === 'UDP') !== (protocol === 'UDP')) continue;
       if (!out.has(l.port)) out.set(l.port, `Gateway ${o.metadata.namespace}/${o.metadata.name} (listener ${l.name})`);
     }
   }
@@ -60,7 +68,7 @@ export class StreamState {
   /** Parses both ConfigMaps again (a Gateway's ports may have changed) and moves the upstream names. */
   refresh(gatewayApi: ReadonlyMap<string, GatewayApiObject>, out: StreamOut): void {
     if (!this.tcp && !this.udp && this.refs.size === 0) return;
-    this.result = streamServices(this.tcp, this.udp, httpPortsOf(gatewayApi));
+    this.result = streamServices(this.tcp, this.udp, httpPortsOf(gatewayApi), httpPortsOf(gatewayApi, 'UDP'));
     const next = new Map<string, UpstreamRef>();
     for (const r of this.result.routes) next.set(upstreamRefKey(r.backend), r.backend);
     const renamed: Rename[] = [];
@@ -98,6 +106,6 @@ export class StreamState {
   validate(cm: ConfigMap, gatewayApi: ReadonlyMap<string, GatewayApiObject>): Problem[] {
     const role = streamConfigMapRole(objectKey(cm.metadata.namespace, cm.metadata.name), this.settings);
     if (!role) return [];
-    return parseStreamConfigMap(cm, role, httpPortsOf(gatewayApi)).problems;
+    return parseStreamConfigMap(cm, role, httpPortsOf(gatewayApi), httpPortsOf(gatewayApi, 'UDP')).problems;
   }
 }

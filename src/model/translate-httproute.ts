@@ -17,8 +17,11 @@ import { DEFAULT_HOST, normalizePrefix, type Candidate, type Translation } from 
 import type { HeaderChanges, LocationSettings, Location, ObjectRef, PathChange, Problem, RequestCondition, RouteFilters, ServiceBackend, WeightedBackend } from './types.ts';
 import type { UpstreamRef } from './upstreams.ts';
 
+/** The route kinds wharf reads. */
+export type RouteKindName = 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute' | 'TCPRoute' | 'UDPRoute';
+
 /** The key of a route among the index's translations (never an Ingress's `namespace/name`). */
-export const routeKey = (kind: 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute', namespace: string, name: string): ObjectKey => `${kind} ${namespace}/${name}`;
+export const routeKey = (kind: RouteKindName, namespace: string, name: string): ObjectKey => `${kind} ${namespace}/${name}`;
 
 export interface RouteWorld extends GatewayWorld {
   services: ReadonlyMap<ObjectKey, Service>;
@@ -200,8 +203,8 @@ export function hostsFor(l: ServedListener, hostnames: readonly string[]): strin
   return [...out];
 }
 
-/** A backendRef's Service port, or why it cannot be used (TLSRoutes' too: translate-tlsroute.ts). */
-export function resolveBackend(b: Omit<RouteRule['backendRefs'][number], 'filters'>, ns: string, world: RouteWorld, field: string, kind: RouteKind['kind'] | 'TLSRoute'): ServiceBackend | Unresolved {
+/** A backendRef's Service port, or why it cannot be used (the L4 routes' too: translate-l4route.ts). */
+export function resolveBackend(b: Omit<RouteRule['backendRefs'][number], 'filters'>, ns: string, world: RouteWorld, field: string, kind: RouteKindName): ServiceBackend | Unresolved {
   if (b.group !== '' || b.kind !== 'Service') return { reason: 'InvalidKind', message: `${field}: ${b.group || 'core'}/${b.kind} is not a supported backend kind (Service is)` };
   const target = b.namespace ?? ns;
   if (target !== ns && !granted(world.grants, { group: GATEWAY_GROUP, kind, namespace: ns }, { group: '', kind: 'Service', namespace: target, name: b.name })) {

@@ -16,7 +16,7 @@ import type { Ingress, IngressBackend, IngressClass, Secret, Service } from './s
 import type { clientCaOf, htpasswdOf, ProxySslMaterial, TlsMaterial } from './secrets.ts';
 import type { UpstreamRef } from './upstreams.ts';
 import type { SnippetPolicy } from './snippet-rules.ts';
-import type { Location, ObjectRef, Problem, ServiceBackend, SnippetDirective, Tls } from './types.ts';
+import type { Location, ObjectRef, Problem, ServiceBackend, SnippetDirective, StreamRoute, Tls } from './types.ts';
 
 /** The default server's key among hosts. */
 export const DEFAULT_HOST = '';
@@ -93,6 +93,8 @@ export interface Translation {
   deepWildcards?: boolean;
   /** ssl-passthrough with --enable-ssl-passthrough: its hosts' TLS goes to their "/" Service (passthrough.ts). */
   passthrough?: boolean;
+  /** A TCPRoute's or UDPRoute's stream ports (translate-l4route.ts); absent for every other kind. */
+  streams?: StreamRoute[];
 }
 
 /** What translating an Ingress reads besides the Ingress. */

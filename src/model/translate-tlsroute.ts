@@ -3,15 +3,16 @@
 // TLS listeners (Passthrough, on 443) it attaches to by sectionName, port, allowedRoutes and
 // hostname, its hostnames intersected with theirs, and its backend (a Service in its namespace, or
 // elsewhere with a ReferenceGrant). Its hosts get no HTTP location: only their SNI is routed. Pure.
-import { objectKey, type ObjectKey } from './cluster-state.ts';
+import { objectKey } from './cluster-state.ts';
 import { condition, type ServedListener } from './gateway-listeners.ts';
 import { GATEWAY_GROUP, type TLSRoute } from './gateway-schemas.ts';
 import type { ParentRef, RouteParentStatus, RouteStatus } from './gateway-status.ts';
 import { checkHost } from './grammar.ts';
 import { ProblemList } from './problems.ts';
-import { parentAcceptance, resolveBackend, routeKey, type RouteWorld, type Unresolved } from './translate-httproute.ts';
+import { chooseBackend } from './translate-l4route.ts';
+import { parentAcceptance, routeKey, type RouteWorld } from './translate-httproute.ts';
 import type { Translation } from './translate-ingress.ts';
-import type { LocationSettings, ObjectRef, ServiceBackend } from './types.ts';
+import type { LocationSettings, ObjectRef } from './types.ts';
 
 /** A passthrough location's settings: none apply (NGINX never reads the requests). */
 const SETTINGS: LocationSettings = Object.freeze({ backendProtocol: 'HTTPS', sslRedirect: false, forceSslRedirect: false });
@@ -34,28 +35,8 @@ export function translateTLSRoute(route: TLSRoute, listeners: readonly ServedLis
     if (bad) list.invalid('InvalidHostname', `spec.hostnames[${i}]`, h, bad);
   });
 
-  // The backend: the first Service that resolves and has a weight. NGINX's stream upstream holds one
-  // Service's endpoints; weights between Services are not split yet (a warning says so).
-  const services = new Set<ObjectKey>();
-  let unresolved: Unresolved | null = null;
-  let backend: ServiceBackend | null = null;
-  let backendField = '';
-  route.spec.rules[0]!.backendRefs.forEach((b, bi) => {
-    const field = `spec.rules[0].backendRefs[${bi}]`;
-    if (b.group === '' && b.kind === 'Service') services.add(objectKey(b.namespace ?? ns, b.name));
-    const r = resolveBackend(b, ns, world, field, 'TLSRoute');
-    if ('reason' in r) {
-      unresolved ??= r;
-      return;
-    }
-    if (b.weight === 0) return;
-    if (backend) {
-      list.add('warning', 'UnsupportedValue', field, `${field}: ignored: a TLSRoute passes its connections to one Service (the first with a weight), ${backend.namespace}/${backend.service}`);
-      return;
-    }
-    backend = r;
-    backendField = field;
-  });
+  // The backend: the first Service that resolves and has a weight (translate-l4route.ts).
+  const { backend, field: backendField, services, unresolved } = chooseBackend('TLSRoute', route.spec.rules[0]!.backendRefs, ns, world, list);
 
   const hosts = new Set<string>();
   const attached: ServedListener[] = [];
@@ -73,7 +54,7 @@ export function translateTLSRoute(route: TLSRoute, listeners: readonly ServedLis
     status.parents.push({ parentRef, conditions: [accepted, resolved] } satisfies RouteParentStatus);
   });
 
-  const chosen = backend as ServiceBackend | null;
+  const chosen = backend;
   if (chosen) {
     for (const host of hosts) {
       t.candidates.push({ host, location: { path: '/', match: 'Prefix', backend: chosen, settings: SETTINGS, source: ref }, sslRedirect: undefined, field: backendField, fallback: false, passthroughOnly: true });
@@ -89,6 +70,6 @@ export function translateTLSRoute(route: TLSRoute, listeners: readonly ServedLis
   }
   t.handled = status.parents.length > 0;
   t.hosts = t.rejected ? [] : [...new Set(t.candidates.map((c) => c.host))].sort();
-  t.services = [...services].sort();
+  t.services = services;
   return { translation: t, status, attached: t.rejected ? [] : attached };
 }

@@ -6,7 +6,7 @@ import type { ClientAddressSettings } from './client-address.ts';
 
 /** The object a route, a problem or a warning comes from. */
 export interface ObjectRef {
-  kind: 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'ConfigMap' | 'GatewayClass' | 'Gateway' | 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute' | 'ReferenceGrant' | 'Namespace';
+  kind: 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'ConfigMap' | 'GatewayClass' | 'Gateway' | 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute' | 'TCPRoute' | 'UDPRoute' | 'ReferenceGrant' | 'Namespace';
   namespace: string;
   name: string;
   uid?: string;

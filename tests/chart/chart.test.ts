@@ -191,7 +191,7 @@ test('kind: ValidatingWebhookConfiguration (sideEffects None, v1 reviews, Equiva
     { apiGroups: ['networking.k8s.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['ingresses'], scope: 'Namespaced' },
     // With gatewayAPI.enabled (tests/chart/gateway-api.test.ts).
     { apiGroups: ['gateway.networking.k8s.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['gatewayclasses'], scope: 'Cluster' },
-    { apiGroups: ['gateway.networking.k8s.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['gateways', 'httproutes', 'grpcroutes', 'tlsroutes', 'referencegrants'], scope: 'Namespaced' },
+    { apiGroups: ['gateway.networking.k8s.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['gateways', 'httproutes', 'grpcroutes', 'tlsroutes', 'tcproutes', 'udproutes', 'referencegrants'], scope: 'Namespaced' },
   ]);
   assert.deepEqual(get(h, 'clientConfig.service'), {
     name: "⟦include 'wharf.admissionName' .⟧",
@@ -270,6 +270,8 @@ test('kind: ClusterRole/Role/bindings with least privilege: reads, and only stat
     'httproutes/status': ['update', 'patch'],
     'grpcroutes/status': ['update', 'patch'],
     'tlsroutes/status': ['update', 'patch'],
+    'tcproutes/status': ['update', 'patch'],
+    'udproutes/status': ['update', 'patch'],
     events: ['create', 'patch'],
     // Each replica deletes its own Lease when it stops, and the Lease of a replica long gone.
     leases: ['create', 'update', 'patch', 'delete'],
@@ -325,8 +327,8 @@ test('kind: NetworkPolicies: webhook port from the control plane CIDRs, agent AP
   const nginxRules = get(nginx, 'spec.ingress') as Doc[];
   assert.deepEqual(
     nginxRules[0],
-    { ports: [{ port: 'http', protocol: 'TCP' }, { port: 'https', protocol: 'TCP' }, { port: 'gw-⟦.⟧', protocol: 'TCP' }, { port: 'tcp-⟦$port⟧', protocol: 'TCP' }, { port: 'udp-⟦$port⟧', protocol: 'UDP' }] },
-    'NGINX ports (and Gateway listener ports, TCP and UDP services) open to all',
+    { ports: [{ port: 'http', protocol: 'TCP' }, { port: 'https', protocol: 'TCP' }, { port: 'gw-⟦.⟧', protocol: 'TCP' }, { port: 'gwu-⟦.⟧', protocol: 'UDP' }, { port: 'tcp-⟦$port⟧', protocol: 'TCP' }, { port: 'udp-⟦$port⟧', protocol: 'UDP' }] },
+    'NGINX ports (and Gateway listener ports, TCP and UDP, TCP and UDP services) open to all',
   );
   const agentRules = nginxRules.filter((r) => (r.ports as Doc[]).some((p) => p.port === 'agent-api'));
   assert.ok(agentRules.length >= 1);

@@ -13,16 +13,16 @@ import { chartDir, documentsOfKind, get, readChartFile, repoRoot, templateDocume
 
 type Doc = Record<string, unknown>;
 const GROUP = 'gateway.networking.k8s.io';
-const KINDS = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'tlsroutes', 'referencegrants'];
+const KINDS = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'tlsroutes', 'tcproutes', 'udproutes', 'referencegrants'];
 const SHARED = join(repoRoot, '..', 'shared', 'gateway-api', 'crds');
 const SUBCHART = join(chartDir, 'charts', 'gateway-api-crds');
 const values = valuesYaml();
 
 test('values: the Gateway API on (read where installed), CRDs not installed, a GatewayClass named wharf', () => {
-  assert.deepEqual(get(values, 'gatewayAPI'), { enabled: true, installCRDs: false, gatewayClass: { create: true, name: 'wharf' }, listenerPorts: [] });
+  assert.deepEqual(get(values, 'gatewayAPI'), { enabled: true, installCRDs: false, gatewayClass: { create: true, name: 'wharf' }, listenerPorts: [], udpListenerPorts: [] });
 });
 
-test('the CRDs: the six standard-channel v1.6.1 files wharf reads, unchanged below a header naming their source and license', () => {
+test('the CRDs: the eight standard-channel v1.6.1 files wharf reads, unchanged below a header naming their source and license', () => {
   const files = readdirSync(join(SUBCHART, 'crds')).sort();
   assert.deepEqual(files, KINDS.map((k) => `${GROUP}_${k}.yaml`).sort());
   for (const f of files) {
@@ -72,7 +72,7 @@ test('RBAC: the handler reads the Gateway API and Namespaces and writes only */s
   const handler = grants('handler-rbac.yaml');
   for (const k of KINDS) assert.ok(handler.includes(`get,list,watch on ${GROUP}/${k}`), `handler: read ${k}`);
   assert.ok(handler.includes('get,list,watch on /namespaces'));
-  for (const k of ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'tlsroutes']) assert.ok(handler.includes(`update,patch on ${GROUP}/${k}/status`), `handler: write ${k}/status`);
+  for (const k of ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'tlsroutes', 'tcproutes', 'udproutes']) assert.ok(handler.includes(`update,patch on ${GROUP}/${k}/status`), `handler: write ${k}/status`);
   assert.ok(!handler.some((g) => g.startsWith('update') && g.includes(GROUP) && !g.endsWith('/status')), 'never a Gateway API spec');
   for (const file of ['source-rbac.yaml', 'knative-source.yaml']) {
     const source = grants(file);

@@ -63,3 +63,16 @@ test('source.mode knative: the ApiServerSource watches the services ConfigMaps b
     .map((r) => r.selector?.matchLabels['app.kubernetes.io/component']);
   assert.deepEqual(components, ['config', 'tcp-services', 'udp-services']);
 });
+
+test('gatewayAPI.listenerPorts and udpListenerPorts: a TCP and a UDP listener port on the NGINX Service, container and NetworkPolicy', () => {
+  const objects = render({ gatewayAPI: { listenerPorts: [5432], udpListenerPorts: [53, 5432] } }, { releaseName: 'edge', namespace: 'ingress' });
+  const ports = one(objects, 'Service', 'edge-wharf-nginx').spec.ports.map((p: { name: string; port: number; targetPort: string; protocol: string }) => `${p.name} ${p.port} ${p.targetPort} ${p.protocol}`);
+  for (const p of ['gw-5432 5432 gw-5432 TCP', 'gwu-53 53 gwu-53 UDP', 'gwu-5432 5432 gwu-5432 UDP']) assert.ok(ports.includes(p), `${p} in ${ports.join(', ')}`);
+  const workload = ofKind(objects, 'Deployment').find((d) => d.metadata.name === 'edge-wharf-nginx') ?? ofKind(objects, 'DaemonSet')[0];
+  const nginx = workload!.spec.template.spec.containers.find((c: { ports?: unknown[] }) => c.ports);
+  const containerPorts = nginx.ports.map((p: { name: string; containerPort: number; protocol: string }) => `${p.name} ${p.containerPort} ${p.protocol}`);
+  for (const p of ['gw-5432 13432 TCP', 'gwu-53 8053 UDP', 'gwu-5432 13432 UDP']) assert.ok(containerPorts.includes(p), `${p} in ${containerPorts.join(', ')}`);
+  const policy = ofKind(objects, 'NetworkPolicy').find((n) => JSON.stringify(n).includes('gwu-53'));
+  assert.match(JSON.stringify(policy), /"port":"gwu-53","protocol":"UDP"/);
+  assert.throws(() => render({ gatewayAPI: { udpListenerPorts: [70000] } }), RenderError);
+});

@@ -1,7 +1,8 @@
 // The Gateway API from the API server to the objects' status, as `wharf handler` runs it: the
 // handler lists and watches the Gateway API kinds, the model concludes about each object, and the
 // status writer publishes those conclusions where kubectl shows them (GatewayClass and Gateway
-// conditions, the route's parent entry with wharf's controllerName), and follows a change.
+// conditions, the route's parent entry with wharf's controllerName, TCPRoutes' and UDPRoutes' too), and
+// follows a change.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeApiServer } from '../support/kube-apiserver.ts';
@@ -55,4 +56,30 @@ test('the handler publishes what the model concludes about GatewayClass, Gateway
     await eventually(() => condition(parentOf('cafe')?.conditions, 'ResolvedRefs')?.reason === 'BackendNotFound', 10_000),
     `cafe's ResolvedRefs after its Service was deleted: ${JSON.stringify(condition(parentOf('cafe')?.conditions, 'ResolvedRefs'))}`,
   );
+});
+
+test('TCPRoutes and UDPRoutes from the API server: their parent entries, the listeners\' supportedKinds and attachedRoutes, and a Service that goes', async (t) => {
+  const api = await FakeApiServer.start();
+  t.after(() => api.close());
+  api.put(gatewayClass('wharf'));
+  api.put(gateway('l4', 'shop', [{ name: 'db', port: 5432, protocol: 'TCP' }, { name: 'dns', port: 5353, protocol: 'UDP' }]));
+  api.put({ ...service('db', 'shop'), spec: { ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }, { name: 'dns', port: 53, protocol: 'UDP' }] } });
+  const l4 = (kind: string, sectionName: string, port: number) => ({ apiVersion: 'gateway.networking.k8s.io/v1', kind, metadata: { name: 'db', namespace: 'shop' }, spec: { parentRefs: [{ name: 'l4', sectionName }], rules: [{ backendRefs: [{ name: 'db', port }] }] } });
+  api.put(l4('TCPRoute', 'db', 5432));
+  api.put(l4('UDPRoute', 'dns', 53));
+  const running = await startHandlerAgainst(api, { identity: 'wharf-0' });
+  t.after(() => running.close());
+
+  const parentOf = (kind: string) => (api.get(kind, 'shop', 'db')?.status?.parents as { controllerName: string; conditions: Cond[] }[] | undefined)?.[0];
+  const listeners = () => api.get('Gateway', 'shop', 'l4')?.status?.listeners as { name: string; attachedRoutes: number; supportedKinds: { kind: string }[] }[] | undefined;
+  assert.ok(await eventually(() => parentOf('TCPRoute') !== undefined && parentOf('UDPRoute') !== undefined && listeners()?.every((l) => l.attachedRoutes === 1), 15_000), 'both routes and the Gateway got their status');
+  for (const kind of ['TCPRoute', 'UDPRoute']) {
+    const p = parentOf(kind)!;
+    assert.equal(p.controllerName, GATEWAY_CONTROLLER_NAME);
+    assert.deepEqual(p.conditions.map((c) => `${c.type}=${c.status}:${c.reason}`), ['Accepted=True:Accepted', 'ResolvedRefs=True:ResolvedRefs'], kind);
+  }
+  assert.deepEqual(listeners()!.map((l) => `${l.name} ${l.supportedKinds.map((k) => k.kind).join(',')} ${l.attachedRoutes}`), ['db TCPRoute 1', 'dns UDPRoute 1']);
+
+  api.remove('Service', 'shop', 'db');
+  assert.ok(await eventually(() => condition(parentOf('TCPRoute')?.conditions, 'ResolvedRefs')?.reason === 'BackendNotFound' && condition(parentOf('UDPRoute')?.conditions, 'ResolvedRefs')?.reason === 'BackendNotFound', 10_000), 'the routes\' ResolvedRefs follow the Service');
 });

@@ -190,3 +190,20 @@ test('objects another replica owns are not written; without the CRDs the writer 
   await second.idle();
   assert.equal(bare.requests.filter((r) => r.method !== 'GET').length, 0);
 });
+
+test('TCPRoutes and UDPRoutes get their parent entries as HTTPRoutes do, valid against their CRDs', async (t) => {
+  const { api, writer, settle } = await setup(t);
+  const l4 = (kind: 'TCPRoute' | 'UDPRoute') => ({ apiVersion: `${GROUP}/v1`, kind, metadata: { name: 'db', namespace: 'shop' }, spec: { parentRefs: [{ name: 'gw', sectionName: 'db' }], rules: [{ backendRefs: [{ name: 'db', port: 5432 }] }] } });
+  api.put(l4('TCPRoute'));
+  api.put(l4('UDPRoute'));
+  await writer.start();
+  for (const kind of ['TCPRoute', 'UDPRoute'] as const) {
+    writer.set({ ref: { kind, namespace: 'shop', name: 'db', generation: 1 }, parents: [{ parentRef: { group: GROUP, kind: 'Gateway', namespace: 'shop', name: 'gw', sectionName: 'db' }, conditions: [accepted('False', 'NotAllowedByListeners'), resolved] }] });
+  }
+  await settle();
+  for (const kind of ['TCPRoute', 'UDPRoute']) {
+    const [entry] = api.get(kind, 'shop', 'db')!.status.parents;
+    assert.equal(entry.controllerName, GATEWAY_CONTROLLER_NAME, kind);
+    assert.deepEqual(entry.conditions.map((c: Condition) => `${c.type}=${c.status}:${c.reason}`), ['Accepted=False:NotAllowedByListeners', 'ResolvedRefs=True:ResolvedRefs'], kind);
+  }
+});

@@ -62,7 +62,7 @@ test('without the Gateway API CRDs: the view syncs as before, says once that it 
   await feed.start();
   assert.equal(view.synced, true);
   assert.deepEqual([...view.list('Ingress')].map((o) => o.metadata.name), ['cafe']);
-  assert.deepEqual(feed.watchers.filter((w) => w.notServed).map((w) => w.spec.kind), ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'ReferenceGrant']);
+  assert.deepEqual(feed.watchers.filter((w) => w.notServed).map((w) => w.spec.kind), ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute', 'ReferenceGrant']);
   assert.equal(lines.filter((l) => l.includes('Ingress only')).length, 1, 'said once: wharf serves Ingress only');
   const named = () => lines.filter((l) => l.includes('gateway.networking.k8s.io/v1')).length;
   const saidAtStart = named();

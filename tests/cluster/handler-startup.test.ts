@@ -224,6 +224,8 @@ current-context: silent
     'HTTPRoute',
     'GRPCRoute',
     'TLSRoute',
+    'TCPRoute',
+    'UDPRoute',
     'ReferenceGrant',
     'Namespace',
   ]);
@@ -267,6 +269,6 @@ current-context: gone
   }, 10_000);
   assert.ok(r, h.fail('/readyz does not say the connection is refused'));
   assert.equal(r.status, 503);
-  // Ingress, IngressClass, Service, EndpointSlice, TLS Secrets; the Gateway API's six kinds and Namespaces.
-  assert.equal(r.body.waiting.length, 12);
+  // Ingress, IngressClass, Service, EndpointSlice, TLS Secrets; the Gateway API's eight kinds and Namespaces.
+  assert.equal(r.body.waiting.length, 14);
 });

@@ -198,7 +198,7 @@ test('stopping a feed closes every watch it opened', async (t) => {
   const api = await cluster(t);
   const { feed: f } = await feed(t, api);
   await eventually(() => api.openWatches() === f.watchers.length);
-  assert.equal(api.openWatches(), 14, 'seven streams of Ingress and what it uses, six of the Gateway API, one of Namespaces');
+  assert.equal(api.openWatches(), 16, 'seven streams of Ingress and what it uses, eight of the Gateway API, one of Namespaces');
   await f.stop();
   await eventually(() => api.openWatches() === 0);
   assert.equal(api.openWatches(), 0);

@@ -15,7 +15,7 @@ import { CONTROLLER_NAME } from '../../src/model/index.ts';
 
 const SCOPE = { configMap: { namespace: 'wharf', name: 'wharf' } };
 /** No Gateway API object: the kinds are read (and counted) all the same. */
-const NO_GATEWAY_API = { GatewayClass: 0, Gateway: 0, HTTPRoute: 0, GRPCRoute: 0, TLSRoute: 0, ReferenceGrant: 0, Namespace: 0 };
+const NO_GATEWAY_API = { GatewayClass: 0, Gateway: 0, HTTPRoute: 0, GRPCRoute: 0, TLSRoute: 0, TCPRoute: 0, UDPRoute: 0, ReferenceGrant: 0, Namespace: 0 };
 
 test('a handler listing through the Kubernetes reader and fed by `wharf source` follows the cluster', async (t) => {
   const api = await FakeApiServer.start();

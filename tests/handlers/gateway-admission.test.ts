@@ -120,9 +120,10 @@ test('allowed with a warning: a parent listener that does not take the route', a
 });
 
 test('allowed with a warning: a Gateway listener wharf cannot serve', async () => {
-  const r = await send(gateway('tcp', 'wharf', [{ name: 'tcp', port: 5432, protocol: 'TCP' }]));
+  const r = await send(gateway('sctp', 'wharf', [{ name: 'sctp', port: 5432, protocol: 'example.com/sctp' }]));
   assert.equal(r.allowed, true);
-  assert.deepEqual(r.warnings, ['spec.listeners[0]: listener tcp is not served: UnsupportedProtocol: protocol TCP is not supported (HTTP, HTTPS, TLS are)']);
+  assert.equal(r.warnings?.length, 1);
+  assert.match(r.warnings[0]!, /^spec\.listeners\[0\]: listener sctp is not served: UnsupportedProtocol: protocol example\.com\/sctp is not supported/);
 });
 
 test('allowed with a warning: HTTP on 443; listeners on other ports (8000, 65535) are served', async () => {
@@ -159,4 +160,15 @@ test('a GatewayClass and a ReferenceGrant are checked against their schemas; a G
   assert.match(bad.status!.message, /^spec\.rules\[0\]\.matches\[0\]\.method\.service: Invalid value: /);
   const missing = await send(grpc([{ backendRefs: [{ name: 'nope', port: 80 }] }]));
   assert.ok(missing.warnings?.includes('spec.parentRefs[0]: BackendNotFound: spec.rules[0].backendRefs[0]: Service default/nope not found'), JSON.stringify(missing.warnings));
+});
+
+test('TCPRoutes and UDPRoutes are reviewed: a schema error denies with the field, a listener that does not take the route warns', async () => {
+  const l4 = (kind: string, rules: object[]): KubeObject => ({ apiVersion: GW, kind, metadata: { name: 'db', namespace: 'default' }, spec: { parentRefs: [{ name: 'gw' }], rules } });
+  const bad = await send(l4('TCPRoute', [{ backendRefs: [{ name: 'web', port: 0 }] }]));
+  assert.equal(bad.allowed, false);
+  assert.equal(bad.status?.code, 403);
+  assert.match(bad.status?.message ?? '', /^spec\.rules\[0\]\.backendRefs\[0\]\.port: Invalid value: 0: must be between 1 and 65535/);
+  const r = await send(l4('UDPRoute', [{ backendRefs: [{ name: 'web', port: 80 }] }]));
+  assert.equal(r.allowed, true);
+  assert.match(r.warnings?.[0] ?? '', /^spec\.parentRefs\[0\]: not accepted by Gateway default\/gw: NotAllowedByListeners/);
 });

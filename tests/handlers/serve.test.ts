@@ -145,6 +145,8 @@ test('with a kubeconfig the handler lists, watches and writes status with the fl
             'HTTPRoute shop',
             'GRPCRoute shop',
             'TLSRoute shop',
+            'TCPRoute shop',
+            'UDPRoute shop',
             'ReferenceGrant shop',
             'Namespace  metadata.name=shop',
           ],

@@ -41,6 +41,7 @@ const ACCOUNTED: { file: string; first: RegExp; by: string }[] = [
   { file: 'README.md', first: /^docker build\b/, by: 'this file, statically (needs docker, helm and a cluster)' },
   { file: 'docs/check.md', first: /^node src\/cli\.ts (check|render)\b/, by: 'tests/check/docs.test.ts (every console block, output compared)' },
   { file: 'docs/deploying.md', first: /^helm lint\b/, by: 'this file, statically (needs helm and kubeconform)' },
+  { file: 'docs/streams.md', first: /^curl\b/, by: 'tests/local/readme.test.ts (the TCPRoute console block, with the README\'s TCP services, output compared)' },
   { file: 'docs/ssl-passthrough.md', first: /^openssl req\b/, by: 'tests/local/ssl-passthrough-docs.test.ts (every line run, on free ports, output compared)' },
 ];
 

@@ -7,13 +7,13 @@ import { join } from 'node:path';
 
 export const root = new URL('../../', import.meta.url).pathname;
 
-/** The commands of the first console block after `heading` and the output the README promises for each. */
-export function readmeExamples(heading: string): { command: string; expected: string }[] {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+/** The commands of the first console block after `heading` and the output the README (or `file`) promises for each. */
+export function readmeExamples(heading: string, file = 'README.md'): { command: string; expected: string }[] {
+  const readme = readFileSync(join(root, file), 'utf8');
   const at = readme.indexOf(`\n${heading}\n`);
-  assert.ok(at >= 0, `the README has a section "${heading}"`);
+  assert.ok(at >= 0, `${file} has a section "${heading}"`);
   const block = /```console\n([\s\S]*?)```/.exec(readme.slice(at))?.[1];
-  assert.ok(block, `the README's "${heading}" has a console block`);
+  assert.ok(block, `${file}'s "${heading}" has a console block`);
   const examples: { command: string; expected: string }[] = [];
   for (const line of block.split('\n')) {
     if (line.startsWith('$ ')) examples.push({ command: line.slice(2), expected: '' });

@@ -1,8 +1,9 @@
 // The README's console blocks, checked as a person would follow them: `wharf local` with its
 // defaults (what `npm start` runs after setting up), then every `$ curl` line of the quick start's
 // block, whose output must be what the README prints under it; then the same for the Gateway API
-// section's block against `wharf local --manifests examples/gateway`. One file: both use the
-// default ports, so they run one after the other.
+// section's block against `wharf local --manifests examples/gateway`, and the TCP services' (with
+// docs/streams.md's TCPRoute block) against `examples/streams`. One file: all use the default
+// ports, so they run one after the other.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -41,8 +42,10 @@ test("the README's Gateway API curl lines print what the README says, with wharf
   await runExamples(t, examples, ['--manifests', 'examples/gateway'], /Ctrl-C stops everything\.$/m);
 });
 
-test("the README's TCP services curl lines print what the README says, with wharf local --manifests examples/streams", async (t) => {
+test("the README's TCP services curl lines, and docs/streams.md's TCPRoute one, print what they say, with wharf local --manifests examples/streams", async (t) => {
   const examples = readmeExamples('## TCP and UDP services');
   assert.ok(examples.length >= 2, 'the TCP and UDP section shows at least two commands');
-  await runExamples(t, examples, ['--manifests', 'examples/streams'], /Ctrl-C stops everything\.$/m);
+  const routes = readmeExamples('## TCPRoute and UDPRoute', 'docs/streams.md');
+  assert.ok(routes.length >= 1, 'docs/streams.md shows a TCPRoute command');
+  await runExamples(t, [...examples, ...routes], ['--manifests', 'examples/streams'], /Ctrl-C stops everything\.$/m);
 });

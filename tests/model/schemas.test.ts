@@ -129,7 +129,7 @@ describe('other kinds', () => {
   it('parseObject dispatches on kind and refuses others', () => {
     assert.equal(parseObject({ kind: 'Service', metadata: { name: 'a' }, spec: {} }).ok, true);
     const r = parseObject({ kind: 'Deployment', metadata: { name: 'a' } });
-    assert.deepEqual(messages(!r.ok ? r.problems : []), ['kind: Invalid value: "Deployment": must be one of Ingress, IngressClass, Service, EndpointSlice, Secret, ConfigMap, GatewayClass, Gateway, HTTPRoute, GRPCRoute, TLSRoute, ReferenceGrant, Namespace']);
+    assert.deepEqual(messages(!r.ok ? r.problems : []), ['kind: Invalid value: "Deployment": must be one of Ingress, IngressClass, Service, EndpointSlice, Secret, ConfigMap, GatewayClass, Gateway, HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute, ReferenceGrant, Namespace']);
   });
 });
 

@@ -29,7 +29,7 @@ export const GATEWAY_API_CRDS = join(import.meta.dirname, '..', '..', '..', 'sha
 /** The kinds wharf reads from the Gateway API, by CRD file. */
 /** The Gateway API's group: `withdrawApi(GATEWAY_API_GROUP)` is a cluster without its CRDs. */
 export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
-export const GATEWAY_API_FILES = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'tlsroutes', 'referencegrants'].map((p) => `gateway.networking.k8s.io_${p}.yaml`);
+export const GATEWAY_API_FILES = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'tlsroutes', 'tcproutes', 'udproutes', 'referencegrants'].map((p) => `gateway.networking.k8s.io_${p}.yaml`);
 
 type Schema = Obj;
 
@@ -218,7 +218,7 @@ export function crdResource(file: string): ResourceDef {
   };
 }
 
-/** GatewayClass, Gateway, HTTPRoute, GRPCRoute, TLSRoute and ReferenceGrant, read once per process. */
+/** GatewayClass, Gateway, HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute and ReferenceGrant, read once per process. */
 let gatewayApi: ResourceDef[] | null = null;
 export function gatewayApiResources(): ResourceDef[] {
   gatewayApi ??= GATEWAY_API_FILES.map((f) => crdResource(join(GATEWAY_API_CRDS, f)));

@@ -16,6 +16,10 @@
 //  - the same for a TCP service (tcp-services): from the endpoint update to the first new TCP
 //    connection through NGINX answered by the new endpoint (njs reads the agent's endpoint file),
 //    idle and while such a reload runs, and the reloads those updates caused (0 with njs);
+//  - the same for a TLS passthrough host (the agent runs with --enable-ssl-passthrough): from the
+//    endpoint update to the first new TLS connection by its name served the new backend's
+//    certificate, idle and during such a reload, and the reloads caused (0 with njs). The HTTPS
+//    figures below (renewals, handshakes) therefore cross the SNI router, the static floor too;
 //  - the cost of the request metrics on the request path (bench/metrics-overhead.ts:
 //    metrics_overhead_pct); `--metrics-only` measures only that.
 // Prints one JSON object as the last line. `--quick` runs in under a minute. Figures depend on the
@@ -29,7 +33,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../tests/support/backend.ts';
+import { freePort, startHttpsBackend } from '../tests/support/backend.ts';
+import { passthroughFragment } from '../tests/agent/passthrough-harness.ts';
 import { proxyFragment, selfSignedCert, tlsFragment } from '../tests/agent/harness.ts';
 import { bare, makeCertificate, servedSerial } from '../tests/support/certificates.ts';
 import { connect } from 'node:tls';
@@ -145,6 +150,9 @@ async function main(): Promise<void> {
   const a = await backend('a');
   const b = await backend('b');
   const [c, d] = [await startTcpEcho('c'), await startTcpEcho('d')];
+  // Two TLS backends behind the passthrough host pass.bench.test, told apart by their certificates.
+  const [certE, certF] = await Promise.all([makeCertificate(['pass.bench.test']), makeCertificate(['pass.bench.test'])]);
+  const [e, f] = await Promise.all([startHttpsBackend('e', certE), startHttpsBackend('f', certF)]);
   // A TCP service port P is served on P + (httpPort - 80) (src/render/stream-listen.ts).
   let streamServed = await freePort();
   while (streamServed - (httpPort - 80) < 1 || [80, 443].includes(streamServed - (httpPort - 80))) streamServed = await freePort();
@@ -152,7 +160,7 @@ async function main(): Promise<void> {
   const child = spawn(process.execPath, [
     cli, 'agent', '--prefix', prefix, '--token-file', join(dir, 'token'), '--listen', `127.0.0.1:${apiPort}`,
     '--http-listen', `127.0.0.1:${httpPort}`, '--https-listen', `127.0.0.1:${httpsPort}`, '--worker-processes', '1',
-    '--worker-shutdown-timeout', '5s', '--reload-timeout', '120s',
+    '--worker-shutdown-timeout', '5s', '--reload-timeout', '120s', '--enable-ssl-passthrough',
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let agentLog = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -195,9 +203,18 @@ async function main(): Promise<void> {
     fragments.push({ name: 'app.bench.test', revision: 1, config: proxyFragment('app.bench.test', 'bench-app-80') });
     const streamFragment = `server {\n    include listen-tcp-${streamDeclared}.conf;\n    set $wharf_stream_upstream bench-db-5432;\n    include stream-proxy-pass.conf;\n}\n`;
     fragments.push({ name: `_stream-tcp-${streamDeclared}`, revision: 1, config: streamFragment });
-    await api('POST', '/v1/batch?wait=1', { fragments, endpoints: [{ upstream: 'bench-app-80', revision: 1, endpoints: [a.address] }, { upstream: 'bench-db-5432', revision: 1, endpoints: [c.address] }] });
+    fragments.push(passthroughFragment('pass.bench.test', 'bench-pass-443'));
+    await api('POST', '/v1/batch?wait=1', {
+      fragments,
+      endpoints: [
+        { upstream: 'bench-app-80', revision: 1, endpoints: [a.address] },
+        { upstream: 'bench-db-5432', revision: 1, endpoints: [c.address] },
+        { upstream: 'bench-pass-443', revision: 1, endpoints: [e.address] },
+      ],
+    });
     await sleep(300);
     if ((await tcpExchange(streamServed, 'x')) !== 'c: x') throw new Error('the TCP service does not answer through NGINX');
+    if ((await servedSerial(httpsPort, 'pass.bench.test')) !== bare(certE.serial)) throw new Error('the passthrough host does not reach its backend through NGINX');
 
     // 1. Endpoint updates while idle.
     let endpointRevision = 1;
@@ -241,6 +258,33 @@ async function main(): Promise<void> {
     }
     const streamIdleReloadsCaused = (await state()).reloads - streamIdleReloads;
     say(`stream endpoint update idle p50 ${percentile(streamIdle, 50).toFixed(2)} ms, p99 ${percentile(streamIdle, 99).toFixed(2)} ms, ${streamIdleReloadsCaused} reloads`);
+
+    // 1c. The same for the TLS passthrough host: until a new TLS connection by its name is served
+    // the new backend's certificate.
+    let passRevision = 1;
+    const passSample = async (): Promise<number> => {
+      const [target, serial] = passRevision % 2 === 1 ? [f, bare(certF.serial)] : [e, bare(certE.serial)];
+      const t0 = performance.now();
+      const r = await api('PUT', '/v1/endpoints/bench-pass-443', { revision: ++passRevision, endpoints: [target.address] });
+      if (r.json.status !== 'applied') throw new Error(`passthrough endpoint update: ${JSON.stringify(r.json)}`);
+      while ((await servedSerial(httpsPort, 'pass.bench.test')) !== serial);
+      return performance.now() - t0;
+    };
+    // The floor: a new TLS connection (handshake) through the SNI router with nothing changed.
+    const passConnection: number[] = [];
+    for (let i = 0; i < cfg.idleSamples; i++) {
+      const t0 = performance.now();
+      await servedSerial(httpsPort, 'pass.bench.test');
+      passConnection.push(performance.now() - t0);
+    }
+    const passIdle: number[] = [];
+    const passIdleReloads = (await state()).reloads;
+    for (let i = 0; i < cfg.idleSamples; i++) {
+      passIdle.push(await passSample());
+      await sleep(5);
+    }
+    const passIdleReloadsCaused = (await state()).reloads - passIdleReloads;
+    say(`passthrough endpoint update idle p50 ${percentile(passIdle, 50).toFixed(2)} ms, p99 ${percentile(passIdle, 99).toFixed(2)} ms, ${passIdleReloadsCaused} reloads`);
 
     // 2. One-fragment change through the agent vs. a plain reload of the same config.
     const masterPid = () => Number(readFileSync(join(prefix, 'run/nginx.pid'), 'utf8'));
@@ -345,6 +389,12 @@ async function main(): Promise<void> {
     const streamDuring = await duringReloads(streamSample);
     const streamReloadsCaused = (await state()).reloads - streamReloadsBefore - cfg.duringRounds + streamIdleReloadsCaused;
     say(`stream endpoint update during reloads: ${streamDuring.length} samples, p50 ${percentile(streamDuring, 50).toFixed(2)} ms, p99 ${percentile(streamDuring, 99).toFixed(2)} ms, ${streamReloadsCaused} reloads caused`);
+
+    // 5c. TLS passthrough endpoint updates while such a reload runs, likewise.
+    const passReloadsBefore = (await state()).reloads;
+    const passDuring = await duringReloads(passSample);
+    const passReloadsCaused = (await state()).reloads - passReloadsBefore - cfg.duringRounds + passIdleReloadsCaused;
+    say(`passthrough endpoint update during reloads: ${passDuring.length} samples, p50 ${percentile(passDuring, 50).toFixed(2)} ms, p99 ${percentile(passDuring, 99).toFixed(2)} ms, ${passReloadsCaused} reloads caused`);
 
     // 6. Certificates by SNI. A renewal (new serial) while such a reload runs, until a new handshake
     // gets it.
@@ -451,6 +501,13 @@ async function main(): Promise<void> {
       stream_connection_ms_p99: round(percentile(streamConnection, 99), 2),
       stream_update_over_connection_p50: round(percentile(streamIdle, 50) / percentile(streamConnection, 50), 2),
       stream_endpoint_update_reloads: streamReloadsCaused,
+      // A TLS passthrough host's endpoints, by the same njs path: until a new TLS connection gets the new backend's certificate.
+      ...updateFigures('passthrough_endpoint_update', passIdle, passDuring),
+      passthrough_during_reload_over_idle: round(percentile(passDuring, 99) / percentile(passIdle, 99), 2),
+      passthrough_connection_ms_p50: round(percentile(passConnection, 50), 2),
+      passthrough_connection_ms_p99: round(percentile(passConnection, 99), 2),
+      passthrough_update_over_connection_p50: round(percentile(passIdle, 50) / percentile(passConnection, 50), 2),
+      passthrough_endpoint_update_reloads: passReloadsCaused,
       slow_reload_ms: Math.round(percentile(reloadTimes, 50)),
       slow_reload_tls_servers: cfg.tlsServers,
       cert_update_during_reload_ms_p50: round(percentile(certDuring, 50), 2),
@@ -497,7 +554,7 @@ async function main(): Promise<void> {
     }
     apiAgent.destroy();
     nginxAgent.destroy();
-    await Promise.all([a.close(), b.close(), c.close(), d.close()]);
+    await Promise.all([a.close(), b.close(), c.close(), d.close(), e.close(), f.close()]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -160,6 +160,7 @@ export class Agent implements AgentControl {
       layout: this.layout,
       listen: { httpListen: params.httpListen, httpsListen: params.httpsListen },
       mode: this.streamMode,
+      passthrough: params.sslPassthrough === true,
       endpoints: this.endpoints,
       log: this.log,
       requestReload: () => {

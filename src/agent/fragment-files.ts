@@ -15,6 +15,9 @@ export function effectiveContent(name: string, desired: StoredContent | null): S
   return desired ?? (name === '_default' ? BUILTIN_DEFAULT : null);
 }
 
+/** A fragment's config and files as they reach the disk (config null: removed). */
+export type OnConfig = (name: string, config: string | null, files?: Readonly<Record<string, { content: string }>>) => void;
+
 /** What one fragment has on disk, by digest. */
 interface DiskRecord {
   digest: string;
@@ -52,10 +55,10 @@ export class FragmentFiles {
   private readonly secretOwner: FileOwner | null;
   private readonly onDisk = new Map<string, DiskRecord>();
 
-  /** Told every fragment config that reaches the disk (null: removed): the listener ports it includes. */
-  private readonly onConfig: (name: string, config: string | null) => void;
+  /** Told every fragment that reaches the disk (null: removed): the listener ports it includes, its passthrough map line. */
+  private readonly onConfig: OnConfig;
 
-  constructor(layout: PrefixLayout, secretOwner: FileOwner | null = null, onConfig: (name: string, config: string | null) => void = () => {}) {
+  constructor(layout: PrefixLayout, secretOwner: FileOwner | null = null, onConfig: OnConfig = () => {}) {
     this.layout = layout;
     this.secretOwner = secretOwner;
     this.onConfig = onConfig;
@@ -136,7 +139,7 @@ export class FragmentFiles {
       }
     }
     if (!previous || previous.config !== record.config) await io.writeAtomic(conf, bytes.config);
-    this.onConfig(name, bytes.config);
+    this.onConfig(name, bytes.config, bytes.files);
     this.onDisk.set(name, record);
   }
 

@@ -88,7 +88,7 @@ export class AgentMetrics {
     mode.set({ mode: 'lua' }, src.endpointMode === 'lua' ? 1 : 0);
     mode.set({ mode: 'reload' }, src.endpointMode === 'reload' ? 1 : 0);
     if (src.streamEndpointMode) {
-      const stream = new Gauge({ name: 'wharf_agent_stream_endpoint_mode', help: 'How TCP and UDP endpoint changes reach NGINX: njs (endpoint files, no reload), reload (no njs module) or none (no stream module).', labelNames: ['mode'], registers });
+      const stream = new Gauge({ name: 'wharf_agent_stream_endpoint_mode', help: 'How TCP, UDP and TLS passthrough endpoint changes reach NGINX: njs (endpoint files, no reload), reload (no njs module) or none (no stream module).', labelNames: ['mode'], registers });
       for (const m of ['njs', 'reload', 'none'] as const) stream.set({ mode: m }, src.streamEndpointMode === m ? 1 : 0);
     }
     this.coalesced = new Counter({ name: 'wharf_agent_coalesced_changes_total', help: 'Changes that shared a reload with another change.', registers });

@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.ts';
 import { renderVersion } from '../render/skeleton.ts';
 import { renderUpstreams, type EndpointStore } from './endpoint-store.ts';
-import { FragmentFiles, effectiveContent } from './fragment-files.ts';
+import { FragmentFiles, effectiveContent, type OnConfig } from './fragment-files.ts';
 import type { FragmentStore, StoredContent } from './fragment-store.ts';
 import type { FileOwner, PrefixLayout } from './layout.ts';
 import type { AgentListen } from '../render/listener-ports.ts';
@@ -90,8 +90,8 @@ export interface ReloaderOptions {
   listen?: AgentListen;
   /** false: `nginx -t` before every reload signal, as before optimistic reloads (default true). */
   optimistic?: boolean;
-  /** The stream side's files (stream-files.ts): told every fragment config, written before each reload. */
-  streams?: { prepare(): Promise<void>; track(name: string, config: string | null): void; addMissing(): Promise<void>; removeUnused(): Promise<void> };
+  /** The stream side's files (stream-files.ts): told every fragment, written before each reload. */
+  streams?: { prepare(): Promise<void>; track: OnConfig; addMissing(): Promise<void>; removeUnused(): Promise<void> };
 }
 
 const FRAGMENT_INCLUDE = 'include fragments/*.conf;';
@@ -122,9 +122,9 @@ export class Reloader {
     this.o = o;
     this.log = o.logger.child({ component: 'reload' });
     this.ports = new ListenerPortFiles(o.layout, o.listen ?? { httpListen: ['80'], httpsListen: ['443'] }, this.log);
-    this.files = new FragmentFiles(o.layout, o.secretOwner ?? null, (name, config) => {
+    this.files = new FragmentFiles(o.layout, o.secretOwner ?? null, (name, config, files) => {
       this.ports.track(name, config);
-      o.streams?.track(name, config);
+      o.streams?.track(name, config, files);
     });
     this.partialTests = o.nginxConf.split(FRAGMENT_INCLUDE).length === 2;
     this.confOnDisk = o.nginxConf;

@@ -1,6 +1,7 @@
-// The agent's files for TCP and UDP services, kept in step with the stream fragments on disk
-// (stream-fragments/NAME.conf): the listen include of each port a fragment names, the endpoint file
-// of each upstream a fragment routes to (run/stream-endpoints/NAME, read by njs at each new
+// The agent's files for TCP and UDP services and TLS passthrough hosts, kept in step with the
+// fragments on disk (stream-fragments/NAME.conf; a passthrough host's files/HOST/passthrough.map):
+// the listen include of each port a stream fragment names, the endpoint file of each upstream a
+// stream or a passthrough host routes to (run/stream-endpoints/NAME, read by njs at each new
 // connection), and stream-upstreams.conf (one upstream group per such upstream, and the maps that
 // say what each group was made of). With njs an endpoint change rewrites that upstream's file and
 // nothing else: no reload. Without njs (mode reload) it marks stream-upstreams.conf for the next
@@ -12,6 +13,7 @@ import type { AgentListen } from '../render/listener-ports.ts';
 import { streamListenFile, streamListenLines, streamPortsOf, type StreamPortRef } from '../render/stream-listen.ts';
 import type { EndpointStore } from './endpoint-store.ts';
 import type { PrefixLayout } from './layout.ts';
+import { PASSTHROUGH_MAP_FILE, passthroughUpstreamOf } from '../render/passthrough.ts';
 import { isStreamFragment, renderStreamUpstreams, streamUpstreamsOf } from './stream-upstreams.ts';
 import type { StreamEndpointMode } from './stream-install.ts';
 
@@ -23,6 +25,8 @@ export interface StreamFilesOptions {
   mode: StreamEndpointMode;
   endpoints: EndpointStore;
   log: Logger;
+  /** --enable-ssl-passthrough: the SNI router is on (stream-upstreams.conf has its maps). */
+  passthrough?: boolean;
   /** Mode reload: an endpoint set a stream routes to changed; the next reload must carry it. */
   requestReload: () => void;
 }
@@ -32,7 +36,7 @@ export class StreamFiles {
   readonly fragmentsDir: string;
   readonly endpointsDir: string;
   readonly upstreamsConf: string;
-  /** Ports and upstreams of each stream fragment on disk. */
+  /** Ports and upstreams of each stream fragment on disk, and the upstream of each passthrough host. */
   private readonly byFragment = new Map<string, { ports: Map<string, StreamPortRef>; upstreams: Set<string> }>();
   private readonly listenWritten = new Set<string>();
   /** njs: the endpoint files on disk, by upstream, with what they hold. */
@@ -55,7 +59,7 @@ export class StreamFiles {
       await layout.ensureDir(dir, 0o755);
     }
     for (const f of await readdir(layout.prefix)) if (OWN_LISTEN.test(f)) await layout.remove(join(layout.prefix, f));
-    this.upstreamsOnDisk = renderStreamUpstreams([], this.noEndpoints);
+    this.upstreamsOnDisk = renderStreamUpstreams([], this.noEndpoints, this.o.passthrough === true);
     await layout.writeAtomic(this.upstreamsConf, this.upstreamsOnDisk);
   }
 
@@ -63,9 +67,16 @@ export class StreamFiles {
     return `unix:${this.o.layout.runDir}/stream-no-endpoints.sock`;
   }
 
-  /** A fragment's config on disk is now `config` (null: none). */
-  track(name: string, config: string | null): void {
-    if (!isStreamFragment(name)) return;
+  /** A fragment's config on disk is now `config` (null: none), with these files. */
+  track(name: string, config: string | null, files?: Readonly<Record<string, { content: string }>>): void {
+    if (!isStreamFragment(name)) {
+      // A host's fragment: a TLS passthrough host's map line names its upstream.
+      const line = config === null ? undefined : files?.[PASSTHROUGH_MAP_FILE]?.content;
+      const upstream = line === undefined ? null : passthroughUpstreamOf(line);
+      if (upstream) this.byFragment.set(name, { ports: new Map(), upstreams: new Set([upstream]) });
+      else this.byFragment.delete(name);
+      return;
+    }
     if (config === null) this.byFragment.delete(name);
     else this.byFragment.set(name, { ports: streamPortsOf(config), upstreams: streamUpstreamsOf(config) });
     // A new route's endpoints must be on disk before NGINX serves it: addMissing writes them.
@@ -105,7 +116,7 @@ export class StreamFiles {
     }
     const routed = [...this.routed()].sort();
     if (this.o.mode === 'njs') for (const u of routed) this.writeEndpointFile(u);
-    const text = renderStreamUpstreams(routed.map((u) => ({ upstream: u, endpoints: this.o.endpoints.get(u)?.endpoints ?? null })), this.noEndpoints);
+    const text = renderStreamUpstreams(routed.map((u) => ({ upstream: u, endpoints: this.o.endpoints.get(u)?.endpoints ?? null })), this.noEndpoints, this.o.passthrough === true);
     if (text !== this.upstreamsOnDisk) {
       await layout.writeAtomic(this.upstreamsConf, text);
       this.upstreamsOnDisk = text;

@@ -62,8 +62,8 @@ export function chooseStreamMode(requested: 'auto' | 'reload', install: StreamIn
     return { mode: 'reload', message: `stream endpoint mode: reload (NGINX's workers cannot enter ${blockedAt} to read the endpoint files njs needs: give it o+x, or another --prefix)` };
   }
   if (requested !== 'reload' && install.jsModule) {
-    return { mode: 'njs', message: 'stream endpoint mode: njs (TCP and UDP endpoint changes reach new connections at once, without a reload)' };
+    return { mode: 'njs', message: 'stream endpoint mode: njs (TCP, UDP and TLS passthrough endpoint changes reach new connections at once, without a reload)' };
   }
   const why = requested === 'reload' ? 'as asked by --endpoint-mode reload' : install.missing;
-  return { mode: 'reload', message: `stream endpoint mode: reload (TCP and UDP endpoint changes are applied by coalesced reloads; ${why})` };
+  return { mode: 'reload', message: `stream endpoint mode: reload (TCP, UDP and TLS passthrough endpoint changes are applied by coalesced reloads; ${why})` };
 }

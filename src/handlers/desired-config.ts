@@ -143,9 +143,6 @@ export class DesiredConfig {
   readonly #deletedCertificates = new Map<string, number>();
   /** Host → the certificate names its server needs now. */
   readonly #hostCertificates = new Map<string, string[]>();
-  /** ssl-passthrough: upstream → the hosts passed through to it, and host → its upstream. */
-  readonly #passthroughHosts = new Map<string, Set<string>>();
-  readonly #passthroughOf = new Map<string, string>();
   /** The stream fragments (TCP and UDP service ports) held now. */
   #streamFragments = new Set<string>();
   /** nginx_ingress_controller_ssl_expire_time_seconds, per TLS host rendered. */
@@ -310,22 +307,11 @@ export class DesiredConfig {
     for (const host of affected.hosts) {
       const server = this.#index.server(host);
       const name = fragmentName(host);
-      this.#trackPassthrough(host, server);
       if (!server) this.#setFragment(update, name, null, 0, trigger);
-      else this.#setFragment(update, name, () => this.#renderHost(server, global), this.#contributors(server.sources, server.locations, server), trigger);
+      else this.#setFragment(update, name, () => renderHost(server, global), this.#contributors(server.sources, server.locations, server), trigger);
       const secret = server?.tls?.secret;
       this.#setCertificates(update, host, server ? serverCertificates(server) : [], secret ? this.#view.versionOf({ kind: 'Secret', namespace: secret.namespace, name: secret.name }) : 0, trigger);
       this.#expiry.set(host, server);
-    }
-    // A passthrough host carries its endpoints in its fragment (src/render/passthrough.ts): an
-    // endpoint change of its upstream re-renders it.
-    const hostsDone = new Set(affected.hosts);
-    for (const upstream of affected.upstreams) {
-      for (const host of this.#passthroughHosts.get(upstream) ?? []) {
-        const server = hostsDone.has(host) ? null : this.#index.server(host);
-        hostsDone.add(host);
-        if (server) this.#setFragment(update, fragmentName(host), () => this.#renderHost(server, global), this.#contributors(server.sources, server.locations, server), trigger);
-      }
     }
     if (affected.hosts.length || affected.defaultServer || affected.global) this.#metrics.renderSeconds.observe((performance.now() - started) / 1000);
     if (affected.streams) this.#setStreams(update, trigger);
@@ -333,31 +319,6 @@ export class DesiredConfig {
     this.#metrics.desired.set({ what: 'fragments' }, this.#fragments.size);
     this.#metrics.desired.set({ what: 'endpoints' }, this.#endpoints.size);
     return update;
-  }
-
-  /** A host's fragment; a passthrough host's with its backend's endpoints. */
-  #renderHost(server: Server, global: ReturnType<RoutingIndex['global']>): Fragment {
-    const upstream = server.passthrough?.backend.upstream;
-    return renderHost(server, global, undefined, upstream ? this.#index.endpoints(upstream) : null);
-  }
-
-  /** Keeps upstream → passthrough hosts in step with `host`'s server (null: gone). */
-  #trackPassthrough(host: string, server: Server | null): void {
-    const before = this.#passthroughOf.get(host);
-    const now = server?.passthrough?.backend.upstream;
-    if (before === now) return;
-    if (before !== undefined) {
-      const hosts = this.#passthroughHosts.get(before);
-      hosts?.delete(host);
-      if (hosts?.size === 0) this.#passthroughHosts.delete(before);
-      this.#passthroughOf.delete(host);
-    }
-    if (now !== undefined) {
-      let hosts = this.#passthroughHosts.get(now);
-      if (!hosts) this.#passthroughHosts.set(now, (hosts = new Set()));
-      hosts.add(host);
-      this.#passthroughOf.set(host, now);
-    }
   }
 
   /** The TCP and UDP service ports: one fragment each, made of the services ConfigMaps, the TCPRoutes and UDPRoutes, and their Services. */

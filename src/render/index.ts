@@ -95,12 +95,12 @@ function withMetrics(metrics: string | null, body: NginxText): NginxText {
  * which shares the host's certificate files when they cover the twin. Pass the same BodyCache to every
  * call to re-render only what changed.
  */
-export function renderHost(server: Server, global: GlobalSettings, cache?: BodyCache, passthroughEndpoints: readonly string[] | null = null): Fragment {
+export function renderHost(server: Server, global: GlobalSettings, cache?: BodyCache): Fragment {
   const name = fragmentName(server.host);
   const { host, port, h2c } = splitHostKey(server.host);
   // A TLSRoute's host alone: its SNI is routed by the stream side, no HTTP server for it.
   if (server.passthrough && server.locations.length === 0) {
-    return { name, config: '# wharf: TLS passthrough only: the stream side reads this fragment\'s files\n', files: sortedFiles(passthroughFiles(host, passthroughEndpoints, server.deepWildcard === true)) };
+    return { name, config: '# wharf: TLS passthrough only: the stream side reads this fragment\'s files\n', files: sortedFiles(passthroughFiles(host, server.passthrough.backend.upstream, server.deepWildcard === true)) };
   }
   const { view, files } = serverView(name, host, server.locations, {
     port,
@@ -123,7 +123,7 @@ export function renderHost(server: Server, global: GlobalSettings, cache?: BodyC
     config += renderTemplate(wwwRedirectTemplate, redirect);
   }
   // ssl-passthrough: the stream side's files (passthrough.ts); the server above serves plain HTTP.
-  const all = server.passthrough ? { ...files, ...passthroughFiles(host, passthroughEndpoints, server.deepWildcard === true) } : files;
+  const all = server.passthrough ? { ...files, ...passthroughFiles(host, server.passthrough.backend.upstream, server.deepWildcard === true) } : files;
   return { name, config, files: sortedFiles(all) };
 }
 

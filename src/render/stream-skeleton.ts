@@ -1,7 +1,8 @@
 // The agent's stream {} files: the modules to load, the stream block itself (templates/
 // stream.conf.liquid), and how a stream fragment hands its connection to an endpoint
-// (stream-proxy-pass.conf): through njs, which reads the agent's endpoint files at each new
-// connection, or, without njs, through the upstream groups of stream-upstreams.conf (reloads).
+// (stream-proxy-pass.conf; stream-passthrough-proxy-pass.conf for the hop of TLS passthrough hosts):
+// through njs, which reads the agent's endpoint files at each new connection, or, without njs,
+// through the upstream groups of stream-upstreams.conf (reloads).
 // Pure: the agent writes what this returns.
 import { loadTemplate, renderTemplate } from './engine.ts';
 
@@ -26,6 +27,8 @@ export interface StreamSkeletonFiles {
   'stream-modules.conf': string;
   'stream.conf': string;
   'stream-proxy-pass.conf': string;
+  /** The same for the hop server of --enable-ssl-passthrough (templates/stream-passthrough.liquid). */
+  'stream-passthrough-proxy-pass.conf': string;
 }
 
 const streamTemplate = loadTemplate('stream.conf.liquid');
@@ -41,8 +44,9 @@ export function renderStreamSkeleton(p: StreamSkeletonParams): StreamSkeletonFil
     'stream-modules.conf': `load_module ${p.module};\n` + (njs ? `load_module ${p.jsModule};\n` : ''),
     'stream.conf': renderTemplate(streamTemplate, { njs, njsFile: p.njsFile, endpointsDir: p.endpointsDir, runDir: p.runDir, accessLog: p.accessLog, metricsPort: p.metricsPort ?? null }),
     'stream-proxy-pass.conf': njs ? 'proxy_pass $wharf_stream_peer;\n' : 'proxy_pass $wharf_stream_backend;\n',
+    'stream-passthrough-proxy-pass.conf': njs ? 'proxy_pass $wharf_passthrough_peer;\n' : 'proxy_pass $wharf_passthrough_backend;\n',
   };
 }
 
 /** The files that make "no stream module": nothing to load, no stream block. */
-export const noStreamFiles: StreamSkeletonFiles = Object.freeze({ 'stream-modules.conf': '', 'stream.conf': '', 'stream-proxy-pass.conf': '' });
+export const noStreamFiles: StreamSkeletonFiles = Object.freeze({ 'stream-modules.conf': '', 'stream.conf': '', 'stream-proxy-pass.conf': '', 'stream-passthrough-proxy-pass.conf': '' });

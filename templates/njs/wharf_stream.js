@@ -11,11 +11,16 @@
 // refused connection is tried on another endpoint (proxy_next_upstream). Between an endpoint change
 // and the next reload (which the change does not cause), one endpoint is picked at random: the new set
 // at once, without the retry. Open connections are never touched: they keep their endpoint.
+//
+// TLS passthrough (stream-passthrough.conf) routes by the name in the ClientHello, which ssl_preread
+// reads after js_access has run: its hop server asks for $wharf_passthrough_peer, read at proxy_pass
+// (after the preread), by the upstream the SNI map names ($wharf_passthrough_upstream), with its own
+// $wharf_passthrough_loaded. access() reads neither: a variable read before the preread would keep
+// its empty value for the whole connection.
 import fs from 'fs';
 
-/** The endpoints of the connection's upstream as its file says now; null when none. */
-function endpoints(s) {
-  const name = s.variables.wharf_stream_upstream;
+/** The endpoints of upstream `name` as its file says now; null when none. */
+function endpoints(s, name) {
   if (!name) return null;
   const path = s.variables.wharf_stream_endpoints_dir + '/' + name;
   let text;
@@ -33,16 +38,27 @@ function endpoints(s) {
  * Servers that route no upstream of the agent's (no $wharf_stream_upstream) are not its business.
  */
 function access(s) {
-  if (!s.variables.wharf_stream_upstream || endpoints(s)) s.allow();
+  const name = s.variables.wharf_stream_upstream;
+  if (!name || endpoints(s, name)) s.allow();
   else s.deny();
 }
 
-/** js_set $wharf_stream_peer: the upstream group while it matches the file, else one endpoint at random. */
-function peer(s) {
-  const c = endpoints(s);
+/** The upstream group while it matches the file (`loaded`), else one endpoint at random. */
+function choose(s, name, loaded) {
+  const c = endpoints(s, name);
   if (!c) return s.variables.wharf_stream_no_endpoints;
-  if (c.joined === s.variables.wharf_stream_loaded) return 'wharf_stream_' + c.name;
+  if (c.joined === loaded) return 'wharf_stream_' + c.name;
   return c.list[Math.floor(Math.random() * c.list.length)];
 }
 
-export default { access, peer };
+/** js_set $wharf_stream_peer: a TCP or UDP service's peer. */
+function peer(s) {
+  return choose(s, s.variables.wharf_stream_upstream, s.variables.wharf_stream_loaded);
+}
+
+/** js_set $wharf_passthrough_peer: a passthrough host's peer, read at proxy_pass (after ssl_preread). */
+function passthroughPeer(s) {
+  return choose(s, s.variables.wharf_passthrough_upstream, s.variables.wharf_passthrough_loaded);
+}
+
+export default { access, peer, passthroughPeer };

@@ -1,6 +1,6 @@
 // The validating admission webhook, as pure functions: an AdmissionReview (admission.k8s.io/v1) in,
 // the review's answer out. It validates with the model against the view; it never runs NGINX and
-// never calls the API server. The HTTP side (body limit, JSON, status codes) is in app.ts.
+// never calls the API server. The HTTP side (body limit, JSON, status codes) is in admission-http.ts.
 import { z } from 'zod';
 import type { Problem } from '../model/types.ts';
 import { collapseWarnings } from './warning-collapse.ts';

@@ -20,8 +20,8 @@ export interface ReviewCall {
   contentLength: string | undefined;
   /** A Transfer-Encoding header: the body's length is known once it is read. */
   chunked: boolean;
-  /** The `timeout` query parameter the API server adds (`10s`). */
-  timeout: string | undefined;
+  /** The `timeout` query parameter the API server adds (`10s`); read only for a large review. */
+  timeout(): string | undefined;
   /** The body, at most `maxBytes` (BodyTooLarge past it). */
   read(maxBytes: number): Promise<Uint8Array>;
 }
@@ -76,16 +76,20 @@ export function admissionEndpoint(o: AdmissionEndpointOptions): AdmissionEndpoin
     }
     const type = call.contentType ?? '';
     if (!JSON_TYPE.test(type)) return { status: 415, body: { error: `Content-Type ${JSON.stringify(type)}: expected application/json (an AdmissionReview)` } };
-    // The API server gives up after its timeout: a large review whose turn comes later is not run.
-    const timeout = callerTimeoutMs(call.timeout);
-    const deadline = timeout === null ? Infinity : performance.now() + timeout;
+    const arrived = performance.now();
     // A declared large body is admitted to the large lane before it is read (a full lane reads nothing).
     let leave = Number(call.contentLength) >= control.largeBytes ? largeLane.admit() : null;
     try {
       const text = utf8.decode(body ?? (await call.read(maxBytes)));
       if (!leave && text.length >= control.largeBytes) leave = largeLane.admit();
       const started = performance.now();
-      const { body: answer, decision } = leave ? await largeLane.run(steps(text), deadline) : runSteps(steps(text));
+      let reviewed;
+      if (leave) {
+        // The API server gives up after its timeout: a large review whose turn comes later is not run.
+        const timeout = callerTimeoutMs(call.timeout());
+        reviewed = await largeLane.run(steps(text), timeout === null ? Infinity : arrived + timeout);
+      } else reviewed = runSteps(steps(text));
+      const { body: answer, decision } = reviewed;
       metrics.admissionDecisions.inc({ decision });
       metrics.admissionSeconds.observe((performance.now() - started) / 1000);
       return { status: 200, body: answer };
@@ -127,7 +131,7 @@ export function admissionEndpoint(o: AdmissionEndpointOptions): AdmissionEndpoin
         contentType: req.headers['content-type'],
         contentLength: req.headers['content-length'],
         chunked: req.headers['transfer-encoding'] !== undefined,
-        timeout: q < 0 ? undefined : (new URLSearchParams(url.slice(q + 1)).get('timeout') ?? undefined),
+        timeout: () => (q < 0 ? undefined : (new URLSearchParams(url.slice(q + 1)).get('timeout') ?? undefined)),
         read: (max) => readBody(req, max),
       };
       void answer(call).then((a) => sendJson(res, a.status, a.body, a.headers));
@@ -141,7 +145,7 @@ export function honoReviewCall(c: Context): ReviewCall {
     contentType: c.req.header('content-type'),
     contentLength: c.req.header('content-length'),
     chunked: c.req.header('transfer-encoding') !== undefined,
-    timeout: c.req.query('timeout'),
+    timeout: () => c.req.query('timeout'),
     async read(max) {
       const stream = c.req.raw.body;
       if (!stream) return new Uint8Array(0);

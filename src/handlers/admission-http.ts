@@ -134,7 +134,13 @@ export function admissionEndpoint(o: AdmissionEndpointOptions): AdmissionEndpoin
         timeout: () => (q < 0 ? undefined : (new URLSearchParams(url.slice(q + 1)).get('timeout') ?? undefined)),
         read: (max) => readBody(req, max),
       };
-      void answer(call).then((a) => sendJson(res, a.status, a.body, a.headers));
+      void answer(call)
+        .then((a) => sendJson(res, a.status, a.body, a.headers))
+        .catch((e: unknown) => {
+          // An answer that cannot be written (never seen): the connection goes, the process stays.
+          log.error('request failed', { method: 'POST', path: '/admission', error: e });
+          res.destroy();
+        });
     },
   };
 }

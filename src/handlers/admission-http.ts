@@ -145,7 +145,7 @@ export function admissionEndpoint(o: AdmissionEndpointOptions): AdmissionEndpoin
   };
 }
 
-/** A review call from the Hono route's context (the body read from the Web Request's stream). */
+/** A review call from the Hono route's context (the body read from the Web Request's stream, Web APIs only). */
 export function honoReviewCall(c: Context): ReviewCall {
   return {
     contentType: c.req.header('content-type'),
@@ -162,7 +162,15 @@ export function honoReviewCall(c: Context): ReviewCall {
         if (size > max) throw new BodyTooLarge(max);
         chunks.push(chunk);
       }
-      return Buffer.concat(chunks, size);
+      if (chunks.length === 1) return chunks[0]!;
+      // Web-standard only (no Buffer): the app runs in any Hono runtime.
+      const body = new Uint8Array(size);
+      let at = 0;
+      for (const chunk of chunks) {
+        body.set(chunk, at);
+        at += chunk.length;
+      }
+      return body;
     },
   };
 }

@@ -9,7 +9,6 @@
 // - all reviews at once are bounded too (429 with Retry-After, as POST /events is), so a flood
 //   gets a quick answer rather than a timeout. The API server then applies the webhook's
 //   failurePolicy with our message, well within the webhook's timeoutSeconds.
-import type { MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 
 /** Sizes and bounds; every field has a default (see `admissionControlDefaults`). */
@@ -27,24 +26,6 @@ export interface AdmissionControlOptions {
 export const admissionControlDefaults: Readonly<AdmissionControlOptions> = Object.freeze({ maxInFlight: 64, largeBytes: 64 << 10, maxLargeWaiting: 8, sliceMs: 8 });
 
 const busy = (message: string) => new HTTPException(429, { message, res: new Response(null, { headers: { 'retry-after': '1' } }) });
-
-/** Refuses requests beyond `max` in progress with 429 and Retry-After (counted until the answer is made). */
-export const limitInFlight = (options: { max: number; what: string; onRefused?: () => void }): MiddlewareHandler => {
-  if (!Number.isSafeInteger(options.max) || options.max < 1) throw new Error(`the in-flight limit of ${options.what} must be a positive integer`);
-  let inFlight = 0;
-  return async function limitInFlight(_c, next) {
-    if (inFlight >= options.max) {
-      options.onRefused?.();
-      throw busy(`${inFlight} ${options.what} in progress (at most ${options.max}); retry shortly`);
-    }
-    inFlight++;
-    try {
-      await next();
-    } finally {
-      inFlight--;
-    }
-  };
-};
 
 /**
  * The time the API server waits for the webhook, from the `timeout` query parameter it adds to every

@@ -15,19 +15,20 @@ import { RoutingIndex, validateGatewayObject, validationSteps, type ControllerSe
 import { validateServicesConfigMap } from '../model/stream-admission.ts';
 import { objectOnlyProblems } from '../model/view-checks.ts';
 import type { Affected } from '../model/routing-index.ts';
-import { runSteps } from '../model/steps.ts';
 import type { KubeKind, KubeObject as ModelObject } from '../model/schemas.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { Batch } from '../protocol/agent-api.ts';
 import { KINDS, formatKey, numericVersion, type Change, type ClusterReader, type ClusterView, type Kind, type KindList, type ObjectKey, type RelistResult } from '../cluster/view.ts';
-import { MalformedReview, reviewTarget, type review } from './admission.ts';
-import { admissionControlDefaults, callerTimeoutMs, LargeReviewLane, limitInFlight, type AdmissionControlOptions } from './admission-control.ts';
+import { reviewTarget, type review } from './admission.ts';
+import { admissionControlDefaults, type AdmissionControlOptions } from './admission-control.ts';
+import { admissionEndpoint, honoReviewCall } from './admission-http.ts';
 import { MalformedEvents, parseEvents, type ReceivedEvent } from './cloudevents.ts';
 import { applyEvents, parseListed, resolveEvents } from './changes.ts';
 import { DesiredConfig, parseForModel } from './desired-config.ts';
 import { isEmptyUpdate, mergeUpdate, type AgentSink, type DesiredUpdate } from './fanout.ts';
 import { createHandlerMetrics, type HandlerMetrics } from './metrics.ts';
-import { bearerToken, limitBody, requireContentType, requireReady } from './middleware.ts';
+import { bearerToken, limitBody, requireReady } from './middleware.ts';
+import type { RawRoutes } from './raw-route.ts';
 import { readinessReport, type ReadinessReport } from './readiness.ts';
 
 /** Said on every admission answer while the view is not synced: what was not checked, and why. */
@@ -104,6 +105,11 @@ export type Snapshot = Batch & {
 
 export interface HandlerApp {
   app: Hono;
+  /**
+   * Routes a node:http server answers itself before handing a request to `app` (raw-route.ts):
+   * POST /admission, the same behaviour as the app's route at a bare server's cost per request.
+   */
+  rawRoutes: RawRoutes;
   desired: DesiredConfig;
   metrics: HandlerMetrics;
   /** Lists every kind through the reader, replaces the view, recomputes what changed, pushes it. */
@@ -160,8 +166,6 @@ function lowestListVersion(lists: Partial<Record<Kind, KindList>>): number {
   return versions.length ? Math.min(...versions) : 0;
 }
 
-const JSON_TYPE = /^application\/json\b/i;
-
 export function createApp(deps: AppDeps): HandlerApp {
   const { view, reader, agents, settings } = deps;
   const metrics = deps.metrics ?? createHandlerMetrics();
@@ -205,8 +209,6 @@ export function createApp(deps: AppDeps): HandlerApp {
   // ---- admission ----------------------------------------------------------------------------
   // Small reviews are answered at once; large ones take turns, sliced (admission-control.ts).
   const control = { ...admissionControlDefaults, ...settings.admission };
-  const throttled = () => metrics.admissionDecisions.inc({ decision: 'throttled' });
-  const largeLane = new LargeReviewLane(control, throttled);
   /** One review from its body to its answer, in steps (the model's validation steps, and the parse before them). */
   function* reviewSteps(text: string): Generator<void, ReturnType<typeof review>> {
     let json: unknown;
@@ -229,33 +231,11 @@ export function createApp(deps: AppDeps): HandlerApp {
           : validateGatewayObject(target.object, index, settings.controller);
     return synced ? target.answer(problems) : target.answer(objectOnlyProblems(problems), [NOT_SYNCED_WARNING]);
   }
-  app.post(
-    '/admission',
-    limitInFlight({ max: control.maxInFlight, what: 'admission reviews', onRefused: throttled }),
-    limitBody({ maxBytes: settings.maxAdmissionBytes ?? 4 << 20, what: 'AdmissionReview' }),
-    requireContentType({ pattern: JSON_TYPE, expected: 'application/json (an AdmissionReview)' }),
-    async function admission(c) {
-      // The API server gives up after its timeout: a large review whose turn comes later is not run.
-      const timeout = callerTimeoutMs(c.req.query('timeout'));
-      const deadline = timeout === null ? Infinity : performance.now() + timeout;
-      // A declared large body is admitted to the large lane before it is read (a full lane reads nothing).
-      let leave = Number(c.req.header('content-length')) >= control.largeBytes ? largeLane.admit() : null;
-      try {
-        const text = await c.req.text();
-        if (!leave && text.length >= control.largeBytes) leave = largeLane.admit();
-        const started = performance.now();
-        const { body, decision } = leave ? await largeLane.run(reviewSteps(text), deadline) : runSteps(reviewSteps(text));
-        metrics.admissionDecisions.inc({ decision });
-        metrics.admissionSeconds.observe((performance.now() - started) / 1000);
-        return c.json(body);
-      } catch (e) {
-        if (e instanceof MalformedReview) throw new HTTPException(400, { message: e.message });
-        throw e;
-      } finally {
-        leave?.();
-      }
-    },
-  );
+  const admission = admissionEndpoint({ control, maxBytes: settings.maxAdmissionBytes ?? 4 << 20, metrics, log, steps: reviewSteps });
+  app.post('/admission', async function admissionRoute(c) {
+    const a = await admission.answer(honoReviewCall(c));
+    return c.json(a.body, a.status as ContentfulStatusCode, a.headers);
+  });
 
   // ---- events -------------------------------------------------------------------------------
   const eventAuth: MiddlewareHandler = settings.eventsToken
@@ -413,6 +393,7 @@ export function createApp(deps: AppDeps): HandlerApp {
 
   return {
     app,
+    rawRoutes: new Map([['POST /admission', admission.serve]]),
     desired,
     metrics,
     relist() {

@@ -67,14 +67,3 @@ export const requireReady = (options: { ready: () => boolean; what: string; retr
     await next();
   };
 };
-
-/** Requires a JSON-ish Content-Type, so that a form post or plain text gets a clear 415. */
-export const requireContentType = (options: { pattern: RegExp; expected: string }): MiddlewareHandler => {
-  return async function requireContentType(c, next) {
-    const type = c.req.header('content-type') ?? '';
-    if (!options.pattern.test(type)) {
-      throw new HTTPException(415, { message: `Content-Type ${JSON.stringify(type)}: expected ${options.expected}` });
-    }
-    await next();
-  };
-};

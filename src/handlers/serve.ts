@@ -6,7 +6,7 @@
 // handler-flags.ts.
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { getHeapStatistics } from 'node:v8';
 import { serve } from '@hono/node-server';
 import { collectDefaultMetrics } from 'prom-client';
@@ -34,7 +34,8 @@ import { createHandlerMetrics, type HandlerMetrics } from './metrics.ts';
 import { ConfigMapProblems } from './config-problems.ts';
 import { QuarantineWatch } from './quarantine.ts';
 import { readinessReport } from './readiness.ts';
-import { fetchFor, type Listener } from './listeners.ts';
+import { fetchFor, serves, type Listener } from './listeners.ts';
+import { rawFirst, type RawRoutes } from './raw-route.ts';
 import { relevantTo } from './relevance.ts';
 import { certificateFields, checkServingPair, ServingCertWatch, type ServingCertificate } from './serving-cert.ts';
 
@@ -268,7 +269,10 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
           fetch: fetchFor(listener, handler.app.fetch),
           hostname,
           port,
-          ...(o.tls ? { createServer: createHttpsServer, serverOptions: { cert: o.tls.cert, key: o.tls.key } } : {}),
+          // The routes this listener serves that node:http answers itself (POST /admission), then Hono.
+          ...(o.tls
+            ? { createServer: withRawRoutes(createHttpsServer, rawRoutesOf(listener, handler.rawRoutes)), serverOptions: { cert: o.tls.cert, key: o.tls.key } }
+            : { createServer: withRawRoutes(createHttpServer, rawRoutesOf(listener, handler.rawRoutes)) }),
         },
         () => resolve(s as Server),
       ) as Server;
@@ -394,6 +398,16 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
       await fanout.close();
     },
   };
+}
+
+/** The raw routes one listener serves (the events port leaves /admission to Hono's 404). */
+function rawRoutesOf(listener: Listener, routes: RawRoutes): RawRoutes {
+  return new Map([...routes].filter(([route]) => serves(listener, route.slice(route.indexOf(' ') + 1))));
+}
+
+/** @hono/node-server's createServer option: Node's server, its listener answering `routes` before Hono's. */
+function withRawRoutes<C extends typeof createHttpServer | typeof createHttpsServer>(create: C, routes: RawRoutes): C {
+  return ((options: object, listener: RequestListener) => (create as (o: object, l: RequestListener) => Server)(options, rawFirst(routes, listener))) as C;
 }
 
 /**

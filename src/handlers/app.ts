@@ -294,6 +294,8 @@ export function createApp(deps: AppDeps): HandlerApp {
         const { results, update } = applyEvents(resolved, { view, desired, metrics, ...(deps.onChange ? { onChange: deps.onChange } : {}) });
         if (!isEmptyUpdate(update)) agents.publish(update);
         tellIngresses();
+        // The answer follows the push onto the wire (the change is in the view either way).
+        if (!isEmptyUpdate(update)) await agents.handedOver?.();
         return c.json({ results });
       } finally {
         eventsInFlight--;

@@ -6,7 +6,7 @@
 // handler-flags.ts.
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { getHeapStatistics } from 'node:v8';
 import { serve } from '@hono/node-server';
 import { collectDefaultMetrics } from 'prom-client';
@@ -34,7 +34,8 @@ import { createHandlerMetrics, type HandlerMetrics } from './metrics.ts';
 import { ConfigMapProblems } from './config-problems.ts';
 import { QuarantineWatch } from './quarantine.ts';
 import { readinessReport } from './readiness.ts';
-import { fetchFor, type Listener } from './listeners.ts';
+import { withEventsRoute } from './events-http.ts';
+import { fetchFor, serves, type Listener } from './listeners.ts';
 import { relevantTo } from './relevance.ts';
 import { certificateFields, checkServingPair, ServingCertWatch, type ServingCertificate } from './serving-cert.ts';
 
@@ -261,6 +262,12 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
 
   // Listen first: the API server's webhook calls, the kubelet's probes and the event source reach a
   // handler that is still listing (admission answers, /readyz says what it waits for, /events 503).
+  // POST /events is served on node:http ahead of Hono (events-http.ts), wherever it is served.
+  const eventsRoute = { receive: handler.receiveEvents, token: o.eventsToken, ready: () => view.synced, log };
+  const createServer = (listener: Listener) => {
+    const create = (o.tls ? createHttpsServer : createHttpServer) as (options: object, l: RequestListener) => Server;
+    return serves(listener, '/events') ? (options: object, l: RequestListener) => create(options, withEventsRoute(eventsRoute, l)) : create;
+  };
   const listen = (hostname: string, port: number, listener: Listener) =>
     new Promise<Server>((resolve, reject) => {
       const s = serve(
@@ -268,7 +275,7 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
           fetch: fetchFor(listener, handler.app.fetch),
           hostname,
           port,
-          ...(o.tls ? { createServer: createHttpsServer, serverOptions: { cert: o.tls.cert, key: o.tls.key } } : {}),
+          ...(o.tls ? { createServer: createServer(listener) as typeof createHttpsServer, serverOptions: { cert: o.tls.cert, key: o.tls.key } } : { createServer: createServer(listener) as typeof createHttpServer }),
         },
         () => resolve(s as Server),
       ) as Server;

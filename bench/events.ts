@@ -9,7 +9,8 @@
 //     (an upstream only the benchmark writes, behind a host the handler rendered) and observed by the
 //     same probe, interleaved with the CloudEvent samples (direct_p50_ms, direct_p99_ms and
 //     event_over_direct_p50/_p99: the cost of the handler tier); and the same number of endpoint
-//     PUTs at the same concurrency (direct_per_s, events_per_s_over_direct).
+//     PUTs at the same concurrency (direct_per_s, events_per_s_over_direct: target ≥ 0.8; the
+//     latency ratios: target ≤ 1.3).
 //   - then the replica run (bench/events-replicas.ts; `--no-replicas` skips it): 3 handler processes
 //     receiving the same event stream as a load balancer spreads it, duplicates and reordering
 //     included, pushing to 2 agents: replica_converged_ms, replica_applied_per_change (per agent),

@@ -132,6 +132,8 @@ class AgentLink {
   endpointsTimer: NodeJS.Timeout | null = null;
   /** No longer an agent (discovery dropped it): its loops stop. */
   removed = false;
+  /** The queue depths the metrics show (fragments, endpoints); -1: not set yet. */
+  shownQueues: [number, number] = [-1, -1];
   constructor(client: AgentClient) {
     this.client = client;
   }
@@ -276,9 +278,10 @@ export class AgentFanout implements AgentSink {
   }
 
   #notify(): void {
+    // Set when they change only: this runs several times per event, and a labelled set costs a hash.
     for (const l of this.#links) {
-      this.#o.metrics.pushQueue.set({ agent: l.client.url, lane: 'fragments' }, l.fragments.size);
-      this.#o.metrics.pushQueue.set({ agent: l.client.url, lane: 'endpoints' }, l.endpoints.size);
+      if (l.shownQueues[0] !== l.fragments.size) this.#o.metrics.pushQueue.set({ agent: l.client.url, lane: 'fragments' }, (l.shownQueues[0] = l.fragments.size));
+      if (l.shownQueues[1] !== l.endpoints.size) this.#o.metrics.pushQueue.set({ agent: l.client.url, lane: 'endpoints' }, (l.shownQueues[1] = l.endpoints.size));
     }
     if (this.#waiters.length && this.#isIdle()) for (const w of this.#waiters.splice(0)) w();
   }

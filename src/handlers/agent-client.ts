@@ -38,6 +38,8 @@ export interface AgentClient {
   putEndpoints(upstream: string, body: EndpointsPut): Promise<EndpointsResult>;
   deleteEndpoints(upstream: string, revision: number): Promise<EndpointsResult | null>;
   state(): Promise<AgentState>;
+  /** Closes its connections, those with a request in flight too (the fan-out is closing, or the agent is gone). */
+  close?(): void;
 }
 
 export interface HttpAgentClientOptions {
@@ -127,5 +129,7 @@ export function httpAgentClient(options: HttpAgentClientOptions): AgentClient {
     putEndpoints: (upstream, body) => call('PUT', `/v1/endpoints/${encodeURIComponent(upstream)}`, body),
     deleteEndpoints: (upstream, revision) => call('DELETE', `/v1/endpoints/${encodeURIComponent(upstream)}?revision=${revision}`),
     state: () => call('GET', '/v1/state'),
+    // A kept-alive connection with a request in flight would hold the process open after a stop.
+    close: () => agent.destroy(),
   };
 }

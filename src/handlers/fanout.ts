@@ -186,6 +186,7 @@ export class AgentFanout implements AgentSink {
     for (const gone of before.values()) {
       gone.removed = true;
       gone.dropQueues();
+      gone.client.close?.();
       if (gone.endpointsTimer) clearTimeout(gone.endpointsTimer);
       this.#o.metrics.agentUp.remove({ agent: gone.client.url });
       this.#o.log.info('agent removed', { agent: gone.client.url });
@@ -269,6 +270,7 @@ export class AgentFanout implements AgentSink {
     for (const l of this.#links) {
       l.dropQueues();
       if (l.endpointsTimer) clearTimeout(l.endpointsTimer);
+      l.client.close?.();
     }
     this.#notify();
   }
@@ -300,6 +302,8 @@ export class AgentFanout implements AgentSink {
 
   /** Records a failure; an agent that does not answer at all is switched to a snapshot. */
   #failed(link: AgentLink, lane: 'fragments' | 'endpoints', e: unknown): void {
+    // Requests cut by close() (or by the agent's removal) are no news about the agent.
+    if (this.#closed || link.removed) return;
     const err = e instanceof AgentError ? e : new AgentError((e as Error).message, null, true, e);
     link.failures += 1;
     link.lastError = err.message;

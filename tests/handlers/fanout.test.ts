@@ -3,7 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AgentFanout, type DesiredUpdate } from '../../src/handlers/fanout.ts';
-import { AgentError } from '../../src/handlers/agent-client.ts';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AgentError, httpAgentClient } from '../../src/handlers/agent-client.ts';
 import { createHandlerMetrics } from '../../src/handlers/metrics.ts';
 import { createLogger } from '../../src/log.ts';
 import type { Batch } from '../../src/protocol/agent-api.ts';
@@ -185,4 +187,25 @@ test('a batch the agent refuses as malformed is sent again set by set: only the 
   assert.deepEqual(Object.keys(agent.liveEndpoints()).sort(), ['default-first-80', 'default-x-80', 'default-y-80']);
   assert.ok(agent.calls.some((c) => c.startsWith('endpoint-batch(')), `calls: ${agent.calls.join(' ')}`);
   assert.equal(agent.calls.filter((c) => c === 'endpoints(default-bad-80)').length, 1, 'the malformed set was tried once on its own, then dropped');
+});
+
+test('closing the fan-out closes its kept-alive connections, one with a push in flight too (a stopping process is not held open)', async (t) => {
+  // An agent that takes requests and never answers.
+  const sockets = new Set<import('node:net').Socket>();
+  const server = http.createServer(() => {});
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const state = desiredState();
+  const f = fanout([httpAgentClient({ url, token: 'x'.repeat(32) }) as unknown as ReturnType<typeof fakeAgent>]);
+  f.start(state.snapshot);
+  for (let i = 0; i < 50 && sockets.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(sockets.size, 1, 'the snapshot push is in flight');
+  await f.close();
+  for (let i = 0; i < 100 && sockets.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(sockets.size, 0, 'the connection was closed');
 });

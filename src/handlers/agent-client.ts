@@ -67,10 +67,16 @@ export function httpAgentClient(options: HttpAgentClientOptions): AgentClient {
   const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS }) : new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
   const target = { hostname: parsed.hostname.replace(/^\[|\]$/g, ''), port: parsed.port || (secure ? 443 : 80), basePath: parsed.pathname.replace(/\/+$/, '') };
   const authorization = `Bearer ${options.token}`;
+  /** After close(): no request starts, none is sent again. */
+  let closed = false;
 
   /** One exchange; `retried`: a kept-alive connection the agent had closed is tried once on a new one. */
   function exchange(method: string, path: string, body: string | undefined, retried: boolean): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
+      if (closed) {
+        reject(Object.assign(new Error('the client is closed'), { code: 'ECLOSED' }));
+        return;
+      }
       const headers: Record<string, string | number> = { authorization };
       if (body !== undefined) {
         headers['content-type'] = 'application/json';
@@ -93,7 +99,7 @@ export function httpAgentClient(options: HttpAgentClientOptions): AgentClient {
       req.on('error', (e: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         // Every agent call is idempotent (revisions), so sending it again on a new connection is safe.
-        if (!retried && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) resolve(exchange(method, path, body, true));
+        if (!retried && !closed && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) resolve(exchange(method, path, body, true));
         else reject(e);
       });
       req.end(body);
@@ -130,6 +136,9 @@ export function httpAgentClient(options: HttpAgentClientOptions): AgentClient {
     deleteEndpoints: (upstream, revision) => call('DELETE', `/v1/endpoints/${encodeURIComponent(upstream)}?revision=${revision}`),
     state: () => call('GET', '/v1/state'),
     // A kept-alive connection with a request in flight would hold the process open after a stop.
-    close: () => agent.destroy(),
+    close: () => {
+      closed = true;
+      agent.destroy();
+    },
   };
 }

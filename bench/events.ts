@@ -9,7 +9,8 @@
 //     (an upstream only the benchmark writes, behind a host the handler rendered) and observed by the
 //     same probe, interleaved with the CloudEvent samples (direct_p50_ms, direct_p99_ms and
 //     event_over_direct_p50/_p99: the cost of the handler tier); and the same number of endpoint
-//     PUTs at the same concurrency (direct_per_s, events_per_s_over_direct).
+//     PUTs at the same concurrency (direct_per_s, events_per_s_over_direct: target ≥ 0.8; the
+//     latency ratios: target ≤ 1.3).
 //   - then the replica run (bench/events-replicas.ts; `--no-replicas` skips it): 3 handler processes
 //     receiving the same event stream as a load balancer spreads it, duplicates and reordering
 //     included, pushing to 2 agents: replica_converged_ms, replica_applied_per_change (per agent),
@@ -59,6 +60,22 @@ async function reloads(agentUrl: string): Promise<number> {
   let n = 0;
   for (const m of text.matchAll(/^wharf_agent_reloads_total\{result="[a-z]+"\} (\d+)/gm)) n += Number(m[1]);
   return n;
+}
+
+/** Waits (at most 5 s) until the agent's count of endpoint updates stays the same for 100 ms. */
+async function agentQuiet(agentUrl: string): Promise<void> {
+  const updates = async () => {
+    let n = 0;
+    for (const m of (await send(`${agentUrl}/metrics`, 'GET', {})).body.matchAll(/^wharf_agent_endpoint_updates_total\{[^}]*\} (\d+)/gm)) n += Number(m[1]);
+    return n;
+  };
+  const deadline = performance.now() + 5000;
+  for (let last = await updates(); performance.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = await updates();
+    if (now === last) return;
+    last = now;
+  }
 }
 
 /** The usual run: CloudEvents posted to a handler fed by events only. */
@@ -137,6 +154,9 @@ async function eventsRun(): Promise<Record<string, unknown>> {
       }),
     );
     const elapsed = (performance.now() - started) / 1000;
+    // The handler answers once the pushes are on their way: the floor starts when the agent has
+    // taken them all, not while it still works through them.
+    await agentQuiet(agent.url);
     // Its floor: as many endpoint PUTs straight to the agent, at the same concurrency, on upstreams
     // only the benchmark writes.
     next = 0;

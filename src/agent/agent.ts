@@ -441,6 +441,9 @@ export class Agent implements AgentControl {
       }
     }
     let endpoints: EndpointsResult[];
+    // Counted as PUT /v1/endpoints counts them: the handler tier sends sets that queued together in one batch.
+    const endpointsStarted = performance.now();
+    const record = (via: 'lua' | 'reload', outcome: 'applied' | 'pending' | 'stale' | 'failed') => this.metricsRegistry.recordEndpointUpdate(via, outcome, (performance.now() - endpointsStarted) / 1000);
     if (changed.some((c) => c.change === 'changed')) this.keptEndpoints?.changed();
     for (const c of changed) if (c.change === 'changed') this.streams.endpointsChanged(c.upstream);
     if (this.mode === 'lua') {
@@ -450,6 +453,7 @@ export class Agent implements AgentControl {
       const sent = toSend.length >= BULK_ENDPOINT_SETS && this.nginx.running && !this.reloader.needsStart ? await this.pusher!.pushMany(toSend.map((c) => c.upstream)) : undefined;
       const work = changed.map(async (c) => {
         const status = c.change === 'stale' ? 'stale' : await this.pushEndpoints(c.upstream, c.revision, c.change, sent);
+        record('lua', status);
         endpoints.push({ upstream: c.upstream, revision: c.revision, status: status === 'failed' ? 'pending' : status, via: 'lua' });
       });
       await Promise.all(work);
@@ -462,6 +466,7 @@ export class Agent implements AgentControl {
         status: c.change === 'stale' ? 'stale' : (this.endpoints.get(c.upstream)!.appliedRevision ?? -1) >= c.revision ? 'applied' : 'pending',
         via: 'reload' as const,
       }));
+      for (const e of endpoints) record('reload', e.status);
     }
     if (this.fragments.dirtyCount > 0 || (this.mode === 'reload' && changed.some((c) => c.change === 'changed'))) this.queue.request();
     const result = { version: this.fragments.desiredVersion, fragments, endpoints, ...(certificates.length ? { certificates } : {}) };

@@ -22,8 +22,8 @@ import { KINDS, formatKey, numericVersion, type Change, type ClusterReader, type
 import { reviewTarget, type review } from './admission.ts';
 import { admissionControlDefaults, type AdmissionControlOptions } from './admission-control.ts';
 import { admissionEndpoint, honoReviewCall } from './admission-http.ts';
-import { MalformedEvents, parseEvents, type ReceivedEvent } from './cloudevents.ts';
-import { applyEvents, parseListed, resolveEvents } from './changes.ts';
+import { MalformedEvents, parseEvents, type EventHeaders, type ReceivedEvent } from './cloudevents.ts';
+import { applyEvents, parseListed, resolveEvents, type EventResult } from './changes.ts';
 import { DesiredConfig, parseForModel } from './desired-config.ts';
 import { isEmptyUpdate, mergeUpdate, type AgentSink, type DesiredUpdate } from './fanout.ts';
 import { createHandlerMetrics, type HandlerMetrics } from './metrics.ts';
@@ -126,6 +126,12 @@ export interface HandlerApp {
   snapshot(): Snapshot;
   /** The resourceVersion this replica's view is known complete up to (0: not known). */
   completeUpTo(): number;
+  /**
+   * POST /events once its HTTP checks passed (events token, body limit, readiness): reads the body,
+   * applies, pushes, and resolves with the per-event results; throws HTTPException (400, 429, 503).
+   * For a listener that serves /events without Hono (events-http.ts).
+   */
+  receiveEvents(headers: EventHeaders, body: () => Promise<string>): Promise<{ results: EventResult[] }>;
 }
 
 /** The model's index, remembering which Ingresses each change affected (Affected.ingresses). */
@@ -243,41 +249,48 @@ export function createApp(deps: AppDeps): HandlerApp {
     : async function openEvents(_c, next) {
         await next();
       };
+  /** POST /events past its HTTP checks (token, body limit, readiness): Hono's route below, and events-http.ts. */
+  async function receiveEvents(headers: EventHeaders, body: () => Promise<string>): Promise<{ results: EventResult[] }> {
+    if (eventsInFlight >= maxConcurrentEvents) {
+      throw new HTTPException(429, { message: `${eventsInFlight} event requests in progress; retry shortly`, res: new Response(null, { headers: { 'retry-after': '1' } }) });
+    }
+    eventsInFlight++;
+    try {
+      const text = await body();
+      let received: ReceivedEvent[];
+      try {
+        received = parseEvents(headers, text);
+      } catch (e) {
+        if (!(e instanceof MalformedEvents)) throw e;
+        const type = headers instanceof Headers ? headers.get('ce-type') : headers['ce-type'];
+        metrics.events.inc({ type: (Array.isArray(type) ? type[0] : type) ?? 'unknown', result: 'malformed' }, 1);
+        throw new HTTPException(400, { message: e.message });
+      }
+      let resolved;
+      try {
+        resolved = await resolveEvents(received, reader, log);
+      } catch (e) {
+        if (!(e instanceof MalformedEvents)) throw e;
+        for (const r of received) metrics.events.inc({ type: r.type, result: 'malformed' });
+        throw new HTTPException(400, { message: e.message });
+      }
+      const { results, update } = applyEvents(resolved, { view, desired, metrics, ...(deps.onChange ? { onChange: deps.onChange } : {}) });
+      if (!isEmptyUpdate(update)) agents.publish(update);
+      tellIngresses();
+      // The answer follows the push onto the wire (the change is in the view either way).
+      if (!isEmptyUpdate(update)) await agents.handedOver?.();
+      return { results };
+    } finally {
+      eventsInFlight--;
+    }
+  }
   app.post(
     '/events',
     eventAuth,
     limitBody({ maxBytes: settings.maxEventBytes ?? 8 << 20, what: 'CloudEvents request' }),
     requireReady({ ready: () => view.synced, what: 'POST /events' }),
     async function events(c) {
-      if (eventsInFlight >= maxConcurrentEvents) {
-        throw new HTTPException(429, { message: `${eventsInFlight} event requests in progress; retry shortly`, res: new Response(null, { headers: { 'retry-after': '1' } }) });
-      }
-      eventsInFlight++;
-      try {
-        const text = await c.req.text();
-        let received: ReceivedEvent[];
-        try {
-          received = parseEvents(c.req.raw.headers, text);
-        } catch (e) {
-          if (!(e instanceof MalformedEvents)) throw e;
-          metrics.events.inc({ type: c.req.header('ce-type') ?? 'unknown', result: 'malformed' }, 1);
-          throw new HTTPException(400, { message: e.message });
-        }
-        let resolved;
-        try {
-          resolved = await resolveEvents(received, reader, log);
-        } catch (e) {
-          if (!(e instanceof MalformedEvents)) throw e;
-          for (const r of received) metrics.events.inc({ type: r.type, result: 'malformed' });
-          throw new HTTPException(400, { message: e.message });
-        }
-        const { results, update } = applyEvents(resolved, { view, desired, metrics, ...(deps.onChange ? { onChange: deps.onChange } : {}) });
-        if (!isEmptyUpdate(update)) agents.publish(update);
-        tellIngresses();
-        return c.json({ results });
-      } finally {
-        eventsInFlight--;
-      }
+      return c.json(await receiveEvents(c.req.raw.headers, () => c.req.text()));
     },
   );
 
@@ -405,5 +418,6 @@ export function createApp(deps: AppDeps): HandlerApp {
     applyChanges,
     snapshot,
     completeUpTo,
+    receiveEvents,
   };
 }

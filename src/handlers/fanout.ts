@@ -1,6 +1,8 @@
 // Fan-out: every desired change goes to every agent. Per agent, two lanes that never wait for each
 // other: fragments (batched into POST /v1/batch, one request in flight: the agent reloads once per
-// batch) and endpoints (PUT /v1/endpoints, several in flight, never queued behind fragments).
+// batch) and endpoints (a few requests in flight, never queued behind fragments: a lone endpoint set
+// goes at once as PUT /v1/endpoints; sets that queued while the lane was busy go together in the
+// next request, an endpoints-only POST /v1/batch, which the agent applies without a reload).
 // Certificates ride in the fragment lane's batches, ahead of the fragments (a new TLS host's
 // fragment and its certificate arrive together); the agent applies them without waiting for the
 // reload, so they never wait behind one either.
@@ -57,6 +59,11 @@ export interface AgentSink {
   status(): AgentStatus[];
   /** Resolves when every change is delivered (or the agent is away). For tests and shutdown. */
   idle(): Promise<void>;
+  /**
+   * Resolves once the pushes `publish` just started are written to their connections (a tick later):
+   * POST /events answers after it, so an event's push leaves before its answer, not after.
+   */
+  handedOver?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -78,8 +85,12 @@ export interface FanoutOptions {
   maxQueuedEndpoints?: number;
   /** Largest fragment batch in bytes. Default 8 MiB. */
   maxBatchBytes?: number;
-  /** Endpoint pushes in flight per agent. Default 8. */
+  /** Endpoint requests in flight per agent (each carries every set waiting, up to the caps below). Default 4. */
   endpointConcurrency?: number;
+  /** Endpoint sets in one request. Default 512. */
+  maxEndpointBatch?: number;
+  /** Bytes of endpoint sets (about) in one request. Default 1 MiB (the agent takes 2 MiB per set, 128 MiB per batch). */
+  maxEndpointBatchBytes?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -92,6 +103,13 @@ const sizeOf = (f: FragmentChange): number => {
 };
 
 const certificateSize = (c: CertificateChange): number => ('deleted' in c ? 64 : c.cert.length + c.key.length + 64);
+
+const endpointSize = (e: EndpointChange): number => {
+  if ('deleted' in e) return 64;
+  let n = 64;
+  for (const x of e.endpoints) n += x.length + 3;
+  return n;
+};
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
@@ -114,6 +132,8 @@ class AgentLink {
   endpointsTimer: NodeJS.Timeout | null = null;
   /** No longer an agent (discovery dropped it): its loops stop. */
   removed = false;
+  /** The queue depths the metrics show (fragments, endpoints); -1: not set yet. */
+  shownQueues: [number, number] = [-1, -1];
   constructor(client: AgentClient) {
     this.client = client;
   }
@@ -141,7 +161,9 @@ export class AgentFanout implements AgentSink {
       maxQueuedBytes: 64 << 20,
       maxQueuedEndpoints: 50_000,
       maxBatchBytes: 8 << 20,
-      endpointConcurrency: 8,
+      endpointConcurrency: 4,
+      maxEndpointBatch: 512,
+      maxEndpointBatchBytes: 1 << 20,
       minBackoffMs: 100,
       maxBackoffMs: 10_000,
       ...options,
@@ -164,6 +186,7 @@ export class AgentFanout implements AgentSink {
     for (const gone of before.values()) {
       gone.removed = true;
       gone.dropQueues();
+      gone.client.close?.();
       if (gone.endpointsTimer) clearTimeout(gone.endpointsTimer);
       this.#o.metrics.agentUp.remove({ agent: gone.client.url });
       this.#o.log.info('agent removed', { agent: gone.client.url });
@@ -231,6 +254,12 @@ export class AgentFanout implements AgentSink {
     return this.#links.map((l) => ({ agent: l.client.url, up: l.up, queuedFragments: l.fragments.size, queuedEndpoints: l.endpoints.size, lastError: l.lastError }));
   }
 
+  handedOver(): Promise<void> {
+    // node:http writes a request on a kept-alive connection in the next tick (agent-client.ts); a
+    // tick queued after it resolves once that happened.
+    return new Promise((r) => process.nextTick(r));
+  }
+
   idle(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve();
     return new Promise((r) => this.#waiters.push(r));
@@ -241,6 +270,7 @@ export class AgentFanout implements AgentSink {
     for (const l of this.#links) {
       l.dropQueues();
       if (l.endpointsTimer) clearTimeout(l.endpointsTimer);
+      l.client.close?.();
     }
     this.#notify();
   }
@@ -250,9 +280,10 @@ export class AgentFanout implements AgentSink {
   }
 
   #notify(): void {
+    // Set when they change only: this runs several times per event, and a labelled set costs a hash.
     for (const l of this.#links) {
-      this.#o.metrics.pushQueue.set({ agent: l.client.url, lane: 'fragments' }, l.fragments.size);
-      this.#o.metrics.pushQueue.set({ agent: l.client.url, lane: 'endpoints' }, l.endpoints.size);
+      if (l.shownQueues[0] !== l.fragments.size) this.#o.metrics.pushQueue.set({ agent: l.client.url, lane: 'fragments' }, (l.shownQueues[0] = l.fragments.size));
+      if (l.shownQueues[1] !== l.endpoints.size) this.#o.metrics.pushQueue.set({ agent: l.client.url, lane: 'endpoints' }, (l.shownQueues[1] = l.endpoints.size));
     }
     if (this.#waiters.length && this.#isIdle()) for (const w of this.#waiters.splice(0)) w();
   }
@@ -271,6 +302,8 @@ export class AgentFanout implements AgentSink {
 
   /** Records a failure; an agent that does not answer at all is switched to a snapshot. */
   #failed(link: AgentLink, lane: 'fragments' | 'endpoints', e: unknown): void {
+    // Requests cut by close() (or by the agent's removal) are no news about the agent.
+    if (this.#closed || link.removed) return;
     const err = e instanceof AgentError ? e : new AgentError((e as Error).message, null, true, e);
     link.failures += 1;
     link.lastError = err.message;
@@ -377,10 +410,18 @@ export class AgentFanout implements AgentSink {
     }
     // While a snapshot is on its way (or due), it carries the endpoints: a separate push could race it.
     while (!this.#closed && !link.removed && !link.needsSnapshot && !link.snapshotInFlight && link.endpoints.size && link.endpointsInFlight < this.#o.endpointConcurrency) {
-      const [upstream, change] = link.endpoints.entries().next().value as [string, EndpointChange];
-      link.endpoints.delete(upstream);
+      // Everything waiting goes in this request (up to the caps): a burst costs a few requests.
+      const taken: EndpointChange[] = [];
+      let bytes = 0;
+      for (const change of link.endpoints.values()) {
+        const size = endpointSize(change);
+        if (taken.length && (taken.length >= this.#o.maxEndpointBatch || bytes + size > this.#o.maxEndpointBatchBytes)) break;
+        taken.push(change);
+        bytes += size;
+      }
+      for (const change of taken) link.endpoints.delete(change.upstream);
       link.endpointsInFlight += 1;
-      void this.#pushEndpoints(link, change).finally(() => {
+      void this.#pushEndpoints(link, taken).finally(() => {
         link.endpointsInFlight -= 1;
         this.#runEndpoints(link);
         this.#notify();
@@ -388,16 +429,32 @@ export class AgentFanout implements AgentSink {
     }
   }
 
-  async #pushEndpoints(link: AgentLink, change: EndpointChange): Promise<void> {
+  /** One request: a lone set as PUT or DELETE, several as an endpoints-only batch. */
+  async #sendEndpoints(link: AgentLink, changes: EndpointChange[]): Promise<void> {
+    if (changes.length > 1) {
+      await link.client.batch({ fragments: [], endpoints: changes, complete: false });
+      return;
+    }
+    const change = changes[0]!;
+    if ('deleted' in change) await link.client.deleteEndpoints(change.upstream, change.revision);
+    else await link.client.putEndpoints(change.upstream, { revision: change.revision, endpoints: change.endpoints });
+  }
+
+  async #pushEndpoints(link: AgentLink, changes: EndpointChange[]): Promise<void> {
     const started = performance.now();
     try {
-      if ('deleted' in change) await link.client.deleteEndpoints(change.upstream, change.revision);
-      else await link.client.putEndpoints(change.upstream, { revision: change.revision, endpoints: change.endpoints });
+      await this.#sendEndpoints(link, changes);
       this.#o.metrics.pushSeconds.observe({ agent: link.client.url, lane: 'endpoints' }, (performance.now() - started) / 1000);
       this.#succeeded(link);
     } catch (e) {
       if (e instanceof AgentError && !e.retry) {
-        this.#o.log.error('agent refused an endpoint set as malformed; dropped (a wharf bug: please report it)', { agent: link.client.url, upstream: change.upstream, error: e.message });
+        // The agent checks a request in full before applying any of it: one malformed set refuses
+        // the whole batch. Each set goes again on its own, so that only the malformed one is dropped.
+        if (changes.length > 1) {
+          for (const change of changes) await this.#pushEndpoints(link, [change]);
+          return;
+        }
+        this.#o.log.error('agent refused an endpoint set as malformed; dropped (a wharf bug: please report it)', { agent: link.client.url, upstream: changes[0]!.upstream, error: e.message });
         return;
       }
       this.#failed(link, 'endpoints', e);
@@ -405,9 +462,11 @@ export class AgentFanout implements AgentSink {
         this.#kick(link);
         return;
       }
-      // Put it back unless something newer was queued meanwhile, then wait before the lane goes on.
-      const queued = link.endpoints.get(change.upstream);
-      if (!queued || queued.revision < change.revision) link.endpoints.set(change.upstream, change);
+      // Put them back unless something newer was queued meanwhile, then wait before the lane goes on.
+      for (const change of changes) {
+        const queued = link.endpoints.get(change.upstream);
+        if (!queued || queued.revision < change.revision) link.endpoints.set(change.upstream, change);
+      }
       link.endpointsPausedUntil = Date.now() + this.#backoffMs(link);
     }
   }

@@ -13,21 +13,28 @@ const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
  * neither the content nor the length of the token leaks through timing).
  */
 export const bearerToken = (options: { token: string; what: string }): MiddlewareHandler => {
-  const token = options.token.trim();
-  if (token.length < 16) throw new Error(`the ${options.what} token must be at least 16 characters (it is ${token.length})`);
-  const expected = digest(token);
+  const refusal = bearerRefusal(options);
   return async function bearerToken(c, next) {
-    const header = c.req.header('authorization') ?? '';
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!m || !timingSafeEqual(digest(m[1]!), expected)) {
-      throw new HTTPException(401, {
-        message: m ? `the bearer token is not the ${options.what} token` : `send Authorization: Bearer <${options.what} token>`,
-        res: new Response(null, { headers: { 'www-authenticate': 'Bearer realm="wharf"' } }),
-      });
-    }
+    const refused = refusal(c.req.header('authorization'));
+    if (refused) throw new HTTPException(401, { message: refused, res: new Response(null, { headers: { 'www-authenticate': 'Bearer realm="wharf"' } }) });
     await next();
   };
 };
+
+/**
+ * bearerToken's check without Hono (a route served on node:http): the reason an Authorization
+ * header is refused (answer 401 with it), or null when it carries the token.
+ */
+export function bearerRefusal(options: { token: string; what: string }): (header: string | undefined) => string | null {
+  const token = options.token.trim();
+  if (token.length < 16) throw new Error(`the ${options.what} token must be at least 16 characters (it is ${token.length})`);
+  const expected = digest(token);
+  return (header) => {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    if (m && timingSafeEqual(digest(m[1]!), expected)) return null;
+    return m ? `the bearer token is not the ${options.what} token` : `send Authorization: Bearer <${options.what} token>`;
+  };
+}
 
 /**
  * Refuses bodies larger than `maxBytes` with 413 and a message that says the limit, before reading

@@ -34,6 +34,7 @@ import { createHandlerMetrics, type HandlerMetrics } from './metrics.ts';
 import { ConfigMapProblems } from './config-problems.ts';
 import { QuarantineWatch } from './quarantine.ts';
 import { readinessReport } from './readiness.ts';
+import { eventsRoute } from './events-http.ts';
 import { fetchFor, serves, type Listener } from './listeners.ts';
 import { rawFirst, type RawRoutes } from './raw-route.ts';
 import { relevantTo } from './relevance.ts';
@@ -262,6 +263,8 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
 
   // Listen first: the API server's webhook calls, the kubelet's probes and the event source reach a
   // handler that is still listing (admission answers, /readyz says what it waits for, /events 503).
+  // POST /admission and POST /events are served on node:http ahead of Hono (raw-route.ts), wherever they are served.
+  const rawRoutes: RawRoutes = new Map([...handler.rawRoutes, ['POST /events', eventsRoute({ receive: handler.receiveEvents, token: o.eventsToken, ready: () => view.synced, log })]]);
   const listen = (hostname: string, port: number, listener: Listener) =>
     new Promise<Server>((resolve, reject) => {
       const s = serve(
@@ -269,10 +272,10 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
           fetch: fetchFor(listener, handler.app.fetch),
           hostname,
           port,
-          // The routes this listener serves that node:http answers itself (POST /admission), then Hono.
+          // The routes this listener serves that node:http answers itself (POST /admission, POST /events), then Hono.
           ...(o.tls
-            ? { createServer: withRawRoutes(createHttpsServer, rawRoutesOf(listener, handler.rawRoutes)), serverOptions: { cert: o.tls.cert, key: o.tls.key } }
-            : { createServer: withRawRoutes(createHttpServer, rawRoutesOf(listener, handler.rawRoutes)) }),
+            ? { createServer: withRawRoutes(createHttpsServer, rawRoutesOf(listener, rawRoutes)), serverOptions: { cert: o.tls.cert, key: o.tls.key } }
+            : { createServer: withRawRoutes(createHttpServer, rawRoutesOf(listener, rawRoutes)) }),
         },
         () => resolve(s as Server),
       ) as Server;

@@ -60,3 +60,24 @@ test('the control socket stores every good line of a bulk write and answers each
   assert.equal(backendOf(await t.get(host(1))), 'a', 'the good line is served');
   assert.equal((await t.get(host(3))).status, 503, 'the deleted set is gone');
 });
+
+test('endpoint sets carried by a batch count in the endpoint update metrics as PUTs do', async () => {
+  const count = async () => {
+    const text = (await t.api('GET', '/metrics')).text;
+    const m = /^wharf_agent_endpoint_updates_total\{via="lua",result="applied"\} (\d+)/m.exec(text);
+    const stale = /^wharf_agent_endpoint_updates_total\{via="lua",result="stale"\} (\d+)/m.exec(text);
+    return { applied: Number(m?.[1] ?? 0), stale: Number(stale?.[1] ?? 0) };
+  };
+  const before = await count();
+  // Three sets in one request (as the handler tier sends sets that queued together), one of them stale.
+  const r = await t.api('POST', '/v1/batch', {
+    endpoints: [
+      { upstream: upstream(5), revision: 10, endpoints: [b.address] },
+      { upstream: upstream(6), revision: 10, endpoints: [a.address] },
+      { upstream: upstream(7), revision: 0, endpoints: [a.address] },
+    ],
+  });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(await count(), { applied: before.applied + 2, stale: before.stale + 1 });
+  assert.equal(backendOf(await t.get(host(5))), 'b');
+});

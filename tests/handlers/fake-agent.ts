@@ -10,11 +10,13 @@ export interface FakeAgent extends AgentClient {
   endpoints: Map<string, { revision: number; endpoints: string[] | null }>;
   /** Certificates by name: the PEM chain (null after a delete). */
   certificates: Map<string, { revision: number; cert: string | null }>;
-  /** Every call, in order: "batch(3,complete)", "endpoints(up)". */
+  /** Every call, in order: "batch(3,complete)", "endpoints(up)", "endpoint-batch(up1,up2)". */
   calls: string[];
   /** Throw this on every call while set (null: answer). */
   failWith: AgentError | null;
-  /** Each batch call waits for this promise first (a slow reload). */
+  /** Upstreams whose endpoint sets are refused as malformed (400): a PUT of one, or any batch naming one. */
+  refuse: Set<string>;
+  /** Each batch call with fragments (or complete) waits for this promise first (a slow reload). */
   batchGate: Promise<void> | null;
   /** Live fragment configs by name (tombstones left out). */
   configs(): Record<string, string>;
@@ -41,10 +43,15 @@ export function fakeAgent(url = 'http://fake-agent'): FakeAgent {
     calls: [],
     failWith: null,
     batchGate: null,
+    refuse: new Set(),
     async batch(batch: Batch) {
-      agent.calls.push(`batch(${batch.fragments.length}${batch.complete ? ',complete' : ''})`);
-      if (agent.batchGate) await agent.batchGate;
+      const endpointsOnly = batch.fragments.length === 0 && !batch.complete && !batch.certificates?.length;
+      agent.calls.push(endpointsOnly ? `endpoint-batch(${batch.endpoints.map((e) => e.upstream).join(',')})` : `batch(${batch.fragments.length}${batch.complete ? ',complete' : ''})`);
+      // The gate stands for a reload's wait, which an endpoints-only batch never has.
+      if (agent.batchGate && !endpointsOnly) await agent.batchGate;
       if (agent.failWith) throw agent.failWith;
+      const refused = batch.endpoints.findIndex((e) => agent.refuse.has(e.upstream));
+      if (refused >= 0) throw new AgentError(`POST /v1/batch: 400 endpoints[${refused}]: refused`, 400, false);
       for (const f of batch.fragments) {
         const held = fragments.get(f.name);
         if (held && held.revision >= f.revision) continue;
@@ -71,6 +78,7 @@ export function fakeAgent(url = 'http://fake-agent'): FakeAgent {
     async putEndpoints(upstream: string, body: EndpointsPut) {
       agent.calls.push(`endpoints(${upstream})`);
       if (agent.failWith) throw agent.failWith;
+      if (agent.refuse.has(upstream)) throw new AgentError(`PUT /v1/endpoints/${upstream}: 400 refused`, 400, false);
       return { upstream, revision: body.revision, status: setEndpoints(upstream, body.revision, body.endpoints), via: 'lua' };
     },
     async deleteEndpoints(upstream: string, revision: number) {

@@ -3,7 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AgentFanout, type DesiredUpdate } from '../../src/handlers/fanout.ts';
-import { AgentError } from '../../src/handlers/agent-client.ts';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AgentError, httpAgentClient } from '../../src/handlers/agent-client.ts';
 import { createHandlerMetrics } from '../../src/handlers/metrics.ts';
 import { createLogger } from '../../src/log.ts';
 import type { Batch } from '../../src/protocol/agent-api.ts';
@@ -143,4 +145,67 @@ test('a push the agent refuses as malformed is dropped after one try; the rest g
   f.publish(state.change('a.example.com', 41, 'a'));
   await f.idle();
   assert.deepEqual(agent.calls.slice(1), ['endpoints(default-web-80)', 'batch(1)']);
+});
+
+test('endpoint sets that wait while the lane is busy go together in the next request; a lone one goes alone at once', async (t) => {
+  const agent = fakeAgent();
+  const state = desiredState();
+  const f = fanout([agent], { endpointConcurrency: 1 });
+  t.after(() => f.close());
+  f.start(state.snapshot);
+  await f.idle();
+  agent.calls.length = 0;
+  // One tick: the first goes at once, the 19 others (one of them twice) wait for it and go as one batch.
+  for (let i = 0; i < 20; i++) f.publish(state.setEndpoints(`default-s${i}-80`, 50, [`10.0.0.${i}:80`]));
+  f.publish(state.setEndpoints('default-s7-80', 51, ['10.0.1.7:80']));
+  await f.idle();
+  assert.equal(agent.calls.length, 2, `calls: ${agent.calls.join(' ')}`);
+  assert.equal(agent.calls[0], 'endpoints(default-s0-80)');
+  assert.match(agent.calls[1]!, /^endpoint-batch\(/);
+  const live = agent.liveEndpoints();
+  assert.equal(Object.keys(live).length, 20);
+  assert.deepEqual(live['default-s7-80'], ['10.0.1.7:80'], 'the newer revision queued for the same upstream won');
+  assert.equal(agent.endpoints.get('default-s7-80')!.revision, 51);
+  // Later, alone: a PUT of its own.
+  agent.calls.length = 0;
+  f.publish(state.setEndpoints('default-s3-80', 52, ['10.0.2.3:80']));
+  await f.idle();
+  assert.deepEqual(agent.calls, ['endpoints(default-s3-80)']);
+});
+
+test('a batch the agent refuses as malformed is sent again set by set: only the malformed set is dropped', async (t) => {
+  const agent = fakeAgent();
+  const state = desiredState();
+  const f = fanout([agent], { endpointConcurrency: 1 });
+  t.after(() => f.close());
+  f.start(state.snapshot);
+  await f.idle();
+  agent.refuse.add('default-bad-80');
+  f.publish(state.setEndpoints('default-first-80', 60, ['10.0.0.1:80']));
+  for (const u of ['default-x-80', 'default-bad-80', 'default-y-80']) f.publish(state.setEndpoints(u, 61, ['10.0.0.2:80']));
+  await f.idle();
+  assert.deepEqual(Object.keys(agent.liveEndpoints()).sort(), ['default-first-80', 'default-x-80', 'default-y-80']);
+  assert.ok(agent.calls.some((c) => c.startsWith('endpoint-batch(')), `calls: ${agent.calls.join(' ')}`);
+  assert.equal(agent.calls.filter((c) => c === 'endpoints(default-bad-80)').length, 1, 'the malformed set was tried once on its own, then dropped');
+});
+
+test('closing the fan-out closes its kept-alive connections, one with a push in flight too (a stopping process is not held open)', async (t) => {
+  // An agent that takes requests and never answers.
+  const sockets = new Set<import('node:net').Socket>();
+  const server = http.createServer(() => {});
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const state = desiredState();
+  const f = fanout([httpAgentClient({ url, token: 'x'.repeat(32) }) as unknown as ReturnType<typeof fakeAgent>]);
+  f.start(state.snapshot);
+  for (let i = 0; i < 50 && sockets.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(sockets.size, 1, 'the snapshot push is in flight');
+  await f.close();
+  for (let i = 0; i < 100 && sockets.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(sockets.size, 0, 'the connection was closed');
 });

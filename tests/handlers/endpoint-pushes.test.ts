@@ -1,0 +1,135 @@
+// Endpoint changes from CloudEvents to NGINX over real HTTP, where the fan-out coalesces: a lone
+// change goes at once, changes that arrive while pushes are in flight go together in the next request.
+// A real handler (startHandler), real agents with a real NGINX, echo backends. What must hold: the
+// last version wins whatever was coalesced, changes to different upstreams all land, and an agent
+// that could not be reached gets the change once it answers.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryReader, type Write } from '../../src/cluster/view-memory-reader.ts';
+import { startHandler, type RunningHandler } from '../../src/handlers/serve.ts';
+import { defaultControllerSettings } from '../../src/model/index.ts';
+import { startTestAgent, type TestAgent } from '../agent/harness.ts';
+import { freePort, startBackend, type Backend } from '../support/backend.ts';
+import { eventually } from '../support/http.ts';
+import { TOKEN, binary, endpointSlice, ingress, service } from './fixtures.ts';
+import { quietLog } from './support.ts';
+
+let a: Backend;
+let b: Backend;
+
+before(async () => {
+  [a, b] = await Promise.all([startBackend('a'), startBackend('b')]);
+});
+
+after(async () => {
+  await Promise.all([a?.close(), b?.close()]);
+});
+
+function handlerFor(api: MemoryReader, agentUrls: string[]): Promise<RunningHandler> {
+  return startHandler({
+    host: '127.0.0.1',
+    port: 0,
+    tls: null,
+    agents: agentUrls,
+    agentService: null,
+    agentToken: TOKEN,
+    eventsToken: TOKEN,
+    relistIntervalMs: 3_600_000,
+    controller: { ...defaultControllerSettings },
+    reader: api,
+    log: quietLog,
+  });
+}
+
+/** Posts one change as a Knative resource event (binary mode) over HTTP; returns the status. */
+async function deliver(h: RunningHandler, w: Write): Promise<number> {
+  const res = await fetch(`${h.url}/events`, binary(`dev.knative.apiserver.resource.${w.action}`, w.object));
+  await res.text();
+  return res.status;
+}
+
+/** Which backend NGINX sends `host` to (null: none answered). */
+async function backendAt(x: TestAgent, host: string): Promise<string | null> {
+  const r = await x.get(host);
+  return r.status === 200 ? (JSON.parse(r.body) as { backend: string }).backend : null;
+}
+
+/** Two hosts, each to its own Service, both routed to backend `a`. */
+function twoHosts(api: MemoryReader): Write[] {
+  return [
+    api.put(ingress('one', 'one.example.com', [{ path: '/', service: 'one' }])),
+    api.put(service('one')),
+    api.put(endpointSlice('one', [a.address])),
+    api.put(ingress('two', 'two.example.com', [{ path: '/', service: 'two' }])),
+    api.put(service('two')),
+    api.put(endpointSlice('two', [a.address])),
+  ];
+}
+
+test('a burst of 200 events for one EndpointSlice, 16 at a time, ends with the agent holding and NGINX routing the last version', async (t) => {
+  const api = new MemoryReader();
+  const agent = await startTestAgent({ token: TOKEN });
+  t.after(() => agent.stop());
+  const h = await handlerFor(api, [agent.agent.apiUrl]);
+  t.after(() => h.close());
+  for (const w of twoHosts(api)) assert.equal(await deliver(h, w), 200);
+  assert.ok(await eventually(async () => (await backendAt(agent, 'one.example.com')) === 'a', 20_000), 'one.example.com routed to a');
+
+  // 199 versions of other endpoint sets (1 to 7 addresses nobody serves), the 200th to backend b.
+  const versions = Array.from({ length: 200 }, (_, i) =>
+    i === 199 ? endpointSlice('one', [b.address]) : endpointSlice('one', Array.from({ length: (i % 7) + 1 }, (_, k) => `10.255.${k}.${i % 250}:8080`)),
+  );
+  const writes = versions.map((v) => api.put(v));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let i = next++; i < writes.length; i = next++) assert.equal(await deliver(h, writes[i]!), 200);
+    }),
+  );
+  // The events may have been answered in any order; the view kept the newest resourceVersion.
+  await h.fanout.idle();
+  const desired = h.handler.snapshot().endpoints.find((e) => e.upstream === 'default-one-80');
+  assert.ok(desired && !('deleted' in desired), 'the handler holds the upstream');
+  assert.deepEqual(desired.endpoints, [b.address], 'the handler holds the last version');
+  const state = (await (await fetch(`${agent.agent.apiUrl}/v1/state`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { endpoints: { upstream: string; revision: number; endpoints: number | null }[] };
+  const held = state.endpoints.find((e) => e.upstream === 'default-one-80');
+  assert.deepEqual(held && { revision: held.revision, endpoints: held.endpoints }, { revision: desired.revision, endpoints: 1 }, 'the agent holds the last revision');
+  assert.ok(await eventually(async () => (await backendAt(agent, 'one.example.com')) === 'b', 5000, 5), 'NGINX routes to the last version');
+  assert.equal(await backendAt(agent, 'two.example.com'), 'a', 'the other host kept its endpoints');
+});
+
+test('two events in flight at once for different EndpointSlices both land', async (t) => {
+  const api = new MemoryReader();
+  const agent = await startTestAgent({ token: TOKEN });
+  t.after(() => agent.stop());
+  const h = await handlerFor(api, [agent.agent.apiUrl]);
+  t.after(() => h.close());
+  for (const w of twoHosts(api)) assert.equal(await deliver(h, w), 200);
+  assert.ok(await eventually(async () => (await backendAt(agent, 'two.example.com')) === 'a', 20_000), 'two.example.com routed to a');
+  for (let round = 0; round < 20; round++) {
+    const target = round % 2 === 0 ? b : a;
+    const statuses = await Promise.all([deliver(h, api.put(endpointSlice('one', [target.address]))), deliver(h, api.put(endpointSlice('two', [target.address])))]);
+    assert.deepEqual(statuses, [200, 200]);
+    for (const host of ['one.example.com', 'two.example.com']) {
+      assert.ok(await eventually(async () => (await backendAt(agent, host)) === target.name, 5000, 2), `round ${round}: ${host} routed to ${target.name}`);
+    }
+  }
+});
+
+test('an agent that cannot be reached gets an endpoint change once it answers', async (t) => {
+  const api = new MemoryReader();
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  // The handler starts with its agent away: its first pushes fail.
+  const h = await handlerFor(api, [url]);
+  t.after(() => h.close());
+  for (const w of twoHosts(api)) assert.equal(await deliver(h, w), 200);
+  assert.ok(await eventually(() => h.fanout.status()[0]!.up === false, 5000), 'the handler saw the agent away');
+  // The change comes while the agent is away; the CloudEvent is answered (the view holds it).
+  assert.equal(await deliver(h, api.put(endpointSlice('one', [b.address]))), 200);
+  const agent = await startTestAgent({ token: TOKEN, listen: { host: '127.0.0.1', port } });
+  t.after(() => agent.stop());
+  assert.ok(await eventually(async () => (await backendAt(agent, 'one.example.com')) === 'b', 30_000), 'NGINX routes one.example.com to the change made while the agent was away');
+  assert.ok(await eventually(async () => (await backendAt(agent, 'two.example.com')) === 'a', 5000), 'and two.example.com to a');
+  assert.equal(h.fanout.status()[0]!.up, true);
+});

@@ -46,6 +46,7 @@ import type { AgentState } from './agent-client.ts';
 import type { CertificateChange, DesiredUpdate, EndpointChange, FragmentChange } from './fanout.ts';
 import type { HandlerMetrics } from './metrics.ts';
 import { CertificateExpiry } from './certificate-expiry.ts';
+import { TextPacker, type HeldText } from './packed-text.ts';
 
 /** Revisions are base × SLOT + bump × HASH + 10 bits of the content's hash. */
 export const SLOT = 4096;
@@ -54,10 +55,16 @@ const MAX_BUMP = SLOT / HASH - 1;
 /** Bases above this would overflow a safe integer revision (resourceVersions up to ~2.2e12 fit). */
 const MAX_BASE = Math.floor(Number.MAX_SAFE_INTEGER / SLOT) - 1;
 
+/** A fragment as held: its text packed (packed-text.ts), rebuilt into a change when it is sent. */
 interface HeldFragment {
-  change: Extract<FragmentChange, { config: string }>;
+  revision: number;
+  config: HeldText;
+  files: Fragment['files'];
   digest: string;
 }
+
+/** Most fragments have no files: one empty object for all of them. */
+const NO_FILES: Fragment['files'] = Object.freeze({}) as Fragment['files'];
 
 interface HeldEndpoints {
   change: Extract<EndpointChange, { endpoints: string[] }>;
@@ -133,6 +140,7 @@ export class DesiredConfig {
   readonly #metrics: HandlerMetrics;
   readonly #configMap: ObjectKey | null;
   readonly #fragments = new Map<string, HeldFragment>();
+  readonly #packer = new TextPacker();
   readonly #endpoints = new Map<string, HeldEndpoints>();
   /** Revisions of deleted fragments and endpoint sets, so a re-creation goes above them. */
   readonly #deletedFragments = new Map<string, number>();
@@ -214,7 +222,7 @@ export class DesiredConfig {
    */
   snapshot(completeUpTo = 0): Batch & { revision?: number } {
     const batch: Batch & { revision?: number } = {
-      fragments: [...this.#fragments.values()].map((f) => f.change),
+      fragments: [...this.#fragments].map(([name, f]) => this.#changeOf(name, f)),
       endpoints: [...this.#endpoints.values()].map((e) => e.change),
       // Always a list, even empty: the agent then removes the certificates it does not name.
       certificates: [...this.#certificates.values()].map((c) => c.change),
@@ -226,7 +234,13 @@ export class DesiredConfig {
 
   /** Desired fragment by name (tests, debugging). */
   fragment(name: string): FragmentChange | undefined {
-    return this.#fragments.get(name)?.change;
+    const held = this.#fragments.get(name);
+    return held && this.#changeOf(name, held);
+  }
+
+  /** A held fragment as it is sent: its text unpacked. */
+  #changeOf(name: string, held: HeldFragment): Extract<FragmentChange, { config: string }> {
+    return { name, revision: held.revision, config: this.#packer.unpack(held.config), files: held.files };
   }
 
   endpointSet(upstream: string): EndpointChange | undefined {
@@ -262,10 +276,10 @@ export class DesiredConfig {
     };
     const theirs = new Map(agent.fragments.filter((f) => !f.deleted).map((f) => [f.name, f.revision]));
     for (const [name, held] of this.#fragments) {
-      const next = answer(held.change.revision, theirs.get(name));
+      const next = answer(held.revision, theirs.get(name));
       if (next === null) continue;
-      held.change = { ...held.change, revision: next };
-      update.fragments.push(held.change);
+      held.revision = next;
+      update.fragments.push(this.#changeOf(name, held));
     }
     for (const [name, revision] of theirs) {
       if (this.#fragments.has(name) || revision >= newer) continue;
@@ -419,18 +433,18 @@ export class DesiredConfig {
     if (!fragment) {
       if (!held) return;
       this.#fragments.delete(name);
-      const revision = nextRevision(base, 0, held.change.revision);
+      const revision = nextRevision(base, 0, held.revision);
       this.#deletedFragments.set(name, revision);
       update.fragments.push({ name, revision, deleted: true });
       return;
     }
     const digest = digestOf(fragment);
     if (held && held.digest === digest) return;
-    const revision = nextRevision(base, lowBits(digest), held?.change.revision ?? this.#deletedFragments.get(name));
-    const change = { name, revision, config: fragment.config, files: fragment.files };
-    this.#fragments.set(name, { change, digest });
+    const revision = nextRevision(base, lowBits(digest), held?.revision ?? this.#deletedFragments.get(name));
+    const files = Object.keys(fragment.files).length ? fragment.files : NO_FILES;
+    this.#fragments.set(name, { revision, config: this.#packer.pack(fragment.config), files, digest });
     this.#deletedFragments.delete(name);
-    update.fragments.push(change);
+    update.fragments.push({ name, revision, config: fragment.config, files: fragment.files });
   }
 
   /** The certificates `host` needs now: new or changed ones pushed, the ones it no longer needs deleted. */

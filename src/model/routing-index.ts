@@ -23,6 +23,7 @@ import type { GatewayApiObject } from './gateway-schemas.ts';
 import type { GatewayClassStatus, GatewayStatus, RouteStatus } from './gateway-status.ts';
 import { UpstreamNames, upstreamRefKey, type Rename, type UpstreamRef } from './upstreams.ts';
 import { StreamState } from './stream-state.ts';
+import { compactMerged, compactTranslation } from './compact.ts';
 
 /** What one change may have changed: re-render these, re-send these endpoint sets. */
 export interface Affected {
@@ -495,7 +496,7 @@ export class RoutingIndex implements ClusterState {
     const old = this.translations.get(key);
     // Route keys ("HTTPRoute ns/name") take the Gateway API translation's result; others are Ingresses.
     const ingress = key.includes(' ') ? undefined : this._ingresses.get(key);
-    const next = key.includes(' ') ? this.gatewayResult.translations.get(key) : ingress ? translateIngress(ingress, this.ctx) : undefined;
+    const next = key.includes(' ') ? this.gatewayResult.translations.get(key) : ingress ? compactTranslation(translateIngress(ingress, this.ctx)) : undefined;
     if (!old && !next) return;
     out.ingresses.add(key);
     const renamed: Rename[] = [];
@@ -589,7 +590,7 @@ export class RoutingIndex implements ClusterState {
     let m = this.merged.get(host);
     if (!m) {
       const contributors = [...(this.hostIngresses.get(host) ?? [])].map((k) => this.translations.get(k)!);
-      m = mergeHost(host, contributors, this.globalSettings, (r) => this.names.nameOf(r), this.defaultTlsFor(host));
+      m = compactMerged(mergeHost(host, contributors, this.globalSettings, (r) => this.names.nameOf(r), this.defaultTlsFor(host)));
       this.merged.set(host, m);
     }
     return m;

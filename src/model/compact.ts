@@ -61,3 +61,20 @@ export function compactMerged(m: MergedHost): MergedHost {
   }
   return m;
 }
+
+/**
+ * A cache that keeps at most `capacity` entries, forgetting the oldest first. The index's merged
+ * hosts are a cache (each is recomputed from the translations when missing: O(that host)), but kept
+ * for every host they were 703 B an Ingress, 70 MB at 100,000: only the recently merged are kept.
+ */
+export class BoundedCache<K, V> extends Map<K, V> {
+  readonly #capacity: number;
+  constructor(capacity: number) {
+    super();
+    this.#capacity = capacity;
+  }
+  override set(key: K, value: V): this {
+    if (!this.has(key) && this.size >= this.#capacity) this.delete(this.keys().next().value as K);
+    return super.set(key, value);
+  }
+}

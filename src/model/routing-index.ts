@@ -23,7 +23,10 @@ import type { GatewayApiObject } from './gateway-schemas.ts';
 import type { GatewayClassStatus, GatewayStatus, RouteStatus } from './gateway-status.ts';
 import { UpstreamNames, upstreamRefKey, type Rename, type UpstreamRef } from './upstreams.ts';
 import { StreamState } from './stream-state.ts';
-import { compactMerged, compactTranslation } from './compact.ts';
+import { BoundedCache, compactMerged, compactTranslation } from './compact.ts';
+
+/** Merged hosts kept at once (about 0.7 KB each for a host of one Ingress). */
+const MERGED_CACHE = 4096;
 
 /** What one change may have changed: re-render these, re-send these endpoint sets. */
 export interface Affected {
@@ -110,7 +113,8 @@ export class RoutingIndex implements ClusterState {
   /** Name → Ingresses whose server-alias or from-to-www-redirect may claim it. */
   private readonly nameClaims = new Map<string, Set<ObjectKey>>();
   private readonly names = new UpstreamNames();
-  private readonly merged = new Map<string, MergedHost>();
+  /** Merged hosts, recomputed when missing: the recent ones only (compact.ts). */
+  private readonly merged = new BoundedCache<string, MergedHost>(MERGED_CACHE);
   /** Hosts that ask for names, with the names resolved against the other hosts (server-names.ts). */
   private readonly named = new Map<string, MergedHost>();
   private readonly lookup: NameLookup = {

@@ -15,9 +15,9 @@ import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import { apiAbsence, type ApiAbsence } from './api-presence.ts';
 import { apiFailure, describeApiError, type KubeClients } from './kubernetes-client.ts';
-import { listServed } from './kubernetes-reader.ts';
+import { listServed, type PrepareListed } from './kubernetes-reader.ts';
 import { apiOf, streamName, watchPath, type StreamSpec } from './kubernetes-resources.ts';
-import { API_VERSIONS, keyOf, type Change, type KubeObject } from './view.ts';
+import { API_VERSIONS, CLUSTER_SCOPED, keyOf, type Change, type Kind, type KubeObject } from './view.ts';
 
 /** What a stream reports, in the order it happened. */
 export type StreamEvent =
@@ -65,6 +65,12 @@ export interface StreamWatcherOptions {
   onNotServed?: (why: ApiAbsence) => void;
   /** How often an API that is not there is asked for again (default 30 s). */
   notServedRetryMs?: number;
+  /**
+   * What the consumer keeps of each listed object (its kind and identity unchanged), applied to each
+   * page as it arrives: a large first list's raw pages then never live all at once. Watch events
+   * and `gone` are handed on as they are.
+   */
+  prepare?: PrepareListed;
 }
 
 /** How one watch ended; `healthy`: it delivered events or stayed connected for a while. */
@@ -72,7 +78,8 @@ type WatchOutcome = { kind: 'gone' } | { kind: 'aborted' } | { kind: 'closed'; h
 
 const ACTIONS: Record<string, Change['action']> = { ADDED: 'add', MODIFIED: 'update', DELETED: 'delete' };
 
-const idOf = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+/** An object's identity in its stream; a cluster-scoped kind's has no namespace, whatever a prepared object says. */
+const idOf = (o: KubeObject) => `${CLUSTER_SCOPED.has(o.kind as Kind) ? '' : (o.metadata.namespace ?? '')}/${o.metadata.name}`;
 
 /** The metadata that identifies an object, for deletes learnt from a list. */
 function stub(o: KubeObject): KubeObject {
@@ -282,7 +289,7 @@ export class StreamWatcher {
   }
 
   async #list(initial: boolean): Promise<void> {
-    const list = await listServed(this.#o.clients, this.spec, this.#o.pageSize);
+    const list = await listServed(this.#o.clients, this.spec, this.#o.pageSize, this.#o.prepare);
     this.stats.lists++;
     if (list.version !== this.#servedVersion) {
       this.#servedVersion = list.version;

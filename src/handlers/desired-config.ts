@@ -498,8 +498,12 @@ export class DesiredConfig {
   }
 }
 
+/** What parseForModel made: given again (a list parsed page by page, then replaced), it is taken as it is. */
+const parsedForModel = new WeakSet<object>();
+
 /** Parses an object for the model (and the view); problems come back as `field: reason` lines. */
 export function parseForModel(object: unknown): { ok: true; value: KubeObject } | { ok: false; problems: string[] } {
+  if (typeof object === 'object' && object !== null && parsedForModel.has(object)) return { ok: true, value: object as KubeObject };
   const parsed = parseObject(object);
   if (!parsed.ok) {
     // A kind the view reads that the model does not translate (its only problem is the kind): held
@@ -508,5 +512,16 @@ export function parseForModel(object: unknown): { ok: true; value: KubeObject } 
     if (only && isKind((object as { kind?: unknown } | null)?.kind)) return { ok: true, value: object as KubeObject };
     return { ok: false, problems: parsed.problems.map((p) => p.message) };
   }
+  parsedForModel.add(parsed.value);
   return { ok: true, value: parsed.value as unknown as KubeObject };
+}
+
+/**
+ * The handler's watch feed keeps listed objects parsed, page by page (StreamWatcherOptions.prepare):
+ * an object that does not parse is kept as it is, and refused with its problems when the list is
+ * applied, as before.
+ */
+export function preparedForModel(object: KubeObject): KubeObject {
+  const parsed = parseForModel(object);
+  return parsed.ok ? parsed.value : object;
 }

@@ -18,6 +18,10 @@
 //      (`endpoint_change_ms_p50_1000`, `_p50_at_scale` and their ratio).
 // Prints one JSON object as the last line. Heavy: run it on its own. BENCH_HANDLER_NODE_ARGS: Node
 // flags for the handler processes (default none: the heap settings it gives itself).
+// --container-memory MIB: the handler processes get the heap settings `wharf handler` gives itself
+// in a container with that memory limit (heap-defaults.ts: an old space of half of it), as the
+// issue's target asks ("heap settings that follow the memory the container is given"); without
+// it, those of this machine with no limit (a quarter of its memory, up to 4 GiB).
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +32,8 @@ import { endpointSlice, ingressClass, service } from '../tests/support/kube-apis
 import type { Obj } from '../tests/support/kube-apiserver-store.ts';
 import { cpuSecondsOf, memoryOf, nodeFlagsOf, percentile, send, startAgentProcess, startFloor, startHandlerProcess, tokenFile, type Child } from './handler-process.ts';
 import { runRecord } from './machine.ts';
+import { totalmem } from 'node:os';
+import { heapDefaults } from '../src/handlers/heap-defaults.ts';
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +44,7 @@ const { values } = parseArgs({
     changes: { type: 'string', default: '20' },
     'nginx-ingresses': { type: 'string' },
     samples: { type: 'string', default: '20' },
+    'container-memory': { type: 'string' },
   },
 });
 const N = Number(values.ingresses);
@@ -47,7 +54,12 @@ const NGINX_N = Math.min(N, Number(values['nginx-ingresses'] ?? 10_000));
 const say = (msg: string) => process.stderr.write(`bench: ${new Date().toISOString().slice(11, 19)} ${msg}\n`);
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
-const nodeArgs = (process.env.BENCH_HANDLER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const containerMb = values['container-memory'] ? Number(values['container-memory']) : null;
+const nodeArgs = process.env.BENCH_HANDLER_NODE_ARGS
+  ? process.env.BENCH_HANDLER_NODE_ARGS.split(' ').filter(Boolean)
+  : containerMb
+    ? heapDefaults({ execArgv: [], nodeOptions: '', constrainedMemory: containerMb * 2 ** 20, totalMemory: totalmem() })
+    : [];
 const NS = 100;
 
 /** Service s lives in namespace ns-(s % 100); Ingress i routes both its paths to Service i % S, in its namespace. */
@@ -213,6 +225,7 @@ async function atScale(tokenPath: string, dir: string, backend: Backend): Promis
       handler_peak_rss_mb: settled.peakMb,
       handler_heap_used_mb: heapUsedMb(m),
       handler_node_flags: nodeFlagsOf(handler.process.pid!).join(' '),
+      ...(containerMb ? { handler_container_memory_mb: containerMb } : {}),
       ingress_change_render_ms_mean: round(renderMeanMs, 3),
       ingress_change_to_rendered_ms_p50: round(median(changeMs)),
       snapshot_bytes: snapshotBytes,

@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '../log.ts';
 import type { Batch, CertificatePut, CertificateResult, EndpointsPut, EndpointsResult, FragmentPut, FragmentResult } from '../protocol/agent-api.ts';
 import { renderSkeleton, withAgentSettings } from '../render/skeleton.ts';
 import { chooseEndpointMode, skeletonParams, type AgentOptions, type AgentState } from './agent-options.ts';
-import { apiTimeouts, createAgentApi, defaultLimits, type AgentControl, type BatchResult } from './api.ts';
+import { apiTimeouts, createAgentApi, type AgentControl, type BatchResult } from './api.ts';
 import { EndpointPusher } from './endpoint-pusher.ts';
 import { EndpointStore } from './endpoint-store.ts';
 import { FragmentStore, type FragmentContent } from './fragment-store.ts';
@@ -246,8 +246,8 @@ export class Agent implements AgentControl {
     // never on the bootstrap configuration nor on what a previous agent left, which may be empty or
     // out of date. Without a snapshot source, the handler tier's first complete push is that.
     if (o.snapshot) {
-      const maxBytes = o.limits?.batchBytes ?? defaultLimits.batchBytes;
-      void fetchSnapshotUntilDone({ ...o.snapshot, maxBytes, logger: this.log, signal: this.snapshotAbort.signal, apply: (b) => this.applyBatch(b) })
+      // Not held to --max-batch-size: the snapshot is the whole desired state (snapshot.ts).
+      void fetchSnapshotUntilDone({ ...o.snapshot, logger: this.log, signal: this.snapshotAbort.signal, apply: (b) => this.applyBatch(b) })
         .catch((e) => this.log.error('snapshot failed', { error: e }));
     }
   }

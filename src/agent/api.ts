@@ -59,10 +59,13 @@ export interface ApiLimits {
 }
 
 /**
- * A batch is at most a snapshot, which holds about 10 KB per host (2,000 hosts of 10,000 Ingresses,
- * a quarter with TLS: 19.6 MB as JSON): 128 MiB is 13,000 such hosts. `--max-batch-size` sets it.
+ * A batch is at most a snapshot (the handler tier pushes one to an agent that is new or was away):
+ * about 10 KB a host with several Ingresses and TLS (2,000 hosts of 10,000 Ingresses, a quarter with
+ * TLS: 19.6 MB as JSON), 3.1 KB a host of one Ingress (100,000: 310 MB). 512 MiB takes the latter
+ * at 100,000 with room; past it a snapshot would also be past the longest string JSON.parse reads.
+ * `--max-batch-size` sets it; the snapshot an agent asks for at start is not held to it (snapshot.ts).
  */
-export const defaultLimits: ApiLimits = { fragmentBytes: 16 << 20, endpointsBytes: 2 << 20, batchBytes: 128 << 20 };
+export const defaultLimits: ApiLimits = { fragmentBytes: 16 << 20, endpointsBytes: 2 << 20, batchBytes: 512 << 20 };
 
 /** How long a client may take to send its headers and its whole request, as the handler tier allows. */
 export const apiTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 };

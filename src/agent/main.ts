@@ -47,8 +47,9 @@ Runs NGINX in DIR (which the agent owns and writes nothing outside of) and serve
   --certificate-store-size SIZE   memory for TLS certificates served by SNI (the Lua module's shared
                                   dict): bytes, or with Ki, Mi or Gi (default 64Mi, about 10,000
                                   certificates with their keys); a full store refuses new ones (507)
-  --max-batch-size SIZE           largest POST /v1/batch and snapshot accepted: bytes, or with Ki, Mi
-                                  or Gi (default 128Mi; a snapshot takes about 10 KB a host)
+  --max-batch-size SIZE           largest POST /v1/batch accepted: bytes, or with Ki, Mi or Gi
+                                  (default 512Mi; a snapshot takes 3-10 KB a host); the snapshot
+                                  of --snapshot-url is not held to it
   --access-log                    NGINX access log (JSON lines) on stdout
   --error-log-level LEVEL         NGINX error log level (default warn)
   --enable-ssl-passthrough        route TLS on the HTTPS addresses by SNI (NGINX's stream module):
@@ -126,7 +127,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs | 'help' {
         'request-metrics-max-series': { type: 'string', default: '5000' },
         'snapshot-url': { type: 'string' },
         'snapshot-token-file': { type: 'string' },
-        'max-batch-size': { type: 'string', default: '128Mi' },
+        'max-batch-size': { type: 'string', default: '512Mi' },
         'certificate-store-size': { type: 'string', default: '64Mi' },
         'access-log': { type: 'boolean', default: false },
         'error-log-level': { type: 'string', default: 'warn' },

@@ -12,8 +12,14 @@ export interface KubernetesReaderOptions {
   pageSize?: number;
 }
 
+/**
+ * What a lister keeps of each listed object, applied page by page as the pages arrive, so that a
+ * large list's raw pages are not all held at once (the handler keeps the objects parsed for its model).
+ */
+export type PrepareListed = (object: KubeObject) => KubeObject;
+
 /** Lists every page of one stream; a continue token that expired mid-list restarts the list. */
-export async function listStream(clients: KubeClients, spec: StreamSpec, pageSize = 500): Promise<KindList> {
+export async function listStream(clients: KubeClients, spec: StreamSpec, pageSize = 500, prepare?: PrepareListed): Promise<KindList> {
   for (let attempt = 1; ; attempt++) {
     const items: KubeObject[] = [];
     let resourceVersion = '';
@@ -21,7 +27,7 @@ export async function listStream(clients: KubeClients, spec: StreamSpec, pageSiz
     try {
       do {
         const page = await listPage(clients, spec, pageSize, token);
-        items.push(...page.items);
+        for (const item of page.items) items.push(prepare ? prepare(item) : item);
         // Every page of a paged list comes from the first page's snapshot: its version is the list's.
         if (!resourceVersion) resourceVersion = page.resourceVersion;
         token = page.continueToken;
@@ -40,14 +46,14 @@ export async function listStream(clients: KubeClients, spec: StreamSpec, pageSiz
  * kind is also read at (ReferenceGrant v1beta1 before Gateway API v1.5). Returns the list and the
  * version that answered (undefined: the kind's own); throws the first failure when none answers.
  */
-export async function listServed(clients: KubeClients, spec: StreamSpec, pageSize = 500): Promise<KindList & { version?: string }> {
+export async function listServed(clients: KubeClients, spec: StreamSpec, pageSize = 500, prepare?: PrepareListed): Promise<KindList & { version?: string }> {
   try {
-    return await listStream(clients, spec, pageSize);
+    return await listStream(clients, spec, pageSize, prepare);
   } catch (e) {
     if (apiAbsence(spec, e) !== 'not served') throw e;
     for (const version of OLDER_VERSIONS[spec.kind] ?? []) {
       try {
-        return { ...(await listStream(clients, { ...spec, version }, pageSize)), version };
+        return { ...(await listStream(clients, { ...spec, version }, pageSize, prepare)), version };
       } catch (older) {
         if (apiAbsence(spec, older) !== 'not served') throw older;
       }

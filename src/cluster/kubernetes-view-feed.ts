@@ -34,7 +34,7 @@ export interface KubernetesViewFeedOptions {
   log: Logger;
   scope?: WatchScope;
   /** Tuning for the watchers (backoff, timeouts, page size). */
-  watch?: Pick<StreamWatcherOptions, 'backoff' | 'watchTimeoutSeconds' | 'pageSize' | 'remember' | 'notServedRetryMs'>;
+  watch?: Pick<StreamWatcherOptions, 'backoff' | 'watchTimeoutSeconds' | 'pageSize' | 'remember' | 'notServedRetryMs' | 'prepare'>;
   /**
    * Told which APIs the server does not serve (and when they appear); default: one that logs them
    * (once each, by name, with what wharf does without them).

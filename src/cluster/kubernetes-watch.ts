@@ -15,9 +15,9 @@ import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import { apiAbsence, type ApiAbsence } from './api-presence.ts';
 import { apiFailure, describeApiError, type KubeClients } from './kubernetes-client.ts';
-import { listServed } from './kubernetes-reader.ts';
+import { listServed, type PrepareListed } from './kubernetes-reader.ts';
 import { apiOf, streamName, watchPath, type StreamSpec } from './kubernetes-resources.ts';
-import { API_VERSIONS, keyOf, type Change, type KubeObject } from './view.ts';
+import { API_VERSIONS, CLUSTER_SCOPED, keyOf, type Change, type Kind, type KubeObject } from './view.ts';
 
 /** What a stream reports, in the order it happened. */
 export type StreamEvent =
@@ -65,6 +65,12 @@ export interface StreamWatcherOptions {
   onNotServed?: (why: ApiAbsence) => void;
   /** How often an API that is not there is asked for again (default 30 s). */
   notServedRetryMs?: number;
+  /**
+   * What the consumer keeps of each listed object (its kind and identity unchanged), applied to each
+   * page as it arrives: a large first list's raw pages then never live all at once. Watch events
+   * and `gone` are handed on as they are.
+   */
+  prepare?: PrepareListed;
 }
 
 /** How one watch ended; `healthy`: it delivered events or stayed connected for a while. */
@@ -72,15 +78,15 @@ type WatchOutcome = { kind: 'gone' } | { kind: 'aborted' } | { kind: 'closed'; h
 
 const ACTIONS: Record<string, Change['action']> = { ADDED: 'add', MODIFIED: 'update', DELETED: 'delete' };
 
-const idOf = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+/** An object's identity in its stream; a cluster-scoped kind's has no namespace, whatever a prepared object says. */
+const idOf = (o: KubeObject) => `${CLUSTER_SCOPED.has(o.kind as Kind) ? '' : (o.metadata.namespace ?? '')}/${o.metadata.name}`;
 
-/** The metadata that identifies an object, for deletes learnt from a list. */
-function stub(o: KubeObject): KubeObject {
-  const metadata: KubeObject['metadata'] = { name: o.metadata.name };
-  if (o.metadata.namespace) metadata.namespace = o.metadata.namespace;
-  if (o.metadata.uid) metadata.uid = o.metadata.uid;
-  return { apiVersion: o.apiVersion, kind: o.kind, metadata };
-}
+/**
+ * What a stream remembers of each object to report it gone after a relist: the whole object
+ * (`remember: 'objects'`), or only its uid (the rest of what identifies it is its id): a stub
+ * object per object was about 200 B an Ingress, 20 MB at 100,000.
+ */
+type Memo = KubeObject | string;
 
 /** An object reported deleted at `resourceVersion` (a list's version), as a DELETED event carries it. */
 const deletedAt = (o: KubeObject, resourceVersion: string): KubeObject => ({ ...o, metadata: { ...o.metadata, resourceVersion } });
@@ -93,7 +99,7 @@ export class StreamWatcher {
   readonly #o: StreamWatcherOptions;
   readonly #log: Logger;
   #resourceVersion = '';
-  #known = new Map<string, KubeObject>();
+  #known = new Map<string, Memo>();
   #stopped = false;
   #relistRequested = false;
   #abort: AbortController | null = null;
@@ -232,7 +238,7 @@ export class StreamWatcher {
       if (why === 'forbidden') this.#log.warn('not allowed to list this API: reading none of it until RBAC grants get, list and watch', fields);
       else if (!this.#o.onNotServed) this.#log.warn('the API server does not serve this kind: asking again periodically', fields);
       if (this.#known.size) {
-        const gone = [...this.#known.values()].map((o) => deletedAt(o, this.#resourceVersion));
+        const gone = [...this.#known].map(([id, memo]) => this.#goneAt(id, memo, this.#resourceVersion));
         this.#known = new Map();
         this.#emit({ type: 'listed', spec: this.spec, items: [], resourceVersion: this.#resourceVersion, initial: false, gone });
       }
@@ -269,8 +275,19 @@ export class StreamWatcher {
     });
   }
 
-  #memo(o: KubeObject): KubeObject {
-    return this.#o.remember === 'objects' ? o : stub(o);
+  #memo(o: KubeObject): Memo {
+    return this.#o.remember === 'objects' ? o : (o.metadata.uid ?? '');
+  }
+
+  /** An object reported deleted at `resourceVersion`: its last state, or the metadata that identifies it. */
+  #goneAt(id: string, memo: Memo, resourceVersion: string): KubeObject {
+    if (typeof memo !== 'string') return deletedAt(memo, resourceVersion);
+    const slash = id.indexOf('/');
+    const metadata: KubeObject['metadata'] = { name: id.slice(slash + 1) };
+    if (slash > 0) metadata.namespace = id.slice(0, slash);
+    if (memo) metadata.uid = memo;
+    metadata.resourceVersion = resourceVersion;
+    return { apiVersion: API_VERSIONS[this.spec.kind], kind: this.spec.kind, metadata };
   }
 
   #emit(event: StreamEvent): void {
@@ -282,7 +299,7 @@ export class StreamWatcher {
   }
 
   async #list(initial: boolean): Promise<void> {
-    const list = await listServed(this.#o.clients, this.spec, this.#o.pageSize);
+    const list = await listServed(this.#o.clients, this.spec, this.#o.pageSize, this.#o.prepare);
     this.stats.lists++;
     if (list.version !== this.#servedVersion) {
       this.#servedVersion = list.version;
@@ -295,7 +312,7 @@ export class StreamWatcher {
     const before = this.#known;
     this.#known = new Map(list.items.map((o) => [idOf(o), this.#memo(o)]));
     const gone: KubeObject[] = [];
-    for (const [id, o] of before) if (!this.#known.has(id)) gone.push(deletedAt(o, list.resourceVersion));
+    for (const [id, memo] of before) if (!this.#known.has(id)) gone.push(this.#goneAt(id, memo, list.resourceVersion));
     this.#resourceVersion = list.resourceVersion;
     this.#emit({ type: 'listed', spec: this.spec, items: list.items, resourceVersion: list.resourceVersion, initial, gone });
   }

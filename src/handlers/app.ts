@@ -25,6 +25,7 @@ import { admissionEndpoint, honoReviewCall } from './admission-http.ts';
 import { MalformedEvents, parseEvents, type EventHeaders, type ReceivedEvent } from './cloudevents.ts';
 import { applyEvents, parseListed, resolveEvents, type EventResult } from './changes.ts';
 import { DesiredConfig, parseForModel } from './desired-config.ts';
+import { snapshotStream } from './snapshot-stream.ts';
 import { isEmptyUpdate, mergeUpdate, type AgentSink, type DesiredUpdate } from './fanout.ts';
 import { createHandlerMetrics, type HandlerMetrics } from './metrics.ts';
 import { bearerToken, limitBody, requireReady } from './middleware.ts';
@@ -299,8 +300,9 @@ export function createApp(deps: AppDeps): HandlerApp {
     '/snapshot',
     bearerToken({ token: settings.agentToken, what: 'agent' }),
     requireReady({ ready: () => view.synced, what: 'GET /snapshot' }),
-    function snapshotRoute(c) {
-      return c.json(snapshot());
+    function snapshotRoute() {
+      // Streamed: the whole desired state is never one string (snapshot-stream.ts).
+      return new Response(snapshotStream(desired.snapshotParts(completeUpTo())), { headers: { 'content-type': 'application/json' } });
     },
   );
   app.get('/healthz', (c) => c.text('ok\n'));
@@ -319,7 +321,8 @@ export function createApp(deps: AppDeps): HandlerApp {
   /** After the view took full lists: recompute, start or update the agents, compare them with us. */
   async function afterReplace(result: RelistResult, lowest: number, skipped: number, complete: boolean): Promise<RelistSummary> {
     const listVersion = result.resourceVersion;
-    const update = desired.relisted(result.changed, listVersion);
+    // Before the agents are started they get the snapshot, not the changes: none are collected.
+    const update = desired.relisted(result.changed, listVersion, started);
     for (const c of result.changed) deps.onChange?.(c.key);
     if (complete) listedUpTo = Math.max(listedUpTo, lowest);
     tellIngresses(true);

@@ -46,6 +46,10 @@ import type { AgentState } from './agent-client.ts';
 import type { CertificateChange, DesiredUpdate, EndpointChange, FragmentChange } from './fanout.ts';
 import type { HandlerMetrics } from './metrics.ts';
 import { CertificateExpiry } from './certificate-expiry.ts';
+import { TextPacker, type HeldText } from './packed-text.ts';
+
+/** A snapshot whose fragments are read one by one (GET /snapshot); the rest as in `snapshot()`. */
+export type SnapshotParts = Omit<Batch & { revision?: number }, 'fragments'> & { count: number; fragments(): Iterable<FragmentChange> };
 
 /** Revisions are base × SLOT + bump × HASH + 10 bits of the content's hash. */
 export const SLOT = 4096;
@@ -54,10 +58,16 @@ const MAX_BUMP = SLOT / HASH - 1;
 /** Bases above this would overflow a safe integer revision (resourceVersions up to ~2.2e12 fit). */
 const MAX_BASE = Math.floor(Number.MAX_SAFE_INTEGER / SLOT) - 1;
 
+/** A fragment as held: its text packed (packed-text.ts), rebuilt into a change when it is sent. */
 interface HeldFragment {
-  change: Extract<FragmentChange, { config: string }>;
+  revision: number;
+  config: HeldText;
+  files: Fragment['files'];
   digest: string;
 }
+
+/** Most fragments have no files: one empty object for all of them. */
+const NO_FILES: Fragment['files'] = Object.freeze({}) as Fragment['files'];
 
 interface HeldEndpoints {
   change: Extract<EndpointChange, { endpoints: string[] }>;
@@ -135,6 +145,9 @@ export class DesiredConfig {
   readonly #metrics: HandlerMetrics;
   readonly #configMap: ObjectKey | null;
   readonly #fragments = new Map<string, HeldFragment>();
+  readonly #packer = new TextPacker();
+  /** False while a first list is computed: new fragments are held, not also returned (see `relisted`). */
+  #fragmentChanges = true;
   readonly #endpoints = new Map<string, HeldEndpoints>();
   /** Revisions of deleted fragments and endpoint sets, so a re-creation goes above them. */
   readonly #deletedFragments = new Map<string, number>();
@@ -180,8 +193,21 @@ export class DesiredConfig {
     for (const problem of sliceProblems(current as unknown as EndpointSlice)) this.#log.warn(problem);
   }
 
-  /** A relist replaced objects: apply them all to the model, recompute what they affect with base ≥ L. */
-  relisted(changed: { key: ObjectKey; current: KubeObject | null }[], listVersion: number): DesiredUpdate {
+  /**
+   * A relist replaced objects: apply them all to the model, recompute what they affect with base ≥ L.
+   * `changes: false` (the first list, before any agent is told: they get the snapshot) leaves the
+   * fragments out of the returned update: at 100,000 Ingresses their text was 290 MB held at once.
+   */
+  relisted(changed: { key: ObjectKey; current: KubeObject | null }[], listVersion: number, changes = true): DesiredUpdate {
+    this.#fragmentChanges = changes;
+    try {
+      return this.#relisted(changed, listVersion);
+    } finally {
+      this.#fragmentChanges = true;
+    }
+  }
+
+  #relisted(changed: { key: ObjectKey; current: KubeObject | null }[], listVersion: number): DesiredUpdate {
     // Objects others refer to first, Ingresses and routes last: each Ingress is then translated once,
     // not again for every IngressClass, Service and Secret that arrives after it; the Gateway API
     // objects are translated once, at the end of the batch.
@@ -211,9 +237,9 @@ export class DesiredConfig {
    * be safe) stays until a replica whose view knows it says otherwise, so a replica with an older
    * view cannot delete newer fragments. Without V (0: no list yet, --no-list) there is no revision.
    */
-  snapshot(completeUpTo = 0): Batch & { revision?: number } {
+  snapshot(completeUpTo = 0, withFragments = true): Batch & { revision?: number } {
     const batch: Batch & { revision?: number } = {
-      fragments: [...this.#fragments.values()].map((f) => f.change),
+      fragments: withFragments ? [...this.#fragments].map(([name, f]) => this.#changeOf(name, f)) : [],
       endpoints: [...this.#endpoints.values()].map((e) => e.change),
       // Always a list, even empty: the agent then removes the certificates it does not name.
       certificates: [...this.#certificates.values()].map((c) => c.change),
@@ -223,9 +249,33 @@ export class DesiredConfig {
     return batch;
   }
 
+  /**
+   * The snapshot as GET /snapshot streams it (snapshot-stream.ts): the same content as `snapshot()`,
+   * taken at this moment, but each fragment's text unpacked only when it is written, so the whole
+   * desired state (310 MB at 100,000 Ingresses) is never held as text at once.
+   */
+  snapshotParts(completeUpTo = 0): SnapshotParts {
+    const held = [...this.#fragments].map(([name, f]) => ({ name, revision: f.revision, config: f.config, files: f.files }));
+    const packer = this.#packer;
+    const { fragments: _none, ...rest } = this.snapshot(completeUpTo, false);
+    return {
+      ...rest,
+      count: held.length,
+      *fragments() {
+        for (const f of held) yield { name: f.name, revision: f.revision, config: packer.unpack(f.config), files: f.files };
+      },
+    };
+  }
+
   /** Desired fragment by name (tests, debugging). */
   fragment(name: string): FragmentChange | undefined {
-    return this.#fragments.get(name)?.change;
+    const held = this.#fragments.get(name);
+    return held && this.#changeOf(name, held);
+  }
+
+  /** A held fragment as it is sent: its text unpacked. */
+  #changeOf(name: string, held: HeldFragment): Extract<FragmentChange, { config: string }> {
+    return { name, revision: held.revision, config: this.#packer.unpack(held.config), files: held.files };
   }
 
   endpointSet(upstream: string): EndpointChange | undefined {
@@ -261,10 +311,10 @@ export class DesiredConfig {
     };
     const theirs = new Map(agent.fragments.filter((f) => !f.deleted).map((f) => [f.name, f.revision]));
     for (const [name, held] of this.#fragments) {
-      const next = answer(held.change.revision, theirs.get(name));
+      const next = answer(held.revision, theirs.get(name));
       if (next === null) continue;
-      held.change = { ...held.change, revision: next };
-      update.fragments.push(held.change);
+      held.revision = next;
+      update.fragments.push(this.#changeOf(name, held));
     }
     for (const [name, revision] of theirs) {
       if (this.#fragments.has(name) || revision >= newer) continue;
@@ -386,18 +436,18 @@ export class DesiredConfig {
     if (!fragment) {
       if (!held) return;
       this.#fragments.delete(name);
-      const revision = nextRevision(base, 0, held.change.revision);
+      const revision = nextRevision(base, 0, held.revision);
       this.#deletedFragments.set(name, revision);
       update.fragments.push({ name, revision, deleted: true });
       return;
     }
     const digest = digestOf(fragment);
     if (held && held.digest === digest) return;
-    const revision = nextRevision(base, lowBits(digest), held?.change.revision ?? this.#deletedFragments.get(name));
-    const change = { name, revision, config: fragment.config, files: fragment.files };
-    this.#fragments.set(name, { change, digest });
+    const revision = nextRevision(base, lowBits(digest), held?.revision ?? this.#deletedFragments.get(name));
+    const files = Object.keys(fragment.files).length ? fragment.files : NO_FILES;
+    this.#fragments.set(name, { revision, config: this.#packer.pack(fragment.config), files, digest });
     this.#deletedFragments.delete(name);
-    update.fragments.push(change);
+    if (this.#fragmentChanges) update.fragments.push({ name, revision, config: fragment.config, files: fragment.files });
   }
 
   /** The certificates `host` needs now: new or changed ones pushed, the ones it no longer needs deleted. */
@@ -451,8 +501,12 @@ export class DesiredConfig {
   }
 }
 
+/** What parseForModel made: given again (a list parsed page by page, then replaced), it is taken as it is. */
+const parsedForModel = new WeakSet<object>();
+
 /** Parses an object for the model (and the view); problems come back as `field: reason` lines. */
 export function parseForModel(object: unknown): { ok: true; value: KubeObject } | { ok: false; problems: string[] } {
+  if (typeof object === 'object' && object !== null && parsedForModel.has(object)) return { ok: true, value: object as KubeObject };
   const parsed = parseObject(object);
   if (!parsed.ok) {
     // A kind the view reads that the model does not translate (its only problem is the kind): held
@@ -461,5 +515,16 @@ export function parseForModel(object: unknown): { ok: true; value: KubeObject } 
     if (only && isKind((object as { kind?: unknown } | null)?.kind)) return { ok: true, value: object as KubeObject };
     return { ok: false, problems: parsed.problems.map((p) => p.message) };
   }
+  parsedForModel.add(parsed.value);
   return { ok: true, value: parsed.value as unknown as KubeObject };
+}
+
+/**
+ * The handler's watch feed keeps listed objects parsed, page by page (StreamWatcherOptions.prepare):
+ * an object that does not parse is kept as it is, and refused with its problems when the list is
+ * applied, as before.
+ */
+export function preparedForModel(object: KubeObject): KubeObject {
+  const parsed = parseForModel(object);
+  return parsed.ok ? parsed.value : object;
 }

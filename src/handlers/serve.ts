@@ -26,6 +26,7 @@ import { createLogger, type Logger } from '../log.ts';
 import { agentsFromView } from './agent-discovery.ts';
 import { httpAgentClient } from './agent-client.ts';
 import { createApp, type HandlerApp } from './app.ts';
+import { preparedForModel } from './desired-config.ts';
 import { AgentFanout } from './fanout.ts';
 import { parseHandlerArgs, usage, UsageError, type HandlerOptions } from './handler-flags.ts';
 import { applyHeapDefaults } from './heap-defaults.ts';
@@ -328,7 +329,12 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
         log: log.child({ part: 'watch' }),
         scope: o.watch.scope,
         presence,
-        watch: { ...(o.watch.backoff ? { backoff: o.watch.backoff } : {}), ...(o.watch.notServedRetryMs ? { notServedRetryMs: o.watch.notServedRetryMs } : {}) },
+        watch: {
+          ...(o.watch.backoff ? { backoff: o.watch.backoff } : {}),
+          ...(o.watch.notServedRetryMs ? { notServedRetryMs: o.watch.notServedRetryMs } : {}),
+          // Listed objects are parsed as each page arrives: the raw pages of a large list never live all at once.
+          prepare: preparedForModel,
+        },
       });
       const stopped = new Promise<void>((r) => (wakeRetry = r));
       await Promise.race([feed.start().then(() => sink!.replaced()), stopped]);

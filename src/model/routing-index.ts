@@ -25,6 +25,10 @@ import { UpstreamNames, upstreamRefKey, type Rename, type UpstreamRef } from './
 import { STREAM_USER, StreamState } from './stream-state.ts';
 import { mergeStreamRoutes, streamPortWarnings, type StreamHolders } from './stream-routes.ts';
 import type { RouteKindName } from './translate-httproute.ts';
+import { BoundedCache, compactMerged, compactTranslation } from './compact.ts';
+
+/** Merged hosts kept at once (about 0.7 KB each for a host of one Ingress). */
+const MERGED_CACHE = 4096;
 
 /** What one change may have changed: re-render these, re-send these endpoint sets. */
 export interface Affected {
@@ -113,7 +117,8 @@ export class RoutingIndex implements ClusterState {
   /** Name → Ingresses whose server-alias or from-to-www-redirect may claim it. */
   private readonly nameClaims = new Map<string, Set<ObjectKey>>();
   private readonly names = new UpstreamNames();
-  private readonly merged = new Map<string, MergedHost>();
+  /** Merged hosts, recomputed when missing: the recent ones only (compact.ts). */
+  private readonly merged = new BoundedCache<string, MergedHost>(MERGED_CACHE);
   /** Hosts that ask for names, with the names resolved against the other hosts (server-names.ts). */
   private readonly named = new Map<string, MergedHost>();
   private readonly lookup: NameLookup = {
@@ -504,7 +509,7 @@ export class RoutingIndex implements ClusterState {
     const old = this.translations.get(key);
     // Route keys ("HTTPRoute ns/name") take the Gateway API translation's result; others are Ingresses.
     const ingress = key.includes(' ') ? undefined : this._ingresses.get(key);
-    const next = key.includes(' ') ? this.gatewayResult.translations.get(key) : ingress ? translateIngress(ingress, this.ctx) : undefined;
+    const next = key.includes(' ') ? this.gatewayResult.translations.get(key) : ingress ? compactTranslation(translateIngress(ingress, this.ctx)) : undefined;
     if (!old && !next) return;
     out.ingresses.add(key);
     if (old?.streams || next?.streams) {
@@ -603,7 +608,7 @@ export class RoutingIndex implements ClusterState {
     let m = this.merged.get(host);
     if (!m) {
       const contributors = [...(this.hostIngresses.get(host) ?? [])].map((k) => this.translations.get(k)!);
-      m = mergeHost(host, contributors, this.globalSettings, (r) => this.names.nameOf(r), this.defaultTlsFor(host));
+      m = compactMerged(mergeHost(host, contributors, this.globalSettings, (r) => this.names.nameOf(r), this.defaultTlsFor(host)));
       this.merged.set(host, m);
     }
     return m;

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 test('bench:scale in small: every phase reports, NGINX serves the snapshot, endpoint changes reach NGINX at both sizes', { timeout: 240_000 }, () => {
-  const args = ['--ingresses', '300', '--services', '30', '--endpoints', '1200', '--admission-seconds', '2', '--changes', '2', '--samples', '3', '--nginx-ingresses', '100'];
+  const args = ['--ingresses', '300', '--services', '30', '--endpoints', '1200', '--admission-seconds', '2', '--changes', '2', '--samples', '3', '--nginx-ingresses', '100', '--container-memory', '1024'];
   const r = spawnSync(process.execPath, [fileURLToPath(new URL('../../bench/scale.ts', import.meta.url)), ...args], { encoding: 'utf8', timeout: 230_000 });
   assert.equal(r.status, 0, r.stderr.slice(-3000));
   const json = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
@@ -18,4 +18,7 @@ test('bench:scale in small: every phase reports, NGINX serves the snapshot, endp
   // A snapshot of 300 hosts is more than one of 100.
   assert.ok(json.snapshot_bytes! > json.nginx_snapshot_bytes!);
   assert.ok(Array.isArray(json.loadavg_before));
+  // The handler ran with the heap a 1 GiB container gives it: half of it for the old space.
+  assert.match(String(json.handler_node_flags), /--max-old-space-size=512\b/);
+  assert.equal(json.handler_container_memory_mb, 1024);
 });

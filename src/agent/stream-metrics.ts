@@ -1,4 +1,4 @@
-// Metrics of TCP and UDP services, per service port: connections (by NGINX's session status), bytes
+// Metrics of TCP and UDP services and of TLS passthrough hosts, per service port: connections (by NGINX's session status), bytes
 // each way and session duration. NGINX's stream block logs each finished session to the agent over
 // syslog on a loopback UDP socket this class opens (stream.conf.liquid: access_log syslog:…); the
 // agent counts them. A session's line is `SERVED_PORT PROTOCOL UPSTREAM STATUS RECEIVED SENT SECONDS`;
@@ -44,19 +44,19 @@ export class StreamMetrics {
     const registers = [registry];
     this.connections = new Counter({
       name: 'wharf_stream_connections_total',
-      help: 'Finished TCP connections and UDP sessions of TCP and UDP services, by service port, upstream and NGINX session status (200 done, 502 no endpoint reachable, 403 no endpoints).',
+      help: 'Finished TCP connections and UDP sessions of TCP and UDP services and TLS passthrough hosts, by service port, upstream and NGINX session status (200 done, 502 no endpoint reachable, 403 no endpoints).',
       labelNames: ['protocol', 'port', 'upstream', 'status'],
       registers,
     });
     this.bytes = new Counter({
       name: 'wharf_stream_bytes_total',
-      help: 'Bytes of TCP and UDP services by direction: received from clients, sent to clients.',
+      help: 'Bytes of TCP and UDP services and TLS passthrough hosts by direction: received from clients, sent to clients.',
       labelNames: ['protocol', 'port', 'upstream', 'direction'],
       registers,
     });
     this.duration = new Histogram({
       name: 'wharf_stream_session_duration_seconds',
-      help: 'How long TCP connections and UDP sessions of TCP and UDP services lasted.',
+      help: 'How long TCP connections and UDP sessions of TCP and UDP services and TLS passthrough hosts lasted.',
       labelNames: ['protocol', 'port', 'upstream'],
       buckets: [0.005, 0.05, 0.5, 5, 60, 600, 3600],
       registers,

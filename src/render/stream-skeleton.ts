@@ -27,7 +27,12 @@ export interface StreamSkeletonFiles {
   'stream-modules.conf': string;
   'stream.conf': string;
   'stream-proxy-pass.conf': string;
-  /** The same for the hop server of --enable-ssl-passthrough (templates/stream-passthrough.liquid). */
+  /**
+   * The same for the hop server of --enable-ssl-passthrough (templates/stream-passthrough.liquid),
+   * and that server's session logs: a passthrough host's upstream is known there only once the
+   * ClientHello is read, so its sessions are logged by its own format (wharf_passthrough_metrics,
+   * defined beside the router), not by the stream block's, which reads $wharf_stream_upstream.
+   */
   'stream-passthrough-proxy-pass.conf': string;
 }
 
@@ -44,8 +49,16 @@ export function renderStreamSkeleton(p: StreamSkeletonParams): StreamSkeletonFil
     'stream-modules.conf': `load_module ${p.module};\n` + (njs ? `load_module ${p.jsModule};\n` : ''),
     'stream.conf': renderTemplate(streamTemplate, { njs, njsFile: p.njsFile, endpointsDir: p.endpointsDir, runDir: p.runDir, accessLog: p.accessLog, metricsPort: p.metricsPort ?? null }),
     'stream-proxy-pass.conf': njs ? 'proxy_pass $wharf_stream_peer;\n' : 'proxy_pass $wharf_stream_backend;\n',
-    'stream-passthrough-proxy-pass.conf': njs ? 'proxy_pass $wharf_passthrough_peer;\n' : 'proxy_pass $wharf_passthrough_backend;\n',
+    'stream-passthrough-proxy-pass.conf': (njs ? 'proxy_pass $wharf_passthrough_peer;\n' : 'proxy_pass $wharf_passthrough_backend;\n') + passthroughLogs(p),
   };
+}
+
+/** The hop server's access_log lines: the agent's metrics socket, and stdout as for every stream server. */
+function passthroughLogs(p: StreamSkeletonParams): string {
+  if (p.metricsPort != null && !(Number.isInteger(p.metricsPort) && p.metricsPort >= 1 && p.metricsPort <= 65535)) throw new Error(`stream metrics port ${p.metricsPort}: expected 1-65535`);
+  const metrics = p.metricsPort ? `access_log syslog:server=127.0.0.1:${p.metricsPort},nohostname,tag=wharf_stream wharf_passthrough_metrics;\n` : '';
+  const stdout = p.accessLog ? 'access_log /dev/stdout wharf_stream;\n' : '';
+  return metrics || stdout ? metrics + stdout : 'access_log off;\n';
 }
 
 /** The files that make "no stream module": nothing to load, no stream block. */

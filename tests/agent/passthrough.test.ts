@@ -85,6 +85,29 @@ test('an endpoint change behind a TLS passthrough host reaches new connections w
   assert.equal(backendOf(web), 'app');
 });
 
+test('a passthrough host\'s sessions are counted by its upstream, as TCP services\' are; HTTPS connections beside them are not', async () => {
+  const s = await setUp();
+  const t = await agentWith(s, s.a);
+  for (let i = 0; i < 2; i++) assert.equal(await servedSerial(t.httpsPort, 'pass.test'), s.serial.a);
+  // A third session carries a request after its handshake: what the client sends past the
+  // ClientHello is what NGINX counts as received (the ClientHello is read ahead, and not counted).
+  const open = await tlsConnect(t.httpsPort, 'pass.test');
+  assert.equal(await requestOver(open.socket!, 'pass.test'), 200);
+  open.socket!.destroy();
+  assert.equal(await servedSerial(t.httpsPort, 'web.example.test'), bare(s.web.serial));
+  // The port clients were told: NGINX's HTTPS port less (HTTP port - 80), as for TCP services.
+  const labels = `protocol="TCP",port="${t.httpsPort - (t.httpPort - 80)}",upstream="default-pass-443"`;
+  const series = async (name: string, more = '') => Number(new RegExp(`^${name}\\{${labels}${more}\\} (\\d+)`, 'm').exec((await t.api('GET', '/metrics')).text)?.[1] ?? 0);
+  assert.ok(await eventually(async () => (await series('wharf_stream_connections_total', ',status="200"')) === 3, 5000, 20), `3 passthrough sessions counted (got ${await series('wharf_stream_connections_total', ',status="200"')})`);
+  assert.equal(await series('wharf_stream_session_duration_seconds_count'), 3);
+  const received = await series('wharf_stream_bytes_total', ',direction="received"');
+  assert.ok(received > 50, `the request was received (${received} bytes)`);
+  const sent = await series('wharf_stream_bytes_total', ',direction="sent"');
+  assert.ok(sent > 3 * 500, `three certificates and an answer were sent (${sent} bytes)`);
+  const all = (await t.api('GET', '/metrics')).text.match(/^wharf_stream_connections_total\{[^}]*\} \d+/gm) ?? [];
+  assert.equal(all.length, 1, `only the passthrough upstream's series: ${all.join('; ')}`);
+});
+
 test('a refused passthrough endpoint is tried on another once a reload has built the upstream group; a host that goes away is not routed', async () => {
   const s = await setUp();
   const t = await agentWith(s, s.a);

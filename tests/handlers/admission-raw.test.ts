@@ -6,27 +6,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { startHandler, type RunningHandler } from '../../src/handlers/serve.ts';
-import { defaultControllerSettings } from '../../src/model/index.ts';
 import { eventually, request } from '../support/http.ts';
-import { TOKEN, admissionReview, ingress } from './fixtures.ts';
-import { quietLog, testHandler } from './support.ts';
+import { admissionReview, ingress } from './fixtures.ts';
+import { testHandler, handlerOptions } from './support.ts';
 
 let running: RunningHandler;
 let port: number;
 before(async () => {
-  running = await startHandler({
-    host: '127.0.0.1',
-    port: 0,
-    tls: null,
-    agents: [],
-    agentService: null,
-    agentToken: TOKEN,
-    eventsToken: TOKEN,
-    relistIntervalMs: 3_600_000,
-    controller: { ...defaultControllerSettings },
-    reader: null,
-    log: quietLog,
-  });
+  running = await startHandler(handlerOptions());
   port = Number(new URL(running.url).port);
 });
 after(() => running.close());

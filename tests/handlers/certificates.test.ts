@@ -8,13 +8,12 @@ import { X509Certificate } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { MemoryReader, type Write } from '../../src/cluster/view-memory-reader.ts';
 import { startHandler, type RunningHandler } from '../../src/handlers/serve.ts';
-import { defaultControllerSettings } from '../../src/model/index.ts';
 import { startTestAgent, type TestAgent } from '../agent/harness.ts';
 import { startBackend, type Backend } from '../support/backend.ts';
 import { bare, makeCertificate, servedSerial } from '../support/certificates.ts';
 import { eventually, request } from '../support/http.ts';
 import { TOKEN, binary, endpointSlice, ingress, service, tlsSecret } from './fixtures.ts';
-import { quietLog } from './support.ts';
+import { handlerOptions } from './support.ts';
 
 let agent: TestAgent;
 let files: TestAgent;
@@ -25,19 +24,7 @@ const api = new MemoryReader();
 before(async () => {
   backend = await startBackend('a');
   [agent, files] = await Promise.all([startTestAgent({ token: TOKEN }), startTestAgent({ token: TOKEN, endpointMode: 'reload' })]);
-  handler = await startHandler({
-    host: '127.0.0.1',
-    port: 0,
-    tls: null,
-    agents: [agent.agent.apiUrl, files.agent.apiUrl],
-    agentService: null,
-    agentToken: TOKEN,
-    eventsToken: TOKEN,
-    relistIntervalMs: 3_600_000,
-    controller: { ...defaultControllerSettings },
-    reader: api,
-    log: quietLog,
-  });
+  handler = await startHandler(handlerOptions({ agents: [agent.agent.apiUrl, files.agent.apiUrl], reader: api }));
 });
 
 after(async () => {

@@ -4,11 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryReader } from '../../src/cluster/view-memory-reader.ts';
 import { startHandler } from '../../src/handlers/serve.ts';
-import { defaultControllerSettings } from '../../src/model/index.ts';
 import { startTestAgent } from '../agent/harness.ts';
 import { eventually } from '../support/http.ts';
 import { TOKEN, binary, ingress, service } from './fixtures.ts';
-import { quietLog } from './support.ts';
+import { handlerOptions } from './support.ts';
 
 const agentSlice = (terminating: boolean) => ({
   apiVersion: 'discovery.k8s.io/v1',
@@ -27,19 +26,7 @@ test('agents are discovered from their Service, get the snapshot, then every cha
   api.put(service('web'));
   api.put(ingress('cafe', 'cafe.example.com'));
   api.put(agentSlice(false));
-  const running = await startHandler({
-    host: '127.0.0.1',
-    port: 0,
-    tls: null,
-    agents: [],
-    agentService: { namespace: 'wharf', name: 'wharf-agents', port: Number(new URL(agent.agent.apiUrl).port) },
-    agentToken: TOKEN,
-    eventsToken: TOKEN,
-    relistIntervalMs: 3_600_000,
-    controller: { ...defaultControllerSettings },
-    reader: api,
-    log: quietLog,
-  });
+  const running = await startHandler(handlerOptions({ agentService: { namespace: 'wharf', name: 'wharf-agents', port: Number(new URL(agent.agent.apiUrl).port) }, reader: api }));
   t.after(() => running.close());
   assert.deepEqual(running.fanout.status().map((s) => s.agent), [agent.agent.apiUrl]);
   const fragments = async () => {

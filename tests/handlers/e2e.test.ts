@@ -8,13 +8,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemoryReader, type Write } from '../../src/cluster/view-memory-reader.ts';
 import { startHandler, type RunningHandler } from '../../src/handlers/serve.ts';
-import { defaultControllerSettings } from '../../src/model/index.ts';
 import { startTestAgent, type TestAgent } from '../agent/harness.ts';
 import { selfSigned } from '../render/helpers.ts';
 import { startBackend, type Backend } from '../support/backend.ts';
 import { eventually, request } from '../support/http.ts';
 import { TOKEN, binary, endpointSlice, ingress, service, tlsSecret } from './fixtures.ts';
-import { quietLog } from './support.ts';
+import { handlerOptions } from './support.ts';
 
 let agents: TestAgent[] = [];
 let handlers: RunningHandler[] = [];
@@ -27,19 +26,7 @@ before(async () => {
   agents = await Promise.all([startTestAgent({ token: TOKEN }), startTestAgent({ token: TOKEN })]);
   handlers = await Promise.all(
     [0, 1, 2].map(() =>
-      startHandler({
-        host: '127.0.0.1',
-        port: 0,
-        tls: null,
-        agents: agents.map((x) => x.agent.apiUrl),
-        agentService: null,
-        agentToken: TOKEN,
-        eventsToken: TOKEN,
-        relistIntervalMs: 3_600_000,
-        controller: { ...defaultControllerSettings },
-        reader: api,
-        log: quietLog,
-      }),
+      startHandler(handlerOptions({ agents: agents.map((x) => x.agent.apiUrl), reader: api })),
     ),
   );
 });

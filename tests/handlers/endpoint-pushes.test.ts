@@ -7,12 +7,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryReader, type Write } from '../../src/cluster/view-memory-reader.ts';
 import { startHandler, type RunningHandler } from '../../src/handlers/serve.ts';
-import { defaultControllerSettings } from '../../src/model/index.ts';
 import { startTestAgent, type TestAgent } from '../agent/harness.ts';
 import { freePort, startBackend, type Backend } from '../support/backend.ts';
 import { eventually } from '../support/http.ts';
 import { TOKEN, binary, endpointSlice, ingress, service } from './fixtures.ts';
-import { quietLog } from './support.ts';
+import { handlerOptions } from './support.ts';
 
 let a: Backend;
 let b: Backend;
@@ -26,19 +25,7 @@ after(async () => {
 });
 
 function handlerFor(api: MemoryReader, agentUrls: string[]): Promise<RunningHandler> {
-  return startHandler({
-    host: '127.0.0.1',
-    port: 0,
-    tls: null,
-    agents: agentUrls,
-    agentService: null,
-    agentToken: TOKEN,
-    eventsToken: TOKEN,
-    relistIntervalMs: 3_600_000,
-    controller: { ...defaultControllerSettings },
-    reader: api,
-    log: quietLog,
-  });
+  return startHandler(handlerOptions({ agents: agentUrls, reader: api }));
 }
 
 /** Posts one change as a Knative resource event (binary mode) over HTTP; returns the status. */

@@ -9,25 +9,12 @@ import { HTTP } from 'cloudevents';
 import { MemoryReader } from '../../src/cluster/view-memory-reader.ts';
 import { parseEvents } from '../../src/handlers/cloudevents.ts';
 import { listenHandler, type RunningHandler } from '../../src/handlers/serve.ts';
-import { defaultControllerSettings } from '../../src/model/index.ts';
 import type { ClusterReader } from '../../src/cluster/view.ts';
 import { TOKEN, batchOf, binary, service, structured } from './fixtures.ts';
-import { quietLog } from './support.ts';
+import { handlerOptions } from './support.ts';
 
 async function handler(reader: ClusterReader): Promise<RunningHandler> {
-  return listenHandler({
-    host: '127.0.0.1',
-    port: 0,
-    tls: null,
-    agents: [],
-    agentService: null,
-    agentToken: TOKEN,
-    eventsToken: TOKEN,
-    relistIntervalMs: 3_600_000,
-    controller: { ...defaultControllerSettings },
-    reader,
-    log: quietLog,
-  });
+  return listenHandler(handlerOptions({ reader }));
 }
 
 interface Seen {

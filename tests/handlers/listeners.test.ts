@@ -4,26 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHandler } from '../../src/handlers/serve.ts';
-import { defaultControllerSettings } from '../../src/model/index.ts';
 import { request } from '../support/http.ts';
 import { TOKEN, admissionReview, binary, ingress } from './fixtures.ts';
-import { quietLog } from './support.ts';
+import { handlerOptions } from './support.ts';
 
 test('with --events-listen the webhook and the events are served on two ports, each refusing the other\'s routes', async (t) => {
-  const running = await startHandler({
-    host: '127.0.0.1',
-    port: 0,
-    eventsListen: { host: '127.0.0.1', port: 0 },
-    tls: null,
-    agents: [],
-    agentService: null,
-    agentToken: TOKEN,
-    eventsToken: TOKEN,
-    relistIntervalMs: 3_600_000,
-    controller: { ...defaultControllerSettings },
-    reader: null,
-    log: quietLog,
-  });
+  const running = await startHandler(handlerOptions({ eventsListen: { host: '127.0.0.1', port: 0 } }));
   t.after(() => running.close());
   const admissionPort = Number(new URL(running.url).port);
   const eventsPort = Number(new URL(running.eventsUrl).port);

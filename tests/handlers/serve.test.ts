@@ -8,11 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseHandlerArgs, startHandler, UsageError, type HandlerOptions } from '../../src/handlers/serve.ts';
-import { defaultControllerSettings } from '../../src/model/index.ts';
 import { selfSigned } from '../render/helpers.ts';
 import { request } from '../support/http.ts';
 import { TOKEN, admissionReview, ingress } from './fixtures.ts';
-import { quietLog } from './support.ts';
+import { handlerOptions } from './support.ts';
 
 /** A kubeconfig for an API server nobody calls (parsing only). */
 const KUBECONFIG = `apiVersion: v1
@@ -194,19 +193,7 @@ test('with a kubeconfig the handler lists, watches and writes status with the fl
 
 test('with a certificate the handler serves HTTPS, and answers reviews over it', async (t) => {
   const pair = selfSigned('wharf-handler.wharf.svc');
-  const running = await startHandler({
-    host: '127.0.0.1',
-    port: 0,
-    tls: pair,
-    agents: [],
-    agentService: null,
-    agentToken: TOKEN,
-    eventsToken: TOKEN,
-    relistIntervalMs: 3_600_000,
-    controller: { ...defaultControllerSettings },
-    reader: null,
-    log: quietLog,
-  });
+  const running = await startHandler(handlerOptions({ tls: pair }));
   t.after(() => running.close());
   assert.match(running.url, /^https:\/\/127\.0\.0\.1:\d+$/);
   const port = Number(new URL(running.url).port);

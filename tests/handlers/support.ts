@@ -3,6 +3,7 @@
 import { MemoryView } from '../../src/cluster/view-memory.ts';
 import { MemoryReader } from '../../src/cluster/view-memory-reader.ts';
 import { createApp, type HandlerApp, type HandlerSettings } from '../../src/handlers/app.ts';
+import type { HandlerOptions } from '../../src/handlers/handler-flags.ts';
 import { AgentFanout } from '../../src/handlers/fanout.ts';
 import { createHandlerMetrics } from '../../src/handlers/metrics.ts';
 import { relevantTo } from '../../src/handlers/relevance.ts';
@@ -21,6 +22,24 @@ export interface TestHandler extends HandlerApp {
 }
 
 export const quietLog = createLogger({}, () => {});
+
+/** `wharf handler`'s options for a test: loopback, any port, no TLS, no agents, no list (`extra` says otherwise). */
+export function handlerOptions(extra: Partial<HandlerOptions> = {}): HandlerOptions {
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    tls: null,
+    agents: [],
+    agentService: null,
+    agentToken: TOKEN,
+    eventsToken: TOKEN,
+    relistIntervalMs: 3_600_000,
+    controller: { ...defaultControllerSettings },
+    reader: null,
+    log: quietLog,
+    ...extra,
+  };
+}
 
 export function testSettings(extra: Partial<HandlerSettings> = {}): HandlerSettings {
   return { controller: { ...defaultControllerSettings, configMap: 'wharf/wharf-config' }, agentToken: TOKEN, eventsToken: TOKEN, ...extra };

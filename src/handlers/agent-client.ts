@@ -6,7 +6,30 @@
 // a few promise turns later), which is what lets an event's push leave before its answer (app.ts).
 import http from 'node:http';
 import https from 'node:https';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Batch, EndpointsPut, EndpointsResult, FragmentResult } from '../protocol/agent-api.ts';
+import type { SnapshotParts } from './desired-config.ts';
+import { snapshotStream } from './snapshot-stream.ts';
+
+/**
+ * What a POST /v1/batch carries: a batch, or the full snapshot as parts, written as it is sent
+ * (snapshot-stream.ts): at 100,000 Ingresses a snapshot is 310 MB of JSON, which built whole (every
+ * fragment's text, then one string of it all) would take the handler past a 1 GiB container's heap.
+ */
+export type OutgoingBatch = Batch | SnapshotParts;
+
+/** A snapshot sent in parts (its fragments are read one by one), not a batch in memory. */
+export function isSnapshotParts(b: OutgoingBatch): b is SnapshotParts {
+  return typeof b.fragments === 'function';
+}
+
+/** The batch itself, for a client that wants it whole (tests' in-memory agents). */
+export function wholeBatch(b: OutgoingBatch): Batch {
+  if (!isSnapshotParts(b)) return b;
+  const { count: _count, fragments, ...rest } = b;
+  return { ...rest, fragments: [...fragments()] };
+}
 
 /** A failed call: `retry` is false when sending the same thing again cannot succeed (a 400). */
 export class AgentError extends Error {
@@ -34,7 +57,7 @@ export interface AgentState {
 export interface AgentClient {
   /** Where the agent is (its base URL); also its name in metrics and logs. */
   readonly url: string;
-  batch(batch: Batch): Promise<{ fragments?: FragmentResult[]; endpoints?: EndpointsResult[] }>;
+  batch(batch: OutgoingBatch): Promise<{ fragments?: FragmentResult[]; endpoints?: EndpointsResult[] }>;
   putEndpoints(upstream: string, body: EndpointsPut): Promise<EndpointsResult>;
   deleteEndpoints(upstream: string, revision: number): Promise<EndpointsResult | null>;
   state(): Promise<AgentState>;
@@ -71,17 +94,16 @@ export function httpAgentClient(options: HttpAgentClientOptions): AgentClient {
   let closed = false;
 
   /** One exchange; `retried`: a kept-alive connection the agent had closed is tried once on a new one. */
-  function exchange(method: string, path: string, body: string | undefined, retried: boolean): Promise<{ status: number; text: string }> {
+  function exchange(method: string, path: string, body: string | (() => Readable) | undefined, retried: boolean): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
       if (closed) {
         reject(Object.assign(new Error('the client is closed'), { code: 'ECLOSED' }));
         return;
       }
       const headers: Record<string, string | number> = { authorization };
-      if (body !== undefined) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = Buffer.byteLength(body);
-      }
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      // A streamed body goes chunked; a string with its length.
+      if (typeof body === 'string') headers['content-length'] = Buffer.byteLength(body);
       const req = transport.request({ agent, hostname: target.hostname, port: target.port, method, path: target.basePath + path, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -102,15 +124,22 @@ export function httpAgentClient(options: HttpAgentClientOptions): AgentClient {
         if (!retried && !closed && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) resolve(exchange(method, path, body, true));
         else reject(e);
       });
-      req.end(body);
+      if (typeof body === 'function') {
+        // Written as the socket takes it (pipe waits for drain): a few hundred fragments are text at a time.
+        const stream = body();
+        stream.once('error', (e) => req.destroy(e));
+        stream.pipe(req);
+      } else req.end(body);
     });
   }
 
   async function call<T>(method: string, path: string, value?: unknown): Promise<T> {
     const what = `${method} ${base}${path}`;
     let answer: { status: number; text: string };
+    // A snapshot in parts is serialized as it is sent, again if it must be sent again.
+    const body = value === undefined ? undefined : isSnapshotParts(value as OutgoingBatch) ? () => Readable.fromWeb(snapshotStream(value as SnapshotParts) as WebReadableStream<Uint8Array>) : JSON.stringify(value);
     try {
-      answer = await exchange(method, path, value === undefined ? undefined : JSON.stringify(value), false);
+      answer = await exchange(method, path, body, false);
     } catch (e) {
       throw new AgentError(`${what}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, null, true, e);
     }

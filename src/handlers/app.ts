@@ -328,7 +328,8 @@ export function createApp(deps: AppDeps): HandlerApp {
     tellIngresses(true);
     if (!started) {
       started = true;
-      agents.start(snapshot);
+      // In parts: the agent client writes the snapshot as it sends it (agent-client.ts).
+      agents.start(() => desired.snapshotParts(completeUpTo()));
     } else {
       if (!isEmptyUpdate(update)) agents.publish(update);
       // Compare once the relist's own pushes are delivered, so they are not mistaken for gaps.

@@ -17,7 +17,7 @@
 //   malformed (400) is logged and dropped (sending it again cannot help).
 import type { Logger } from '../log.ts';
 import type { Batch } from '../protocol/agent-api.ts';
-import { AgentError, type AgentClient, type AgentState } from './agent-client.ts';
+import { AgentError, isSnapshotParts, type AgentClient, type AgentState, type OutgoingBatch } from './agent-client.ts';
 import type { HandlerMetrics } from './metrics.ts';
 
 export type FragmentChange = Batch['fragments'][number];
@@ -49,7 +49,7 @@ export interface AgentSink {
   /** Queues the changes for every agent; returns at once. */
   publish(update: DesiredUpdate): void;
   /** Sets where the full snapshot comes from, and starts pushing (call once the view is listed). */
-  start(snapshot: () => Batch): void;
+  start(snapshot: () => OutgoingBatch): void;
   /**
    * Anti-entropy: asks each reachable agent what it holds and publishes what `compare` finds
    * missing or outdated (after a relist: see DesiredConfig.reconcile).
@@ -152,7 +152,7 @@ class AgentLink {
 export class AgentFanout implements AgentSink {
   #links: AgentLink[];
   readonly #o: Required<Omit<FanoutOptions, 'clients'>>;
-  #snapshot: (() => Batch) | null = null;
+  #snapshot: (() => OutgoingBatch) | null = null;
   #closed = false;
   #waiters: (() => void)[] = [];
 
@@ -195,7 +195,7 @@ export class AgentFanout implements AgentSink {
     for (const link of next) this.#kick(link);
   }
 
-  start(snapshot: () => Batch): void {
+  start(snapshot: () => OutgoingBatch): void {
     this.#snapshot = snapshot;
     for (const link of this.#links) this.#kick(link);
   }
@@ -333,7 +333,7 @@ export class AgentFanout implements AgentSink {
     link.fragmentLaneBusy = true;
     try {
       while (!this.#closed && !link.removed) {
-        let batch: Batch;
+        let batch: OutgoingBatch;
         let taken: FragmentChange[] = [];
         const takenCertificates: CertificateChange[] = [];
         if (link.needsSnapshot) {
@@ -377,7 +377,7 @@ export class AgentFanout implements AgentSink {
         } catch (e) {
           if (batch.complete) link.needsSnapshot = true;
           if (e instanceof AgentError && !e.retry) {
-            this.#o.log.error('agent refused changes as malformed; dropped (a wharf bug: please report it)', { agent: link.client.url, error: e.message, fragments: batch.fragments.map((f) => f.name).slice(0, 20) });
+            this.#o.log.error('agent refused changes as malformed; dropped (a wharf bug: please report it)', { agent: link.client.url, error: e.message, fragments: isSnapshotParts(batch) ? [`the full snapshot (${batch.count} fragments)`] : batch.fragments.map((f) => f.name).slice(0, 20) });
             for (const f of taken) if (link.fragments.get(f.name) === f) link.fragments.delete(f.name);
             for (const c of takenCertificates) if (link.certificates.get(c.name) === c) link.certificates.delete(c.name);
             if (batch.complete) link.needsSnapshot = false;

@@ -5,6 +5,7 @@
 // that could not be reached gets the change once it answers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { MemoryReader, type Write } from '../../src/cluster/view-memory-reader.ts';
 import { startHandler, type RunningHandler } from '../../src/handlers/serve.ts';
 import { startTestAgent, type TestAgent } from '../agent/harness.ts';
@@ -119,4 +120,41 @@ test('an agent that cannot be reached gets an endpoint change once it answers', 
   assert.ok(await eventually(async () => (await backendAt(agent, 'one.example.com')) === 'b', 30_000), 'NGINX routes one.example.com to the change made while the agent was away');
   assert.ok(await eventually(async () => (await backendAt(agent, 'two.example.com')) === 'a', 5000), 'and two.example.com to a');
   assert.equal(h.fanout.status()[0]!.up, true);
+});
+
+test('the full snapshot reaches an agent written as it is sent (chunked, never one string), the same as GET /snapshot, and NGINX serves it', async (t) => {
+  const api = new MemoryReader();
+  twoHosts(api);
+  const agent = await startTestAgent({ token: TOKEN });
+  t.after(() => agent.stop());
+  // A recording hop in front of the agent: how the handler sends its batches, and what.
+  const agentUrl = new URL(agent.agent.apiUrl);
+  const seen: { transferEncoding: string | undefined; contentLength: string | undefined; body: string }[] = [];
+  const hop = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (req.method === 'POST' && req.url === '/v1/batch') seen.push({ transferEncoding: req.headers['transfer-encoding'], contentLength: req.headers['content-length'], body: body.toString('utf8') });
+      const headers = { ...req.headers, 'content-length': String(body.length) };
+      delete headers['transfer-encoding'];
+      const forward = http.request({ hostname: agentUrl.hostname, port: agentUrl.port, method: req.method, path: req.url, headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      forward.end(body);
+    });
+  });
+  await new Promise<void>((r) => hop.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => hop.close(() => r())));
+  const h = await handlerFor(api, [`http://127.0.0.1:${(hop.address() as { port: number }).port}`]);
+  t.after(() => h.close());
+
+  assert.ok(await eventually(async () => (await backendAt(agent, 'one.example.com')) === 'a' && (await backendAt(agent, 'two.example.com')) === 'a', 10_000, 20), 'NGINX serves the snapshot');
+  const complete = seen.filter((s) => (JSON.parse(s.body) as { complete: boolean }).complete);
+  assert.equal(complete.length, 1, 'one full snapshot');
+  assert.equal(complete[0]!.transferEncoding, 'chunked');
+  assert.equal(complete[0]!.contentLength, undefined);
+  const snapshot = await (await fetch(`${h.url}/snapshot`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
+  assert.deepEqual(JSON.parse(complete[0]!.body), snapshot);
 });

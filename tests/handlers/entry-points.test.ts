@@ -12,6 +12,7 @@ import { createHandlerMetrics } from '../../src/handlers/metrics.ts';
 import { relevantTo } from '../../src/handlers/relevance.ts';
 import type { Batch } from '../../src/protocol/agent-api.ts';
 import { fakeAgent } from './fake-agent.ts';
+import { wholeBatch } from '../../src/handlers/agent-client.ts';
 import { TOKEN, binary, endpointSlice, ingress, service } from './fixtures.ts';
 import { quietLog, testHandler, testSettings } from './support.ts';
 
@@ -25,7 +26,7 @@ function app(reader: ClusterReader, watchedUpTo?: () => number) {
   const batches: (Batch & { revision?: number })[] = [];
   const apply = agent.batch.bind(agent);
   agent.batch = (b) => {
-    batches.push(b);
+    batches.push(wholeBatch(b));
     return apply(b);
   };
   const metrics = createHandlerMetrics();

@@ -2,7 +2,7 @@
 // revisions are stale, deletes keep their revision, a complete batch removes what it does not name),
 // with switches to make it slow, away, or failing. For tests of the fan-out and of the app through
 // app.request(); the end-to-end tests use the real agent.
-import { AgentError, type AgentClient, type AgentState } from '../../src/handlers/agent-client.ts';
+import { AgentError, wholeBatch, type AgentClient, type AgentState, type OutgoingBatch } from '../../src/handlers/agent-client.ts';
 import type { Batch, EndpointsPut } from '../../src/protocol/agent-api.ts';
 
 export interface FakeAgent extends AgentClient {
@@ -44,7 +44,8 @@ export function fakeAgent(url = 'http://fake-agent'): FakeAgent {
     failWith: null,
     batchGate: null,
     refuse: new Set(),
-    async batch(batch: Batch) {
+    async batch(outgoing: OutgoingBatch) {
+      const batch = wholeBatch(outgoing);
       const endpointsOnly = batch.fragments.length === 0 && !batch.complete && !batch.certificates?.length;
       agent.calls.push(endpointsOnly ? `endpoint-batch(${batch.endpoints.map((e) => e.upstream).join(',')})` : `batch(${batch.fragments.length}${batch.complete ? ',complete' : ''})`);
       // The gate stands for a reload's wait, which an endpoints-only batch never has.

@@ -11,22 +11,7 @@ import { join } from 'node:path';
 import { freePort } from '../support/backend.ts';
 import { eventually } from '../support/http.ts';
 import { agentReloads, startWharfLocal } from '../support/wharf-local.ts';
-import { startTcpEcho, startUdpEcho, tcpExchange, udpExchange } from '../support/stream-backends.ts';
-
-function service(name: string, protocol: 'TCP' | 'UDP', servicePort: number, endpointPort: number): string {
-  return `apiVersion: v1
-kind: Service
-metadata: { name: ${name} }
-spec: { ports: [{ name: main, port: ${servicePort}, protocol: ${protocol} }] }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: ${name}-0, labels: { kubernetes.io/service-name: ${name} } }
-addressType: IPv4
-ports: [{ name: main, port: ${endpointPort}, protocol: ${protocol} }]
-endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
-`;
-}
+import { startTcpEcho, startUdpEcho, streamService, tcpExchange, udpExchange } from '../support/stream-backends.ts';
 
 function route(kind: 'TCPRoute' | 'UDPRoute', name: string, listener: string, backend: string, port: number, created: string): string {
   return `apiVersion: gateway.networking.k8s.io/v1
@@ -55,9 +40,9 @@ test('wharf local serves TCPRoutes and UDPRoutes on their listeners\' ports; end
   chmodSync(workDir, 0o755);
   const httpPort = await freePort();
   const port = await streamPort(httpPort - 80);
-  writeFileSync(join(dir, 'echo.yaml'), service('echo', 'TCP', 9000, a.port));
-  writeFileSync(join(dir, 'other.yaml'), service('other', 'TCP', 9000, other.port));
-  writeFileSync(join(dir, 'dns.yaml'), service('dns', 'UDP', 53, dns.port));
+  writeFileSync(join(dir, 'echo.yaml'), streamService('echo', 'TCP', 9000, a.port));
+  writeFileSync(join(dir, 'other.yaml'), streamService('other', 'TCP', 9000, other.port));
+  writeFileSync(join(dir, 'dns.yaml'), streamService('dns', 'UDP', 53, dns.port));
   writeFileSync(
     join(dir, 'gateway.yaml'),
     `apiVersion: gateway.networking.k8s.io/v1
@@ -93,7 +78,7 @@ spec:
   assert.equal(await udpExchange(port.served, 'example.com. IN A'), 'dns: example.com. IN A', 'the UDPRoute answers on the same port number, over UDP');
 
   const reloads = await agentReloads(agentUrl);
-  writeFileSync(join(dir, 'echo.yaml'), service('echo', 'TCP', 9000, b.port));
+  writeFileSync(join(dir, 'echo.yaml'), streamService('echo', 'TCP', 9000, b.port));
   await until('new connections go to the new endpoint', async () => (await tcp()) === 'echo-b: ping');
   assert.equal(await agentReloads(agentUrl), reloads, 'the endpoint change caused no reload');
 

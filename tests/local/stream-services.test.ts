@@ -10,22 +10,7 @@ import { join } from 'node:path';
 import { freePort } from '../support/backend.ts';
 import { eventually } from '../support/http.ts';
 import { agentReloads, startWharfLocal } from '../support/wharf-local.ts';
-import { startTcpEcho, startUdpEcho, tcpExchange, udpExchange } from '../support/stream-backends.ts';
-
-function service(name: string, protocol: 'TCP' | 'UDP', servicePort: number, endpointPort: number): string {
-  return `apiVersion: v1
-kind: Service
-metadata: { name: ${name} }
-spec: { ports: [{ name: main, port: ${servicePort}, protocol: ${protocol} }] }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: ${name}-0, labels: { kubernetes.io/service-name: ${name} } }
-addressType: IPv4
-ports: [{ name: main, port: ${endpointPort}, protocol: ${protocol} }]
-endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
-`;
-}
+import { startTcpEcho, startUdpEcho, streamService, tcpExchange, udpExchange } from '../support/stream-backends.ts';
 
 /** A declared port whose served port (P + offset) is free. */
 async function streamPort(offset: number): Promise<{ declared: number; served: number }> {
@@ -44,8 +29,8 @@ test('wharf local serves the tcp-services and udp-services ConfigMaps of its fol
   chmodSync(workDir, 0o755);
   const httpPort = await freePort();
   const port = await streamPort(httpPort - 80);
-  writeFileSync(join(dir, 'echo.yaml'), service('echo', 'TCP', 9000, a.port));
-  writeFileSync(join(dir, 'dns.yaml'), service('dns', 'UDP', 53, dns.port));
+  writeFileSync(join(dir, 'echo.yaml'), streamService('echo', 'TCP', 9000, a.port));
+  writeFileSync(join(dir, 'dns.yaml'), streamService('dns', 'UDP', 53, dns.port));
   writeFileSync(
     join(dir, 'services.yaml'),
     `apiVersion: v1
@@ -79,7 +64,7 @@ data:
   await until('the bad entry is named with its key and reason', async () => /data\[70000\]: Invalid value: "70000": the key must be the port clients connect to/.test(local.output()));
 
   const reloads = await agentReloads(agentUrl);
-  writeFileSync(join(dir, 'echo.yaml'), service('echo', 'TCP', 9000, b.port));
+  writeFileSync(join(dir, 'echo.yaml'), streamService('echo', 'TCP', 9000, b.port));
   await until('new connections go to the new endpoint', async () => (await tcp()) === 'echo-b: ping');
   assert.equal(await agentReloads(agentUrl), reloads, 'the endpoint change caused no reload');
 });

@@ -131,3 +131,19 @@ export function udpExchange(port: number, text: string, timeoutMs = 3000): Promi
     s.send(text, port, '127.0.0.1');
   });
 }
+
+/** A Service with one port of `protocol` and its EndpointSlice, one ready endpoint on 127.0.0.1 (local-mode manifests). */
+export function streamService(name: string, protocol: 'TCP' | 'UDP', servicePort: number, endpointPort: number): string {
+  return `apiVersion: v1
+kind: Service
+metadata: { name: ${name} }
+spec: { ports: [{ name: main, port: ${servicePort}, protocol: ${protocol} }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: ${name}-0, labels: { kubernetes.io/service-name: ${name} } }
+addressType: IPv4
+ports: [{ name: main, port: ${endpointPort}, protocol: ${protocol} }]
+endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
+`;
+}

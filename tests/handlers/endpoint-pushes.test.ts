@@ -54,14 +54,20 @@ function twoHosts(api: MemoryReader): Write[] {
   ];
 }
 
-test('a burst of 200 events for one EndpointSlice, 16 at a time, ends with the agent holding and NGINX routing the last version', async (t) => {
+/** A real agent and a handler pushing to it, the two hosts delivered as events and served by NGINX. */
+async function servedTwoHosts(t: { after(fn: () => Promise<void>): void }): Promise<{ api: MemoryReader; agent: TestAgent; h: RunningHandler }> {
   const api = new MemoryReader();
   const agent = await startTestAgent({ token: TOKEN });
   t.after(() => agent.stop());
   const h = await handlerFor(api, [agent.agent.apiUrl]);
   t.after(() => h.close());
   for (const w of twoHosts(api)) assert.equal(await deliver(h, w), 200);
-  assert.ok(await eventually(async () => (await backendAt(agent, 'one.example.com')) === 'a', 20_000), 'one.example.com routed to a');
+  assert.ok(await eventually(async () => (await backendAt(agent, 'one.example.com')) === 'a' && (await backendAt(agent, 'two.example.com')) === 'a', 20_000), 'both hosts routed to a');
+  return { api, agent, h };
+}
+
+test('a burst of 200 events for one EndpointSlice, 16 at a time, ends with the agent holding and NGINX routing the last version', async (t) => {
+  const { api, agent, h } = await servedTwoHosts(t);
 
   // 199 versions of other endpoint sets (1 to 7 addresses nobody serves), the 200th to backend b.
   const versions = Array.from({ length: 200 }, (_, i) =>
@@ -87,13 +93,7 @@ test('a burst of 200 events for one EndpointSlice, 16 at a time, ends with the a
 });
 
 test('two events in flight at once for different EndpointSlices both land', async (t) => {
-  const api = new MemoryReader();
-  const agent = await startTestAgent({ token: TOKEN });
-  t.after(() => agent.stop());
-  const h = await handlerFor(api, [agent.agent.apiUrl]);
-  t.after(() => h.close());
-  for (const w of twoHosts(api)) assert.equal(await deliver(h, w), 200);
-  assert.ok(await eventually(async () => (await backendAt(agent, 'two.example.com')) === 'a', 20_000), 'two.example.com routed to a');
+  const { api, agent, h } = await servedTwoHosts(t);
   for (let round = 0; round < 20; round++) {
     const target = round % 2 === 0 ? b : a;
     const statuses = await Promise.all([deliver(h, api.put(endpointSlice('one', [target.address]))), deliver(h, api.put(endpointSlice('two', [target.address])))]);

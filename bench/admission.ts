@@ -34,6 +34,7 @@
 // says what the latencies mean when the machine is busy.
 import { randomBytes } from 'node:crypto';
 import { cpuSecondsOf, memoryOf, nodeFlagsOf, percentile, postObjects, send, startFloor, startHandlerProcess, tokenFile } from './handler-process.ts';
+import { benchIngress, benchService, ingressReview, nextResourceVersion, SERVICES } from './admission-reviews.ts';
 import { runRecord } from './machine.ts';
 import { nginxTReviewer } from './nginx-t-review.ts';
 import { foreignRouteReview, gatewayObjects, httpRoute, routeAdmissionBench, routeReview, routeService, ROUTES } from './routes.ts';
@@ -43,53 +44,11 @@ const sizeAt = process.argv.indexOf('--ingresses');
 const ingresses = Number(sizeAt > 0 ? process.argv[sizeAt + 1] : (process.env.BENCH_INGRESSES ?? 10_000));
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-const services = 500;
+const services = SERVICES;
 const largeRounds = Number(process.env.BENCH_LARGE_ROUNDS ?? 5);
 const LARGE_RULES = 10_000;
-let resourceVersion = 1;
-
-const ingress = (name: string, host: string, extra: Record<string, unknown> = {}) => ({
-  apiVersion: 'networking.k8s.io/v1',
-  kind: 'Ingress',
-  metadata: { name, namespace: 'default', resourceVersion: String(resourceVersion++), creationTimestamp: '2026-01-01T00:00:00Z', annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '8m' }, ...extra },
-  spec: {
-    ingressClassName: 'wharf',
-    rules: [
-      {
-        host,
-        http: {
-          paths: [
-            { path: '/', pathType: 'Prefix', backend: { service: { name: `svc-${host.length % services}`, port: { number: 80 } } } },
-            { path: '/api', pathType: 'Prefix', backend: { service: { name: `svc-${(host.length + 1) % services}`, port: { number: 80 } } } },
-          ],
-        },
-      },
-    ],
-  },
-});
-
-function review(i: number): string {
-  const kind = i % 10;
-  let object;
-  if (kind < 7) object = ingress(`new-${i}`, `fresh-${i}.example.com`);
-  else if (kind < 9) object = ingress(`new-${i}`, `host-${i % ingresses}.example.com`); // held by an older Ingress: a warning
-  else object = ingress(`new-${i}`, `bad-${i}.example.com`, { annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': 'return 200;' } }); // denied
-  const { resourceVersion: _rv, creationTimestamp: _created, ...metadata } = object.metadata;
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: `uid-${i}`,
-      kind: { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' },
-      resource: { group: 'networking.k8s.io', version: 'v1', resource: 'ingresses' },
-      operation: 'CREATE',
-      namespace: 'default',
-      name: metadata.name,
-      object: { ...object, metadata },
-      userInfo: { username: 'bench' },
-    },
-  });
-}
+const ingress = benchIngress;
+const review = (i: number) => ingressReview(i, ingresses);
 
 /** A review of one Ingress with `rules` rules, one fresh host and one path each, to existing Services. */
 function largeReview(tag: string, rules = LARGE_RULES): string {
@@ -160,7 +119,7 @@ async function routeReviews(url: string, token: string, handlerPid: number): Pro
     const n = Number(r.metadata.namespace.slice(3));
     for (const b of r.spec.rules.flatMap((rule) => rule.backendRefs)) services.set(`${n}/${b.name}`, routeService(Number(b.name.slice(4)), n));
   }
-  const stamped = [...gatewayObjects(), ...services.values(), ...routes].map((o) => ({ ...o, metadata: { ...(o as { metadata: object }).metadata, resourceVersion: String(resourceVersion++) } }));
+  const stamped = [...gatewayObjects(), ...services.values(), ...routes].map((o) => ({ ...o, metadata: { ...(o as { metadata: object }).metadata, resourceVersion: nextResourceVersion() } }));
   const started = performance.now();
   await postObjects(url, token, stamped);
   const ready = JSON.parse((await send(`${url}/readyz`, 'GET', {})).body) as { objects: { HTTPRoute?: number } };
@@ -302,7 +261,7 @@ async function main(): Promise<void> {
   try {
     const objects: object[] = [];
     for (let s = 0; s < services; s++) {
-      objects.push({ apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${s}`, namespace: 'default', resourceVersion: String(resourceVersion++) }, spec: { ports: [{ name: 'http', port: 80 }] } });
+      objects.push(benchService(s));
     }
     for (let i = 0; i < ingresses; i++) objects.push(ingress(`ing-${i}`, `host-${i}.example.com`));
     const loadStarted = performance.now();
@@ -328,7 +287,7 @@ async function main(): Promise<void> {
     let next = 0;
     let elapsedMs = 0;
     let floorElapsedMs = 0;
-    const cpuBefore = { handler: cpuSecondsOf(handler.process.pid!), generator: cpuSecondsOf('self') };
+    const cpuBefore = { handler: cpuSecondsOf(handler.process.pid!), floor: cpuSecondsOf(floor.pid), generator: cpuSecondsOf('self') };
     const segment = async (url: string, into: number[], count: boolean): Promise<number> => {
       const deadline = performance.now() + (seconds * 1000) / FLOOR_ROUNDS;
       const started = performance.now();
@@ -354,6 +313,7 @@ async function main(): Promise<void> {
       floorElapsedMs += await segment(floor.url, floorLatencies, false);
       elapsedMs += await segment(handler.url, latencies, true);
     }
+    const floorCpuUs = Math.round(((cpuSecondsOf(floor.pid) - cpuBefore.floor) * 1e6) / floorLatencies.length);
     await floor.stop();
     const elapsed = elapsedMs / 1000;
     floorLatencies.sort((a, b) => a - b);
@@ -390,6 +350,8 @@ async function main(): Promise<void> {
         handler_peak_rss_mb: mem.peakMb,
         handler_cpu_pct: handlerCpu,
         handler_cpu_us_per_review: handlerCpuUs,
+        // The floor's CPU per review over the same HTTP: what answering costs without a review.
+        floor_cpu_us_per_review: floorCpuUs,
         load_generator_cpu_pct: generatorCpu,
         handler_node_flags: nodeFlagsOf(handler.process.pid!).join(' '),
         ...large,

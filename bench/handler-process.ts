@@ -164,12 +164,12 @@ export function percentile(sorted: number[], p: number): number {
  * The floor of an admission review (bench/admission-floor.ts: a bare node:http server that parses
  * the review and answers it allowed) as a child process of the same Node.
  */
-export async function startFloor(): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startFloor(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [fileURLToPath(new URL('./admission-floor.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     child.once('exit', (code) => reject(new Error(`the floor server exited with ${code}`)));
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return { url: `http://127.0.0.1:${port}`, stop: async () => { child.kill('SIGTERM'); await exited; } };
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: async () => { child.kill('SIGTERM'); await exited; } };
 }

@@ -1,0 +1,60 @@
+// The Ingresses and AdmissionReviews of the admission benchmarks (bench/admission.ts over HTTP,
+// bench/admission-parts.ts in process): one host and two paths each, to SERVICES Services.
+// Reviews mix new hosts (allowed), hosts an older Ingress of the view holds (warnings) and a
+// snippet (denied), seven, two and one in ten.
+
+/** The Services the Ingresses route to (`svc-0` … in `default`). */
+export const SERVICES = 500;
+
+let resourceVersion = 1;
+
+/** A resourceVersion not given before in this process (the view compares them per object). */
+export const nextResourceVersion = (): string => String(resourceVersion++);
+
+/** A Service of the view. */
+export const benchService = (s: number): object => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${s}`, namespace: 'default', resourceVersion: nextResourceVersion() }, spec: { ports: [{ name: 'http', port: 80 }] } });
+
+/** An Ingress of wharf's class with one host and two paths, as the view holds it (resourceVersion and creationTimestamp set). */
+export const benchIngress = (name: string, host: string, extra: Record<string, unknown> = {}) => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'Ingress',
+  metadata: { name, namespace: 'default', resourceVersion: nextResourceVersion(), creationTimestamp: '2026-01-01T00:00:00Z', annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '8m' }, ...extra },
+  spec: {
+    ingressClassName: 'wharf',
+    rules: [
+      {
+        host,
+        http: {
+          paths: [
+            { path: '/', pathType: 'Prefix', backend: { service: { name: `svc-${host.length % SERVICES}`, port: { number: 80 } } } },
+            { path: '/api', pathType: 'Prefix', backend: { service: { name: `svc-${(host.length + 1) % SERVICES}`, port: { number: 80 } } } },
+          ],
+        },
+      },
+    ],
+  },
+});
+
+/** The body of review `i` of a new Ingress, against a view of `ingresses` Ingresses named `host-N.example.com`. */
+export function ingressReview(i: number, ingresses: number): string {
+  const kind = i % 10;
+  let object;
+  if (kind < 7) object = benchIngress(`new-${i}`, `fresh-${i}.example.com`);
+  else if (kind < 9) object = benchIngress(`new-${i}`, `host-${i % ingresses}.example.com`); // held by an older Ingress: a warning
+  else object = benchIngress(`new-${i}`, `bad-${i}.example.com`, { annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': 'return 200;' } }); // denied
+  const { resourceVersion: _rv, creationTimestamp: _created, ...metadata } = object.metadata;
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: `uid-${i}`,
+      kind: { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' },
+      resource: { group: 'networking.k8s.io', version: 'v1', resource: 'ingresses' },
+      operation: 'CREATE',
+      namespace: 'default',
+      name: metadata.name,
+      object: { ...object, metadata },
+      userInfo: { username: 'bench' },
+    },
+  });
+}

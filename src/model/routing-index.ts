@@ -21,7 +21,7 @@ import { GatewayStore, gatewayObjectKey, translationFingerprint, type GatewayRes
 import { gatewayProblems } from './validate-gateway.ts';
 import type { GatewayApiObject } from './gateway-schemas.ts';
 import type { GatewayClassStatus, GatewayStatus, RouteStatus } from './gateway-status.ts';
-import { UpstreamNames, upstreamRefKey, type Rename, type UpstreamRef } from './upstreams.ts';
+import { plainUpstreamName, UpstreamNames, upstreamRefKey, type Rename, type UpstreamRef } from './upstreams.ts';
 import { STREAM_USER, StreamState } from './stream-state.ts';
 import { mergeStreamRoutes, streamPortWarnings, type StreamHolders } from './stream-routes.ts';
 import type { RouteKindName } from './translate-httproute.ts';
@@ -768,7 +768,6 @@ export class RoutingIndex implements ClusterState {
     if (!t.handled) return [];
     yield;
     const out = [...t.problems];
-    const candidateNames = new UpstreamNames();
     // The hosts t's change touches are merged as if t replaced its current version; others as they are.
     const hostsOfT = new Set(t.hosts);
     const touched = new Set([...t.hosts, ...(this.translations.get(t.key)?.hosts ?? [])]);
@@ -778,7 +777,8 @@ export class RoutingIndex implements ClusterState {
       let m = merges.get(h);
       if (!m) {
         const others = [...(this.hostIngresses.get(h) ?? [])].filter((k) => k !== t.key).map((k) => this.translations.get(k)!);
-        m = mergeHost(h, hostsOfT.has(h) ? [...others, t] : others, this.globalSettings, (r) => candidateNames.nameOf(r), this.defaultTlsFor(h));
+        // Plain upstream names (no collision suffix): a review reports Problems, not names.
+        m = mergeHost(h, hostsOfT.has(h) ? [...others, t] : others, this.globalSettings, plainUpstreamName, this.defaultTlsFor(h));
         merges.set(h, m);
       }
       return m;

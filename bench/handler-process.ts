@@ -88,11 +88,13 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** Starts `wharf handler` pushing to `agents`: fed by events (`--no-list`), or listing and watching the API server of `kubeconfig`. */
-export async function startHandlerProcess(o: { tokenPath: string; agents?: string[]; nodeArgs?: string[]; kubeconfig?: string; readyTimeoutMs?: number }): Promise<Child> {
+/** `args`: more flags for `wharf handler` (e.g. --agent-service). */
+export async function startHandlerProcess(o: { tokenPath: string; agents?: string[]; nodeArgs?: string[]; kubeconfig?: string; readyTimeoutMs?: number; args?: string[] }): Promise<Child> {
   const port = await freePort();
   const source = o.kubeconfig ? ['--kubeconfig', o.kubeconfig] : ['--no-list'];
   const args = ['handler', '--listen', `127.0.0.1:${port}`, ...source, '--agent-token-file', o.tokenPath, '--events-token-file', o.tokenPath];
   for (const a of o.agents ?? []) args.push('--agent', a);
+  args.push(...(o.args ?? []));
   const { child, stderr } = spawnCli(args, o.nodeArgs);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/readyz`, child, stderr, o.readyTimeoutMs);

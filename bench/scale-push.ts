@@ -124,6 +124,18 @@ export async function snapshotPush(o: { handler: Child; api: FakeApiServer; toke
       endpoints: receivers.map((r) => ({ addresses: [r.ip], conditions: { ready: false } })),
       ports: [{ name: 'api', port: o.port, protocol: 'TCP' }],
     });
+    // The handler's other work during the push: /healthz asked one at a time (a kubelet's liveness
+    // probe, and a sign of whether reviews and events are answered meanwhile).
+    let pushing = true;
+    const probes: number[] = [];
+    const probing = (async () => {
+      while (pushing) {
+        const t = now();
+        await send(`${o.handler.url}/healthz`, 'GET', {}).catch(() => null);
+        probes.push(now() - t);
+        await sleep(20);
+      }
+    })();
     let peakSampled = before.rssMb;
     let peakAt = t0;
     let samples = 0;
@@ -140,6 +152,9 @@ export async function snapshotPush(o: { handler: Child; api: FakeApiServer; toke
       }
       await sleep(50);
     }
+    pushing = false;
+    await probing;
+    probes.sort((a, b) => a - b);
     const after = memoryOf(pid);
     const cpu = cpuSecondsOf(pid) - cpuBefore;
     const got = receivers.map(delivered);
@@ -166,7 +181,7 @@ export async function snapshotPush(o: { handler: Child; api: FakeApiServer; toke
         handler_push_seconds: labelled(metrics, 'wharf_handler_push_duration_seconds_sum', `agent="${r.url}",lane="fragments"`),
       };
     });
-    o.say(`snapshot push to ${o.count} agent(s): ${JSON.stringify(per)}; handler RSS ${before.rssMb} MB before, sampled peak ${peakSampled} MB (${samples} samples), VmHWM ${after.peakMb} MB`);
+    o.say(`snapshot push to ${o.count} agent(s): ${JSON.stringify(per)}; handler RSS ${before.rssMb} MB before, sampled peak ${peakSampled} MB (${samples} samples), VmHWM ${after.peakMb} MB; /healthz max ${Math.round(probes.at(-1) ?? NaN)} ms of ${probes.length}`);
     return {
       agents: o.count,
       accepted: per.every((p) => p.accepted),
@@ -178,6 +193,9 @@ export async function snapshotPush(o: { handler: Child; api: FakeApiServer; toke
       handler_rss_after_mb: after.rssMb,
       handler_cpu_s: Math.round(cpu * 100) / 100,
       rss_samples: samples,
+      healthz_probes: probes.length,
+      healthz_ms_p50: Math.round(probes[Math.floor(probes.length / 2)] ?? NaN),
+      healthz_ms_max: Math.round(probes.at(-1) ?? NaN),
       per_agent: per,
     };
   } finally {

@@ -260,6 +260,7 @@ async function atScale(tokenPath: string, dir: string, backend: Backend): Promis
         [`handler_peak_rss_during_push${tail}_mb`]: p.handler_peak_rss_sampled_mb,
         [`handler_vmhwm_during_push${tail}_mb`]: p.handler_vmhwm_mb,
         [`handler_cpu_during_push${tail}_s`]: p.handler_cpu_s,
+        [`handler_healthz_ms_max_during_push${tail}`]: p.healthz_ms_max,
         [`${name}_detail`]: p,
       });
     }

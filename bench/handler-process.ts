@@ -1,7 +1,7 @@
 // Shared by the handler benchmarks: runs `wharf handler` (and optionally `wharf agent`) as child
 // processes, posts CloudEvents over keep-alive HTTP, and reads a process's memory from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,10 +68,13 @@ async function waitFor(url: string, child: ChildProcess, stderr: () => string, t
   }
 }
 
+/** BENCH_HANDLER_STDERR=FILE: every handler process's stderr (its warnings: a push that failed, an agent away) is also appended there. */
 function spawnCli(args: string[], nodeArgs: string[] = []): { child: ChildProcess; stderr: () => string } {
   let err = '';
+  const copyTo = args[0] === 'handler' ? process.env.BENCH_HANDLER_STDERR : undefined;
   const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WHARF_LOG_LEVEL: process.env.WHARF_LOG_LEVEL ?? 'warn' } });
   child.stderr!.on('data', (d: Buffer) => {
+    if (copyTo) appendFileSync(copyTo, d);
     err += d.toString();
     if (err.length > 100_000) err = err.slice(-50_000);
   });

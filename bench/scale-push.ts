@@ -72,7 +72,10 @@ async function startReceiver(ip: string, port: number, tokenPath: string): Promi
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((x) => child.once('exit', x));
       child.kill('SIGTERM');
+      // One busy parsing a body answers SIGTERM only after it.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
+      clearTimeout(timer);
     },
   };
   await new Promise<void>((resolve, reject) => {
@@ -141,19 +144,22 @@ export async function snapshotPush(o: { handler: Child; api: FakeApiServer; toke
     let samples = 0;
     const limit = t0 + (o.limitMs ?? 600_000);
     const tooManyTries = () => receivers.some((r) => r.requests.filter((q) => q.outcome === 'cut' || q.status >= 300).length >= 3);
-    while (!receivers.every((r) => delivered(r))) {
-      if (o.handler.process.exitCode !== null || o.handler.process.signalCode !== null) throw new Error(`the handler exited during the push (${o.handler.process.exitCode ?? o.handler.process.signalCode})`);
-      if (now() > limit || tooManyTries()) break;
-      const rss = memoryOf(pid).rssMb;
-      samples += 1;
-      if (rss > peakSampled) {
-        peakSampled = rss;
-        peakAt = now();
+    try {
+      while (!receivers.every((r) => delivered(r))) {
+        if (o.handler.process.exitCode !== null || o.handler.process.signalCode !== null) throw new Error(`the handler exited during the push (${o.handler.process.exitCode ?? o.handler.process.signalCode})`);
+        if (now() > limit || tooManyTries()) break;
+        const rss = memoryOf(pid).rssMb;
+        samples += 1;
+        if (rss > peakSampled) {
+          peakSampled = rss;
+          peakAt = now();
+        }
+        await sleep(50);
       }
-      await sleep(50);
+    } finally {
+      pushing = false;
+      await probing;
     }
-    pushing = false;
-    await probing;
     probes.sort((a, b) => a - b);
     const after = memoryOf(pid);
     const cpu = cpuSecondsOf(pid) - cpuBefore;

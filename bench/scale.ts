@@ -247,10 +247,18 @@ async function atScale(tokenPath: string, dir: string, backend: Backend): Promis
     // 3b. New agents that get the full snapshot by push: one, then (by default) two at once.
     let firstIp = 2;
     for (const count of pushCounts) {
-      const p = await snapshotPush({ handler, api, tokenPath, port: agentPort, count, firstIp, expectFragments: N, say });
-      firstIp += count;
       const tail = count === 1 ? '' : `_${count}_agents`;
       const name = `snapshot_push${tail}`;
+      let p: Record<string, unknown>;
+      try {
+        p = await snapshotPush({ handler, api, tokenPath, port: agentPort, count, firstIp, expectFragments: N, say });
+      } catch (e) {
+        // The handler gone (out of heap): a result, not the end of the benchmark.
+        say(`snapshot push to ${count} agent(s) failed: ${(e as Error).message}`);
+        Object.assign(result, { [`${name}_accepted`]: false, [`${name}_error`]: (e as Error).message.slice(0, 300) });
+        break;
+      }
+      firstIp += count;
       const one = (p.per_agent as Record<string, unknown>[])[0]!;
       Object.assign(result, {
         [`${name}_accepted`]: p.accepted,

@@ -1,6 +1,7 @@
 // The full snapshot pushed to agents that are new or were away: one agent at a time (two at once
-// took a handler with 100,000 Ingresses out of its heap), and an agent that does not answer does not
-// hold the others back while it waits to try again.
+// took a handler with 100,000 Ingresses out of its heap), an agent that does not answer does not
+// hold the others back while it waits to try again, and a push that takes longer than the client's
+// timeout is not cut while the agent keeps reading it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -83,4 +84,51 @@ test('an agent that does not answer waits for its next try without holding back 
   const ms = performance.now() - started;
   assert.ok(ms < 2000, `the live agent's snapshot came after ${Math.round(ms)} ms: it waited for the other agent's backoff`);
   assert.equal(f.status()[0]!.up, false, 'the other agent is marked away');
+});
+
+test('a snapshot that takes longer to write than the timeout arrives while the agent keeps reading; an agent that stops reading is given up', async (t) => {
+  // Reads at most about 20 MB/s (a pause of 50 ms after each MB): 60 MB take some seconds, with
+  // tens of ms between the client's chunks of 256 fragments, well under its timeout.
+  let slowAnswered = 0;
+  const slow = http.createServer((req, res) => {
+    let bytes = 0;
+    let sincePause = 0;
+    req.on('data', (c: Buffer) => {
+      bytes += c.length;
+      sincePause += c.length;
+      if (sincePause < 1 << 20) return;
+      sincePause = 0;
+      req.pause();
+      setTimeout(() => req.resume(), 50);
+    });
+    req.on('end', () => {
+      slowAnswered = bytes;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  // Takes the request and reads nothing.
+  const stuck = http.createServer((req) => req.pause());
+  for (const s of [slow, stuck]) await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    slow.closeAllConnections();
+    stuck.closeAllConnections();
+    return Promise.all([slow, stuck].map((s) => new Promise<void>((r) => s.close(() => r()))));
+  });
+  const url = (s: http.Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+  const timeoutMs = 1000;
+
+  const started = performance.now();
+  const client = httpAgentClient({ url: url(slow), token: TOKEN, timeoutMs });
+  t.after(() => client.close?.());
+  await client.batch(parts(20_000)());
+  const took = performance.now() - started;
+  assert.ok(took > 2 * timeoutMs, `the slow agent read the snapshot in ${Math.round(took)} ms: the test needs longer than the timeout`);
+  assert.ok(slowAnswered > 60_000_000, `it read ${slowAnswered} bytes`);
+
+  const stuckClient = httpAgentClient({ url: url(stuck), token: TOKEN, timeoutMs });
+  t.after(() => stuckClient.close?.());
+  const t0 = performance.now();
+  await assert.rejects(stuckClient.batch(parts(2000)()), (e: Error & { status?: number | null }) => e.message.includes('ETIMEDOUT') && e.status === null);
+  const gaveUp = performance.now() - t0;
+  assert.ok(gaveUp >= timeoutMs && gaveUp < timeoutMs * 5, `given up after ${Math.round(gaveUp)} ms`);
 });

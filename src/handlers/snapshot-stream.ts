@@ -7,9 +7,9 @@
 //
 // The stream gives way to other work between chunks. A consumer that takes every chunk at once (a
 // socket on loopback, an agent reading as fast as it can) would otherwise keep it in promise jobs
-// from the first chunk to the last, and the handler would answer nothing else meanwhile: at 100,000
-// Ingresses, 7–18 s without a /healthz, an admission review or an event, and a second agent's
-// push waiting for the first one's last byte.
+// from the first chunk to the last, and the handler would answer nothing else meanwhile (no
+// /healthz, admission review or event for the whole transfer: 6–18 s at 100,000 Ingresses), and a
+// second agent's push would wait for the first one's last byte.
 import type { SnapshotParts } from './desired-config.ts';
 
 /** Fragments turned into text per read. */

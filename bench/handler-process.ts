@@ -1,7 +1,7 @@
 // Shared by the handler benchmarks: runs `wharf handler` (and optionally `wharf agent`) as child
 // processes, posts CloudEvents over keep-alive HTTP, and reads a process's memory from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,10 +68,13 @@ async function waitFor(url: string, child: ChildProcess, stderr: () => string, t
   }
 }
 
+/** BENCH_HANDLER_STDERR=FILE: every handler process's stderr (its warnings: a push that failed, an agent away) is also appended there. */
 function spawnCli(args: string[], nodeArgs: string[] = []): { child: ChildProcess; stderr: () => string } {
   let err = '';
+  const copyTo = args[0] === 'handler' ? process.env.BENCH_HANDLER_STDERR : undefined;
   const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WHARF_LOG_LEVEL: process.env.WHARF_LOG_LEVEL ?? 'warn' } });
   child.stderr!.on('data', (d: Buffer) => {
+    if (copyTo) appendFileSync(copyTo, d);
     err += d.toString();
     if (err.length > 100_000) err = err.slice(-50_000);
   });
@@ -88,11 +91,13 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** Starts `wharf handler` pushing to `agents`: fed by events (`--no-list`), or listing and watching the API server of `kubeconfig`. */
-export async function startHandlerProcess(o: { tokenPath: string; agents?: string[]; nodeArgs?: string[]; kubeconfig?: string; readyTimeoutMs?: number }): Promise<Child> {
+/** `args`: more flags for `wharf handler` (e.g. --agent-service). */
+export async function startHandlerProcess(o: { tokenPath: string; agents?: string[]; nodeArgs?: string[]; kubeconfig?: string; readyTimeoutMs?: number; args?: string[] }): Promise<Child> {
   const port = await freePort();
   const source = o.kubeconfig ? ['--kubeconfig', o.kubeconfig] : ['--no-list'];
   const args = ['handler', '--listen', `127.0.0.1:${port}`, ...source, '--agent-token-file', o.tokenPath, '--events-token-file', o.tokenPath];
   for (const a of o.agents ?? []) args.push('--agent', a);
+  args.push(...(o.args ?? []));
   const { child, stderr } = spawnCli(args, o.nodeArgs);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/readyz`, child, stderr, o.readyTimeoutMs);

@@ -9,6 +9,13 @@
 //      for --admission-seconds: p50, p99, their ratio to the floor's, and the RSS after.
 //   3. One Ingress's change, written to the API server --changes times: the handler's own render
 //      time for the change (wharf_handler_render_duration_seconds, mean) and until it has it.
+//   3b. The full snapshot pushed to new agents (bench/scale-push.ts): one agent, then with
+//      --push-agents 1,2 (the default) two at once, as the pods of an NGINX Deployment of 2 appear
+//      behind the agents' Service. `snapshot_push_bytes`, `snapshot_push_ms` (from their appearance
+//      until each agent has answered it), `snapshot_push_accepted`, and the handler's RSS sampled
+//      every 50 ms during the push (`handler_peak_rss_during_push_mb`) and its VmHWM then. The agents
+//      are the agent's own API without NGINX (bench/push-receiver.ts): 100,000 servers are past what
+//      NGINX loads on this machine (phase 4). `--push-agents 0`: skip.
 //   4. With --nginx-ingresses M (default min(N, 10,000); 0: skip): a new `wharf agent` started with
 //      --snapshot-url pointing at a handler listing M of the Ingresses: time until its NGINX serves
 //      the last host (`snapshot_to_serving_ms`). NGINX loads every server in one reload there.
@@ -34,6 +41,8 @@ import { cpuSecondsOf, memoryOf, nodeFlagsOf, percentile, send, startAgentProces
 import { runRecord } from './machine.ts';
 import { totalmem } from 'node:os';
 import { heapDefaults } from '../src/handlers/heap-defaults.ts';
+import { freePort } from '../tests/support/backend.ts';
+import { agentServiceArgs, snapshotPush } from './scale-push.ts';
 
 const { values } = parseArgs({
   options: {
@@ -45,6 +54,7 @@ const { values } = parseArgs({
     'nginx-ingresses': { type: 'string' },
     samples: { type: 'string', default: '20' },
     'container-memory': { type: 'string' },
+    'push-agents': { type: 'string', default: '1,2' },
   },
 });
 const N = Number(values.ingresses);
@@ -61,6 +71,7 @@ const nodeArgs = process.env.BENCH_HANDLER_NODE_ARGS
     ? heapDefaults({ execArgv: [], nodeOptions: '', constrainedMemory: containerMb * 2 ** 20, totalMemory: totalmem() })
     : [];
 const NS = 100;
+const pushCounts = (values['push-agents'] ?? '').split(',').map(Number).filter((n) => n > 0);
 
 /** Service s lives in namespace ns-(s % 100); Ingress i routes both its paths to Service i % S, in its namespace. */
 const nsOf = (s: number) => `ns-${s % NS}`;
@@ -172,7 +183,8 @@ async function atScale(tokenPath: string, dir: string, backend: Backend): Promis
     say(`the API server holds ${N} Ingresses, ${S} Services in ${NS} namespaces, ${E} endpoints over them (${Math.round(performance.now() - t)} ms)`);
 
     t = performance.now();
-    const handler = await startHandlerProcess({ tokenPath, kubeconfig, nodeArgs, readyTimeoutMs: 1_800_000 });
+    const agentPort = await freePort();
+    const handler = await startHandlerProcess({ tokenPath, kubeconfig, nodeArgs, readyTimeoutMs: 1_800_000, args: agentServiceArgs(agentPort) });
     children.push(handler);
     const firstListMs = performance.now() - t;
     const listed = memoryOf(handler.process.pid!);
@@ -231,6 +243,35 @@ async function atScale(tokenPath: string, dir: string, backend: Backend): Promis
       snapshot_bytes: snapshotBytes,
       snapshot_get_ms: Math.round(snapshotMs),
     };
+
+    // 3b. New agents that get the full snapshot by push: one, then (by default) two at once.
+    let firstIp = 2;
+    for (const count of pushCounts) {
+      const tail = count === 1 ? '' : `_${count}_agents`;
+      const name = `snapshot_push${tail}`;
+      let p: Record<string, unknown>;
+      try {
+        p = await snapshotPush({ handler, api, tokenPath, port: agentPort, count, firstIp, expectFragments: N, say });
+      } catch (e) {
+        // The handler gone (out of heap): a result, not the end of the benchmark.
+        say(`snapshot push to ${count} agent(s) failed: ${(e as Error).message}`);
+        Object.assign(result, { [`${name}_accepted`]: false, [`${name}_error`]: (e as Error).message.slice(0, 300) });
+        break;
+      }
+      firstIp += count;
+      const one = (p.per_agent as Record<string, unknown>[])[0]!;
+      Object.assign(result, {
+        [`${name}_accepted`]: p.accepted,
+        [`${name}_ms`]: p.ms,
+        ...(count === 1 ? { snapshot_push_bytes: one.bytes, snapshot_push_fragments: one.fragments, snapshot_push_chunked: one.chunked, snapshot_push_first_byte_ms: one.first_byte_ms, snapshot_push_transfer_ms: one.transfer_ms, snapshot_push_agent_parse_ms: one.parse_ms, snapshot_push_agent_api_peak_rss_mb: one.agent_api_peak_rss_mb } : {}),
+        [`handler_rss_before_push${tail}_mb`]: p.handler_rss_before_mb,
+        [`handler_peak_rss_during_push${tail}_mb`]: p.handler_peak_rss_sampled_mb,
+        [`handler_vmhwm_during_push${tail}_mb`]: p.handler_vmhwm_mb,
+        [`handler_cpu_during_push${tail}_s`]: p.handler_cpu_s,
+        [`handler_healthz_ms_max_during_push${tail}`]: p.healthz_ms_max,
+        [`${name}_detail`]: p,
+      });
+    }
     await handler.stop();
     children.length = 0;
 

@@ -71,6 +71,21 @@ export interface HttpAgentClientOptions {
   timeoutMs?: number;
 }
 
+/**
+ * The timeout of a streamed body (the full snapshot) bounds a stall, not the whole exchange: it
+ * starts again each time the agent takes a chunk, and once more when the last byte is sent (then it
+ * is the time the agent has to answer). At 100,000 Ingresses writing the snapshot takes 5-20 s, and
+ * more on a busy machine: with the whole exchange held to 30 s, a push the agent had read whole and
+ * answered was cut at 30 s and sent again (bench:scale with a CPU-heavy process beside it).
+ */
+function timeStreamed(stream: Readable, req: http.ClientRequest, timer: NodeJS.Timeout, settled: () => boolean): void {
+  const progress = () => {
+    if (!settled()) timer.refresh();
+  };
+  stream.on('data', progress);
+  req.once('finish', progress);
+}
+
 /** Connections kept open to each agent: enough for the endpoint lane's pushes, a batch and a state read. */
 const MAX_SOCKETS = 16;
 
@@ -104,14 +119,18 @@ export function httpAgentClient(options: HttpAgentClientOptions): AgentClient {
       if (body !== undefined) headers['content-type'] = 'application/json';
       // A streamed body goes chunked; a string with its length.
       if (typeof body === 'string') headers['content-length'] = Buffer.byteLength(body);
+      /** Answered or failed: the timer is not started again. */
+      let settled = false;
       const req = transport.request({ agent, hostname: target.hostname, port: target.port, method, path: target.basePath + path, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
+          settled = true;
           clearTimeout(timer);
           resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
         });
         res.on('error', (e) => {
+          settled = true;
           clearTimeout(timer);
           reject(e);
         });
@@ -119,6 +138,7 @@ export function httpAgentClient(options: HttpAgentClientOptions): AgentClient {
       const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
       timer.unref();
       req.on('error', (e: NodeJS.ErrnoException) => {
+        settled = true;
         clearTimeout(timer);
         // Every agent call is idempotent (revisions), so sending it again on a new connection is safe.
         if (!retried && !closed && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) resolve(exchange(method, path, body, true));
@@ -128,6 +148,7 @@ export function httpAgentClient(options: HttpAgentClientOptions): AgentClient {
         // Written as the socket takes it (pipe waits for drain): a few hundred fragments are text at a time.
         const stream = body();
         stream.once('error', (e) => req.destroy(e));
+        timeStreamed(stream, req, timer, () => settled);
         stream.pipe(req);
       } else req.end(body);
     });

@@ -1,5 +1,6 @@
 // `npm run bench:scale` in small: its machinery (the test API server's paged list, the handler's
-// snapshot loaded by a new agent, an EndpointSlice flip reaching NGINX at two sizes) stays honest in
+// snapshot loaded by a new agent, the full snapshot pushed to agents that appear behind the agents'
+// Service, an EndpointSlice flip reaching NGINX at two sizes) stays honest in
 // CI; the real sizes (100,000 Ingresses) are run by hand (BENCHMARKS.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,4 +22,15 @@ test('bench:scale in small: every phase reports, NGINX serves the snapshot, endp
   // The handler ran with the heap a 1 GiB container gives it: half of it for the old space.
   assert.match(String(json.handler_node_flags), /--max-old-space-size=512\b/);
   assert.equal(json.handler_container_memory_mb, 1024);
+  // The push phase: one agent, then two at once, each took the whole snapshot (every host, through
+  // the agent's own API), and the handler's memory was watched meanwhile.
+  const pushed = json as unknown as Record<string, unknown>;
+  assert.equal(pushed.snapshot_push_accepted, true);
+  assert.equal(pushed.snapshot_push_2_agents_accepted, true);
+  assert.equal(pushed.snapshot_push_chunked, true);
+  assert.ok(json.snapshot_push_fragments! >= 300);
+  assert.ok(Math.abs(json.snapshot_push_bytes! - json.snapshot_bytes!) < json.snapshot_bytes! / 10, `pushed ${json.snapshot_push_bytes} bytes, GET /snapshot ${json.snapshot_bytes}`);
+  for (const k of ['snapshot_push_ms', 'snapshot_push_2_agents_ms', 'handler_peak_rss_during_push_mb', 'handler_vmhwm_during_push_mb', 'handler_peak_rss_during_push_2_agents_mb']) {
+    assert.ok(Number.isFinite(json[k]) && json[k]! > 0, `${k}: ${json[k]}`);
+  }
 });

@@ -16,7 +16,7 @@
 // across processes.
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
-import { apiTimeouts, createAgentApi, type AgentControl, type BatchResult } from '../src/agent/api.ts';
+import { apiServerOptions, createAgentApi, type AgentControl, type BatchResult } from '../src/agent/api.ts';
 import { createLogger } from '../src/log.ts';
 import type { Batch, CertificateResult, EndpointsResult, FragmentResult } from '../src/protocol/agent-api.ts';
 
@@ -102,8 +102,8 @@ const control: AgentControl = {
 
 const api = createAgentApi(control, { token, logger: createLogger({ component: 'push-receiver' }) });
 
-// The agent's server options (agent.ts): headers in 10 s, the whole request in 30 s.
-const server = http.createServer({ headersTimeout: apiTimeouts.headersMs, requestTimeout: apiTimeouts.requestMs, keepAliveTimeout: apiTimeouts.keepAliveMs, connectionsCheckingInterval: 1000 }, (req, res) => {
+// The agent's server options (api.ts): headers in 10 s, a body that stalls 30 s dropped.
+const server = http.createServer(apiServerOptions, (req, res) => {
   if (req.method !== 'POST' || !req.url?.startsWith('/v1/batch')) return api(req, res);
   // Counted as it streams in, beside the API's own reading of it (both listeners see every chunk).
   const started = now();

@@ -48,6 +48,8 @@ export interface AgentOptions {
   nginxBin?: string;
   logger?: Logger;
   limits?: Partial<ApiLimits>;
+  /** A request body that stops coming for this long loses its connection (default 30 s: api.ts apiTimeouts). */
+  bodyStallMs?: number;
   /** Size of NGINX's certificate store in MiB (--certificate-store-size; default 64). */
   certificateStoreMb?: number;
   /** OCSP stapling (enable-ocsp): per request to a responder (default 5000 ms), first retry after a failure (default 10 s). */

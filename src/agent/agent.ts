@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '../log.ts';
 import type { Batch, CertificatePut, CertificateResult, EndpointsPut, EndpointsResult, FragmentPut, FragmentResult } from '../protocol/agent-api.ts';
 import { renderSkeleton, withAgentSettings } from '../render/skeleton.ts';
 import { chooseEndpointMode, skeletonParams, type AgentOptions, type AgentState } from './agent-options.ts';
-import { apiTimeouts, createAgentApi, type AgentControl, type BatchResult } from './api.ts';
+import { apiServerOptions, createAgentApi, type AgentControl, type BatchResult } from './api.ts';
 import { EndpointPusher } from './endpoint-pusher.ts';
 import { EndpointStore } from './endpoint-store.ts';
 import { FragmentStore, type FragmentContent } from './fragment-store.ts';
@@ -237,7 +237,7 @@ export class Agent implements AgentControl {
     });
 
     try {
-      await this.listen(createAgentApi(this, { token: o.token, logger: this.log, limits: o.limits }));
+      await this.listen(createAgentApi(this, { token: o.token, logger: this.log, limits: o.limits, ...(o.bodyStallMs ? { bodyStallMs: o.bodyStallMs } : {}) }));
     } catch (e) {
       await this.nginx.stop(2000);
       throw e;
@@ -261,12 +261,7 @@ export class Agent implements AgentControl {
 
   private async listen(api: ReturnType<typeof createAgentApi>): Promise<void> {
     const listen = this.opts.listen ?? { host: '127.0.0.1', port: 7071 };
-    // A slow or stuck client is dropped as the handler tier drops it, not after Node's 60 s (and its
-    // 30 s checking interval): headers in 10 s, the whole request in 30 s.
-    const server = http.createServer(
-      { headersTimeout: apiTimeouts.headersMs, requestTimeout: apiTimeouts.requestMs, keepAliveTimeout: apiTimeouts.keepAliveMs, connectionsCheckingInterval: 1000 },
-      api,
-    );
+    const server = http.createServer(apiServerOptions, api);
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e) => reject(new Error(`agent API on ${listen.host}:${listen.port}: ${e.message}`, { cause: e })));
       server.listen(listen.port, listen.host, () => resolve());

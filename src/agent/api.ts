@@ -67,8 +67,20 @@ export interface ApiLimits {
  */
 export const defaultLimits: ApiLimits = { fragmentBytes: 16 << 20, endpointsBytes: 2 << 20, batchBytes: 512 << 20 };
 
-/** How long a client may take to send its headers and its whole request, as the handler tier allows. */
-export const apiTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 };
+/**
+ * How long a client may take. Its headers: 10 s, as the handler tier allows. Its body: as long as it
+ * keeps coming, but no pause of 30 s. A whole-request limit would cut the full snapshot the handler
+ * streams to a new agent (310 MB at 100,000 Ingresses, 5–60 s to write for a busy handler) and
+ * make it send the snapshot again, forever; the handler's own timeout bounds a stall the same way.
+ */
+export const apiTimeouts = { headersMs: 10_000, bodyStallMs: 30_000, keepAliveMs: 5_000 };
+
+/**
+ * The API server's options: a slow or stuck client dropped as the handler tier drops it, not after
+ * Node's 60 s (and its 30 s checking interval); no limit on the whole request (the body's stall is
+ * readBody's).
+ */
+export const apiServerOptions = { headersTimeout: apiTimeouts.headersMs, requestTimeout: 0, keepAliveTimeout: apiTimeouts.keepAliveMs, connectionsCheckingInterval: 1000 } as const;
 
 /** An answer other than success, thrown from anywhere in a request's handling. */
 class ApiError extends Error {
@@ -108,8 +120,11 @@ export function describeIssues(issues: z.core.$ZodIssue[]): string[] {
   });
 }
 
-/** The request body as text, refused with 413 past `limit` bytes (announced or streamed). */
-function readBody(req: IncomingMessage, limit: number, what: string): Promise<string> {
+/**
+ * The request body as text, refused with 413 past `limit` bytes (announced or streamed). A body
+ * that stops coming for `stallMs` loses its connection (there is nobody to answer).
+ */
+function readBody(req: IncomingMessage, limit: number, what: string, stallMs: number): Promise<string> {
   // The connection closes after a 413: the rest of the body is not read.
   const tooLarge = () => new ApiError(413, { error: `body: larger than ${limit} bytes, the limit for ${what}` }, { connection: 'close' });
   if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.reject(tooLarge());
@@ -117,7 +132,14 @@ function readBody(req: IncomingMessage, limit: number, what: string): Promise<st
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
+    // The answer cannot reach a client that stopped sending; the handler sees its push fail and retries.
+    const stalled = setTimeout(() => {
+      fail(new ApiError(408, { error: `body: nothing received for ${stallMs} ms` }, { connection: 'close' }));
+      req.socket.destroy();
+    }, stallMs);
+    stalled.unref();
     const fail = (e: Error) => {
+      clearTimeout(stalled);
       if (settled) return;
       settled = true;
       req.removeListener('data', onData);
@@ -125,6 +147,7 @@ function readBody(req: IncomingMessage, limit: number, what: string): Promise<st
       reject(e);
     };
     const onData = (chunk: Buffer) => {
+      stalled.refresh();
       size += chunk.length;
       if (size > limit) fail(tooLarge());
       else chunks.push(chunk);
@@ -132,6 +155,7 @@ function readBody(req: IncomingMessage, limit: number, what: string): Promise<st
     req.on('data', onData);
     req.once('error', fail);
     req.once('end', () => {
+      clearTimeout(stalled);
       if (settled) return;
       settled = true;
       resolve(Buffer.concat(chunks, size).toString('utf8'));
@@ -231,9 +255,10 @@ const sendText = (res: ServerResponse, status: number, text: string) => send(res
 /** The API as a node:http request listener. `token` guards every /v1 route. */
 export function createAgentApi(
   control: AgentControl,
-  opts: { token: string; logger: Logger; limits?: Partial<ApiLimits> },
+  opts: { token: string; logger: Logger; limits?: Partial<ApiLimits>; bodyStallMs?: number },
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const limits = { ...defaultLimits, ...opts.limits };
+  const stallMs = opts.bodyStallMs ?? apiTimeouts.bodyStallMs;
   if (!opts.token) throw new Error('agent API: the token is empty');
 
   async function v1(req: IncomingMessage, res: ServerResponse, method: string, path: string, query: URLSearchParams): Promise<boolean> {
@@ -243,7 +268,7 @@ export function createAgentApi(
       if (method === 'PUT') {
         const name = checkName('fragment', m[1]!);
         requireJson(req);
-        const body = parseBody(await readBody(req, limits.fragmentBytes, 'a fragment'), FragmentPut);
+        const body = parseBody(await readBody(req, limits.fragmentBytes, 'a fragment', stallMs), FragmentPut);
         let result = control.putFragment(name, body);
         if (wait) {
           const settled = await control.settle({ version: result.version, fragments: [result], endpoints: [] });
@@ -269,7 +294,7 @@ export function createAgentApi(
       if (method === 'PUT') {
         const upstream = checkName('upstream', m[1]!);
         requireJson(req);
-        const body = parseBody(await readBody(req, limits.endpointsBytes, 'an endpoint set'), EndpointsPut);
+        const body = parseBody(await readBody(req, limits.endpointsBytes, 'an endpoint set', stallMs), EndpointsPut);
         let result = await control.putEndpoints(upstream, body);
         if (wait) {
           const settled = await control.settle({ version: 0, fragments: [], endpoints: [result] });
@@ -296,7 +321,7 @@ export function createAgentApi(
       if (method === 'PUT') {
         const name = checkName('certificate', m[1]!);
         requireJson(req);
-        const body = parseBody(await readBody(req, 2 * MAX_CERTIFICATE_BYTES + 1024, 'a certificate'), CertificatePut);
+        const body = parseBody(await readBody(req, 2 * MAX_CERTIFICATE_BYTES + 1024, 'a certificate', stallMs), CertificatePut);
         result = await control.putCertificate(name, { revision: body.revision, ...checkPair('', body) });
       } else if (method === 'DELETE') {
         result = await control.deleteCertificate(checkName('certificate', m[1]!), revisionParam(query));
@@ -313,7 +338,7 @@ export function createAgentApi(
     }
     if (path === '/v1/batch' && method === 'POST') {
       requireJson(req);
-      const body = parseBody(await readBody(req, limits.batchBytes, 'a batch (--max-batch-size)'), Batch);
+      const body = parseBody(await readBody(req, limits.batchBytes, 'a batch (--max-batch-size)', stallMs), Batch);
       const names = new Set<string>();
       for (const [i, f] of body.fragments.entries()) {
         if (names.has(f.name)) badRequest(`fragments[${i}].name: Duplicate value: ${quote(f.name)}`);

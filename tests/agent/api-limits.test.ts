@@ -115,3 +115,48 @@ test('an agent started again loads a snapshot larger than --max-batch-size: the 
   const pushed = await agent.api('POST', '/v1/batch', { ...snapshot, complete: true });
   assert.equal(pushed.status, 413);
 });
+
+test('a body that keeps coming is read however long it takes; one that stops for the stall limit loses its connection, and nothing of it is applied', async (t) => {
+  // The full snapshot at 100,000 Ingresses (310 MB) takes a busy handler up to a minute to write:
+  // no limit on the whole request, only on a pause (30 s by default; 400 ms here).
+  const agent = await startTestAgent({ bodyStallMs: 400 });
+  t.after(() => agent.stop());
+  const body = JSON.stringify({ fragments: [{ name: 'slow.example.com', revision: 1, config: proxyFragment('slow.example.com', 'default-app-80') }], endpoints: [] });
+  const head = (length: number) => `POST /v1/batch HTTP/1.1\r\nHost: agent\r\nAuthorization: Bearer ${agent.token}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+  const open = async () => {
+    const socket = connect(agent.agent.apiPort, '127.0.0.1');
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString()));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    return { socket, answer: () => answer, closed };
+  };
+
+  // Ten pieces 200 ms apart: 2 s in all, five times the stall limit, never a pause of it.
+  const slow = await open();
+  slow.socket.write(head(Buffer.byteLength(body)));
+  const pieces = 10;
+  const size = Math.ceil(body.length / pieces);
+  for (let i = 0; i < pieces; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    slow.socket.write(body.slice(i * size, (i + 1) * size));
+  }
+  assert.ok(await eventually(async () => /^HTTP\/1\.1 202 /.test(slow.answer()), 5000, 20), `answer: ${slow.answer()}`);
+  slow.socket.destroy();
+  const state = (await agent.api('GET', '/v1/state')).json;
+  assert.deepEqual(state.fragments.map((f: { name: string }) => f.name), ['slow.example.com']);
+
+  // Half a body, then nothing: dropped after about the stall limit, the fragment never applied.
+  const stalled = await open();
+  const other = body.replace(/slow\.example\.com/g, 'stalled.example.com');
+  const sent = performance.now();
+  stalled.socket.write(head(Buffer.byteLength(other)) + other.slice(0, other.length / 2));
+  const closed = await Promise.race([stalled.closed.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 5000))]);
+  const ms = performance.now() - sent;
+  stalled.socket.destroy();
+  assert.ok(closed, 'the agent still holds the stalled connection after 5 s');
+  assert.ok(ms >= 350 && ms < 3000, `closed after ${ms} ms`);
+  const after = (await agent.api('GET', '/v1/state')).json;
+  assert.deepEqual(after.fragments.map((f: { name: string }) => f.name), ['slow.example.com']);
+});

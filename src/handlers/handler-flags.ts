@@ -142,6 +142,8 @@ export interface HandlerOptions {
   watch?: WatchOptions | null;
   /** Writes Ingress status and Events; null or absent: none. */
   status?: StatusOptions | null;
+  /** How long POST /events waits at most for healthy agents' acknowledgements (app.ts; default 200 ms; no flag). */
+  eventAckWaitMs?: number;
   log?: Logger;
 }
 

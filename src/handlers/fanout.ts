@@ -346,12 +346,15 @@ export class AgentFanout implements AgentSink {
   }
 
   #succeeded(link: AgentLink): void {
-    if (link.up !== true) this.#o.log.info('agent answers', { agent: link.client.url });
+    // Set when it changes only: this runs once per push, and a labelled set costs a hash.
+    if (link.up !== true) {
+      this.#o.log.info('agent answers', { agent: link.client.url });
+      this.#o.metrics.agentUp.set({ agent: link.client.url }, 1);
+    }
     link.up = true;
     link.failures = 0;
     link.lastError = null;
     link.endpointsPausedUntil = 0;
-    this.#o.metrics.agentUp.set({ agent: link.client.url }, 1);
   }
 
   async #runFragments(link: AgentLink): Promise<void> {

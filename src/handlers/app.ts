@@ -47,7 +47,8 @@ export interface HandlerSettings {
   maxConcurrentEvents?: number;
   /**
    * How long POST /events waits at most for the healthy agents to acknowledge its changes before it
-   * answers (push-acks.ts). Default 200 ms; 0 answers once the pushes are written.
+   * answers (push-acks.ts). Default 0: it answers once the pushes are written (on a quiet machine
+   * that is sooner for the sender to see NGINX route to the change: BENCHMARKS.md).
    */
   eventAckWaitMs?: number;
   /** POST /admission: reviews at once, what is a large review and how large ones share the process. */
@@ -185,7 +186,7 @@ export function createApp(deps: AppDeps): HandlerApp {
   const index = new ObservedIndex(settings.controller);
   const desired = new DesiredConfig({ index, view, log, metrics, ...(settings.controller.configMap ? { configMap: settings.controller.configMap } : {}) });
   const maxConcurrentEvents = settings.maxConcurrentEvents ?? 16;
-  const eventAckWaitMs = settings.eventAckWaitMs ?? 200;
+  const eventAckWaitMs = settings.eventAckWaitMs ?? 0;
   let eventsInFlight = 0;
   let started = false;
   /** The full replace in progress (relists and a feed's lists run one after the other). */

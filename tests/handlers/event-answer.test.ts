@@ -1,6 +1,7 @@
-// What the answer to POST /events means: once the healthy agents hold the event's changes (NGINX
-// already routes to the new endpoint when the sender reads the answer), and never later than a short
-// bound because of an agent that hangs or is down (and not at all once it failed to answer). A real
+// What the answer to POST /events means with --event-ack-wait: once the healthy agents hold the
+// event's changes (NGINX already routes to the new endpoint when the sender reads the answer), and
+// never later than the bound because of an agent that hangs or is down (and not at all once it let a
+// wait run out). Without it (the default), once the push is written, whatever the agent does. A real
 // handler (startHandler), a real agent with its NGINX, and a second agent that answers, hangs or is
 // gone, as a plain HTTP server.
 import { test, before, after } from 'node:test';
@@ -124,6 +125,26 @@ test('POST /events answers once the agent holds the change: NGINX routes to the 
     // Asked once, right after the answer: no polling.
     assert.equal(await backendAt(agent, 'one.example.com'), target.name, `change ${i}: NGINX routes to ${target.name} as soon as the event is answered`);
   }
+});
+
+test('by default POST /events answers once the push is written, without waiting for the agent', async (t) => {
+  // The same agent, 1 s slower than NGINX: the answer comes well before it holds the change.
+  let slow: Awaited<ReturnType<typeof hop>> | null = null;
+  const api = new MemoryReader();
+  const agent = await startTestAgent({ token: TOKEN });
+  t.after(() => agent.stop());
+  slow = await hop(t, agent.agent.apiUrl);
+  const h = await startHandler(handlerOptions({ agents: [slow.url], reader: api }));
+  t.after(() => h.close());
+  for (const w of [api.put(ingress('one', 'one.example.com', [{ path: '/', service: 'one' }])), api.put(service('one')), api.put(endpointSlice('one', [a.address]))]) {
+    assert.equal((await fetch(`${h.url}/events`, binary(`dev.knative.apiserver.resource.${w.action}`, w.object))).status, 200);
+  }
+  assert.ok(await eventually(async () => (await backendAt(agent, 'one.example.com')) === 'a', 20_000), 'one.example.com routed to a');
+  slow.delayMs = 1000;
+  const r = await flip(h, api, b);
+  assert.equal(r.status, 200);
+  assert.ok(r.ms < 500, `answered in ${Math.round(r.ms)} ms`);
+  assert.ok(await eventually(async () => (await backendAt(agent, 'one.example.com')) === 'b', 10_000), 'and the change still reaches NGINX');
 });
 
 test('an agent that hangs delays the answer by the bound at most, and once it let a wait run out, not at all', async (t) => {

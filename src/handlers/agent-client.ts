@@ -4,11 +4,13 @@
 // can help. node:http rather than fetch: a call costs a fraction of the CPU (fetch builds Request,
 // Headers and web streams per call), and its bytes reach the socket in the same tick (fetch writes
 // a few promise turns later), which is what lets an event's push leave before its answer (app.ts).
+// The endpoint lane's requests to a plain-HTTP agent take a shorter way still (agent-wire.ts).
 import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Batch, EndpointsPut, EndpointsResult, FragmentResult } from '../protocol/agent-api.ts';
+import { WirePool } from './agent-wire.ts';
 import type { SnapshotParts } from './desired-config.ts';
 import { snapshotStream } from './snapshot-stream.ts';
 
@@ -22,6 +24,11 @@ export type OutgoingBatch = Batch | SnapshotParts;
 /** A snapshot sent in parts (its fragments are read one by one), not a batch in memory. */
 export function isSnapshotParts(b: OutgoingBatch): b is SnapshotParts {
   return typeof b.fragments === 'function';
+}
+
+/** A batch of endpoint sets only (the fan-out's endpoint lane): no fragment, certificate or snapshot. */
+function isEndpointsOnly(b: OutgoingBatch): boolean {
+  return !isSnapshotParts(b) && b.fragments.length === 0 && !b.complete && !b.certificates?.length;
 }
 
 /** The batch itself, for a client that wants it whole (tests' in-memory agents). */
@@ -105,6 +112,9 @@ export function httpAgentClient(options: HttpAgentClientOptions): AgentClient {
   const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS }) : new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
   const target = { hostname: parsed.hostname.replace(/^\[|\]$/g, ''), port: parsed.port || (secure ? 443 : 80), basePath: parsed.pathname.replace(/\/+$/, '') };
   const authorization = `Bearer ${options.token}`;
+  // The endpoint lane's requests (small, on the path of every endpoint change) over plain HTTP go
+  // through agent-wire.ts, the rest through node:http(s).
+  const wire = secure ? null : new WirePool({ hostname: target.hostname, port: Number(target.port), headers: `host: ${parsed.host}\r\nauthorization: ${authorization}\r\n`, timeoutMs, maxSockets: MAX_SOCKETS });
   /** After close(): no request starts, none is sent again. */
   let closed = false;
 
@@ -154,13 +164,14 @@ export function httpAgentClient(options: HttpAgentClientOptions): AgentClient {
     });
   }
 
-  async function call<T>(method: string, path: string, value?: unknown): Promise<T> {
+  /** `endpointLane`: one of the endpoint lane's requests (agent-wire.ts, when the agent is plain HTTP). */
+  async function call<T>(method: string, path: string, value?: unknown, endpointLane = false): Promise<T> {
     const what = `${method} ${base}${path}`;
     let answer: { status: number; text: string };
     // A snapshot in parts is serialized as it is sent, again if it must be sent again.
     const body = value === undefined ? undefined : isSnapshotParts(value as OutgoingBatch) ? () => Readable.fromWeb(snapshotStream(value as SnapshotParts) as WebReadableStream<Uint8Array>) : JSON.stringify(value);
     try {
-      answer = await exchange(method, path, body, false);
+      answer = endpointLane && wire && typeof body !== 'function' ? await wire.request(method, target.basePath + path, body) : await exchange(method, path, body, false);
     } catch (e) {
       throw new AgentError(`${what}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, null, true, e);
     }
@@ -181,14 +192,15 @@ export function httpAgentClient(options: HttpAgentClientOptions): AgentClient {
 
   return {
     url: base,
-    batch: (batch) => call('POST', '/v1/batch', batch),
-    putEndpoints: (upstream, body) => call('PUT', `/v1/endpoints/${encodeURIComponent(upstream)}`, body),
-    deleteEndpoints: (upstream, revision) => call('DELETE', `/v1/endpoints/${encodeURIComponent(upstream)}?revision=${revision}`),
+    batch: (batch) => call('POST', '/v1/batch', batch, isEndpointsOnly(batch)),
+    putEndpoints: (upstream, body) => call('PUT', `/v1/endpoints/${encodeURIComponent(upstream)}`, body, true),
+    deleteEndpoints: (upstream, revision) => call('DELETE', `/v1/endpoints/${encodeURIComponent(upstream)}?revision=${revision}`, undefined, true),
     state: () => call('GET', '/v1/state'),
     // A kept-alive connection with a request in flight would hold the process open after a stop.
     close: () => {
       closed = true;
       agent.destroy();
+      wire?.close();
     },
   };
 }

@@ -45,6 +45,12 @@ export interface HandlerSettings {
   maxEventBytes?: number;
   /** POST /events requests processed at once; more get 429 (the sender retries). */
   maxConcurrentEvents?: number;
+  /**
+   * How long POST /events waits at most for the healthy agents to acknowledge its changes before it
+   * answers (push-acks.ts). Default 0: it answers once the pushes are written (on a quiet machine
+   * that is sooner for the sender to see NGINX route to the change: BENCHMARKS.md).
+   */
+  eventAckWaitMs?: number;
   /** POST /admission: reviews at once, what is a large review and how large ones share the process. */
   admission?: Partial<AdmissionControlOptions>;
 }
@@ -180,6 +186,7 @@ export function createApp(deps: AppDeps): HandlerApp {
   const index = new ObservedIndex(settings.controller);
   const desired = new DesiredConfig({ index, view, log, metrics, ...(settings.controller.configMap ? { configMap: settings.controller.configMap } : {}) });
   const maxConcurrentEvents = settings.maxConcurrentEvents ?? 16;
+  const eventAckWaitMs = settings.eventAckWaitMs ?? 0;
   let eventsInFlight = 0;
   let started = false;
   /** The full replace in progress (relists and a feed's lists run one after the other). */
@@ -276,10 +283,17 @@ export function createApp(deps: AppDeps): HandlerApp {
         throw new HTTPException(400, { message: e.message });
       }
       const { results, update } = applyEvents(resolved, { view, desired, metrics, ...(deps.onChange ? { onChange: deps.onChange } : {}) });
-      if (!isEmptyUpdate(update)) agents.publish(update);
+      if (isEmptyUpdate(update)) {
+        tellIngresses();
+        return { results };
+      }
+      agents.publish(update);
+      // Registered before anything can answer: the pushes are written a tick later.
+      const acknowledged = eventAckWaitMs > 0 && agents.acknowledged ? agents.acknowledged(update, eventAckWaitMs) : agents.handedOver?.();
       tellIngresses();
-      // The answer follows the push onto the wire (the change is in the view either way).
-      if (!isEmptyUpdate(update)) await agents.handedOver?.();
+      // The change is in the view whatever the agents do: the answer waits, briefly, for the healthy
+      // ones to hold it (push-acks.ts), and at least until the push is on the wire.
+      await acknowledged;
       return { results };
     } finally {
       eventsInFlight--;

@@ -160,6 +160,8 @@ export class DesiredConfig {
   #streamFragments = new Set<string>();
   /** nginx_ingress_controller_ssl_expire_time_seconds, per TLS host rendered. */
   readonly #expiry: CertificateExpiry;
+  /** The counts the `desired` gauge shows (fragments, endpoints); -1: not set yet. */
+  readonly #shownCounts: [number, number] = [-1, -1];
 
   constructor(options: DesiredConfigOptions) {
     this.#index = options.index;
@@ -366,8 +368,9 @@ export class DesiredConfig {
     if (affected.hosts.length || affected.defaultServer || affected.global) this.#metrics.renderSeconds.observe((performance.now() - started) / 1000);
     if (affected.streams) this.#setStreams(update, trigger);
     for (const upstream of affected.upstreams) this.#setEndpoints(update, upstream, this.#index.endpoints(upstream), trigger);
-    this.#metrics.desired.set({ what: 'fragments' }, this.#fragments.size);
-    this.#metrics.desired.set({ what: 'endpoints' }, this.#endpoints.size);
+    // Set when they change only (a labelled set costs a hash; an endpoint change changes neither).
+    if (this.#shownCounts[0] !== this.#fragments.size) this.#metrics.desired.set({ what: 'fragments' }, (this.#shownCounts[0] = this.#fragments.size));
+    if (this.#shownCounts[1] !== this.#endpoints.size) this.#metrics.desired.set({ what: 'endpoints' }, (this.#shownCounts[1] = this.#endpoints.size));
     return update;
   }
 

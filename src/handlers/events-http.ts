@@ -6,6 +6,7 @@
 // Every other request goes to Hono. tests/handlers/events-http.test.ts holds both routes to the
 // same answers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from '../log.ts';
 import type { HandlerApp } from './app.ts';
@@ -30,6 +31,11 @@ export interface EventsRouteOptions {
 export function eventsRoute(o: EventsRouteOptions): RawHandler {
   const maxBytes = o.maxBytes ?? 8 << 20;
   const refusal = o.token ? bearerRefusal({ token: o.token, what: 'events' }) : null;
+  // The Authorization header each connection last presented that carried the token: an event source
+  // sends the same header on every request of a kept-alive connection, and checking it costs a
+  // SHA-256 (bearerRefusal hashes it for a constant-time comparison). Only a connection that already
+  // presented the token can skip the hash, so nothing about the token leaks to one that did not.
+  const accepted = new WeakMap<Socket, string>();
   const tooLarge = `CloudEvents request larger than ${maxBytes} bytes: send smaller requests (split a batch)`;
   const body = (req: IncomingMessage) => () =>
     readBody(req, maxBytes).then(
@@ -40,8 +46,14 @@ export function eventsRoute(o: EventsRouteOptions): RawHandler {
     );
 
   async function events(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const refused = refusal?.(req.headers.authorization);
-    if (refused) return sendJson(res, 401, { error: refused }, { 'www-authenticate': 'Bearer realm="wharf"' });
+    if (refusal) {
+      const header = req.headers.authorization;
+      if (header === undefined || accepted.get(req.socket) !== header) {
+        const refused = refusal(header);
+        if (refused) return sendJson(res, 401, { error: refused }, { 'www-authenticate': 'Bearer realm="wharf"' });
+        accepted.set(req.socket, header!);
+      }
+    }
     const length = req.headers['content-length'];
     if (length !== undefined && req.headers['transfer-encoding'] === undefined && Number(length) > maxBytes) return sendJson(res, 413, { error: tooLarge });
     if (!o.ready()) return sendJson(res, 503, { error: 'POST /events: the view of the cluster is not listed yet; retry shortly' }, { 'retry-after': '2' });

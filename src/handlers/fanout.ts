@@ -23,6 +23,7 @@ import type { Logger } from '../log.ts';
 import type { Batch } from '../protocol/agent-api.ts';
 import { AgentError, isSnapshotParts, type AgentClient, type AgentState, type OutgoingBatch } from './agent-client.ts';
 import type { HandlerMetrics } from './metrics.ts';
+import { AckWait, AgentAcks } from './push-acks.ts';
 
 export type FragmentChange = Batch['fragments'][number];
 export type EndpointChange = Batch['endpoints'][number];
@@ -68,6 +69,11 @@ export interface AgentSink {
    * POST /events answers after it, so an event's push leaves before its answer, not after.
    */
   handedOver?(): Promise<void>;
+  /**
+   * Called right after `publish(update)`: resolves once every healthy agent acknowledged the
+   * update's changes, or after `withinMs` (push-acks.ts); when no agent is waited for, as handedOver.
+   */
+  acknowledged?(update: DesiredUpdate, withinMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -138,6 +144,8 @@ class AgentLink {
   removed = false;
   /** The queue depths the metrics show (fragments, endpoints); -1: not set yet. */
   shownQueues: [number, number] = [-1, -1];
+  /** What POST /events waits for from this agent (push-acks.ts). */
+  readonly acks = new AgentAcks();
   constructor(client: AgentClient) {
     this.client = client;
   }
@@ -145,6 +153,7 @@ class AgentLink {
     return !this.fragmentLaneBusy && this.endpointsInFlight === 0 && this.fragments.size === 0 && this.endpoints.size === 0 && this.certificates.size === 0 && !this.needsSnapshot;
   }
   dropQueues(): void {
+    this.acks.release();
     this.fragments.clear();
     this.certificates.clear();
     this.endpoints.clear();
@@ -266,6 +275,20 @@ export class AgentFanout implements AgentSink {
     return new Promise((r) => process.nextTick(r));
   }
 
+  acknowledged(update: DesiredUpdate, withinMs: number): Promise<void> {
+    const wait = new AckWait();
+    for (const link of this.#links) if (this.#waitsFor(link)) link.acks.expectUpdate(update, wait);
+    // Nothing to wait for: the answer still follows the push onto the wire.
+    if (!wait.expecting) return this.handedOver();
+    wait.arm(withinMs);
+    return wait.done;
+  }
+
+  /** Healthy: answering, nothing failing or retrying, no snapshot due or on its way, not slow. */
+  #waitsFor(link: AgentLink): boolean {
+    return link.up === true && link.failures === 0 && !link.needsSnapshot && !link.snapshotInFlight && !link.acks.lagging && !link.removed && !this.#closed;
+  }
+
   idle(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve();
     return new Promise((r) => this.#waiters.push(r));
@@ -291,6 +314,7 @@ export class AgentFanout implements AgentSink {
       if (l.shownQueues[0] !== l.fragments.size) this.#o.metrics.pushQueue.set({ agent: l.client.url, lane: 'fragments' }, (l.shownQueues[0] = l.fragments.size));
       if (l.shownQueues[1] !== l.endpoints.size) this.#o.metrics.pushQueue.set({ agent: l.client.url, lane: 'endpoints' }, (l.shownQueues[1] = l.endpoints.size));
     }
+    for (const l of this.#links) if (l.acks.lagging && l.quiet && l.up === true && l.failures === 0) l.acks.caughtUp();
     if (this.#waiters.length && this.#isIdle()) for (const w of this.#waiters.splice(0)) w();
   }
 
@@ -330,6 +354,7 @@ export class AgentFanout implements AgentSink {
     const err = e instanceof AgentError ? e : new AgentError((e as Error).message, null, true, e);
     link.failures += 1;
     link.lastError = err.message;
+    link.acks.release();
     this.#o.metrics.pushFailures.inc({ agent: link.client.url, lane });
     const away = err.status === null || err.status === 502 || err.status === 504;
     if (away) {
@@ -344,12 +369,15 @@ export class AgentFanout implements AgentSink {
   }
 
   #succeeded(link: AgentLink): void {
-    if (link.up !== true) this.#o.log.info('agent answers', { agent: link.client.url });
+    // Set when it changes only: this runs once per push, and a labelled set costs a hash.
+    if (link.up !== true) {
+      this.#o.log.info('agent answers', { agent: link.client.url });
+      this.#o.metrics.agentUp.set({ agent: link.client.url }, 1);
+    }
     link.up = true;
     link.failures = 0;
     link.lastError = null;
     link.endpointsPausedUntil = 0;
-    this.#o.metrics.agentUp.set({ agent: link.client.url }, 1);
   }
 
   async #runFragments(link: AgentLink): Promise<void> {
@@ -391,6 +419,7 @@ export class AgentFanout implements AgentSink {
           await link.client.batch(batch);
           this.#o.metrics.pushSeconds.observe({ agent: link.client.url, lane: 'fragments' }, (performance.now() - started) / 1000);
           this.#succeeded(link);
+          link.acks.acknowledgeSent(taken, [], takenCertificates);
           for (const f of taken) {
             if (link.fragments.get(f.name) === f) {
               link.fragments.delete(f.name);
@@ -407,6 +436,7 @@ export class AgentFanout implements AgentSink {
           if (batch.complete) link.needsSnapshot = true;
           if (e instanceof AgentError && !e.retry) {
             this.#o.log.error('agent refused changes as malformed; dropped (a wharf bug: please report it)', { agent: link.client.url, error: e.message, fragments: isSnapshotParts(batch) ? [`the full snapshot (${batch.count} fragments)`] : batch.fragments.map((f) => f.name).slice(0, 20) });
+            link.acks.acknowledgeSent(taken, [], takenCertificates);
             for (const f of taken) if (link.fragments.get(f.name) === f) link.fragments.delete(f.name);
             for (const c of takenCertificates) if (link.certificates.get(c.name) === c) link.certificates.delete(c.name);
             if (batch.complete) link.needsSnapshot = false;
@@ -478,6 +508,7 @@ export class AgentFanout implements AgentSink {
       await this.#sendEndpoints(link, changes);
       this.#o.metrics.pushSeconds.observe({ agent: link.client.url, lane: 'endpoints' }, (performance.now() - started) / 1000);
       this.#succeeded(link);
+      link.acks.acknowledgeSent([], changes, []);
     } catch (e) {
       if (e instanceof AgentError && !e.retry) {
         // The agent checks a request in full before applying any of it: one malformed set refuses
@@ -487,6 +518,7 @@ export class AgentFanout implements AgentSink {
           return;
         }
         this.#o.log.error('agent refused an endpoint set as malformed; dropped (a wharf bug: please report it)', { agent: link.client.url, upstream: changes[0]!.upstream, error: e.message });
+        link.acks.acknowledgeSent([], changes, []);
         return;
       }
       this.#failed(link, 'endpoints', e);

@@ -40,6 +40,8 @@ configuration to every agent, and writes Ingress status and Events.
   --agent-port N                the agents' API port with --agent-service (default 7071)
   --agent-token-file FILE       the token to call agents with; GET /snapshot requires it too (required)
   --events-token-file FILE      the token POST /events requires; without it /events is open (restrict it by NetworkPolicy)
+  --event-ack-wait DUR          answer POST /events once the healthy agents hold its changes, waiting at most
+                                this long, e.g. 200ms (default 0: once its pushes are written to them)
   --ingress-class NAME          the IngressClass wharf serves (default wharf)
   --watch-ingress-without-class also handle Ingresses that name no class
   --snippets off|safe           configuration-, server- and auth-snippet annotations: safe (default) accepts
@@ -142,6 +144,8 @@ export interface HandlerOptions {
   watch?: WatchOptions | null;
   /** Writes Ingress status and Events; null or absent: none. */
   status?: StatusOptions | null;
+  /** How long POST /events waits at most for healthy agents' acknowledgements (--event-ack-wait; absent or 0: not at all). */
+  eventAckWaitMs?: number;
   log?: Logger;
 }
 
@@ -197,6 +201,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
         'agent-port': { type: 'string', default: '7071' },
         'agent-token-file': { type: 'string' },
         'events-token-file': { type: 'string' },
+        'event-ack-wait': { type: 'string', default: '0' },
         'relist-interval': { type: 'string', default: '5m' },
         'ingress-class': { type: 'string', default: 'wharf' },
         'watch-ingress-without-class': { type: 'boolean', default: false },
@@ -310,6 +315,8 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
     const value = values[flag.slice(2) as 'max-rules-per-ingress'];
     if (value !== undefined) limits[key] = parseCount(flag, value);
   }
+  const eventAckWaitMs = parseDuration('--event-ack-wait', values['event-ack-wait']);
+  if (eventAckWaitMs > 30_000) throw new UsageError('--event-ack-wait: Invalid value: at most 30s (an event source waits for the answer)');
   const relistIntervalMs = parseDuration('--relist-interval', values['relist-interval']);
   if (relistIntervalMs < 1000) throw new UsageError('--relist-interval: Invalid value: at least 1s');
   const notServedRetryMs = parseDuration('--missing-api-retry-interval', values['missing-api-retry-interval']);
@@ -363,6 +370,7 @@ export async function parseHandlerArgs(argv: string[], env: NodeJS.ProcessEnv = 
     agentToken: await readTokenFile('--agent-token-file', values['agent-token-file']),
     eventsToken: values['events-token-file'] ? await readTokenFile('--events-token-file', values['events-token-file']) : null,
     relistIntervalMs,
+    ...(eventAckWaitMs > 0 ? { eventAckWaitMs } : {}),
     controller: {
       controllerName: CONTROLLER_NAME,
       ingressClassName: values['ingress-class'],

@@ -186,7 +186,7 @@ export async function listenHandler(o: HandlerOptions): Promise<RunningHandler> 
     view,
     reader: o.reader ?? emptyReader,
     agents: fanout,
-    settings: { controller: o.controller, agentToken: o.agentToken, eventsToken: o.eventsToken },
+    settings: { controller: o.controller, agentToken: o.agentToken, eventsToken: o.eventsToken, ...(o.eventAckWaitMs !== undefined ? { eventAckWaitMs: o.eventAckWaitMs } : {}) },
     metrics,
     log,
     onChange: (key) => {

@@ -107,6 +107,35 @@ test('every refusal reads the same from the node:http route as from the Hono rou
   assert.deepEqual([hono.status, hono.headers['content-type'], (hono.body as { results: { result: string }[] }).results.map((r) => r.result)], [200, 'application/json', ['duplicate']]);
 });
 
+test('on one kept-alive connection, a token already accepted does not let a wrong or missing one through', async (t) => {
+  const api = new MemoryReader();
+  const h = await handler(api);
+  t.after(() => h.close());
+  await h.synced;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  const sockets = new Set<unknown>();
+  const post = (init: { headers: Record<string, string>; body: string }) =>
+    new Promise<number>((resolve, reject) => {
+      const req = http.request(`${h.url}/events`, { method: 'POST', agent, headers: { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('socket', (s) => sockets.add(s));
+      req.on('error', reject);
+      req.end(init.body);
+    });
+  const event = (name: string) => asInit(binary('io.wharf.resource.add', api.put(service(name)).object));
+  assert.equal(await post(event('one')), 200);
+  assert.equal(await post(withHeaders(binary('io.wharf.resource.add', api.put(service('two')).object), { authorization: 'Bearer not-the-events-token-at-all' })), 401);
+  assert.equal(await post(withHeaders(binary('io.wharf.resource.add', api.put(service('three')).object), { authorization: undefined })), 401);
+  assert.equal(await post(withHeaders(binary('io.wharf.resource.add', api.put(service('four')).object), { authorization: `Bearer ${TOKEN}x` })), 401);
+  assert.equal(await post(event('five')), 200);
+  assert.equal(sockets.size, 1, 'every request went over the same connection');
+  const ready = (await (await h.handler.app.request('/readyz')).json()) as { objects: Record<string, number> };
+  assert.equal(ready.objects.Service, 2, 'only the two events with the token were applied');
+});
+
 test("the parser's shortcut reads binary and structured events as the cloudevents SDK does", () => {
   const object = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default', resourceVersion: '7' }, spec: { ports: [{ port: 80 }] } };
   const body = JSON.stringify(object);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { keyOf } from '../../src/cluster/view.ts';
 import { TOKEN, batchOf, binary, endpointSlice, ingress, service, structured } from './fixtures.ts';
 import { testHandler } from './support.ts';
+import { unreachable } from './fake-agent.ts';
 
 async function started(agents = 1) {
   const h = testHandler({ agents });
@@ -256,4 +257,38 @@ test('more event requests in progress than allowed get 429 with Retry-After; a f
   const down = await h.post('/events', binary('dev.knative.apiserver.ref.update', ref));
   assert.equal(down.status, 503);
   assert.match(down.json.error, /reading Service default\/web for a reference event: connect ECONNREFUSED/);
+});
+
+test('/metrics shows the desired counts and each agent up or away as they change (set on change only)', async (t) => {
+  const h = await started();
+  t.after(() => h.close());
+  const gauge = async (name: string) => {
+    const text = await (await h.app.request('/metrics')).text();
+    return Object.fromEntries([...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm'))].map((m) => [m[1], Number(m[2])]));
+  };
+  for (const w of [h.api.put(ingress('cafe', 'cafe.example.com')), h.api.put(service('web')), h.api.put(endpointSlice('web', ['10.0.0.1:8080']))]) {
+    assert.equal((await h.post('/events', binary('dev.knative.apiserver.resource.add', w.object))).status, 200);
+  }
+  await h.fanout.idle();
+  const desired = await gauge('wharf_handler_desired');
+  assert.equal(desired['what="endpoints"'], 1);
+  const fragments = desired['what="fragments"']!;
+  assert.ok(fragments >= 1);
+  assert.deepEqual(await gauge('wharf_handler_agent_up'), { 'agent="http://agent-0"': 1 });
+  // An endpoint change changes neither count; a second Service's EndpointSlice adds a set.
+  assert.equal((await h.post('/events', binary('dev.knative.apiserver.resource.update', h.api.put(endpointSlice('web', ['10.0.0.2:8080'])).object))).status, 200);
+  assert.deepEqual(await gauge('wharf_handler_desired'), desired);
+  for (const w of [h.api.put(ingress('tea', 'tea.example.com', [{ path: '/', service: 'tea' }])), h.api.put(service('tea')), h.api.put(endpointSlice('tea', ['10.0.0.3:8080']))]) {
+    assert.equal((await h.post('/events', binary('dev.knative.apiserver.resource.add', w.object))).status, 200);
+  }
+  assert.deepEqual(await gauge('wharf_handler_desired'), { 'what="fragments"': fragments + 1, 'what="endpoints"': 2 });
+  // The agent goes away, then answers again.
+  h.agents[0]!.failWith = unreachable();
+  assert.equal((await h.post('/events', binary('dev.knative.apiserver.resource.update', h.api.put(endpointSlice('web', ['10.0.0.4:8080'])).object))).status, 200);
+  await h.fanout.idle();
+  assert.deepEqual(await gauge('wharf_handler_agent_up'), { 'agent="http://agent-0"': 0 });
+  h.agents[0]!.failWith = null;
+  assert.equal((await h.post('/events', binary('dev.knative.apiserver.resource.update', h.api.put(endpointSlice('web', ['10.0.0.5:8080'])).object))).status, 200);
+  for (let i = 0; i < 200 && (await gauge('wharf_handler_agent_up'))['agent="http://agent-0"'] !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(await gauge('wharf_handler_agent_up'), { 'agent="http://agent-0"': 1 });
 });

@@ -69,6 +69,8 @@ test('flags are checked with a message naming the flag and the fix', async (t) =
     ['a bad publish address', ['--agent-token-file', token, '--kubeconfig', f.write('kc', KUBECONFIG), '--publish-address', 'not an address'], /--publish-address: Invalid value: "not an address"/],
     ['a bad publish Service', ['--agent-token-file', token, '--kubeconfig', f.write('kc2', KUBECONFIG), '--publish-service', 'nginx'], /--publish-service: Invalid value: "nginx": expected namespace\/name/],
     ['a renewal too short', ['--no-list', '--agent-token-file', token, '--status-renew-interval', '10ms'], /--status-renew-interval: Invalid value: at least 100ms/],
+    ['an event answer wait that is not a duration', ['--no-list', '--agent-token-file', token, '--event-ack-wait', 'long'], /--event-ack-wait: Invalid value: "long": expected a duration/],
+    ['an event answer wait over 30s', ['--no-list', '--agent-token-file', token, '--event-ack-wait', '1m'], /--event-ack-wait: Invalid value: at most 30s/],
     ['an unknown flag', ['--agent-token-file', token, '--frobnicate'], /Unknown option '--frobnicate'/],
     ['a snippet mode wharf does not have', ['--no-list', '--agent-token-file', token, '--snippets', 'all'], /--snippets: Unsupported value: "all": supported values: "off", "safe"/],
     ['a default backend without its namespace', ['--no-list', '--agent-token-file', token, '--default-backend-service', 'errors'], /--default-backend-service: Invalid value: "errors": expected namespace\/name/],
@@ -95,6 +97,8 @@ test('flags are checked with a message naming the flag and the fix', async (t) =
   assert.equal(ok!.controller.snippets, 'safe', 'snippets are parsed against the allowlist by default');
   assert.equal(ok!.controller.headersMore, existsSync('/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so'));
   assert.equal(ok!.controller.defaultBackendService, undefined);
+  assert.equal(ok!.eventAckWaitMs, undefined, 'POST /events answers once its pushes are written, by default');
+  assert.equal((await parseHandlerArgs(['--no-list', '--agent-token-file', token, '--event-ack-wait', '200ms']))!.eventAckWaitMs, 200);
   const withBackend = await parseHandlerArgs(['--no-list', '--agent-token-file', token, '--default-backend-service', 'wharf/errors']);
   assert.equal(withBackend!.controller.defaultBackendService, 'wharf/errors');
   const off = await parseHandlerArgs(['--no-list', '--agent-token-file', token, '--snippets', 'off']);

@@ -36,6 +36,9 @@ interface Exchange {
   retried: boolean;
 }
 
+/** An endpoint lane's answer is a result per upstream (about 100 bytes each): anything past this is not one. */
+const MAX_ANSWER_BYTES = 16 << 20;
+
 /** One socket: idle in the pool, or carrying one exchange. */
 class Connection {
   readonly socket: net.Socket;
@@ -75,6 +78,7 @@ class Connection {
     }
     this.#chunks.push(d);
     this.#size += d.length;
+    if (this.#size > MAX_ANSWER_BYTES) return this.#gone(failure(`an answer over ${MAX_ANSWER_BYTES} bytes`, 'EPROTO'));
     const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#size);
     this.#chunks = [all];
     const answer = parseAnswer(all);

@@ -137,3 +137,19 @@ test('40 pushes at once use at most 16 connections, and every one is answered', 
   const connections = new Set(a.seen.map((s) => s.socket)).size;
   assert.ok(connections <= 16 && connections >= 2, `${connections} connections`);
 });
+
+test('an answer past 16 MiB fails the push instead of being read without end', async (t) => {
+  const a = await agentServer(t, (_req, _body, res) => {
+    // Endless: a broken or hostile peer. The client must give up by itself.
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const piece = Buffer.alloc(1 << 20, 0x20);
+    const more = () => {
+      while (!res.destroyed && res.write(piece));
+      if (!res.destroyed) res.once('drain', more);
+    };
+    more();
+  });
+  const client = httpAgentClient({ url: a.url, token: TOKEN });
+  t.after(async () => client.close?.());
+  await assert.rejects(client.putEndpoints('u', { revision: 1, endpoints: [] }), (e: unknown) => e instanceof AgentError && e.status === null && /EPROTO|over 16777216 bytes/.test(e.message));
+});

@@ -64,6 +64,7 @@ export interface AgentState {
 export interface AgentClient {
   /** Where the agent is (its base URL); also its name in metrics and logs. */
   readonly url: string;
+  /** The agent's results per change; for a full snapshot none are read (`{}`): only whether it was taken. */
   batch(batch: OutgoingBatch): Promise<{ fragments?: FragmentResult[]; endpoints?: EndpointsResult[] }>;
   putEndpoints(upstream: string, body: EndpointsPut): Promise<EndpointsResult>;
   deleteEndpoints(upstream: string, revision: number): Promise<EndpointsResult | null>;
@@ -93,6 +94,9 @@ function timeStreamed(stream: Readable, req: http.ClientRequest, timer: NodeJS.T
   req.once('finish', progress);
 }
 
+/** What is kept of the agent's answer to a full snapshot: enough for an error's message. */
+const SNAPSHOT_ANSWER_KEPT = 64 << 10;
+
 /** Connections kept open to each agent: enough for the endpoint lane's pushes, a batch and a state read. */
 const MAX_SOCKETS = 16;
 
@@ -119,7 +123,8 @@ export function httpAgentClient(options: HttpAgentClientOptions): AgentClient {
   let closed = false;
 
   /** One exchange; `retried`: a kept-alive connection the agent had closed is tried once on a new one. */
-  function exchange(method: string, path: string, body: string | (() => Readable) | undefined, retried: boolean): Promise<{ status: number; text: string }> {
+  // `keepBytes`: the answer's text kept, at most (the rest is read and dropped).
+  function exchange(method: string, path: string, body: string | (() => Readable) | undefined, retried: boolean, keepBytes = Infinity): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
       if (closed) {
         reject(Object.assign(new Error('the client is closed'), { code: 'ECLOSED' }));
@@ -133,7 +138,12 @@ export function httpAgentClient(options: HttpAgentClientOptions): AgentClient {
       let settled = false;
       const req = transport.request({ agent, hostname: target.hostname, port: target.port, method, path: target.basePath + path, headers }, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let kept = 0;
+        res.on('data', (c: Buffer) => {
+          if (kept >= keepBytes) return;
+          chunks.push(c);
+          kept += c.length;
+        });
         res.on('end', () => {
           settled = true;
           clearTimeout(timer);
@@ -151,7 +161,7 @@ export function httpAgentClient(options: HttpAgentClientOptions): AgentClient {
         settled = true;
         clearTimeout(timer);
         // Every agent call is idempotent (revisions), so sending it again on a new connection is safe.
-        if (!retried && !closed && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) resolve(exchange(method, path, body, true));
+        if (!retried && !closed && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) resolve(exchange(method, path, body, true, keepBytes));
         else reject(e);
       });
       if (typeof body === 'function') {
@@ -169,9 +179,13 @@ export function httpAgentClient(options: HttpAgentClientOptions): AgentClient {
     const what = `${method} ${base}${path}`;
     let answer: { status: number; text: string };
     // A snapshot in parts is serialized as it is sent, again if it must be sent again.
-    const body = value === undefined ? undefined : isSnapshotParts(value as OutgoingBatch) ? () => Readable.fromWeb(snapshotStream(value as SnapshotParts) as WebReadableStream<Uint8Array>) : JSON.stringify(value);
+    const snapshot = value !== undefined && isSnapshotParts(value as OutgoingBatch);
+    const body = value === undefined ? undefined : snapshot ? () => Readable.fromWeb(snapshotStream(value as SnapshotParts) as WebReadableStream<Uint8Array>) : JSON.stringify(value);
     try {
-      answer = endpointLane && wire && typeof body !== 'function' ? await wire.request(method, target.basePath + path, body) : await exchange(method, path, body, false);
+      // The agent's answer to a full snapshot lists every fragment (9 MB at 100,000 Ingresses) and
+      // nobody reads it: parsed, it was tens of MB for a handler whose heap the view nearly fills.
+      // Its status says what matters; the start of its text is kept for an error's message.
+      answer = endpointLane && wire && typeof body !== 'function' ? await wire.request(method, target.basePath + path, body) : await exchange(method, path, body, false, snapshot ? SNAPSHOT_ANSWER_KEPT : Infinity);
     } catch (e) {
       throw new AgentError(`${what}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, null, true, e);
     }
@@ -182,7 +196,7 @@ export function httpAgentClient(options: HttpAgentClientOptions): AgentClient {
       const retry = !(status === 400 || status === 413 || status === 422);
       throw new AgentError(`${what}: ${status} ${text.slice(0, 300)}`, status, retry);
     }
-    if (!text) return null as T;
+    if (!text || snapshot) return (snapshot ? {} : null) as T;
     try {
       return JSON.parse(text) as T;
     } catch (e) {

@@ -35,6 +35,33 @@ export const benchIngress = (name: string, host: string, extra: Record<string, u
   },
 });
 
+/** What a review names of its object's kind: group, kind and resource (version v1). */
+export interface ReviewedKind {
+  group: string;
+  kind: string;
+  resource: string;
+}
+
+export const INGRESS_KIND: ReviewedKind = { group: 'networking.k8s.io', kind: 'Ingress', resource: 'ingresses' };
+
+/** The body of an AdmissionReview of `object` (in `default` unless its metadata says), as the API server sends it. */
+export function admissionReview(uid: string, reviewed: ReviewedKind, operation: 'CREATE' | 'UPDATE', object: { metadata: { name: string; namespace?: string } }): string {
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid,
+      kind: { group: reviewed.group, version: 'v1', kind: reviewed.kind },
+      resource: { group: reviewed.group, version: 'v1', resource: reviewed.resource },
+      operation,
+      namespace: object.metadata.namespace ?? 'default',
+      name: object.metadata.name,
+      object,
+      userInfo: { username: 'bench' },
+    },
+  });
+}
+
 /** The body of review `i` of a new Ingress, against a view of `ingresses` Ingresses named `host-N.example.com`. */
 export function ingressReview(i: number, ingresses: number): string {
   const kind = i % 10;
@@ -43,18 +70,5 @@ export function ingressReview(i: number, ingresses: number): string {
   else if (kind < 9) object = benchIngress(`new-${i}`, `host-${i % ingresses}.example.com`); // held by an older Ingress: a warning
   else object = benchIngress(`new-${i}`, `bad-${i}.example.com`, { annotations: { 'nginx.ingress.kubernetes.io/configuration-snippet': 'return 200;' } }); // denied
   const { resourceVersion: _rv, creationTimestamp: _created, ...metadata } = object.metadata;
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: `uid-${i}`,
-      kind: { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' },
-      resource: { group: 'networking.k8s.io', version: 'v1', resource: 'ingresses' },
-      operation: 'CREATE',
-      namespace: 'default',
-      name: metadata.name,
-      object: { ...object, metadata },
-      userInfo: { username: 'bench' },
-    },
-  });
+  return admissionReview(`uid-${i}`, INGRESS_KIND, 'CREATE', { ...object, metadata });
 }

@@ -34,7 +34,7 @@
 // says what the latencies mean when the machine is busy.
 import { randomBytes } from 'node:crypto';
 import { cpuSecondsOf, memoryOf, nodeFlagsOf, percentile, postObjects, send, startFloor, startHandlerProcess, tokenFile } from './handler-process.ts';
-import { benchIngress, benchService, ingressReview, nextResourceVersion, SERVICES } from './admission-reviews.ts';
+import { admissionReview, benchIngress, benchService, INGRESS_KIND, ingressReview, nextResourceVersion, SERVICES } from './admission-reviews.ts';
 import { runRecord } from './machine.ts';
 import { nginxTReviewer } from './nginx-t-review.ts';
 import { foreignRouteReview, gatewayObjects, httpRoute, routeAdmissionBench, routeReview, routeService, ROUTES } from './routes.ts';
@@ -66,22 +66,7 @@ function largeReview(tag: string, rules = LARGE_RULES): string {
   }, `large-${tag}`);
 }
 
-function reviewOf(object: { metadata: { name: string; [k: string]: unknown }; [k: string]: unknown }, uid: string): string {
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid,
-      kind: { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' },
-      resource: { group: 'networking.k8s.io', version: 'v1', resource: 'ingresses' },
-      operation: 'CREATE',
-      namespace: 'default',
-      name: object.metadata.name,
-      object,
-      userInfo: { username: 'bench' },
-    },
-  });
-}
+const reviewOf = (object: { metadata: { name: string; namespace?: string }; [k: string]: unknown }, uid: string): string => admissionReview(uid, INGRESS_KIND, 'CREATE', object);
 
 const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
 

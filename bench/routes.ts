@@ -7,6 +7,7 @@
 import { RoutingIndex, defaultControllerSettings, parseObject, stateFromObjects, validateGatewayObject } from '../src/model/index.ts';
 import { BodyCache, renderHost, renderModel } from '../src/render/index.ts';
 import { review } from '../src/handlers/admission.ts';
+import { admissionReview } from './admission-reviews.ts';
 
 export const ROUTES = 5_000;
 export const ROUTE_HOSTS = 1_000;
@@ -58,21 +59,7 @@ function objects(): object[] {
 
 /** The AdmissionReview of a route, as the API server sends it for an update. */
 export function routeReview(k: number, object: object = httpRoute((k * 104729) % (ROUTES + 100), k % 3)): string {
-  const o = object as { metadata: { name: string; namespace: string } };
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: `route-${k}`,
-      kind: { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute' },
-      resource: { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'httproutes' },
-      operation: 'UPDATE',
-      namespace: o.metadata.namespace,
-      name: o.metadata.name,
-      object,
-      userInfo: { username: 'bench' },
-    },
-  });
+  return admissionReview(`route-${k}`, { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', resource: 'httproutes' }, 'UPDATE', object as { metadata: { name: string; namespace: string } });
 }
 
 /**

@@ -11,7 +11,7 @@
 //                               least 128; where there is no limit, a quarter of the machine's
 //                               memory between 256 and 4096. A fixed 256 there ran out of heap
 //                               (V8 aborts the process) at 30,000 Ingresses in the view (the live
-//                               heap is about 12 KB an Ingress: bench:scale)
+//                               heap was then about 12 KB an Ingress; about 4 KB since: bench:scale)
 //   --no-allocation-site-pretenuring
 //                               unless --allocation-site-pretenuring is given. The view lives for
 //                               the life of the process, so while it is listed V8 learns that what

@@ -153,3 +153,24 @@ export function tlsFragment(host: string, upstream: string, pair: { cert: string
     files: { 'tls.crt': { content: pair.cert, secret: false }, 'tls.key': { content: pair.key, secret: true } },
   };
 }
+
+/** TLS servers, each with its own copy of one certificate, that make an NGINX reload take seconds. */
+export const SLOW_RELOAD_SERVERS = 1500;
+
+/**
+ * The setting of the "while a slow reload is in progress" tests: SLOW_RELOAD_SERVERS TLS servers
+ * (tls0.example.com …) with `extra` fragments and `endpoints`, in one batch, applied and served.
+ */
+export async function loadSlowReloadConfig(t: TestAgent, extra: object[], endpoints: object[]): Promise<void> {
+  const pair = await selfSignedCert('slow.example.com');
+  const fragments: object[] = Array.from({ length: SLOW_RELOAD_SERVERS }, (_, i) => ({ name: `tls${i}.example.com`, revision: 1, ...tlsFragment(`tls${i}.example.com`, 'default-tls-443', pair) }));
+  const r = await t.api('POST', '/v1/batch?wait=1', { fragments: [...fragments, ...extra], endpoints });
+  if (r.status !== 200 || !r.json.fragments.every((f: { status: string }) => f.status === 'applied')) throw new Error(`the slow-reload configuration was not applied: ${r.status} ${r.text.slice(0, 500)}`);
+}
+
+/** Changes tls0.example.com at `revision`: a reload of the slow configuration starts (the change is pending). Its desired version. */
+export async function startSlowReload(t: TestAgent, revision: number): Promise<number> {
+  const put = await t.api('PUT', '/v1/fragments/tls0.example.com', { revision, ...tlsFragment('tls0.example.com', `default-tls-${revision}`, await selfSignedCert('tls0.example.com')) });
+  if (put.json.status !== 'pending') throw new Error(`the change of tls0.example.com is ${put.json.status}, not pending: ${put.text.slice(0, 300)}`);
+  return put.json.version as number;
+}

@@ -8,10 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from '../support/http.ts';
 import { startHttpsBackend, type Backend } from '../support/backend.ts';
 import { bare, makeCertificate, requestOver, servedSerial, tlsConnect } from '../support/certificates.ts';
-import { selfSignedCert, tlsFragment, type TestAgent } from './harness.ts';
+import { loadSlowReloadConfig, startSlowReload, type TestAgent } from './harness.ts';
 import { passthroughFragment, startPassthroughAgent } from './passthrough-harness.ts';
-
-const TLS_SERVERS = 1500;
 
 let t: TestAgent;
 let a: Backend;
@@ -22,12 +20,7 @@ before(async () => {
   [serial.a, serial.b] = [bare(certA.serial), bare(certB.serial)];
   [a, b] = await Promise.all([startHttpsBackend('a', certA), startHttpsBackend('b', certB)]);
   t = await startPassthroughAgent();
-  const pair = await selfSignedCert('slow.example.com');
-  const fragments: object[] = Array.from({ length: TLS_SERVERS }, (_, i) => ({ name: `tls${i}.example.com`, revision: 1, ...tlsFragment(`tls${i}.example.com`, 'default-tls-443', pair) }));
-  fragments.push(passthroughFragment('pass.test', 'default-pass-443'));
-  const r = await t.api('POST', '/v1/batch?wait=1', { fragments, endpoints: [{ upstream: 'default-pass-443', revision: 1, endpoints: [a.address] }] });
-  assert.equal(r.status, 200, r.text.slice(0, 500));
-  assert.ok(r.json.fragments.every((f: { status: string }) => f.status === 'applied'));
+  await loadSlowReloadConfig(t, [passthroughFragment('pass.test', 'default-pass-443')], [{ upstream: 'default-pass-443', revision: 1, endpoints: [a.address] }]);
 });
 after(async () => {
   await t?.stop();
@@ -39,8 +32,7 @@ test('an endpoint change behind a TLS passthrough host takes effect for new conn
   const open = await tlsConnect(t.httpsPort, 'pass.test');
   assert.equal(open.serial, serial.a);
   assert.equal(await requestOver(open.socket!, 'pass.test'), 200);
-  const put = await t.api('PUT', '/v1/fragments/tls0.example.com', { revision: 2, ...tlsFragment('tls0.example.com', 'default-tls-2', await selfSignedCert('tls0.example.com')) });
-  assert.equal(put.json.status, 'pending');
+  const version = await startSlowReload(t, 2);
   const reloadStarted = performance.now();
   await sleep(300); // NGINX's master now parses 1500 TLS servers
   const update = performance.now();
@@ -50,11 +42,11 @@ test('an endpoint change behind a TLS passthrough host takes effect for new conn
   const movedMs = performance.now() - update;
   assert.ok(moved, 'new connections went to the new endpoint');
   const during = (await t.api('GET', '/v1/state')).json;
-  assert.ok(during.appliedVersion < put.json.version, `the reload was still in progress when new connections moved (applied ${during.appliedVersion}, reloading to ${put.json.version})`);
+  assert.ok(during.appliedVersion < version, `the reload was still in progress when new connections moved (applied ${during.appliedVersion}, reloading to ${version})`);
   assert.ok(movedMs < 500, `new connections moved ${movedMs.toFixed(0)} ms after the update`);
   assert.equal(await requestOver(open.socket!, 'pass.test'), 200, 'the open connection to the removed endpoint was not cut');
 
-  assert.ok(await eventually(async () => (await t.api('GET', '/v1/state')).json.appliedVersion >= put.json.version, 20_000, 50));
+  assert.ok(await eventually(async () => (await t.api('GET', '/v1/state')).json.appliedVersion >= version, 20_000, 50));
   const reloadMs = performance.now() - reloadStarted;
   assert.ok(reloadMs > movedMs * 4, `the reload took ${reloadMs.toFixed(0)} ms, the endpoint change ${movedMs.toFixed(0)} ms`);
   await t.retired();

@@ -6,10 +6,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startBackend, type Backend } from '../support/backend.ts';
 import { eventually } from '../support/http.ts';
-import { startTestAgent, proxyFragment, backendOf, selfSignedCert, tlsFragment, type TestAgent } from './harness.ts';
+import { startTestAgent, proxyFragment, backendOf, loadSlowReloadConfig, startSlowReload as changeSlowConfig, type TestAgent } from './harness.ts';
 import { bare, makeCertificate, servedSerial } from '../support/certificates.ts';
-
-const TLS_SERVERS = 1500;
 
 let t: TestAgent;
 let a: Backend;
@@ -17,28 +15,19 @@ let b: Backend;
 before(async () => {
   [a, b] = await Promise.all([startBackend('a'), startBackend('b')]);
   t = await startTestAgent();
-  const pair = await selfSignedCert('slow.example.com');
-  const fragments: { name: string; revision: number; config: string; files: object }[] = Array.from({ length: TLS_SERVERS }, (_, i) => ({ name: `tls${i}.example.com`, revision: 1, ...tlsFragment(`tls${i}.example.com`, 'default-tls-443', pair) }));
-  fragments.push({ name: 'app.example.com', revision: 1, config: proxyFragment('app.example.com', 'default-app-80'), files: {} });
-  const r = await t.api('POST', '/v1/batch?wait=1', { fragments, endpoints: [{ upstream: 'default-app-80', revision: 1, endpoints: [a.address] }] });
-  assert.equal(r.status, 200, r.text.slice(0, 500));
-  assert.ok(r.json.fragments.every((f: { status: string }) => f.status === 'applied'));
+  await loadSlowReloadConfig(t, [{ name: 'app.example.com', revision: 1, config: proxyFragment('app.example.com', 'default-app-80'), files: {} }], [{ upstream: 'default-app-80', revision: 1, endpoints: [a.address] }]);
 });
 after(async () => {
   await t?.stop();
   await Promise.all([a?.close(), b?.close()]);
 });
 
-/** Starts a reload (a one-fragment change) and waits until NGINX's master is busy with it. */
+/** Starts a reload (a one-fragment change) of the slow configuration, with nothing queued before it. */
 async function startSlowReload(revision: number): Promise<{ version: number; started: number }> {
   const before = (await t.api('GET', '/v1/state')).json;
-  const put = await t.api('PUT', '/v1/fragments/tls0.example.com', {
-    revision,
-    ...tlsFragment('tls0.example.com', `default-tls-${revision}`, await selfSignedCert('tls0.example.com')),
-  });
-  assert.equal(put.json.status, 'pending');
+  const version = await changeSlowConfig(t, revision);
   assert.equal(before.queueDepth, 0);
-  return { version: put.json.version, started: performance.now() };
+  return { version, started: performance.now() };
 }
 
 test('an endpoint update takes effect at once while a slow reload is in progress', async () => {

@@ -5,11 +5,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from '../support/http.ts';
-import { startTestAgent, selfSignedCert, tlsFragment, type TestAgent } from './harness.ts';
+import { loadSlowReloadConfig, startSlowReload, startTestAgent, type TestAgent } from './harness.ts';
 import { streamFragment, streamPort } from './stream-harness.ts';
 import { startTcpEcho, tcpExchange, tcpSession, type StreamBackend } from '../support/stream-backends.ts';
-
-const TLS_SERVERS = 1500;
 
 let t: TestAgent;
 let a: StreamBackend;
@@ -19,12 +17,7 @@ before(async () => {
   [a, b] = await Promise.all([startTcpEcho('a'), startTcpEcho('b')]);
   t = await startTestAgent();
   port = await streamPort(t);
-  const pair = await selfSignedCert('slow.example.com');
-  const fragments: { name: string; revision: number; config: string; files: object }[] = Array.from({ length: TLS_SERVERS }, (_, i) => ({ name: `tls${i}.example.com`, revision: 1, ...tlsFragment(`tls${i}.example.com`, 'default-tls-443', pair) }));
-  fragments.push({ name: `_stream-tcp-${port.declared}`, revision: 1, config: streamFragment('tcp', port.declared, 'default-db-5432'), files: {} });
-  const r = await t.api('POST', '/v1/batch?wait=1', { fragments, endpoints: [{ upstream: 'default-db-5432', revision: 1, endpoints: [a.address] }] });
-  assert.equal(r.status, 200, r.text.slice(0, 500));
-  assert.ok(r.json.fragments.every((f: { status: string }) => f.status === 'applied'));
+  await loadSlowReloadConfig(t, [{ name: `_stream-tcp-${port.declared}`, revision: 1, config: streamFragment('tcp', port.declared, 'default-db-5432'), files: {} }], [{ upstream: 'default-db-5432', revision: 1, endpoints: [a.address] }]);
 });
 after(async () => {
   await t?.stop();
@@ -35,8 +28,7 @@ test('an endpoint change behind a TCP service takes effect for new connections w
   assert.equal(await tcpExchange(port.served, 'hi'), 'a: hi');
   const open = await tcpSession(port.served);
   assert.equal(await open.say('one'), 'a: one');
-  const put = await t.api('PUT', '/v1/fragments/tls0.example.com', { revision: 2, ...tlsFragment('tls0.example.com', 'default-tls-2', await selfSignedCert('tls0.example.com')) });
-  assert.equal(put.json.status, 'pending');
+  const version = await startSlowReload(t, 2);
   const reloadStarted = performance.now();
   await sleep(300); // NGINX's master now parses 1500 TLS servers
   const update = performance.now();
@@ -46,11 +38,11 @@ test('an endpoint change behind a TCP service takes effect for new connections w
   const movedMs = performance.now() - update;
   assert.ok(moved, 'new connections went to the new endpoint');
   const during = (await t.api('GET', '/v1/state')).json;
-  assert.ok(during.appliedVersion < put.json.version, `the reload was still in progress when new connections moved (applied ${during.appliedVersion}, reloading to ${put.json.version})`);
+  assert.ok(during.appliedVersion < version, `the reload was still in progress when new connections moved (applied ${during.appliedVersion}, reloading to ${version})`);
   assert.ok(movedMs < 500, `new connections moved ${movedMs.toFixed(0)} ms after the update`);
   assert.equal(await open.say('two'), 'a: two', 'the open connection to the removed endpoint was not cut');
 
-  assert.ok(await eventually(async () => (await t.api('GET', '/v1/state')).json.appliedVersion >= put.json.version, 20_000, 50));
+  assert.ok(await eventually(async () => (await t.api('GET', '/v1/state')).json.appliedVersion >= version, 20_000, 50));
   const reloadMs = performance.now() - reloadStarted;
   assert.ok(reloadMs > movedMs * 4, `the reload took ${reloadMs.toFixed(0)} ms, the endpoint change ${movedMs.toFixed(0)} ms`);
   await t.retired();

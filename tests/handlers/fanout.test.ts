@@ -37,14 +37,20 @@ function fanout(agents: ReturnType<typeof fakeAgent>[], extra: Partial<Construct
   return new AgentFanout({ clients: agents, log: quiet, metrics: createHandlerMetrics(), minBackoffMs: 2, maxBackoffMs: 10, ...extra });
 }
 
+/** A fan-out to `agents` that has delivered `state`'s snapshot (closed after the test). */
+async function startedFanout(t: { after(fn: () => Promise<void>): void }, state: ReturnType<typeof desiredState>, ...args: Parameters<typeof fanout>): Promise<AgentFanout> {
+  const f = fanout(...args);
+  t.after(() => f.close());
+  f.start(state.snapshot);
+  await f.idle();
+  return f;
+}
+
 test('an agent gets the full snapshot first, then only changes, newest revision winning per fragment', async (t) => {
   const agent = fakeAgent();
   const state = desiredState();
   state.change('a.example.com', 10, 'a1');
-  const f = fanout([agent]);
-  t.after(() => f.close());
-  f.start(state.snapshot);
-  await f.idle();
+  const f = await startedFanout(t, state, [agent]);
   assert.deepEqual(agent.calls, ['batch(1,complete)']);
 
   let release!: () => void;
@@ -64,10 +70,7 @@ test('an agent gets the full snapshot first, then only changes, newest revision 
 test('endpoint updates reach the agent while a fragment batch is still waiting for its reload', async (t) => {
   const agent = fakeAgent();
   const state = desiredState();
-  const f = fanout([agent]);
-  t.after(() => f.close());
-  f.start(state.snapshot);
-  await f.idle();
+  const f = await startedFanout(t, state, [agent]);
 
   let release!: () => void;
   agent.batchGate = new Promise((r) => (release = r));
@@ -86,10 +89,7 @@ test('an agent that was away catches up with one complete snapshot, and holds no
   const up = fakeAgent('http://up');
   const away = fakeAgent('http://away');
   const state = desiredState();
-  const f = fanout([up, away]);
-  t.after(() => f.close());
-  f.start(state.snapshot);
-  await f.idle();
+  const f = await startedFanout(t, state, [up, away]);
   away.failWith = unreachable();
   f.publish(state.change('a.example.com', 30, 'a'));
   await f.idle();
@@ -115,10 +115,7 @@ test('an agent that was away catches up with one complete snapshot, and holds no
 test('a queue over its memory cap is dropped for a snapshot, which still delivers the latest state', async (t) => {
   const agent = fakeAgent();
   const state = desiredState();
-  const f = fanout([agent], { maxQueuedBytes: 4096 });
-  t.after(() => f.close());
-  f.start(state.snapshot);
-  await f.idle();
+  const f = await startedFanout(t, state, [agent], { maxQueuedBytes: 4096 });
   let release!: () => void;
   agent.batchGate = new Promise((r) => (release = r));
   f.publish(state.change('first.example.com', 1, 'x'));
@@ -134,10 +131,7 @@ test('a queue over its memory cap is dropped for a snapshot, which still deliver
 test('a push the agent refuses as malformed is dropped after one try; the rest goes on', async (t) => {
   const agent = fakeAgent();
   const state = desiredState();
-  const f = fanout([agent]);
-  t.after(() => f.close());
-  f.start(state.snapshot);
-  await f.idle();
+  const f = await startedFanout(t, state, [agent]);
   agent.failWith = new AgentError('PUT /v1/endpoints/x: 400 endpoints[0]: expected IPv4:port', 400, false);
   f.publish(state.setEndpoints('default-web-80', 40, ['10.0.0.1:80']));
   await f.idle();
@@ -150,10 +144,7 @@ test('a push the agent refuses as malformed is dropped after one try; the rest g
 test('endpoint sets that wait while the lane is busy go together in the next request; a lone one goes alone at once', async (t) => {
   const agent = fakeAgent();
   const state = desiredState();
-  const f = fanout([agent], { endpointConcurrency: 1 });
-  t.after(() => f.close());
-  f.start(state.snapshot);
-  await f.idle();
+  const f = await startedFanout(t, state, [agent], { endpointConcurrency: 1 });
   agent.calls.length = 0;
   // One tick: the first goes at once, the 19 others (one of them twice) wait for it and go as one batch.
   for (let i = 0; i < 20; i++) f.publish(state.setEndpoints(`default-s${i}-80`, 50, [`10.0.0.${i}:80`]));
@@ -176,10 +167,7 @@ test('endpoint sets that wait while the lane is busy go together in the next req
 test('a batch the agent refuses as malformed is sent again set by set: only the malformed set is dropped', async (t) => {
   const agent = fakeAgent();
   const state = desiredState();
-  const f = fanout([agent], { endpointConcurrency: 1 });
-  t.after(() => f.close());
-  f.start(state.snapshot);
-  await f.idle();
+  const f = await startedFanout(t, state, [agent], { endpointConcurrency: 1 });
   agent.refuse.add('default-bad-80');
   f.publish(state.setEndpoints('default-first-80', 60, ['10.0.0.1:80']));
   for (const u of ['default-x-80', 'default-bad-80', 'default-y-80']) f.publish(state.setEndpoints(u, 61, ['10.0.0.2:80']));

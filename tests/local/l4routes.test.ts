@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { freePort } from '../support/backend.ts';
 import { eventually } from '../support/http.ts';
 import { agentReloads, startWharfLocal } from '../support/wharf-local.ts';
-import { startTcpEcho, startUdpEcho, streamService, tcpExchange, udpExchange } from '../support/stream-backends.ts';
+import { startTcpEcho, startUdpEcho, streamPort, streamService, tcpExchange, udpExchange } from '../support/stream-backends.ts';
 
 function route(kind: 'TCPRoute' | 'UDPRoute', name: string, listener: string, backend: string, port: number, created: string): string {
   return `apiVersion: gateway.networking.k8s.io/v1
@@ -21,15 +21,6 @@ spec:
   parentRefs: [{ name: l4, sectionName: ${listener} }]
   rules: [{ backendRefs: [{ name: ${backend}, port: ${port} }] }]
 `;
-}
-
-/** A declared port whose served port (P + offset) is free. */
-async function streamPort(offset: number): Promise<{ declared: number; served: number }> {
-  for (;;) {
-    const served = await freePort();
-    const declared = served - offset;
-    if (declared > 0 && declared !== 80 && declared !== 443) return { declared, served };
-  }
 }
 
 test('wharf local serves TCPRoutes and UDPRoutes on their listeners\' ports; endpoints move with no reload; one route per listener', async (t) => {

@@ -10,16 +10,7 @@ import { join } from 'node:path';
 import { freePort } from '../support/backend.ts';
 import { eventually } from '../support/http.ts';
 import { agentReloads, startWharfLocal } from '../support/wharf-local.ts';
-import { startTcpEcho, startUdpEcho, streamService, tcpExchange, udpExchange } from '../support/stream-backends.ts';
-
-/** A declared port whose served port (P + offset) is free. */
-async function streamPort(offset: number): Promise<{ declared: number; served: number }> {
-  for (;;) {
-    const served = await freePort();
-    const declared = served - offset;
-    if (declared > 0 && declared !== 80 && declared !== 443) return { declared, served };
-  }
-}
+import { startTcpEcho, startUdpEcho, streamPort, streamService, tcpExchange, udpExchange } from '../support/stream-backends.ts';
 
 test('wharf local serves the tcp-services and udp-services ConfigMaps of its folder; endpoints move with no reload', async (t) => {
   const [a, b, dns] = await Promise.all([startTcpEcho('echo-a'), startTcpEcho('echo-b'), startUdpEcho('dns')]);

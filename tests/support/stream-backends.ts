@@ -1,5 +1,6 @@
 // TCP and UDP backends for the stream tests: a TCP echo that names itself ("name: what you sent"),
 // a UDP responder that answers each datagram the same way (a DNS-like request and response), and
+import { freePort } from './backend.ts';
 // what a TCP backend read of a PROXY protocol header. Clients to match: one TCP exchange, one UDP one.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { createSocket } from 'node:dgram';
@@ -146,4 +147,16 @@ addressType: IPv4
 ports: [{ name: main, port: ${endpointPort}, protocol: ${protocol} }]
 endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
 `;
+}
+
+/**
+ * A stream port for local mode, whose agent serves declared port P on P + offset: a declared port
+ * (not 80 or 443) whose served port is free.
+ */
+export async function streamPort(offset: number): Promise<{ declared: number; served: number }> {
+  for (;;) {
+    const served = await freePort();
+    const declared = served - offset;
+    if (declared > 0 && declared !== 80 && declared !== 443) return { declared, served };
+  }
 }

@@ -124,7 +124,7 @@ interface Parsed {
 const HEAD_END = Buffer.from('\r\n\r\n');
 
 /** One HTTP/1.1 answer from the start of `b`: null while incomplete, an Error when malformed. */
-export function parseAnswer(b: Buffer): Parsed | null | NodeJS.ErrnoException {
+function parseAnswer(b: Buffer): Parsed | null | NodeJS.ErrnoException {
   const end = b.indexOf(HEAD_END);
   if (end < 0) return b.length > 65536 ? failure('an answer head over 64 KiB', 'EPROTO') : null;
   const head = b.toString('latin1', 0, end);

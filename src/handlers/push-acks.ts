@@ -70,7 +70,7 @@ export class AckWait {
 }
 
 /** The keys of changes, one space per lane's kind. */
-export const ackKey = {
+const ackKey = {
   endpoints: (upstream: string): string => `e:${upstream}`,
   fragment: (name: string): string => `f:${name}`,
   certificate: (name: string): string => `c:${name}`,

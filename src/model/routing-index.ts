@@ -770,15 +770,18 @@ export class RoutingIndex implements ClusterState {
     const out = [...t.problems];
     // The hosts t's change touches are merged as if t replaced its current version; others as they are.
     const hostsOfT = new Set(t.hosts);
-    const touched = new Set([...t.hosts, ...(this.translations.get(t.key)?.hosts ?? [])]);
+    const touched = new Set(t.hosts);
+    for (const h of this.translations.get(t.key)?.hosts ?? []) touched.add(h);
     const merges = new Map<string, MergedHost>();
     const merged = (h: string): MergedHost => {
       if (!touched.has(h)) return this.mergedHost(h);
       let m = merges.get(h);
       if (!m) {
-        const others = [...(this.hostIngresses.get(h) ?? [])].filter((k) => k !== t.key).map((k) => this.translations.get(k)!);
+        const contributors: Translation[] = [];
+        for (const k of this.hostIngresses.get(h) ?? []) if (k !== t.key) contributors.push(this.translations.get(k)!);
+        if (hostsOfT.has(h)) contributors.push(t);
         // Plain upstream names (no collision suffix): a review reports Problems, not names.
-        m = mergeHost(h, hostsOfT.has(h) ? [...others, t] : others, this.globalSettings, plainUpstreamName, this.defaultTlsFor(h));
+        m = mergeHost(h, contributors, this.globalSettings, plainUpstreamName, this.defaultTlsFor(h));
         merges.set(h, m);
       }
       return m;

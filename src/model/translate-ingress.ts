@@ -316,8 +316,8 @@ export function* translationSteps(ingress: Ingress, ctx: TranslateContext): Gene
   }
 
   yield;
-  const serverHosts = [...new Set(t.candidates.map((c) => c.host))].filter((h) => h !== DEFAULT_HOST);
   if (ann.serverAliases.length > 0 || ann.fromToWww) {
+    const serverHosts = [...new Set(t.candidates.map((c) => c.host))].filter((h) => h !== DEFAULT_HOST);
     if (serverHosts.length === 0) {
       for (const [name, set] of [['server-alias', ann.serverAliases.length > 0], ['from-to-www-redirect', ann.fromToWww]] as const) {
         if (!set) continue;
@@ -347,14 +347,22 @@ export function* translationSteps(ingress: Ingress, ctx: TranslateContext): Gene
     delete t.passthrough;
   }
   yield;
-  const hosts = new Set<string>([...t.candidates.map((c) => c.host), ...t.canaries.map((c) => c.host)]);
-  t.hosts = [...hosts].sort();
+  const hosts = new Set<string>();
   const refs = new Map<string, UpstreamRef>();
-  const used = [...t.candidates.map((c) => c.location.backend!), ...t.canaries.map((c) => c.backend)];
-  if (defaultBackend && t.candidates.length > 0) used.push(defaultBackend);
-  for (const b of used) {
-    refs.set(`${b.namespace}/${b.service}/${typeof b.port}/${b.port}`, { namespace: b.namespace, service: b.service, port: b.port });
+  const use = (b: ServiceBackend) => {
+    const key = `${b.namespace}/${b.service}/${typeof b.port}/${b.port}`;
+    if (!refs.has(key)) refs.set(key, { namespace: b.namespace, service: b.service, port: b.port });
+  };
+  for (const c of t.candidates) {
+    hosts.add(c.host);
+    use(c.location.backend!);
   }
+  for (const c of t.canaries) {
+    hosts.add(c.host);
+    use(c.backend);
+  }
+  t.hosts = [...hosts].sort();
+  if (defaultBackend && t.candidates.length > 0) use(defaultBackend);
   t.upstreamRefs = [...refs.values()];
   return t;
 }

@@ -62,6 +62,17 @@ export function admissionReview(uid: string, reviewed: ReviewedKind, operation: 
   });
 }
 
+/**
+ * The body of review `i` of `ingressReview`'s mix with every Ingress of another IngressClass: the
+ * webhook reads it and checks its schema, and the model has nothing to check (another controller's),
+ * so it is allowed. Beside the floor it measures the webhook's own path, without the model's check.
+ */
+export function foreignClassReview(i: number, ingresses: number): string {
+  const body = JSON.parse(ingressReview(i, ingresses)) as { request: { object: { spec: { ingressClassName: string } } } };
+  body.request.object.spec.ingressClassName = 'another-controller';
+  return JSON.stringify(body);
+}
+
 /** The body of review `i` of a new Ingress, against a view of `ingresses` Ingresses named `host-N.example.com`. */
 export function ingressReview(i: number, ingresses: number): string {
   const kind = i % 10;

@@ -17,7 +17,10 @@
 // The JSON also says how much CPU the handler and the load generator used: both share the machine.
 // The floor, in the same run: bench/admission-floor.ts, a bare node:http server on the same Node
 // that parses the same reviews and answers them allowed, measured by the same generator in turns
-// with the handler (floor_p99_ms, p99_over_floor, reviews_per_s_over_floor).
+// with the handler (floor_p99_ms, p99_over_floor, reviews_per_s_over_floor). A third turn sends the
+// handler the same reviews with every Ingress of another IngressClass (foreign_class_*): its own path,
+// the AdmissionReview and the Ingress's schema without the model's check, so that the gap to the
+// floor splits into the webhook's path and the check.
 // The design it replaces, in the same run: ingress-nginx's webhook renders the whole configuration
 // with the object and runs `nginx -t` on it; bench/nginx-t-review.ts does that with 1,000 Ingresses
 // in a temporary prefix (no NGINX runs), BENCH_NGINX_T_REVIEWS (5) times: `nginx_t_review_p50_ms`
@@ -34,7 +37,7 @@
 // says what the latencies mean when the machine is busy.
 import { randomBytes } from 'node:crypto';
 import { cpuSecondsOf, memoryOf, nodeFlagsOf, percentile, postObjects, send, startFloor, startHandlerProcess, tokenFile } from './handler-process.ts';
-import { admissionReview, benchIngress, benchService, INGRESS_KIND, ingressReview, nextResourceVersion, SERVICES } from './admission-reviews.ts';
+import { admissionReview, benchIngress, benchService, foreignClassReview, INGRESS_KIND, ingressReview, nextResourceVersion, SERVICES } from './admission-reviews.ts';
 import { runRecord } from './machine.ts';
 import { nginxTReviewer } from './nginx-t-review.ts';
 import { foreignRouteReview, gatewayObjects, httpRoute, routeAdmissionBench, routeReview, routeService, ROUTES } from './routes.ts';
@@ -259,6 +262,7 @@ async function main(): Promise<void> {
 
     const headers = { 'content-type': 'application/json' };
     const bodies = Array.from({ length: 1000 }, (_, i) => review(i));
+    const foreignBodies = Array.from({ length: 1000 }, (_, i) => foreignClassReview(i, ingresses));
     // Warm-up: JIT and connections.
     for (let i = 0; i < 2000; i += concurrency) await Promise.all(bodies.slice(i % 1000, (i % 1000) + concurrency).map((b) => send(`${handler.url}/admission`, 'POST', headers, b)));
 
@@ -268,46 +272,61 @@ async function main(): Promise<void> {
     for (let i = 0; i < 500; i += concurrency) await Promise.all(bodies.slice(i, i + concurrency).map((b) => send(`${floor.url}/admission`, 'POST', headers, b)));
     const latencies: number[] = [];
     const floorLatencies: number[] = [];
+    const foreignLatencies: number[] = [];
     const decisions = { allowed: 0, warned: 0, denied: 0 };
     let next = 0;
     let elapsedMs = 0;
     let floorElapsedMs = 0;
+    let foreignElapsedMs = 0;
+    let foreignCpu = 0;
+    let foreignRefused = 0;
     const cpuBefore = { handler: cpuSecondsOf(handler.process.pid!), floor: cpuSecondsOf(floor.pid), generator: cpuSecondsOf('self') };
-    const segment = async (url: string, into: number[], count: boolean): Promise<number> => {
+    const segment = async (url: string, into: number[], from: readonly string[], count: (body: string) => void): Promise<number> => {
       const deadline = performance.now() + (seconds * 1000) / FLOOR_ROUNDS;
       const started = performance.now();
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
           while (performance.now() < deadline) {
-            const body = bodies[next++ % bodies.length]!;
+            const body = from[next++ % from.length]!;
             const t = performance.now();
             const r = await send(`${url}/admission`, 'POST', headers, body);
             into.push(performance.now() - t);
             if (r.status !== 200) throw new Error(`review answered ${r.status}: ${r.body.slice(0, 300)}`);
-            if (!count) continue;
-            // Substring checks, not JSON.parse: the load generator shares the machine with the handler.
-            if (r.body.includes('"allowed":false')) decisions.denied++;
-            else if (r.body.includes('"warnings"')) decisions.warned++;
-            else decisions.allowed++;
+            count(r.body);
           }
         }),
       );
       return performance.now() - started;
     };
+    // Substring checks, not JSON.parse: the load generator shares the machine with the handler.
+    const decided = (body: string) => {
+      if (body.includes('"allowed":false')) decisions.denied++;
+      else if (body.includes('"warnings"')) decisions.warned++;
+      else decisions.allowed++;
+    };
+    const foreignDecided = (body: string) => {
+      if (!body.includes('"allowed":true') || body.includes('"warnings"')) foreignRefused++;
+    };
     for (let round = 0; round < FLOOR_ROUNDS; round++) {
-      floorElapsedMs += await segment(floor.url, floorLatencies, false);
-      elapsedMs += await segment(handler.url, latencies, true);
+      floorElapsedMs += await segment(floor.url, floorLatencies, bodies, () => {});
+      elapsedMs += await segment(handler.url, latencies, bodies, decided);
+      // The handler's own path without the model's check (another class's Ingresses): its CPU
+      // counted apart, so handler_cpu_* stay the reviews' own.
+      const cpu = cpuSecondsOf(handler.process.pid!);
+      foreignElapsedMs += await segment(handler.url, foreignLatencies, foreignBodies, foreignDecided);
+      foreignCpu += cpuSecondsOf(handler.process.pid!) - cpu;
     }
+    if (foreignRefused > 0) throw new Error(`${foreignRefused} reviews of another class's Ingresses were not allowed without warnings`);
     const floorCpuUs = Math.round(((cpuSecondsOf(floor.pid) - cpuBefore.floor) * 1e6) / floorLatencies.length);
     await floor.stop();
     const elapsed = elapsedMs / 1000;
     floorLatencies.sort((a, b) => a - b);
-    const cpuPct = (pid: number | 'self', before: number) => Math.round(((cpuSecondsOf(pid) - before) / elapsed) * 100);
-    // CPU over the handler's own segments: the floor's run in between, so the share is of the whole.
-    const handlerCpu = cpuPct(handler.process.pid!, cpuBefore.handler);
+    // CPU over the handler's own segments (the floor's and the other class's run in between).
+    const handlerCpu = Math.round(((cpuSecondsOf(handler.process.pid!) - cpuBefore.handler - foreignCpu) / elapsed) * 100);
     // Per review, as route_admission_handler_cpu_us (the Ingress reviews mix warnings and denials).
-    const handlerCpuUs = Math.round(((cpuSecondsOf(handler.process.pid!) - cpuBefore.handler) * 1e6) / latencies.length);
-    const generatorCpu = Math.round(((cpuSecondsOf('self') - cpuBefore.generator) / ((elapsedMs + floorElapsedMs) / 1000)) * 100);
+    const handlerCpuUs = Math.round(((cpuSecondsOf(handler.process.pid!) - cpuBefore.handler - foreignCpu) * 1e6) / latencies.length);
+    foreignLatencies.sort((a, b) => a - b);
+    const generatorCpu = Math.round(((cpuSecondsOf('self') - cpuBefore.generator) / ((elapsedMs + floorElapsedMs + foreignElapsedMs) / 1000)) * 100);
     latencies.sort((a, b) => a - b);
     const mem = memoryOf(handler.process.pid!);
     const routeAdmission = routeAdmissionBench();
@@ -337,6 +356,14 @@ async function main(): Promise<void> {
         handler_cpu_us_per_review: handlerCpuUs,
         // The floor's CPU per review over the same HTTP: what answering costs without a review.
         floor_cpu_us_per_review: floorCpuUs,
+        // The same handler reviewing Ingresses of another class, in turns with the two above: its
+        // HTTP path, the AdmissionReview and the Ingress's schema, without the model's check. Beside
+        // the floor it says how much of the gap is the check's.
+        foreign_class_reviews_per_s: Math.round(foreignLatencies.length / (foreignElapsedMs / 1000)),
+        foreign_class_p99_ms: Number(percentile(foreignLatencies, 99).toFixed(2)),
+        foreign_class_reviews_per_s_over_floor: Number((foreignLatencies.length / (foreignElapsedMs / 1000) / (floorLatencies.length / (floorElapsedMs / 1000))).toFixed(2)),
+        foreign_class_p99_over_floor: Number((percentile(foreignLatencies, 99) / percentile(floorLatencies, 99)).toFixed(2)),
+        foreign_class_handler_cpu_us_per_review: Math.round((foreignCpu * 1e6) / foreignLatencies.length),
         load_generator_cpu_pct: generatorCpu,
         handler_node_flags: nodeFlagsOf(handler.process.pid!).join(' '),
         ...large,

@@ -15,6 +15,10 @@ export interface Row {
 export const ROWS: Row[] = [
   { bench: 'admission', figure: 'p99_ms', floor: 'floor_p99_ms', ratio: 'p99_over_floor', target: { op: '<=', value: 1.5, of: 'ratio' } },
   { bench: 'admission', figure: 'reviews_per_s', floor: 'floor_reviews_per_s', ratio: 'reviews_per_s_over_floor', target: { op: '>=', value: 0.75, of: 'ratio' } },
+  { bench: 'admission', figure: 'handler_cpu_us_per_review', floor: 'floor_cpu_us_per_review' },
+  // The handler's own path without the model's check (Ingresses of another class): no target, it says how much of the gap is the check's.
+  { bench: 'admission', figure: 'foreign_class_reviews_per_s', floor: 'floor_reviews_per_s', ratio: 'foreign_class_reviews_per_s_over_floor' },
+  { bench: 'admission', figure: 'foreign_class_p99_ms', floor: 'floor_p99_ms', ratio: 'foreign_class_p99_over_floor' },
   { bench: 'admission', figure: 'nginx_t_review_p50_ms', floor: 'p50_ms', ratio: 'nginx_t_review_over_p50' },
   { bench: 'admission', figure: 'large_review_ms', target: { op: '<=', value: 300, of: 'figure' } },
   { bench: 'admission', figure: 'small_review_during_large_p99_ms', floor: 'small_review_alone_p99_ms', target: { op: '<=', value: 50, of: 'figure' } },

@@ -2,8 +2,8 @@
 // push phase): at 100,000 Ingresses a real agent's NGINX would need about 11 GB and many minutes
 // to load the servers (10,000 took 24–62 s and a 1.15 GB master), but what the handler does while
 // it pushes the full snapshot does not depend on that. It serves the agent's own API module
-// (src/agent/api.ts: the bearer token, the 30 s request timeout, reading the body with its limit,
-// JSON.parse and the Batch schema, the duplicate checks, the 202/200 answer) over a control that
+// (src/agent/api.ts: the bearer token, the body's stall limit, reading the batch with its limit as it
+// arrives, element by element (batch-reader.ts), the duplicate checks, the 202/200 answer) over a control that
 // records instead of writing NGINX files, and answers a batch as Agent.applyBatch does (every
 // fragment `pending` at the next desired version, endpoint sets `applied` via Lua) and GET /v1/state
 // from what it holds, which is what the fan-out reconciles against.

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import type { Logger } from '../log.ts';
 import {
-  Batch,
+  type Batch,
   CERTIFICATE_NAME,
   CertificatePut,
   MAX_CERTIFICATE_BYTES,
@@ -23,6 +23,7 @@ import {
 } from '../protocol/agent-api.ts';
 import { certificateAndKey } from '../model/secrets.ts';
 import { checkBearer } from './auth.ts';
+import { BatchReader } from './batch-reader.ts';
 
 /** What the API drives; the Agent implements it (and local mode may call it directly). */
 export interface AgentControl {
@@ -62,8 +63,9 @@ export interface ApiLimits {
  * A batch is at most a snapshot (the handler tier pushes one to an agent that is new or was away):
  * about 10 KB a host with several Ingresses and TLS (2,000 hosts of 10,000 Ingresses, a quarter with
  * TLS: 19.6 MB as JSON), 3.1 KB a host of one Ingress (100,000: 310 MB). 512 MiB takes the latter
- * at 100,000 with room; past it a snapshot would also be past the longest string JSON.parse reads.
- * `--max-batch-size` sets it; the snapshot an agent asks for at start is not held to it (snapshot.ts).
+ * at 100,000 with room. A batch is read as it arrives (batch-reader.ts), so `--max-batch-size` may
+ * go past it: the agent then needs about the batch's size in memory. The snapshot an agent asks for
+ * at start is not held to it (snapshot.ts).
  */
 export const defaultLimits: ApiLimits = { fragmentBytes: 16 << 20, endpointsBytes: 2 << 20, batchBytes: 512 << 20 };
 
@@ -121,15 +123,14 @@ export function describeIssues(issues: z.core.$ZodIssue[]): string[] {
 }
 
 /**
- * The request body as text, refused with 413 past `limit` bytes (announced or streamed). A body
- * that stops coming for `stallMs` loses its connection (there is nobody to answer).
+ * A request's body, chunk by chunk to `onChunk`, refused with 413 past `limit` bytes (announced or
+ * streamed). A body that stops coming for `stallMs` loses its connection (there is nobody to answer).
  */
-function readBody(req: IncomingMessage, limit: number, what: string, stallMs: number): Promise<string> {
+function receive(req: IncomingMessage, limit: number, what: string, stallMs: number, onChunk: (chunk: Buffer) => void): Promise<void> {
   // The connection closes after a 413: the rest of the body is not read.
   const tooLarge = () => new ApiError(413, { error: `body: larger than ${limit} bytes, the limit for ${what}` }, { connection: 'close' });
   if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
     // The answer cannot reach a client that stopped sending; the handler sees its push fail and retries.
@@ -150,7 +151,7 @@ function readBody(req: IncomingMessage, limit: number, what: string, stallMs: nu
       stalled.refresh();
       size += chunk.length;
       if (size > limit) fail(tooLarge());
-      else chunks.push(chunk);
+      else onChunk(chunk);
     };
     req.on('data', onData);
     req.once('error', fail);
@@ -158,9 +159,32 @@ function readBody(req: IncomingMessage, limit: number, what: string, stallMs: nu
       clearTimeout(stalled);
       if (settled) return;
       settled = true;
-      resolve(Buffer.concat(chunks, size).toString('utf8'));
+      resolve();
     });
   });
+}
+
+/** The request body as text (receive's limits). */
+async function readBody(req: IncomingMessage, limit: number, what: string, stallMs: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  await receive(req, limit, what, stallMs, (chunk) => chunks.push(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * A batch, read as it arrives (batch-reader.ts: never its whole text at once), or 400 naming what is
+ * wrong, as parseBody says it.
+ */
+async function readBatch(req: IncomingMessage, limit: number, stallMs: number): Promise<Batch> {
+  const reader = new BatchReader();
+  // As Buffer's toString: bad bytes replaced, a byte-order mark kept (and refused by the reader).
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  await receive(req, limit, 'a batch (--max-batch-size)', stallMs, (chunk) => reader.push(decoder.decode(chunk, { stream: true })));
+  reader.push(decoder.decode());
+  const r = reader.end();
+  if (r.ok) return r.batch;
+  if ('malformed' in r) badRequest(`body: malformed JSON: ${r.malformed}`);
+  invalidBody(r.issues);
 }
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
@@ -179,11 +203,14 @@ function parseBody<T>(text: string, schema: z.ZodType<T>): T {
     badRequest(`body: malformed JSON: ${(e as Error).message}`);
   }
   const r = schema.safeParse(data, { reportInput: true });
-  if (!r.success) {
-    const details = describeIssues(r.error.issues);
-    badRequest(details.length === 1 ? details[0]! : `${details.length} invalid fields: ${details.join('; ')}`, details);
-  }
+  if (!r.success) invalidBody(r.error.issues);
   return r.data;
+}
+
+/** 400 naming every invalid field. */
+function invalidBody(issues: z.core.$ZodIssue[]): never {
+  const details = describeIssues(issues);
+  badRequest(details.length === 1 ? details[0]! : `${details.length} invalid fields: ${details.join('; ')}`, details);
 }
 
 /**
@@ -338,7 +365,7 @@ export function createAgentApi(
     }
     if (path === '/v1/batch' && method === 'POST') {
       requireJson(req);
-      const body = parseBody(await readBody(req, limits.batchBytes, 'a batch (--max-batch-size)', stallMs), Batch);
+      const body = await readBatch(req, limits.batchBytes, stallMs);
       const names = new Set<string>();
       for (const [i, f] of body.fragments.entries()) {
         if (names.has(f.name)) badRequest(`fragments[${i}].name: Duplicate value: ${quote(f.name)}`);

@@ -6,14 +6,15 @@
 // API; the snapshot is what the agent itself asks its configured source for, the whole desired
 // state, whose size is the cluster's (about 3 KB a host: 310 MB at 100,000 Ingresses). Refused, it
 // would be asked for again and refused again forever, and the agent would never be ready: a cluster
-// that grew past the flag would take down every NGINX pod that restarts. Its bound is what the agent
-// can parse at all: JSON text of at most V8's longest string.
-import { constants } from 'node:buffer';
+// that grew past the flag would take down every NGINX pod that restarts. It is read as it arrives
+// (batch-reader.ts), so its size is not bounded by the longest string V8 can hold: SNAPSHOT_MAX_BYTES
+// only stops a source that never ends.
 // node:http(s), not fetch: fetch would load Node's undici into the agent for this one request.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.ts';
-import { Batch } from '../protocol/agent-api.ts';
+import type { Batch } from '../protocol/agent-api.ts';
 import { describeIssues, type BatchResult } from './api.ts';
+import { BatchReader, type BatchReading } from './batch-reader.ts';
 import { http, https } from './node-http.ts';
 
 export interface SnapshotOptions {
@@ -22,28 +23,46 @@ export interface SnapshotOptions {
   logger: Logger;
   signal: AbortSignal;
   apply: (batch: Batch) => Promise<BatchResult>;
-  /** The largest snapshot accepted (default: the longest JSON text the agent can parse, SNAPSHOT_MAX_BYTES). */
+  /** The largest snapshot accepted (default SNAPSHOT_MAX_BYTES). */
   maxBytes?: number;
   firstDelayMs?: number;
   maxDelayMs?: number;
 }
 
-/** The largest snapshot the agent takes: its text must fit in one string to be parsed. */
-export const SNAPSHOT_MAX_BYTES = constants.MAX_STRING_LENGTH;
+/**
+ * The largest snapshot the agent takes: 16 GiB, some five million hosts. What bounds a snapshot in
+ * practice is the agent's memory: about the snapshot's size once read.
+ */
+export const SNAPSHOT_MAX_BYTES = 16 * 2 ** 30;
 
-/** GET `url` with the bearer token: status and body (at most `limit` bytes). */
-function get(url: string, token: string, signal: AbortSignal, limit: number): Promise<{ status: number; body: string }> {
+/** What the first 200 characters of an answer other than 2xx are kept for: the error message. */
+const ERROR_TEXT = 200;
+
+/**
+ * GET `url` with the bearer token (at most `limit` bytes): a 2xx body read as a batch, as it
+ * arrives; another status with the start of its body.
+ */
+function get(url: string, token: string, signal: AbortSignal, limit: number): Promise<{ status: number; reading: BatchReading | null; text: string }> {
   return new Promise((resolve, reject) => {
     const client = url.startsWith('https:') ? https() : http;
     const req = client.get(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal, timeout: 60_000 }, (res) => {
-      const chunks: Buffer[] = [];
+      const status = res.statusCode ?? 0;
+      const ok = status >= 200 && status <= 299;
+      const reader = ok ? new BatchReader() : null;
+      const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+      let text = '';
       let size = 0;
       res.on('data', (c: Buffer) => {
         size += c.length;
-        if (size > limit) req.destroy(new Error(`GET ${url}: larger than ${limit} bytes, the most this agent can parse as one snapshot`));
-        else chunks.push(c);
+        if (size > limit) req.destroy(new Error(`GET ${url}: larger than ${limit} bytes, the most this agent takes as one snapshot`));
+        else if (reader) reader.push(decoder.decode(c, { stream: true }));
+        else if (text.length < ERROR_TEXT) text += decoder.decode(c, { stream: true });
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks, size).toString('utf8') }));
+      res.on('end', () => {
+        if (!reader) return resolve({ status, reading: null, text });
+        reader.push(decoder.decode());
+        resolve({ status, reading: reader.end(), text: '' });
+      });
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer within 60 s`)));
@@ -54,16 +73,11 @@ function get(url: string, token: string, signal: AbortSignal, limit: number): Pr
 /** Fetches and validates one snapshot; throws with a message saying what was wrong. */
 export async function fetchSnapshot(url: string, token: string, signal: AbortSignal, maxBytes = SNAPSHOT_MAX_BYTES): Promise<Batch> {
   const res = await get(url, token, signal, maxBytes);
-  if (res.status < 200 || res.status > 299) throw new Error(`GET ${url}: ${res.status} ${res.body.slice(0, 200)}`);
-  let data: unknown;
-  try {
-    data = JSON.parse(res.body);
-  } catch (e) {
-    throw new Error(`GET ${url}: malformed JSON: ${(e as Error).message}`);
-  }
-  const parsed = Batch.safeParse(data, { reportInput: true });
-  if (!parsed.success) throw new Error(`GET ${url}: not a snapshot: ${describeIssues(parsed.error.issues).slice(0, 5).join('; ')}`);
-  return { ...parsed.data, complete: true };
+  if (!res.reading) throw new Error(`GET ${url}: ${res.status} ${res.text.slice(0, ERROR_TEXT)}`);
+  const r = res.reading;
+  if (r.ok) return { ...r.batch, complete: true };
+  if ('malformed' in r) throw new Error(`GET ${url}: malformed JSON: ${r.malformed}`);
+  throw new Error(`GET ${url}: not a snapshot: ${describeIssues(r.issues).slice(0, 5).join('; ')}`);
 }
 
 /** Retries until a snapshot is applied; null when stopped first. */

@@ -57,36 +57,37 @@ export const CertificatePut = z.object({
   key: z.string().min(1).max(MAX_CERTIFICATE_BYTES),
 });
 
-/** Body of POST /v1/batch, and of the handler tier's GET /snapshot: applied with one reload. */
+/** One fragment of a batch: its content, or its deletion. */
+export const BatchFragment = z.union([
+  FragmentPut.extend({ name: z.string().regex(FRAGMENT_NAME) }),
+  z.object({ name: z.string().regex(FRAGMENT_NAME), revision, deleted: z.literal(true) }),
+]);
+
+/** One endpoint set of a batch, or its deletion. */
+export const BatchEndpoints = z.union([
+  EndpointsPut.extend({ upstream: z.string().regex(UPSTREAM_NAME) }),
+  z.object({ upstream: z.string().regex(UPSTREAM_NAME), revision, deleted: z.literal(true) }),
+]);
+
+/** One certificate of a batch, or its deletion. */
+export const BatchCertificate = z.union([
+  CertificatePut.extend({ name: z.string().regex(CERTIFICATE_NAME) }),
+  z.object({ name: z.string().regex(CERTIFICATE_NAME), revision, deleted: z.literal(true) }),
+]);
+
+/**
+ * Body of POST /v1/batch, and of the handler tier's GET /snapshot: applied with one reload. The agent
+ * reads it element by element as it arrives (src/agent/batch-reader.ts), each element checked with
+ * the schema of its list, never the whole text at once.
+ */
 export const Batch = z.object({
-  fragments: z
-    .array(
-      z.union([
-        FragmentPut.extend({ name: z.string().regex(FRAGMENT_NAME) }),
-        z.object({ name: z.string().regex(FRAGMENT_NAME), revision, deleted: z.literal(true) }),
-      ]),
-    )
-    .default([]),
-  endpoints: z
-    .array(
-      z.union([
-        EndpointsPut.extend({ upstream: z.string().regex(UPSTREAM_NAME) }),
-        z.object({ upstream: z.string().regex(UPSTREAM_NAME), revision, deleted: z.literal(true) }),
-      ]),
-    )
-    .default([]),
+  fragments: z.array(BatchFragment).default([]),
+  endpoints: z.array(BatchEndpoints).default([]),
   /**
    * Applied before the batch's fragments (a fragment may serve a certificate the same batch brings).
    * A complete batch removes the certificates it does not name only when it has this list.
    */
-  certificates: z
-    .array(
-      z.union([
-        CertificatePut.extend({ name: z.string().regex(CERTIFICATE_NAME) }),
-        z.object({ name: z.string().regex(CERTIFICATE_NAME), revision, deleted: z.literal(true) }),
-      ]),
-    )
-    .optional(),
+  certificates: z.array(BatchCertificate).optional(),
   /** A snapshot is the whole desired state: fragments, endpoint sets and certificates it does not name are removed. */
   complete: z.boolean().default(false),
   /**

@@ -69,6 +69,7 @@ const malformed: [string, string, string, string | object, RegExp][] = [
   ['a delete without a revision', 'DELETE', '/v1/fragments/app.example.com', '', /^revision: Required value/],
   ['a delete with a non-numeric revision', 'DELETE', '/v1/endpoints/default-app-80?revision=abc', '', /^revision: Invalid value: "abc"/],
   ['a batch with one bad entry among good ones', 'POST', '/v1/batch', { fragments: [{ name: 'app.example.com', ...good }, { name: 'b.example.com', revision: 1, config: 7 }] }, /^fragments\[1\]/],
+  ['a batch whose JSON breaks after good entries', 'POST', '/v1/batch', `{"fragments":[${JSON.stringify({ name: 'app.example.com', ...good })},{"name":"b.example.com","revision":1,`, /^body: malformed JSON: unexpected end of the body \(at character \d+\)$/],
   ['a batch naming a fragment twice', 'POST', '/v1/batch', { fragments: [{ name: 'app.example.com', ...good }, { name: 'app.example.com', ...good, revision: 2 }] }, /^fragments\[1\]\.name: Duplicate value: "app\.example\.com"$/],
 ];
 

@@ -9,6 +9,7 @@
 // The result is what `Batch.safeParse(JSON.parse(text))` gives for the same text: the same values,
 // the same defaults, the same issues (with the element's place in their path), unknown keys left
 // out; malformed JSON is refused with where it is.
+import { constants } from 'node:buffer';
 import type { z } from 'zod';
 import { Batch, BatchCertificate, BatchEndpoints, BatchFragment } from '../protocol/agent-api.ts';
 
@@ -27,6 +28,8 @@ const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0
 const endsScalar = (c: number) => c === 0x2c || c === 0x5d || c === 0x7d || isSpace(c);
 
 export class BatchReader {
+  /** The longest value read as text (one element, one fragment's configuration). */
+  readonly #maxValueChars: number;
   /** Text not consumed yet: the value being read, if any, and what follows. */
   #text = '';
   /** Where scanning goes on in #text. */
@@ -49,9 +52,22 @@ export class BatchReader {
   readonly #issues = new Map<string, z.core.$ZodIssue[]>();
   #malformed: string | null = null;
 
+  /**
+   * `maxValueChars`: the longest single value (by default V8's longest string, which a value must fit
+   * in to be parsed; a batch limit raised past it must not let one value take the process down).
+   * Checked a piece of text at a time: a value within one piece's length of the bound may be refused.
+   */
+  constructor(o: { maxValueChars?: number } = {}) {
+    this.#maxValueChars = o.maxValueChars ?? constants.MAX_STRING_LENGTH;
+  }
+
   /** More of the text. */
   push(text: string): void {
     if (this.#malformed !== null || text === '') return;
+    if (this.#text.length - (this.#start >= 0 ? this.#start : this.#at) + text.length > this.#maxValueChars) {
+      const where = this.#start >= 0 ? this.#where() : '';
+      return this.#fail(`${where}a value longer than ${this.#maxValueChars} characters, the longest this agent reads`, this.#start >= 0 ? this.#start : this.#at);
+    }
     this.#text += text;
     this.#scan();
     // Drop what was read: the text kept is the value in progress and what follows it.

@@ -142,3 +142,14 @@ test('texts with random damage are accepted and refused exactly as by the whole-
     assertSame(text, [random(text.length + 1)].sort((a, b) => a - b));
   }
 });
+
+test('a value longer than the reader takes is refused by name, however the batch limit was set', () => {
+  const reader = new BatchReader({ maxValueChars: 1000 });
+  const text = JSON.stringify({ fragments: [fragment('a.example.com'), fragment('b.example.com', 1, `# ${'x'.repeat(5000)}\n`)] });
+  for (let i = 0; i < text.length; i += 100) reader.push(text.slice(i, i + 100));
+  const r = reader.end();
+  assert.ok(!r.ok && 'malformed' in r, JSON.stringify(r).slice(0, 300));
+  assert.match(r.malformed, /^fragments\[1\]: a value longer than 1000 characters, the longest this agent reads \(at character \d+\)$/);
+  // Values up to the bound are read.
+  assert.ok(read(JSON.stringify({ fragments: [fragment('a.example.com')] })).ok);
+});

@@ -243,7 +243,8 @@ export class BatchReader {
         this.#expect = 'colon';
         break;
       case 'value':
-        this.#values.set(this.#key, value);
+        // Another key's value is parsed (the text must be JSON) but not kept: the schema drops it.
+        if (Object.hasOwn(Batch.shape, this.#key)) this.#values.set(this.#key, value);
         this.#lists.delete(this.#key);
         this.#issues.delete(this.#key);
         this.#expect = 'afterValue';

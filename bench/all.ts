@@ -23,7 +23,7 @@ interface Bench {
 
 const BENCHES: Bench[] = [
   { name: 'admission', script: 'admission.ts', env: { BENCH_INGRESSES: '2000', BENCH_SECONDS: '4', BENCH_LARGE_ROUNDS: '2' } },
-  { name: 'events', script: 'events.ts', env: { BENCH_SAMPLES: '300', BENCH_EVENTS: '600', BENCH_REPLICA_ROUNDS: '4', BENCH_REVIEW_SECONDS: '3' } },
+  { name: 'events', script: 'events.ts', env: { BENCH_SAMPLES: '1000', BENCH_EVENTS: '600', BENCH_REPLICA_ROUNDS: '4', BENCH_REVIEW_SECONDS: '3' } },
   { name: 'agent', script: 'agent.ts', args: ['--quick'] },
   { name: 'proxy', script: 'proxy.ts', args: ['--quick'] },
   { name: 'render', script: 'render.ts' },

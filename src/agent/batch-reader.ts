@@ -13,8 +13,12 @@ import { constants } from 'node:buffer';
 import type { z } from 'zod';
 import { Batch, BatchCertificate, BatchEndpoints, BatchFragment } from '../protocol/agent-api.ts';
 
-/** The lists read element by element, each with the schema of one element. */
-const LISTS: Readonly<Record<string, z.ZodType>> = { fragments: BatchFragment, endpoints: BatchEndpoints, certificates: BatchCertificate };
+/** The lists read element by element, each with the schema of one element (a Map: no key of Object.prototype is one). */
+const LISTS: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType>([
+  ['fragments', BatchFragment],
+  ['endpoints', BatchEndpoints],
+  ['certificates', BatchCertificate],
+]);
 
 export type BatchReading = { ok: true; batch: Batch } | { ok: false; malformed: string } | { ok: false; issues: z.core.$ZodIssue[] };
 
@@ -138,7 +142,7 @@ export class BatchReader {
           this.#expect = 'value';
           break;
         case 'value':
-          if (c === '[' && LISTS[this.#key]) {
+          if (c === '[' && LISTS.has(this.#key)) {
             this.#lists.set(this.#key, []);
             this.#values.delete(this.#key);
             this.#issues.delete(this.#key);
@@ -250,7 +254,7 @@ export class BatchReader {
         this.#expect = 'afterValue';
         break;
       case 'element': {
-        const r = LISTS[this.#key]!.safeParse(value, { reportInput: true });
+        const r = LISTS.get(this.#key)!.safeParse(value, { reportInput: true });
         if (r.success) this.#lists.get(this.#key)!.push(r.data);
         else {
           const issues = this.#issues.get(this.#key) ?? [];

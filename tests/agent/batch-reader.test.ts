@@ -75,6 +75,8 @@ test('a valid batch reads as the whole-text parse reads it, in one piece, cut an
   texts.push(JSON.stringify(VALID[3], null, 2)); // whitespace between every token
   texts.push('{"fragments":[{"name":"x.example.com","revision":1,"config":"a"}],"fragments":[{"name":"y.example.com","revision":2,"config":"b"}]}');
   texts.push('{"complete":true,"fragments":[{"name":"x.example.com","revision":1,"config":"a"}],"fragments":null}');
+  // Keys that name what every JavaScript object has are keys like any other.
+  texts.push('{"constructor":[1],"toString":[{"a":2}],"__proto__":[3],"hasOwnProperty":{"x":[]},"fragments":[]}');
   for (const text of texts) {
     assertSame(text);
     for (let i = 1; i < text.length; i++) assertSame(text, [i]);

@@ -105,7 +105,8 @@ export type Snapshot = Batch & {
   /**
    * `complete: true` removes what the batch does not name; the agent removes only what it holds at
    * a revision below this one, i.e. made from a view of the cluster no newer than this replica's.
-   * Absent when this replica's view is not known complete as of any version (no list yet, --no-list).
+   * 0 when this replica's view is not known complete as of any version (no list yet, --no-list): such
+   * a snapshot removes nothing.
    */
   revision?: number;
 };

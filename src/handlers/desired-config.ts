@@ -237,7 +237,11 @@ export class DesiredConfig {
    * only when it holds it below that revision, i.e. made from objects no newer than V, which this
    * view knows. Content another replica made from something newer (base ≥ V: equal is kept too, to
    * be safe) stays until a replica whose view knows it says otherwise, so a replica with an older
-   * view cannot delete newer fragments. Without V (0: no list yet, --no-list) there is no revision.
+   * view cannot delete newer fragments. Without V (0: no list yet, --no-list) the revision is 0: the
+   * view is complete as of nothing, so its snapshot removes nothing (what it has seen deleted it sent
+   * as deletions). A snapshot without a revision would remove everything it does not name, at the
+   * revisions the agent held: a replica fed by events that had not seen them yet (another replica
+   * had) wiped them, and its own later puts of the same revisions were stale, for good.
    */
   snapshot(completeUpTo = 0, withFragments = true): Batch & { revision?: number } {
     const batch: Batch & { revision?: number } = {
@@ -247,7 +251,7 @@ export class DesiredConfig {
       certificates: [...this.#certificates.values()].map((c) => c.change),
       complete: true,
     };
-    if (completeUpTo > 0) batch.revision = Math.min(completeUpTo, MAX_BASE) * SLOT;
+    batch.revision = Math.min(Math.max(completeUpTo, 0), MAX_BASE) * SLOT;
     return batch;
   }
 

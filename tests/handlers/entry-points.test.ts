@@ -15,6 +15,7 @@ import { fakeAgent } from './fake-agent.ts';
 import { wholeBatch } from '../../src/handlers/agent-client.ts';
 import { TOKEN, binary, endpointSlice, ingress, service } from './fixtures.ts';
 import { quietLog, testHandler, testSettings } from './support.ts';
+import { proxyFragment, startTestAgent } from '../agent/harness.ts';
 
 const SLOT = 4096;
 
@@ -111,12 +112,21 @@ test('the snapshot carries the revision of the view it stands for: the last full
   assert.equal((await snapshot()).revision, api.resourceVersion * SLOT);
 });
 
-test('a handler with nothing listed from a server (--no-list) sends snapshots without a revision', async (t) => {
+test('a handler with nothing listed from a server (--no-list) sends snapshots at revision 0: an agent keeps what another replica sent it', async (t) => {
   const empty: ClusterReader = { list: async () => ({ items: [], resourceVersion: '0' }), get: async () => null };
   const h = testHandler({ api: empty as unknown as MemoryReader });
   t.after(() => h.close());
   await h.relist();
   const body = (await h.post('/snapshot', { headers: { authorization: `Bearer ${TOKEN}` } })).json as Batch & { revision?: number };
   assert.equal(body.complete, true);
-  assert.equal('revision' in body, false);
+  assert.equal(body.revision, 0);
+  // Another replica (fed events this one has not seen yet) already gave the agent a host and its endpoints.
+  const agent = await startTestAgent();
+  t.after(() => agent.stop());
+  const other = { fragments: [{ name: 'web.example.com', revision: 12_899, config: proxyFragment('web.example.com', 'default-web-80') }], endpoints: [{ upstream: 'default-web-80', revision: 12_899, endpoints: ['127.0.0.1:9'] }] };
+  assert.equal((await agent.api('POST', '/v1/batch', other)).status, 202);
+  assert.equal((await agent.api('POST', '/v1/batch', body)).status, 202);
+  const state = (await agent.api('GET', '/v1/state')).json as { fragments: { name: string; deleted: boolean }[]; endpoints: { upstream: string; endpoints: number | null }[] };
+  assert.deepEqual(state.fragments.filter((f) => f.name === 'web.example.com').map((f) => f.deleted), [false]);
+  assert.deepEqual(state.endpoints.filter((e) => e.upstream === 'default-web-80').map((e) => e.endpoints), [1]);
 });

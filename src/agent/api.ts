@@ -177,10 +177,7 @@ async function readBody(req: IncomingMessage, limit: number, what: string, stall
  */
 async function readBatch(req: IncomingMessage, limit: number, stallMs: number): Promise<Batch> {
   const reader = new BatchReader();
-  // As Buffer's toString: bad bytes replaced, a byte-order mark kept (and refused by the reader).
-  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-  await receive(req, limit, 'a batch (--max-batch-size)', stallMs, (chunk) => reader.push(decoder.decode(chunk, { stream: true })));
-  reader.push(decoder.decode());
+  await receive(req, limit, 'a batch (--max-batch-size)', stallMs, (chunk) => reader.pushBytes(chunk));
   const r = reader.end();
   if (r.ok) return r.batch;
   if ('malformed' in r) badRequest(`body: malformed JSON: ${r.malformed}`);

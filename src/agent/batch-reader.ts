@@ -55,6 +55,8 @@ export class BatchReader {
   /** Issues by top-level key (a key given twice counts once, the last, as in JSON.parse). */
   readonly #issues = new Map<string, z.core.$ZodIssue[]>();
   #malformed: string | null = null;
+  /** For pushBytes: as Buffer's toString decodes (bad bytes replaced, a byte-order mark kept and refused). */
+  readonly #decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
   /**
    * `maxValueChars`: the longest single value (by default V8's longest string, which a value must fit
@@ -84,8 +86,14 @@ export class BatchReader {
     }
   }
 
+  /** More of the body as it came off the wire (UTF-8, cut anywhere). */
+  pushBytes(chunk: Uint8Array): void {
+    this.push(this.#decoder.decode(chunk, { stream: true }));
+  }
+
   /** The batch, once all of the text was pushed. */
   end(): BatchReading {
+    this.push(this.#decoder.decode());
     if (this.#malformed === null && (this.#expect !== 'end' || this.#start >= 0)) this.#fail('unexpected end of the body');
     if (this.#malformed !== null) return { ok: false, malformed: this.#malformed };
     const batch: Record<string, unknown> = {};
@@ -129,10 +137,10 @@ export class BatchReader {
       switch (this.#expect) {
         case 'object':
           if (c !== '{') return this.#fail('expected a JSON object');
-          this.#open('key');
+          this.#step('key', true);
           break;
         case 'key':
-          if (c === '}' && this.#first) this.#close('end');
+          if (c === '}' && this.#first) this.#step('end');
           else if (c === '"') this.#begin(i);
           else return this.#fail(this.#first ? 'expected a key or "}"' : 'expected a key');
           break;
@@ -147,21 +155,21 @@ export class BatchReader {
             this.#values.delete(this.#key);
             this.#issues.delete(this.#key);
             this.#index = 0;
-            this.#open('element');
+            this.#step('element', true);
           } else this.#begin(i);
           break;
         case 'afterValue':
-          if (c === ',') this.#next('key');
-          else if (c === '}') this.#close('end');
+          if (c === ',') this.#step('key', false);
+          else if (c === '}') this.#step('end');
           else return this.#fail('expected "," or "}"');
           break;
         case 'element':
-          if (c === ']' && this.#first) this.#close('afterValue');
+          if (c === ']' && this.#first) this.#step('afterValue');
           else this.#begin(i);
           break;
         case 'afterElement':
-          if (c === ',') this.#next('element');
-          else if (c === ']') this.#close('afterValue');
+          if (c === ',') this.#step('element', false);
+          else if (c === ']') this.#step('afterValue');
           else return this.#fail('expected "," or "]"');
           break;
         case 'end':
@@ -170,21 +178,11 @@ export class BatchReader {
     }
   }
 
-  #open(then: Expect): void {
+  /** Past the bracket or comma at #at; `first`: whether a container was just opened (a closing bracket only: unchanged). */
+  #step(then: Expect, first = this.#first): void {
     this.#at++;
     this.#expect = then;
-    this.#first = true;
-  }
-
-  #next(then: Expect): void {
-    this.#at++;
-    this.#expect = then;
-    this.#first = false;
-  }
-
-  #close(then: Expect): void {
-    this.#at++;
-    this.#expect = then;
+    this.#first = first;
   }
 
   /** A value starts at `i`: a string, an object or array, or a scalar. */

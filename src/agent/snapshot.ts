@@ -49,20 +49,15 @@ function get(url: string, token: string, signal: AbortSignal, limit: number): Pr
       const status = res.statusCode ?? 0;
       const ok = status >= 200 && status <= 299;
       const reader = ok ? new BatchReader() : null;
-      const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
       let text = '';
       let size = 0;
       res.on('data', (c: Buffer) => {
         size += c.length;
         if (size > limit) req.destroy(new Error(`GET ${url}: larger than ${limit} bytes, the most this agent takes as one snapshot`));
-        else if (reader) reader.push(decoder.decode(c, { stream: true }));
-        else if (text.length < ERROR_TEXT) text += decoder.decode(c, { stream: true });
+        else if (reader) reader.pushBytes(c);
+        else if (text.length < ERROR_TEXT) text += c.toString('utf8');
       });
-      res.on('end', () => {
-        if (!reader) return resolve({ status, reading: null, text });
-        reader.push(decoder.decode());
-        resolve({ status, reading: reader.end(), text: '' });
-      });
+      res.on('end', () => resolve(reader ? { status, reading: reader.end(), text: '' } : { status, reading: null, text }));
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer within 60 s`)));

@@ -84,6 +84,27 @@ test('a valid batch reads as the whole-text parse reads it, in one piece, cut an
   }
 });
 
+test('bytes off the wire read the same, cut anywhere, inside a character of several bytes too', () => {
+  const text = JSON.stringify({ fragments: [fragment('u.example.com', 1, 'return 200 "ünïcødé ✓ 😀";')], complete: true });
+  const bytes = Buffer.from(text);
+  assert.ok(bytes.length > text.length, 'the text has characters of several bytes');
+  const expected = whole(text);
+  assert.ok(expected.ok);
+  for (let i = 1; i < bytes.length; i++) {
+    const reader = new BatchReader();
+    reader.pushBytes(bytes.subarray(0, i));
+    reader.pushBytes(bytes.subarray(i));
+    const got = reader.end();
+    assert.ok(got.ok, `cut at byte ${i}: ${JSON.stringify(got)}`);
+    assert.deepEqual(got.batch, expected.batch, `cut at byte ${i}`);
+  }
+  // A byte-order mark is kept, as Buffer's toString keeps it, and refused as JSON.parse refuses it.
+  const reader = new BatchReader();
+  reader.pushBytes(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{}')]));
+  const r = reader.end();
+  assert.ok(!r.ok && 'malformed' in r && /expected a JSON object/.test(r.malformed), JSON.stringify(r));
+});
+
 test('an invalid batch names the same fields for the same reasons as the whole-text parse', () => {
   const texts = [
     { fragments: [fragment('Not A Name')] },

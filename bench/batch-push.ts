@@ -8,12 +8,11 @@
 //   peak_rss_over_batch       that over the batch's size in MB
 //   transfer_ms               the receiver's first byte to its last
 //   answered_after_last_byte_ms  its last byte to the answer (what is left of reading and checking it)
-import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runRecord } from './machine.ts';
 import { tokenFile } from './handler-process.ts';
+import { startReceiver } from './scale-push.ts';
 
 const { values } = parseArgs({ options: { fragments: { type: 'string', default: '110000' } } });
 const count = Number(values.fragments);
@@ -21,15 +20,11 @@ const record = runRecord();
 const token = 'batch-push-token';
 const tf = tokenFile(token);
 const port = 20_000 + Math.floor(Math.random() * 20_000);
-// The old space big enough for any reading of the batch: what is measured is what it takes, not a limit.
-const child = spawn(process.execPath, ['--max-old-space-size=8192', fileURLToPath(new URL('./push-receiver.ts', import.meta.url)), `127.0.0.1:${port}`, tf.path], { stdio: ['ignore', 'pipe', 'inherit'] });
-let out = '';
-child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+const receiver = await startReceiver('127.0.0.1', port, tf.path).catch((e: unknown) => {
+  tf.remove();
+  throw e;
+});
 try {
-  while (!out.includes('listening')) {
-    if (child.exitCode !== null) throw new Error('push-receiver exited before listening');
-    await new Promise((r) => setTimeout(r, 50));
-  }
   // A fragment as the handler renders one host of one Ingress with two paths (about 2.8 KB).
   const config = (host: string) => `server {\n  server_name ${host};\n  listen 80;\n${'  location /x { proxy_pass http://upstream_balancer; set $wharf_upstream "default-svc-80"; }\n'.repeat(28)}}\n`;
   const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/batch', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
@@ -50,8 +45,8 @@ try {
   await write('],"complete":true}');
   req.end();
   const status = await answered;
-  while (!out.includes('"kind":"request"')) await new Promise((r) => setTimeout(r, 20));
-  const request = out.split('\n').filter((l) => l.includes('"kind":"request"')).map((l) => JSON.parse(l) as { peak_rss_mb: number; first_byte_at: number; last_byte_at: number; answered_at: number })[0]!;
+  while (receiver.requests.length === 0) await new Promise((r) => setTimeout(r, 20));
+  const request = receiver.requests[0]!;
   console.log(
     JSON.stringify({
       fragments: count,
@@ -59,12 +54,12 @@ try {
       status,
       agent_api_peak_rss_mb: request.peak_rss_mb,
       peak_rss_over_batch: Number((request.peak_rss_mb / (bytes / 2 ** 20)).toFixed(2)),
-      transfer_ms: Math.round(request.last_byte_at - request.first_byte_at),
-      answered_after_last_byte_ms: Math.round(request.answered_at - request.last_byte_at),
+      transfer_ms: Math.round(request.last_byte_at! - request.first_byte_at!),
+      answered_after_last_byte_ms: Math.round(request.answered_at - request.last_byte_at!),
       ...record.end(),
     }),
   );
 } finally {
-  child.kill();
+  await receiver.stop();
   tf.remove();
 }

@@ -50,7 +50,7 @@ interface AppliedLine {
   revision: number | null;
 }
 
-interface Receiver {
+export interface Receiver {
   ip: string;
   url: string;
   child: ChildProcess;
@@ -59,8 +59,12 @@ interface Receiver {
   stop(): Promise<void>;
 }
 
-async function startReceiver(ip: string, port: number, tokenPath: string): Promise<Receiver> {
-  // The agent's API reads a batch into one string and parses it: a heap as large as that needs.
+/**
+ * A bench/push-receiver.ts process on ip:port, once it listens; its request and applied lines are
+ * collected as it prints them.
+ */
+export async function startReceiver(ip: string, port: number, tokenPath: string): Promise<Receiver> {
+  // An old space larger than any reading of a batch needs: what is measured is what it takes, not a limit.
   const child = spawn(process.execPath, ['--max-old-space-size=8192', receiverPath, `${ip}:${port}`, tokenPath], { stdio: ['ignore', 'pipe', 'inherit'] });
   const r: Receiver = {
     ip,

@@ -159,23 +159,26 @@ export class BatchReader {
           } else this.#begin(i);
           break;
         case 'afterValue':
-          if (c === ',') this.#step('key', false);
-          else if (c === '}') this.#step('end');
-          else return this.#fail('expected "," or "}"');
+          this.#separator(c, '}', 'key', 'end');
           break;
         case 'element':
           if (c === ']' && this.#first) this.#step('afterValue');
           else this.#begin(i);
           break;
         case 'afterElement':
-          if (c === ',') this.#step('element', false);
-          else if (c === ']') this.#step('afterValue');
-          else return this.#fail('expected "," or "]"');
+          this.#separator(c, ']', 'element', 'afterValue');
           break;
         case 'end':
           return this.#fail('unexpected text after the end of the object');
       }
     }
+  }
+
+  /** After an item of an object or list: a comma, then `next`; its closing bracket, then `closed`. */
+  #separator(c: string | undefined, closing: '}' | ']', next: Expect, closed: Expect): void {
+    if (c === ',') this.#step(next, false);
+    else if (c === closing) this.#step(closed);
+    else this.#fail(`expected "," or "${closing}"`);
   }
 
   /** Past the bracket or comma at #at; `first`: whether a container was just opened (a closing bracket only: unchanged). */
